@@ -1,0 +1,256 @@
+// solver/include/ncvx.h: constrained nonsmooth optimization (BFGS-SQP with steering and
+// classical methods), the public API of the `ncvx` library.
+//
+// Problem:  minimize f(x)  subject to  c_i(x) <= 0 (n_ineq of them),  c_e(x) = 0 (n_eq),
+//           x in R^n, f and c possibly nonsmooth and nonconvex.
+//
+// The library knows nothing of the application: values and gradients come from one combined
+// user callback. It allocates all workspace in ncvx_create(); ncvx_solve() does not allocate.
+#ifndef NCVX_H
+#define NCVX_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define NCVX_VERSION "0.1.0"
+
+/** Error status of a library call (the *reason a solve ended* is ncvx_info.term). */
+typedef enum {
+    NCVX_OK = 0,
+    NCVX_ERR_NOMEM = -1,    ///< out of memory
+    NCVX_ERR_INVALID = -2,  ///< invalid argument (NULL pointer, bad size, bad problem field)
+    NCVX_ERR_SETTINGS = -3, ///< a settings field is out of range (the message names it)
+    NCVX_ERR_CALLBACK = -4, ///< the evaluation callback failed at the starting point
+    NCVX_ERR_NONFINITE = -5, ///< non-finite value at the starting point (x0, f, c or a gradient)
+    NCVX_ERR_STATE = -6,    ///< a continuation state does not match this problem/method
+} ncvx_status;
+
+/** Human-readable name of a status. Never NULL. */
+const char *ncvx_status_str(ncvx_status st);
+
+/** Methods sharing the problem interface and the info struct. */
+typedef enum {
+    NCVX_BFGS_SQP = 0, ///< BFGS-SQP with steering (Curtis, Mitchell, Overton 2017; GRANSO)
+    NCVX_LBFGS,        ///< unconstrained L-BFGS with weak Wolfe line search (constraints ignored)
+    NCVX_PENALTY,      ///< quadratic or exact penalty, increasing weight, inner L-BFGS
+    NCVX_AUGLAG,       ///< augmented Lagrangian (PHR for inequalities), inner L-BFGS
+    NCVX_PROJGRAD,     ///< projected gradient with a user projection and a line search
+    NCVX_MMA,          ///< Method of Moving Asymptotes (Svanberg 1987/2002), bounds + inequalities
+    NCVX_OC,           ///< optimality criteria: one linear resource constraint, box, move limit
+} ncvx_method;
+
+/** Parse a method name ("bfgs-sqp", "lbfgs", "penalty", "auglag", "projgrad", "mma", "oc").
+ *  Returns 0 and sets *m, or -1 if the name is unknown. */
+int ncvx_method_parse(const char *name, ncvx_method *m);
+/** Name of a method as accepted by ncvx_method_parse. */
+const char *ncvx_method_str(ncvx_method m);
+
+/** Why a solve ended. Codes 0..13 follow PyGRANSO/GRANSO one to one; later codes are ours. */
+typedef enum {
+    NCVX_TERM_STATIONARY = 0,   ///< stationarity <= opt_tol at a feasible point
+    NCVX_TERM_REL_TOL = 1,      ///< relative decrease of the penalty function <= rel_tol, feasible
+    NCVX_TERM_FVALQUIT = 2,     ///< objective reached fvalquit at a feasible point
+    NCVX_TERM_USER_HALT = 3,    ///< the monitor callback asked to stop
+    NCVX_TERM_MAXIT = 4,        ///< maxit iterations reached
+    NCVX_TERM_CLOCK = 5,        ///< maxclocktime exceeded
+    NCVX_TERM_LS_FEASIBLE = 6,  ///< line search bracketed a minimizer but failed (feasible point)
+    NCVX_TERM_LS_INFEASIBLE = 7, ///< line search bracketed a minimizer but failed (infeasible)
+    NCVX_TERM_LS_UNBOUNDED = 8, ///< line search could not bracket: f may be unbounded below
+    NCVX_TERM_NO_DESCENT = 9,   ///< no descent direction found (all fallbacks exhausted)
+    NCVX_TERM_UNUSED_10 = 10,   ///< not used (kept so codes compare with PyGRANSO)
+    NCVX_TERM_CALLBACK = 11,    ///< the evaluation callback failed during the run
+    NCVX_TERM_QP_FAILED = 12,   ///< a QP failed and no fallback was left
+    NCVX_TERM_UNKNOWN = 13,     ///< unknown error
+    NCVX_TERM_MAXEVAL = 14,     ///< max_evals function evaluations reached
+    NCVX_TERM_STEP_TOL = 15,    ///< step shorter than step_tol (non-GRANSO methods)
+} ncvx_term;
+
+/** One-line explanation of a termination code. Never NULL. */
+const char *ncvx_term_str(ncvx_term t);
+
+/** Evaluate f(x), c_ineq(x) <= 0 and c_eq(x) = 0 at x[n] in one call.
+ *  Any output may be NULL (= not requested). Jacobians are row-major:
+ *  jac_ineq[i*n + j] = d c_ineq[i] / d x[j] (n_ineq x n), jac_eq likewise (n_eq x n).
+ *  When grad_f is NULL, jac_ineq and jac_eq are NULL too (a value-only evaluation).
+ *  Return 0, or nonzero to report that the evaluation failed. */
+typedef int (*ncvx_eval_fn)(const double *x, double *f, double *grad_f, double *c_ineq,
+                            double *jac_ineq, double *c_eq, double *jac_eq, void *user);
+
+/** What the monitor sees after each iteration. Pointers are valid during the call only. */
+typedef struct {
+    int iter;            ///< iteration number (1-based; 0 = the starting point)
+    int evals;           ///< function evaluations so far
+    const double *x;     ///< current iterate [n]
+    double f;            ///< objective at x
+    const double *c_ineq; ///< [n_ineq] inequality values at x (NULL if n_ineq == 0)
+    const double *c_eq;  ///< [n_eq] equality values at x (NULL if n_eq == 0)
+    double viol_ineq;    ///< ||max(c_ineq, 0)||_1
+    double viol_eq;      ///< ||c_eq||_1
+    double mu;           ///< penalty parameter (BFGS-SQP), penalty weight (penalty, auglag)
+    double stat;         ///< stationarity measure (NaN where not computed)
+    double step;         ///< ||x_k - x_{k-1}||_2
+    int ls_evals;        ///< evaluations spent in this iteration's line search
+    double time;         ///< seconds since the solve started
+} ncvx_iterate;
+
+/** Return nonzero to halt the solve (term = NCVX_TERM_USER_HALT). */
+typedef int (*ncvx_monitor_fn)(const ncvx_iterate *it, void *user);
+
+/** Projection onto the feasible set for NCVX_PROJGRAD: overwrite x[n] with its projection.
+ *  Return 0, or nonzero on failure. */
+typedef int (*ncvx_project_fn)(double *x, int n, void *user);
+
+/** The problem. Copied by ncvx_create (the pointers inside are borrowed, not copied). */
+typedef struct {
+    int n;                    ///< number of variables (> 0)
+    int n_ineq;               ///< number of inequality constraints c_i(x) <= 0 (>= 0)
+    int n_eq;                 ///< number of equality constraints c_e(x) = 0 (>= 0)
+    ncvx_eval_fn eval;        ///< required
+    ncvx_monitor_fn monitor;  ///< may be NULL
+    ncvx_project_fn project;  ///< NCVX_PROJGRAD only; may be NULL elsewhere
+    const double *lower;      ///< [n] lower bounds for MMA/OC/projgrad box (NULL = -inf)
+    const double *upper;      ///< [n] upper bounds for MMA/OC/projgrad box (NULL = +inf)
+    void *user;               ///< handed back unchanged, never dereferenced
+} ncvx_problem;
+
+/** All settings; ncvx_settings_default() sets every field. Names and defaults of the
+ *  BFGS-SQP fields are PyGRANSO's. */
+typedef struct {
+    ncvx_method method; ///< default NCVX_BFGS_SQP
+
+    /* termination (all methods) */
+    int maxit;             ///< 1000
+    long max_evals;        ///< maximum function evaluations, 0 = no limit (default 0)
+    double maxclocktime;   ///< seconds, 0 = no limit (default 0)
+    double opt_tol;        ///< 1e-8
+    double rel_tol;        ///< 0 (off)
+    double step_tol;       ///< 1e-12
+    double fvalquit;       ///< -inf (off)
+    double viol_ineq_tol;  ///< 1e-6
+    double viol_eq_tol;    ///< 1e-6
+
+    /* BFGS-SQP */
+    double mu0;                ///< 1
+    int limited_mem_size;      ///< 0 = full BFGS; m > 0 = L-BFGS with m pairs
+    double bfgs_damping;       ///< 1e-4
+    int scaleH0;               ///< 1: scale H0 after the first step (PyGRANSO scaleH0)
+    int ngrad;                 ///< gradient samples for the stationarity QP; default min(100, 2n, n+10)
+                               ///< (0 = that default)
+    double evaldist;           ///< 1e-4
+    int steering_l1_model;     ///< 1
+    double steering_ineq_margin; ///< 1e-6
+    int steering_maxit;        ///< 10
+    double steering_c_viol;    ///< 0.1
+    double steering_c_mu;      ///< 0.9
+    int max_random_attempts;   ///< 5
+    int is_backtrack_linesearch; ///< 0 (weak Wolfe); 1 = Armijo backtracking
+    double wolfe1;             ///< 1e-4
+    double wolfe2;             ///< 0.5
+    double init_step_size;     ///< 1
+    int linesearch_maxit;      ///< 0 = unbounded by count (step_tol ends it)
+    unsigned long seed;        ///< random directions fallback; default 0
+
+    /* L-BFGS (method and inner solver of penalty/auglag) */
+    int lbfgs_m;               ///< 10 (SciPy's default, as Hoyer et al.)
+
+    /* penalty / augmented Lagrangian */
+    int penalty_exact;         ///< 0 = quadratic penalty, 1 = exact (l1) penalty
+    double penalty_rho0;       ///< initial penalty weight, default 10
+    double penalty_growth;     ///< weight multiplier per outer iteration, default 10
+    double penalty_rho_max;    ///< 1e10
+    int inner_maxit;           ///< inner L-BFGS iterations per outer iteration, default 100
+    double inner_tol;          ///< inner gradient tolerance, default 1e-6
+
+    /* MMA / OC */
+    double move;               ///< move limit as a fraction of (upper - lower); OC 0.2, MMA 0.5
+    double oc_eta;             ///< OC damping exponent, 0.5
+    double mma_asyinit;        ///< 0.5 (Svanberg)
+    double mma_asyincr;        ///< 1.2
+    double mma_asydecr;        ///< 0.7
+    double mma_raa0;           ///< 1e-5
+    double mma_albefa;         ///< 0.1
+    double mma_c;              ///< 1000 (weight of the artificial variables y)
+
+    /* output */
+    int print_level;           ///< 0 silent, 1 iteration table (default), 2 debug
+    int print_frequency;       ///< print every k-th iteration, default 1
+    FILE *log;                 ///< NULL = stdout
+} ncvx_settings;
+
+/** Fill s with the defaults listed above. */
+void ncvx_settings_default(ncvx_settings *s);
+
+/** Result of a solve. */
+typedef struct {
+    ncvx_term term;        ///< why it stopped
+    const char *term_msg;  ///< ncvx_term_str(term)
+    double f;              ///< objective at the returned (best) point
+    double viol_ineq;      ///< ||max(c_ineq, 0)||_1 at it
+    double viol_eq;        ///< ||c_eq||_1 at it
+    double stat;           ///< last stationarity measure (NaN if none)
+    double mu;             ///< final penalty parameter
+    int iters;             ///< iterations done
+    long evals;            ///< function evaluations (values-only and with gradients)
+    long grad_evals;       ///< evaluations that also computed gradients
+    double setup_time;     ///< seconds in ncvx_create
+    double solve_time;     ///< seconds in ncvx_solve
+    double eval_time;      ///< seconds spent inside the callback during ncvx_solve
+} ncvx_info;
+
+typedef struct ncvx_solver ncvx_solver; ///< opaque
+
+/** Validate p and s, copy them, allocate every workspace. *out = NULL on failure. */
+ncvx_status ncvx_create(ncvx_solver **out, const ncvx_problem *p, const ncvx_settings *s);
+
+/** Run the method from x[n] (in: x0; out: the best point found: the feasible point of lowest
+ *  f if any was seen, else the least infeasible). Returns NCVX_OK when the run ended normally
+ *  (see info->term), an error status otherwise. */
+ncvx_status ncvx_solve(ncvx_solver *sv, double *x, ncvx_info *info);
+
+/** NULL-safe; frees everything ncvx_create allocated. */
+void ncvx_destroy(ncvx_solver *sv);
+
+/** Continuation state: everything needed to continue a run exactly (x, mu, the BFGS matrix or
+ *  pairs, the gradient sample set, counters). ncvx_state_size() gives the number of doubles;
+ *  ncvx_state_export() writes them into buf[size] after (or during, from the monitor) a solve;
+ *  ncvx_state_import() loads them so that the next ncvx_solve continues from there (its x
+ *  argument is then ignored on input). */
+size_t ncvx_state_size(const ncvx_solver *sv);
+ncvx_status ncvx_state_export(const ncvx_solver *sv, double *buf, size_t size);
+ncvx_status ncvx_state_import(ncvx_solver *sv, const double *buf, size_t size);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Dense convex QP (used by steering and stationarity; public for reuse).                   */
+
+/** Minimize 0.5 x'Gx + g'x subject to Ce' x = ce0 (me equalities, columns of Ce[n x me],
+ *  column-major) and Ci' x >= ci0 (mi inequalities, Ci[n x mi] column-major), G symmetric
+ *  positive definite (or semidefinite: a tiny ridge is added and reported), n x n column-major.
+ *  Goldfarb-Idnani dual active-set method. work must hold ncvx_qp_work_size(n, me, mi)
+ *  doubles, iwork ncvx_qp_iwork_size(n, me, mi) ints. On return x[n] is the solution and,
+ *  if lambda is non-NULL, lambda[me + mi] the multipliers. Returns 0 on success, 1 if
+ *  infeasible, 2 on numerical failure; *fval gets the objective if non-NULL. */
+int ncvx_qp_solve(int n, const double *G, const double *g, int me, const double *Ce,
+                  const double *ce0, int mi, const double *Ci, const double *ci0, double *x,
+                  double *lambda, double *fval, double *work, int *iwork);
+size_t ncvx_qp_work_size(int n, int me, int mi);
+size_t ncvx_qp_iwork_size(int n, int me, int mi);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Projections topology optimization needs (for NCVX_PROJGRAD; also usable directly).      */
+
+/** Clamp x[n] into [lower, upper] (either may be NULL = unbounded). */
+void ncvx_project_box(double *x, int n, const double *lower, const double *upper);
+
+/** Project x[n] onto {lo <= x <= hi, mean(x) = V} (equality = 1) or mean(x) <= V (0), with
+ *  scalar bounds lo < hi, by bisection on the shift. Returns 0, or -1 if infeasible. */
+int ncvx_project_box_mean(double *x, int n, double lo, double hi, double V, int equality);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
