@@ -23,18 +23,18 @@ enum { APP_REF_CNN_LBFGS = 0, APP_REF_PIXEL_LBFGS, APP_REF_PIXEL_MMA, APP_REF_PI
 typedef struct {
     char name[96];
     char category[64];
-    int width, height;      ///< W, H in elements
-    double density;         ///< target volume fraction over the designable elements
-    int large;              ///< 1 iff W*H >= 128*256 (the paper's "large" split)
-    int mirror_left;        ///< the left edge is a symmetry plane
-    int mirror_right;       ///< the right edge is a symmetry plane
-    int n_fix_x, n_fix_y;   ///< number of node rectangles with x (y) dof fixed
+    int width, height;    ///< W, H in elements
+    double density;       ///< target volume fraction over the designable elements
+    int large;            ///< 1 iff W*H >= 128*256 (the paper's "large" split)
+    int mirror_left;      ///< the left edge is a symmetry plane
+    int mirror_right;     ///< the right edge is a symmetry plane
+    int n_fix_x, n_fix_y; ///< number of node rectangles with x (y) dof fixed
     app_rect *fix_x, *fix_y;
     int n_loads;
     app_load_rect *loads;
-    int n_void;             ///< passive-void element rectangles (0 = all designable)
+    int n_void; ///< passive-void element rectangles (0 = all designable)
     app_rect *void_rects;
-    double c0;              ///< reference compliance of the uniform starting design
+    double c0;                  ///< reference compliance of the uniform starting design
     double typical[APP_REF_N];  ///< reported typical (median over seeds) compliance at step 1000
     double ensemble[APP_REF_N]; ///< reported best-of-ensemble compliance at step 1000
     /* checksums from the file, to validate a reader/builder independently */
