@@ -1,0 +1,4 @@
+# tests/app_io.cmake: the app's file-output layer (app_export) on its own. The test also talks
+# to libpng/HDF5 directly to check the files independently of the code under test.
+topopt_add_test(test_app_io SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_app_io.c
+  LIBS app_export hdf5::hdf5 PNG::PNG TIMEOUT 60)
