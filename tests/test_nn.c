@@ -1,0 +1,736 @@
+// tests/test_nn.c: nn library tests: hand-computed layer cases, central finite differences of
+// every layer and both models, parameter counts, determinism, error paths.
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn.h"
+#include "nn_internal.h"
+#include "test_util.h"
+
+// ---------------------------------------------------------------------------------------
+// Helpers
+
+static void fill_uniform(double *x, size_t n, double lo, double hi, uint64_t *st)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = lo + (hi - lo) * test_uniform(st);
+}
+
+static double dot(const double *a, const double *b, size_t n)
+{
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++)
+        s += a[i] * b[i];
+    return s;
+}
+
+/* Central finite differences of L_j(theta) = u_j . logits(theta) for j < k against
+ * nn_model_backward, on the parameters idx[0..nidx) (all when idx is NULL). Returns the worst
+ * over j of max_i |g_ji - fd_ji| / max_i |fd_ji| (norm-wise relative error).
+ * Step h = 1e-5: truncation error O(h^2 |L'''|) ~ 1e-10, rounding O(eps |L| / h) ~ 1e-11, both
+ * far below the 1e-6 tolerance on gradients of order 1. */
+static double fd_error(nn_model *m, double *theta, int k, const double *u, const int *idx, int nidx,
+                       double h)
+{
+    const int np = nn_model_num_params(m), no = nn_model_num_outputs(m);
+    double *g = malloc((size_t)k * np * sizeof *g);
+    double *z = malloc((size_t)no * sizeof *z);
+    double *fd = malloc((size_t)k * nidx * sizeof *fd);
+    assert_non_null(g);
+    assert_non_null(z);
+    assert_non_null(fd);
+    assert_int_equal(nn_model_forward(m, theta, z, 1), NN_OK);
+    assert_int_equal(nn_model_backward(m, k, u, g), NN_OK);
+    for (int t = 0; t < nidx; t++) {
+        const int i = idx ? idx[t] : t;
+        const double t0 = theta[i];
+        theta[i] = t0 + h;
+        assert_int_equal(nn_model_forward(m, theta, z, 0), NN_OK);
+        double lp[64];
+        for (int j = 0; j < k; j++)
+            lp[j] = dot(u + (size_t)j * no, z, (size_t)no);
+        theta[i] = t0 - h;
+        assert_int_equal(nn_model_forward(m, theta, z, 0), NN_OK);
+        for (int j = 0; j < k; j++)
+            fd[j * nidx + t] = (lp[j] - dot(u + (size_t)j * no, z, (size_t)no)) / (2 * h);
+        theta[i] = t0;
+    }
+    double worst = 0.0;
+    for (int j = 0; j < k; j++) {
+        double num = 0.0, den = 0.0;
+        for (int t = 0; t < nidx; t++) {
+            const int i = idx ? idx[t] : t;
+            const double d = fabs(g[(size_t)j * np + i] - fd[j * nidx + t]);
+            num = d > num ? d : num;
+            den = fabs(fd[j * nidx + t]) > den ? fabs(fd[j * nidx + t]) : den;
+        }
+        assert_true(den > 0.0); // a test whose gradient vanishes cannot fail: refuse it
+        worst = num / den > worst ? num / den : worst;
+    }
+    free(g);
+    free(z);
+    free(fd);
+    return worst;
+}
+
+/* Model = trainable input [h][w][c] followed by the given layers; FD over all parameters
+ * (input and layer parameters) with k = 3 upstreams, max_batch 2 (so groups are exercised). */
+static void layer_fd(int h, int w, int c, const nn_layer_desc *layers, int nl, double lo, double hi,
+                     size_t chunk, const char *what)
+{
+    nn_model *m = NULL;
+    assert_int_equal(nn_build_begin(&m, 2, chunk), NN_OK);
+    nn_layer_desc in = nn_layer_desc_zero(NN_L_PARAM_INPUT);
+    in.h = h;
+    in.w = w;
+    in.c = c;
+    assert_int_equal(nn_build_add(m, &in), NN_OK);
+    for (int i = 0; i < nl; i++)
+        assert_int_equal(nn_build_add(m, &layers[i]), NN_OK);
+    assert_int_equal(nn_build_finish(m), NN_OK);
+    const int np = nn_model_num_params(m), no = nn_model_num_outputs(m), k = 3;
+    double *theta = malloc((size_t)np * sizeof *theta);
+    double *u = malloc((size_t)k * no * sizeof *u);
+    uint64_t st = 42 + (uint64_t)layers[0].type;
+    fill_uniform(theta, (size_t)np, lo, hi, &st);
+    // Keep the input of kinked activations away from the kink (|x| >= 0.05 >> h).
+    for (int i = 0; i < np; i++)
+        if (fabs(theta[i]) < 0.05) theta[i] = theta[i] < 0 ? -0.05 - theta[i] : 0.05 + theta[i];
+    fill_uniform(u, (size_t)k * no, -1.0, 1.0, &st);
+    const double err = fd_error(m, theta, k, u, NULL, np, 1e-5);
+    print_message("  %-28s params %5d outputs %5d  rel err %.2e\n", what, np, no, err);
+    assert_true(err <= 1e-6);
+    free(theta);
+    free(u);
+    nn_model_destroy(m);
+}
+
+// ---------------------------------------------------------------------------------------
+// Random numbers
+
+static void test_rng_golden(void **state)
+{
+    (void)state;
+    nn_rng r;
+    nn_rng_seed(&r, 0);
+    // splitmix64 reference output for seed 0 (Vigna's splitmix64.c).
+    assert_true(nn_rng_u64(&r) == 0xE220A8397B1DCDAFull);
+    assert_true(nn_rng_u64(&r) == 0x6E789E6AA1B965F4ull);
+    // The own logarithm agrees with libm to a few ulps.
+    uint64_t s = 7;
+    for (int i = 0; i < 1000; i++) {
+        const double x = exp(-40.0 + 80.0 * test_uniform(&s));
+        assert_close(nn_log(x), log(x), 4e-16, 1e-300);
+    }
+    assert_close(nn_log(1.0), 0.0, 0.0, 0.0);
+    // Normals: sample mean and variance of 20000 draws (std errors 0.007 and 0.01).
+    nn_rng_seed(&r, 123);
+    double m1 = 0, m2 = 0, mt = 0;
+    for (int i = 0; i < 20000; i++) {
+        const double z = nn_rng_normal(&r), t = nn_rng_trunc_normal(&r);
+        m1 += z;
+        m2 += z * z;
+        assert_true(fabs(t) <= 2.0);
+        mt += t * t;
+    }
+    assert_close(m1 / 20000, 0.0, 0.0, 0.03);
+    assert_close(m2 / 20000, 1.0, 0.0, 0.04);
+    // Variance of the standard normal truncated to [-2, 2]: 0.87962566103423978^2 = 0.7737.
+    assert_close(mt / 20000, 0.87962566103423978 * 0.87962566103423978, 0.0, 0.03);
+}
+
+// ---------------------------------------------------------------------------------------
+// Hand-computed cases
+
+static void run_single_layer(int h, int w, int c, const nn_layer_desc *d, const double *x,
+                             double *y, int ny)
+{
+    nn_model *m = NULL;
+    assert_int_equal(nn_build_begin(&m, 1, 1 << 16), NN_OK);
+    nn_layer_desc in = nn_layer_desc_zero(NN_L_PARAM_INPUT);
+    in.h = h;
+    in.w = w;
+    in.c = c;
+    assert_int_equal(nn_build_add(m, &in), NN_OK);
+    assert_int_equal(nn_build_add(m, d), NN_OK);
+    assert_int_equal(nn_build_finish(m), NN_OK);
+    assert_int_equal(nn_model_num_outputs(m), ny);
+    assert_int_equal(nn_model_forward(m, x, y, 0), NN_OK);
+    nn_model_destroy(m);
+}
+
+static void test_upsample_hand(void **state)
+{
+    (void)state;
+    // 2 x 2 -> 4 x 4 (TF2 half-pixel): source coordinates -0.25, 0.25, 0.75, 1.25 give the
+    // 1D weights x0 | .75 x0 + .25 x1 | .25 x0 + .75 x1 | x1 (edges clamped).
+    const double x[4] = {1, 2, 3, 4};
+    const double want[16] = {1.0, 1.25, 1.75, 2.0, 1.5, 1.75, 2.25, 2.5,
+                             2.5, 2.75, 3.25, 3.5, 3.0, 3.25, 3.75, 4.0};
+    double y[16];
+    nn_layer_desc d = nn_layer_desc_zero(NN_L_UPSAMPLE);
+    d.factor = 2;
+    run_single_layer(2, 2, 1, &d, x, y, 16);
+    for (int i = 0; i < 16; i++)
+        assert_close(y[i], want[i], 1e-15, 0.0);
+    // 1 x 2 -> 3 x 6 with factor 3: coordinates -1/3, 0, 1/3, 2/3, 1, 4/3 give
+    // x0, x0, 2/3 x0 + 1/3 x1, 1/3 x0 + 2/3 x1, x1, x1; with x = (0, 3): 0 0 1 2 3 3.
+    const double x2[2] = {0, 3};
+    const double row[6] = {0, 0, 1, 2, 3, 3};
+    double y2[18];
+    d.factor = 3;
+    run_single_layer(1, 2, 1, &d, x2, y2, 18);
+    for (int r = 0; r < 3; r++)
+        for (int i = 0; i < 6; i++)
+            assert_close(y2[r * 6 + i], row[i], 1e-15, 1e-15);
+    // Channels are interpolated independently: 1 x 1 x 2 -> constant 2 x 2 x 2.
+    const double x3[2] = {5, -7};
+    double y3[8];
+    d.factor = 2;
+    run_single_layer(1, 1, 2, &d, x3, y3, 8);
+    for (int i = 0; i < 4; i++) {
+        assert_close(y3[2 * i], 5.0, 0.0, 0.0);
+        assert_close(y3[2 * i + 1], -7.0, 0.0, 0.0);
+    }
+}
+
+static void test_gnorm_hand(void **state)
+{
+    (void)state;
+    // x = 1 2 3 4 (2 x 1 x 2): mean 2.5, population variance 1.25.
+    const double x[4] = {1, 2, 3, 4};
+    double y[4];
+    nn_layer_desc d = nn_layer_desc_zero(NN_L_GNORM);
+    d.eps = 1e-6;
+    run_single_layer(2, 1, 2, &d, x, y, 4);
+    const double r = 1.0 / sqrt(1.25 + 1e-6);
+    for (int i = 0; i < 4; i++)
+        assert_close(y[i], (x[i] - 2.5) * r, 1e-15, 0.0);
+    // Batch norm: per channel over pixels. Channel 0: 1, 3 (mean 2, var 1); channel 1: 2, 4.
+    nn_layer_desc b = nn_layer_desc_zero(NN_L_BATCHNORM);
+    b.eps = 1e-5;
+    nn_model *m = NULL;
+    assert_int_equal(nn_build_begin(&m, 1, 1024), NN_OK);
+    nn_layer_desc in = nn_layer_desc_zero(NN_L_PARAM_INPUT);
+    in.h = 2;
+    in.w = 1;
+    in.c = 2;
+    assert_int_equal(nn_build_add(m, &in), NN_OK);
+    assert_int_equal(nn_build_add(m, &b), NN_OK);
+    assert_int_equal(nn_build_finish(m), NN_OK);
+    const double th[8] = {1, 2, 3, 4, /*gamma*/ 2, 3, /*beta*/ 0.5, -1};
+    assert_int_equal(nn_model_forward(m, th, y, 0), NN_OK);
+    const double rb = 1.0 / sqrt(1.0 + 1e-5);
+    assert_close(y[0], 2 * (-1) * rb + 0.5, 1e-15, 0.0);
+    assert_close(y[1], 3 * (-1) * rb - 1.0, 1e-15, 0.0);
+    assert_close(y[2], 2 * (+1) * rb + 0.5, 1e-15, 0.0);
+    assert_close(y[3], 3 * (+1) * rb - 1.0, 1e-15, 0.0);
+    nn_model_destroy(m);
+}
+
+static void test_conv_hand(void **state)
+{
+    (void)state;
+    // 3 x 3 single-channel conv with all-ones kernel, bias 0.5, on a 3 x 3 image 1..9 with zero
+    // padding: centre = 45, corner (0,0) = 1+2+4+5 = 12, edge (0,1) = 1+2+3+4+5+6 = 21.
+    nn_layer_desc d = nn_layer_desc_zero(NN_L_CONV);
+    d.k = 3;
+    d.cout = 1;
+    double th[9 + 9 + 1];
+    for (int i = 0; i < 9; i++)
+        th[i] = i + 1;
+    for (int i = 0; i < 9; i++)
+        th[9 + i] = 1.0;
+    th[18] = 0.5;
+    double y[9];
+    run_single_layer(3, 3, 1, &d, th, y, 9);
+    const double want[9] = {12, 21, 16, 27, 45, 33, 24, 39, 28};
+    for (int i = 0; i < 9; i++)
+        assert_close(y[i], want[i] + 0.5, 1e-15, 0.0);
+    // Kernel layout [ky][kx][cin][cout]: a kernel with one 1 at (ky=0, kx=2) picks the pixel
+    // up-right: y(py, px) = x(py - 1, px + 1).
+    for (int i = 0; i < 9; i++)
+        th[9 + i] = 0.0;
+    th[9 + 2] = 1.0;
+    th[18] = 0.0;
+    run_single_layer(3, 3, 1, &d, th, y, 9);
+    const double want2[9] = {0, 0, 0, 2, 3, 0, 5, 6, 0};
+    for (int i = 0; i < 9; i++)
+        assert_close(y[i], want2[i], 0.0, 0.0);
+}
+
+// ---------------------------------------------------------------------------------------
+// Layer gradient tests (central finite differences)
+
+static void test_fd_dense(void **state)
+{
+    (void)state;
+    nn_layer_desc d = nn_layer_desc_zero(NN_L_CONV);
+    d.k = 1;
+    d.cout = 7;
+    layer_fd(1, 1, 5, &d, 1, -1, 1, 1 << 16, "dense (vector input)");
+    d.cout = 3;
+    layer_fd(3, 4, 5, &d, 1, -1, 1, 1 << 16, "dense per pixel (1x1 conv)");
+}
+
+static void test_fd_conv(void **state)
+{
+    (void)state;
+    nn_layer_desc d = nn_layer_desc_zero(NN_L_CONV);
+    d.k = 3;
+    d.cout = 4;
+    layer_fd(5, 6, 3, &d, 1, -1, 1, 1 << 16, "conv 3x3");
+    d.k = 5;
+    d.cout = 2;
+    // A chunk budget of 80 doubles forces one output row per im2col chunk.
+    layer_fd(6, 4, 2, &d, 1, -1, 1, 80, "conv 5x5 (chunked im2col)");
+    layer_fd(3, 2, 2, &d, 1, -1, 1, 1 << 16, "conv 5x5 on a 3x2 image");
+}
+
+static void test_fd_reshape(void **state)
+{
+    (void)state;
+    // reshape alone is linear; put a dense after it so parameters exist beyond the input.
+    nn_layer_desc d[2] = {nn_layer_desc_zero(NN_L_RESHAPE), nn_layer_desc_zero(NN_L_CONV)};
+    d[0].h = 2;
+    d[0].w = 3;
+    d[0].c = 2;
+    d[1].k = 3;
+    d[1].cout = 2;
+    layer_fd(1, 1, 12, d, 2, -1, 1, 1 << 16, "reshape 1x1x12 -> 2x3x2 + conv");
+}
+
+static void test_fd_activations(void **state)
+{
+    (void)state;
+    const nn_activation acts[5] = {NN_ACT_TANH, NN_ACT_SIGMOID, NN_ACT_LEAKY_RELU, NN_ACT_SWISH,
+                                   NN_ACT_IDENTITY};
+    for (int a = 0; a < 5; a++) {
+        nn_layer_desc d = nn_layer_desc_zero(NN_L_ACT);
+        d.act = acts[a];
+        d.slope = 0.2;
+        char what[64];
+        snprintf(what, sizeof what, "activation %s", nn_activation_str(acts[a]));
+        layer_fd(3, 2, 3, &d, 1, -2, 2, 1 << 16, what);
+    }
+}
+
+static void test_fd_upsample(void **state)
+{
+    (void)state;
+    nn_layer_desc d = nn_layer_desc_zero(NN_L_UPSAMPLE);
+    d.factor = 2;
+    layer_fd(3, 4, 2, &d, 1, -1, 1, 1 << 16, "upsample x2");
+    d.factor = 3;
+    layer_fd(2, 3, 1, &d, 1, -1, 1, 1 << 16, "upsample x3");
+}
+
+static void test_fd_norms(void **state)
+{
+    (void)state;
+    nn_layer_desc d = nn_layer_desc_zero(NN_L_GNORM);
+    d.eps = 1e-6;
+    layer_fd(3, 4, 2, &d, 1, -1, 1, 1 << 16, "global normalization");
+    nn_layer_desc b = nn_layer_desc_zero(NN_L_BATCHNORM);
+    b.eps = 1e-5;
+    layer_fd(5, 2, 3, &b, 1, -1, 1, 1 << 16, "batch normalization");
+}
+
+static void test_fd_offset_fourier(void **state)
+{
+    (void)state;
+    nn_layer_desc d = nn_layer_desc_zero(NN_L_OFFSET);
+    d.scale = 10.0;
+    layer_fd(2, 3, 2, &d, 1, -1, 1, 1 << 16, "offset x10");
+    nn_layer_desc f = nn_layer_desc_zero(NN_L_FOURIER);
+    f.n_freq = 5;
+    f.rmin = 0.5;
+    f.rmax = 2.0;
+    f.seed = 9;
+    layer_fd(3, 2, 2, &f, 1, -1, 1, 1 << 16, "fourier features");
+}
+
+// ---------------------------------------------------------------------------------------
+// Models
+
+static int hoyer_expected_params(int W, int H, const nn_hoyer_cnn_settings *s, const int *rs)
+{
+    // Independent count from the architecture (Hoyer et al. models.py):
+    // z + dense (kernel + bias) + per block conv (k*k*cin*cout + cout) + offset (H_i*W_i*cout).
+    int total = 1;
+    for (int b = 0; b < s->n_blocks; b++)
+        total *= rs[b];
+    int h = H / total, w = W / total;
+    long n = s->latent_size;
+    long F = (long)h * w * s->dense_channels;
+    n += (long)s->latent_size * F + F;
+    int cin = s->dense_channels;
+    for (int b = 0; b < s->n_blocks; b++) {
+        h *= rs[b];
+        w *= rs[b];
+        const int co = s->conv_filters[b];
+        n += (long)s->kernel_size * s->kernel_size * cin * co + co;
+        if (s->offset_scale != 0) n += (long)h * w * co;
+        cin = co;
+    }
+    return (int)n;
+}
+
+static void test_param_counts(void **state)
+{
+    (void)state;
+    nn_hoyer_cnn_settings s;
+    nn_hoyer_cnn_settings_default(&s);
+    const struct {
+        int W, H;
+        int resizes[5];
+        int count; // summed by hand (block by block) for the report; 0 = formula only
+    } cases[] = {
+        {96, 32, {1, 2, 2, 2, 1}, 665345},    {192, 64, {1, 2, 2, 2, 1}, 1545473},
+        {256, 256, {1, 2, 2, 2, 1}, 6630657}, {60, 20, {1, 1, 2, 2, 1}, 725969},
+        {7, 5, {1, 1, 1, 1, 1}, 0},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        int rs[NN_MAX_BLOCKS];
+        assert_int_equal(nn_hoyer_cnn_resizes(cases[c].W, cases[c].H, &s, rs), NN_OK);
+        for (int b = 0; b < 5; b++)
+            assert_int_equal(rs[b], cases[c].resizes[b]);
+        nn_model *m = NULL;
+        assert_int_equal(nn_model_create_hoyer_cnn(&m, cases[c].W, cases[c].H, &s), NN_OK);
+        const int want = hoyer_expected_params(cases[c].W, cases[c].H, &s, rs);
+        assert_int_equal(nn_model_num_params(m), want);
+        if (cases[c].count) assert_int_equal(want, cases[c].count);
+        assert_int_equal(nn_model_num_outputs(m), cases[c].W * cases[c].H);
+        print_message("  hoyer_cnn %3d x %3d: resizes (%d,%d,%d,%d,%d), %d parameters\n",
+                      cases[c].W, cases[c].H, rs[0], rs[1], rs[2], rs[3], rs[4], want);
+        nn_model_destroy(m);
+    }
+    s.auto_resize = 0;
+    int rs[NN_MAX_BLOCKS];
+    assert_int_equal(nn_hoyer_cnn_resizes(60, 20, &s, rs), NN_ERR_SETTINGS);
+
+    // Fourier MLP: (2F*N + N + 2N) + (L-1)(N*N + 3N) + (N + 1).
+    nn_fourier_mlp_settings f;
+    nn_fourier_mlp_settings_default(&f);
+    f.n_layers = 3;
+    nn_model *m = NULL;
+    assert_int_equal(nn_model_create_fourier_mlp(&m, 60, 30, &f), NN_OK);
+    const int N = f.width, in = 2 * f.n_fourier;
+    assert_int_equal(nn_model_num_params(m), in * N + 3 * N + 2 * (N * N + 3 * N) + N + 1);
+    assert_int_equal(nn_model_num_outputs(m), 1800);
+    nn_model_destroy(m);
+}
+
+static void small_hoyer_settings(nn_hoyer_cnn_settings *s)
+{
+    nn_hoyer_cnn_settings_default(s);
+    s->latent_size = 6;
+    s->dense_channels = 3;
+    s->conv_filters[0] = 5;
+    s->conv_filters[1] = 4;
+    s->conv_filters[2] = 3;
+    s->conv_filters[3] = 2;
+    s->max_batch = 2;
+}
+
+// Perturb every parameter (zero-initialized offsets and biases too) so that no term of the
+// gradient is trivially zero.
+static void random_theta(const nn_model *m, double *theta, uint64_t seed, double amp)
+{
+    const int np = nn_model_num_params(m);
+    assert_int_equal(nn_model_init_params(m, theta, seed), NN_OK);
+    uint64_t st = seed * 7 + 1;
+    for (int i = 0; i < np; i++)
+        theta[i] += amp * (2 * test_uniform(&st) - 1);
+}
+
+static void test_fd_hoyer_small(void **state)
+{
+    (void)state;
+    nn_hoyer_cnn_settings s;
+    small_hoyer_settings(&s);
+    nn_model *m = NULL;
+    assert_int_equal(nn_model_create_hoyer_cnn(&m, 16, 8, &s), NN_OK);
+    const int np = nn_model_num_params(m), no = nn_model_num_outputs(m), k = 3;
+    double *theta = malloc((size_t)np * sizeof *theta), *u = malloc((size_t)k * no * sizeof *u);
+    random_theta(m, theta, 5, 0.1);
+    uint64_t st = 77;
+    fill_uniform(u, (size_t)k * no, -1, 1, &st);
+    const double err = fd_error(m, theta, k, u, NULL, np, 1e-5);
+    print_message("  hoyer_cnn 16x8 (small channels), all %d params: rel err %.2e\n", np, err);
+    assert_true(err <= 1e-6);
+    free(theta);
+    free(u);
+    nn_model_destroy(m);
+}
+
+static void test_fd_hoyer_default(void **state)
+{
+    (void)state;
+    // Default architecture (128 latent, 32 dense channels, filters 128..1) on 24 x 16:
+    // resizes reduce to (1,1,1,2,1) -> dense image 12 x 8. FD on 300 random parameters that
+    // cover every layer (indices spread over theta).
+    nn_model *m = NULL;
+    assert_int_equal(nn_model_create_hoyer_cnn(&m, 24, 16, NULL), NN_OK);
+    const int np = nn_model_num_params(m), no = nn_model_num_outputs(m), k = 2;
+    double *theta = malloc((size_t)np * sizeof *theta), *u = malloc((size_t)k * no * sizeof *u);
+    random_theta(m, theta, 11, 0.02);
+    uint64_t st = 99;
+    fill_uniform(u, (size_t)k * no, -1, 1, &st);
+    enum { NI = 300 };
+    int idx[NI];
+    for (int t = 0; t < NI; t++)
+        idx[t] = (int)((double)np * (t + test_uniform(&st)) / NI);
+    const double err = fd_error(m, theta, k, u, idx, NI, 1e-5);
+    print_message("  hoyer_cnn 24x16 (default channels, %d params), 300 params: rel err %.2e\n", np,
+                  err);
+    assert_true(err <= 1e-6);
+    free(theta);
+    free(u);
+    nn_model_destroy(m);
+}
+
+static void test_fd_mlp(void **state)
+{
+    (void)state;
+    const nn_activation acts[2] = {NN_ACT_SWISH, NN_ACT_LEAKY_RELU};
+    for (int a = 0; a < 2; a++) {
+        for (int fourier = 0; fourier <= 1; fourier++) {
+            nn_fourier_mlp_settings s;
+            nn_fourier_mlp_settings_default(&s);
+            s.n_layers = 2;
+            s.width = 6;
+            s.n_fourier = 5;
+            s.fourier = fourier;
+            s.activation = acts[a];
+            s.max_batch = 2;
+            nn_model *m = NULL;
+            assert_int_equal(nn_model_create_fourier_mlp(&m, 9, 5, &s), NN_OK);
+            const int np = nn_model_num_params(m), no = nn_model_num_outputs(m), k = 3;
+            double *theta = malloc((size_t)np * sizeof *theta);
+            double *u = malloc((size_t)k * no * sizeof *u);
+            random_theta(m, theta, 3, 0.3);
+            uint64_t st = 5;
+            fill_uniform(u, (size_t)k * no, -1, 1, &st);
+            // Step 1e-6 for the leaky ReLU: a kink crossing needs a pre-activation within
+            // ~1e-6 of 0 among 45*6*2 of them; with this seed there is none (the test would
+            // fail loudly otherwise, not pass silently).
+            const double err = fd_error(m, theta, k, u, NULL, np, a == 1 ? 1e-6 : 1e-5);
+            print_message("  fourier_mlp 9x5 %s fourier=%d, %d params: rel err %.2e\n",
+                          nn_activation_str(acts[a]), fourier, np, err);
+            assert_true(err <= 1e-6);
+            free(theta);
+            free(u);
+            nn_model_destroy(m);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Batching, state, determinism, initialization
+
+static void test_batched_backward(void **state)
+{
+    (void)state;
+    nn_hoyer_cnn_settings s;
+    small_hoyer_settings(&s);
+    s.max_batch = 2;
+    nn_model *m = NULL;
+    assert_int_equal(nn_model_create_hoyer_cnn(&m, 16, 8, &s), NN_OK);
+    const int np = nn_model_num_params(m), no = nn_model_num_outputs(m), k = 5;
+    double *theta = malloc((size_t)np * sizeof *theta), *u = malloc((size_t)k * no * sizeof *u);
+    double *g = malloc((size_t)k * np * sizeof *g), *g1 = malloc((size_t)np * sizeof *g1);
+    double *z = malloc((size_t)no * sizeof *z);
+    random_theta(m, theta, 8, 0.1);
+    uint64_t st = 3;
+    fill_uniform(u, (size_t)k * no, -1, 1, &st);
+    // Backward before any kept forward, and after a value-only forward: NN_ERR_STATE.
+    assert_int_equal(nn_model_backward(m, 1, u, g), NN_ERR_STATE);
+    assert_int_equal(nn_model_forward(m, theta, z, 0), NN_OK);
+    assert_int_equal(nn_model_backward(m, 1, u, g), NN_ERR_STATE);
+    assert_int_equal(nn_model_forward(m, theta, z, 1), NN_OK);
+    assert_int_equal(nn_model_backward(m, k, u, g), NN_OK); // groups of 2, 2, 1
+    // Each row equals a separate k = 1 backward after the same forward (backward repeatable).
+    // GEMMs of other shapes may round differently: 1e-12 relative to the row's largest entry.
+    for (int j = 0; j < k; j++) {
+        assert_int_equal(nn_model_backward(m, 1, u + (size_t)j * no, g1), NN_OK);
+        double mx = 0;
+        for (int i = 0; i < np; i++)
+            mx = fabs(g1[i]) > mx ? fabs(g1[i]) : mx;
+        for (int i = 0; i < np; i++)
+            assert_close(g[(size_t)j * np + i], g1[i], 0.0, 1e-12 * mx);
+    }
+    assert_int_equal(nn_model_backward(m, 0, u, g), NN_ERR_INVALID);
+    free(theta);
+    free(u);
+    free(g);
+    free(g1);
+    free(z);
+    nn_model_destroy(m);
+}
+
+static void test_determinism(void **state)
+{
+    (void)state;
+    for (int kind = 0; kind < 2; kind++) {
+        nn_model *a = NULL, *b = NULL;
+        if (kind == 0) {
+            assert_int_equal(nn_model_create_hoyer_cnn(&a, 48, 16, NULL), NN_OK);
+            assert_int_equal(nn_model_create_hoyer_cnn(&b, 48, 16, NULL), NN_OK);
+        } else {
+            assert_int_equal(nn_model_create_fourier_mlp(&a, 30, 10, NULL), NN_OK);
+            assert_int_equal(nn_model_create_fourier_mlp(&b, 30, 10, NULL), NN_OK);
+        }
+        const int np = nn_model_num_params(a), no = nn_model_num_outputs(a);
+        double *ta = malloc((size_t)np * sizeof *ta), *tb = malloc((size_t)np * sizeof *tb);
+        double *za = malloc((size_t)no * sizeof *za), *zb = malloc((size_t)no * sizeof *zb);
+        assert_int_equal(nn_model_init_params(a, ta, 2024), NN_OK);
+        assert_int_equal(nn_model_init_params(b, tb, 2024), NN_OK);
+        assert_memory_equal(ta, tb, (size_t)np * sizeof *ta);
+        assert_int_equal(nn_model_forward(a, ta, za, 1), NN_OK);
+        assert_int_equal(nn_model_forward(b, tb, zb, 0), NN_OK);
+        assert_memory_equal(za, zb, (size_t)no * sizeof *za);
+        double sd = 0;
+        for (int e = 0; e < no; e++)
+            sd += za[e] * za[e];
+        assert_true(sd > 0); // the network output is not trivially zero
+        assert_int_equal(nn_model_init_params(b, tb, 2025), NN_OK);
+        assert_memory_not_equal(ta, tb, (size_t)np * sizeof *ta);
+        free(ta);
+        free(tb);
+        free(za);
+        free(zb);
+        nn_model_destroy(a);
+        nn_model_destroy(b);
+    }
+}
+
+static void test_init_hoyer(void **state)
+{
+    (void)state;
+    for (int big = 0; big < 2; big++) {
+        // 96 x 32: dense kernel 128 x 1536 (orthonormal rows); 8 x 8: 128 x 32 (orthonormal
+        // columns, the other branch of TF's orthogonal initializer).
+        const int W = big ? 96 : 8, H = big ? 32 : 8;
+        nn_model *m = NULL;
+        assert_int_equal(nn_model_create_hoyer_cnn(&m, W, H, NULL), NN_OK);
+        const int np = nn_model_num_params(m);
+        double *t = malloc((size_t)np * sizeof *t);
+        assert_int_equal(nn_model_init_params(m, t, 1), NN_OK);
+        const nn_layer *L = &m->layers[1];
+        const int rows = L->ic, cols = L->oc;
+        const double gain = sqrt(cols / 128.0 > 1 ? cols / 128.0 : 1);
+        const double *K = t + L->poff;
+        if (rows < cols) {
+            for (int a = 0; a < rows; a += 7)
+                for (int b = 0; b < rows; b += 5)
+                    assert_close(dot(K + (size_t)a * cols, K + (size_t)b * cols, (size_t)cols),
+                                 a == b ? gain * gain : 0.0, 0.0, 1e-12 * gain * gain);
+        } else {
+            for (int a = 0; a < cols; a++)
+                for (int b = 0; b < cols; b++) {
+                    double s = 0;
+                    for (int r = 0; r < rows; r++)
+                        s += K[(size_t)r * cols + a] * K[(size_t)r * cols + b];
+                    assert_close(s, a == b ? gain * gain : 0.0, 0.0, 1e-12);
+                }
+        }
+        // Dense bias zero; latent ~ N(0, 1); conv kernels truncated normal with
+        // std sqrt(1/fan_in), |w| <= 2 sqrt(1/fan_in)/0.8796; conv bias and offsets zero.
+        for (int c = 0; c < cols; c++)
+            assert_true(K[(size_t)rows * cols + c] == 0.0);
+        for (int i = 0; i < m->n_layers; i++) {
+            const nn_layer *C = &m->layers[i];
+            if (C->d.type == NN_L_OFFSET)
+                for (size_t p = 0; p < C->n_params; p++)
+                    assert_true(t[C->poff + p] == 0.0);
+            if (C->d.type != NN_L_CONV || C->d.k == 1) continue;
+            const size_t nw = (size_t)C->d.k * C->d.k * C->ic * C->oc;
+            const double sd = sqrt(1.0 / (C->d.k * C->d.k * C->ic)) / 0.87962566103423978;
+            double v = 0;
+            for (size_t p = 0; p < nw; p++) {
+                assert_true(fabs(t[C->poff + p]) <= 2 * sd);
+                v += t[C->poff + p] * t[C->poff + p];
+            }
+            if (nw >= 10000) // variance of the truncated normal: (0.8796 sd)^2 = 1/fan_in
+                assert_close(v / nw, 1.0 / (C->d.k * C->d.k * C->ic), 0.05, 0.0);
+            for (int c = 0; c < C->oc; c++)
+                assert_true(t[C->poff + nw + c] == 0.0);
+        }
+        free(t);
+        nn_model_destroy(m);
+    }
+}
+
+static void test_errors_and_summary(void **state)
+{
+    (void)state;
+    nn_model_destroy(NULL);
+    assert_string_equal(nn_status_str(NN_OK), "ok");
+    assert_string_equal(nn_status_str(NN_ERR_SETTINGS), "invalid settings");
+    nn_activation a;
+    assert_int_equal(nn_activation_parse("swish", &a), 0);
+    assert_int_equal(a, NN_ACT_SWISH);
+    assert_int_equal(nn_activation_parse("relu6", &a), -1);
+    nn_model *m = (nn_model *)1;
+    nn_hoyer_cnn_settings s;
+    nn_hoyer_cnn_settings_default(&s);
+    s.kernel_size = 4;
+    assert_int_equal(nn_model_create_hoyer_cnn(&m, 96, 32, &s), NN_ERR_SETTINGS);
+    assert_null(m);
+    nn_hoyer_cnn_settings_default(&s);
+    s.conv_filters[4] = 2;
+    assert_int_equal(nn_model_create_hoyer_cnn(&m, 96, 32, &s), NN_ERR_SETTINGS);
+    assert_int_equal(nn_model_create_hoyer_cnn(&m, 0, 32, NULL), NN_ERR_INVALID);
+    assert_int_equal(nn_model_create_hoyer_cnn(NULL, 96, 32, NULL), NN_ERR_INVALID);
+    nn_fourier_mlp_settings f;
+    nn_fourier_mlp_settings_default(&f);
+    f.fourier_rmax = 1.0; // < rmin
+    assert_int_equal(nn_model_create_fourier_mlp(&m, 10, 10, &f), NN_ERR_SETTINGS);
+    nn_fourier_mlp_settings_default(&f);
+    f.bn_eps = 0;
+    assert_int_equal(nn_model_create_fourier_mlp(&m, 10, 10, &f), NN_ERR_SETTINGS);
+
+    assert_int_equal(nn_model_create_hoyer_cnn(&m, 96, 32, NULL), NN_OK);
+    FILE *tf = tmpfile();
+    assert_non_null(tf);
+    nn_model_summary(m, tf);
+    rewind(tf);
+    char buf[8192];
+    const size_t n = fread(buf, 1, sizeof buf - 1, tf);
+    buf[n] = 0;
+    fclose(tf);
+    assert_non_null(strstr(buf, "upsampling factors (1,2,2,2,1)"));
+    assert_non_null(strstr(buf, "total parameters: 665345"));
+    assert_non_null(strstr(buf, "conv 5x5"));
+    assert_int_equal(nn_model_forward(m, NULL, NULL, 0), NN_ERR_INVALID);
+    nn_model_destroy(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rng_golden),
+        cmocka_unit_test(test_upsample_hand),
+        cmocka_unit_test(test_gnorm_hand),
+        cmocka_unit_test(test_conv_hand),
+        cmocka_unit_test(test_fd_dense),
+        cmocka_unit_test(test_fd_conv),
+        cmocka_unit_test(test_fd_reshape),
+        cmocka_unit_test(test_fd_activations),
+        cmocka_unit_test(test_fd_upsample),
+        cmocka_unit_test(test_fd_norms),
+        cmocka_unit_test(test_fd_offset_fourier),
+        cmocka_unit_test(test_param_counts),
+        cmocka_unit_test(test_fd_hoyer_small),
+        cmocka_unit_test(test_fd_hoyer_default),
+        cmocka_unit_test(test_fd_mlp),
+        cmocka_unit_test(test_batched_backward),
+        cmocka_unit_test(test_determinism),
+        cmocka_unit_test(test_init_hoyer),
+        cmocka_unit_test(test_errors_and_summary),
+    };
+    return cmocka_run_group_tests_name("nn", tests, NULL, NULL);
+}
