@@ -69,6 +69,24 @@ app_io_status app_io_commit_(const char *tmp, const char *path, char *err, size_
         return APP_IO_FAIL(APP_IO_ERR_IO, "%s: cannot rename temporary file into place: %s", path,
                            strerror(e));
     }
+    // Make the rename itself durable (best effort: the new file is complete either way).
+    const char *slash = strrchr(path, '/');
+    size_t dn = slash ? (size_t)(slash - path) : 0;
+    char *dir = malloc(dn + 2);
+    if (dir) {
+        if (slash) {
+            memcpy(dir, path, dn > 0 ? dn : 1); // "/x" -> "/"
+            dir[dn > 0 ? dn : 1] = '\0';
+        } else {
+            strcpy(dir, ".");
+        }
+        int dfd = open(dir, O_RDONLY);
+        if (dfd >= 0) {
+            (void)fsync(dfd);
+            close(dfd);
+        }
+        free(dir);
+    }
     return APP_IO_OK;
 }
 

@@ -84,6 +84,22 @@ h5_fail(h5ctx *c, app_io_status st, const char *fmt, ...)
     return st;
 }
 
+/* A file-access property list without HDF5's file locking: files are only ever written under a
+ * temporary name and renamed into place, so readers never see a half-written file and the
+ * lock only gets in the way (flock fails on some network file systems). -1 on failure. */
+static hid_t new_fapl(void)
+{
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl < 0) return -1;
+#if H5_VERSION_GE(1, 10, 7)
+    if (H5Pset_file_locking(fapl, 0, 1) < 0) {
+        H5Pclose(fapl);
+        return -1;
+    }
+#endif
+    return fapl;
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* writing                                                                                  */
 /* ---------------------------------------------------------------------------------------- */
@@ -374,13 +390,17 @@ app_io_status app_h5_write(const char *path, const app_result *r, char *err, siz
     h5_enter(&c, path, err, errlen);
     app_io_status st = check_result(&c, r);
     char *tmp = NULL;
-    hid_t f = -1;
+    hid_t f = -1, fapl = -1;
     if (st) goto done;
     if (!(tmp = app_io_tmp_name_(path))) {
         st = h5_fail(&c, APP_IO_ERR_NOMEM, "out of memory");
         goto done;
     }
-    f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if ((fapl = new_fapl()) < 0) {
+        st = h5_fail(&c, APP_IO_ERR_IO, "cannot create a file access property list");
+        goto done;
+    }
+    f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     if (f < 0) {
         st = h5_fail(&c, APP_IO_ERR_IO, "cannot create temporary file %s", tmp);
         goto done;
@@ -395,6 +415,7 @@ app_io_status app_h5_write(const char *path, const app_result *r, char *err, siz
     }
     st = app_io_commit_(tmp, path, err, errlen);
 done:
+    if (fapl >= 0) H5Pclose(fapl);
     free(tmp);
     h5_leave(&c);
     return st;
@@ -835,12 +856,22 @@ app_io_status app_h5_read(const char *path, app_result *r, char *err, size_t err
     h5ctx c;
     h5_enter(&c, path, err, errlen);
     app_io_status st;
+#if H5_VERSION_GE(1, 12, 0)
+    htri_t is = H5Fis_accessible(path, H5P_DEFAULT); // H5Fis_hdf5 is deprecated from 1.12 on
+#else
     htri_t is = H5Fis_hdf5(path);
+#endif
     if (is <= 0) {
         st = h5_fail(&c, APP_IO_ERR_FORMAT, "not an HDF5 file");
         goto done;
     }
-    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t fapl = new_fapl(), f = -1;
+    if (fapl < 0) {
+        st = h5_fail(&c, APP_IO_ERR_IO, "cannot create a file access property list");
+        goto done;
+    }
+    f = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+    H5Pclose(fapl);
     if (f < 0) {
         st = h5_fail(&c, APP_IO_ERR_FORMAT, "cannot open as HDF5");
         goto done;
