@@ -15,8 +15,9 @@
  *   path (the temp file is removed on failure).
  * - err[errlen] (may be NULL / 0) receives a one-line message on failure, naming the file.
  *   Functions never print; the caller decides what to show.
- * - HDF5 is not thread-safe in Debian's build: every HDF5 call here is serialized by one
- *   internal mutex, so the functions may be called from several threads.
+ * - The functions may be called from several threads: every HDF5 call here is serialized by
+ *   one internal mutex (HDF5 itself is thread-safe only when built with --enable-threadsafe;
+ *   Debian 12's build is, others may not be).
  */
 
 /** Status of every function in this layer (0 = success, negative = failure). */
@@ -177,10 +178,31 @@ typedef struct {
 #define APP_H5_FORMAT_VERSION 1
 
 /** Write r to path (atomic: "<path>.tmp" then rename, so an interrupted checkpoint never
- *  destroys the previous file). Layout: see the report / README (root attributes, /config,
- *  /density/{raw,filtered,physical} [H][W], /fem/{displacement [n_lc][ndof], strain_energy
- *  [H][W]}, /params/theta, /history/..., /checkpoint/...). Checks that every non-NULL array has
- *  consistent sizes (W, H > 0 etc.) before touching the disk. */
+ *  destroys the previous file). Checks that every non-NULL array has consistent sizes (W, H > 0
+ *  etc.) before touching the disk. Layout (little-endian IEEE doubles, int64/uint64, fixed-length
+ *  UTF-8 strings; a group or dataset is absent when its field is NULL / empty):
+ *
+ *      /                       attributes: format = "topopt-result", format_version = 1 (int),
+ *                              W, H, status_code, mirror_left, mirror_right (int),
+ *                              compliance, volume_fraction (double), seed (uint64),
+ *                              status, version, config_name, method, parameterization (string)
+ *      /config                 scalar string: the resolved config (YAML text)
+ *      /density/raw            double [H][W]   (row 0 = top, so viewers show the picture upright)
+ *      /density/filtered       double [H][W]
+ *      /density/physical       double [H][W]
+ *      /fem/displacement       double [n_load_cases][ndof]
+ *      /fem/strain_energy      double [H][W]
+ *      /params/theta           double [n_params]
+ *      /history/iteration      int64  [n_rows]
+ *      /history/evaluations    int64  [n_rows]
+ *      /history/objective      double [n_rows]   (also violation, step, time)
+ *      /history/constraints    double [n_rows][n_constraints], attribute constraint_names
+ *      /history/extra          double [n_rows][n_extra], attribute extra_names
+ *      /checkpoint/counters    int64  [n_counters]      (group present iff checkpoint.present)
+ *      /checkpoint/words       uint64 [n_words]
+ *      /checkpoint/solver_state double [n_solver_state]
+ *      /checkpoint/extra       double [n_extra]
+ */
 app_io_status app_h5_write(const char *path, const app_result *r, char *err, size_t errlen);
 
 /** Read a file written by app_h5_write into *r (zeroed first; on failure *r is left zeroed

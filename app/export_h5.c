@@ -13,8 +13,9 @@
 
 #include "export_internal.h"
 
-/* Debian's serial HDF5 is built without thread safety, and the automatic error printer is
- * global state: every entry point holds this lock while it talks to HDF5. */
+/* HDF5 is thread-safe only when built with --enable-threadsafe (Debian 12's is, other builds
+ * may not be), and the automatic error printer we switch off is library state: every entry
+ * point holds this lock while it talks to HDF5. */
 static pthread_mutex_t h5_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* The per-call context: where the message goes, plus the error printer we switched off. */

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -795,6 +796,108 @@ static void test_render(void **state)
                      APP_IO_ERR_IO);
 }
 
+/* Three threads writing and reading their own result files at once: every round trip must
+ * still be exact. A smoke test only: with Debian's thread-safe HDF5 build it also passes
+ * without the layer's own mutex (which is there for non-thread-safe HDF5 builds). */
+typedef struct {
+    int id;
+    int failures;
+} thread_job;
+
+static void *h5_thread(void *arg)
+{
+    thread_job *job = arg;
+    char p[512], q[512], err[256];
+    snprintf(p, sizeof p, "%s/thread%d.h5", g_dir, job->id);
+    snprintf(q, sizeof q, "%s/thread%d.png", g_dir, job->id);
+    enum { TW = 40, TH = 30 };
+    double *rho = malloc(sizeof(double) * TW * TH);
+    if (!rho) {
+        job->failures++;
+        return NULL;
+    }
+    for (int it = 0; it < 30; it++) {
+        app_result a, b;
+        for (int i = 0; i < TW * TH; i++)
+            rho[i] = job->id + 0.01 * it + 1e-6 * i;
+        // a history with names exercises many small HDF5 objects per file
+        const char *cn[2] = {"volume", "binarity"};
+        memset(&a, 0, sizeof a);
+        if (app_history_init(&a.history, 2, cn, 0, NULL, 8) != APP_IO_OK) {
+            job->failures++;
+            break;
+        }
+        for (int r = 0; r < 5; r++) {
+            double c[2] = {r, -r};
+            app_history_append(&a.history, r, r, 1.0 / (r + 1), c, 0, 0, 0, NULL);
+        }
+        a.W = TW;
+        a.H = TH;
+        a.rho_physical = rho;
+        a.rho_raw = rho;
+        a.seed = (uint64_t)job->id;
+        a.status = "ok";
+        if (app_h5_write(p, &a, err, sizeof err) != APP_IO_OK ||
+            app_h5_read(p, &b, err, sizeof err) != APP_IO_OK) {
+            job->failures++;
+        } else {
+            if (memcmp(b.rho_physical, rho, sizeof(double) * TW * TH) != 0 || b.seed != a.seed ||
+                b.history.n_rows != 5)
+                job->failures++;
+            app_result_free(&b);
+        }
+        app_history_free(&a.history);
+        if (app_png_write_density(q, rho, TW, TH, 2, 1, 1, err, sizeof err) != APP_IO_OK)
+            job->failures++;
+    }
+    free(rho);
+    return NULL;
+}
+
+static void test_threads(void **state)
+{
+    (void)state;
+    pthread_t t[3];
+    thread_job jobs[3] = {{0, 0}, {1, 0}, {2, 0}};
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, h5_thread, &jobs[i]), 0);
+    for (int i = 0; i < 3; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(jobs[i].failures, 0);
+    }
+}
+
+/* Odd paths: a directory given as the file, an empty history to CSV. */
+static void test_odd_paths(void **state)
+{
+    (void)state;
+    char p[512], err[256];
+    app_result r;
+    assert_int_equal(mkdir(tpath(p, "adir.h5"), 0700), 0);
+    err[0] = '\0';
+    assert_int_equal(app_h5_read(p, &r, err, sizeof err), APP_IO_ERR_IO);
+    assert_err_has(err, "adir.h5");
+    double rho[1] = {1};
+    memset(&r, 0, sizeof r);
+    r.W = r.H = 1;
+    r.rho_physical = rho;
+    // renaming a file onto a directory fails: error, and no temp file is left behind
+    assert_int_equal(app_h5_write(p, &r, err, sizeof err), APP_IO_ERR_IO);
+    assert_false(file_exists(tpath(p, "adir.h5.tmp")));
+
+    app_history h;
+    memset(&h, 0, sizeof h);
+    assert_int_equal(app_history_write_csv(tpath(p, "empty.csv"), &h, err, sizeof err), APP_IO_OK);
+    size_t n = 0;
+    unsigned char *b = slurp(p, &n);
+    const char want[] = "iteration,evaluations,objective,violation,step,time\n";
+    assert_int_equal(n, sizeof want - 1);
+    assert_memory_equal(b, want, n);
+    free(b);
+    assert_int_equal(app_history_write_csv(tpath(p, "no/dir.csv"), &h, err, sizeof err),
+                     APP_IO_ERR_IO);
+}
+
 static void test_status_str(void **state)
 {
     (void)state;
@@ -820,6 +923,8 @@ int main(void)
         cmocka_unit_test(test_h5_atomic),
         cmocka_unit_test(test_h5_bad_files),
         cmocka_unit_test(test_render),
+        cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_odd_paths),
     };
     return cmocka_run_group_tests_name("app_io", tests, group_setup, group_teardown);
 }
