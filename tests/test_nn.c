@@ -709,6 +709,64 @@ static void test_errors_and_summary(void **state)
     nn_model_destroy(m);
 }
 
+static void test_single_precision(void **state)
+{
+    (void)state;
+    // conv_single: the whole-model gradient must agree with the double version to 1e-4
+    // (norm-wise relative, per upstream), the logits likewise. float rounding (2^-24 ~ 6e-8)
+    // accumulated over K = 25*cin <= 3200 terms gives ~1e-6 in practice.
+    for (int sz = 0; sz < 2; sz++) {
+        nn_hoyer_cnn_settings s;
+        nn_hoyer_cnn_settings_default(&s);
+        const int W = sz ? 48 : 24, H = 16;
+        nn_model *md = NULL, *ms = NULL;
+        assert_int_equal(nn_model_create_hoyer_cnn(&md, W, H, &s), NN_OK);
+        s.conv_single = 1;
+        s.chunk_kib = 64; // several chunks per conv
+        assert_int_equal(nn_model_create_hoyer_cnn(&ms, W, H, &s), NN_OK);
+        const int np = nn_model_num_params(md), no = nn_model_num_outputs(md), k = 2;
+        assert_int_equal(nn_model_num_params(ms), np);
+        double *theta = malloc((size_t)np * sizeof *theta), *u = malloc((size_t)k * no * sizeof *u);
+        double *gd = malloc((size_t)k * np * sizeof *gd), *gs = malloc((size_t)k * np * sizeof *gs);
+        double *zd = malloc((size_t)no * sizeof *zd), *zs = malloc((size_t)no * sizeof *zs);
+        random_theta(md, theta, 21, 0.02);
+        uint64_t st = 4;
+        fill_uniform(u, (size_t)k * no, -1, 1, &st);
+        assert_int_equal(nn_model_forward(md, theta, zd, 1), NN_OK);
+        assert_int_equal(nn_model_backward(md, k, u, gd), NN_OK);
+        assert_int_equal(nn_model_forward(ms, theta, zs, 1), NN_OK);
+        assert_int_equal(nn_model_backward(ms, k, u, gs), NN_OK);
+        double num = 0, den = 0;
+        for (int e = 0; e < no; e++) {
+            num = fmax(num, fabs(zs[e] - zd[e]));
+            den = fmax(den, fabs(zd[e]));
+        }
+        const double ez = num / den;
+        double eg = 0;
+        for (int j = 0; j < k; j++) {
+            num = den = 0;
+            for (int i = 0; i < np; i++) {
+                num = fmax(num, fabs(gs[(size_t)j * np + i] - gd[(size_t)j * np + i]));
+                den = fmax(den, fabs(gd[(size_t)j * np + i]));
+            }
+            eg = fmax(eg, num / den);
+        }
+        print_message("  conv_single %dx%d: logits rel diff %.2e, gradient rel diff %.2e\n", W, H,
+                      ez, eg);
+        assert_true(ez <= 1e-4);
+        assert_true(eg <= 1e-4);
+        assert_true(eg > 0); // the float path really ran
+        free(theta);
+        free(u);
+        free(gd);
+        free(gs);
+        free(zd);
+        free(zs);
+        nn_model_destroy(md);
+        nn_model_destroy(ms);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -728,6 +786,7 @@ int main(void)
         cmocka_unit_test(test_fd_hoyer_default),
         cmocka_unit_test(test_fd_mlp),
         cmocka_unit_test(test_batched_backward),
+        cmocka_unit_test(test_single_precision),
         cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_init_hoyer),
         cmocka_unit_test(test_errors_and_summary),

@@ -91,9 +91,14 @@ typedef struct {
     int normalization;               ///< 1 = global normalization in every block, 0 = none (1)
     double norm_eps;                 ///< epsilon of the global normalization (1e-6)
     int auto_resize;                 ///< 1 = reduce resizes when W, H are not divisible (1)
-    int max_batch; ///< upstream gradients per BLAS-3 pass in backward; a larger k is
-                   ///< processed in groups of max_batch (4). Sizes the workspace.
-    int chunk_kib; ///< im2col chunk budget in KiB (16384): bounds workspace memory
+    int max_batch;   ///< upstream gradients per BLAS-3 pass in backward; a larger k is
+                     ///< processed in groups of max_batch (4). Sizes the workspace.
+    int chunk_kib;   ///< im2col chunk budget in KiB (16384): bounds workspace memory
+    int conv_single; ///< 1 = the k x k convolutions multiply in single precision (sgemm on
+                     ///< float copies of im2col, weights and upstream gradients; sums and every
+                     ///< other layer stay double). About 1.5x faster; logits and gradients then
+                     ///< carry ~1e-6 relative rounding noise (not for finite-difference checks
+                     ///< or tight line searches). (0)
 } nn_hoyer_cnn_settings;
 
 /** Fill *s with the defaults listed in nn_hoyer_cnn_settings. */

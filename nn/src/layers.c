@@ -137,6 +137,110 @@ static void col2im(const double *dcol, int ih, int iw, int ic, int k, int r0, in
     }
 }
 
+// Single-precision variants of im2col/col2im for the conv_single setting (same layouts).
+static void im2col_f(const double *x, int ih, int iw, int ic, int k, int r0, int nr, float *col)
+{
+    const int pad = k / 2;
+    const size_t K = (size_t)k * k * ic;
+    for (int py = r0; py < r0 + nr; py++) {
+        for (int px = 0; px < iw; px++) {
+            float *row = col + ((size_t)(py - r0) * iw + px) * K;
+            for (int ky = 0; ky < k; ky++) {
+                const int sy = py + ky - pad;
+                for (int kx = 0; kx < k; kx++) {
+                    const int sx = px + kx - pad;
+                    float *dst = row + ((size_t)ky * k + kx) * ic;
+                    if (sy < 0 || sy >= ih || sx < 0 || sx >= iw) {
+                        for (int ci = 0; ci < ic; ci++)
+                            dst[ci] = 0.0f;
+                    } else {
+                        const double *src = x + ((size_t)sy * iw + sx) * ic;
+                        for (int ci = 0; ci < ic; ci++)
+                            dst[ci] = (float)src[ci];
+                    }
+                }
+            }
+        }
+    }
+}
+
+static void col2im_f(const float *dcol, int ih, int iw, int ic, int k, int r0, int nr, int kb,
+                     double *dx)
+{
+    const int pad = k / 2;
+    const size_t K = (size_t)k * k * ic;
+    for (int py = r0; py < r0 + nr; py++) {
+        for (int px = 0; px < iw; px++) {
+            const int sx0 = px - pad;
+            const int kx0 = sx0 < 0 ? -sx0 : 0;
+            const int kx1 = iw - sx0 < k ? iw - sx0 : k;
+            for (int j = 0; j < kb; j++) {
+                const float *row = dcol + (((size_t)(py - r0) * iw + px) * kb + j) * K;
+                for (int ky = 0; ky < k; ky++) {
+                    const int sy = py + ky - pad;
+                    if (sy < 0 || sy >= ih) continue;
+                    for (int kx = kx0; kx < kx1; kx++) {
+                        const float *src = row + ((size_t)ky * k + kx) * ic;
+                        double *dst = dx + (((size_t)sy * iw + sx0 + kx) * kb + j) * ic;
+                        for (int ci = 0; ci < ic; ci++)
+                            dst[ci] += (double)src[ci];
+                    }
+                }
+            }
+        }
+    }
+}
+
+// conv_single forward of a k x k conv: float im2col chunk x float weights, added to y (which
+// holds the bias) in double.
+static void conv_forward_single(nn_model *m, const nn_layer *L, const double *theta,
+                                const double *x, double *y)
+{
+    const int ih = L->ih, iw = L->iw, ic = L->ic, oc = L->oc, k = L->d.k;
+    const int K = k * k * ic;
+    const double *Wt = theta + L->poff;
+    float *wf = m->wf + L->wf_off;
+    for (size_t i = 0; i < (size_t)K * oc; i++)
+        wf[i] = (float)Wt[i];
+    for (int r0 = 0; r0 < ih; r0 += L->rows_f) {
+        const int nr = ih - r0 < L->rows_f ? ih - r0 : L->rows_f;
+        im2col_f(x, ih, iw, ic, k, r0, nr, m->colf);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nr * iw, oc, K, 1.0f, m->colf, K, wf,
+                    oc, 0.0f, m->yf, oc);
+        double *yc = y + (size_t)r0 * iw * oc;
+        for (size_t i = 0; i < (size_t)nr * iw * oc; i++)
+            yc[i] += (double)m->yf[i];
+    }
+}
+
+// conv_single backward: float GEMMs per chunk; the weight gradient is summed over chunks in
+// double (m->dw), the input gradient scattered into double dx.
+static void conv_backward_single(nn_model *m, const nn_layer *L, int kb, const double *x,
+                                 const double *dy, double *dx)
+{
+    const int ih = L->ih, iw = L->iw, ic = L->ic, oc = L->oc, k = L->d.k;
+    const int K = k * k * ic, N = kb * oc;
+    const float *wf = m->wf + L->wf_off;
+    memset(m->dw, 0, (size_t)K * N * sizeof *m->dw);
+    if (dx) memset(dx, 0, (size_t)ih * iw * kb * ic * sizeof *dx);
+    for (int r0 = 0; r0 < ih; r0 += L->rows_b) {
+        const int nr = ih - r0 < L->rows_b ? ih - r0 : L->rows_b;
+        const double *dyc = dy + (size_t)r0 * iw * N;
+        for (size_t i = 0; i < (size_t)nr * iw * N; i++)
+            m->dyf[i] = (float)dyc[i];
+        im2col_f(x, ih, iw, ic, k, r0, nr, m->colf);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, nr * iw, 1.0f, m->colf, K,
+                    m->dyf, N, 0.0f, m->dwf, N);
+        for (size_t i = 0; i < (size_t)K * N; i++)
+            m->dw[i] += (double)m->dwf[i];
+        if (dx) {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nr * iw * kb, K, oc, 1.0f, m->dyf,
+                        oc, wf, oc, 0.0f, m->dcolf, K);
+            col2im_f(m->dcolf, ih, iw, ic, k, r0, nr, kb, dx);
+        }
+    }
+}
+
 static void conv_forward(nn_model *m, const nn_layer *L, const double *theta, const double *x,
                          double *y)
 {
@@ -149,6 +253,10 @@ static void conv_forward(nn_model *m, const nn_layer *L, const double *theta, co
     if (k == 1) {
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)P, oc, ic, 1.0, x, ic, Wt, oc,
                     1.0, y, oc);
+        return;
+    }
+    if (m->single) {
+        conv_forward_single(m, L, theta, x, y);
         return;
     }
     for (int r0 = 0; r0 < ih; r0 += L->rows_f) {
@@ -201,6 +309,8 @@ static int conv_backward(nn_model *m, const nn_layer *L, const double *theta, in
         if (dx)
             cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)P * kb, ic, oc, 1.0, dy, oc,
                         Wt, oc, 0.0, dx, ic);
+    } else if (m->single) {
+        conv_backward_single(m, L, kb, x, dy, dx);
     } else {
         memset(m->dw, 0, (size_t)K * N * sizeof *m->dw);
         if (dx) memset(dx, 0, P * kb * ic * sizeof *dx);

@@ -168,6 +168,8 @@ static nn_status check_hoyer(const nn_hoyer_cnn_settings *s)
     if (s->max_batch < 1 || s->max_batch > 1024)
         return NN_FAIL(NN_ERR_SETTINGS, "max_batch = %d not in [1, 1024]", s->max_batch);
     if (s->chunk_kib < 1) return NN_FAIL(NN_ERR_SETTINGS, "chunk_kib = %d < 1", s->chunk_kib);
+    if (s->conv_single != 0 && s->conv_single != 1)
+        return NN_FAIL(NN_ERR_SETTINGS, "conv_single = %d (0 or 1)", s->conv_single);
     return NN_OK;
 }
 
@@ -391,7 +393,7 @@ nn_status nn_build_finish(nn_model *m)
             m->first_param = i;
             break;
         }
-    size_t gmax = 1, colmax = 1, dcolmax = 1, dwmax = 1;
+    size_t gmax = 1, colmax = 1, dcolmax = 1, dwmax = 1, wfmax = 0, yfmax = 1, dyfmax = 1;
     for (int i = 0; i < n; i++) {
         nn_layer *L = &m->layers[i];
         if (L->d.type == NN_L_RESHAPE) {
@@ -418,6 +420,10 @@ nn_status nn_build_finish(nn_model *m)
             if (L->d.k > 1) {
                 if (rf * row > colmax) colmax = rf * row;
                 if (rb * row * mb > dcolmax) dcolmax = rb * row * mb;
+                L->wf_off = wfmax;
+                wfmax += K * L->oc;
+                if (rf * L->iw * L->oc > yfmax) yfmax = rf * L->iw * L->oc;
+                if (rb * L->iw * L->oc * mb > dyfmax) dyfmax = rb * L->iw * L->oc * mb;
             }
             if (K * mb * L->oc > dwmax) dwmax = K * mb * L->oc;
         }
@@ -435,6 +441,16 @@ nn_status nn_build_finish(nn_model *m)
     if (!m->gbuf[0] || !m->gbuf[1] || !m->col || !m->dcol || !m->dw)
         return NN_FAIL(NN_ERR_NOMEM, "workspaces (%zu + %zu + %zu + %zu doubles)", 2 * gmax, colmax,
                        dcolmax, dwmax);
+    if (m->single) {
+        m->wf = malloc((wfmax ? wfmax : 1) * sizeof(float));
+        m->colf = malloc(colmax * sizeof(float));
+        m->dcolf = malloc(dcolmax * sizeof(float));
+        m->yf = malloc(yfmax * sizeof(float));
+        m->dyf = malloc(dyfmax * sizeof(float));
+        m->dwf = malloc(dwmax * sizeof(float));
+        if (!m->wf || !m->colf || !m->dcolf || !m->yf || !m->dyf || !m->dwf)
+            return NN_FAIL(NN_ERR_NOMEM, "single-precision workspaces");
+    }
     m->n_out = layer_out_size(&m->layers[n - 1]);
     // The constant prefix (coordinates, Fourier features) is evaluated once, here.
     for (int i = 0; i < m->first_param; i++)
@@ -459,6 +475,12 @@ void nn_model_destroy(nn_model *m)
     free(m->col);
     free(m->dcol);
     free(m->dw);
+    free(m->wf);
+    free(m->colf);
+    free(m->dcolf);
+    free(m->yf);
+    free(m->dyf);
+    free(m->dwf);
     free(m);
 }
 
@@ -491,6 +513,7 @@ nn_status nn_model_create_hoyer_cnn(nn_model **out, int W, int H, const nn_hoyer
     m->H = H;
     m->n_blocks = s->n_blocks;
     memcpy(m->resizes, rs, sizeof rs);
+    m->single = s->conv_single;
 
     nn_layer_desc d = nn_layer_desc_zero(NN_L_PARAM_INPUT);
     d.h = d.w = 1;
@@ -812,7 +835,7 @@ void nn_model_summary(const nn_model *m, FILE *f)
         fprintf(f, "hoyer_cnn %d x %d, upsampling factors (", m->W, m->H);
         for (int b = 0; b < m->n_blocks; b++)
             fprintf(f, "%s%d", b ? "," : "", m->resizes[b]);
-        fprintf(f, ")\n");
+        fprintf(f, ")%s\n", m->single ? ", single-precision conv GEMMs" : "");
     } else if (m->kind == NN_KIND_FOURIER_MLP) {
         fprintf(f, "fourier_mlp %d x %d\n", m->W, m->H);
     }
@@ -824,7 +847,10 @@ void nn_model_summary(const nn_model *m, FILE *f)
         snprintf(shape, sizeof shape, "%d x %d x %d", L->oh, L->ow, L->oc);
         switch (L->d.type) {
         case NN_L_CONV:
-            snprintf(name, sizeof name, "%s %dx%d", L->d.k == 1 ? "dense" : "conv", L->d.k, L->d.k);
+            if (L->d.k == 1)
+                snprintf(name, sizeof name, "dense");
+            else
+                snprintf(name, sizeof name, "conv %dx%d", L->d.k, L->d.k);
             break;
         case NN_L_ACT:
             snprintf(name, sizeof name, "%s", nn_activation_str(L->d.act));

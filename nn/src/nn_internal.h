@@ -85,6 +85,7 @@ typedef struct {
     size_t poff;       ///< their offset in theta
     int rows_f;        ///< CONV: output rows per im2col chunk in forward
     int rows_b;        ///< CONV: output rows per chunk in backward (max_batch upstreams)
+    size_t wf_off;     ///< CONV (k > 1, conv_single): offset of its float weights in m->wf
     double *aux;       ///< FOURIER: B[2][n_freq]; BATCHNORM: mean[c], rstd[c]; CONST_INPUT: data
     double mean, rstd; ///< GNORM statistics of the last forward
 } nn_layer;
@@ -108,6 +109,9 @@ struct nn_model {
     double *dcol;         ///< backward col chunk [rows_b * w * k*k*cin * max_batch]
     double *dw;           ///< conv weight gradients of a batch [k*k*cin][max_batch*cout]
     size_t gbuf_size, col_size, dcol_size, dw_size;
+    int single; ///< k x k convolutions run single-precision GEMMs (set before nn_build_finish)
+    float *wf;  ///< float copies of the k x k conv weights (converted in each forward)
+    float *colf, *dcolf, *yf, *dyf, *dwf; ///< float chunks for the single-precision path
     int built;
     int have_forward;    ///< a forward with keep_for_backward ran since the last build
     const double *theta; ///< theta of that forward (borrowed)
