@@ -1,0 +1,1271 @@
+// app/config.c: the config schema table and everything generated from it (parse, defaults,
+// --set overrides, validation, YAML dump, markdown reference)
+#include "config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <yaml.h>
+
+_Static_assert(sizeof(ncvx_method) == sizeof(int), "enum stored as int");
+_Static_assert(sizeof(nn_activation) == sizeof(int), "enum stored as int");
+
+/* ------------------------------------------------------------------------------------------ */
+/* The schema                                                                                  */
+
+typedef enum {
+    T_INT,
+    T_LONG,
+    T_ULONG,
+    T_U64,
+    T_DOUBLE,
+    T_BOOL,
+    T_STR,
+    T_ENUM,
+    T_INTLIST, /* int array, count at aux */
+    T_RECTS,   /* app_rect array, count at aux */
+    T_LOADS,   /* one load case: loads[0], n_loads[0] */
+    T_CASES,   /* several load cases */
+    T_NODE,    /* int[2] */
+} ktype;
+
+typedef struct {
+    const char *path;
+    ktype type;
+    size_t off;
+    size_t aux;               /* string capacity, or offset of a list's count */
+    const char *def;          /* default as YAML text; NULL = the library default */
+    double min, max;          /* inclusive range for numbers (min > max: no range) */
+    const char *const *names; /* enum names (NULL-terminated, index = value) */
+    const char *doc;
+} key;
+
+#define OFF(f) offsetof(app_config, f)
+#define NORANGE 1, 0
+#define BIG 1e300
+
+static const char *const filter_names[] = {"density", "sensitivity", "none", NULL};
+static const char *const norm_names[] = {"row", "column", NULL};
+static const char *const param_names[] = {"cnn", "mlp", "pixel", NULL};
+static const char *const map_names[] = {"sigmoid-mean", "sigmoid", "pixel", NULL};
+static const char *const vol_names[] = {"auto", "none", "le", "eq", NULL};
+static const char *const sym_names[] = {"none", "x", "y", NULL};
+static const char *const dir_names[] = {"x", "y", NULL};
+static const char *const method_names[] = {"bfgs-sqp", "lbfgs", "penalty", "auglag",
+                                           "projgrad", "mma",   "oc",      NULL};
+static const char *const act_names[] = {"tanh", "sigmoid", "leaky_relu", "swish", "identity", NULL};
+
+#define S(f) OFF(solver.f)
+static const key KEYS[] = {
+    /* problem */
+    {"problem.benchmark", T_STR, OFF(benchmark), sizeof(((app_config *)0)->benchmark), "\"\"",
+     NORANGE, NULL,
+     "name of a problem in configs/benchmarks/hoyer2019/problems.json (e.g. "
+     "mbb_beam_96x32_0.5); it sets the grid, supports, loads, passive regions, mirrors and "
+     "volfrac (volfrac may still be overridden). Empty: give the grid below."},
+    {"problem.width", T_INT, OFF(width), 0, "60", 1, 4096, NULL, "grid width W in elements"},
+    {"problem.height", T_INT, OFF(height), 0, "20", 1, 4096, NULL, "grid height H in elements"},
+    {"problem.volfrac", T_DOUBLE, OFF(volfrac), 0, "0.5", 0.001, 1.0, NULL,
+     "target volume fraction (mean density over the designable elements)"},
+    {"problem.supports.x", T_RECTS, OFF(fix_x), OFF(n_fix_x), "[]", NORANGE, NULL,
+     "node rectangles [ix0, ix1, iy0, iy1] (inclusive; iy = 0 is the top edge) whose x dof is "
+     "fixed"},
+    {"problem.supports.y", T_RECTS, OFF(fix_y), OFF(n_fix_y), "[]", NORANGE, NULL,
+     "node rectangles whose y dof is fixed"},
+    {"problem.loads", T_LOADS, OFF(loads), OFF(n_loads), "[]", NORANGE, NULL,
+     "one load case: list of [ix0, ix1, iy0, iy1, fx, fy]; every node of the inclusive node "
+     "rectangle carries the force (fx, fy); y grows downward"},
+    {"problem.load_cases", T_CASES, OFF(loads), OFF(n_loads), "[]", NORANGE, NULL,
+     "several load cases (compliances summed): a list of load lists as in problem.loads; "
+     "excludes problem.loads"},
+    {"problem.passive_void", T_RECTS, OFF(void_rects), OFF(n_void), "[]", NORANGE, NULL,
+     "element rectangles [ex0, ex1, ey0, ey1] forced to density 0"},
+    {"problem.passive_solid", T_RECTS, OFF(solid_rects), OFF(n_solid), "[]", NORANGE, NULL,
+     "element rectangles forced to density 1"},
+    {"problem.mirror_left", T_BOOL, OFF(mirror_left), 0, "false", NORANGE, NULL,
+     "the left edge is a symmetry plane (design.png is mirrored there)"},
+    {"problem.mirror_right", T_BOOL, OFF(mirror_right), 0, "false", NORANGE, NULL,
+     "the right edge is a symmetry plane"},
+    /* material */
+    {"material.E0", T_DOUBLE, OFF(E0), 0, "1", 1e-12, BIG, NULL, "Young's modulus of solid"},
+    {"material.Emin", T_DOUBLE, OFF(Emin), 0, "1e-9", 0, BIG, NULL,
+     "Young's modulus of void (modified SIMP, must be < E0)"},
+    {"material.nu", T_DOUBLE, OFF(nu), 0, "0.3", -0.99, 0.49, NULL, "Poisson's ratio"},
+    {"material.p", T_DOUBLE, OFF(penal), 0, "3", 1, 10, NULL, "SIMP penalization exponent"},
+    /* filter */
+    {"filter.kind", T_ENUM, OFF(filter_kind), 0, "density", NORANGE, filter_names,
+     "density: cone filter on the density (benchmark suite, top88 ft=2); sensitivity: top88 "
+     "ft=1 sensitivity filter (pixel + oc only); none"},
+    {"filter.radius", T_DOUBLE, OFF(filter_radius), 0, "2", 0, 100, NULL,
+     "cone radius r in elements: weights max(0, r - distance between centres)"},
+    {"filter.normalization", T_ENUM, OFF(filter_norm), 0, "column", NORANGE, norm_names,
+     "row: rows sum to one (top88); column: columns sum to one (benchmark suite)"},
+    /* projection */
+    {"projection.enabled", T_BOOL, OFF(projection), 0, "false", NORANGE, NULL,
+     "Heaviside projection of the filtered density"},
+    {"projection.beta", T_DOUBLE, OFF(beta), 0, "1", 1e-6, 1000, NULL, "projection sharpness"},
+    {"projection.eta", T_DOUBLE, OFF(eta), 0, "0.5", 0, 1, NULL, "projection threshold"},
+    /* parameterization */
+    {"parameterization.kind", T_ENUM, OFF(param_kind), 0, "cnn", NORANGE, param_names,
+     "cnn: Hoyer et al. 2019 network; mlp: TOuNN-style Fourier MLP; pixel: one variable per "
+     "element"},
+    {"parameterization.cnn.latent_size", T_INT, OFF(cnn.latent_size), 0, NULL, 1, 100000, NULL,
+     "length of the trainable latent vector"},
+    {"parameterization.cnn.latent_scale", T_DOUBLE, OFF(cnn.latent_scale), 0, NULL, 0, BIG, NULL,
+     "stddev of the latent init"},
+    {"parameterization.cnn.dense_channels", T_INT, OFF(cnn.dense_channels), 0, NULL, 1, 4096, NULL,
+     "channels of the dense layer's image"},
+    {"parameterization.cnn.dense_init_scale", T_DOUBLE, OFF(cnn.dense_init_scale), 0, NULL, 0, BIG,
+     NULL, "gain multiplier of the orthogonal dense init"},
+    {"parameterization.cnn.resizes", T_INTLIST, OFF(cnn.resizes), OFF(cnn_n_resizes),
+     "[1, 2, 2, 2, 1]", 1, 16, NULL,
+     "upsampling factor per block (W and H must be divisible by the product unless "
+     "auto_resize)"},
+    {"parameterization.cnn.conv_filters", T_INTLIST, OFF(cnn.conv_filters), OFF(cnn_n_filters),
+     "[128, 64, 32, 16, 1]", 1, 4096, NULL,
+     "output channels per block (same length as resizes, last = 1)"},
+    {"parameterization.cnn.kernel_size", T_INT, OFF(cnn.kernel_size), 0, NULL, 1, 31, NULL,
+     "odd convolution kernel size"},
+    {"parameterization.cnn.conv_init_scale", T_DOUBLE, OFF(cnn.conv_init_scale), 0, NULL, 0, BIG,
+     NULL, "variance-scaling scale of the conv init"},
+    {"parameterization.cnn.offset_scale", T_DOUBLE, OFF(cnn.offset_scale), 0, NULL, 0, BIG, NULL,
+     "scale of the per-pixel offset layers (0 = none)"},
+    {"parameterization.cnn.activation", T_ENUM, OFF(cnn.activation), 0, NULL, NORANGE, act_names,
+     "activation at the start of each block"},
+    {"parameterization.cnn.leaky_relu_slope", T_DOUBLE, OFF(cnn.leaky_relu_slope), 0, NULL, 0, 1,
+     NULL, "slope for leaky_relu"},
+    {"parameterization.cnn.normalization", T_BOOL, OFF(cnn.normalization), 0, NULL, NORANGE, NULL,
+     "global normalization in every block"},
+    {"parameterization.cnn.norm_eps", T_DOUBLE, OFF(cnn.norm_eps), 0, NULL, 0, 1, NULL,
+     "epsilon of the global normalization"},
+    {"parameterization.cnn.auto_resize", T_BOOL, OFF(cnn.auto_resize), 0, NULL, NORANGE, NULL,
+     "reduce the upsampling factors for grids not divisible by their product"},
+    {"parameterization.mlp.n_layers", T_INT, OFF(mlp.n_layers), 0, NULL, 0, 64, NULL,
+     "hidden layers"},
+    {"parameterization.mlp.width", T_INT, OFF(mlp.width), 0, NULL, 1, 4096, NULL, "hidden width"},
+    {"parameterization.mlp.activation", T_ENUM, OFF(mlp.activation), 0, NULL, NORANGE, act_names,
+     "hidden activation"},
+    {"parameterization.mlp.leaky_relu_slope", T_DOUBLE, OFF(mlp.leaky_relu_slope), 0, NULL, 0, 1,
+     NULL, "slope for leaky_relu"},
+    {"parameterization.mlp.batch_norm", T_BOOL, OFF(mlp.batch_norm), 0, NULL, NORANGE, NULL,
+     "batch normalization after each hidden layer"},
+    {"parameterization.mlp.bn_eps", T_DOUBLE, OFF(mlp.bn_eps), 0, NULL, 0, 1, NULL,
+     "batch normalization epsilon"},
+    {"parameterization.mlp.fourier", T_BOOL, OFF(mlp.fourier), 0, NULL, NORANGE, NULL,
+     "random Fourier features of the coordinates"},
+    {"parameterization.mlp.n_fourier", T_INT, OFF(mlp.n_fourier), 0, NULL, 1, 100000, NULL,
+     "number of frequencies"},
+    {"parameterization.mlp.fourier_rmin", T_DOUBLE, OFF(mlp.fourier_rmin), 0, NULL, 1e-6, BIG, NULL,
+     "smallest length scale (elements)"},
+    {"parameterization.mlp.fourier_rmax", T_DOUBLE, OFF(mlp.fourier_rmax), 0, NULL, 1e-6, BIG, NULL,
+     "largest length scale (elements)"},
+    {"parameterization.mlp.fourier_seed", T_U64, OFF(mlp.fourier_seed), 0, NULL, NORANGE, NULL,
+     "seed of the fixed frequencies"},
+    {"parameterization.pixel.init", T_DOUBLE, OFF(pixel_init), 0, "-1", -1, 1, NULL,
+     "initial pixel value; -1 = volfrac (with density_map pixel) or 0 logits (sigmoid maps)"},
+    /* density map */
+    {"density_map", T_ENUM, OFF(density_map), 0, "sigmoid-mean", NORANGE, map_names,
+     "sigmoid-mean: sigmoid(z + b), b by bisection so the mean equals volfrac (Hoyer et al.); "
+     "sigmoid: plain sigmoid (volume is a solver constraint); pixel: identity with bounds "
+     "[0, 1]"},
+    /* constraints */
+    {"constraints.volume", T_ENUM, OFF(volume), 0, "auto", NORANGE, vol_names,
+     "mean density <= volfrac (le) or = volfrac (eq); auto: none with sigmoid-mean, le "
+     "otherwise"},
+    {"constraints.binarity", T_BOOL, OFF(binarity), 0, "false", NORANGE, NULL,
+     "add mean(rho (1 - rho)) <= binarity_tol as an inequality (NCVX)"},
+    {"constraints.binarity_tol", T_DOUBLE, OFF(binarity_tol), 0, "0.01", 0, 0.25, NULL,
+     "bound of the binarity constraint"},
+    {"constraints.symmetry", T_ENUM, OFF(symmetry), 0, "none", NORANGE, sym_names,
+     "mirror symmetry of the physical density about the vertical (x) or horizontal (y) centre "
+     "line: mean((rho - mirror(rho))^2) <= symmetry_tol"},
+    {"constraints.symmetry_tol", T_DOUBLE, OFF(symmetry_tol), 0, "1e-4", 0, 1, NULL,
+     "bound of the symmetry constraint"},
+    {"constraints.displacement.enabled", T_BOOL, OFF(disp_enabled), 0, "false", NORANGE, NULL,
+     "limit the displacement at one node (load case 1)"},
+    {"constraints.displacement.node", T_NODE, OFF(disp_node), 0, "[0, 0]", NORANGE, NULL,
+     "node [ix, iy]"},
+    {"constraints.displacement.dir", T_ENUM, OFF(disp_dir), 0, "y", NORANGE, dir_names,
+     "displacement component"},
+    {"constraints.displacement.limit", T_DOUBLE, OFF(disp_limit), 0, "1", 0, BIG, NULL,
+     "|u| limit: written as s*u <= limit with s the sign of u in the starting design"},
+    /* method */
+    {"method.name", T_ENUM, S(method), 0, "lbfgs", NORANGE, method_names, "optimization method"},
+    {"method.normalize_objective", T_BOOL, OFF(normalize_objective), 0, "false", NORANGE, NULL,
+     "divide the compliance by its starting value (as NCVX examples do)"},
+    {"method.opt_tol", T_DOUBLE, S(opt_tol), 0, NULL, 0, BIG, NULL, "stationarity tolerance"},
+    {"method.rel_tol", T_DOUBLE, S(rel_tol), 0, NULL, 0, BIG, NULL, "relative decrease tol."},
+    {"method.step_tol", T_DOUBLE, S(step_tol), 0, NULL, 0, BIG, NULL, "step length tolerance"},
+    {"method.fvalquit", T_DOUBLE, S(fvalquit), 0, NULL, NORANGE, NULL, "stop below this f"},
+    {"method.viol_ineq_tol", T_DOUBLE, S(viol_ineq_tol), 0, NULL, 0, BIG, NULL,
+     "inequality feasibility tolerance"},
+    {"method.viol_eq_tol", T_DOUBLE, S(viol_eq_tol), 0, NULL, 0, BIG, NULL,
+     "equality feasibility tolerance"},
+    {"method.mu0", T_DOUBLE, S(mu0), 0, NULL, 1e-300, BIG, NULL, "initial penalty parameter"},
+    {"method.limited_mem_size", T_INT, S(limited_mem_size), 0, "10", 0, 1000, NULL,
+     "BFGS-SQP memory: 0 = full BFGS (n^2 doubles: pixel grids only), m > 0 = m pairs"},
+    {"method.bfgs_damping", T_DOUBLE, S(bfgs_damping), 0, NULL, 0, 1, NULL, "BFGS damping"},
+    {"method.scaleH0", T_BOOL, S(scaleH0), 0, NULL, NORANGE, NULL, "scale H0 after step 1"},
+    {"method.ngrad", T_INT, S(ngrad), 0, NULL, 0, 100000, NULL,
+     "gradient samples (0 = min(100, 2n, n+10))"},
+    {"method.evaldist", T_DOUBLE, S(evaldist), 0, NULL, 0, BIG, NULL, "sample neighbourhood"},
+    {"method.steering_l1_model", T_BOOL, S(steering_l1_model), 0, NULL, NORANGE, NULL,
+     "l1 model in steering"},
+    {"method.steering_ineq_margin", T_DOUBLE, S(steering_ineq_margin), 0, NULL, 0, BIG, NULL,
+     "steering inequality margin"},
+    {"method.steering_maxit", T_INT, S(steering_maxit), 0, NULL, 0, 1000, NULL,
+     "steering iterations"},
+    {"method.steering_c_viol", T_DOUBLE, S(steering_c_viol), 0, NULL, 0, 1, NULL,
+     "steering violation factor"},
+    {"method.steering_c_mu", T_DOUBLE, S(steering_c_mu), 0, NULL, 0, 1, NULL, "steering mu factor"},
+    {"method.max_random_attempts", T_INT, S(max_random_attempts), 0, NULL, 0, 1000, NULL,
+     "random direction attempts"},
+    {"method.is_backtrack_linesearch", T_BOOL, S(is_backtrack_linesearch), 0, NULL, NORANGE, NULL,
+     "Armijo backtracking instead of weak Wolfe"},
+    {"method.wolfe1", T_DOUBLE, S(wolfe1), 0, NULL, 0, 1, NULL, "sufficient decrease"},
+    {"method.wolfe2", T_DOUBLE, S(wolfe2), 0, NULL, 0, 1, NULL, "curvature condition"},
+    {"method.init_step_size", T_DOUBLE, S(init_step_size), 0, NULL, 1e-300, BIG, NULL,
+     "first trial step"},
+    {"method.linesearch_maxit", T_INT, S(linesearch_maxit), 0, NULL, 0, 100000, NULL,
+     "line search evaluations (0 = unbounded)"},
+    {"method.lbfgs_m", T_INT, S(lbfgs_m), 0, NULL, 1, 1000, NULL, "L-BFGS memory"},
+    {"method.penalty_exact", T_BOOL, S(penalty_exact), 0, NULL, NORANGE, NULL,
+     "exact (l1) instead of quadratic penalty"},
+    {"method.penalty_rho0", T_DOUBLE, S(penalty_rho0), 0, NULL, 0, BIG, NULL, "initial weight"},
+    {"method.penalty_growth", T_DOUBLE, S(penalty_growth), 0, NULL, 1, BIG, NULL,
+     "weight growth per outer iteration"},
+    {"method.penalty_rho_max", T_DOUBLE, S(penalty_rho_max), 0, NULL, 0, BIG, NULL,
+     "largest weight"},
+    {"method.inner_maxit", T_INT, S(inner_maxit), 0, NULL, 1, 1000000, NULL,
+     "inner L-BFGS iterations per outer iteration"},
+    {"method.inner_tol", T_DOUBLE, S(inner_tol), 0, NULL, 0, BIG, NULL, "inner tolerance"},
+    {"method.move", T_DOUBLE, S(move), 0, NULL, 0, 1, NULL, "MMA/OC move limit"},
+    {"method.oc_eta", T_DOUBLE, S(oc_eta), 0, NULL, 0, 10, NULL, "OC damping exponent"},
+    {"method.mma_asyinit", T_DOUBLE, S(mma_asyinit), 0, NULL, 0, 1, NULL, "MMA asyinit"},
+    {"method.mma_asyincr", T_DOUBLE, S(mma_asyincr), 0, NULL, 1, 10, NULL, "MMA asyincr"},
+    {"method.mma_asydecr", T_DOUBLE, S(mma_asydecr), 0, NULL, 0, 1, NULL, "MMA asydecr"},
+    {"method.mma_raa0", T_DOUBLE, S(mma_raa0), 0, NULL, 0, 1, NULL, "MMA raa0"},
+    {"method.mma_albefa", T_DOUBLE, S(mma_albefa), 0, NULL, 0, 1, NULL, "MMA albefa"},
+    {"method.mma_c", T_DOUBLE, S(mma_c), 0, NULL, 0, BIG, NULL, "MMA weight of y"},
+    {"method.seed", T_ULONG, S(seed), 0, NULL, NORANGE, NULL,
+     "seed of the random-direction fallback"},
+    /* budget */
+    {"budget.evaluations", T_LONG, OFF(max_evals), 0, "1000", 0, 1e12, NULL,
+     "function evaluations (0 = unlimited)"},
+    {"budget.iterations", T_INT, OFF(max_iters), 0, "1000", 1, 1e9, NULL, "solver iterations"},
+    {"budget.time", T_DOUBLE, OFF(max_time), 0, "0", 0, BIG, NULL, "seconds (0 = unlimited)"},
+    {"budget.change_tol", T_DOUBLE, OFF(change_tol), 0, "0", 0, BIG, NULL,
+     "stop when the largest change of a variable in one iteration is below this (top88 uses "
+     "0.01 with pixels; 0 = off)"},
+    {"seed", T_ULONG, OFF(seed), 0, "0", NORANGE, NULL,
+     "seed of the network initialization (same config + seed -> same numbers)"},
+    /* outputs */
+    {"outputs.dir", T_STR, OFF(out_dir), sizeof(((app_config *)0)->out_dir), "\"\"", NORANGE, NULL,
+     "output folder (empty = results/<config name>)"},
+    {"outputs.png_scale", T_INT, OFF(png_scale), 0, "4", 1, 64, NULL,
+     "pixels per element in design.png"},
+    {"outputs.frames_every", T_INT, OFF(frames_every), 0, "0", 0, 1000000, NULL,
+     "write frames/NNNN.png every k iterations (0 = never)"},
+    {"outputs.checkpoint_every", T_INT, OFF(checkpoint_every), 0, "0", 0, 1000000, NULL,
+     "write the checkpoint (result.h5) every N iterations (0 = only at the end or on a signal)"},
+    {"outputs.print_frequency", T_INT, OFF(print_frequency), 0, "10", 1, 1000000, NULL,
+     "print a solver table row every k iterations"},
+};
+#undef S
+#define NKEYS ((int)(sizeof KEYS / sizeof KEYS[0]))
+
+/* ------------------------------------------------------------------------------------------ */
+/* Parser context                                                                              */
+
+typedef struct {
+    app_config *c;
+    const char *file;
+    char *err;
+    size_t errlen;
+    int set[NKEYS];                 /* key given explicitly */
+    size_t line[NKEYS], col[NKEYS]; /* where (1-based; 0 = from --set) */
+    const char *origin;             /* non-NULL: errors refer to this --set string */
+    yaml_document_t *doc;
+} ctx;
+
+static int fail(ctx *x, const yaml_mark_t *m, const char *fmt, ...)
+{
+    char msg[640];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (x->origin)
+        snprintf(x->err, x->errlen, "--set %s: %s", x->origin, msg);
+    else if (m)
+        snprintf(x->err, x->errlen, "%s:%zu:%zu: %s", x->file, m->line + 1, m->column + 1, msg);
+    else
+        snprintf(x->err, x->errlen, "%s: %s", x->file, msg);
+    return 2;
+}
+
+static int find_key(const char *path)
+{
+    for (int i = 0; i < NKEYS; i++)
+        if (strcmp(KEYS[i].path, path) == 0) return i;
+    return -1;
+}
+
+/* Is `prefix` a section (a strict dotted prefix of some key)? */
+static int is_section(const char *prefix)
+{
+    size_t n = strlen(prefix);
+    for (int i = 0; i < NKEYS; i++)
+        if (strncmp(KEYS[i].path, prefix, n) == 0 && KEYS[i].path[n] == '.') return 1;
+    return 0;
+}
+
+/* Comma-separated list of the names allowed directly under section `prefix` ("" = top). */
+static void allowed_under(const char *prefix, char *buf, size_t len)
+{
+    size_t n = strlen(prefix);
+    buf[0] = '\0';
+    size_t used = 0;
+    for (int i = 0; i < NKEYS; i++) {
+        const char *p = KEYS[i].path;
+        if (n) {
+            if (strncmp(p, prefix, n) != 0 || p[n] != '.') continue;
+            p += n + 1;
+        }
+        size_t l = strcspn(p, ".");
+        /* skip if already listed */
+        int dup = 0;
+        for (int j = 0; j < i && !dup; j++) {
+            const char *q = KEYS[j].path;
+            if (n) {
+                if (strncmp(q, prefix, n) != 0 || q[n] != '.') continue;
+                q += n + 1;
+            }
+            if (strncmp(p, q, l) == 0 && strcspn(q, ".") == l) dup = 1;
+        }
+        if (dup) continue;
+        int w = snprintf(buf + used, len - used, "%s%.*s", used ? ", " : "", (int)l, p);
+        if (w < 0 || (size_t)w >= len - used) break;
+        used += (size_t)w;
+    }
+}
+
+static void enum_list(const char *const *names, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; names[i]; i++) {
+        int w = snprintf(buf + used, len - used, "%s%s", i ? ", " : "", names[i]);
+        if (w < 0 || (size_t)w >= len - used) break;
+        used += (size_t)w;
+    }
+}
+
+static const char *scalar(const yaml_node_t *n)
+{
+    return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+static size_t seq_len(const yaml_node_t *s)
+{
+    return (size_t)(s->data.sequence.items.top - s->data.sequence.items.start);
+}
+
+static yaml_node_t *seq_item(ctx *x, const yaml_node_t *s, size_t i)
+{
+    return yaml_document_get_node(x->doc, s->data.sequence.items.start[i]);
+}
+
+static int parse_double(ctx *x, const key *k, const yaml_node_t *n, double *out)
+{
+    const char *s = scalar(n);
+    if (!s) return fail(x, &n->start_mark, "'%s' must be a number", k->path);
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    /* YAML spells infinities .inf / -.inf; only unbounded keys (fvalquit) accept them */
+    if (k->min > k->max && (!strcmp(s, ".inf") || !strcmp(s, "-.inf") || !strcmp(s, "+.inf"))) {
+        *out = s[0] == '-' ? -INFINITY : INFINITY;
+        return 0;
+    }
+    if (end == s || *end != '\0' || errno == ERANGE || !isfinite(v))
+        return fail(x, &n->start_mark, "'%s' must be a finite number, got '%s'", k->path, s);
+    *out = v;
+    return 0;
+}
+
+static int parse_long(ctx *x, const key *k, const yaml_node_t *n, long *out)
+{
+    const char *s = scalar(n);
+    if (!s) return fail(x, &n->start_mark, "'%s' must be an integer", k->path);
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end != '\0' || errno == ERANGE)
+        return fail(x, &n->start_mark, "'%s' must be an integer, got '%s'", k->path, s);
+    *out = v;
+    return 0;
+}
+
+static int check_range(ctx *x, const key *k, const yaml_node_t *n, double v)
+{
+    if (k->min <= k->max && (v < k->min || v > k->max)) {
+        if (k->max >= BIG)
+            return fail(x, &n->start_mark, "'%s' = %g is out of range (allowed: >= %g)", k->path, v,
+                        k->min);
+        return fail(x, &n->start_mark, "'%s' = %g is out of range (allowed: %g to %g)", k->path, v,
+                    k->min, k->max);
+    }
+    return 0;
+}
+
+/* Read a list of integer/number rows of `width` entries. */
+static int parse_rows(ctx *x, const key *k, const yaml_node_t *n, int width, int maxrows,
+                      double *vals, int *count, int ints)
+{
+    if (n->type != YAML_SEQUENCE_NODE)
+        return fail(x, &n->start_mark, "'%s' must be a list of [%d numbers] rows", k->path, width);
+    size_t r = seq_len(n);
+    if (r > (size_t)maxrows)
+        return fail(x, &n->start_mark, "'%s' has %zu entries (allowed: at most %d)", k->path, r,
+                    maxrows);
+    for (size_t i = 0; i < r; i++) {
+        yaml_node_t *row = seq_item(x, n, i);
+        if (!row || row->type != YAML_SEQUENCE_NODE || seq_len(row) != (size_t)width)
+            return fail(x, row ? &row->start_mark : &n->start_mark,
+                        "each entry of '%s' must be a list of %d numbers", k->path, width);
+        for (int j = 0; j < width; j++) {
+            yaml_node_t *e = seq_item(x, row, (size_t)j);
+            double v;
+            if (ints && j < 4) {
+                long l;
+                if (parse_long(x, k, e, &l)) return 2;
+                v = (double)l;
+            } else if (parse_double(x, k, e, &v))
+                return 2;
+            vals[i * (size_t)width + (size_t)j] = v;
+        }
+    }
+    *count = (int)r;
+    return 0;
+}
+
+static int parse_loads(ctx *x, const key *k, const yaml_node_t *n, app_load_rect *out, int *count)
+{
+    double v[APP_MAX_RECTS * 6];
+    int r;
+    if (parse_rows(x, k, n, 6, APP_MAX_RECTS, v, &r, 1)) return 2;
+    for (int i = 0; i < r; i++)
+        out[i] = (app_load_rect){(int)v[6 * i],     (int)v[6 * i + 1], (int)v[6 * i + 2],
+                                 (int)v[6 * i + 3], v[6 * i + 4],      v[6 * i + 5]};
+    *count = r;
+    return 0;
+}
+
+/* Store node n into the field of key k. */
+static int set_value(ctx *x, int ki, const yaml_node_t *n)
+{
+    const key *k = &KEYS[ki];
+    char *base = (char *)x->c;
+    void *f = base + k->off;
+    if (k->type != T_RECTS && k->type != T_LOADS && k->type != T_CASES && k->type != T_INTLIST &&
+        k->type != T_NODE && n->type != YAML_SCALAR_NODE) {
+        const char *what = k->type == T_STR      ? "a string"
+                           : k->type == T_BOOL   ? "true or false"
+                           : k->type == T_ENUM   ? "one name"
+                           : k->type == T_DOUBLE ? "a number"
+                                                 : "an integer";
+        return fail(x, &n->start_mark, "'%s' must be %s, not a %s", k->path, what,
+                    n->type == YAML_MAPPING_NODE ? "mapping" : "list");
+    }
+    switch (k->type) {
+    case T_INT:
+    case T_LONG:
+    case T_ULONG:
+    case T_U64: {
+        long v;
+        if (parse_long(x, k, n, &v) || check_range(x, k, n, (double)v)) return 2;
+        if (k->type == T_INT) {
+            if (v < -2147483647L || v > 2147483647L)
+                return fail(x, &n->start_mark, "'%s' is out of the int range", k->path);
+            *(int *)f = (int)v;
+        } else if (k->type == T_LONG) {
+            *(long *)f = v;
+        } else {
+            if (v < 0) return fail(x, &n->start_mark, "'%s' must be >= 0", k->path);
+            if (k->type == T_ULONG)
+                *(unsigned long *)f = (unsigned long)v;
+            else
+                *(uint64_t *)f = (uint64_t)v;
+        }
+        return 0;
+    }
+    case T_DOUBLE: {
+        double v;
+        if (parse_double(x, k, n, &v) || check_range(x, k, n, v)) return 2;
+        *(double *)f = v;
+        return 0;
+    }
+    case T_BOOL: {
+        const char *s = scalar(n);
+        if (!strcmp(s, "true") || !strcmp(s, "yes") || !strcmp(s, "on") || !strcmp(s, "1"))
+            *(int *)f = 1;
+        else if (!strcmp(s, "false") || !strcmp(s, "no") || !strcmp(s, "off") || !strcmp(s, "0"))
+            *(int *)f = 0;
+        else
+            return fail(x, &n->start_mark, "'%s' must be true or false, got '%s'", k->path, s);
+        return 0;
+    }
+    case T_STR: {
+        const char *s = scalar(n);
+        if (strlen(s) >= k->aux)
+            return fail(x, &n->start_mark, "'%s' is longer than %zu characters", k->path,
+                        k->aux - 1);
+        strcpy((char *)f, s);
+        return 0;
+    }
+    case T_ENUM: {
+        const char *s = scalar(n);
+        for (int i = 0; k->names[i]; i++)
+            if (!strcmp(s, k->names[i])) {
+                *(int *)f = i;
+                return 0;
+            }
+        char list[256];
+        enum_list(k->names, list, sizeof list);
+        return fail(x, &n->start_mark, "'%s' has unknown value '%s' (allowed: %s)", k->path, s,
+                    list);
+    }
+    case T_INTLIST: {
+        if (n->type != YAML_SEQUENCE_NODE)
+            return fail(x, &n->start_mark, "'%s' must be a list of integers", k->path);
+        size_t len = seq_len(n);
+        if (len < 1 || len > NN_MAX_BLOCKS)
+            return fail(x, &n->start_mark, "'%s' must have 1 to %d entries, has %zu", k->path,
+                        NN_MAX_BLOCKS, len);
+        int *arr = (int *)f;
+        for (size_t i = 0; i < len; i++) {
+            yaml_node_t *e = seq_item(x, n, i);
+            long v;
+            if (parse_long(x, k, e, &v) || check_range(x, k, e, (double)v)) return 2;
+            arr[i] = (int)v;
+        }
+        *(int *)(base + k->aux) = (int)len;
+        return 0;
+    }
+    case T_NODE: {
+        if (n->type != YAML_SEQUENCE_NODE || seq_len(n) != 2)
+            return fail(x, &n->start_mark, "'%s' must be [ix, iy]", k->path);
+        int *arr = (int *)f;
+        for (size_t i = 0; i < 2; i++) {
+            long v;
+            if (parse_long(x, k, seq_item(x, n, i), &v)) return 2;
+            arr[i] = (int)v;
+        }
+        return 0;
+    }
+    case T_RECTS: {
+        double v[APP_MAX_RECTS * 4];
+        int r;
+        if (parse_rows(x, k, n, 4, APP_MAX_RECTS, v, &r, 1)) return 2;
+        app_rect *a = (app_rect *)f;
+        for (int i = 0; i < r; i++)
+            a[i] =
+                (app_rect){(int)v[4 * i], (int)v[4 * i + 1], (int)v[4 * i + 2], (int)v[4 * i + 3]};
+        *(int *)(base + k->aux) = r;
+        return 0;
+    }
+    case T_LOADS: {
+        if (parse_loads(x, k, n, x->c->loads[0], &x->c->n_loads[0])) return 2;
+        x->c->n_cases = 1;
+        return 0;
+    }
+    case T_CASES: {
+        if (n->type != YAML_SEQUENCE_NODE)
+            return fail(x, &n->start_mark, "'%s' must be a list of load lists", k->path);
+        size_t nc = seq_len(n);
+        if (nc > APP_MAX_CASES)
+            return fail(x, &n->start_mark, "'%s' has %zu cases (allowed: at most %d)", k->path, nc,
+                        APP_MAX_CASES);
+        for (size_t i = 0; i < nc; i++)
+            if (parse_loads(x, k, seq_item(x, n, i), x->c->loads[i], &x->c->n_loads[i])) return 2;
+        if (nc > 0) x->c->n_cases = (int)nc;
+        return 0;
+    }
+    }
+    return 2;
+}
+
+/* Walk a mapping node under section `prefix`. */
+static int walk(ctx *x, const yaml_node_t *map, const char *prefix)
+{
+    if (map->type != YAML_MAPPING_NODE)
+        return fail(x, &map->start_mark, "'%s' must be a mapping of keys",
+                    prefix[0] ? prefix : "<top>");
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+         p++) {
+        yaml_node_t *kn = yaml_document_get_node(x->doc, p->key);
+        yaml_node_t *vn = yaml_document_get_node(x->doc, p->value);
+        const char *ks = scalar(kn);
+        if (!ks) return fail(x, &kn->start_mark, "keys must be plain names");
+        char path[256];
+        snprintf(path, sizeof path, "%s%s%s", prefix, prefix[0] ? "." : "", ks);
+        int ki = find_key(path);
+        if (ki >= 0) {
+            if (x->set[ki] && !x->origin)
+                return fail(x, &kn->start_mark, "'%s' is given twice", path);
+            if (set_value(x, ki, vn)) return 2;
+            x->set[ki] = 1;
+            x->line[ki] = kn->start_mark.line + 1;
+            x->col[ki] = kn->start_mark.column + 1;
+        } else if (is_section(path)) {
+            if (vn->type == YAML_SCALAR_NODE && scalar(vn)[0] == '\0') continue; /* empty */
+            if (walk(x, vn, path)) return 2;
+        } else {
+            char allowed[1024];
+            allowed_under(prefix, allowed, sizeof allowed);
+            return fail(x, &kn->start_mark, "unknown key '%s' (allowed%s%s: %s)", path,
+                        prefix[0] ? " in " : "", prefix, allowed);
+        }
+    }
+    return 0;
+}
+
+/* Parse `text` as one YAML document into doc; 0 or 2 (message in x). */
+static int load_doc(ctx *x, const char *text, yaml_document_t *doc)
+{
+    yaml_parser_t parser;
+    if (!yaml_parser_initialize(&parser)) return fail(x, NULL, "cannot initialize the parser");
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, strlen(text));
+    if (!yaml_parser_load(&parser, doc)) {
+        yaml_mark_t m = parser.problem_mark;
+        int r = fail(x, &m, "YAML syntax error: %s", parser.problem ? parser.problem : "?");
+        yaml_parser_delete(&parser);
+        return r;
+    }
+    yaml_parser_delete(&parser);
+    return 0;
+}
+
+/* Apply one default or --set value (YAML text) to key ki. */
+static int apply_text(ctx *x, int ki, const char *text)
+{
+    yaml_document_t doc;
+    if (load_doc(x, text, &doc)) return 2;
+    yaml_node_t *root = yaml_document_get_root_node(&doc);
+    yaml_document_t *saved = x->doc;
+    x->doc = &doc;
+    int r;
+    if (!root) { /* empty value: an empty string */
+        yaml_document_delete(&doc);
+        if (!yaml_document_initialize(&doc, NULL, NULL, NULL, 1, 1)) return 2;
+        int id =
+            yaml_document_add_scalar(&doc, NULL, (yaml_char_t *)"", 0, YAML_PLAIN_SCALAR_STYLE);
+        root = yaml_document_get_node(&doc, id);
+    }
+    r = set_value(x, ki, root);
+    x->doc = saved;
+    yaml_document_delete(&doc);
+    return r;
+}
+
+const char *app_benchmarks_path(void)
+{
+    const char *env = getenv("TOPOPT_BENCHMARKS");
+    if (env && env[0]) return env;
+    struct stat st;
+    if (stat(APP_BENCHMARKS_RELPATH, &st) == 0) return APP_BENCHMARKS_RELPATH;
+#ifdef TOPOPT_SOURCE_DIR
+    return TOPOPT_SOURCE_DIR "/" APP_BENCHMARKS_RELPATH;
+#else
+    return APP_BENCHMARKS_RELPATH;
+#endif
+}
+
+void app_config_default(app_config *c)
+{
+    memset(c, 0, sizeof *c);
+    nn_hoyer_cnn_settings_default(&c->cnn);
+    nn_fourier_mlp_settings_default(&c->mlp);
+    ncvx_settings_default(&c->solver);
+    c->n_cases = 1;
+    char err[512];
+    ctx x = {.c = c, .file = "<defaults>", .err = err, .errlen = sizeof err};
+    for (int i = 0; i < NKEYS; i++)
+        if (KEYS[i].def && apply_text(&x, i, KEYS[i].def)) {
+            fprintf(stderr, "app: app_config_default: %s\n", err); /* a bug in the table */
+            abort();
+        }
+    c->cnn_n_resizes = c->cnn_n_filters = c->cnn.n_blocks;
+    c->normalize_objective = 0;
+}
+
+void app_config_from_benchmark(app_config *c, const app_benchmark *b)
+{
+    snprintf(c->benchmark, sizeof c->benchmark, "%s", b->name);
+    c->width = b->width;
+    c->height = b->height;
+    c->volfrac = b->density;
+    c->n_fix_x = b->n_fix_x < APP_MAX_RECTS ? b->n_fix_x : APP_MAX_RECTS;
+    c->n_fix_y = b->n_fix_y < APP_MAX_RECTS ? b->n_fix_y : APP_MAX_RECTS;
+    for (int i = 0; i < c->n_fix_x; i++)
+        c->fix_x[i] = b->fix_x[i];
+    for (int i = 0; i < c->n_fix_y; i++)
+        c->fix_y[i] = b->fix_y[i];
+    c->n_cases = 1;
+    c->n_loads[0] = b->n_loads < APP_MAX_RECTS ? b->n_loads : APP_MAX_RECTS;
+    for (int i = 0; i < c->n_loads[0]; i++)
+        c->loads[0][i] = b->loads[i];
+    c->n_void = b->n_void < APP_MAX_RECTS ? b->n_void : APP_MAX_RECTS;
+    for (int i = 0; i < c->n_void; i++)
+        c->void_rects[i] = b->void_rects[i];
+    c->n_solid = 0;
+    c->mirror_left = b->mirror_left;
+    c->mirror_right = b->mirror_right;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Cross-field validation: returns the offending key (or NULL) and a message.                  */
+
+static int vfail(char *err, size_t len, const char **keyp, const char *k, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, len, fmt, ap);
+    va_end(ap);
+    if (keyp) *keyp = k;
+    return 2;
+}
+
+static int rect_check(const app_rect *r, int maxx, int maxy, const char *what, int i, char *err,
+                      size_t len, const char **keyp, const char *k)
+{
+    if (r->x0 > r->x1 || r->y0 > r->y1)
+        return vfail(err, len, keyp, k,
+                     "'%s' entry %d [%d, %d, %d, %d] is empty (need x0 <= x1, "
+                     "y0 <= y1)",
+                     what, i + 1, r->x0, r->x1, r->y0, r->y1);
+    if (r->x0 < 0 || r->x1 > maxx || r->y0 < 0 || r->y1 > maxy)
+        return vfail(err, len, keyp, k,
+                     "'%s' entry %d [%d, %d, %d, %d] lies outside the grid (allowed: x in 0..%d, "
+                     "y in 0..%d)",
+                     what, i + 1, r->x0, r->x1, r->y0, r->y1, maxx, maxy);
+    return 0;
+}
+
+static int validate(const app_config *c, char *err, size_t len, const char **keyp)
+{
+    int W = c->width, H = c->height;
+    if (keyp) *keyp = NULL;
+    for (int i = 0; i < c->n_fix_x; i++)
+        if (rect_check(&c->fix_x[i], W, H, "problem.supports.x", i, err, len, keyp,
+                       "problem.supports.x"))
+            return 2;
+    for (int i = 0; i < c->n_fix_y; i++)
+        if (rect_check(&c->fix_y[i], W, H, "problem.supports.y", i, err, len, keyp,
+                       "problem.supports.y"))
+            return 2;
+    if (c->n_fix_x + c->n_fix_y == 0)
+        return vfail(err, len, keyp, "problem.supports.x",
+                     "no supports: give problem.supports.x and/or problem.supports.y (or "
+                     "problem.benchmark)");
+    int nloads = 0;
+    for (int lc = 0; lc < c->n_cases; lc++)
+        for (int i = 0; i < c->n_loads[lc]; i++) {
+            const app_load_rect *l = &c->loads[lc][i];
+            app_rect r = {l->x0, l->x1, l->y0, l->y1};
+            const char *k = c->n_cases > 1 ? "problem.load_cases" : "problem.loads";
+            if (rect_check(&r, W, H, k, i, err, len, keyp, k)) return 2;
+            if (l->fx != 0 || l->fy != 0) nloads++;
+        }
+    if (nloads == 0)
+        return vfail(err, len, keyp, "problem.loads",
+                     "no loads: give problem.loads or problem.load_cases (or problem.benchmark)");
+    for (int i = 0; i < c->n_void; i++)
+        if (rect_check(&c->void_rects[i], W - 1, H - 1, "problem.passive_void", i, err, len, keyp,
+                       "problem.passive_void"))
+            return 2;
+    for (int i = 0; i < c->n_solid; i++)
+        if (rect_check(&c->solid_rects[i], W - 1, H - 1, "problem.passive_solid", i, err, len, keyp,
+                       "problem.passive_solid"))
+            return 2;
+    if (c->Emin >= c->E0)
+        return vfail(err, len, keyp, "material.Emin", "'material.Emin' = %g must be < E0 = %g",
+                     c->Emin, c->E0);
+    if (c->filter_kind == APP_FILTER_SENSITIVITY && c->param_kind != APP_PARAM_PIXEL)
+        return vfail(err, len, keyp, "filter.kind",
+                     "'filter.kind' = sensitivity needs parameterization.kind = pixel (it "
+                     "modifies the gradient heuristically)");
+    if (c->param_kind == APP_PARAM_CNN) {
+        if (c->cnn_n_resizes != c->cnn_n_filters)
+            return vfail(err, len, keyp, "parameterization.cnn.conv_filters",
+                         "'parameterization.cnn.conv_filters' has %d entries but resizes has %d",
+                         c->cnn_n_filters, c->cnn_n_resizes);
+        if (c->cnn.conv_filters[c->cnn_n_filters - 1] != 1)
+            return vfail(err, len, keyp, "parameterization.cnn.conv_filters",
+                         "the last entry of 'parameterization.cnn.conv_filters' must be 1");
+        if (c->cnn.kernel_size % 2 == 0)
+            return vfail(err, len, keyp, "parameterization.cnn.kernel_size",
+                         "'parameterization.cnn.kernel_size' must be odd");
+        nn_hoyer_cnn_settings s = c->cnn;
+        s.n_blocks = c->cnn_n_resizes;
+        int rs[NN_MAX_BLOCKS];
+        long prod = 1;
+        for (int i = 0; i < s.n_blocks; i++)
+            prod *= s.resizes[i];
+        if (!s.auto_resize && (W % prod != 0 || H % prod != 0))
+            return vfail(err, len, keyp, "parameterization.cnn.resizes",
+                         "grid %dx%d cannot be taken by the network: width and height must be "
+                         "divisible by the product of parameterization.cnn.resizes (%ld), or set "
+                         "parameterization.cnn.auto_resize: true",
+                         W, H, prod);
+        if (nn_hoyer_cnn_resizes(W, H, &s, rs) != NN_OK)
+            return vfail(err, len, keyp, "parameterization.cnn.resizes",
+                         "grid %dx%d cannot be taken by the network (resizes)", W, H);
+    }
+    if (c->density_map == APP_MAP_PIXEL && c->param_kind != APP_PARAM_PIXEL)
+        return vfail(err, len, keyp, "density_map",
+                     "'density_map' = pixel needs parameterization.kind = pixel");
+    ncvx_method m = c->solver.method;
+    if ((m == NCVX_OC || m == NCVX_MMA) && c->density_map != APP_MAP_PIXEL)
+        return vfail(err, len, keyp, "method.name",
+                     "'method.name' = %s needs density_map = pixel (box-bounded variables)",
+                     method_names[m]);
+    if (m == NCVX_OC && (c->binarity || c->symmetry || c->disp_enabled || c->volume == APP_VOL_EQ))
+        return vfail(err, len, keyp, "method.name",
+                     "'method.name' = oc takes one volume constraint only (allowed constraints: "
+                     "volume le)");
+    if (c->density_map == APP_MAP_SIGMOID_MEAN &&
+        (c->volume == APP_VOL_LE || c->volume == APP_VOL_EQ))
+        return vfail(err, len, keyp, "constraints.volume",
+                     "'constraints.volume' must be auto or none with density_map sigmoid-mean "
+                     "(the map fixes the volume)");
+    if (m == NCVX_LBFGS && (c->binarity || c->symmetry || c->disp_enabled ||
+                            (c->density_map != APP_MAP_SIGMOID_MEAN && c->volume != APP_VOL_NONE)))
+        return vfail(err, len, keyp, "method.name",
+                     "'method.name' = lbfgs is unconstrained: use density_map sigmoid-mean and no "
+                     "constraints (or a constrained method: bfgs-sqp, auglag, penalty, mma)");
+    if (c->disp_enabled) {
+        if (c->disp_node[0] < 0 || c->disp_node[0] > W || c->disp_node[1] < 0 ||
+            c->disp_node[1] > H)
+            return vfail(err, len, keyp, "constraints.displacement.node",
+                         "'constraints.displacement.node' [%d, %d] lies outside the grid "
+                         "(allowed: x in 0..%d, y in 0..%d)",
+                         c->disp_node[0], c->disp_node[1], W, H);
+    }
+    if (c->param_kind == APP_PARAM_PIXEL && m == NCVX_BFGS_SQP && c->solver.limited_mem_size == 0 &&
+        (long)W * H > 20000)
+        return vfail(err, len, keyp, "method.limited_mem_size",
+                     "full BFGS (method.limited_mem_size = 0) on %d variables needs too much "
+                     "memory (allowed: <= 20000 variables, or limited_mem_size > 0)",
+                     W * H);
+    if (c->param_kind != APP_PARAM_PIXEL && m == NCVX_BFGS_SQP && c->solver.limited_mem_size == 0)
+        return vfail(err, len, keyp, "method.limited_mem_size",
+                     "full BFGS (method.limited_mem_size = 0) is not possible with a network "
+                     "(allowed: 1..1000)");
+    return 0;
+}
+
+int app_config_validate(const app_config *c, char *err, size_t errlen)
+{
+    return validate(c, err, errlen, NULL);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+
+static int load_common(app_config *c, const char *name, const char *text, int n_sets,
+                       char *const *sets, const char *bench_path, char *err, size_t errlen)
+{
+    app_config_default(c);
+    snprintf(c->path, sizeof c->path, "%s", name);
+    {
+        const char *base = strrchr(name, '/');
+        base = base ? base + 1 : name;
+        size_t l = strcspn(base, ".");
+        if (l >= sizeof c->name) l = sizeof c->name - 1;
+        memcpy(c->name, base, l);
+        c->name[l] = '\0';
+        if (!c->name[0]) strcpy(c->name, "config");
+    }
+    ctx x = {.c = c, .file = name, .err = err, .errlen = errlen};
+    yaml_document_t doc;
+    if (load_doc(&x, text, &doc)) return 2;
+    x.doc = &doc;
+    yaml_node_t *root = yaml_document_get_root_node(&doc);
+    int r = root ? walk(&x, root, "") : 0;
+    yaml_document_delete(&doc);
+    x.doc = NULL;
+    if (r) return r;
+    int explicit_cases = x.set[find_key("problem.load_cases")];
+    if (explicit_cases && x.set[find_key("problem.loads")]) {
+        int k = find_key("problem.load_cases");
+        yaml_mark_t m = {0, x.line[k] - 1, x.col[k] - 1};
+        return fail(&x, &m, "'problem.load_cases' and 'problem.loads' exclude each other");
+    }
+    for (int i = 0; i < n_sets; i++) {
+        const char *eq = strchr(sets[i], '=');
+        x.origin = sets[i];
+        if (!eq) return fail(&x, NULL, "expected key=value");
+        char path[256];
+        size_t l = (size_t)(eq - sets[i]);
+        if (l >= sizeof path) return fail(&x, NULL, "key too long");
+        memcpy(path, sets[i], l);
+        path[l] = '\0';
+        int ki = find_key(path);
+        if (ki < 0) {
+            char allowed[1024];
+            /* the deepest existing section of path */
+            char sec[256];
+            snprintf(sec, sizeof sec, "%s", path);
+            char *dot;
+            while ((dot = strrchr(sec, '.')) && (*dot = '\0', !is_section(sec))) {
+            }
+            if (!strchr(path, '.') || !is_section(sec)) sec[0] = '\0';
+            allowed_under(sec, allowed, sizeof allowed);
+            return fail(&x, NULL, "unknown key '%s' (allowed%s%s: %s)", path, sec[0] ? " in " : "",
+                        sec, allowed);
+        }
+        if (apply_text(&x, ki, eq + 1)) return 2;
+        x.set[ki] = 1;
+        x.line[ki] = 0;
+    }
+    x.origin = NULL;
+
+    /* a benchmark supplies the problem */
+    if (c->benchmark[0]) {
+        static const char *const conflicts[] = {
+            "problem.width",        "problem.height",        "problem.supports.x",
+            "problem.supports.y",   "problem.loads",         "problem.load_cases",
+            "problem.passive_void", "problem.passive_solid", NULL};
+        int kb = find_key("problem.benchmark");
+        for (int i = 0; conflicts[i]; i++) {
+            int k = find_key(conflicts[i]);
+            if (x.set[k]) {
+                yaml_mark_t m = {0, x.line[k] ? x.line[k] - 1 : 0, x.col[k] ? x.col[k] - 1 : 0};
+                return fail(&x, x.line[k] ? &m : NULL,
+                            "'%s' cannot be combined with problem.benchmark (the benchmark "
+                            "defines the problem; allowed beside it: problem.volfrac)",
+                            conflicts[i]);
+            }
+        }
+        app_benchmark *b = NULL;
+        int nb = 0;
+        char berr[512];
+        if (app_benchmarks_load(bench_path ? bench_path : app_benchmarks_path(), &b, &nb, berr,
+                                sizeof berr))
+            return fail(&x, NULL, "%s", berr);
+        int i = app_benchmarks_find(b, nb, c->benchmark);
+        if (i < 0) {
+            app_benchmarks_free(b, nb);
+            yaml_mark_t m = {0, x.line[kb] ? x.line[kb] - 1 : 0, x.col[kb] ? x.col[kb] - 1 : 0};
+            return fail(&x, x.line[kb] ? &m : NULL,
+                        "'problem.benchmark' = '%s' is not in problems.json (allowed: the "
+                        "names listed by `topopt suite --list`, e.g. mbb_beam_96x32_0.5)",
+                        c->benchmark);
+        }
+        double vf = c->volfrac;
+        app_config_from_benchmark(c, &b[i]);
+        if (x.set[find_key("problem.volfrac")]) c->volfrac = vf;
+        app_benchmarks_free(b, nb);
+    }
+    if (x.set[find_key("parameterization.cnn.resizes")]) c->cnn.n_blocks = c->cnn_n_resizes;
+
+    const char *bad = NULL;
+    char msg[768];
+    if (validate(c, msg, sizeof msg, &bad)) {
+        int k = bad ? find_key(bad) : -1;
+        if (k >= 0 && !x.set[k] && x.set[find_key("problem.width")])
+            k = find_key("problem.width"); /* e.g. a grid the network cannot take */
+        if (k >= 0 && x.set[k] && x.line[k]) {
+            yaml_mark_t m = {0, x.line[k] - 1, x.col[k] - 1};
+            return fail(&x, &m, "%s", msg);
+        }
+        if (k >= 0 && x.set[k]) {
+            snprintf(err, errlen, "%s: (--set) %s", name, msg);
+            return 2;
+        }
+        int kb = find_key("problem.benchmark");
+        if (x.set[kb] && x.line[kb]) {
+            yaml_mark_t m = {0, x.line[kb] - 1, x.col[kb] - 1};
+            return fail(&x, &m, "%s", msg);
+        }
+        snprintf(err, errlen, "%s:1:1: %s", name, msg);
+        return 2;
+    }
+    return 0;
+}
+
+int app_config_load_string(app_config *c, const char *name, const char *text, int n_sets,
+                           char *const *sets, const char *bench_path, char *err, size_t errlen)
+{
+    return load_common(c, name, text, n_sets, sets, bench_path, err, errlen);
+}
+
+int app_config_load(app_config *c, const char *path, int n_sets, char *const *sets,
+                    const char *bench_path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        app_config_default(c);
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return 2;
+    }
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        size_t got = fread(buf + len, 1, cap - len - 1, f);
+        len += got;
+        if (len + 1 < cap) break;
+        char *nb = realloc(buf, cap * 2);
+        if (!nb) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        buf = nb;
+        cap *= 2;
+    }
+    fclose(f);
+    if (!buf) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        return 2;
+    }
+    buf[len] = '\0';
+    int r = load_common(c, path, buf, n_sets, sets, bench_path, err, errlen);
+    free(buf);
+    return r;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Output: YAML dump and markdown reference                                                    */
+
+static void fmt_value(const app_config *c, const key *k, char *buf, size_t len)
+{
+    const char *base = (const char *)c;
+    const void *f = base + k->off;
+    size_t used = 0;
+#define APPEND(...)                                                                                \
+    do {                                                                                           \
+        int w_ = snprintf(buf + used, len - used, __VA_ARGS__);                                    \
+        if (w_ > 0) used += (size_t)w_ < len - used ? (size_t)w_ : len - used - 1;                 \
+    } while (0)
+    buf[0] = '\0';
+    switch (k->type) {
+    case T_INT:
+        APPEND("%d", *(const int *)f);
+        break;
+    case T_LONG:
+        APPEND("%ld", *(const long *)f);
+        break;
+    case T_ULONG:
+        APPEND("%lu", *(const unsigned long *)f);
+        break;
+    case T_U64:
+        APPEND("%llu", (unsigned long long)*(const uint64_t *)f);
+        break;
+    case T_DOUBLE: {
+        double v = *(const double *)f;
+        if (isinf(v))
+            APPEND(v < 0 ? "-.inf" : ".inf");
+        else if (v == floor(v) && fabs(v) < 1e15)
+            APPEND("%.0f", v);
+        else
+            APPEND("%.17g", v);
+        /* shortest representation that round-trips */
+        for (int p = 1; p <= 17 && isfinite(v) && v != floor(v); p++) {
+            char t[64];
+            snprintf(t, sizeof t, "%.*g", p, v);
+            if (strtod(t, NULL) == v) {
+                snprintf(buf, len, "%s", t);
+                break;
+            }
+        }
+        break;
+    }
+    case T_BOOL:
+        APPEND("%s", *(const int *)f ? "true" : "false");
+        break;
+    case T_STR:
+        /* a dump is a loadable config: the benchmark's problem is written out in full */
+        if (k->off == OFF(benchmark) && ((const char *)f)[0])
+            APPEND("\"\"  # resolved from benchmark %s", (const char *)f);
+        else
+            APPEND("\"%s\"", (const char *)f);
+        break;
+    case T_ENUM:
+        APPEND("%s", k->names[*(const int *)f]);
+        break;
+    case T_INTLIST: {
+        int n = *(const int *)(base + k->aux);
+        APPEND("[");
+        for (int i = 0; i < n; i++)
+            APPEND("%s%d", i ? ", " : "", ((const int *)f)[i]);
+        APPEND("]");
+        break;
+    }
+    case T_NODE:
+        APPEND("[%d, %d]", ((const int *)f)[0], ((const int *)f)[1]);
+        break;
+    case T_RECTS: {
+        int n = *(const int *)(base + k->aux);
+        const app_rect *r = (const app_rect *)f;
+        APPEND("[");
+        for (int i = 0; i < n; i++)
+            APPEND("%s[%d, %d, %d, %d]", i ? ", " : "", r[i].x0, r[i].x1, r[i].y0, r[i].y1);
+        APPEND("]");
+        break;
+    }
+    case T_LOADS:
+    case T_CASES: {
+        int one = k->type == T_LOADS;
+        if (one && c->n_cases != 1) {
+            APPEND("[]");
+            break;
+        }
+        if (!one && c->n_cases == 1) {
+            APPEND("[]");
+            break;
+        }
+        if (!one) APPEND("[");
+        for (int lc = 0; lc < c->n_cases; lc++) {
+            APPEND("%s[", lc ? ", " : "");
+            for (int i = 0; i < c->n_loads[lc]; i++) {
+                const app_load_rect *l = &c->loads[lc][i];
+                APPEND("%s[%d, %d, %d, %d, %.17g, %.17g]", i ? ", " : "", l->x0, l->x1, l->y0,
+                       l->y1, l->fx, l->fy);
+            }
+            APPEND("]");
+        }
+        if (!one) APPEND("]");
+        break;
+    }
+    }
+#undef APPEND
+}
+
+void app_config_write(const app_config *c, FILE *f)
+{
+    const char *prev = "";
+    for (int i = 0; i < NKEYS; i++) {
+        const char *p = KEYS[i].path;
+        /* shared leading components with the previous key */
+        int depth = 0;
+        const char *a = p, *b = prev;
+        for (;;) {
+            size_t la = strcspn(a, "."), lb = strcspn(b, ".");
+            if (a[la] != '.' || b[lb] != '.' || la != lb || strncmp(a, b, la) != 0) break;
+            a += la + 1;
+            b += lb + 1;
+            depth++;
+        }
+        /* open the new sections */
+        for (;;) {
+            size_t la = strcspn(a, ".");
+            if (a[la] != '.') break;
+            fprintf(f, "%*s%.*s:\n", 2 * depth, "", (int)la, a);
+            a += la + 1;
+            depth++;
+        }
+        char v[16384];
+        fmt_value(c, &KEYS[i], v, sizeof v);
+        fprintf(f, "%*s%s: %s\n", 2 * depth, "", a, v);
+        prev = p;
+    }
+}
+
+char *app_config_to_string(const app_config *c)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f) return NULL;
+    app_config_write(c, f);
+    fclose(f);
+    return buf;
+}
+
+static const char *type_name(const key *k)
+{
+    switch (k->type) {
+    case T_INT:
+    case T_LONG:
+    case T_ULONG:
+    case T_U64:
+        return "integer";
+    case T_DOUBLE:
+        return "number";
+    case T_BOOL:
+        return "bool";
+    case T_STR:
+        return "string";
+    case T_ENUM:
+        return "name";
+    case T_INTLIST:
+        return "list of integers";
+    case T_RECTS:
+        return "list of [x0, x1, y0, y1]";
+    case T_LOADS:
+        return "list of [x0, x1, y0, y1, fx, fy]";
+    case T_CASES:
+        return "list of load lists";
+    case T_NODE:
+        return "[ix, iy]";
+    }
+    return "?";
+}
+
+void app_config_schema_markdown(FILE *f)
+{
+    app_config d;
+    app_config_default(&d);
+    fprintf(f, "# Config reference\n\n"
+               "Generated by `topopt schema` from the schema table in `app/config.c` (do not "
+               "edit by hand; a test checks that this file matches). A config is a YAML file; "
+               "every key is optional and takes the default shown. Keys are dotted paths: in "
+               "YAML write them as nested mappings, on the command line as `--set "
+               "section.key=value` (the value is YAML, e.g. `--set "
+               "problem.supports.x=[[0,0,0,20]]`).\n\n"
+               "Errors are reported as `config.yaml:LINE:COL: message` naming the key and the "
+               "allowed values; `topopt check CONFIG` validates without running.\n\n"
+               "Conventions (those of the benchmark suite, "
+               "`configs/benchmarks/hoyer2019/README.md`): node (ix, iy) with 0 <= ix <= W, "
+               "0 <= iy <= H and iy = 0 the top edge; element (ex, ey) with ey = 0 the top "
+               "row; forces with y pointing down. Rectangles are inclusive.\n\n"
+               "`method.*` fields are those of `ncvx_settings` (solver/include/ncvx.h) and "
+               "`parameterization.cnn.*`/`mlp.*` those of `nn_hoyer_cnn_settings` / "
+               "`nn_fourier_mlp_settings` (nn/include/nn.h); their defaults are the libraries' "
+               "except where the table says otherwise.\n");
+    char section[128] = "#";
+    for (int i = 0; i < NKEYS; i++) {
+        const key *k = &KEYS[i];
+        const char *dot = strrchr(k->path, '.');
+        char sec[128];
+        if (dot)
+            snprintf(sec, sizeof sec, "%.*s", (int)(dot - k->path), k->path);
+        else
+            snprintf(sec, sizeof sec, "(top level)");
+        if (strcmp(sec, section) != 0) {
+            snprintf(section, sizeof section, "%s", sec);
+            fprintf(f,
+                    "\n## %s\n\n| key | type | default | allowed | meaning |\n|---|---|---|---|"
+                    "---|\n",
+                    sec);
+        }
+        char v[2048], allowed[256] = "";
+        fmt_value(&d, k, v, sizeof v);
+        if (k->type == T_ENUM)
+            enum_list(k->names, allowed, sizeof allowed);
+        else if (k->min <= k->max) {
+            if (k->max >= BIG)
+                snprintf(allowed, sizeof allowed, ">= %g", k->min);
+            else
+                snprintf(allowed, sizeof allowed, "%g to %g", k->min, k->max);
+        }
+        fprintf(f, "| `%s` | %s | `%s` | %s | %s |\n", k->path, type_name(k), v, allowed, k->doc);
+    }
+}

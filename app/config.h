@@ -1,0 +1,137 @@
+// app/config.h: the design config (YAML): typed schema, defaults, validation, --set overrides
+//
+// One schema table (app/config.c) lists every key with its dotted path, type, default, allowed
+// range or values and a doc string. Parsing, defaults, `--set key=value` overrides, validation
+// messages and configs/README.md (`topopt schema`) are all generated from that table.
+#ifndef APP_CONFIG_H
+#define APP_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "benchmarks.h"
+#include "ncvx.h"
+#include "nn.h"
+
+#define APP_VERSION "0.1.0"
+
+#define APP_MAX_RECTS 64 ///< most rectangles per list (supports, loads of one case, passive)
+#define APP_MAX_CASES 8  ///< most load cases
+
+/** Filter applied to the density (or, for `sensitivity`, to the compliance sensitivity). */
+typedef enum { APP_FILTER_DENSITY = 0, APP_FILTER_SENSITIVITY, APP_FILTER_NONE } app_filter_kind;
+/** Normalization of the cone filter: rows sum to one (top88) or columns (benchmark suite). */
+typedef enum { APP_NORM_ROW = 0, APP_NORM_COLUMN } app_filter_norm;
+/** Parameterization of the element logits. */
+typedef enum { APP_PARAM_CNN = 0, APP_PARAM_MLP, APP_PARAM_PIXEL } app_param_kind;
+/** Map from logits to densities. */
+typedef enum { APP_MAP_SIGMOID_MEAN = 0, APP_MAP_SIGMOID, APP_MAP_PIXEL } app_density_map;
+/** Volume constraint: none, mean(rho) <= V, mean(rho) = V; auto = none when the density map
+ *  is sigmoid-mean (the volume is absorbed), <= otherwise. */
+typedef enum { APP_VOL_AUTO = 0, APP_VOL_NONE, APP_VOL_LE, APP_VOL_EQ } app_volume_kind;
+/** Mirror symmetry constraint of the physical density. */
+typedef enum { APP_SYM_NONE = 0, APP_SYM_X, APP_SYM_Y } app_symmetry;
+
+/** A fully resolved config. Every field has a schema entry (see app_config_schema_markdown). */
+typedef struct {
+    char path[512]; ///< file it came from ("" for defaults only)
+    char name[128]; ///< config name: file stem (results/<name>/)
+
+    /* problem */
+    char benchmark[96]; ///< "" = the explicit grid below
+    int width, height;
+    double volfrac;
+    int n_fix_x, n_fix_y;
+    app_rect fix_x[APP_MAX_RECTS], fix_y[APP_MAX_RECTS];
+    int n_cases;                ///< load cases (>= 1)
+    int n_loads[APP_MAX_CASES]; ///< rectangles per case
+    app_load_rect loads[APP_MAX_CASES][APP_MAX_RECTS];
+    int n_void, n_solid;
+    app_rect void_rects[APP_MAX_RECTS], solid_rects[APP_MAX_RECTS];
+    int mirror_left, mirror_right;
+
+    /* material */
+    double E0, Emin, nu, penal;
+
+    /* filter, projection */
+    int filter_kind; ///< app_filter_kind
+    double filter_radius;
+    int filter_norm; ///< app_filter_norm
+    int projection;  ///< 1 = Heaviside projection on
+    double beta, eta;
+
+    /* parameterization */
+    int param_kind; ///< app_param_kind
+    nn_hoyer_cnn_settings cnn;
+    int cnn_n_resizes, cnn_n_filters; ///< list lengths as given (must equal cnn.n_blocks)
+    nn_fourier_mlp_settings mlp;
+    double pixel_init; ///< initial pixel value (negative = volfrac)
+    int density_map;   ///< app_density_map
+
+    /* constraints */
+    int volume;   ///< app_volume_kind
+    int binarity; ///< 1 = mean(rho(1-rho)) <= binarity_tol as an inequality (NCVX)
+    double binarity_tol;
+    int symmetry; ///< app_symmetry, ||rho - mirror(rho)||^2/n <= symmetry_tol
+    double symmetry_tol;
+    int disp_enabled;  ///< displacement limit at a node
+    int disp_node[2];  ///< (ix, iy)
+    int disp_dir;      ///< 0 = x, 1 = y
+    double disp_limit; ///< |u| <= limit, written as sign * u <= limit with sign from the load
+
+    /* method */
+    ncvx_settings solver;    ///< method and all solver settings (field names of ncvx_settings)
+    int normalize_objective; ///< 1 = divide the compliance by its value at the start
+    double oc_move;          ///< stored into solver.move when method is oc (kept for docs)
+
+    /* budget */
+    long max_evals;
+    int max_iters;
+    double max_time;
+    double change_tol; ///< stop when max |x_k - x_{k-1}| < change_tol (top88's criterion)
+
+    unsigned long seed;
+
+    /* outputs */
+    char out_dir[512]; ///< "" = results/<name>
+    int png_scale;
+    int frames_every;     ///< 0 = no frames
+    int checkpoint_every; ///< 0 = only at the end and on a signal
+    int print_frequency;
+    int quiet;
+} app_config;
+
+/** Fill c with the schema defaults (library defaults for nn/ncvx fields). */
+void app_config_default(app_config *c);
+
+/** Read a YAML config file, apply the `--set` overrides (n_sets strings "key=value") and
+ *  validate everything. Returns 0, or 2 with a message "FILE:LINE:COL: message" in
+ *  err[errlen] (nothing else is done). bench_path: problems.json (NULL = app_benchmarks_path). */
+int app_config_load(app_config *c, const char *path, int n_sets, char *const *sets,
+                    const char *bench_path, char *err, size_t errlen);
+
+/** Same as app_config_load but from a string (the file name `name` is used in messages). */
+int app_config_load_string(app_config *c, const char *name, const char *text, int n_sets,
+                           char *const *sets, const char *bench_path, char *err, size_t errlen);
+
+/** Write the resolved config as YAML (every key) to f. */
+void app_config_write(const app_config *c, FILE *f);
+
+/** Write the resolved config as YAML into a malloc'd string (caller frees), NULL on failure. */
+char *app_config_to_string(const app_config *c);
+
+/** Write the markdown reference of every key (configs/README.md is this output). */
+void app_config_schema_markdown(FILE *f);
+
+/** Path of problems.json: $TOPOPT_BENCHMARKS, ./configs/benchmarks/..., or the source tree. */
+const char *app_benchmarks_path(void);
+
+/** Fill the problem fields of c from benchmark b (grid, supports, loads, passive, mirrors,
+ *  volfrac) and the suite's physics (filter radius 2, column normalization). */
+void app_config_from_benchmark(app_config *c, const app_benchmark *b);
+
+/** Cross-field validation (grid, supports, loads, network shapes...). Returns 0 or 2 with a
+ *  message in err (without file position). Used by app_config_load and by the suite. */
+int app_config_validate(const app_config *c, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,307 @@
+// app/main.c: the topopt command line (run, check, render, suite, schema)
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "export.h"
+#include "run.h"
+
+static const char *USAGE =
+    "usage: topopt <command> [options]\n"
+    "\n"
+    "Constrained deep-learning topology optimization (compliance minimization on a 2D grid).\n"
+    "\n"
+    "commands:\n"
+    "  run CONFIG     optimize the design described by the YAML config\n"
+    "  check CONFIG   validate a config (and its --set overrides) without running\n"
+    "  render FILE    redraw a result.h5 as a PNG picture\n"
+    "  suite          run the Hoyer et al. 2019 benchmark problems and tabulate the results\n"
+    "  schema         print the config reference (configs/README.md) as markdown\n"
+    "\n"
+    "options:\n"
+    "  --version      print the version and exit\n"
+    "  --help         this text; `topopt <command> --help` describes a command\n"
+    "\n"
+    "exit codes: 0 ok, 1 run failed, 2 usage or config error\n";
+
+static const char *RUN_USAGE =
+    "usage: topopt run CONFIG [--set key=value]... [--out DIR] [--seed N] [--quiet]\n"
+    "                         [--resume DIR]\n"
+    "\n"
+    "Optimize one design. Writes DIR/design.png, DIR/result.h5 (densities, displacements,\n"
+    "parameters, history, resolved config; also the checkpoint), DIR/history.csv and, with\n"
+    "outputs.frames_every, DIR/frames/NNNN.png. DIR defaults to outputs.dir or\n"
+    "results/<config name>.\n"
+    "\n"
+    "  --set key=value  override a config key (dotted path, YAML value), repeatable\n"
+    "  --out DIR        output folder\n"
+    "  --seed N         seed of the initialization (overrides the config's seed)\n"
+    "  --quiet          no iteration table, only the summary line\n"
+    "  --resume DIR     continue from the checkpoint DIR/result.h5 (same config)\n"
+    "\n"
+    "SIGINT/SIGTERM stop the run after the current iteration and write the checkpoint.\n";
+
+static const char *CHECK_USAGE =
+    "usage: topopt check CONFIG [--set key=value]...\n"
+    "\n"
+    "Validate the config; print the resolved config as YAML. Exit 0 if valid, 2 otherwise\n"
+    "(message `FILE:LINE:COL: ...`).\n";
+
+static const char *RENDER_USAGE = "usage: topopt render RESULT.h5 [--png FILE] [--scale K]\n"
+                                  "\n"
+                                  "Redraw the physical density of a result file. FILE defaults "
+                                  "to design.png beside RESULT.h5;\n"
+                                  "K is pixels per element (default: at least 600 px wide).\n";
+
+static const char *SUITE_USAGE =
+    "usage: topopt suite [--filter PATTERN] [--method M] [--steps N] [--jobs N] [--out DIR]\n"
+    "                    [--small] [--list]\n"
+    "\n"
+    "Run the problems of configs/benchmarks/hoyer2019/problems.json and write\n"
+    "DIR/summary.csv and DIR/summary.md (our compliance beside the paper's typical and\n"
+    "best-of-ensemble result of the same method family). DIR defaults to results/suite.\n"
+    "\n"
+    "  --filter PATTERN  only problems whose name contains PATTERN\n"
+    "  --method M        cnn-lbfgs (default), pixel-lbfgs, pixel-mma, pixel-oc, cnn-bfgs-sqp\n"
+    "  --steps N         function evaluations per problem (default 1000)\n"
+    "  --jobs N          problems run in parallel processes (default 1)\n"
+    "  --small           only the paper's 62 small problems\n"
+    "  --list            print the problem names and exit\n";
+
+static int usage_error(const char *msg, const char *usage)
+{
+    fprintf(stderr, "topopt: %s\n\n%s", msg, usage);
+    return APP_EXIT_USAGE;
+}
+
+static int parse_int(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || v < lo || v > hi) return -1;
+    *out = v;
+    return 0;
+}
+
+/* Shared parsing of CONFIG and --set for run/check. */
+typedef struct {
+    const char *config;
+    char **sets;
+    int n_sets;
+    const char *out, *resume;
+    int quiet, has_seed;
+    unsigned long seed;
+} run_args;
+
+static int parse_run_args(int argc, char **argv, run_args *a, int is_run, const char *usage)
+{
+    memset(a, 0, sizeof *a);
+    a->sets = calloc((size_t)argc + 1, sizeof *a->sets);
+    if (!a->sets) return usage_error("out of memory", usage);
+    for (int i = 0; i < argc; i++) {
+        const char *s = argv[i];
+        if (!strcmp(s, "--help") || !strcmp(s, "-h")) {
+            fputs(usage, stdout);
+            return -1;
+        } else if (!strcmp(s, "--set")) {
+            if (i + 1 >= argc) return usage_error("--set needs key=value", usage);
+            a->sets[a->n_sets++] = argv[++i];
+        } else if (!strncmp(s, "--set=", 6)) {
+            a->sets[a->n_sets++] = argv[i] + 6;
+        } else if (is_run && !strcmp(s, "--out")) {
+            if (i + 1 >= argc) return usage_error("--out needs a folder", usage);
+            a->out = argv[++i];
+        } else if (is_run && !strcmp(s, "--resume")) {
+            if (i + 1 >= argc) return usage_error("--resume needs a folder", usage);
+            a->resume = argv[++i];
+        } else if (is_run && !strcmp(s, "--seed")) {
+            long v;
+            if (i + 1 >= argc || parse_int(argv[i + 1], 0, 2147483647L, &v))
+                return usage_error("--seed needs a non-negative integer", usage);
+            a->seed = (unsigned long)v;
+            a->has_seed = 1;
+            i++;
+        } else if (is_run && !strcmp(s, "--quiet")) {
+            a->quiet = 1;
+        } else if (s[0] == '-' && s[1]) {
+            char m[256];
+            snprintf(m, sizeof m, "unknown option '%s'", s);
+            return usage_error(m, usage);
+        } else if (!a->config) {
+            a->config = s;
+        } else {
+            char m[256];
+            snprintf(m, sizeof m, "unexpected argument '%s'", s);
+            return usage_error(m, usage);
+        }
+    }
+    if (!a->config) return usage_error("missing CONFIG", usage);
+    return 0;
+}
+
+static int cmd_run(int argc, char **argv, int is_run)
+{
+    run_args a;
+    const char *usage = is_run ? RUN_USAGE : CHECK_USAGE;
+    int r = parse_run_args(argc, argv, &a, is_run, usage);
+    if (r) {
+        free(a.sets);
+        return r < 0 ? APP_EXIT_OK : r;
+    }
+    app_config *c = malloc(sizeof *c);
+    if (!c) {
+        free(a.sets);
+        fprintf(stderr, "topopt: out of memory\n");
+        return APP_EXIT_FAILED;
+    }
+    char err[2048];
+    if (app_config_load(c, a.config, a.n_sets, a.sets, NULL, err, sizeof err)) {
+        fprintf(stderr, "%s\n", err);
+        free(a.sets);
+        free(c);
+        return APP_EXIT_USAGE;
+    }
+    free(a.sets);
+    if (!is_run) {
+        app_config_write(c, stdout);
+        fprintf(stderr, "%s: ok\n", a.config);
+        free(c);
+        return APP_EXIT_OK;
+    }
+    if (a.out) snprintf(c->out_dir, sizeof c->out_dir, "%s", a.out);
+    if (a.has_seed) c->seed = a.seed;
+    if (a.quiet) c->quiet = 1;
+    app_run_opts o = {.resume_dir = a.resume, .quiet = c->quiet};
+    app_run_install_signals();
+    r = app_run(c, &o, NULL);
+    free(c);
+    return r;
+}
+
+static int cmd_render(int argc, char **argv)
+{
+    const char *in = NULL, *png = NULL;
+    long scale = 0;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(RENDER_USAGE, stdout);
+            return APP_EXIT_OK;
+        } else if (!strcmp(argv[i], "--png")) {
+            if (i + 1 >= argc) return usage_error("--png needs a file", RENDER_USAGE);
+            png = argv[++i];
+        } else if (!strcmp(argv[i], "--scale")) {
+            if (i + 1 >= argc || parse_int(argv[i + 1], 1, 64, &scale))
+                return usage_error("--scale needs an integer 1..64", RENDER_USAGE);
+            i++;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            char m[256];
+            snprintf(m, sizeof m, "unknown option '%s'", argv[i]);
+            return usage_error(m, RENDER_USAGE);
+        } else if (!in) {
+            in = argv[i];
+        } else {
+            return usage_error("more than one RESULT.h5", RENDER_USAGE);
+        }
+    }
+    if (!in) return usage_error("missing RESULT.h5", RENDER_USAGE);
+    char def[1100];
+    if (!png) {
+        const char *slash = strrchr(in, '/');
+        if (slash)
+            snprintf(def, sizeof def, "%.*s/design.png", (int)(slash - in), in);
+        else
+            snprintf(def, sizeof def, "design.png");
+        png = def;
+    }
+    char err[1024];
+    app_io_status st = app_result_render_png(in, png, (int)scale, err, sizeof err);
+    if (st != APP_IO_OK) {
+        fprintf(stderr, "topopt: render: %s\n", err);
+        return st == APP_IO_ERR_IO || st == APP_IO_ERR_FORMAT ? APP_EXIT_USAGE : APP_EXIT_FAILED;
+    }
+    printf("wrote %s\n", png);
+    return APP_EXIT_OK;
+}
+
+static int cmd_suite(int argc, char **argv)
+{
+    app_suite_opts o = {.steps = 1000, .jobs = 1};
+    int list = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *s = argv[i];
+        long v;
+        if (!strcmp(s, "--help") || !strcmp(s, "-h")) {
+            fputs(SUITE_USAGE, stdout);
+            return APP_EXIT_OK;
+        } else if (!strcmp(s, "--filter") && i + 1 < argc) {
+            o.filter = argv[++i];
+        } else if (!strcmp(s, "--method") && i + 1 < argc) {
+            o.method = argv[++i];
+        } else if (!strcmp(s, "--out") && i + 1 < argc) {
+            o.out_dir = argv[++i];
+        } else if (!strcmp(s, "--steps") && i + 1 < argc) {
+            if (parse_int(argv[++i], 1, 100000000L, &v))
+                return usage_error("--steps needs a positive integer", SUITE_USAGE);
+            o.steps = (int)v;
+        } else if (!strcmp(s, "--jobs") && i + 1 < argc) {
+            if (parse_int(argv[++i], 1, 256, &v))
+                return usage_error("--jobs needs an integer 1..256", SUITE_USAGE);
+            o.jobs = (int)v;
+        } else if (!strcmp(s, "--small")) {
+            o.small_only = 1;
+        } else if (!strcmp(s, "--quiet")) {
+            o.quiet = 1;
+        } else if (!strcmp(s, "--list")) {
+            list = 1;
+        } else {
+            char m[256];
+            snprintf(m, sizeof m, "unknown or incomplete option '%s'", s);
+            return usage_error(m, SUITE_USAGE);
+        }
+    }
+    if (list) {
+        app_benchmark *b;
+        int n;
+        char err[1024];
+        if (app_benchmarks_load(app_benchmarks_path(), &b, &n, err, sizeof err)) {
+            fprintf(stderr, "topopt: %s\n", err);
+            return APP_EXIT_USAGE;
+        }
+        for (int i = 0; i < n; i++)
+            if ((!o.filter || strstr(b[i].name, o.filter)) && (!o.small_only || !b[i].large))
+                printf("%s\n", b[i].name);
+        app_benchmarks_free(b, n);
+        return APP_EXIT_OK;
+    }
+    return app_suite(&o);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) return usage_error("missing command", USAGE);
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
+        printf("topopt %s (ncvx %s)\n", APP_VERSION, NCVX_VERSION);
+        return APP_EXIT_OK;
+    }
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        fputs(USAGE, stdout);
+        return APP_EXIT_OK;
+    }
+    if (!strcmp(cmd, "run")) return cmd_run(argc - 2, argv + 2, 1);
+    if (!strcmp(cmd, "check")) return cmd_run(argc - 2, argv + 2, 0);
+    if (!strcmp(cmd, "render")) return cmd_render(argc - 2, argv + 2);
+    if (!strcmp(cmd, "suite")) return cmd_suite(argc - 2, argv + 2);
+    if (!strcmp(cmd, "schema")) {
+        if (argc > 2 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"))) {
+            puts("usage: topopt schema\n\nPrint the config reference (configs/README.md).");
+            return APP_EXIT_OK;
+        }
+        app_config_schema_markdown(stdout);
+        return APP_EXIT_OK;
+    }
+    char m[256];
+    snprintf(m, sizeof m, "unknown command '%s'", cmd);
+    return usage_error(m, USAGE);
+}

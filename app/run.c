@@ -1,0 +1,503 @@
+// app/run.c: one optimization run: chain + solver, progress, outputs, checkpoint and resume
+#include "run.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "chain.h"
+#include "export.h"
+#include "ncvx.h"
+
+static volatile sig_atomic_t g_stop = 0;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
+
+void app_run_install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* Counters stored in the checkpoint (app_checkpoint.counters), in this order. */
+enum { CK_ITER = 0, CK_EVALS, CK_ROWS, CK_N_PARAMS, CK_N_INEQ, CK_N_EQ, CK_COUNT };
+/* Words: seed, bit pattern of the objective scale, bit pattern of the elapsed time. */
+enum { CW_SEED = 0, CW_SCALE, CW_TIME, CW_COUNT };
+
+typedef struct {
+    const app_config *c;
+    const app_run_opts *o;
+    app_chain *ch;
+    ncvx_solver *sv;
+    int n, n_ineq, n_eq;
+    app_history hist;
+    double *state; /* [state_size] solver state at the last checkpoint */
+    size_t state_size;
+    double *theta_ck; /* [n] iterate at the last checkpoint */
+    int ck_iter;
+    long ck_evals;
+    int ck_rows;
+    int have_ck;
+    double t_offset; /* seconds already spent before a resume */
+    char dir[1024];
+    int halted_by_signal;
+    int converged;  /* stopped by budget.change_tol */
+    double *x_prev; /* [n] previous iterate (change_tol) */
+    int monitor_failed;
+    char err[1024];
+    FILE *log;
+} run_ctx;
+
+static uint64_t dbits(double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, sizeof u);
+    return u;
+}
+
+static double bitsd(uint64_t u)
+{
+    double d;
+    memcpy(&d, &u, sizeof d);
+    return d;
+}
+
+static const char *status_text(int term, int interrupted)
+{
+    if (interrupted) return "interrupted";
+    switch (term) {
+    case NCVX_TERM_STATIONARY:
+    case NCVX_TERM_REL_TOL:
+    case NCVX_TERM_FVALQUIT:
+        return "converged";
+    case NCVX_TERM_MAXIT:
+    case NCVX_TERM_CLOCK:
+    case NCVX_TERM_MAXEVAL:
+        return "budget";
+    case NCVX_TERM_USER_HALT:
+        return "halted";
+    default:
+        return "stopped";
+    }
+}
+
+/* Write result.h5 (with the checkpoint of the last saved state) and, if final, the pictures. */
+static int write_outputs(run_ctx *r, const double *theta, double compliance_attr, int term,
+                         int interrupted, int final)
+{
+    const app_config *c = r->c;
+    app_chain_fields fl;
+    if (app_chain_fields_at(r->ch, theta, &fl)) {
+        snprintf(r->err, sizeof r->err, "evaluation of the final design failed");
+        return 1;
+    }
+    (void)compliance_attr;
+    char path[1200], err[1024];
+    if (final) {
+        snprintf(path, sizeof path, "%s/design.png", r->dir);
+        int scale = c->png_scale;
+        if (app_png_write_density(path, fl.rho_physical, fl.W, fl.H, scale, c->mirror_left,
+                                  c->mirror_right, err, sizeof err) != APP_IO_OK) {
+            snprintf(r->err, sizeof r->err, "%s", err);
+            return 1;
+        }
+        snprintf(path, sizeof path, "%s/history.csv", r->dir);
+        if (app_history_write_csv(path, &r->hist, err, sizeof err) != APP_IO_OK) {
+            snprintf(r->err, sizeof r->err, "%s", err);
+            return 1;
+        }
+    }
+    char *cfg = app_config_to_string(c);
+    app_result res;
+    memset(&res, 0, sizeof res);
+    res.W = fl.W;
+    res.H = fl.H;
+    res.rho_raw = (double *)fl.rho_raw;
+    res.rho_filtered = (double *)fl.rho_filtered;
+    res.rho_physical = (double *)fl.rho_physical;
+    res.ndof = fl.displacement ? fl.ndof : 0;
+    res.n_load_cases = fl.displacement ? fl.n_cases : 0;
+    res.displacement = (double *)fl.displacement;
+    res.strain_energy = (double *)fl.strain_energy;
+    res.n_params = (size_t)r->n;
+    res.theta = (double *)theta;
+    res.history = r->hist;
+    res.config_text = cfg;
+    res.compliance = fl.compliance;
+    res.volume_fraction = fl.volume;
+    res.status_code = term;
+    res.status = (char *)(r->converged ? "converged" : status_text(term, interrupted));
+    res.version = (char *)APP_VERSION;
+    res.seed = (uint64_t)c->seed;
+    res.config_name = (char *)c->name;
+    res.method = (char *)ncvx_method_str(c->solver.method);
+    static const char *const pk[] = {"cnn", "mlp", "pixel"};
+    res.parameterization = (char *)pk[c->param_kind];
+    res.mirror_left = c->mirror_left;
+    res.mirror_right = c->mirror_right;
+    int64_t counters[CK_COUNT];
+    uint64_t words[CW_COUNT];
+    if (r->have_ck) {
+        counters[CK_ITER] = r->ck_iter;
+        counters[CK_EVALS] = r->ck_evals;
+        counters[CK_ROWS] = r->ck_rows;
+        counters[CK_N_PARAMS] = r->n;
+        counters[CK_N_INEQ] = r->n_ineq;
+        counters[CK_N_EQ] = r->n_eq;
+        words[CW_SEED] = (uint64_t)c->seed;
+        words[CW_SCALE] = dbits(app_chain_scale(r->ch));
+        words[CW_TIME] = dbits(r->t_offset);
+        res.checkpoint.present = 1;
+        res.checkpoint.n_counters = CK_COUNT;
+        res.checkpoint.counters = counters;
+        res.checkpoint.n_words = CW_COUNT;
+        res.checkpoint.words = words;
+        res.checkpoint.n_solver_state = r->state_size;
+        res.checkpoint.solver_state = r->state;
+        res.checkpoint.n_extra = (size_t)r->n;
+        res.checkpoint.extra = r->theta_ck;
+    }
+    snprintf(path, sizeof path, "%s/result.h5", r->dir);
+    app_io_status st = app_h5_write(path, &res, err, sizeof err);
+    free(cfg);
+    if (st != APP_IO_OK) {
+        snprintf(r->err, sizeof r->err, "%s", err);
+        return 1;
+    }
+    return 0;
+}
+
+/* Save the solver state at the current iterate (called from the monitor). */
+static int save_state(run_ctx *r, const ncvx_iterate *it)
+{
+    if (ncvx_state_export(r->sv, r->state, r->state_size) != NCVX_OK) return 1;
+    memcpy(r->theta_ck, it->x, sizeof(double) * (size_t)r->n);
+    r->ck_iter = it->iter;
+    r->ck_evals = it->evals;
+    r->ck_rows = r->hist.n_rows;
+    r->have_ck = 1;
+    return 0;
+}
+
+static int monitor(const ncvx_iterate *it, void *user)
+{
+    run_ctx *r = user;
+    const app_config *c = r->c;
+    double viol = it->viol_ineq + it->viol_eq;
+    double cons[16];
+    int nc = r->n_ineq + r->n_eq;
+    for (int i = 0; i < r->n_ineq && i < 16; i++)
+        cons[i] = it->c_ineq ? it->c_ineq[i] : NAN;
+    for (int i = 0; i < r->n_eq && r->n_ineq + i < 16; i++)
+        cons[r->n_ineq + i] = it->c_eq ? it->c_eq[i] : NAN;
+    double extra[2] = {it->mu, it->stat};
+    if (app_history_append(&r->hist, it->iter, it->evals, it->f, nc ? cons : NULL, viol, it->step,
+                           it->time + r->t_offset, extra) != APP_IO_OK) {
+        r->monitor_failed = 1;
+        snprintf(r->err, sizeof r->err, "out of memory recording the history");
+        return 1;
+    }
+    if (c->change_tol > 0) {
+        double change = 0;
+        for (int i = 0; i < r->n && it->iter > 0; i++) {
+            double d = fabs(it->x[i] - r->x_prev[i]);
+            if (d > change) change = d;
+        }
+        memcpy(r->x_prev, it->x, sizeof(double) * (size_t)r->n);
+        if (it->iter > 0 && change < c->change_tol) {
+            r->converged = 1;
+            return 1;
+        }
+    }
+    if (it->iter == 0) return 0;
+    int halt = g_stop || (r->o->halt_after > 0 && it->iter >= r->o->halt_after);
+    int ck = c->checkpoint_every > 0 && it->iter % c->checkpoint_every == 0;
+    if ((halt || ck) && !r->o->no_outputs) {
+        r->t_offset += 0; /* time is carried by the history */
+        if (save_state(r, it)) {
+            r->monitor_failed = 1;
+            snprintf(r->err, sizeof r->err, "cannot export the solver state");
+            return 1;
+        }
+        if (write_outputs(r, it->x, it->f, NCVX_TERM_USER_HALT, halt, 0)) {
+            r->monitor_failed = 1;
+            return 1;
+        }
+    } else if (halt && r->o->no_outputs) {
+        save_state(r, it);
+    }
+    if (c->frames_every > 0 && it->iter % c->frames_every == 0 && !r->o->no_outputs) {
+        app_chain_fields fl;
+        char path[1200], err[1024];
+        if (app_chain_fields_at(r->ch, it->x, &fl) == 0) {
+            snprintf(path, sizeof path, "%s/frames/%04d.png", r->dir, it->iter / c->frames_every);
+            if (app_png_write_density(path, fl.rho_physical, fl.W, fl.H, c->png_scale,
+                                      c->mirror_left, c->mirror_right, err,
+                                      sizeof err) != APP_IO_OK)
+                fprintf(stderr, "topopt: warning: %s\n", err);
+        }
+    }
+    if (halt) {
+        r->halted_by_signal = 1;
+        return 1;
+    }
+    return 0;
+}
+
+/* The solver hands one `user` to every callback: the run context, which forwards to the chain. */
+static int run_eval(const double *x, double *f, double *grad_f, double *c_ineq, double *jac_ineq,
+                    double *c_eq, double *jac_eq, void *user)
+{
+    return app_chain_eval(x, f, grad_f, c_ineq, jac_ineq, c_eq, jac_eq, ((run_ctx *)user)->ch);
+}
+
+static int run_project(double *x, int n, void *user)
+{
+    return app_chain_project(x, n, ((run_ctx *)user)->ch);
+}
+
+int app_run(const app_config *c, const app_run_opts *o, app_run_result *res)
+{
+    run_ctx r;
+    memset(&r, 0, sizeof r);
+    r.c = c;
+    r.o = o;
+    r.log = o->log ? o->log : stdout;
+    g_stop = 0;
+    int rc = APP_EXIT_FAILED;
+    double *theta = NULL;
+    app_result prev;
+    memset(&prev, 0, sizeof prev);
+    char err[1024];
+
+    if (c->out_dir[0])
+        snprintf(r.dir, sizeof r.dir, "%s", c->out_dir);
+    else
+        snprintf(r.dir, sizeof r.dir, "results/%s", c->name);
+    if (o->resume_dir) snprintf(r.dir, sizeof r.dir, "%s", o->resume_dir);
+
+    if (app_chain_create(&r.ch, c, err, sizeof err)) {
+        fprintf(stderr, "topopt: %s\n", err);
+        return APP_EXIT_FAILED;
+    }
+    r.n = app_chain_num_params(r.ch);
+    r.n_ineq = app_chain_num_ineq(r.ch);
+    r.n_eq = app_chain_num_eq(r.ch);
+    theta = malloc(sizeof(double) * (size_t)r.n);
+    r.theta_ck = malloc(sizeof(double) * (size_t)r.n);
+    r.x_prev = calloc((size_t)r.n, sizeof(double));
+    if (!theta || !r.theta_ck || !r.x_prev) {
+        fprintf(stderr, "topopt: out of memory (%d parameters)\n", r.n);
+        goto done;
+    }
+    if (app_chain_init_params(r.ch, theta)) {
+        fprintf(stderr, "topopt: parameter initialization failed\n");
+        goto done;
+    }
+
+    /* resume: read the checkpoint first, so that a bad folder is reported before any work */
+    if (o->resume_dir) {
+        char path[1200];
+        snprintf(path, sizeof path, "%s/result.h5", o->resume_dir);
+        if (app_h5_read(path, &prev, err, sizeof err) != APP_IO_OK) {
+            fprintf(stderr, "topopt: --resume: %s\n", err);
+            rc = APP_EXIT_USAGE;
+            goto done;
+        }
+        const app_checkpoint *k = &prev.checkpoint;
+        if (!k->present || k->n_counters != CK_COUNT || k->n_words != CW_COUNT ||
+            k->counters[CK_N_PARAMS] != r.n || k->counters[CK_N_INEQ] != r.n_ineq ||
+            k->counters[CK_N_EQ] != r.n_eq || k->n_extra != (size_t)r.n ||
+            k->words[CW_SEED] != (uint64_t)c->seed) {
+            fprintf(stderr,
+                    "topopt: --resume: %s holds no checkpoint of this config (different "
+                    "problem, parameterization, constraints or seed)\n",
+                    path);
+            rc = APP_EXIT_USAGE;
+            goto done;
+        }
+    }
+
+    /* objective scale: the compliance at the start (NCVX normalizes by it) */
+    if (c->normalize_objective) {
+        if (o->resume_dir) {
+            app_chain_set_scale(r.ch, bitsd(prev.checkpoint.words[CW_SCALE]));
+        } else {
+            double f0;
+            if (app_chain_eval(theta, &f0, NULL, NULL, NULL, NULL, NULL, r.ch)) {
+                fprintf(stderr, "topopt: the starting design cannot be evaluated\n");
+                goto done;
+            }
+            app_chain_set_scale(r.ch, f0);
+        }
+    }
+
+    const char *names[16];
+    int nc = r.n_ineq + r.n_eq;
+    for (int i = 0; i < r.n_ineq; i++)
+        names[i] = app_chain_con_name(r.ch, i, 0);
+    for (int i = 0; i < r.n_eq; i++)
+        names[r.n_ineq + i] = app_chain_con_name(r.ch, i, 1);
+    static const char *const extra_names[2] = {"mu", "stationarity"};
+    int cap = c->max_iters + 2;
+    if (cap > 100000) cap = 100000;
+    if (app_history_init(&r.hist, nc, nc ? names : NULL, 2, extra_names, cap) != APP_IO_OK) {
+        fprintf(stderr, "topopt: out of memory\n");
+        goto done;
+    }
+
+    ncvx_settings s = c->solver;
+    s.maxit = c->max_iters;
+    s.max_evals = c->max_evals;
+    s.maxclocktime = c->max_time;
+    s.print_level = o->quiet ? 0 : 1;
+    s.print_frequency = c->print_frequency;
+    s.log = r.log;
+    if (c->seed) s.seed = c->seed;
+    ncvx_problem p = {.n = r.n,
+                      .n_ineq = r.n_ineq,
+                      .n_eq = r.n_eq,
+                      .eval = run_eval,
+                      .monitor = monitor,
+                      .project = run_project,
+                      .lower = app_chain_lower(r.ch),
+                      .upper = app_chain_upper(r.ch),
+                      .user = &r};
+    ncvx_status st = ncvx_create(&r.sv, &p, &s);
+    if (st != NCVX_OK) {
+        fprintf(stderr, "topopt: solver setup failed: %s\n", ncvx_status_str(st));
+        goto done;
+    }
+    r.state_size = ncvx_state_size(r.sv);
+    r.state = malloc(sizeof(double) * (r.state_size ? r.state_size : 1));
+    if (!r.state) {
+        fprintf(stderr, "topopt: out of memory (solver state)\n");
+        goto done;
+    }
+    if (o->resume_dir) {
+        const app_checkpoint *k = &prev.checkpoint;
+        if (k->n_solver_state != r.state_size ||
+            ncvx_state_import(r.sv, k->solver_state, k->n_solver_state) != NCVX_OK) {
+            fprintf(stderr, "topopt: --resume: the solver state does not match this config\n");
+            rc = APP_EXIT_USAGE;
+            goto done;
+        }
+        memcpy(theta, k->extra, sizeof(double) * (size_t)r.n);
+        /* history up to the checkpoint */
+        const app_history *h = &prev.history;
+        int rows = (int)k->counters[CK_ROWS];
+        for (int i = 0; i < rows && i < h->n_rows; i++)
+            app_history_append(&r.hist, h->iteration[i], h->evaluations[i], h->objective[i],
+                               nc ? h->constraints + (size_t)i * nc : NULL, h->violation[i],
+                               h->step[i], h->time[i], h->n_extra == 2 ? h->extra + 2 * i : NULL);
+        r.t_offset = h->n_rows ? h->time[rows > 0 ? rows - 1 : 0] : 0;
+        if (!o->quiet)
+            fprintf(r.log, "resuming %s at iteration %lld (%lld evaluations)\n", r.dir,
+                    (long long)k->counters[CK_ITER], (long long)k->counters[CK_EVALS]);
+    }
+
+    if (!o->no_outputs && app_io_mkdirs(r.dir, err, sizeof err) != APP_IO_OK) {
+        fprintf(stderr, "topopt: %s\n", err);
+        goto done;
+    }
+    if (!o->no_outputs && c->frames_every > 0) {
+        char fdir[1200];
+        snprintf(fdir, sizeof fdir, "%s/frames", r.dir);
+        if (app_io_mkdirs(fdir, err, sizeof err) != APP_IO_OK) {
+            fprintf(stderr, "topopt: %s\n", err);
+            goto done;
+        }
+    }
+
+    ncvx_info info;
+    memset(&info, 0, sizeof info);
+    double t0 = now();
+    st = ncvx_solve(r.sv, theta, &info);
+    double elapsed = now() - t0 + r.t_offset;
+    if (st != NCVX_OK) {
+        fprintf(stderr, "topopt: solver failed: %s\n", ncvx_status_str(st));
+        goto done;
+    }
+    if (r.monitor_failed) {
+        fprintf(stderr, "topopt: %s\n", r.err);
+        goto done;
+    }
+    int interrupted = r.halted_by_signal;
+    if (!interrupted) {
+        /* the final state: a later --resume continues from here (e.g. with a larger budget) */
+        ncvx_state_export(r.sv, r.state, r.state_size);
+        memcpy(r.theta_ck, theta, sizeof(double) * (size_t)r.n);
+        r.ck_iter = info.iters;
+        r.ck_evals = info.evals;
+        r.ck_rows = r.hist.n_rows;
+        r.have_ck = 1;
+    } else {
+        /* continue from the checkpoint taken in the monitor (the iterate it saw) */
+        memcpy(theta, r.theta_ck, sizeof(double) * (size_t)r.n);
+    }
+    r.t_offset = elapsed;
+    app_chain_fields fl;
+    if (app_chain_fields_at(r.ch, theta, &fl)) {
+        fprintf(stderr, "topopt: evaluation of the final design failed\n");
+        goto done;
+    }
+    double comp = fl.compliance, vol = fl.volume;
+    double viol = info.viol_ineq + info.viol_eq;
+    if (!o->no_outputs && write_outputs(&r, theta, comp, info.term, interrupted, 1)) {
+        fprintf(stderr, "topopt: %s\n", r.err);
+        goto done;
+    }
+    fprintf(r.log,
+            "%s: compliance %.6g  volume %.4f  violation %.2e  evaluations %ld  iterations %d  "
+            "time %.2f s  (%s: %s)%s%s\n",
+            c->name, comp, vol, viol, info.evals, info.iters, elapsed,
+            r.converged ? "converged" : status_text(info.term, interrupted),
+            r.converged ? "largest variable change below budget.change_tol"
+                        : (info.term_msg ? info.term_msg : ""),
+            o->no_outputs ? "" : "  -> ", o->no_outputs ? "" : r.dir);
+    if (interrupted)
+        fprintf(r.log, "interrupted: continue with  topopt run %s --resume %s\n",
+                c->path[0] ? c->path : "CONFIG", r.dir);
+    if (res) {
+        res->compliance = comp;
+        res->volume = vol;
+        res->violation = viol;
+        res->evals = info.evals;
+        res->iters = info.iters;
+        res->time = elapsed;
+        res->term = info.term;
+        res->interrupted = interrupted;
+        snprintf(res->out_dir, sizeof res->out_dir, "%s", o->no_outputs ? "" : r.dir);
+    }
+    rc = interrupted ? APP_EXIT_FAILED : APP_EXIT_OK;
+done:
+    ncvx_destroy(r.sv);
+    app_chain_destroy(r.ch);
+    app_history_free(&r.hist);
+    app_result_free(&prev);
+    free(r.state);
+    free(r.theta_ck);
+    free(r.x_prev);
+    free(theta);
+    return rc;
+}

@@ -1,0 +1,57 @@
+// app/run.h: one optimization run (chain + solver + outputs) and the benchmark-suite runner
+#ifndef APP_RUN_H
+#define APP_RUN_H
+
+#include <stdio.h>
+
+#include "config.h"
+
+/** Exit codes of the program. */
+enum { APP_EXIT_OK = 0, APP_EXIT_FAILED = 1, APP_EXIT_USAGE = 2 };
+
+/** Options of `topopt run` beyond the config. */
+typedef struct {
+    const char *resume_dir; ///< continue from DIR/result.h5 (NULL = fresh run)
+    int quiet;              ///< no iteration table, only the summary line (and errors)
+    int no_outputs;         ///< 1 = write nothing (tests, suite timing)
+    FILE *log;              ///< progress output (NULL = stdout)
+    int halt_after;         ///< > 0: behave as if SIGINT arrived after this iteration (tests)
+} app_run_opts;
+
+/** What a finished run reports (also written into result.h5). */
+typedef struct {
+    double compliance;  ///< final compliance (unnormalized, summed over load cases)
+    double volume;      ///< mean physical density over designable elements
+    double violation;   ///< total constraint violation at the final point
+    long evals;         ///< function evaluations
+    int iters;          ///< solver iterations
+    double time;        ///< wall seconds of the solve
+    int term;           ///< ncvx_term
+    int interrupted;    ///< 1 if stopped by SIGINT/SIGTERM
+    char out_dir[1024]; ///< where the outputs went ("" if none)
+} app_run_result;
+
+/** Run the optimization described by c. Returns APP_EXIT_OK, APP_EXIT_FAILED (run failed, the
+ *  message is on stderr) or APP_EXIT_USAGE (bad resume directory). res may be NULL. */
+int app_run(const app_config *c, const app_run_opts *o, app_run_result *res);
+
+/** Install SIGINT/SIGTERM handlers that make the running solve halt and checkpoint. */
+void app_run_install_signals(void);
+
+/** Options of `topopt suite`. */
+typedef struct {
+    const char *filter;     ///< substring of the problem names (NULL = all)
+    const char *method;     ///< "cnn-lbfgs" (default), "pixel-lbfgs", "pixel-mma", "pixel-oc",
+                            ///< or any method name with the default parameterization of its family
+    int steps;              ///< evaluation budget per problem (default 1000)
+    int jobs;               ///< parallel processes (default 1)
+    const char *out_dir;    ///< default results/suite
+    int small_only;         ///< 1 = only the paper's 62 small problems
+    const char *bench_path; ///< problems.json (NULL = app_benchmarks_path())
+    int quiet;
+} app_suite_opts;
+
+/** Run the suite; writes OUT/summary.csv and OUT/summary.md. Returns an exit code. */
+int app_suite(const app_suite_opts *o);
+
+#endif

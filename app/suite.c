@@ -1,0 +1,262 @@
+// app/suite.c: `topopt suite`: the benchmark problems of problems.json with one method family,
+// our compliance beside the paper's, in parallel worker processes
+#include "run.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "export.h"
+
+/* A method family of the paper (its reference column) and the config lines that give it. */
+typedef struct {
+    const char *name;
+    int ref; /* APP_REF_* column */
+    const char *yaml;
+} family;
+
+static const family FAMILIES[] = {
+    {"cnn-lbfgs", APP_REF_CNN_LBFGS,
+     "parameterization: {kind: cnn}\ndensity_map: sigmoid-mean\nmethod: {name: lbfgs}\n"},
+    {"pixel-lbfgs", APP_REF_PIXEL_LBFGS,
+     "parameterization: {kind: pixel}\ndensity_map: sigmoid-mean\nmethod: {name: lbfgs}\n"},
+    {"pixel-mma", APP_REF_PIXEL_MMA,
+     "parameterization: {kind: pixel}\ndensity_map: pixel\nconstraints: {volume: le}\n"
+     "method: {name: mma}\n"},
+    {"pixel-oc", APP_REF_PIXEL_OC,
+     "parameterization: {kind: pixel}\ndensity_map: pixel\nconstraints: {volume: le}\n"
+     "method: {name: oc}\n"},
+    {"cnn-bfgs-sqp", APP_REF_CNN_LBFGS,
+     "parameterization: {kind: cnn}\ndensity_map: sigmoid\nconstraints: {volume: le}\n"
+     "method: {name: bfgs-sqp, limited_mem_size: 10, normalize_objective: true}\n"},
+};
+#define NFAM ((int)(sizeof FAMILIES / sizeof FAMILIES[0]))
+
+/* One result row, as the worker writes it (one line of text per problem). */
+typedef struct {
+    int done, rc;
+    double compliance, volume, violation, time;
+    long evals;
+    int iters;
+} row;
+
+static int run_one(const app_benchmark *b, const family *fam, const app_suite_opts *o,
+                   const char *out, row *rw)
+{
+    char text[2048], err[2048];
+    snprintf(text, sizeof text,
+             "problem: {benchmark: %s}\n%sbudget: {evaluations: %d, iterations: %d}\n"
+             "outputs: {dir: \"%s/%s\", print_frequency: 100}\n",
+             b->name, fam->yaml, o->steps, o->steps, out, b->name);
+    app_config *c = malloc(sizeof *c);
+    if (!c) return APP_EXIT_FAILED;
+    if (app_config_load_string(c, b->name, text, 0, NULL, o->bench_path, err, sizeof err)) {
+        fprintf(stderr, "topopt: suite: %s\n", err);
+        free(c);
+        rw->rc = APP_EXIT_USAGE;
+        return APP_EXIT_USAGE;
+    }
+    snprintf(c->name, sizeof c->name, "%s", b->name);
+    app_run_opts ro = {.quiet = 1};
+    app_run_result res;
+    memset(&res, 0, sizeof res);
+    int rc = app_run(c, &ro, &res);
+    free(c);
+    rw->done = 1;
+    rw->rc = rc;
+    rw->compliance = res.compliance;
+    rw->volume = res.volume;
+    rw->violation = res.violation;
+    rw->time = res.time;
+    rw->evals = res.evals;
+    rw->iters = res.iters;
+    return rc;
+}
+
+static void row_path(char *buf, size_t len, const char *out, const char *name)
+{
+    snprintf(buf, len, "%s/%s/suite_row.txt", out, name);
+}
+
+static int write_row(const char *path, const row *rw)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) return -1;
+    fprintf(f, "%d %.17g %.17g %.17g %.17g %ld %d\n", rw->rc, rw->compliance, rw->volume,
+            rw->violation, rw->time, rw->evals, rw->iters);
+    return fclose(f);
+}
+
+static int read_row(const char *path, row *rw)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    int k = fscanf(f, "%d %lg %lg %lg %lg %ld %d", &rw->rc, &rw->compliance, &rw->volume,
+                   &rw->violation, &rw->time, &rw->evals, &rw->iters);
+    fclose(f);
+    rw->done = k == 7;
+    return k == 7 ? 0 : -1;
+}
+
+int app_suite(const app_suite_opts *o)
+{
+    const family *fam = &FAMILIES[0];
+    if (o->method) {
+        fam = NULL;
+        for (int i = 0; i < NFAM; i++)
+            if (!strcmp(o->method, FAMILIES[i].name)) fam = &FAMILIES[i];
+        if (!fam) {
+            fprintf(stderr, "topopt: suite: unknown --method '%s' (allowed:", o->method);
+            for (int i = 0; i < NFAM; i++)
+                fprintf(stderr, " %s", FAMILIES[i].name);
+            fprintf(stderr, ")\n");
+            return APP_EXIT_USAGE;
+        }
+    }
+    const char *out = o->out_dir ? o->out_dir : "results/suite";
+    app_benchmark *b = NULL;
+    int nb = 0;
+    char err[1024];
+    const char *bp = o->bench_path ? o->bench_path : app_benchmarks_path();
+    if (app_benchmarks_load(bp, &b, &nb, err, sizeof err)) {
+        fprintf(stderr, "topopt: suite: %s\n", err);
+        return APP_EXIT_USAGE;
+    }
+    int *sel = malloc(sizeof(int) * (size_t)(nb ? nb : 1));
+    row *rows = calloc((size_t)(nb ? nb : 1), sizeof *rows);
+    int ns = 0, rc = APP_EXIT_OK;
+    if (!sel || !rows) {
+        rc = APP_EXIT_FAILED;
+        goto done;
+    }
+    for (int i = 0; i < nb; i++)
+        if ((!o->filter || strstr(b[i].name, o->filter)) && (!o->small_only || !b[i].large))
+            sel[ns++] = i;
+    if (ns == 0) {
+        fprintf(stderr, "topopt: suite: no problem matches '%s'\n", o->filter ? o->filter : "");
+        rc = APP_EXIT_USAGE;
+        goto done;
+    }
+    for (int s = 0; s < ns; s++) {
+        char d[1200];
+        snprintf(d, sizeof d, "%s/%s", out, b[sel[s]].name);
+        if (app_io_mkdirs(d, err, sizeof err) != APP_IO_OK) {
+            fprintf(stderr, "topopt: suite: %s\n", err);
+            rc = APP_EXIT_FAILED;
+            goto done;
+        }
+    }
+    int jobs = o->jobs > 1 ? o->jobs : 1;
+    if (jobs > ns) jobs = ns;
+    fflush(NULL);
+    if (jobs == 1) {
+        for (int s = 0; s < ns; s++) {
+            char p[1300];
+            run_one(&b[sel[s]], fam, o, out, &rows[s]);
+            row_path(p, sizeof p, out, b[sel[s]].name);
+            write_row(p, &rows[s]);
+            if (!o->quiet) fflush(stdout);
+        }
+    } else {
+        /* worker j takes problems j, j + jobs, ...; each writes one row file per problem, the
+         * parent reads them back in problem order (so the table never depends on timing) */
+        pid_t *pids = calloc((size_t)jobs, sizeof *pids);
+        if (!pids) {
+            rc = APP_EXIT_FAILED;
+            goto done;
+        }
+        for (int j = 0; j < jobs; j++) {
+            pid_t pid = fork();
+            if (pid < 0) {
+                fprintf(stderr, "topopt: suite: fork: %s\n", strerror(errno));
+                jobs = j;
+                break;
+            }
+            if (pid == 0) {
+                for (int s = j; s < ns; s += o->jobs) {
+                    row rw;
+                    memset(&rw, 0, sizeof rw);
+                    char p[1300];
+                    run_one(&b[sel[s]], fam, o, out, &rw);
+                    row_path(p, sizeof p, out, b[sel[s]].name);
+                    write_row(p, &rw);
+                    fflush(stdout);
+                }
+                _exit(0);
+            }
+            pids[j] = pid;
+        }
+        for (int j = 0; j < jobs; j++) {
+            int status;
+            while (waitpid(pids[j], &status, 0) < 0 && errno == EINTR) {
+            }
+        }
+        free(pids);
+        for (int s = 0; s < ns; s++) {
+            char p[1300];
+            row_path(p, sizeof p, out, b[sel[s]].name);
+            if (read_row(p, &rows[s])) rows[s].rc = APP_EXIT_FAILED;
+        }
+    }
+
+    /* tables */
+    char path[1200];
+    snprintf(path, sizeof path, "%s/summary.csv", out);
+    FILE *csv = fopen(path, "w");
+    snprintf(path, sizeof path, "%s/summary.md", out);
+    FILE *md = fopen(path, "w");
+    if (!csv || !md) {
+        fprintf(stderr, "topopt: suite: cannot write %s: %s\n", path, strerror(errno));
+        if (csv) fclose(csv);
+        if (md) fclose(md);
+        rc = APP_EXIT_FAILED;
+        goto done;
+    }
+    fprintf(csv,
+            "name,width,height,volfrac,method,c0,compliance,paper_typical,paper_best,"
+            "ratio_typical,ratio_best,volume,violation,evaluations,iterations,time_s,status\n");
+    fprintf(md, "| problem | ours | paper typical | paper best | ours/typical | evals | time (s) "
+                "|\n|---|---:|---:|---:|---:|---:|---:|\n");
+    int n100 = 0, n102 = 0, nok = 0;
+    double total = 0;
+    for (int s = 0; s < ns; s++) {
+        const app_benchmark *p = &b[sel[s]];
+        const row *rw = &rows[s];
+        double typ = p->typical[fam->ref], best = p->ensemble[fam->ref];
+        double rt = rw->compliance / typ, rb = rw->compliance / best;
+        int ok = rw->rc == APP_EXIT_OK;
+        total += rw->time;
+        if (ok) {
+            nok++;
+            if (rt <= 1.00) n100++;
+            if (rt <= 1.02) n102++;
+        }
+        fprintf(csv,
+                "%s,%d,%d,%.17g,%s,%.17g,%.17g,%.17g,%.17g,%.6f,%.6f,%.6f,%.3e,%ld,%d,%.3f,%s\n",
+                p->name, p->width, p->height, p->density, fam->name, p->c0, rw->compliance, typ,
+                best, rt, rb, rw->volume, rw->violation, rw->evals, rw->iters, rw->time,
+                ok ? "ok" : "failed");
+        fprintf(md, "| %s | %.3f | %.3f | %.3f | %.3f | %ld | %.1f |\n", p->name, rw->compliance,
+                typ, best, rt, rw->evals, rw->time);
+        if (!ok) rc = APP_EXIT_FAILED;
+    }
+    fprintf(md,
+            "\n%d problems, method %s, %d evaluations each: %d ran, %d reach <= 1.00x and %d "
+            "reach <= 1.02x the paper's typical compliance; total solve time %.1f s (%d "
+            "jobs).\n",
+            ns, fam->name, o->steps, nok, n100, n102, total, jobs);
+    fclose(csv);
+    fclose(md);
+    printf("suite: %d problems (%s): %d <= 1.00x, %d <= 1.02x paper typical; %.1f s; wrote "
+           "%s/summary.csv and %s/summary.md\n",
+           ns, fam->name, n100, n102, total, out, out);
+done:
+    free(sel);
+    free(rows);
+    app_benchmarks_free(b, nb);
+    return rc;
+}

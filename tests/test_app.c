@@ -1,0 +1,640 @@
+// tests/test_app.c: the topopt program: config schema and errors, the evaluation chain's
+// gradients (central differences), end-to-end runs (top88, HDF5/PNG read back, resume), CLI
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "chain.h"
+#include "config.h"
+#include "export.h"
+#include "run.h"
+#include "test_util.h"
+
+#define BENCH TOPOPT_SOURCE_DIR "/" APP_BENCHMARKS_RELPATH
+
+static app_config *cfg_new(void)
+{
+    app_config *c = malloc(sizeof *c);
+    assert_non_null(c);
+    return c;
+}
+
+/* Load text as config "t.yaml"; returns the status, message in err. */
+static int load(app_config *c, const char *text, int n_sets, const char **sets, char *err)
+{
+    return app_config_load_string(c, "t.yaml", text, n_sets, (char *const *)sets, BENCH, err, 1024);
+}
+
+#define MBB_SMALL                                                                                  \
+    "problem:\n"                                                                                   \
+    "  width: 16\n"                                                                                \
+    "  height: 8\n"                                                                                \
+    "  supports:\n"                                                                                \
+    "    x: [[0, 0, 0, 8]]\n"                                                                      \
+    "    y: [[16, 16, 8, 8]]\n"                                                                    \
+    "  loads: [[0, 0, 0, 0, 0, -1]]\n"
+
+/* ------------------------------------------------------------------------------------------ */
+/* Config                                                                                      */
+
+static void test_config_defaults(void **state)
+{
+    (void)state;
+    app_config *c = cfg_new();
+    char err[1024];
+    assert_int_equal(load(c, MBB_SMALL, 0, NULL, err), 0);
+    assert_int_equal(c->width, 16);
+    assert_int_equal(c->height, 8);
+    assert_close(c->volfrac, 0.5, 0, 0);
+    assert_close(c->E0, 1, 0, 0);
+    assert_close(c->Emin, 1e-9, 0, 0);
+    assert_close(c->nu, 0.3, 0, 0);
+    assert_close(c->penal, 3, 0, 0);
+    assert_int_equal(c->filter_kind, APP_FILTER_DENSITY);
+    assert_close(c->filter_radius, 2, 0, 0);
+    assert_int_equal(c->filter_norm, APP_NORM_COLUMN);
+    assert_int_equal(c->param_kind, APP_PARAM_CNN);
+    assert_int_equal(c->density_map, APP_MAP_SIGMOID_MEAN);
+    assert_int_equal((int)c->solver.method, (int)NCVX_LBFGS);
+    assert_int_equal(c->max_evals, 1000);
+    assert_int_equal(c->cnn.latent_size, 128); /* the library default, untouched */
+    assert_int_equal(c->n_fix_x, 1);
+    assert_int_equal(c->fix_x[0].y1, 8);
+    assert_int_equal(c->n_cases, 1);
+    assert_close(c->loads[0][0].fy, -1, 0, 0);
+    assert_string_equal(c->name, "t");
+    free(c);
+}
+
+static void test_config_benchmark(void **state)
+{
+    (void)state;
+    app_config *c = cfg_new();
+    char err[1024];
+    assert_int_equal(
+        load(c, "problem: {benchmark: mbb_beam_96x32_0.5, volfrac: 0.4}\n", 0, NULL, err), 0);
+    assert_int_equal(c->width, 96);
+    assert_int_equal(c->height, 32);
+    assert_close(c->volfrac, 0.4, 0, 0); /* explicit volfrac wins */
+    assert_int_equal(c->mirror_left, 1);
+    assert_int_equal(c->n_fix_y, 1);
+    assert_int_equal(c->fix_y[0].x0, 96);
+    free(c);
+}
+
+static void test_config_set_overrides(void **state)
+{
+    (void)state;
+    app_config *c = cfg_new();
+    char err[1024];
+    const char *sets[] = {"material.p=4",      "filter.radius=1.5",
+                          "method.name=mma",   "parameterization.kind=pixel",
+                          "density_map=pixel", "problem.supports.y=[[16,16,0,8]]",
+                          "method.lbfgs_m=7",  "seed=42"};
+    assert_int_equal(load(c, MBB_SMALL, 8, sets, err), 0);
+    assert_close(c->penal, 4, 0, 0);
+    assert_close(c->filter_radius, 1.5, 0, 0);
+    assert_int_equal((int)c->solver.method, (int)NCVX_MMA);
+    assert_int_equal(c->fix_y[0].y0, 0);
+    assert_int_equal(c->solver.lbfgs_m, 7);
+    assert_int_equal(c->seed, 42);
+    free(c);
+}
+
+/* Every documented error: message with the position and the allowed values. */
+static void expect_error(const char *text, int n_sets, const char **sets, const char *want1,
+                         const char *want2)
+{
+    app_config *c = cfg_new();
+    char err[1024] = "";
+    int r = load(c, text, n_sets, sets, err);
+    free(c);
+    if (r != 2) fail_msg("expected an error containing '%s', got status %d", want1, r);
+    if (!strstr(err, want1)) fail_msg("message '%s' lacks '%s'", err, want1);
+    if (want2 && !strstr(err, want2)) fail_msg("message '%s' lacks '%s'", err, want2);
+}
+
+static void test_config_errors(void **state)
+{
+    (void)state;
+    expect_error(MBB_SMALL "  widht: 3\n", 0, NULL, "t.yaml:9:3: unknown key 'problem.widht'",
+                 "allowed in problem: benchmark, width, height");
+    expect_error(MBB_SMALL "material:\n  nu: abc\n", 0, NULL,
+                 "t.yaml:10:7: 'material.nu' must be a finite number", NULL);
+    expect_error(MBB_SMALL "material:\n  nu: 0.7\n", 0, NULL,
+                 "t.yaml:10:7: 'material.nu' = 0.7 is out of range", "allowed: -0.99 to 0.49");
+    expect_error(MBB_SMALL "method: {name: sgd}\n", 0, NULL,
+                 "t.yaml:9:17:", "allowed: bfgs-sqp, lbfgs, penalty, auglag, projgrad, mma, oc");
+    expect_error(MBB_SMALL "filter:\n  kind: [1]\n", 0, NULL, "t.yaml:10:9: 'filter.kind' must be",
+                 NULL);
+    expect_error("problem:\n  width: 16\n  height: 8\n  supports:\n    x: [[0, 0, 0, 9]]\n"
+                 "  loads: [[0, 0, 0, 0, 0, -1]]\n",
+                 0, NULL, "t.yaml:5:5: 'problem.supports.x' entry 1 [0, 0, 0, 9] lies outside",
+                 "allowed: x in 0..16, y in 0..8");
+    expect_error("problem:\n  width: 16\n  height: 8\n  supports:\n    x: [[0, 0, 0, 8]]\n"
+                 "  loads: [[17, 17, 0, 0, 0, -1]]\n",
+                 0, NULL, "t.yaml:6:3: 'problem.loads' entry 1", "lies outside");
+    expect_error("problem:\n  width: 16\n  height: 8\n  loads: [[0, 0, 0, 0, 0, -1]]\n", 0, NULL,
+                 "no supports", NULL);
+    expect_error("problem:\n  width: 16\n  height: 8\n  supports:\n    x: [[0, 0, 0, 8]]\n", 0,
+                 NULL, "no loads", NULL);
+    expect_error(
+        "problem:\n  width: 10\n  height: 5\n  supports:\n    x: [[0, 0, 0, 5]]\n"
+        "  loads: [[10, 10, 5, 5, 0, -1]]\nparameterization:\n  cnn: {auto_resize: false}\n",
+        0, NULL, "t.yaml:2:3: grid 10x5 cannot be taken by the network",
+        "divisible by the product");
+    expect_error("problem: {benchmark: nope}\n", 0, NULL,
+                 "t.yaml:1:11: 'problem.benchmark' = 'nope'", NULL);
+    expect_error("problem: {benchmark: mbb_beam_96x32_0.5, width: 3}\n", 0, NULL,
+                 "t.yaml:1:43: 'problem.width' cannot be combined with problem.benchmark", NULL);
+    expect_error("problem: {benchmark: mbb_beam_96x32_0.5\n", 0, NULL, "t.yaml:2:1: YAML syntax",
+                 NULL);
+    expect_error(MBB_SMALL "nonsense: 1\n", 0, NULL, "t.yaml:9:1: unknown key 'nonsense'",
+                 "allowed: problem, material");
+    const char *s1[] = {"material.q=4"};
+    expect_error(MBB_SMALL, 1, s1, "--set material.q=4: unknown key 'material.q'",
+                 "allowed in material: E0, Emin, nu, p");
+    const char *s2[] = {"problem.width=wide"};
+    expect_error(MBB_SMALL, 1, s2, "--set problem.width=wide: 'problem.width' must be an integer",
+                 NULL);
+    const char *s3[] = {"seed"};
+    expect_error(MBB_SMALL, 1, s3, "--set seed: expected key=value", NULL);
+    expect_error(MBB_SMALL "method: {name: oc}\n", 0, NULL, "t.yaml:9:9: 'method.name' = oc needs",
+                 NULL);
+    expect_error(MBB_SMALL "material: {E0: 1, Emin: 2}\n", 0, NULL, "'material.Emin' = 2 must be",
+                 NULL);
+}
+
+static void test_config_dump_roundtrip(void **state)
+{
+    (void)state;
+    app_config *a = cfg_new(), *b = cfg_new();
+    char err[1024];
+    if (load(a,
+             "problem: {benchmark: l_shape_0.2_64x64_0.4}\n"
+             "method: {name: bfgs-sqp}\ndensity_map: sigmoid\n",
+             0, NULL, err))
+        fail_msg("%s", err);
+    char *t1 = app_config_to_string(a);
+    assert_non_null(t1);
+    if (load(b, t1, 0, NULL, err)) fail_msg("dump does not load back: %s\n%s", err, t1);
+    char *t2 = app_config_to_string(b);
+    assert_non_null(t2);
+    assert_string_equal(t1, t2);
+    free(t1);
+    free(t2);
+    free(a);
+    free(b);
+}
+
+/* configs/README.md is the output of `topopt schema`. */
+static void test_config_readme_in_sync(void **state)
+{
+    (void)state;
+    char *gen = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&gen, &len);
+    assert_non_null(f);
+    app_config_schema_markdown(f);
+    fclose(f);
+    FILE *r = fopen(TOPOPT_SOURCE_DIR "/configs/README.md", "rb");
+    if (!r) fail_msg("configs/README.md missing: run  build/topopt schema > configs/README.md");
+    char *file = calloc(len + 2, 1);
+    assert_non_null(file);
+    size_t got = fread(file, 1, len + 1, r);
+    fclose(r);
+    if (got != len || memcmp(file, gen, len) != 0)
+        fail_msg("configs/README.md is out of date: run  build/topopt schema > configs/README.md");
+    free(file);
+    free(gen);
+}
+
+/* Every config in configs/ passes validation. */
+static void test_config_shipped(void **state)
+{
+    (void)state;
+    static const char *const names[] = {
+        "default",         "top88_mbb_60x20",   "top88_mbb_60x20_density",
+        "mbb_beam_192x64", "cantilever",        "l_shape",
+        "bridge",          "multi_load",        "method_bfgs_sqp",
+        "method_lbfgs",    "method_penalty",    "method_auglag",
+        "method_projgrad", "method_mma",        "method_oc",
+        "mlp_mbb",         "displacement_limit"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char path[512], err[1024];
+        snprintf(path, sizeof path, "%s/configs/%s.yaml", TOPOPT_SOURCE_DIR, names[i]);
+        app_config *c = cfg_new();
+        if (app_config_load(c, path, 0, NULL, BENCH, err, sizeof err))
+            fail_msg("%s: %s", names[i], err);
+        free(c);
+    }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Chain gradients by central differences                                                      */
+
+static uint64_t rng_state = 12345;
+static double urand(void)
+{
+    rng_state = rng_state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (double)(rng_state >> 11) * 0x1.0p-53;
+}
+
+/* For each function (objective, constraints), compare grad . d with the central difference
+ * of the value along d. The chain is smooth (sigmoid, cone filter, tanh projection, SIMP, a
+ * linear solve), so the O(h^2) truncation error with h = 1e-5 on O(1) parameters is ~1e-9
+ * relative; FE round-off is ~1e-12 / h. 1e-5 relative leaves a wide margin yet catches any
+ * wrong term (those show up at the 1e-1..1e-3 level). */
+static void check_chain_gradient(const char *text)
+{
+    app_config *c = cfg_new();
+    char err[1024];
+    if (load(c, text, 0, NULL, err)) fail_msg("%s", err);
+    app_chain *ch;
+    if (app_chain_create(&ch, c, err, sizeof err)) fail_msg("%s", err);
+    int n = app_chain_num_params(ch), mi = app_chain_num_ineq(ch), me = app_chain_num_eq(ch);
+    int k = 1 + mi + me;
+    double *x = malloc(sizeof(double) * n), *xp = malloc(sizeof(double) * n),
+           *d = malloc(sizeof(double) * n), *g = malloc(sizeof(double) * n * k);
+    assert_non_null(x);
+    assert_non_null(g);
+    assert_int_equal(app_chain_init_params(ch, x), 0);
+    /* move away from the symmetric start so every term is active */
+    for (int i = 0; i < n; i++)
+        x[i] += 0.3 * (urand() - 0.5);
+    app_chain_set_scale(ch, 7.0); /* a normalized objective */
+    double f, ci[8], ce[8];
+    assert_int_equal(app_chain_eval(x, &f, g, ci, mi ? g + n : NULL, ce,
+                                    me ? g + (size_t)n * (1 + mi) : NULL, ch),
+                     0);
+    for (int trial = 0; trial < 2; trial++) {
+        double norm = 0;
+        for (int i = 0; i < n; i++) {
+            d[i] = urand() - 0.5;
+            norm += d[i] * d[i];
+        }
+        for (int i = 0; i < n; i++)
+            d[i] /= sqrt(norm);
+        double h = 1e-5, vp[8], vm[8];
+        for (int s = 0; s < 2; s++) {
+            double *v = s ? vm : vp;
+            for (int i = 0; i < n; i++)
+                xp[i] = x[i] + (s ? -h : h) * d[i];
+            double cip[8], cep[8];
+            assert_int_equal(app_chain_eval(xp, &v[0], NULL, cip, NULL, cep, NULL, ch), 0);
+            for (int j = 0; j < mi; j++)
+                v[1 + j] = cip[j];
+            for (int j = 0; j < me; j++)
+                v[1 + mi + j] = cep[j];
+        }
+        for (int j = 0; j < k; j++) {
+            double an = 0, mag = 0;
+            for (int i = 0; i < n; i++) {
+                an += g[(size_t)j * n + i] * d[i];
+                mag += fabs(g[(size_t)j * n + i] * d[i]);
+            }
+            double fd = (vp[j] - vm[j]) / (2 * h);
+            if (!(fabs(an - fd) <= 1e-5 * mag + 1e-12))
+                fail_msg("function %d (%s): analytic %.12g vs central difference %.12g", j,
+                         j == 0 ? "objective"
+                                : app_chain_con_name(ch, j <= mi ? j - 1 : j - 1 - mi, j > mi),
+                         an, fd);
+        }
+    }
+    /* value-only and full evaluations agree */
+    double f2;
+    assert_int_equal(app_chain_eval(x, &f2, NULL, NULL, NULL, NULL, NULL, ch), 0);
+    assert_close(f2, f, 1e-14, 0);
+    free(x);
+    free(xp);
+    free(d);
+    free(g);
+    app_chain_destroy(ch);
+    free(c);
+}
+
+static void test_chain_gradient_cnn(void **state)
+{
+    (void)state;
+    check_chain_gradient(MBB_SMALL
+                         "  volfrac: 0.4\n"
+                         "  passive_void: [[10, 12, 0, 2]]\n"
+                         "filter: {kind: density, radius: 1.5, normalization: row}\n"
+                         "projection: {enabled: true, beta: 2, eta: 0.5}\n"
+                         "parameterization:\n  kind: cnn\n"
+                         "  cnn: {latent_size: 8, dense_channels: 4, resizes: [1, 2, 2], "
+                         "conv_filters: [8, 4, 1], kernel_size: 3}\n"
+                         "density_map: sigmoid\n"
+                         "constraints: {volume: le, binarity: true, symmetry: x, "
+                         "displacement: {enabled: true, node: [0, 0], dir: y, limit: 50}}\n"
+                         "method: {name: bfgs-sqp}\n");
+}
+
+static void test_chain_gradient_sigmoid_mean(void **state)
+{
+    (void)state;
+    /* Hoyer's map (bisection offset, implicit-function gradient), two load cases, passive
+     * solid and void, the suite's column-normalized filter */
+    check_chain_gradient("problem:\n  width: 12\n  height: 8\n  volfrac: 0.35\n"
+                         "  supports: {x: [[0, 0, 0, 8]], y: [[0, 0, 0, 8]]}\n"
+                         "  load_cases: [[[12, 12, 8, 8, 0, 1]], [[12, 12, 0, 0, 0.5, -1]]]\n"
+                         "  passive_solid: [[0, 1, 3, 4]]\n  passive_void: [[6, 8, 3, 5]]\n"
+                         "parameterization: {kind: pixel}\n"
+                         "density_map: sigmoid-mean\n"
+                         "method: {name: lbfgs}\n");
+    check_chain_gradient("problem:\n  width: 12\n  height: 8\n  volfrac: 0.35\n"
+                         "  supports: {x: [[0, 0, 0, 8]], y: [[0, 0, 0, 8]]}\n"
+                         "  loads: [[12, 12, 8, 8, 0, 1]]\n"
+                         "parameterization:\n  kind: mlp\n  mlp: {n_fourier: 8, width: 6}\n"
+                         "density_map: sigmoid-mean\nmethod: {name: lbfgs}\n");
+}
+
+/* The offset of sigmoid-mean gives exactly the target mean (bisection to full precision). */
+static void test_chain_sigmoid_mean_volume(void **state)
+{
+    (void)state;
+    app_config *c = cfg_new();
+    char err[1024];
+    if (load(c, MBB_SMALL "  volfrac: 0.3\nparameterization: {kind: pixel}\nfilter: {kind: none}\n",
+             0, NULL, err))
+        fail_msg("%s", err);
+    app_chain *ch;
+    if (app_chain_create(&ch, c, err, sizeof err)) fail_msg("%s", err);
+    int n = app_chain_num_params(ch);
+    double *x = malloc(sizeof(double) * n);
+    for (int i = 0; i < n; i++)
+        x[i] = 4 * (urand() - 0.5);
+    app_chain_fields fl;
+    assert_int_equal(app_chain_fields_at(ch, x, &fl), 0);
+    assert_close(fl.volume, 0.3, 1e-12, 0);
+    free(x);
+    app_chain_destroy(ch);
+    free(c);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* End to end                                                                                  */
+
+static char tmp_root[256];
+
+static void make_tmp(void)
+{
+    if (tmp_root[0]) return;
+    snprintf(tmp_root, sizeof tmp_root, "/tmp/topopt_test_app_XXXXXX");
+    assert_non_null(mkdtemp(tmp_root));
+}
+
+/* top88 (Andreassen et al. 2011): top88(60,20,0.5,3,1.5,1), sensitivity filter, OC, stop when
+ * the largest change < 0.01. The paper reports c = 216.81 for this call. */
+static void test_top88_mbb(void **state)
+{
+    (void)state;
+    app_config *c = cfg_new();
+    char err[1024];
+    char path[512];
+    snprintf(path, sizeof path, "%s/configs/top88_mbb_60x20.yaml", TOPOPT_SOURCE_DIR);
+    if (app_config_load(c, path, 0, NULL, BENCH, err, sizeof err)) fail_msg("%s", err);
+    app_run_opts o = {.quiet = 1, .no_outputs = 1, .log = stderr};
+    app_run_result res;
+    assert_int_equal(app_run(c, &o, &res), APP_EXIT_OK);
+    fprintf(stderr, "top88 60x20 ft=1: c = %.4f after %d iterations (published 216.81)\n",
+            res.compliance, res.iters);
+    assert_close(res.compliance, 216.81, 0.01, 0);
+    assert_close(res.volume, 0.5, 2e-3, 0);
+    free(c);
+}
+
+static int read_result(const char *dir, app_result *r)
+{
+    char path[600], err[512];
+    snprintf(path, sizeof path, "%s/result.h5", dir);
+    return app_h5_read(path, r, err, sizeof err) != APP_IO_OK;
+}
+
+#define SMALL_RUN                                                                                  \
+    MBB_SMALL "  volfrac: 0.4\nparameterization:\n  kind: cnn\n"                                   \
+              "  cnn: {latent_size: 8, dense_channels: 4, resizes: [1, 2, 2], conv_filters: [8, "  \
+              "4, 1], kernel_size: 3}\n"                                                           \
+              "method: {name: lbfgs}\nbudget: {evaluations: 40, iterations: 25}\nseed: 3\n"
+
+/* result.h5 and design.png read back; the stored physical density through fem again gives
+ * the stored compliance. */
+static void test_outputs_roundtrip(void **state)
+{
+    (void)state;
+    make_tmp();
+    app_config *c = cfg_new();
+    char err[1024], dir[512];
+    if (load(c, SMALL_RUN "outputs: {png_scale: 3}\n", 0, NULL, err)) fail_msg("%s", err);
+    snprintf(dir, sizeof dir, "%s/roundtrip", tmp_root);
+    snprintf(c->out_dir, sizeof c->out_dir, "%s", dir);
+    app_run_opts o = {.quiet = 1, .log = stderr};
+    app_run_result res;
+    assert_int_equal(app_run(c, &o, &res), APP_EXIT_OK);
+    app_result r;
+    assert_int_equal(read_result(dir, &r), 0);
+    assert_int_equal(r.W, 16);
+    assert_int_equal(r.H, 8);
+    assert_close(r.compliance, res.compliance, 1e-15, 0);
+    assert_non_null(r.rho_physical);
+    assert_non_null(r.theta);
+    assert_non_null(r.config_text);
+    assert_true(r.history.n_rows >= 2);
+    app_chain *ch;
+    if (app_chain_create(&ch, c, err, sizeof err)) fail_msg("%s", err);
+    double comp;
+    assert_int_equal(app_chain_compliance_of(ch, r.rho_physical, &comp), 0);
+    /* the same density through the same FE model: identical up to the solver's round-off */
+    assert_close(comp, r.compliance, 1e-10, 0);
+    /* the stored config loads back to the same config */
+    app_config *c2 = cfg_new();
+    if (load(c2, r.config_text, 0, NULL, err)) fail_msg("stored config: %s", err);
+    assert_int_equal(c2->width, 16);
+    free(c2);
+    app_chain_destroy(ch);
+    app_result_free(&r);
+
+    char png[600];
+    snprintf(png, sizeof png, "%s/design.png", dir);
+    unsigned char *px;
+    int w, h;
+    assert_int_equal(app_png_read_gray(png, &px, &w, &h, err, sizeof err), APP_IO_OK);
+    assert_int_equal(w, 16 * 3);
+    assert_int_equal(h, 8 * 3);
+    free(px);
+    free(c);
+}
+
+/* An interrupted run resumed from its checkpoint ends exactly where an uninterrupted one does. */
+static void test_resume_equals_uninterrupted(void **state)
+{
+    (void)state;
+    make_tmp();
+    app_config *c = cfg_new();
+    char err[1024], a[512], b[512];
+    if (load(c, SMALL_RUN, 0, NULL, err)) fail_msg("%s", err);
+    snprintf(a, sizeof a, "%s/full", tmp_root);
+    snprintf(b, sizeof b, "%s/halted", tmp_root);
+    app_run_opts o = {.quiet = 1, .log = stderr};
+    app_run_result ra, rb, rc;
+    snprintf(c->out_dir, sizeof c->out_dir, "%s", a);
+    assert_int_equal(app_run(c, &o, &ra), APP_EXIT_OK);
+    snprintf(c->out_dir, sizeof c->out_dir, "%s", b);
+    o.halt_after = 7;
+    assert_int_equal(app_run(c, &o, &rb), APP_EXIT_FAILED);
+    assert_int_equal(rb.interrupted, 1);
+    o.halt_after = 0;
+    o.resume_dir = b;
+    assert_int_equal(app_run(c, &o, &rc), APP_EXIT_OK);
+    app_result A, B;
+    assert_int_equal(read_result(a, &A), 0);
+    assert_int_equal(read_result(b, &B), 0);
+    assert_int_equal(ra.evals, rc.evals);
+    assert_int_equal(ra.iters, rc.iters);
+    assert_true(A.n_params == B.n_params);
+    for (size_t i = 0; i < A.n_params; i++)
+        if (A.theta[i] != B.theta[i])
+            fail_msg("theta[%zu] differs: %.17g vs %.17g", i, A.theta[i], B.theta[i]);
+    assert_true(ra.compliance == rc.compliance);
+    assert_int_equal(A.history.n_rows, B.history.n_rows);
+    app_result_free(&A);
+    app_result_free(&B);
+    /* a checkpoint of another config is refused with a usage error */
+    c->seed = 99;
+    assert_int_equal(app_run(c, &o, &rc), APP_EXIT_USAGE);
+    free(c);
+}
+
+/* Same config and seed -> the same numbers. */
+static void test_reproducible(void **state)
+{
+    (void)state;
+    app_config *c = cfg_new();
+    char err[1024];
+    if (load(c, SMALL_RUN, 0, NULL, err)) fail_msg("%s", err);
+    app_run_opts o = {.quiet = 1, .no_outputs = 1, .log = stderr};
+    app_run_result r1, r2;
+    assert_int_equal(app_run(c, &o, &r1), APP_EXIT_OK);
+    assert_int_equal(app_run(c, &o, &r2), APP_EXIT_OK);
+    assert_true(r1.compliance == r2.compliance);
+    assert_int_equal(r1.evals, r2.evals);
+    free(c);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Command line                                                                                */
+
+static int sh(const char *fmt, ...)
+{
+    char cmd[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    int st = system(cmd);
+    if (st == -1 || !WIFEXITED(st)) fail_msg("cannot run: %s", cmd);
+    return WEXITSTATUS(st);
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void test_cli_exit_codes(void **state)
+{
+    (void)state;
+    make_tmp();
+    const char *exe = TOPOPT_EXE;
+    char good[600], bad[600], sing[600], out[600];
+    snprintf(good, sizeof good, "%s/good.yaml", tmp_root);
+    snprintf(bad, sizeof bad, "%s/bad.yaml", tmp_root);
+    snprintf(sing, sizeof sing, "%s/singular.yaml", tmp_root);
+    snprintf(out, sizeof out, "%s/cli", tmp_root);
+    write_file(good, SMALL_RUN "budget: {evaluations: 6, iterations: 4}\n");
+    write_file(bad, MBB_SMALL "material: {nu: 2}\n");
+    /* x supports only: the structure can move vertically (a mechanism) -> the run fails */
+    write_file(sing, "problem:\n  width: 8\n  height: 4\n  supports: {x: [[0, 0, 0, 4]]}\n"
+                     "  loads: [[8, 8, 4, 4, 0, -1]]\nparameterization: {kind: pixel}\n");
+    const char *q = ">/dev/null 2>&1";
+    assert_int_equal(sh("%s --version %s", exe, q), 0);
+    assert_int_equal(sh("%s --help %s", exe, q), 0);
+    assert_int_equal(sh("%s %s", exe, q), 2);
+    assert_int_equal(sh("%s frobnicate %s", exe, q), 2);
+    for (int i = 0; i < 5; i++) {
+        static const char *const cmds[] = {"run", "check", "render", "suite", "schema"};
+        assert_int_equal(sh("%s %s --help %s", exe, cmds[i], q), 0);
+    }
+    assert_int_equal(sh("%s run %s", exe, q), 2);
+    assert_int_equal(sh("%s run %s/missing.yaml %s", exe, tmp_root, q), 2);
+    assert_int_equal(sh("%s check %s %s", exe, bad, q), 2);
+    assert_int_equal(sh("%s run %s --out %s/never %s", exe, bad, tmp_root, q), 2);
+    struct stat st;
+    char never[700];
+    snprintf(never, sizeof never, "%s/never", tmp_root);
+    assert_int_equal(stat(never, &st), -1); /* nothing written on a config error */
+    assert_int_equal(sh("%s check %s %s", exe, good, q), 0);
+    assert_int_equal(sh("%s check %s --set material.q=1 %s", exe, good, q), 2);
+    assert_int_equal(sh("%s run %s --bogus %s", exe, good, q), 2);
+    assert_int_equal(sh("%s run %s --quiet --out %s %s", exe, good, out, q), 0);
+    assert_int_equal(sh("%s run %s --quiet --out %s/sing %s", exe, sing, tmp_root, q), 1);
+    assert_int_equal(sh("%s render %s/result.h5 --png %s/r.png --scale 2 %s", exe, out, out, q), 0);
+    assert_int_equal(sh("%s render %s/nothing.h5 %s", exe, tmp_root, q), 2);
+    assert_int_equal(sh("%s suite --method nope %s", exe, q), 2);
+    assert_int_equal(sh("%s suite --list --filter mbb_beam_96 %s", exe, q), 0);
+    char png[700];
+    snprintf(png, sizeof png, "%s/r.png", out);
+    unsigned char *px;
+    int w, h;
+    char err[512];
+    assert_int_equal(app_png_read_gray(png, &px, &w, &h, err, sizeof err), APP_IO_OK);
+    assert_int_equal(w, 16 * 2);
+    assert_int_equal(h, 8 * 2);
+    free(px);
+}
+
+static int cleanup(void **state)
+{
+    (void)state;
+    if (tmp_root[0]) {
+        char cmd[400];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_root);
+        if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp_root);
+    }
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_config_defaults),
+        cmocka_unit_test(test_config_benchmark),
+        cmocka_unit_test(test_config_set_overrides),
+        cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_config_dump_roundtrip),
+        cmocka_unit_test(test_config_readme_in_sync),
+        cmocka_unit_test(test_config_shipped),
+        cmocka_unit_test(test_chain_gradient_cnn),
+        cmocka_unit_test(test_chain_gradient_sigmoid_mean),
+        cmocka_unit_test(test_chain_sigmoid_mean_volume),
+        cmocka_unit_test(test_top88_mbb),
+        cmocka_unit_test(test_outputs_roundtrip),
+        cmocka_unit_test(test_resume_equals_uninterrupted),
+        cmocka_unit_test(test_reproducible),
+        cmocka_unit_test(test_cli_exit_codes),
+    };
+    return cmocka_run_group_tests_name("app", tests, NULL, cleanup);
+}
