@@ -18,7 +18,11 @@
 //     0 < s = v1^2 + v2^2 < 1, returning v1*f then v2*f with f = sqrt(-2 ln(s)/s); ln is the
 //     library's own series (frexp reduction + atanh series), sqrt is IEEE (correctly rounded).
 //   - truncated normal (TF's truncated_normal): a standard normal redrawn until |x| <= 2.
-//   Parameters are drawn in the order they appear in theta (layer by layer), from ONE stream.
+//   Parameters are drawn in the order they appear in theta (layer by layer), from ONE stream;
+//   an orthogonal kernel draws TF's Gaussian matrix a[max][min] in row-major order and
+//   orthonormalizes it with modified Gram-Schmidt in plain C (no BLAS), so theta is
+//   machine-independent. Logits and gradients go through OpenBLAS: they are bit-identical
+//   run to run on one machine with OPENBLAS_NUM_THREADS=1, not across CPU kernels.
 #ifndef NN_H
 #define NN_H
 
@@ -123,7 +127,10 @@ nn_status nn_hoyer_cnn_resizes(int W, int H, const nn_hoyer_cnn_settings *s, int
  *    -> n_layers times: dense to width (weights Xavier normal, stddev sqrt(2/(fan_in+fan_out)),
  *       bias 0) -> batch normalization over the W*H elements (if batch_norm; biased variance,
  *       eps bn_eps, learned gamma (init 1) and beta (init 0)) -> activation
- *    -> dense to 1 logit per element (Xavier normal, bias 0). */
+ *    -> dense to 1 logit per element (Xavier normal, bias 0).
+ *  B is drawn from its own splitmix64 stream seeded with fourier_seed, entry by entry in
+ *  row-major order: one uniform u for the sign (u < 0.5 -> -1), then one for the magnitude.
+ *  The output is the raw logit (TOuNN's 0.01 + sigmoid density map belongs to the caller). */
 typedef struct {
     int n_layers;             ///< hidden layers L >= 0 (1)
     int width;                ///< hidden width N (20)
@@ -142,7 +149,8 @@ typedef struct {
 /** Fill *s with the defaults listed in nn_fourier_mlp_settings. */
 void nn_fourier_mlp_settings_default(nn_fourier_mlp_settings *s);
 
-/** Opaque network: layer list, parameter layout, workspaces. */
+/** Opaque network: layer list, parameter layout, workspaces. A model is not thread-safe
+ *  (forward/backward write its workspaces); use one model per thread. */
 typedef struct nn_model nn_model;
 
 /** Build the Hoyer et al. CNN for a W x H element grid. *out is set to NULL first and to the
