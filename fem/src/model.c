@@ -1,0 +1,405 @@
+// fem/src/model.c: model creation: validation, free-dof pattern, symbolic analysis, scatter map
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fem_internal.h"
+
+void fem_settings_default(fem_settings *s)
+{
+    s->E0 = FEM_E0;
+    s->Emin = FEM_EMIN;
+    s->nu = FEM_NU;
+    s->penal = FEM_PENAL;
+    s->factor = FEM_FACTOR_AUTO;
+    s->ordering = FEM_ORDER_DEFAULT;
+}
+
+static fem_status settings_check(const fem_settings *s)
+{
+    if (!(isfinite(s->Emin) && s->Emin > 0))
+        return FEM_FAIL(FEM_ERR_SETTINGS, "Emin = %g must be finite and > 0", s->Emin);
+    if (!(isfinite(s->E0) && s->E0 > s->Emin))
+        return FEM_FAIL(FEM_ERR_SETTINGS, "E0 = %g must be finite and > Emin = %g", s->E0, s->Emin);
+    if (!(s->nu > -1 && s->nu < 0.5))
+        return FEM_FAIL(FEM_ERR_SETTINGS, "nu = %g must lie in (-1, 0.5)", s->nu);
+    if (!(isfinite(s->penal) && s->penal >= 1))
+        return FEM_FAIL(FEM_ERR_SETTINGS, "penal = %g must be finite and >= 1", s->penal);
+    if (s->factor < FEM_FACTOR_AUTO || s->factor > FEM_FACTOR_SUPERNODAL)
+        return FEM_FAIL(FEM_ERR_SETTINGS, "factor = %d is not a FEM_FACTOR_* value", s->factor);
+    if (s->ordering < FEM_ORDER_DEFAULT || s->ordering > FEM_ORDER_NESDIS)
+        return FEM_FAIL(FEM_ERR_SETTINGS, "ordering = %d is not a FEM_ORDER_* value", s->ordering);
+    return FEM_OK;
+}
+
+/* The grid is connected and Emin > 0, so K is SPD iff the fixed dofs remove the three rigid
+ * motions u = a - w*y, v = b + w*x. A non-zero (a, b, w) survives iff no x dof is fixed, or no
+ * y dof is fixed, or (w != 0) every fixed x dof lies on one row y and every fixed y dof on one
+ * column x. Exact integer test, no round-off. */
+static fem_status rigid_check(const fem_model *m)
+{
+    int H = m->H, nx = 0, ny = 0, xrow = -1, ycol = -1, xrows = 0, ycols = 0;
+    for (int d = 0; d < m->ndof; d++) {
+        if (m->fidx[d] >= 0) continue;
+        int node = d / 2, ix = node / (H + 1), iy = node % (H + 1);
+        if (d % 2 == 0) {
+            nx++;
+            if (xrow < 0)
+                xrow = iy, xrows = 1;
+            else if (iy != xrow)
+                xrows = 2;
+        } else {
+            ny++;
+            if (ycol < 0)
+                ycol = ix, ycols = 1;
+            else if (ix != ycol)
+                ycols = 2;
+        }
+    }
+    if (nx == 0 && ny == 0)
+        return FEM_FAIL(FEM_ERR_NOT_SPD, "no fixed dofs: the structure is a mechanism "
+                                         "(all three rigid-body modes are free)");
+    if (nx == 0)
+        return FEM_FAIL(FEM_ERR_NOT_SPD, "no x dof is fixed: rigid translation in x is free "
+                                         "(the structure is under-supported)");
+    if (ny == 0)
+        return FEM_FAIL(FEM_ERR_NOT_SPD, "no y dof is fixed: rigid translation in y is free "
+                                         "(the structure is under-supported)");
+    if (xrows < 2 && ycols < 2)
+        return FEM_FAIL(FEM_ERR_NOT_SPD, "the fixed dofs leave a rigid rotation free (all fixed x "
+                                         "dofs on one row, all fixed y dofs on one column): "
+                                         "the structure is under-supported");
+    return FEM_OK;
+}
+
+static fem_status problem_check(const fem_problem *p)
+{
+    if (p->width < 1 || p->height < 1)
+        return FEM_FAIL(FEM_ERR_INVALID, "grid %d x %d: width and height must be >= 1", p->width,
+                        p->height);
+    // ndof = 2 (W+1)(H+1) and nelem * 36 must fit the int / uint32 indices used internally.
+    if ((double)(p->width + 1.0) * (p->height + 1.0) * 2.0 > (double)INT_MAX / 2 ||
+        (double)p->width * p->height * FEM_NPAIR > (double)UINT32_MAX / 2)
+        return FEM_FAIL(FEM_ERR_INVALID, "grid %d x %d is too large", p->width, p->height);
+    if (p->n_fixed < 0 || (p->n_fixed > 0 && !p->fixed_dofs))
+        return FEM_FAIL(FEM_ERR_INVALID, "n_fixed = %d with fixed_dofs %s", p->n_fixed,
+                        p->fixed_dofs ? "set" : "NULL");
+    if (p->n_cases < 1) return FEM_FAIL(FEM_ERR_INVALID, "n_cases = %d must be >= 1", p->n_cases);
+    if (p->n_point_loads < 0 || (p->n_point_loads > 0 && !p->point_loads))
+        return FEM_FAIL(FEM_ERR_INVALID, "n_point_loads = %d with point_loads %s", p->n_point_loads,
+                        p->point_loads ? "set" : "NULL");
+    if (p->n_void < 0 || (p->n_void > 0 && !p->void_elems))
+        return FEM_FAIL(FEM_ERR_INVALID, "n_void = %d with void_elems NULL", p->n_void);
+    if (p->n_solid < 0 || (p->n_solid > 0 && !p->solid_elems))
+        return FEM_FAIL(FEM_ERR_INVALID, "n_solid = %d with solid_elems NULL", p->n_solid);
+    return FEM_OK;
+}
+
+void fem_model_destroy(fem_model *m)
+{
+    if (!m) return;
+    if (m->cc_started) {
+        cholmod_l_free_sparse(&m->A, &m->cc);
+        cholmod_l_free_factor(&m->L, &m->cc);
+        cholmod_l_free_dense(&m->B, &m->cc);
+        cholmod_l_free_dense(&m->X, &m->cc);
+        cholmod_l_free_dense(&m->Y, &m->cc);
+        cholmod_l_free_dense(&m->E, &m->cc);
+        cholmod_l_free_dense(&m->Bl, &m->cc);
+        cholmod_l_free_dense(&m->Xl, &m->cc);
+        cholmod_l_free_dense(&m->Yl, &m->cc);
+        cholmod_l_free_dense(&m->El, &m->cc);
+        cholmod_l_finish(&m->cc);
+    }
+    free(m->fidx);
+    free(m->passive);
+    free(m->design);
+    free(m->f);
+    free(m->smap);
+    free(m->rho);
+    free(m->u);
+    free(m->ccase);
+    free(m->lam);
+    free(m->wrho);
+    free(m->wdc);
+    free(m);
+}
+
+/* Pattern of the lower triangle of the free-dof matrix. Two nodes share an element iff they are
+ * at most one apart in ix and in iy (every grid cell is an element, passive ones included), so
+ * column J (free dof d at node (ix, iy)) holds the free dofs of the 3x3 node neighbourhood with
+ * free index >= J. Looping ix, then iy, then the component visits dofs in increasing order, and
+ * free indices increase with dofs, so every column comes out sorted. */
+static fem_status build_pattern(fem_model *m)
+{
+    const int W = m->W, H = m->H;
+    SuiteSparse_long nnz = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        SuiteSparse_long *Ap = pass ? m->A->p : NULL, *Ai = pass ? m->A->i : NULL;
+        SuiteSparse_long k = 0;
+        for (int d = 0; d < m->ndof; d++) {
+            int J = m->fidx[d];
+            if (J < 0) continue;
+            if (pass) Ap[J] = k;
+            int node = d / 2, ix = node / (H + 1), iy = node % (H + 1);
+            for (int jx = ix - 1; jx <= ix + 1; jx++) {
+                if (jx < 0 || jx > W) continue;
+                for (int jy = iy - 1; jy <= iy + 1; jy++) {
+                    if (jy < 0 || jy > H) continue;
+                    for (int c = 0; c < 2; c++) {
+                        int I = m->fidx[2 * ((H + 1) * jx + jy) + c];
+                        if (I < J) continue; // fixed (-1) or upper triangle
+                        if (pass) Ai[k] = I;
+                        k++;
+                    }
+                }
+            }
+        }
+        if (!pass) {
+            nnz = k;
+            if (nnz + 1 > (SuiteSparse_long)UINT32_MAX)
+                return FEM_FAIL(FEM_ERR_INVALID,
+                                "matrix has %ld entries, too many for the "
+                                "32-bit scatter map",
+                                (long)nnz);
+            // one extra slot: the trash entry that pairs touching a fixed dof scatter into
+            m->A = cholmod_l_allocate_sparse(m->nfree, m->nfree, nnz + 1, 1, 1, -1, CHOLMOD_REAL,
+                                             &m->cc);
+            if (!m->A) return fem_cholmod_status_(&m->cc, __func__, "cholmod_l_allocate_sparse");
+        } else {
+            Ap[m->nfree] = k;
+        }
+    }
+    m->nnz = nnz;
+    return FEM_OK;
+}
+
+/* Slot of every (element, pair) in A->x; pairs with a fixed dof go to the trash slot nnz. */
+static void build_scatter_map(fem_model *m)
+{
+    int pa[FEM_NPAIR], pb[FEM_NPAIR], d[8];
+    fem_pairs_(pa, pb);
+    const SuiteSparse_long *Ap = m->A->p, *Ai = m->A->i;
+    uint32_t *s = m->smap;
+    for (int ex = 0; ex < m->W; ex++)
+        for (int ey = 0; ey < m->H; ey++) {
+            fem_edofs_(m->H, ex, ey, d);
+            for (int q = 0; q < FEM_NPAIR; q++) {
+                int I = m->fidx[d[pa[q]]], J = m->fidx[d[pb[q]]];
+                uint32_t slot = (uint32_t)m->nnz;
+                if (I >= 0 && J >= 0) {
+                    if (I < J) {
+                        int t = I;
+                        I = J, J = t;
+                    }
+                    for (SuiteSparse_long k = Ap[J]; k < Ap[J + 1]; k++)
+                        if (Ai[k] == I) {
+                            slot = (uint32_t)k;
+                            break;
+                        }
+                }
+                *s++ = slot;
+            }
+        }
+}
+
+fem_status fem_model_create(fem_model **out, const fem_problem *p, const fem_settings *s)
+{
+    fem_status st;
+    fem_settings def;
+    if (!out) return FEM_FAIL(FEM_ERR_INVALID, "out is NULL");
+    *out = NULL;
+    if (!p) return FEM_FAIL(FEM_ERR_INVALID, "problem is NULL");
+    if (!s) {
+        fem_settings_default(&def);
+        s = &def;
+    }
+    if ((st = settings_check(s)) != FEM_OK) return st;
+    if ((st = problem_check(p)) != FEM_OK) return st;
+
+    fem_model *m = calloc(1, sizeof *m);
+    if (!m) return FEM_FAIL(FEM_ERR_NOMEM, "model");
+    m->W = p->width;
+    m->H = p->height;
+    m->nelem = m->W * m->H;
+    m->ndof = 2 * (m->W + 1) * (m->H + 1);
+    m->n_cases = p->n_cases;
+    m->E0 = s->E0;
+    m->Emin = s->Emin;
+    m->nu = s->nu;
+    m->penal = s->penal;
+    fem_element_stiffness(1.0, m->nu, m->ke);
+    {
+        int pa[FEM_NPAIR], pb[FEM_NPAIR];
+        fem_pairs_(pa, pb);
+        for (int q = 0; q < FEM_NPAIR; q++)
+            m->ke36[q] = m->ke[8 * pa[q] + pb[q]];
+    }
+    const size_t ne = (size_t)m->nelem, nd = (size_t)m->ndof, nc = (size_t)m->n_cases;
+    m->fidx = malloc(nd * sizeof *m->fidx);
+    m->passive = malloc(ne);
+    m->design = malloc(ne);
+    m->f = calloc(nc * nd, sizeof *m->f);
+    m->rho = calloc(ne, sizeof *m->rho);
+    m->u = calloc(nc * nd, sizeof *m->u);
+    m->ccase = calloc(nc, sizeof *m->ccase);
+    m->lam = calloc(nd, sizeof *m->lam);
+    m->wrho = calloc(ne, sizeof *m->wrho);
+    m->wdc = calloc(ne, sizeof *m->wdc);
+    m->smap = malloc(ne * FEM_NPAIR * sizeof *m->smap);
+    if (!m->fidx || !m->passive || !m->design || !m->f || !m->rho || !m->u || !m->ccase ||
+        !m->lam || !m->wrho || !m->wdc || !m->smap) {
+        st = FEM_FAIL(FEM_ERR_NOMEM, "workspaces for a %d x %d grid", m->W, m->H);
+        goto fail;
+    }
+
+    /* fixed dofs, passive elements, loads */
+    for (int d = 0; d < m->ndof; d++)
+        m->fidx[d] = 0;
+    for (int i = 0; i < p->n_fixed; i++) {
+        int d = p->fixed_dofs[i];
+        if (d < 0 || d >= m->ndof) {
+            st = FEM_FAIL(FEM_ERR_INVALID, "fixed_dofs[%d] = %d out of range [0, %d)", i, d,
+                          m->ndof);
+            goto fail;
+        }
+        m->fidx[d] = -1;
+    }
+    m->nfree = 0;
+    for (int d = 0; d < m->ndof; d++)
+        if (m->fidx[d] == 0) m->fidx[d] = m->nfree++;
+    if ((st = rigid_check(m)) != FEM_OK) goto fail;
+
+    memset(m->passive, -1, ne);
+    for (int i = 0; i < p->n_void + p->n_solid; i++) {
+        int is_void = i < p->n_void;
+        int e = is_void ? p->void_elems[i] : p->solid_elems[i - p->n_void];
+        if (e < 0 || e >= m->nelem) {
+            st = FEM_FAIL(FEM_ERR_INVALID, "%s[%d] = %d out of range [0, %d)",
+                          is_void ? "void_elems" : "solid_elems", is_void ? i : i - p->n_void, e,
+                          m->nelem);
+            goto fail;
+        }
+        if (m->passive[e] == (is_void ? 1 : 0)) {
+            st = FEM_FAIL(FEM_ERR_INVALID,
+                          "element %d (ex %d, ey %d) is both passive void and "
+                          "passive solid",
+                          e, e % m->W, e / m->W);
+            goto fail;
+        }
+        m->passive[e] = (signed char)(is_void ? 0 : 1);
+    }
+    for (size_t e = 0; e < ne; e++)
+        m->design[e] = m->passive[e] < 0;
+
+    if (p->loads)
+        for (size_t i = 0; i < nc * nd; i++) {
+            if (!isfinite(p->loads[i])) {
+                st = FEM_FAIL(FEM_ERR_INVALID, "loads[%zu] (case %zu, dof %zu) is not finite", i,
+                              i / nd, i % nd);
+                goto fail;
+            }
+            m->f[i] = p->loads[i];
+        }
+    for (int i = 0; i < p->n_point_loads; i++) {
+        const fem_point_load *pl = &p->point_loads[i];
+        if (pl->load_case < 0 || pl->load_case >= m->n_cases || pl->dof < 0 || pl->dof >= m->ndof ||
+            !isfinite(pl->value)) {
+            st = FEM_FAIL(FEM_ERR_INVALID,
+                          "point_loads[%d] = (case %d, dof %d, %g) invalid "
+                          "(%d cases, %d dofs)",
+                          i, pl->load_case, pl->dof, pl->value, m->n_cases, m->ndof);
+            goto fail;
+        }
+        m->f[(size_t)pl->load_case * nd + (size_t)pl->dof] += pl->value;
+    }
+
+    /* CHOLMOD */
+    if (!cholmod_l_start(&m->cc)) {
+        st = FEM_FAIL(FEM_ERR_CHOLMOD, "cholmod_l_start failed");
+        goto fail;
+    }
+    m->cc_started = 1;
+    m->cc.print = 0; // problems surface as fem_status
+    m->cc.supernodal = s->factor == FEM_FACTOR_SIMPLICIAL   ? CHOLMOD_SIMPLICIAL
+                       : s->factor == FEM_FACTOR_SUPERNODAL ? CHOLMOD_SUPERNODAL
+                                                            : CHOLMOD_AUTO;
+    if (s->ordering != FEM_ORDER_DEFAULT) {
+        m->cc.nmethods = 1;
+        m->cc.method[0].ordering = s->ordering == FEM_ORDER_AMD     ? CHOLMOD_AMD
+                                   : s->ordering == FEM_ORDER_METIS ? CHOLMOD_METIS
+                                                                    : CHOLMOD_NESDIS;
+        m->cc.postorder = 1;
+    }
+    if ((st = build_pattern(m)) != FEM_OK) goto fail;
+    build_scatter_map(m);
+
+    m->L = cholmod_l_analyze(m->A, &m->cc);
+    if (!m->L || m->cc.status < CHOLMOD_OK) {
+        st = fem_cholmod_status_(&m->cc, __func__, "cholmod_l_analyze");
+        if (st == FEM_OK) st = FEM_ERR_CHOLMOD;
+        goto fail;
+    }
+
+    /* dense right-hand sides and solve workspaces, reused by every evaluation */
+    m->B = cholmod_l_zeros(m->nfree, nc, CHOLMOD_REAL, &m->cc);
+    m->Bl = cholmod_l_zeros(m->nfree, 1, CHOLMOD_REAL, &m->cc);
+    if (!m->B || !m->Bl) {
+        st = fem_cholmod_status_(&m->cc, __func__, "cholmod_l_zeros");
+        if (st == FEM_OK) st = FEM_ERR_NOMEM;
+        goto fail;
+    }
+    {
+        double *Bx = m->B->x;
+        for (size_t k = 0; k < nc; k++)
+            for (size_t d = 0; d < nd; d++)
+                if (m->fidx[d] >= 0)
+                    Bx[k * (size_t)m->nfree + (size_t)m->fidx[d]] = m->f[k * nd + d];
+    }
+    *out = m;
+    return FEM_OK;
+fail:
+    fem_model_destroy(m);
+    return st;
+}
+
+int fem_model_width(const fem_model *m)
+{
+    return m->W;
+}
+
+int fem_model_height(const fem_model *m)
+{
+    return m->H;
+}
+
+int fem_model_nelem(const fem_model *m)
+{
+    return m->nelem;
+}
+
+int fem_model_ndof(const fem_model *m)
+{
+    return m->ndof;
+}
+
+int fem_model_nfree(const fem_model *m)
+{
+    return m->nfree;
+}
+
+int fem_model_n_cases(const fem_model *m)
+{
+    return m->n_cases;
+}
+
+const unsigned char *fem_model_designable(const fem_model *m)
+{
+    return m->design;
+}
+
+const signed char *fem_model_passive(const fem_model *m)
+{
+    return m->passive;
+}
