@@ -261,6 +261,50 @@ static void test_conv_hand(void **state)
         assert_close(y[i], want2[i], 0.0, 0.0);
 }
 
+static void test_conv_direct(void **state)
+{
+    (void)state;
+    // Multi-channel conv against the defining sum (Keras Conv2D 'same', cross-correlation,
+    // kernel [ky][kx][cin][cout]): y[py][px][co] = b[co] +
+    //   sum_{ky,kx,ci} x[py+ky-2][px+kx-2][ci] W[ky][kx][ci][co] (zero outside), k = 5.
+    enum { H = 5, W = 7, CI = 3, CO = 4, K = 5 };
+    const int nw = K * K * CI * CO;
+    double th[H * W * CI + K * K * CI * CO + CO], y[H * W * CO];
+    uint64_t st = 17;
+    fill_uniform(th, sizeof th / sizeof th[0], -1, 1, &st);
+    const double *x = th, *Wk = th + H * W * CI, *b = Wk + nw;
+    for (int chunk = 0; chunk < 2; chunk++) {
+        nn_model *m = NULL;
+        assert_int_equal(nn_build_begin(&m, 1, chunk ? 200 : 1 << 16), NN_OK);
+        nn_layer_desc in = nn_layer_desc_zero(NN_L_PARAM_INPUT), d = nn_layer_desc_zero(NN_L_CONV);
+        in.h = H;
+        in.w = W;
+        in.c = CI;
+        d.k = K;
+        d.cout = CO;
+        assert_int_equal(nn_build_add(m, &in), NN_OK);
+        assert_int_equal(nn_build_add(m, &d), NN_OK);
+        assert_int_equal(nn_build_finish(m), NN_OK);
+        assert_int_equal(nn_model_forward(m, th, y, 0), NN_OK);
+        nn_model_destroy(m);
+        for (int py = 0; py < H; py++)
+            for (int px = 0; px < W; px++)
+                for (int co = 0; co < CO; co++) {
+                    double s = b[co];
+                    for (int ky = 0; ky < K; ky++)
+                        for (int kx = 0; kx < K; kx++)
+                            for (int ci = 0; ci < CI; ci++) {
+                                const int sy = py + ky - 2, sx = px + kx - 2;
+                                if (sy < 0 || sy >= H || sx < 0 || sx >= W) continue;
+                                s += x[(sy * W + sx) * CI + ci] *
+                                     Wk[((ky * K + kx) * CI + ci) * CO + co];
+                            }
+                    // Different summation order: 1e-13 relative to sums of ~75 O(1) terms.
+                    assert_close(y[(py * W + px) * CO + co], s, 1e-13, 1e-13);
+                }
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Layer gradient tests (central finite differences)
 
@@ -774,6 +818,7 @@ int main(void)
         cmocka_unit_test(test_upsample_hand),
         cmocka_unit_test(test_gnorm_hand),
         cmocka_unit_test(test_conv_hand),
+        cmocka_unit_test(test_conv_direct),
         cmocka_unit_test(test_fd_dense),
         cmocka_unit_test(test_fd_conv),
         cmocka_unit_test(test_fd_reshape),
