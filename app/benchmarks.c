@@ -93,7 +93,7 @@ static int key_double(reader *r, yaml_node_t *map, const char *key, double *out)
 static int key_int(reader *r, yaml_node_t *map, const char *key, int *out)
 {
     yaml_node_t *v;
-    long l;
+    long l = 0; /* gcc 12 -O2 false maybe-uninitialized */
     if (need_key(r, map, key, &v) || scalar_int(r, v, key, &l)) return -1;
     if (l < -2147483647L || l > 2147483647L) return fail_at(r, v, "'%s' out of range", key);
     *out = (int)l;
@@ -246,7 +246,7 @@ static int read_problem(reader *r, yaml_node_t *node, app_benchmark *b)
         return fail_at(r, v, "mask.kind '%s' must be 'scalar' or 'array'", kind);
     }
 
-    long sum;
+    long sum = 0;
     if (need_key(r, node, "checks", &v) || key_int(r, v, "n_fixed_dofs", &b->check_n_fixed_dofs) ||
         need_key(r, v, "sum_fixed_dof_indices", &w) ||
         scalar_int(r, w, "sum_fixed_dof_indices", &sum) ||
