@@ -451,6 +451,29 @@ static void test_param_counts(void **state)
                       cases[c].W, cases[c].H, rs[0], rs[1], rs[2], rs[3], rs[4], want);
         nn_model_destroy(m);
     }
+    // Shapes of the 96 x 32 model: dense image 4 x 12 x 32, conv outputs per block.
+    {
+        nn_model *m = NULL;
+        assert_int_equal(nn_model_create_hoyer_cnn(&m, 96, 32, &s), NN_OK);
+        const int want[5][3] = {{4, 12, 128}, {8, 24, 64}, {16, 48, 32}, {32, 96, 16}, {32, 96, 1}};
+        int b = 0;
+        for (int i = 0; i < m->n_layers; i++) {
+            const nn_layer *L = &m->layers[i];
+            if (L->d.type == NN_L_RESHAPE) {
+                assert_int_equal(L->oh, 4);
+                assert_int_equal(L->ow, 12);
+                assert_int_equal(L->oc, 32);
+            }
+            if (L->d.type != NN_L_CONV || L->d.k != 5) continue;
+            assert_true(b < 5);
+            assert_int_equal(L->oh, want[b][0]);
+            assert_int_equal(L->ow, want[b][1]);
+            assert_int_equal(L->oc, want[b][2]);
+            b++;
+        }
+        assert_int_equal(b, 5);
+        nn_model_destroy(m);
+    }
     s.auto_resize = 0;
     int rs[NN_MAX_BLOCKS];
     assert_int_equal(nn_hoyer_cnn_resizes(60, 20, &s, rs), NN_ERR_SETTINGS);
