@@ -183,15 +183,17 @@ int nn_model_num_outputs(const nn_model *m);
 
 /** Write the deterministic initial parameters for `seed` into theta[n_params] (generator and
  *  per-layer initializers in the file header and the settings comments). Same seed -> same
- *  bits on every machine. Errors: NN_ERR_INVALID (NULL), NN_ERR_NOMEM (orthogonal init of a
- *  hoyer_cnn needs a temporary matrix; this is the only call that allocates after create). */
+ *  bits on every machine. Errors: NN_ERR_INVALID (NULL), NN_ERR_NOMEM (the orthogonal init
+ *  of a hoyer_cnn allocates a temporary matrix when h*w*dense_channels <= latent_size, i.e.
+ *  on tiny grids; otherwise it works in place and nothing after create allocates). */
 nn_status nn_model_init_params(const nn_model *m, double *theta, uint64_t seed);
 
 /** Forward pass: logits[W*H] (layout in the file header) from theta[n_params].
  *  keep_for_backward != 0 keeps what nn_model_backward needs; the model then remembers the
  *  theta POINTER: theta must stay alive and unchanged until the last backward call that
- *  follows. keep_for_backward == 0 is a value-only evaluation (a following backward returns
- *  NN_ERR_STATE). Never allocates. */
+ *  follows. keep_for_backward == 0 is a value-only evaluation: it overwrites the kept state,
+ *  so a following backward returns NN_ERR_STATE until the next kept forward. Never allocates.
+ *  Errors: NN_ERR_INVALID (NULL argument). */
 nn_status nn_model_forward(nn_model *m, const double *theta, double *logits, int keep_for_backward);
 
 /** Backward pass after a forward with keep_for_backward != 0; may be called any number of
