@@ -488,6 +488,19 @@ static void test_param_counts(void **state)
     assert_int_equal(nn_model_num_params(m), in * N + 3 * N + 2 * (N * N + 3 * N) + N + 1);
     assert_int_equal(nn_model_num_outputs(m), 1800);
     nn_model_destroy(m);
+    // No hidden layer, no Fourier features: logit = a x + b y + c (3 parameters).
+    f.n_layers = 0;
+    f.fourier = 0;
+    assert_int_equal(nn_model_create_fourier_mlp(&m, 4, 3, &f), NN_OK);
+    assert_int_equal(nn_model_num_params(m), 3);
+    const double th[3] = {2.0, -1.0, 0.25};
+    double z[12];
+    assert_int_equal(nn_model_forward(m, th, z, 0), NN_OK);
+    // Element (ex, ey) has centre (ex + 0.5, (H - 1 - ey) + 0.5), ey = 0 the top row.
+    for (int ey = 0; ey < 3; ey++)
+        for (int ex = 0; ex < 4; ex++)
+            assert_close(z[ey * 4 + ex], 2.0 * (ex + 0.5) - (2 - ey + 0.5) + 0.25, 1e-15, 0.0);
+    nn_model_destroy(m);
 }
 
 static void small_hoyer_settings(nn_hoyer_cnn_settings *s)
