@@ -290,6 +290,7 @@ typedef struct {
     int set[NKEYS];                 /* key given explicitly */
     size_t line[NKEYS], col[NKEYS]; /* where (1-based; 0 = from --set) */
     const char *origin;             /* non-NULL: errors refer to this --set string */
+    int cases_given, loads_given;   /* entries of problem.load_cases / problem.loads seen */
     yaml_document_t *doc;
 } ctx;
 
@@ -581,8 +582,12 @@ static int set_value(ctx *x, int ki, const yaml_node_t *n)
         return 0;
     }
     case T_LOADS: {
-        if (parse_loads(x, k, n, x->c->loads[0], &x->c->n_loads[0])) return 2;
+        int cnt;
+        if (parse_loads(x, k, n, x->c->loads[0], &cnt)) return 2;
+        if (cnt == 0 && x->cases_given > 0) return 0; /* keep the cases */
+        x->c->n_loads[0] = cnt;
         x->c->n_cases = 1;
+        x->loads_given = cnt;
         return 0;
     }
     case T_CASES: {
@@ -595,6 +600,7 @@ static int set_value(ctx *x, int ki, const yaml_node_t *n)
         for (size_t i = 0; i < nc; i++)
             if (parse_loads(x, k, seq_item(x, n, i), x->c->loads[i], &x->c->n_loads[i])) return 2;
         if (nc > 0) x->c->n_cases = (int)nc;
+        x->cases_given = (int)nc;
         return 0;
     }
     }
@@ -845,6 +851,16 @@ static int validate(const app_config *c, char *err, size_t len, const char **key
         return vfail(err, len, keyp, "constraints.volume",
                      "'constraints.volume' must be auto or none with density_map sigmoid-mean "
                      "(the map fixes the volume)");
+    if (m == NCVX_MMA && c->volume == APP_VOL_EQ)
+        return vfail(err, len, keyp, "constraints.volume",
+                     "'constraints.volume' = eq is not possible with method mma (allowed: le)");
+    if (m == NCVX_PROJGRAD &&
+        (c->density_map != APP_MAP_PIXEL || c->filter_kind == APP_FILTER_DENSITY || c->projection ||
+         c->binarity || c->symmetry || c->disp_enabled))
+        return vfail(err, len, keyp, "method.name",
+                     "'method.name' = projgrad projects onto {0 <= x <= 1, mean(x) <= or = "
+                     "volfrac}: it needs density_map pixel, filter.kind none, no projection and "
+                     "no constraint but the volume");
     if (m == NCVX_LBFGS && (c->binarity || c->symmetry || c->disp_enabled ||
                             (c->density_map != APP_MAP_SIGMOID_MEAN && c->volume != APP_VOL_NONE)))
         return vfail(err, len, keyp, "method.name",
@@ -901,8 +917,8 @@ static int load_common(app_config *c, const char *name, const char *text, int n_
     yaml_document_delete(&doc);
     x.doc = NULL;
     if (r) return r;
-    int explicit_cases = x.set[find_key("problem.load_cases")];
-    if (explicit_cases && x.set[find_key("problem.loads")]) {
+    /* both given with content: ambiguous (an empty list, as in a dumped config, is fine) */
+    if (x.cases_given > 0 && x.loads_given > 0) {
         int k = find_key("problem.load_cases");
         yaml_mark_t m = {0, x.line[k] - 1, x.col[k] - 1};
         return fail(&x, &m, "'problem.load_cases' and 'problem.loads' exclude each other");
@@ -1243,12 +1259,12 @@ void app_config_schema_markdown(FILE *f)
     char section[128] = "#";
     for (int i = 0; i < NKEYS; i++) {
         const key *k = &KEYS[i];
-        const char *dot = strrchr(k->path, '.');
+        const char *dot = strchr(k->path, '.');
         char sec[128];
         if (dot)
             snprintf(sec, sizeof sec, "%.*s", (int)(dot - k->path), k->path);
         else
-            snprintf(sec, sizeof sec, "(top level)");
+            snprintf(sec, sizeof sec, "%s", k->path);
         if (strcmp(sec, section) != 0) {
             snprintf(section, sizeof section, "%s", sec);
             fprintf(f,

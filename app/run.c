@@ -403,6 +403,7 @@ int app_run(const app_config *c, const app_run_opts *o, app_run_result *res)
             goto done;
         }
         memcpy(theta, k->extra, sizeof(double) * (size_t)r.n);
+        memcpy(r.x_prev, theta, sizeof(double) * (size_t)r.n);
         /* history up to the checkpoint */
         const app_history *h = &prev.history;
         int rows = (int)k->counters[CK_ROWS];

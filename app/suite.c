@@ -164,7 +164,8 @@ int app_suite(const app_suite_opts *o)
     } else {
         /* worker j takes problems j, j + jobs, ...; each writes one row file per problem, the
          * parent reads them back in problem order (so the table never depends on timing) */
-        pid_t *pids = calloc((size_t)jobs, sizeof *pids);
+        const int stride = jobs;
+        pid_t *pids = calloc((size_t)(jobs > 0 ? jobs : 1), sizeof *pids);
         if (!pids) {
             rc = APP_EXIT_FAILED;
             goto done;
@@ -177,7 +178,7 @@ int app_suite(const app_suite_opts *o)
                 break;
             }
             if (pid == 0) {
-                for (int s = j; s < ns; s += o->jobs) {
+                for (int s = j; s < ns; s += stride) {
                     row rw;
                     memset(&rw, 0, sizeof rw);
                     char p[1300];

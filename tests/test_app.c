@@ -127,15 +127,15 @@ static void expect_error(const char *text, int n_sets, const char **sets, const 
 static void test_config_errors(void **state)
 {
     (void)state;
-    expect_error(MBB_SMALL "  widht: 3\n", 0, NULL, "t.yaml:9:3: unknown key 'problem.widht'",
+    expect_error(MBB_SMALL "  widht: 3\n", 0, NULL, "t.yaml:8:3: unknown key 'problem.widht'",
                  "allowed in problem: benchmark, width, height");
     expect_error(MBB_SMALL "material:\n  nu: abc\n", 0, NULL,
-                 "t.yaml:10:7: 'material.nu' must be a finite number", NULL);
+                 "t.yaml:9:7: 'material.nu' must be a finite number", NULL);
     expect_error(MBB_SMALL "material:\n  nu: 0.7\n", 0, NULL,
-                 "t.yaml:10:7: 'material.nu' = 0.7 is out of range", "allowed: -0.99 to 0.49");
+                 "t.yaml:9:7: 'material.nu' = 0.7 is out of range", "allowed: -0.99 to 0.49");
     expect_error(MBB_SMALL "method: {name: sgd}\n", 0, NULL,
-                 "t.yaml:9:17:", "allowed: bfgs-sqp, lbfgs, penalty, auglag, projgrad, mma, oc");
-    expect_error(MBB_SMALL "filter:\n  kind: [1]\n", 0, NULL, "t.yaml:10:9: 'filter.kind' must be",
+                 "t.yaml:8:16:", "allowed: bfgs-sqp, lbfgs, penalty, auglag, projgrad, mma, oc");
+    expect_error(MBB_SMALL "filter:\n  kind: [1]\n", 0, NULL, "t.yaml:9:9: 'filter.kind' must be",
                  NULL);
     expect_error("problem:\n  width: 16\n  height: 8\n  supports:\n    x: [[0, 0, 0, 9]]\n"
                  "  loads: [[0, 0, 0, 0, 0, -1]]\n",
@@ -156,10 +156,10 @@ static void test_config_errors(void **state)
     expect_error("problem: {benchmark: nope}\n", 0, NULL,
                  "t.yaml:1:11: 'problem.benchmark' = 'nope'", NULL);
     expect_error("problem: {benchmark: mbb_beam_96x32_0.5, width: 3}\n", 0, NULL,
-                 "t.yaml:1:43: 'problem.width' cannot be combined with problem.benchmark", NULL);
+                 "t.yaml:1:42: 'problem.width' cannot be combined with problem.benchmark", NULL);
     expect_error("problem: {benchmark: mbb_beam_96x32_0.5\n", 0, NULL, "t.yaml:2:1: YAML syntax",
                  NULL);
-    expect_error(MBB_SMALL "nonsense: 1\n", 0, NULL, "t.yaml:9:1: unknown key 'nonsense'",
+    expect_error(MBB_SMALL "nonsense: 1\n", 0, NULL, "t.yaml:8:1: unknown key 'nonsense'",
                  "allowed: problem, material");
     const char *s1[] = {"material.q=4"};
     expect_error(MBB_SMALL, 1, s1, "--set material.q=4: unknown key 'material.q'",
@@ -169,7 +169,7 @@ static void test_config_errors(void **state)
                  NULL);
     const char *s3[] = {"seed"};
     expect_error(MBB_SMALL, 1, s3, "--set seed: expected key=value", NULL);
-    expect_error(MBB_SMALL "method: {name: oc}\n", 0, NULL, "t.yaml:9:9: 'method.name' = oc needs",
+    expect_error(MBB_SMALL "method: {name: oc}\n", 0, NULL, "t.yaml:8:10: 'method.name' = oc needs",
                  NULL);
     expect_error(MBB_SMALL "material: {E0: 1, Emin: 2}\n", 0, NULL, "'material.Emin' = 2 must be",
                  NULL);
@@ -190,6 +190,11 @@ static void test_config_dump_roundtrip(void **state)
     if (load(b, t1, 0, NULL, err)) fail_msg("dump does not load back: %s\n%s", err, t1);
     char *t2 = app_config_to_string(b);
     assert_non_null(t2);
+    /* the first dump names the benchmark in a comment; otherwise identical */
+    const char *note = "  # resolved from benchmark l_shape_0.2_64x64_0.4";
+    char *at = strstr(t1, note);
+    assert_non_null(at);
+    memmove(at, at + strlen(note), strlen(at + strlen(note)) + 1);
     assert_string_equal(t1, t2);
     free(t1);
     free(t2);
@@ -394,24 +399,33 @@ static void make_tmp(void)
     assert_non_null(mkdtemp(tmp_root));
 }
 
-/* top88 (Andreassen et al. 2011): top88(60,20,0.5,3,1.5,1), sensitivity filter, OC, stop when
- * the largest change < 0.01. The paper reports c = 216.81 for this call. */
-static void test_top88_mbb(void **state)
+/* top88 (Andreassen et al. 2011) on the 60 x 20 half MBB beam, OC, stop when the largest
+ * change < 0.01. The published compliances are for rmin = 0.04 nelx = 2.4: c = 216.81 with
+ * the sensitivity filter (ft = 1) and c = 233.71 with the density filter (ft = 2). OC is
+ * deterministic, so the remaining gap is the stopping point and round-off; 1% as the brief
+ * asks (we measure 0.02% and 0.00%). */
+static void run_top88(const char *config, double published)
 {
-    (void)state;
     app_config *c = cfg_new();
     char err[1024];
     char path[512];
-    snprintf(path, sizeof path, "%s/configs/top88_mbb_60x20.yaml", TOPOPT_SOURCE_DIR);
+    snprintf(path, sizeof path, "%s/configs/%s", TOPOPT_SOURCE_DIR, config);
     if (app_config_load(c, path, 0, NULL, BENCH, err, sizeof err)) fail_msg("%s", err);
     app_run_opts o = {.quiet = 1, .no_outputs = 1, .log = stderr};
     app_run_result res;
     assert_int_equal(app_run(c, &o, &res), APP_EXIT_OK);
-    fprintf(stderr, "top88 60x20 ft=1: c = %.4f after %d iterations (published 216.81)\n",
-            res.compliance, res.iters);
-    assert_close(res.compliance, 216.81, 0.01, 0);
-    assert_close(res.volume, 0.5, 2e-3, 0);
+    fprintf(stderr, "%s: c = %.4f after %d iterations (published %.2f)\n", config, res.compliance,
+            res.iters, published);
+    assert_close(res.compliance, published, 0.01, 0);
+    assert_close(res.volume, 0.5, 1e-3, 0);
     free(c);
+}
+
+static void test_top88_mbb(void **state)
+{
+    (void)state;
+    run_top88("top88_mbb_60x20.yaml", 216.81);
+    run_top88("top88_mbb_60x20_density.yaml", 233.71);
 }
 
 static int read_result(const char *dir, app_result *r)
@@ -564,7 +578,7 @@ static void test_cli_exit_codes(void **state)
     snprintf(bad, sizeof bad, "%s/bad.yaml", tmp_root);
     snprintf(sing, sizeof sing, "%s/singular.yaml", tmp_root);
     snprintf(out, sizeof out, "%s/cli", tmp_root);
-    write_file(good, SMALL_RUN "budget: {evaluations: 6, iterations: 4}\n");
+    write_file(good, SMALL_RUN);
     write_file(bad, MBB_SMALL "material: {nu: 2}\n");
     /* x supports only: the structure can move vertically (a mechanism) -> the run fails */
     write_file(sing, "problem:\n  width: 8\n  height: 4\n  supports: {x: [[0, 0, 0, 4]]}\n"
@@ -589,7 +603,10 @@ static void test_cli_exit_codes(void **state)
     assert_int_equal(sh("%s check %s %s", exe, good, q), 0);
     assert_int_equal(sh("%s check %s --set material.q=1 %s", exe, good, q), 2);
     assert_int_equal(sh("%s run %s --bogus %s", exe, good, q), 2);
-    assert_int_equal(sh("%s run %s --quiet --out %s %s", exe, good, out, q), 0);
+    assert_int_equal(sh("%s run %s --quiet --set budget.evaluations=6 --set budget.iterations=4 "
+                        "--out %s %s",
+                        exe, good, out, q),
+                     0);
     assert_int_equal(sh("%s run %s --quiet --out %s/sing %s", exe, sing, tmp_root, q), 1);
     assert_int_equal(sh("%s render %s/result.h5 --png %s/r.png --scale 2 %s", exe, out, out, q), 0);
     assert_int_equal(sh("%s render %s/nothing.h5 %s", exe, tmp_root, q), 2);
