@@ -21,12 +21,12 @@ extern "C" {
 /** Error status of a library call (the *reason a solve ended* is ncvx_info.term). */
 typedef enum {
     NCVX_OK = 0,
-    NCVX_ERR_NOMEM = -1,    ///< out of memory
-    NCVX_ERR_INVALID = -2,  ///< invalid argument (NULL pointer, bad size, bad problem field)
-    NCVX_ERR_SETTINGS = -3, ///< a settings field is out of range (the message names it)
-    NCVX_ERR_CALLBACK = -4, ///< the evaluation callback failed at the starting point
+    NCVX_ERR_NOMEM = -1,     ///< out of memory
+    NCVX_ERR_INVALID = -2,   ///< invalid argument (NULL pointer, bad size, bad problem field)
+    NCVX_ERR_SETTINGS = -3,  ///< a settings field is out of range (the message names it)
+    NCVX_ERR_CALLBACK = -4,  ///< the evaluation callback failed at the starting point
     NCVX_ERR_NONFINITE = -5, ///< non-finite value at the starting point (x0, f, c or a gradient)
-    NCVX_ERR_STATE = -6,    ///< a continuation state does not match this problem/method
+    NCVX_ERR_STATE = -6,     ///< a continuation state does not match this problem/method
 } ncvx_status;
 
 /** Human-readable name of a status. Never NULL. */
@@ -51,22 +51,22 @@ const char *ncvx_method_str(ncvx_method m);
 
 /** Why a solve ended. Codes 0..13 follow PyGRANSO/GRANSO one to one; later codes are ours. */
 typedef enum {
-    NCVX_TERM_STATIONARY = 0,   ///< stationarity <= opt_tol at a feasible point
-    NCVX_TERM_REL_TOL = 1,      ///< relative decrease of the penalty function <= rel_tol, feasible
-    NCVX_TERM_FVALQUIT = 2,     ///< objective reached fvalquit at a feasible point
-    NCVX_TERM_USER_HALT = 3,    ///< the monitor callback asked to stop
-    NCVX_TERM_MAXIT = 4,        ///< maxit iterations reached
-    NCVX_TERM_CLOCK = 5,        ///< maxclocktime exceeded
-    NCVX_TERM_LS_FEASIBLE = 6,  ///< line search bracketed a minimizer but failed (feasible point)
+    NCVX_TERM_STATIONARY = 0,    ///< stationarity <= opt_tol at a feasible point
+    NCVX_TERM_REL_TOL = 1,       ///< relative decrease of the penalty function <= rel_tol, feasible
+    NCVX_TERM_FVALQUIT = 2,      ///< objective reached fvalquit at a feasible point
+    NCVX_TERM_USER_HALT = 3,     ///< the monitor callback asked to stop
+    NCVX_TERM_MAXIT = 4,         ///< maxit iterations reached
+    NCVX_TERM_CLOCK = 5,         ///< maxclocktime exceeded
+    NCVX_TERM_LS_FEASIBLE = 6,   ///< line search bracketed a minimizer but failed (feasible point)
     NCVX_TERM_LS_INFEASIBLE = 7, ///< line search bracketed a minimizer but failed (infeasible)
-    NCVX_TERM_LS_UNBOUNDED = 8, ///< line search could not bracket: f may be unbounded below
-    NCVX_TERM_NO_DESCENT = 9,   ///< no descent direction found (all fallbacks exhausted)
-    NCVX_TERM_UNUSED_10 = 10,   ///< not used (kept so codes compare with PyGRANSO)
-    NCVX_TERM_CALLBACK = 11,    ///< the evaluation callback failed during the run
-    NCVX_TERM_QP_FAILED = 12,   ///< a QP failed and no fallback was left
-    NCVX_TERM_UNKNOWN = 13,     ///< unknown error
-    NCVX_TERM_MAXEVAL = 14,     ///< max_evals function evaluations reached
-    NCVX_TERM_STEP_TOL = 15,    ///< step shorter than step_tol (non-GRANSO methods)
+    NCVX_TERM_LS_UNBOUNDED = 8,  ///< line search could not bracket: f may be unbounded below
+    NCVX_TERM_NO_DESCENT = 9,    ///< no descent direction found (all fallbacks exhausted)
+    NCVX_TERM_UNUSED_10 = 10,    ///< not used (kept so codes compare with PyGRANSO)
+    NCVX_TERM_CALLBACK = 11,     ///< the evaluation callback failed during the run
+    NCVX_TERM_QP_FAILED = 12,    ///< a QP failed and no fallback was left
+    NCVX_TERM_UNKNOWN = 13,      ///< unknown error
+    NCVX_TERM_MAXEVAL = 14,      ///< max_evals function evaluations reached
+    NCVX_TERM_STEP_TOL = 15,     ///< step shorter than step_tol (non-GRANSO methods)
 } ncvx_term;
 
 /** One-line explanation of a termination code. Never NULL. */
@@ -82,19 +82,19 @@ typedef int (*ncvx_eval_fn)(const double *x, double *f, double *grad_f, double *
 
 /** What the monitor sees after each iteration. Pointers are valid during the call only. */
 typedef struct {
-    int iter;            ///< iteration number (1-based; 0 = the starting point)
-    int evals;           ///< function evaluations so far
-    const double *x;     ///< current iterate [n]
-    double f;            ///< objective at x
+    int iter;             ///< iteration number (1-based; 0 = the starting point)
+    int evals;            ///< function evaluations so far
+    const double *x;      ///< current iterate [n]
+    double f;             ///< objective at x
     const double *c_ineq; ///< [n_ineq] inequality values at x (NULL if n_ineq == 0)
-    const double *c_eq;  ///< [n_eq] equality values at x (NULL if n_eq == 0)
-    double viol_ineq;    ///< ||max(c_ineq, 0)||_1
-    double viol_eq;      ///< ||c_eq||_1
-    double mu;           ///< penalty parameter (BFGS-SQP), penalty weight (penalty, auglag)
-    double stat;         ///< stationarity measure (NaN where not computed)
-    double step;         ///< ||x_k - x_{k-1}||_2
-    int ls_evals;        ///< evaluations spent in this iteration's line search
-    double time;         ///< seconds since the solve started
+    const double *c_eq;   ///< [n_eq] equality values at x (NULL if n_eq == 0)
+    double viol_ineq;     ///< ||max(c_ineq, 0)||_1
+    double viol_eq;       ///< ||c_eq||_1
+    double mu;            ///< penalty parameter (BFGS-SQP), penalty weight (penalty, auglag)
+    double stat;          ///< stationarity measure (NaN where not computed)
+    double step;          ///< ||x_k - x_{k-1}||_2
+    int ls_evals;         ///< evaluations spent in this iteration's line search
+    double time;          ///< seconds since the solve started
 } ncvx_iterate;
 
 /** Return nonzero to halt the solve (term = NCVX_TERM_USER_HALT). */
@@ -106,15 +106,15 @@ typedef int (*ncvx_project_fn)(double *x, int n, void *user);
 
 /** The problem. Copied by ncvx_create (the pointers inside are borrowed, not copied). */
 typedef struct {
-    int n;                    ///< number of variables (> 0)
-    int n_ineq;               ///< number of inequality constraints c_i(x) <= 0 (>= 0)
-    int n_eq;                 ///< number of equality constraints c_e(x) = 0 (>= 0)
-    ncvx_eval_fn eval;        ///< required
-    ncvx_monitor_fn monitor;  ///< may be NULL
-    ncvx_project_fn project;  ///< NCVX_PROJGRAD only; may be NULL elsewhere
-    const double *lower;      ///< [n] lower bounds for MMA/OC/projgrad box (NULL = -inf)
-    const double *upper;      ///< [n] upper bounds for MMA/OC/projgrad box (NULL = +inf)
-    void *user;               ///< handed back unchanged, never dereferenced
+    int n;                   ///< number of variables (> 0)
+    int n_ineq;              ///< number of inequality constraints c_i(x) <= 0 (>= 0)
+    int n_eq;                ///< number of equality constraints c_e(x) = 0 (>= 0)
+    ncvx_eval_fn eval;       ///< required
+    ncvx_monitor_fn monitor; ///< may be NULL
+    ncvx_project_fn project; ///< NCVX_PROJGRAD only; may be NULL elsewhere
+    const double *lower;     ///< [n] lower bounds for MMA/OC/projgrad box (NULL = -inf)
+    const double *upper;     ///< [n] upper bounds for MMA/OC/projgrad box (NULL = +inf)
+    void *user;              ///< handed back unchanged, never dereferenced
 } ncvx_problem;
 
 /** All settings; ncvx_settings_default() sets every field. Names and defaults of the
@@ -123,62 +123,69 @@ typedef struct {
     ncvx_method method; ///< default NCVX_BFGS_SQP
 
     /* termination (all methods) */
-    int maxit;             ///< 1000
-    long max_evals;        ///< maximum function evaluations, 0 = no limit (default 0)
-    double maxclocktime;   ///< seconds, 0 = no limit (default 0)
-    double opt_tol;        ///< 1e-8
-    double rel_tol;        ///< 0 (off)
-    double step_tol;       ///< 1e-12
-    double fvalquit;       ///< -inf (off)
-    double viol_ineq_tol;  ///< 1e-6
-    double viol_eq_tol;    ///< 1e-6
+    int maxit;            ///< 1000
+    long max_evals;       ///< maximum function evaluations, 0 = no limit (default 0)
+    double maxclocktime;  ///< seconds, 0 = no limit (default 0)
+    double opt_tol;       ///< 1e-8
+    double rel_tol;       ///< 0 (off)
+    double step_tol;      ///< 1e-12
+    double fvalquit;      ///< -inf (off)
+    double viol_ineq_tol; ///< 1e-6
+    double viol_eq_tol;   ///< 1e-6
 
     /* BFGS-SQP */
-    double mu0;                ///< 1
-    int limited_mem_size;      ///< 0 = full BFGS; m > 0 = L-BFGS with m pairs
-    double bfgs_damping;       ///< 1e-4
-    int scaleH0;               ///< 1: scale H0 after the first step (PyGRANSO scaleH0)
-    int ngrad;                 ///< gradient samples for the stationarity QP; default min(100, 2n, n+10)
-                               ///< (0 = that default)
-    double evaldist;           ///< 1e-4
-    int steering_l1_model;     ///< 1
+    double mu0;            ///< 1
+    int limited_mem_size;  ///< 0 = full BFGS; m > 0 = L-BFGS with m pairs
+    double bfgs_damping;   ///< 1e-4
+    int scaleH0;           ///< 1: scale H0 after the first step (PyGRANSO scaleH0)
+    int ngrad;             ///< gradient samples for the stationarity QP; default min(100, 2n, n+10)
+                           ///< (0 = that default). Each sample stores x_j and the
+                           ///< 1 + n_ineq + n_eq gradients at x_j: (2 + n_ineq + n_eq) * n
+                           ///< doubles; the number kept is capped by sample_mem_max.
+    double sample_mem_max; ///< bytes for the gradient samples (default 2.5e8 = 250 MB);
+                           ///< samples kept = min(ngrad, max(1, sample_mem_max /
+                           ///< (8 (2 + n_ineq + n_eq) n))). At n = 7e6 with one constraint
+                           ///< one sample (the current point) is kept: the stationarity
+                           ///< measure then uses the current gradients only.
+    double evaldist;       ///< 1e-4: samples x_j with ||x_k - x_j||_2 <= evaldist are used
+    int steering_l1_model; ///< 1
     double steering_ineq_margin; ///< 1e-6
-    int steering_maxit;        ///< 10
-    double steering_c_viol;    ///< 0.1
-    double steering_c_mu;      ///< 0.9
-    int max_random_attempts;   ///< 5
+    int steering_maxit;          ///< 10
+    double steering_c_viol;      ///< 0.1
+    double steering_c_mu;        ///< 0.9
+    int max_random_attempts;     ///< 5
     int is_backtrack_linesearch; ///< 0 (weak Wolfe); 1 = Armijo backtracking
-    double wolfe1;             ///< 1e-4
-    double wolfe2;             ///< 0.5
-    double init_step_size;     ///< 1
-    int linesearch_maxit;      ///< 0 = unbounded by count (step_tol ends it)
-    unsigned long seed;        ///< random directions fallback; default 0
+    double wolfe1;               ///< 1e-4
+    double wolfe2;               ///< 0.5
+    double init_step_size;       ///< 1
+    int linesearch_maxit;        ///< 0 = unbounded by count (step_tol ends it)
+    unsigned long seed;          ///< random directions fallback; default 0
 
     /* L-BFGS (method and inner solver of penalty/auglag) */
-    int lbfgs_m;               ///< 10 (SciPy's default, as Hoyer et al.)
+    int lbfgs_m; ///< 10 (SciPy's default, as Hoyer et al.)
 
     /* penalty / augmented Lagrangian */
-    int penalty_exact;         ///< 0 = quadratic penalty, 1 = exact (l1) penalty
-    double penalty_rho0;       ///< initial penalty weight, default 10
-    double penalty_growth;     ///< weight multiplier per outer iteration, default 10
-    double penalty_rho_max;    ///< 1e10
-    int inner_maxit;           ///< inner L-BFGS iterations per outer iteration, default 100
-    double inner_tol;          ///< inner gradient tolerance, default 1e-6
+    int penalty_exact;      ///< 0 = quadratic penalty, 1 = exact (l1) penalty
+    double penalty_rho0;    ///< initial penalty weight, default 10
+    double penalty_growth;  ///< weight multiplier per outer iteration, default 10
+    double penalty_rho_max; ///< 1e10
+    int inner_maxit;        ///< inner L-BFGS iterations per outer iteration, default 100
+    double inner_tol;       ///< inner gradient tolerance, default 1e-6
 
     /* MMA / OC */
-    double move;               ///< move limit as a fraction of (upper - lower); OC 0.2, MMA 0.5
-    double oc_eta;             ///< OC damping exponent, 0.5
-    double mma_asyinit;        ///< 0.5 (Svanberg)
-    double mma_asyincr;        ///< 1.2
-    double mma_asydecr;        ///< 0.7
-    double mma_raa0;           ///< 1e-5
-    double mma_albefa;         ///< 0.1
-    double mma_c;              ///< 1000 (weight of the artificial variables y)
+    double move;        ///< move limit as a fraction of (upper - lower); OC 0.2, MMA 0.5
+    double oc_eta;      ///< OC damping exponent, 0.5
+    double mma_asyinit; ///< 0.5 (Svanberg)
+    double mma_asyincr; ///< 1.2
+    double mma_asydecr; ///< 0.7
+    double mma_raa0;    ///< 1e-5
+    double mma_albefa;  ///< 0.1
+    double mma_c;       ///< 1000 (weight of the artificial variables y)
 
     /* output */
-    int print_level;           ///< 0 silent, 1 iteration table (default), 2 debug
-    int print_frequency;       ///< print every k-th iteration, default 1
-    FILE *log;                 ///< NULL = stdout
+    int print_level;     ///< 0 silent, 1 iteration table (default), 2 debug
+    int print_frequency; ///< print every k-th iteration, default 1
+    FILE *log;           ///< NULL = stdout
 } ncvx_settings;
 
 /** Fill s with the defaults listed above. */
@@ -186,19 +193,19 @@ void ncvx_settings_default(ncvx_settings *s);
 
 /** Result of a solve. */
 typedef struct {
-    ncvx_term term;        ///< why it stopped
-    const char *term_msg;  ///< ncvx_term_str(term)
-    double f;              ///< objective at the returned (best) point
-    double viol_ineq;      ///< ||max(c_ineq, 0)||_1 at it
-    double viol_eq;        ///< ||c_eq||_1 at it
-    double stat;           ///< last stationarity measure (NaN if none)
-    double mu;             ///< final penalty parameter
-    int iters;             ///< iterations done
-    long evals;            ///< function evaluations (values-only and with gradients)
-    long grad_evals;       ///< evaluations that also computed gradients
-    double setup_time;     ///< seconds in ncvx_create
-    double solve_time;     ///< seconds in ncvx_solve
-    double eval_time;      ///< seconds spent inside the callback during ncvx_solve
+    ncvx_term term;       ///< why it stopped
+    const char *term_msg; ///< ncvx_term_str(term)
+    double f;             ///< objective at the returned (best) point
+    double viol_ineq;     ///< ||max(c_ineq, 0)||_1 at it
+    double viol_eq;       ///< ||c_eq||_1 at it
+    double stat;          ///< last stationarity measure (NaN if none)
+    double mu;            ///< final penalty parameter
+    int iters;            ///< iterations done
+    long evals;           ///< function evaluations (values-only and with gradients)
+    long grad_evals;      ///< evaluations that also computed gradients
+    double setup_time;    ///< seconds in ncvx_create
+    double solve_time;    ///< seconds in ncvx_solve
+    double eval_time;     ///< seconds spent inside the callback during ncvx_solve
 } ncvx_info;
 
 typedef struct ncvx_solver ncvx_solver; ///< opaque
@@ -228,16 +235,35 @@ ncvx_status ncvx_state_import(ncvx_solver *sv, const double *buf, size_t size);
 
 /** Minimize 0.5 x'Gx + g'x subject to Ce' x = ce0 (me equalities, columns of Ce[n x me],
  *  column-major) and Ci' x >= ci0 (mi inequalities, Ci[n x mi] column-major), G symmetric
- *  positive definite (or semidefinite: a tiny ridge is added and reported), n x n column-major.
+ *  positive definite (or semidefinite: a tiny ridge is added, see ncvx_qp_factor), n x n
+ *  column-major.
  *  Goldfarb-Idnani dual active-set method. work must hold ncvx_qp_work_size(n, me, mi)
  *  doubles, iwork ncvx_qp_iwork_size(n, me, mi) ints. On return x[n] is the solution and,
- *  if lambda is non-NULL, lambda[me + mi] the multipliers. Returns 0 on success, 1 if
- *  infeasible, 2 on numerical failure; *fval gets the objective if non-NULL. */
+ *  if lambda is non-NULL, lambda[me + mi] the multipliers (equalities first; the KKT
+ *  conditions read G x + g = Ce lambda_e + Ci lambda_i, lambda_i >= 0). Returns 0 on
+ *  success, 1 if infeasible, 2 on numerical failure; *fval gets the objective if non-NULL.
+ *  No allocation; the inputs are not modified. */
 int ncvx_qp_solve(int n, const double *G, const double *g, int me, const double *Ce,
                   const double *ce0, int mi, const double *Ci, const double *ci0, double *x,
                   double *lambda, double *fval, double *work, int *iwork);
+/** Doubles of work needed by ncvx_qp_solve / ncvx_qp_solve_factored. */
 size_t ncvx_qp_work_size(int n, int me, int mi);
+/** Ints of iwork needed by ncvx_qp_solve / ncvx_qp_solve_factored. */
 size_t ncvx_qp_iwork_size(int n, int me, int mi);
+
+/** Factor G[n x n] (column-major, symmetric positive semidefinite) for repeated solves with
+ *  the same G: writes Rinv[n x n] (column-major, upper triangular) with G + rI = R'R,
+ *  Rinv = R^-1, where the ridge r is 0 if G is numerically positive definite, else the
+ *  smallest of 1e-14 * max(1, max diag(G)) * 100^k (k = 0..6) that makes the Cholesky
+ *  factorization succeed. Returns 0, or 2 if even the largest ridge fails (G indefinite or
+ *  non-finite). *ridge gets r if non-NULL. */
+int ncvx_qp_factor(int n, const double *G, double *Rinv, double *ridge);
+
+/** As ncvx_qp_solve, with G given through Rinv from ncvx_qp_factor (the steering QP changes
+ *  only g between penalty-parameter trials, so one factorization serves them all). */
+int ncvx_qp_solve_factored(int n, const double *Rinv, const double *g, int me, const double *Ce,
+                           const double *ce0, int mi, const double *Ci, const double *ci0,
+                           double *x, double *lambda, double *fval, double *work, int *iwork);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Projections topology optimization needs (for NCVX_PROJGRAD; also usable directly).      */

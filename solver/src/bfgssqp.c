@@ -1,0 +1,997 @@
+// solver/src/bfgssqp.c: BFGS-SQP with steering for nonsmooth constrained optimization
+//
+// Curtis, Mitchell, Overton, "A BFGS-SQP method for nonsmooth, nonconvex, constrained
+// optimization and its evaluation using relative minimization profiles", Optim. Methods Softw.
+// 32 (2017) 148-181; the algorithm of GRANSO (bfgssqp.m) and PyGRANSO. Penalty function
+// phi = mu f + v, v = ||max(c_i, 0)||_1 + ||c_e||_1. Each iteration: a search direction from
+// the steering QP (or a fallback), a weak Wolfe line search on phi, a (damped) BFGS update,
+// and the stationarity measure from a QP over the gradients sampled near x_k.
+//
+// Storage of one point: x[n], its gradients G[n x k] (column-major: grad f, grad c_i...,
+// grad c_e..., k = 1 + n_ineq + n_eq), f, c_i, c_e. The gradient of phi is G w with the weight
+// vector w = (mu, [c_i >= 0], sign(c_e)), so every phi quantity is a GEMV with G.
+#include "ncvx_internal.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+
+/* GRANSO constants that PyGRANSO does not expose as our settings */
+#define POSTQP_FALLBACK_LEVEL 2 ///< levels 0-1 are steering (with H, with identity)
+#define LAST_FALLBACK_LEVEL 4   ///< random directions
+#define LS_REATTEMPTS 0         ///< line-search retries with lower mu when not bracketed
+#define LS_REATTEMPTS_X0 10     ///< ... during the first iteration
+#define LS_C_MU 0.5             ///< mu factor of those retries
+#define LS_C_MU_X0 0.5          ///< ... during the first iteration
+#define HALT_ON_LS_BRACKET 1    ///< GRANSO default: a feasible bracketed failure ends the run
+#define HEADER_EVERY 20         ///< table header repeats every 20 printed rows
+#define STATE_MAGIC 5120171.0   ///< first double of a BFGS-SQP state
+
+struct ncvx_sqp {
+    ncvx_problem p;
+    ncvx_settings s;
+    FILE *log;
+    int n, mi, me, mc, k;
+    int constrained;
+
+    /* current point and trial point (swapped on acceptance) */
+    double *x, *G, f, *ci, *ce;
+    double *xt, *Gt, ft, *cit, *cet;
+    double *w, *wt; ///< [k] penalty-gradient weights at x and at the trial point
+    double phi, phit;
+
+    /* search */
+    double *HG; ///< [n x k] H G at x (valid while hg_ok)
+    int hg_ok;
+    double *d;                                      ///< [n] direction, then the step s
+    double *y;                                      ///< [n] gradient difference
+    double *tmp;                                    ///< [n] H s for damping
+    double *K;                                      ///< [k x k] G' H G (or G'G)
+    double *Rinv;                                   ///< [mc x mc]
+    double *qg, *qy, *qlo, *qCi, *qci0, *Gd, *keep; ///< steering QP data
+    double *qwork;
+    int *qiwork;
+
+    /* stationarity */
+    int nslots, shead, scount;
+    double *sx, *sG; ///< ring: [n x nslots], [n k x nslots]
+    double *HA;      ///< [n x k nslots] (aliases HG when nslots == 1)
+    double *M, *sq, *sy, *sCi, *sci0, *sCe, *sce0, *swork;
+    int *siwork, *near;
+    double ls_t;
+    int last_nsamp;
+
+    ncvx_hess h;
+    double mu;
+    double stat;
+    double rel_diff;
+    int iter;
+    long evals, grad_evals;
+    double eval_time, setup_time, t0, elapsed0;
+    uint64_t rng;
+    int rows;
+    int started; ///< the current-point data are valid (a solve ran or a state was imported)
+    int resume;  ///< a state was imported: the next solve continues it
+
+    /* best point */
+    double *xbest;
+    double fbest, vibest, vebest;
+    int best_kind; ///< 0 none, 1 infeasible, 2 feasible
+};
+
+/* ------------------------------------------------------------------------------------------ */
+
+static double elapsed(const ncvx_sqp *w)
+{
+    return w->elapsed0 + (ncvx_now() - w->t0);
+}
+
+static double viol_i1(const double *c, int m)
+{
+    double v = 0;
+    for (int i = 0; i < m; i++)
+        v += c[i] > 0 ? c[i] : 0;
+    return v;
+}
+static double viol_e1(const double *c, int m)
+{
+    double v = 0;
+    for (int i = 0; i < m; i++)
+        v += fabs(c[i]);
+    return v;
+}
+static double viol_iinf(const double *c, int m)
+{
+    double v = 0;
+    for (int i = 0; i < m; i++)
+        if (c[i] > v) v = c[i];
+    return v;
+}
+static double viol_einf(const double *c, int m)
+{
+    double v = 0;
+    for (int i = 0; i < m; i++)
+        if (fabs(c[i]) > v) v = fabs(c[i]);
+    return v;
+}
+/* GRANSO's feasibility test: the largest violation of each kind within its tolerance */
+static int feasible(const ncvx_sqp *w, const double *ci, const double *ce)
+{
+    return viol_iinf(ci, w->mi) <= w->s.viol_ineq_tol && viol_einf(ce, w->me) <= w->s.viol_eq_tol;
+}
+
+/* phi = mu f + v and the weights w with grad phi = G w (c_i >= 0 counts as violated) */
+static double penalty(const ncvx_sqp *s, double mu, double f, const double *ci, const double *ce,
+                      double *wv)
+{
+    wv[0] = mu;
+    for (int i = 0; i < s->mi; i++)
+        wv[1 + i] = ci[i] >= 0 ? 1 : 0;
+    for (int i = 0; i < s->me; i++)
+        wv[1 + s->mi + i] = ce[i] > 0 ? 1 : (ce[i] < 0 ? -1 : 0);
+    return mu * f + viol_i1(ci, s->mi) + viol_e1(ce, s->me);
+}
+
+static void track_best(ncvx_sqp *w, const double *x, double f, const double *ci, const double *ce)
+{
+    double vi = viol_i1(ci, w->mi), ve = viol_e1(ce, w->me);
+    int feas = feasible(w, ci, ce);
+    int better = 0;
+    if (feas)
+        better = w->best_kind < 2 || f < w->fbest;
+    else if (w->best_kind < 2)
+        better = w->best_kind == 0 || vi + ve < w->vibest + w->vebest ||
+                 (vi + ve == w->vibest + w->vebest && f < w->fbest);
+    if (!better) return;
+    memcpy(w->xbest, x, (size_t)w->n * sizeof *x);
+    w->fbest = f;
+    w->vibest = vi;
+    w->vebest = ve;
+    w->best_kind = feas ? 2 : 1;
+}
+
+static int all_finite(const double *a, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (!isfinite(a[i])) return 0;
+    return 1;
+}
+
+/* Evaluate at xe into (f, G, ci, ce); G == NULL = values only.
+ * Returns NCVX_LSE_OK / _NONFIN, or -1 callback failure, -2 evaluation budget. */
+static int evaluate(ncvx_sqp *w, const double *xe, double *f, double *G, double *ci, double *ce)
+{
+    const int n = w->n, mi = w->mi, me = w->me;
+    if (w->s.max_evals > 0 && w->evals >= w->s.max_evals) return -2;
+    double t = ncvx_now();
+    *f = NAN;
+    int rc = w->p.eval(xe, f, G, mi ? ci : NULL, G && mi ? G + (size_t)n : NULL, me ? ce : NULL,
+                       G && me ? G + (size_t)n * (1 + mi) : NULL, w->p.user);
+    w->eval_time += ncvx_now() - t;
+    w->evals++;
+    if (G) w->grad_evals++;
+    if (rc != 0) return -1;
+    if (!isfinite(*f) || !all_finite(ci, (size_t)mi) || !all_finite(ce, (size_t)me))
+        return NCVX_LSE_NONFIN;
+    track_best(w, xe, *f, ci, ce);
+    if (G && !all_finite(G, (size_t)n * w->k)) return NCVX_LSE_NONFIN;
+    return NCVX_LSE_OK;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* random directions (last fallback): splitmix64 + Box-Muller, deterministic from the seed    */
+
+static uint64_t rng_next(uint64_t *st)
+{
+    uint64_t z = (*st += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+static double rng_unif(uint64_t *st)
+{
+    return ((double)(rng_next(st) >> 11) + 0.5) * (1.0 / 9007199254740992.0);
+}
+static void randn(uint64_t *st, double *v, int n)
+{
+    const double two_pi = 6.283185307179586476925286766559;
+    for (int i = 0; i < n; i += 2) {
+        double r = sqrt(-2 * log(rng_unif(st))), a = two_pi * rng_unif(st);
+        v[i] = r * cos(a);
+        if (i + 1 < n) v[i + 1] = r * sin(a);
+    }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* printing                                                                                     */
+
+static void print_header(ncvx_sqp *w)
+{
+    fprintf(w->log, "%5s | %9s | %12s | %12s | %9s | %9s | %9s | %4s | %9s | %5s | %2s\n", "iter",
+            "mu", "penalty", "f", "ineq viol", "eq viol", "stat", "ls", "t", "ngrad", "fb");
+}
+
+static void print_row(ncvx_sqp *w, int ls_evals, double t, int fb)
+{
+    if (w->s.print_level < 1 || w->iter % w->s.print_frequency != 0) return;
+    if (w->rows % HEADER_EVERY == 0) print_header(w);
+    w->rows++;
+    fprintf(w->log,
+            "%5d | %9.3e | %12.5e | %12.5e | %9.2e | %9.2e | %9.2e | %4d | %9.2e | %5d | %2d\n",
+            w->iter, w->mu, w->phi, w->f, viol_i1(w->ci, w->mi), viol_e1(w->ce, w->me), w->stat,
+            ls_evals, t, w->last_nsamp, fb);
+}
+
+static int monitor(ncvx_sqp *w, int ls_evals, double step)
+{
+    if (!w->p.monitor) return 0;
+    ncvx_iterate it;
+    it.iter = w->iter;
+    it.evals = (int)w->evals;
+    it.x = w->x;
+    it.f = w->f;
+    it.c_ineq = w->mi ? w->ci : NULL;
+    it.c_eq = w->me ? w->ce : NULL;
+    it.viol_ineq = viol_i1(w->ci, w->mi);
+    it.viol_eq = viol_e1(w->ce, w->me);
+    it.mu = w->mu;
+    it.stat = w->stat;
+    it.step = step;
+    it.ls_evals = ls_evals;
+    it.time = elapsed(w);
+    return w->p.monitor(&it, w->p.user) != 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* create / destroy                                                                             */
+
+int ncvx_sqp_nsamples(const ncvx_sqp *w)
+{
+    return w->nslots;
+}
+
+void ncvx_sqp_destroy(ncvx_sqp *w)
+{
+    if (!w) return;
+    free(w->x);
+    free(w->G);
+    free(w->ci);
+    free(w->ce);
+    free(w->xt);
+    free(w->Gt);
+    free(w->cit);
+    free(w->cet);
+    free(w->w);
+    free(w->wt);
+    free(w->HG);
+    free(w->d);
+    free(w->y);
+    free(w->tmp);
+    free(w->K);
+    free(w->Rinv);
+    free(w->qg);
+    free(w->qy);
+    free(w->qlo);
+    free(w->qCi);
+    free(w->qci0);
+    free(w->Gd);
+    free(w->keep);
+    free(w->qwork);
+    free(w->qiwork);
+    free(w->sx);
+    free(w->sG);
+    if (w->HA != w->HG) free(w->HA);
+    free(w->M);
+    free(w->sq);
+    free(w->sy);
+    free(w->sCi);
+    free(w->sci0);
+    free(w->sCe);
+    free(w->sce0);
+    free(w->swork);
+    free(w->siwork);
+    free(w->near);
+    free(w->xbest);
+    ncvx_hess_free(&w->h);
+    free(w);
+}
+
+#define ALLOC(ptr, count)                                                                          \
+    do {                                                                                           \
+        size_t cnt_ = (size_t)(count);                                                             \
+        (ptr) = calloc(cnt_ ? cnt_ : 1, sizeof *(ptr));                                            \
+        if (!(ptr)) {                                                                              \
+            st = NCVX_FAIL(NCVX_ERR_NOMEM, "%s[%zu]", #ptr, cnt_);                                 \
+            goto fail;                                                                             \
+        }                                                                                          \
+    } while (0)
+
+ncvx_status ncvx_sqp_create(ncvx_sqp **out, const ncvx_problem *p, const ncvx_settings *s)
+{
+    ncvx_status st = NCVX_OK;
+    *out = NULL;
+    double t0 = ncvx_now();
+    ncvx_sqp *w = calloc(1, sizeof *w);
+    if (!w) return NCVX_FAIL(NCVX_ERR_NOMEM, "workspace");
+    w->p = *p;
+    w->s = *s;
+    w->log = s->log ? s->log : stdout;
+    const int n = p->n, mi = p->n_ineq, me = p->n_eq, k = 1 + mi + me, mc = mi + me;
+    w->n = n;
+    w->mi = mi;
+    w->me = me;
+    w->mc = mc;
+    w->k = k;
+    w->constrained = mc > 0;
+    const size_t nk = (size_t)n * k;
+
+    // samples kept: ngrad, capped by the memory budget and the stationarity-QP size
+    long ng = s->ngrad > 0 ? s->ngrad : (long)(n + 10 < 2L * n ? n + 10 : 2L * n);
+    if (s->ngrad <= 0 && ng > 100) ng = 100;
+    double per = 8.0 * (double)n * (double)(1 + 2 * k);
+    long capm = (long)(s->sample_mem_max / per);
+    if (ng > capm) ng = capm;
+    if (ng > NCVX_STAT_QP_MAX / k) ng = NCVX_STAT_QP_MAX / k;
+    if (ng < 1) ng = 1;
+    w->nslots = (int)ng;
+
+    ALLOC(w->x, n);
+    ALLOC(w->G, nk);
+    ALLOC(w->ci, mi);
+    ALLOC(w->ce, me);
+    ALLOC(w->xt, n);
+    ALLOC(w->Gt, nk);
+    ALLOC(w->cit, mi);
+    ALLOC(w->cet, me);
+    ALLOC(w->w, k);
+    ALLOC(w->wt, k);
+    ALLOC(w->HG, nk);
+    ALLOC(w->d, n);
+    ALLOC(w->y, n);
+    ALLOC(w->tmp, n);
+    ALLOC(w->K, (size_t)k * k);
+    ALLOC(w->Rinv, (size_t)mc * mc);
+    ALLOC(w->qg, mc);
+    ALLOC(w->qy, mc);
+    ALLOC(w->qlo, mc);
+    ALLOC(w->qCi, (size_t)mc * 2 * mc);
+    ALLOC(w->qci0, 2 * mc);
+    ALLOC(w->Gd, k);
+    ALLOC(w->keep, mc + k);
+    ALLOC(w->qwork, ncvx_qp_work_size(mc, 0, 2 * mc));
+    ALLOC(w->qiwork, ncvx_qp_iwork_size(mc, 0, 2 * mc));
+    ALLOC(w->xbest, n);
+    ALLOC(w->sx, (size_t)n * w->nslots);
+    ALLOC(w->sG, nk * w->nslots);
+    if (w->nslots == 1)
+        w->HA = w->HG;
+    else
+        ALLOC(w->HA, nk * w->nslots);
+    {
+        const int N = k * w->nslots;
+        ALLOC(w->M, (size_t)N * N);
+        ALLOC(w->sq, N);
+        ALLOC(w->sy, N);
+        ALLOC(w->sCi, (size_t)N * 2 * N);
+        ALLOC(w->sci0, 2 * N);
+        ALLOC(w->sCe, N);
+        ALLOC(w->sce0, 1);
+        ALLOC(w->swork, ncvx_qp_work_size(N, 1, 2 * N));
+        ALLOC(w->siwork, ncvx_qp_iwork_size(N, 1, 2 * N));
+        ALLOC(w->near, w->nslots);
+    }
+    if (ncvx_hess_init(&w->h, n, s->limited_mem_size, k * w->nslots, s->scaleH0 != 0) != 0) {
+        st = NCVX_FAIL(NCVX_ERR_NOMEM, "inverse Hessian (n = %d, limited_mem_size = %d)", n,
+                       s->limited_mem_size);
+        goto fail;
+    }
+    w->rng = (uint64_t)s->seed;
+    w->stat = NAN;
+    w->setup_time = ncvx_now() - t0;
+    *out = w;
+    return NCVX_OK;
+fail:
+    ncvx_sqp_destroy(w);
+    return st;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* steering (GRANSO qpSteeringStrategy) and the stationarity measure (qpTerminationCondition)  */
+
+/* predicted violation reduction of the linearized constraints for G'd = gd (k-vector) */
+static double pred_reduction(const ncvx_sqp *w, const double *gd, double viol)
+{
+    double r = viol;
+    if (w->s.steering_l1_model) {
+        for (int i = 0; i < w->mi; i++) {
+            double v = w->ci[i] + gd[1 + i];
+            r -= v > 0 ? v : 0;
+        }
+        for (int i = 0; i < w->me; i++)
+            r -= fabs(w->ce[i] + gd[1 + w->mi + i]);
+    } else {
+        double vi = 0, ve = 0;
+        for (int i = 0; i < w->mi; i++) {
+            double v = w->ci[i] + gd[1 + i];
+            if (v > vi) vi = v;
+        }
+        for (int i = 0; i < w->me; i++)
+            if (fabs(w->ce[i] + gd[1 + w->mi + i]) > ve) ve = fabs(w->ce[i] + gd[1 + w->mi + i]);
+        r -= vi + ve;
+    }
+    return r;
+}
+
+/* solve the dual steering QP for penalty parameter mu with K, Rinv prepared; gd = G'd */
+static int steer_qp(ncvx_sqp *w, double mu)
+{
+    const int mc = w->mc, k = w->k;
+    for (int i = 0; i < mc; i++) {
+        double c = i < w->mi ? w->ci[i] : w->ce[i - w->mi];
+        w->qg[i] = mu * w->K[(size_t)0 * k + 1 + i] - c;
+    }
+    int rc = ncvx_qp_solve_factored(mc, w->Rinv, w->qg, 0, NULL, NULL, 2 * mc, w->qCi, w->qci0,
+                                    w->qy, NULL, NULL, w->qwork, w->qiwork);
+    if (rc != 0) return rc;
+    // G'd = -mu K[:,0] - K[:,1:] y  (no n-vector work per mu trial)
+    for (int r = 0; r < k; r++) {
+        double acc = -mu * w->K[r];
+        for (int j = 0; j < mc; j++)
+            acc -= w->K[(size_t)(1 + j) * k + r] * w->qy[j];
+        w->Gd[r] = acc;
+    }
+    return 0;
+}
+
+/* steering direction into w->d; may lower w->mu. HGc = H G (level 0) or G (level 1).
+ * Returns 0, or nonzero if a QP failed (the caller falls back, as GRANSO does). */
+static int steering(ncvx_sqp *w, const double *HGc, double *mu_out)
+{
+    const int n = w->n, mc = w->mc, k = w->k;
+    // K = G' HGc (k x k), symmetrized; its constraint block is factored once for all mu
+    cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, k, k, n, 1.0, w->G, n, HGc, n, 0.0, w->K,
+                k);
+    for (int j = 0; j < k; j++)
+        for (int i = 0; i < j; i++) {
+            double a = 0.5 * (w->K[(size_t)j * k + i] + w->K[(size_t)i * k + j]);
+            w->K[(size_t)j * k + i] = w->K[(size_t)i * k + j] = a;
+        }
+    double *Kcc = w->M; // scratch (mc x mc <= N x N)
+    for (int j = 0; j < mc; j++)
+        for (int i = 0; i < mc; i++)
+            Kcc[(size_t)j * mc + i] = w->K[(size_t)(1 + j) * k + 1 + i];
+    if (ncvx_qp_factor(mc, Kcc, w->Rinv, NULL) != 0) return 2;
+    // box: c_i multipliers in [0, 1], c_e multipliers in [-1, 1], as y >= lo, -y >= -1
+    memset(w->qCi, 0, (size_t)mc * 2 * mc * sizeof *w->qCi);
+    for (int i = 0; i < mc; i++) {
+        w->qCi[(size_t)i * mc + i] = 1;
+        w->qci0[i] = i < w->mi ? 0 : -1;
+        w->qCi[(size_t)(mc + i) * mc + i] = -1;
+        w->qci0[mc + i] = -1;
+    }
+    const double viol = w->s.steering_l1_model ? viol_i1(w->ci, w->mi) + viol_e1(w->ce, w->me)
+                                               : viol_iinf(w->ci, w->mi) + viol_einf(w->ce, w->me);
+    const double vtol = sqrt(2.220446049250313e-16) * (viol > 1 ? viol : 1);
+    const double c_viol = w->s.steering_c_viol;
+    double mu = w->mu;
+    int rc = steer_qp(w, mu);
+    if (rc) return rc;
+    double red = pred_reduction(w, w->Gd, viol);
+    int done = red >= c_viol * viol - vtol;
+    if (!done && w->me == 0 && isfinite(w->s.steering_ineq_margin)) {
+        int any = 0;
+        for (int i = 0; i < w->mi; i++)
+            if (w->ci[i] >= -w->s.steering_ineq_margin) any = 1;
+        if (!any) done = 1; // all inequalities strictly inside: no steering
+    }
+    if (!done) {
+        // reference: the feasibility-only direction (mu = 0); qy and Gd get overwritten, so
+        // keep the mu-trial answer and restore it if the reference accepts it
+        double *keep = w->keep;
+        memcpy(keep, w->qy, (size_t)mc * sizeof *keep);
+        memcpy(keep + mc, w->Gd, (size_t)k * sizeof *keep);
+        if ((rc = steer_qp(w, 0)) != 0) return rc;
+        double red_ref = pred_reduction(w, w->Gd, viol);
+        if (red >= c_viol * red_ref - vtol) {
+            memcpy(w->qy, keep, (size_t)mc * sizeof *keep);
+            memcpy(w->Gd, keep + mc, (size_t)k * sizeof *keep);
+        } else {
+            for (int j = 0; j < w->s.steering_maxit; j++) {
+                mu *= w->s.steering_c_mu;
+                if ((rc = steer_qp(w, mu)) != 0) return rc;
+                red = pred_reduction(w, w->Gd, viol);
+                if (red >= c_viol * red_ref - vtol) break;
+            }
+        }
+    }
+    // d = -mu HGc[:,0] - HGc[:,1:] y
+    double *coef = w->sq;
+    coef[0] = -mu;
+    for (int j = 0; j < mc; j++)
+        coef[1 + j] = -w->qy[j];
+    cblas_dgemv(CblasColMajor, CblasNoTrans, n, k, 1.0, HGc, n, coef, 1, 0.0, w->d, 1);
+    *mu_out = mu;
+    return 0;
+}
+
+/* push the current point into the sample ring */
+static void push_sample(ncvx_sqp *w)
+{
+    const size_t nk = (size_t)w->n * w->k;
+    memcpy(w->sx + (size_t)w->shead * w->n, w->x, (size_t)w->n * sizeof *w->x);
+    memcpy(w->sG + (size_t)w->shead * nk, w->G, nk * sizeof *w->G);
+    w->shead = (w->shead + 1) % w->nslots;
+    if (w->scount < w->nslots) w->scount++;
+}
+
+/* stationarity measure at the current point (after push_sample), with the current H */
+static double stationarity(ncvx_sqp *w)
+{
+    const int n = w->n, k = w->k, mi = w->mi;
+    // smooth case first: ||grad phi||
+    cblas_dgemv(CblasColMajor, CblasNoTrans, n, k, 1.0, w->G, n, w->w, 1, 0.0, w->tmp, 1);
+    double gn = cblas_dnrm2(n, w->tmp, 1);
+    w->last_nsamp = 1;
+    if (gn <= w->s.opt_tol) return gn;
+    // samples within evaldist of x (GRANSO measures ||x_k - x_j||)
+    int L = 0;
+    for (int j = 0; j < w->scount; j++) {
+        const double *xj = w->sx + (size_t)j * n;
+        double dist = 0;
+        for (int i = 0; i < n; i++) {
+            double t = w->x[i] - xj[i];
+            dist += t * t;
+        }
+        if (sqrt(dist) <= w->s.evaldist) w->near[L++] = j;
+    }
+    if (L == 0) return gn; // cannot happen: the current point is in the ring
+    w->last_nsamp = L;
+    const int N = L * k;
+    const size_t nk = (size_t)n * k;
+    // HA = H A, A = [G_j], one multi-column apply per sample; M = A' H A
+    double *M = w->M;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        for (int a = 0; a < L; a++) {
+            const double *Ga = w->sG + (size_t)w->near[a] * nk;
+            if (attempt == 0)
+                ncvx_hess_apply(&w->h, k, Ga, w->HA + (size_t)a * nk);
+            else
+                memcpy(w->HA + (size_t)a * nk, Ga, nk * sizeof *Ga);
+        }
+        for (int a = 0; a < L; a++) {
+            const double *Ga = w->sG + (size_t)w->near[a] * nk;
+            cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, k, N, n, 1.0, Ga, n, w->HA, n, 0.0,
+                        M + (size_t)a * k, N);
+        }
+        for (int j = 0; j < N; j++)
+            for (int i = 0; i < j; i++) {
+                double v = 0.5 * (M[(size_t)j * N + i] + M[(size_t)i * N + j]);
+                M[(size_t)j * N + i] = M[(size_t)i * N + j] = v;
+            }
+        // variables per sample: (f weight in [0, mu], sum = mu), c_i in [0,1], c_e in [-1,1];
+        // linear term -[0; c_i; c_e] (the f values add a constant)
+        memset(w->sCi, 0, (size_t)N * 2 * N * sizeof *w->sCi);
+        for (int v = 0; v < N; v++) {
+            int c = v % k;
+            w->sq[v] = c == 0 ? 0 : -(c <= mi ? w->ci[c - 1] : w->ce[c - 1 - mi]);
+            w->sCi[(size_t)v * N + v] = 1;
+            w->sci0[v] = (c > mi) ? -1 : 0;
+            w->sCi[(size_t)(N + v) * N + v] = -1;
+            w->sci0[N + v] = c == 0 ? -w->mu : -1;
+            w->sCe[v] = c == 0 ? 1 : 0;
+        }
+        w->sce0[0] = w->mu;
+        int rc = ncvx_qp_solve(N, M, w->sq, 1, w->sCe, w->sce0, 2 * N, w->sCi, w->sci0, w->sy, NULL,
+                               NULL, w->swork, w->siwork);
+        if (rc == 0) {
+            cblas_dgemv(CblasColMajor, CblasNoTrans, n, N, -1.0, w->HA, n, w->sy, 1, 0.0, w->tmp,
+                        1);
+            double sv = cblas_dnrm2(n, w->tmp, 1);
+            if (w->HA == w->HG) w->hg_ok = 0;
+            return sv;
+        }
+        // GRANSO's first fallback: the identity in place of H
+    }
+    if (w->HA == w->HG) w->hg_ok = 0;
+    return INFINITY;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* line-search evaluation: trial point x + t d                                                  */
+
+typedef struct {
+    ncvx_sqp *w;
+    double mu;
+    int abort_code; ///< -1 callback, -2 budget
+} ls_ctx;
+
+static int ls_eval(void *vctx, double t, int grad, double *phi, double *gtd, int *quit)
+{
+    ls_ctx *c = vctx;
+    ncvx_sqp *w = c->w;
+    const int n = w->n;
+    for (int i = 0; i < n; i++)
+        w->xt[i] = w->x[i] + t * w->d[i];
+    int rc = evaluate(w, w->xt, &w->ft, grad ? w->Gt : NULL, w->cit, w->cet);
+    if (rc < 0) {
+        c->abort_code = rc;
+        return NCVX_LSE_ABORT;
+    }
+    *quit = 0;
+    if (rc == NCVX_LSE_NONFIN) return NCVX_LSE_NONFIN;
+    w->phit = penalty(w, c->mu, w->ft, w->cit, w->cet, w->wt);
+    *phi = w->phit;
+    *quit = feasible(w, w->cit, w->cet) && w->ft <= w->s.fvalquit;
+    if (grad) {
+        cblas_dgemv(CblasColMajor, CblasTrans, n, w->k, 1.0, w->Gt, n, w->d, 1, 0.0, w->Gd, 1);
+        *gtd = cblas_ddot(w->k, w->Gd, 1, w->wt, 1);
+        if (!isfinite(*gtd)) return NCVX_LSE_NONFIN;
+    }
+    return NCVX_LSE_OK;
+}
+
+static ncvx_ls_result line_search(ncvx_sqp *w, ls_ctx *c, double gtd0)
+{
+    ncvx_ls_param lp;
+    lp.phi0 = w->phi;
+    lp.g0 = gtd0;
+    lp.xx = cblas_ddot(w->n, w->x, 1, w->x, 1);
+    lp.xd = cblas_ddot(w->n, w->x, 1, w->d, 1);
+    lp.dd = cblas_ddot(w->n, w->d, 1, w->d, 1);
+    lp.c1 = w->s.wolfe1;
+    lp.c2 = w->s.wolfe2;
+    lp.t0 = w->s.init_step_size;
+    lp.step_tol = w->s.step_tol;
+    lp.maxit = w->s.linesearch_maxit;
+    lp.backtrack = w->s.is_backtrack_linesearch;
+    c->mu = w->mu;
+    return ncvx_linesearch_wolfe(&lp, ls_eval, c);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* solve                                                                                        */
+
+static void finish(ncvx_sqp *w, double *x, ncvx_info *info, ncvx_term term)
+{
+    memset(info, 0, sizeof *info);
+    info->term = term;
+    info->term_msg = ncvx_term_str(term);
+    if (w->best_kind > 0) {
+        memcpy(x, w->xbest, (size_t)w->n * sizeof *x);
+        info->f = w->fbest;
+        info->viol_ineq = w->vibest;
+        info->viol_eq = w->vebest;
+    } else {
+        memcpy(x, w->x, (size_t)w->n * sizeof *x);
+        info->f = w->f;
+        info->viol_ineq = viol_i1(w->ci, w->mi);
+        info->viol_eq = viol_e1(w->ce, w->me);
+    }
+    info->stat = w->stat;
+    info->mu = w->mu;
+    info->iters = w->iter;
+    info->evals = w->evals;
+    info->grad_evals = w->grad_evals;
+    info->setup_time = w->setup_time;
+    info->solve_time = ncvx_now() - w->t0;
+    info->eval_time = w->eval_time;
+    if (w->s.print_level >= 1)
+        fprintf(w->log,
+                "bfgs-sqp: %s (code %d): f = %.10e, viol = %.3e / %.3e, %d iters, %ld evals\n",
+                info->term_msg, (int)term, info->f, info->viol_ineq, info->viol_eq, info->iters,
+                info->evals);
+}
+
+static int converged(ncvx_sqp *w, ncvx_term *term)
+{
+    if (!feasible(w, w->ci, w->ce)) return 0;
+    if (w->stat <= w->s.opt_tol) {
+        *term = NCVX_TERM_STATIONARY;
+        return 1;
+    }
+    if (w->rel_diff <= w->s.rel_tol) {
+        *term = NCVX_TERM_REL_TOL;
+        return 1;
+    }
+    if (w->f <= w->s.fvalquit) {
+        *term = NCVX_TERM_FVALQUIT;
+        return 1;
+    }
+    return 0;
+}
+
+static void swap_ptr(double **a, double **b)
+{
+    double *t = *a;
+    *a = *b;
+    *b = t;
+}
+
+ncvx_status ncvx_sqp_solve(ncvx_sqp *w, double *x, ncvx_info *info)
+{
+    const int n = w->n, k = w->k;
+    ncvx_term term = NCVX_TERM_UNKNOWN;
+    w->t0 = ncvx_now();
+    w->log = w->s.log ? w->s.log : stdout;
+
+    if (!w->resume) {
+        w->eval_time = 0;
+        w->elapsed0 = 0;
+        w->hg_ok = 0;
+        ncvx_hess_reset(&w->h); // a fresh run starts from H = I
+        w->rng = (uint64_t)w->s.seed;
+        if (!all_finite(x, (size_t)n)) return NCVX_FAIL(NCVX_ERR_NONFINITE, "x0 is not finite");
+        w->iter = 0;
+        w->evals = w->grad_evals = 0;
+        w->best_kind = 0;
+        w->rows = 0;
+        w->shead = w->scount = 0;
+        memcpy(w->x, x, (size_t)n * sizeof *x);
+        int rc = evaluate(w, w->x, &w->f, w->G, w->ci, w->ce);
+        if (rc == -1) return NCVX_FAIL(NCVX_ERR_CALLBACK, "evaluation failed at x0");
+        if (rc == -2) return NCVX_FAIL(NCVX_ERR_CALLBACK, "max_evals allows no evaluation");
+        if (rc == NCVX_LSE_NONFIN)
+            return NCVX_FAIL(NCVX_ERR_NONFINITE, "non-finite f, c or gradient at x0");
+        w->mu = w->constrained ? w->s.mu0 : 1.0;
+        w->phi = penalty(w, w->mu, w->f, w->ci, w->ce, w->w);
+        w->started = 1;
+        push_sample(w);
+        w->stat = stationarity(w);
+        w->rel_diff = INFINITY;
+        int halt = monitor(w, 1, 0);
+        print_row(w, 0, 0, 0);
+        if (converged(w, &term)) goto done;
+        if (halt) {
+            term = NCVX_TERM_USER_HALT;
+            goto done;
+        }
+    } else {
+        w->rows = 0;
+        w->resume = 0;
+    }
+    const int min_level = w->constrained ? 0 : POSTQP_FALLBACK_LEVEL;
+    const int max_level = LAST_FALLBACK_LEVEL;
+    ls_ctx lc = {w, w->mu, 0};
+    while (w->iter < w->s.maxit) {
+        int level = min_level, random_attempts = 0;
+        long evals0 = w->evals;
+        const double mu_snap = w->mu;
+        ncvx_ls_result ls = {0, 0, 0, 0};
+        int mu_changed;
+        for (;;) { // direction attempts of one iteration (fallback loop)
+            mu_changed = 0;
+            int bump = 0;
+            if (level < POSTQP_FALLBACK_LEVEL) {
+                const double *HGc = w->G;
+                if (level == 0) {
+                    if (!w->hg_ok) {
+                        ncvx_hess_apply(&w->h, k, w->G, w->HG);
+                        w->hg_ok = 1;
+                    }
+                    HGc = w->HG;
+                }
+                double mu_new = w->mu;
+                int src = steering(w, HGc, &mu_new);
+                if (src != 0) {
+                    bump = 1; // GRANSO: a failed steering QP falls back to the next level
+                    if (w->s.print_level >= 2)
+                        fprintf(w->log, "  iter %d: steering QP failed (level %d, code %d)\n",
+                                w->iter + 1, level, src);
+                } else if (mu_new != w->mu) {
+                    w->mu = mu_new;
+                    w->phi = penalty(w, w->mu, w->f, w->ci, w->ce, w->w);
+                    mu_changed = 1;
+                }
+            } else if (level == 2) {
+                if (!w->hg_ok) {
+                    ncvx_hess_apply(&w->h, k, w->G, w->HG);
+                    w->hg_ok = 1;
+                }
+                cblas_dgemv(CblasColMajor, CblasNoTrans, n, k, -1.0, w->HG, n, w->w, 1, 0.0, w->d,
+                            1);
+            } else if (level == 3) {
+                cblas_dgemv(CblasColMajor, CblasNoTrans, n, k, -1.0, w->G, n, w->w, 1, 0.0, w->d,
+                            1);
+            } else {
+                randn(&w->rng, w->d, n);
+                random_attempts++;
+            }
+            double gtd = NAN;
+            if (!bump) {
+                cblas_dgemv(CblasColMajor, CblasTrans, n, k, 1.0, w->G, n, w->d, 1, 0.0, w->Gd, 1);
+                gtd = cblas_ddot(k, w->Gd, 1, w->w, 1);
+                if (!isfinite(gtd))
+                    bump = 1;
+                else if (gtd > 0 && level == LAST_FALLBACK_LEVEL) {
+                    cblas_dscal(n, -1.0, w->d, 1); // random ascent direction: flip it
+                    gtd = -gtd;
+                }
+                if (!(gtd < 0)) bump = 1; // non-descent (linesearch_nondescent_maxit = 0)
+                if (bump && w->s.print_level >= 2)
+                    fprintf(w->log, "  iter %d: not a descent direction (level %d, %.3e)\n",
+                            w->iter + 1, level, gtd);
+            }
+            if (!bump) {
+                ls = line_search(w, &lc, gtd);
+                if (ls.fail == 2 && w->constrained) {
+                    // retry with lower mu: phi may be unbounded below off the feasible set
+                    int tries = w->iter < 1 ? LS_REATTEMPTS_X0 : LS_REATTEMPTS;
+                    double cm = w->iter < 1 ? LS_C_MU_X0 : LS_C_MU;
+                    for (int j = 0; j < tries && ls.fail == 2; j++) {
+                        w->mu *= cm;
+                        w->phi = penalty(w, w->mu, w->f, w->ci, w->ce, w->w);
+                        cblas_dgemv(CblasColMajor, CblasTrans, n, k, 1.0, w->G, n, w->d, 1, 0.0,
+                                    w->Gd, 1);
+                        double g2 = cblas_ddot(k, w->Gd, 1, w->w, 1);
+                        if (!(g2 < 0)) break;
+                        ls = line_search(w, &lc, g2);
+                        if (ls.fail == 0) mu_changed = 1;
+                    }
+                }
+                if (ls.fail == 3) {
+                    term = lc.abort_code == -2 ? NCVX_TERM_MAXEVAL : NCVX_TERM_CALLBACK;
+                    w->mu = mu_snap;
+                    w->phi = penalty(w, w->mu, w->f, w->ci, w->ce, w->w);
+                    goto done;
+                }
+                if (ls.fail == 0) break; // step accepted
+            }
+            // restore the snapshot (mu, phi at x) and bump the fallback level
+            w->mu = mu_snap;
+            w->phi = penalty(w, w->mu, w->f, w->ci, w->ce, w->w);
+            int can = level < max_level;
+            if (can)
+                level++;
+            else if (level == LAST_FALLBACK_LEVEL && random_attempts < w->s.max_random_attempts)
+                can = 1;
+            if (!bump && ls.fail == 1) {
+                int feas = feasible(w, w->ci, w->ce);
+                if (HALT_ON_LS_BRACKET && feas) {
+                    term = NCVX_TERM_LS_FEASIBLE;
+                    goto done;
+                }
+                if (!can) {
+                    term = feas ? NCVX_TERM_LS_FEASIBLE : NCVX_TERM_LS_INFEASIBLE;
+                    goto done;
+                }
+            } else if (!bump && ls.fail == 2) {
+                term = NCVX_TERM_LS_UNBOUNDED;
+                goto done;
+            } else if (!can) {
+                term = NCVX_TERM_NO_DESCENT;
+                goto done;
+            }
+            if (w->s.print_level >= 2)
+                fprintf(w->log, "  iter %d: fallback to level %d\n", w->iter + 1, level);
+        }
+        // step accepted: phi_prev with the (possibly lowered) mu, s = alpha d, y = Gt wt - G w
+        const double phi_prev = w->phi;
+        const double alpha = ls.alpha;
+        cblas_dgemv(CblasColMajor, CblasNoTrans, n, k, 1.0, w->Gt, n, w->wt, 1, 0.0, w->y, 1);
+        cblas_dgemv(CblasColMajor, CblasNoTrans, n, k, -1.0, w->G, n, w->w, 1, 1.0, w->y, 1);
+        swap_ptr(&w->x, &w->xt);
+        swap_ptr(&w->G, &w->Gt);
+        swap_ptr(&w->ci, &w->cit);
+        swap_ptr(&w->ce, &w->cet);
+        swap_ptr(&w->w, &w->wt);
+        w->f = w->ft;
+        w->phi = w->phit;
+        w->hg_ok = 0;
+        w->rel_diff =
+            (mu_changed || phi_prev == 0) ? INFINITY : fabs(w->phi - phi_prev) / fabs(phi_prev);
+        w->iter++;
+        push_sample(w);
+        w->stat = stationarity(w);
+        // BFGS update (after the stationarity QP, as GRANSO), Powell-style damping with H s
+        double *sv = w->d;
+        cblas_dscal(n, alpha, sv, 1);
+        const double step = cblas_dnrm2(n, sv, 1);
+        double sty = cblas_ddot(n, sv, 1, w->y, 1);
+        if (w->s.bfgs_damping > 0) {
+            ncvx_hess_apply(&w->h, 1, sv, w->tmp);
+            double sHs = cblas_ddot(n, sv, 1, w->tmp, 1);
+            if (sty < w->s.bfgs_damping * sHs) {
+                double th = (1 - w->s.bfgs_damping) * sHs / (sHs - sty);
+                cblas_dscal(n, th, w->y, 1);
+                cblas_daxpy(n, 1 - th, w->tmp, 1, w->y, 1);
+                sty = th * sty + (1 - th) * sHs;
+            }
+        }
+        int urc = ncvx_hess_update(&w->h, sv, w->y, sty);
+        if (urc != 0 && w->s.print_level >= 2)
+            fprintf(w->log, "  iter %d: BFGS update skipped (code %d)\n", w->iter, urc);
+        const int ls_evals = (int)(w->evals - evals0);
+        int halt = monitor(w, ls_evals, step);
+        print_row(w, ls_evals, alpha, level);
+        if (converged(w, &term)) goto done;
+        if (halt) {
+            term = NCVX_TERM_USER_HALT;
+            goto done;
+        }
+        if (w->s.maxclocktime > 0 && elapsed(w) > w->s.maxclocktime) {
+            term = NCVX_TERM_CLOCK;
+            goto done;
+        }
+        if (w->s.max_evals > 0 && w->evals >= w->s.max_evals) {
+            term = NCVX_TERM_MAXEVAL;
+            goto done;
+        }
+    }
+    term = NCVX_TERM_MAXIT;
+done:
+    w->elapsed0 = elapsed(w);
+    finish(w, x, info, term);
+    return NCVX_OK;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* continuation state                                                                           */
+
+static void walk(ncvx_sqp *w, ncvx_sw *c)
+{
+    const int n = w->n, k = w->k;
+    double hdr[6] = {STATE_MAGIC, (double)NCVX_BFGS_SQP, n, w->mi, w->me, w->nslots};
+    double lm = w->s.limited_mem_size;
+    ncvx_sw_a(c, hdr, 6);
+    ncvx_sw_d(c, &lm);
+    ncvx_sw_i(c, &w->iter);
+    ncvx_sw_l(c, &w->evals);
+    ncvx_sw_l(c, &w->grad_evals);
+    ncvx_sw_d(c, &w->mu);
+    ncvx_sw_d(c, &w->phi);
+    ncvx_sw_d(c, &w->stat);
+    ncvx_sw_d(c, &w->rel_diff);
+    ncvx_sw_d(c, &w->eval_time);
+    ncvx_sw_d(c, &w->elapsed0);
+    ncvx_sw_u64(c, &w->rng);
+    ncvx_sw_a(c, w->x, (size_t)n);
+    ncvx_sw_a(c, w->G, (size_t)n * k);
+    ncvx_sw_d(c, &w->f);
+    ncvx_sw_a(c, w->ci, (size_t)w->mi);
+    ncvx_sw_a(c, w->ce, (size_t)w->me);
+    ncvx_sw_a(c, w->w, (size_t)k);
+    ncvx_sw_a(c, w->xbest, (size_t)n);
+    ncvx_sw_d(c, &w->fbest);
+    ncvx_sw_d(c, &w->vibest);
+    ncvx_sw_d(c, &w->vebest);
+    ncvx_sw_i(c, &w->best_kind);
+    ncvx_sw_i(c, &w->shead);
+    ncvx_sw_i(c, &w->scount);
+    ncvx_sw_a(c, w->sx, (size_t)n * w->nslots);
+    ncvx_sw_a(c, w->sG, (size_t)n * k * w->nslots);
+    ncvx_hess_state(&w->h, c);
+}
+
+size_t ncvx_sqp_state_size(const ncvx_sqp *w)
+{
+    ncvx_sw c = {NULL, 0, 0};
+    walk((ncvx_sqp *)w, &c);
+    return c.pos;
+}
+
+ncvx_status ncvx_sqp_state_export(const ncvx_sqp *w, double *buf, size_t size)
+{
+    if (!w->started) return NCVX_FAIL(NCVX_ERR_STATE, "no solve has started: nothing to export");
+    size_t need = ncvx_sqp_state_size(w);
+    if (size < need) return NCVX_FAIL(NCVX_ERR_INVALID, "buffer of %zu < %zu doubles", size, need);
+    // the walker only reads in export mode
+    ncvx_sw c = {buf, 0, 1};
+    walk((ncvx_sqp *)w, &c);
+    return NCVX_OK;
+}
+
+ncvx_status ncvx_sqp_state_import(ncvx_sqp *w, const double *buf, size_t size)
+{
+    size_t need = ncvx_sqp_state_size(w);
+    if (size < need) return NCVX_FAIL(NCVX_ERR_STATE, "state of %zu < %zu doubles", size, need);
+    if (buf[0] != STATE_MAGIC || buf[1] != (double)NCVX_BFGS_SQP || buf[2] != w->n ||
+        buf[3] != w->mi || buf[4] != w->me || buf[5] != w->nslots ||
+        buf[6] != (double)w->s.limited_mem_size)
+        return NCVX_FAIL(NCVX_ERR_STATE, "state does not match this problem and settings");
+    ncvx_sw c = {(double *)buf, 0, 2};
+    walk(w, &c);
+    w->started = 1;
+    w->resume = 1;
+    w->hg_ok = 0;
+    return NCVX_OK;
+}

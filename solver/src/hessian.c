@@ -1,0 +1,207 @@
+// solver/src/hessian.c: full and limited-memory inverse-BFGS approximations H ~ (hess f)^-1
+//
+// Full memory keeps H dense and applies the rank-two update of the inverse (Nocedal, Wright,
+// "Numerical Optimization", eq. 6.17). Limited memory keeps m pairs (s_i, y_i) and applies H
+// through the compact representation of Byrd, Nocedal, Schnabel (Math. Prog. 63, 1994,
+// eq. 3.1-3.2), so k right-hand sides cost four GEMMs with the n x m pair matrices.
+#include "ncvx_internal.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+
+int ncvx_hess_init(ncvx_hess *h, int n, int m, int kmax, int scaleH0)
+{
+    memset(h, 0, sizeof *h);
+    h->n = n;
+    h->m = m;
+    h->kmax = kmax;
+    h->scaleH0 = scaleH0;
+    h->gamma = 1;
+    if (m == 0) {
+        h->H = calloc((size_t)n * n, sizeof *h->H);
+        if (!h->H) return -1;
+        for (int i = 0; i < n; i++)
+            h->H[(size_t)i * n + i] = 1;
+        h->wk = calloc((size_t)n, sizeof *h->wk);
+        if (!h->wk) return -1;
+        return 0;
+    }
+    h->S = calloc((size_t)n * m, sizeof *h->S);
+    h->Y = calloc((size_t)n * m, sizeof *h->Y);
+    h->SY = calloc((size_t)m * m, sizeof *h->SY);
+    h->YY = calloc((size_t)m * m, sizeof *h->YY);
+    // A, B, P, T (m x kmax each), two m-vectors for the update
+    h->wk = calloc(4 * (size_t)m * kmax + 4 * (size_t)m, sizeof *h->wk);
+    h->ord = calloc((size_t)m, sizeof *h->ord);
+    if (!h->S || !h->Y || !h->SY || !h->YY || !h->wk || !h->ord) return -1;
+    return 0;
+}
+
+void ncvx_hess_reset(ncvx_hess *h)
+{
+    const int n = h->n;
+    h->gamma = 1;
+    h->scaled = 0;
+    h->head = h->count = 0;
+    h->updates = h->skipped = 0;
+    if (h->m == 0) {
+        memset(h->H, 0, (size_t)n * n * sizeof *h->H);
+        for (int i = 0; i < n; i++)
+            h->H[(size_t)i * n + i] = 1;
+    }
+}
+
+void ncvx_hess_free(ncvx_hess *h)
+{
+    free(h->H);
+    free(h->S);
+    free(h->Y);
+    free(h->SY);
+    free(h->YY);
+    free(h->wk);
+    free(h->ord);
+    memset(h, 0, sizeof *h);
+}
+
+void ncvx_hess_apply(ncvx_hess *h, int k, const double *V, double *HV)
+{
+    const int n = h->n;
+    if (h->m == 0) {
+        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, n, k, n, 1.0, h->H, n, V, n, 0.0, HV,
+                    n);
+        return;
+    }
+    const int m = h->m, c = h->count;
+    const size_t nk = (size_t)n * k;
+    for (size_t i = 0; i < nk; i++)
+        HV[i] = h->gamma * V[i];
+    if (c == 0) return;
+    // slots 0..c-1 are in use (the ring fills them in order before wrapping)
+    double *A = h->wk, *B = A + (size_t)m * k, *P = B + (size_t)m * k, *T = P + (size_t)m * k;
+    int *ord = h->ord;
+    for (int j = 0; j < c; j++)
+        ord[j] = (h->head - c + j + m) % m;
+    // A = S'V, B = Y'V in storage order (c x k)
+    cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, c, k, n, 1.0, h->S, n, V, n, 0.0, A, c);
+    cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, c, k, n, 1.0, h->Y, n, V, n, 0.0, B, c);
+    const double g = h->gamma;
+    for (int col = 0; col < k; col++) {
+        double *a = A + (size_t)col * c, *b = B + (size_t)col * c;
+        double *pp = P + (size_t)col * c, *tt = T + (size_t)col * c;
+        // chronological indices i, j; R_ij = s_i'y_j (i <= j) upper triangular
+        // P = R^-1 A (back substitution)
+        for (int i = c - 1; i >= 0; i--) {
+            double acc = a[ord[i]];
+            for (int j = i + 1; j < c; j++)
+                acc -= h->SY[ord[i] + (size_t)m * ord[j]] * pp[j];
+            pp[i] = acc / h->SY[ord[i] + (size_t)m * ord[i]];
+        }
+        // T = (D + gamma Y'Y) P - gamma B
+        for (int i = 0; i < c; i++) {
+            double acc = h->SY[ord[i] + (size_t)m * ord[i]] * pp[i] - g * b[ord[i]];
+            for (int j = 0; j < c; j++)
+                acc += g * h->YY[ord[i] + (size_t)m * ord[j]] * pp[j];
+            tt[i] = acc;
+        }
+        // Q = R^-T T (forward substitution), stored back into a (storage order), and
+        // -gamma P into b (storage order)
+        for (int i = 0; i < c; i++) {
+            double acc = tt[i];
+            for (int j = 0; j < i; j++)
+                acc -= h->SY[ord[j] + (size_t)m * ord[i]] * tt[j];
+            tt[i] = acc / h->SY[ord[i] + (size_t)m * ord[i]];
+        }
+        for (int i = 0; i < c; i++) {
+            a[ord[i]] = tt[i];
+            b[ord[i]] = -g * pp[i];
+        }
+    }
+    // HV = gamma V + S Q - gamma Y P
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, n, k, c, 1.0, h->S, n, A, c, 1.0, HV, n);
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, n, k, c, 1.0, h->Y, n, B, c, 1.0, HV, n);
+}
+
+static int finite_vec(const double *a, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (!isfinite(a[i])) return 0;
+    return 1;
+}
+
+int ncvx_hess_update(ncvx_hess *h, const double *s, const double *y, double sty)
+{
+    const int n = h->n;
+    if (!(sty > 0)) {
+        h->skipped++;
+        return 2;
+    }
+    if (!finite_vec(s, n) || !finite_vec(y, n) || !isfinite(sty)) {
+        h->skipped++;
+        return 3;
+    }
+    const double yy = cblas_ddot(n, y, 1, y, 1);
+    const double rho = 1.0 / sty;
+    if (h->m == 0) {
+        double *H = h->H, *Hy = h->wk;
+        if (h->scaleH0 && !h->scaled) {
+            // GRANSO: H0 is scaled once, at the first update, by s'y / y'y
+            double gam = sty / yy;
+            if (isfinite(gam) && gam > 0) cblas_dscal(n * n, gam, H, 1);
+            h->scaled = 1;
+        }
+        cblas_dgemv(CblasColMajor, CblasNoTrans, n, n, 1.0, H, n, y, 1, 0.0, Hy, 1);
+        double yHy = cblas_ddot(n, y, 1, Hy, 1);
+        // H+ = H - rho (s Hy' + Hy s') + (rho^2 y'Hy + rho) s s'
+        double cs = rho * rho * yHy + rho;
+        for (int j = 0; j < n; j++) {
+            double *Hj = H + (size_t)j * n;
+            const double sj = s[j], hyj = Hy[j];
+            for (int i = 0; i < n; i++)
+                Hj[i] += -rho * (s[i] * hyj + Hy[i] * sj) + cs * s[i] * sj;
+        }
+        h->updates++;
+        return 0;
+    }
+    const int m = h->m;
+    if (h->scaleH0) {
+        double gam = sty / yy;
+        if (isfinite(gam) && gam > 0) h->gamma = gam;
+    }
+    const int slot = h->head;
+    memcpy(h->S + (size_t)slot * n, s, (size_t)n * sizeof *s);
+    memcpy(h->Y + (size_t)slot * n, y, (size_t)n * sizeof *y);
+    double *sy = h->wk + 4 * (size_t)m * h->kmax, *ys = sy + m, *yy2 = ys + m;
+    // S'y_new (column slot of SY), Y's_new (row slot of SY), Y'y_new (YY)
+    cblas_dgemv(CblasColMajor, CblasTrans, n, m, 1.0, h->S, n, y, 1, 0.0, sy, 1);
+    cblas_dgemv(CblasColMajor, CblasTrans, n, m, 1.0, h->Y, n, s, 1, 0.0, ys, 1);
+    cblas_dgemv(CblasColMajor, CblasTrans, n, m, 1.0, h->Y, n, y, 1, 0.0, yy2, 1);
+    for (int i = 0; i < m; i++) {
+        h->SY[i + (size_t)m * slot] = sy[i];
+        h->SY[slot + (size_t)m * i] = ys[i];
+        h->YY[i + (size_t)m * slot] = yy2[i];
+        h->YY[slot + (size_t)m * i] = yy2[i];
+    }
+    h->head = (slot + 1) % m;
+    if (h->count < m) h->count++;
+    h->updates++;
+    return 0;
+}
+
+void ncvx_hess_state(ncvx_hess *h, ncvx_sw *c)
+{
+    ncvx_sw_i(c, &h->scaled);
+    ncvx_sw_d(c, &h->gamma);
+    ncvx_sw_l(c, &h->updates);
+    ncvx_sw_l(c, &h->skipped);
+    if (h->m == 0) {
+        ncvx_sw_a(c, h->H, (size_t)h->n * h->n);
+        return;
+    }
+    ncvx_sw_i(c, &h->head);
+    ncvx_sw_i(c, &h->count);
+    ncvx_sw_a(c, h->S, (size_t)h->n * h->m);
+    ncvx_sw_a(c, h->Y, (size_t)h->n * h->m);
+    ncvx_sw_a(c, h->SY, (size_t)h->m * h->m);
+    ncvx_sw_a(c, h->YY, (size_t)h->m * h->m);
+}

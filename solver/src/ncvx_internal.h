@@ -1,0 +1,157 @@
+// solver/src/ncvx_internal.h: internals of the BFGS-SQP core (inverse-Hessian approximations,
+// weak Wolfe line search, the BFGS-SQP workspace) and of the dispatch in solver.c.
+#ifndef NCVX_INTERNAL_H
+#define NCVX_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "ncvx.h"
+
+/** Print "ncvx: func: message" to stderr and return st. */
+ncvx_status ncvx_report(ncvx_status st, const char *func, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+#define NCVX_FAIL(st, ...) ncvx_report((st), __func__, __VA_ARGS__)
+
+/** Monotonic clock in seconds. */
+double ncvx_now(void);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Continuation-state walker: one routine serves size (mode 0), export (1) and import (2).     */
+
+typedef struct {
+    double *buf;
+    size_t pos;
+    int mode;
+} ncvx_sw;
+
+static inline void ncvx_sw_a(ncvx_sw *c, double *a, size_t len)
+{
+    if (len && c->mode == 1)
+        memcpy(c->buf + c->pos, a, len * sizeof *a);
+    else if (len && c->mode == 2)
+        memcpy(a, c->buf + c->pos, len * sizeof *a);
+    c->pos += len;
+}
+static inline void ncvx_sw_d(ncvx_sw *c, double *v)
+{
+    ncvx_sw_a(c, v, 1);
+}
+static inline void ncvx_sw_i(ncvx_sw *c, int *v)
+{
+    double d = (double)*v;
+    ncvx_sw_a(c, &d, 1);
+    if (c->mode == 2) *v = (int)d;
+}
+static inline void ncvx_sw_l(ncvx_sw *c, long *v)
+{
+    double d = (double)*v;
+    ncvx_sw_a(c, &d, 1);
+    if (c->mode == 2) *v = (long)d;
+}
+static inline void ncvx_sw_u64(ncvx_sw *c, uint64_t *v)
+{
+    double d[2] = {(double)(*v >> 32), (double)(*v & 0xffffffffu)};
+    ncvx_sw_a(c, d, 2);
+    if (c->mode == 2) *v = ((uint64_t)d[0] << 32) | (uint64_t)d[1];
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Inverse-Hessian approximation H (hessian.c)                                                  */
+
+typedef struct {
+    int n;         ///< dimension
+    int m;         ///< 0 = full (dense n x n), else the number of stored pairs
+    int kmax;      ///< most columns applied at once
+    int scaleH0;   ///< scale H0 by s'y / y'y (full: at the first update; limited: every update)
+    int scaled;    ///< full memory: the first-update scaling was done
+    double gamma;  ///< limited memory: H0 = gamma I
+    double *H;     ///< [n*n] full memory
+    double *S, *Y; ///< [n*m] limited memory, column slot j = pair stored there
+    double *SY;    ///< [m*m] SY[i + m*j] = s_i' y_j over storage slots
+    double *YY;    ///< [m*m] y_i' y_j
+    int head;      ///< next slot to write
+    int count;     ///< pairs stored
+    long updates;  ///< accepted updates
+    long skipped;  ///< rejected update requests (s'y <= 0 or non-finite)
+    double *wk;    ///< small workspace
+    int *ord;      ///< [m] chronological order -> slot
+} ncvx_hess;
+
+/** Allocate for dimension n, memory m (0 = full), up to kmax columns per apply. H = I.
+ *  Returns 0 or -1 (out of memory). */
+int ncvx_hess_init(ncvx_hess *h, int n, int m, int kmax, int scaleH0);
+void ncvx_hess_free(ncvx_hess *h);
+/** Back to H = I (no pairs, no scaling). */
+void ncvx_hess_reset(ncvx_hess *h);
+/** HV[n x k] = H V[n x k] (column-major, leading dimension n); HV must not alias V; k <= kmax.
+ *  Limited memory uses the compact representation (Byrd, Nocedal, Schnabel 1994, eq. 3.2 for
+ *  H): four GEMMs with the stored pairs for all k columns at once. */
+void ncvx_hess_apply(ncvx_hess *h, int k, const double *V, double *HV);
+/** BFGS update with the pair (s, y), sty = s'y. Returns 0 (updated), 2 (s'y <= 0: skipped),
+ *  3 (non-finite: skipped). */
+int ncvx_hess_update(ncvx_hess *h, const double *s, const double *y, double sty);
+/** Walk the state (H or the pairs). */
+void ncvx_hess_state(ncvx_hess *h, ncvx_sw *c);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Weak Wolfe line search (linesearch.c), Lewis-Overton bracketing/bisection as in GRANSO.     */
+
+enum {
+    NCVX_LSE_OK = 0,     ///< evaluated, finite
+    NCVX_LSE_NONFIN = 1, ///< evaluated, a requested value is NaN/Inf (step too long)
+    NCVX_LSE_ABORT = 2,  ///< callback failure or evaluation budget: stop the solve
+};
+
+/** Evaluate the merit function at x0 + t d. grad = 0: value only; grad = 1: value and the
+ *  directional derivative *gtd = grad phi(x0 + t d)' d. *quit = 1 if the point is feasible
+ *  with f <= fvalquit. Returns an NCVX_LSE_* code. */
+typedef int (*ncvx_ls_eval_fn)(void *ctx, double t, int grad, double *phi, double *gtd, int *quit);
+
+typedef struct {
+    double phi0;     ///< merit value at x0
+    double g0;       ///< directional derivative at x0 (< 0)
+    double xx;       ///< x0'x0
+    double xd;       ///< x0'd
+    double dd;       ///< d'd
+    double c1, c2;   ///< Armijo and curvature constants
+    double t0;       ///< initial step
+    double step_tol; ///< the bracket [alpha, beta] is shorter than step_tol ||x||/||d||: stop
+    int maxit;       ///< evaluations (0 = unbounded)
+    int backtrack;   ///< 1 = Armijo backtracking only
+} ncvx_ls_param;
+
+typedef struct {
+    double alpha; ///< accepted step (valid when fail == 0)
+    double phi;   ///< merit value there
+    int fail;     ///< 0 ok, 1 bracketed but no weak Wolfe point, 2 never bracketed, 3 abort
+    int evals;    ///< callback evaluations spent (values-only and gradient ones)
+} ncvx_ls_result;
+
+/** Run the line search. On success the last evaluation made was the gradient evaluation at
+ *  the accepted step, so the caller's trial buffers hold that point. */
+ncvx_ls_result ncvx_linesearch_wolfe(const ncvx_ls_param *p, ncvx_ls_eval_fn fn, void *ctx);
+
+/* ------------------------------------------------------------------------------------------ */
+/* BFGS-SQP (bfgssqp.c)                                                                         */
+
+typedef struct ncvx_sqp ncvx_sqp;
+
+/** Validate (the caller validated the settings), copy, allocate. *out = NULL on failure. */
+ncvx_status ncvx_sqp_create(ncvx_sqp **out, const ncvx_problem *p, const ncvx_settings *s);
+ncvx_status ncvx_sqp_solve(ncvx_sqp *w, double *x, ncvx_info *info);
+void ncvx_sqp_destroy(ncvx_sqp *w);
+size_t ncvx_sqp_state_size(const ncvx_sqp *w);
+ncvx_status ncvx_sqp_state_export(const ncvx_sqp *w, double *buf, size_t size);
+ncvx_status ncvx_sqp_state_import(ncvx_sqp *w, const double *buf, size_t size);
+/** Number of gradient samples kept (after the sample_mem_max and QP-size caps). */
+int ncvx_sqp_nsamples(const ncvx_sqp *w);
+
+/** Largest stationarity-QP dimension (samples x (1 + n_ineq + n_eq)); caps the samples kept. */
+#define NCVX_STAT_QP_MAX 400
+
+#endif

@@ -1,0 +1,323 @@
+// solver/src/qp.c: dense strictly convex QP by the Goldfarb-Idnani dual active-set method
+//
+// Goldfarb, Idnani, "A numerically stable dual method for solving strictly convex quadratic
+// programs", Math. Programming 27 (1983) 1-33. The method starts from the unconstrained
+// minimizer x = -G^-1 g and adds violated constraints one at a time, keeping the QR-like
+// factorization J' N = [R; 0] of the active normals N in the G-metric (J = L^-T Q).
+#include "ncvx_internal.h"
+
+#include <math.h>
+#include <string.h>
+
+void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info);
+void dtrtri_(const char *uplo, const char *diag, const int *n, double *a, const int *lda,
+             int *info);
+
+#define QP_RIDGE_BASE 1e-10 ///< first relative ridge tried for a singular G
+#define QP_RIDGE_GROWTH 10. ///< ridge growth per attempt
+#define QP_RIDGE_TRIES 9    ///< 1e-10 ... 1e-2 relative
+#define QP_PIVOT_REL 1e-10  ///< pivot^2 / G_ii below this = numerically dependent column
+
+size_t ncvx_qp_work_size(int n, int me, int mi)
+{
+    (void)me;
+    return 2 * (size_t)n * n + 5 * (size_t)n + (size_t)mi + 8;
+}
+
+size_t ncvx_qp_iwork_size(int n, int me, int mi)
+{
+    return (size_t)n + (size_t)me + (size_t)mi + 1;
+}
+
+int ncvx_qp_factor(int n, const double *G, double *Rinv, double *ridge)
+{
+    double dmax = 0;
+    for (int i = 0; i < n; i++) {
+        double gi = G[(size_t)i * n + i];
+        if (!isfinite(gi)) return 2;
+        if (gi > dmax) dmax = gi;
+    }
+    double base = QP_RIDGE_BASE * (dmax > 0 ? dmax : 1.0);
+    double r = 0;
+    for (int k = 0; k <= QP_RIDGE_TRIES; k++) {
+        if (k > 0) r = (k == 1) ? base : r * QP_RIDGE_GROWTH;
+        memcpy(Rinv, G, (size_t)n * n * sizeof *Rinv);
+        for (int i = 0; i < n; i++)
+            Rinv[(size_t)i * n + i] += r;
+        int info = 0;
+        dpotrf_("U", &n, Rinv, &n, &info);
+        if (info != 0) continue;
+        // a successful Cholesky can still hide a numerically dependent column (a tiny
+        // pivot relative to its own diagonal): regularize those as well
+        int ok = 1;
+        for (int i = 0; i < n && ok; i++) {
+            double p = Rinv[(size_t)i * n + i];
+            double gii = G[(size_t)i * n + i] + r;
+            if (!(p * p > QP_PIVOT_REL * gii) || !(gii > 0)) ok = 0;
+        }
+        if (!ok) continue;
+        dtrtri_("U", "N", &n, Rinv, &n, &info);
+        if (info != 0) continue;
+        for (int j = 0; j < n; j++) // clear the strict lower triangle left by LAPACK
+            for (int i = j + 1; i < n; i++)
+                Rinv[(size_t)j * n + i] = 0;
+        if (ridge) *ridge = r;
+        return 0;
+    }
+    return 2;
+}
+
+/* Givens rotation zeroing b against a: returns h = hypot(a, b), c = a/h, s = b/h. */
+static double givens(double a, double b, double *c, double *s)
+{
+    double h = hypot(a, b);
+    if (h == 0) {
+        *c = 1;
+        *s = 0;
+    } else {
+        *c = a / h;
+        *s = b / h;
+    }
+    return h;
+}
+
+static void rot_cols(double *J, int n, int i, int j, double c, double s)
+{
+    double *a = J + (size_t)i * n, *b = J + (size_t)j * n;
+    for (int k = 0; k < n; k++) {
+        double ta = a[k], tb = b[k];
+        a[k] = c * ta + s * tb;
+        b[k] = -s * ta + c * tb;
+    }
+}
+
+int ncvx_qp_solve(int n, const double *G, const double *g, int me, const double *Ce,
+                  const double *ce0, int mi, const double *Ci, const double *ci0, double *x,
+                  double *lambda, double *fval, double *work, int *iwork)
+{
+    // factor into the J slot of work, then run the factored solver with J as its own input
+    double *J = work;
+    if (ncvx_qp_factor(n, G, J, NULL) != 0) return 2;
+    int rc =
+        ncvx_qp_solve_factored(n, J, g, me, Ce, ce0, mi, Ci, ci0, x, lambda, fval, work, iwork);
+    if (rc == 0 && fval) { // the exact objective (the running update loses digits)
+        double f = 0;
+        for (int j = 0; j < n; j++) {
+            double gx = 0;
+            for (int i = 0; i < n; i++)
+                gx += G[(size_t)j * n + i] * x[i];
+            f += x[j] * (0.5 * gx + g[j]);
+        }
+        *fval = f;
+    }
+    return rc;
+}
+
+int ncvx_qp_solve_factored(int n, const double *Rinv, const double *g, int me, const double *Ce,
+                           const double *ce0, int mi, const double *Ci, const double *ci0,
+                           double *x, double *lambda, double *fval, double *work, int *iwork)
+{
+    const size_t nn = (size_t)n * n;
+    double *J = work, *R = work + nn, *d = R + nn, *z = d + n, *r = z + n, *u = r + n;
+    double *sv = u + n + 1;
+    int *A = iwork, *esign = iwork + n, *isact = esign + me;
+    const int mtot = me + mi;
+
+    if (J != Rinv) memcpy(J, Rinv, nn * sizeof *J);
+    // unconstrained minimizer x = -Rinv Rinv' g, f = g'x / 2
+    for (int i = 0; i < n; i++) {
+        double acc = 0;
+        for (int k = 0; k <= i; k++)
+            acc += J[(size_t)i * n + k] * g[k];
+        d[i] = acc;
+    }
+    for (int k = 0; k < n; k++) {
+        double acc = 0;
+        for (int i = k; i < n; i++)
+            acc += J[(size_t)i * n + k] * d[i];
+        x[k] = -acc;
+    }
+    double f = 0;
+    for (int k = 0; k < n; k++)
+        f += 0.5 * g[k] * x[k];
+    for (int i = 0; i < me; i++)
+        esign[i] = 1;
+    for (int i = 0; i < mi; i++)
+        isact[i] = 0;
+    int q = 0, eq_next = 0;
+    long guard = 50L * (n + mtot) + 100;
+
+    for (;;) {
+        // choose the constraint p to add: equalities first, then the most violated inequality
+        int p = -1;
+        double s = 0;
+        const double *np = NULL;
+        double bp = 0;
+        if (eq_next < me) {
+            p = eq_next++;
+            np = Ce + (size_t)p * n;
+            bp = ce0[p];
+            double acc = 0;
+            for (int k = 0; k < n; k++)
+                acc += np[k] * x[k];
+            s = acc - bp;
+            esign[p] = s > 0 ? -1 : 1; // Ce'x = b as the inequality sign*(Ce'x - b) >= 0
+            s *= esign[p];
+        } else {
+            double best = 0;
+            for (int i = 0; i < mi; i++) {
+                if (isact[i]) continue;
+                const double *ni = Ci + (size_t)i * n;
+                double acc = 0, scale = fabs(ci0[i]), nrm = 0;
+                for (int k = 0; k < n; k++) {
+                    acc += ni[k] * x[k];
+                    scale += fabs(ni[k] * x[k]);
+                    nrm += ni[k] * ni[k];
+                }
+                double si = acc - ci0[i];
+                sv[i] = si;
+                // violation relative to the rounding level of the terms of n'x - b
+                if (si < -1e-12 * (1 + scale) && nrm > 0) {
+                    double sc = si / sqrt(nrm);
+                    if (sc < best) {
+                        best = sc;
+                        p = me + i;
+                    }
+                }
+            }
+            if (p < 0) break; // every constraint satisfied: optimal
+            np = Ci + (size_t)(p - me) * n;
+            bp = ci0[p - me];
+            s = sv[p - me];
+        }
+        const double sg = p < me ? (double)esign[p] : 1.0;
+        double up = 0; // multiplier of the constraint being added
+        double nnorm = 0;
+        for (int k = 0; k < n; k++)
+            nnorm += np[k] * np[k];
+        nnorm = sqrt(nnorm);
+
+        for (;;) {
+            if (--guard < 0) return 2;
+            // d = J' n_p, z = J2 d2 (primal direction), r = R^-1 d1 (dual direction)
+            for (int j = 0; j < n; j++) {
+                const double *Jj = J + (size_t)j * n;
+                double acc = 0;
+                for (int k = 0; k < n; k++)
+                    acc += Jj[k] * np[k];
+                d[j] = sg * acc;
+            }
+            double znorm = 0;
+            for (int k = 0; k < n; k++)
+                z[k] = 0;
+            for (int j = q; j < n; j++) {
+                const double *Jj = J + (size_t)j * n;
+                for (int k = 0; k < n; k++)
+                    z[k] += Jj[k] * d[j];
+            }
+            for (int k = 0; k < n; k++)
+                znorm += z[k] * z[k];
+            znorm = sqrt(znorm);
+            for (int i = q - 1; i >= 0; i--) {
+                double acc = d[i];
+                for (int k = i + 1; k < q; k++)
+                    acc -= R[(size_t)k * n + i] * r[k];
+                r[i] = acc / R[(size_t)i * n + i];
+            }
+            // partial step: the first active inequality whose multiplier reaches zero
+            double t1 = INFINITY;
+            int l = -1;
+            for (int j = 0; j < q; j++) {
+                if (A[j] < me || !(r[j] > 0)) continue;
+                double tj = u[j] / r[j];
+                if (tj < t1) {
+                    t1 = tj;
+                    l = j;
+                }
+            }
+            // full step: makes constraint p active
+            double zn = 0, dd = 0;
+            for (int k = 0; k < n; k++)
+                zn += z[k] * np[k];
+            zn *= sg;
+            for (int j = 0; j < n; j++)
+                dd += d[j] * d[j];
+            // zn = ||d2||^2: n_p is (numerically) in the span of the active normals when its
+            // component outside them is below 1e-10 of its length in the G^-1 metric
+            double t2 = INFINITY;
+            if (znorm > 0 && zn > 1e-20 * dd) t2 = -s / zn;
+            if (t2 < 0) t2 = 0;
+            if (!isfinite(t1) && !isfinite(t2)) {
+                // no primal or dual progress: an equality dependent on the active set and
+                // already satisfied is skipped; anything else is infeasible
+                if (p < me && fabs(s) <= 1e-9 * (1 + fabs(bp) + nnorm)) break;
+                return 1;
+            }
+            if (!isfinite(t2)) { // dual step only, then drop the blocking constraint
+                for (int j = 0; j < q; j++)
+                    u[j] -= t1 * r[j];
+                up += t1;
+            } else {
+                double t = t1 < t2 ? t1 : t2;
+                for (int k = 0; k < n; k++)
+                    x[k] += t * z[k];
+                f += t * zn * (0.5 * t + up);
+                for (int j = 0; j < q; j++)
+                    u[j] -= t * r[j];
+                up += t;
+                if (t2 <= t1) {
+                    // add p: rotate d[q+1..n-1] into d[q], carrying J's columns along
+                    for (int i = n - 1; i > q; i--) {
+                        double c, sn;
+                        d[i - 1] = givens(d[i - 1], d[i], &c, &sn);
+                        d[i] = 0;
+                        rot_cols(J, n, i - 1, i, c, sn);
+                    }
+                    for (int i = 0; i <= q; i++)
+                        R[(size_t)q * n + i] = d[i];
+                    A[q] = p;
+                    u[q] = up;
+                    q++;
+                    if (p >= me) isact[p - me] = 1;
+                    break;
+                }
+                s = 0; // recomputed below after the partial step
+            }
+            // drop active constraint l and retriangularize R
+            if (A[l] >= me) isact[A[l] - me] = 0;
+            for (int j = l; j < q - 1; j++) {
+                A[j] = A[j + 1];
+                u[j] = u[j + 1];
+                memcpy(R + (size_t)j * n, R + (size_t)(j + 1) * n, (size_t)n * sizeof *R);
+            }
+            q--;
+            for (int j = l; j < q; j++) {
+                double c, sn;
+                double h = givens(R[(size_t)j * n + j], R[(size_t)j * n + j + 1], &c, &sn);
+                R[(size_t)j * n + j] = h;
+                R[(size_t)j * n + j + 1] = 0;
+                for (int k = j + 1; k < q; k++) {
+                    double a = R[(size_t)k * n + j], b = R[(size_t)k * n + j + 1];
+                    R[(size_t)k * n + j] = c * a + sn * b;
+                    R[(size_t)k * n + j + 1] = -sn * a + c * b;
+                }
+                rot_cols(J, n, j, j + 1, c, sn);
+            }
+            // current violation of p at the new x
+            double acc = 0;
+            for (int k = 0; k < n; k++)
+                acc += np[k] * x[k];
+            s = sg * (acc - bp);
+        }
+    }
+    if (lambda) {
+        for (int i = 0; i < mtot; i++)
+            lambda[i] = 0;
+        for (int j = 0; j < q; j++)
+            lambda[A[j]] = A[j] < me ? esign[A[j]] * u[j] : u[j];
+    }
+    if (fval) *fval = f;
+    for (int k = 0; k < n; k++)
+        if (!isfinite(x[k])) return 2;
+    return 0;
+}

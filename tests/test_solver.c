@@ -1,0 +1,849 @@
+// tests/test_solver.c: BFGS-SQP core of ncvx (QP, line search, BFGS, solver, restart)
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "ncvx.h"
+#include "ncvx_internal.h"
+#include "test_util.h"
+
+static ncvx_settings quiet(void)
+{
+    ncvx_settings s;
+    ncvx_settings_default(&s);
+    s.print_level = 0;
+    return s;
+}
+
+static double run(const ncvx_problem *p, const ncvx_settings *s, double *x, ncvx_info *info)
+{
+    ncvx_solver *sv = NULL;
+    assert_int_equal(ncvx_create(&sv, p, s), NCVX_OK);
+    assert_int_equal(ncvx_solve(sv, x, info), NCVX_OK);
+    ncvx_destroy(sv);
+    return info->f;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* problems                                                                                     */
+
+/* GRANSO's nonsmooth nonconvex Rosenbrock: 8|x1^2 - x2| + (1 - x1)^2 s.t.
+ * max(sqrt(2) x1, 2 x2) <= 1; solution (1/sqrt2, 1/2), f = (1 - 1/sqrt2)^2 */
+static int rosen(const double *x, double *f, double *g, double *ci, double *Ji, double *ce,
+                 double *Je, void *u)
+{
+    (void)ce;
+    (void)Je;
+    (void)u;
+    const double r2 = sqrt(2.0);
+    double a = x[0] * x[0] - x[1], sg = a > 0 ? 1 : (a < 0 ? -1 : 0);
+    *f = 8 * fabs(a) + (1 - x[0]) * (1 - x[0]);
+    double c1 = r2 * x[0], c2 = 2 * x[1];
+    ci[0] = (c1 >= c2 ? c1 : c2) - 1;
+    if (g) {
+        g[0] = 16 * sg * x[0] - 2 * (1 - x[0]);
+        g[1] = -8 * sg;
+        Ji[0] = c1 >= c2 ? r2 : 0;
+        Ji[1] = c1 >= c2 ? 0 : 2;
+    }
+    return 0;
+}
+
+static ncvx_problem prob(int n, int mi, int me, ncvx_eval_fn fn, void *user)
+{
+    ncvx_problem p;
+    memset(&p, 0, sizeof p);
+    p.n = n;
+    p.n_ineq = mi;
+    p.n_eq = me;
+    p.eval = fn;
+    p.user = user;
+    return p;
+}
+
+static void test_rosenbrock_granso(void **state)
+{
+    (void)state;
+    const double x0s[][2] = {{0, 0}, {-1.5, 2}, {2, 2}, {0.5, -1}, {-1, -1}};
+    const double fstar = (1 - 1 / sqrt(2.0)) * (1 - 1 / sqrt(2.0));
+    ncvx_problem p = prob(2, 1, 0, rosen, NULL);
+    for (int lm = 0; lm < 2; lm++)
+        for (size_t i = 0; i < sizeof x0s / sizeof x0s[0]; i++) {
+            ncvx_settings s = quiet();
+            s.limited_mem_size = lm ? 5 : 0;
+            double x[2] = {x0s[i][0], x0s[i][1]};
+            ncvx_info info;
+            run(&p, &s, x, &info);
+            // nonsmooth at the solution: GRANSO reaches it to about 1e-6..1e-8; we require
+            // 1e-5 in x and 1e-6 in f (achieved: see the report table)
+            printf("# rosen x0=(%g,%g) lm=%d: term %d iters %d evals %ld |x-x*| %.2e f-f* %.2e\n",
+                   x0s[i][0], x0s[i][1], lm, info.term, info.iters, info.evals,
+                   hypot(x[0] - 1 / sqrt(2.0), x[1] - 0.5), info.f - fstar);
+            assert_close(x[0], 1 / sqrt(2.0), 0, 1e-5);
+            assert_close(x[1], 0.5, 0, 1e-5);
+            // f = 8|x1^2 - x2| + ... amplifies an error e in x to about 16 e in f
+            assert_close(info.f, fstar, 0, 1e-4);
+            assert_true(info.viol_ineq <= 1e-6);
+        }
+}
+
+/* Hock-Schittkowski problems, c_i <= 0 convention (HS g >= 0 becomes -g <= 0) */
+typedef struct {
+    const char *name;
+    int n, mi, me;
+    ncvx_eval_fn fn;
+    double x0[4];
+    double fstar;
+    double xstar[4];
+} hs_case;
+
+static int hs6(const double *x, double *f, double *g, double *ci, double *Ji, double *ce,
+               double *Je, void *u)
+{
+    (void)ci, (void)Ji, (void)u;
+    *f = (1 - x[0]) * (1 - x[0]);
+    ce[0] = 10 * (x[1] - x[0] * x[0]);
+    if (g) {
+        g[0] = -2 * (1 - x[0]);
+        g[1] = 0;
+        Je[0] = -20 * x[0];
+        Je[1] = 10;
+    }
+    return 0;
+}
+
+static int hs7(const double *x, double *f, double *g, double *ci, double *Ji, double *ce,
+               double *Je, void *u)
+{
+    (void)ci, (void)Ji, (void)u;
+    double a = 1 + x[0] * x[0];
+    *f = log(a) - x[1];
+    ce[0] = a * a + x[1] * x[1] - 4;
+    if (g) {
+        g[0] = 2 * x[0] / a;
+        g[1] = -1;
+        Je[0] = 4 * a * x[0];
+        Je[1] = 2 * x[1];
+    }
+    return 0;
+}
+
+static int hs21(const double *x, double *f, double *g, double *ci, double *Ji, double *ce,
+                double *Je, void *u)
+{
+    (void)ce, (void)Je, (void)u;
+    *f = 0.01 * x[0] * x[0] + x[1] * x[1] - 100;
+    ci[0] = -(10 * x[0] - x[1] - 10);
+    ci[1] = 2 - x[0];
+    ci[2] = x[0] - 50;
+    ci[3] = -50 - x[1];
+    ci[4] = x[1] - 50;
+    if (g) {
+        g[0] = 0.02 * x[0];
+        g[1] = 2 * x[1];
+        const double J[5][2] = {{-10, 1}, {-1, 0}, {1, 0}, {0, -1}, {0, 1}};
+        memcpy(Ji, J, sizeof J);
+    }
+    return 0;
+}
+
+static int hs28(const double *x, double *f, double *g, double *ci, double *Ji, double *ce,
+                double *Je, void *u)
+{
+    (void)ci, (void)Ji, (void)u;
+    double a = x[0] + x[1], b = x[1] + x[2];
+    *f = a * a + b * b;
+    ce[0] = x[0] + 2 * x[1] + 3 * x[2] - 1;
+    if (g) {
+        g[0] = 2 * a;
+        g[1] = 2 * a + 2 * b;
+        g[2] = 2 * b;
+        Je[0] = 1;
+        Je[1] = 2;
+        Je[2] = 3;
+    }
+    return 0;
+}
+
+static int hs35(const double *x, double *f, double *g, double *ci, double *Ji, double *ce,
+                double *Je, void *u)
+{
+    (void)ce, (void)Je, (void)u;
+    *f = 9 - 8 * x[0] - 6 * x[1] - 4 * x[2] + 2 * x[0] * x[0] + 2 * x[1] * x[1] + x[2] * x[2] +
+         2 * x[0] * x[1] + 2 * x[0] * x[2];
+    ci[0] = x[0] + x[1] + 2 * x[2] - 3;
+    ci[1] = -x[0];
+    ci[2] = -x[1];
+    ci[3] = -x[2];
+    if (g) {
+        g[0] = -8 + 4 * x[0] + 2 * x[1] + 2 * x[2];
+        g[1] = -6 + 4 * x[1] + 2 * x[0];
+        g[2] = -4 + 2 * x[2] + 2 * x[0];
+        const double J[4][3] = {{1, 1, 2}, {-1, 0, 0}, {0, -1, 0}, {0, 0, -1}};
+        memcpy(Ji, J, sizeof J);
+    }
+    return 0;
+}
+
+static int hs71(const double *x, double *f, double *g, double *ci, double *Ji, double *ce,
+                double *Je, void *u)
+{
+    (void)u;
+    *f = x[0] * x[3] * (x[0] + x[1] + x[2]) + x[2];
+    ci[0] = 25 - x[0] * x[1] * x[2] * x[3];
+    for (int i = 0; i < 4; i++) {
+        ci[1 + i] = 1 - x[i];
+        ci[5 + i] = x[i] - 5;
+    }
+    ce[0] = x[0] * x[0] + x[1] * x[1] + x[2] * x[2] + x[3] * x[3] - 40;
+    if (g) {
+        g[0] = x[3] * (2 * x[0] + x[1] + x[2]);
+        g[1] = x[0] * x[3];
+        g[2] = x[0] * x[3] + 1;
+        g[3] = x[0] * (x[0] + x[1] + x[2]);
+        memset(Ji, 0, 9 * 4 * sizeof *Ji);
+        Ji[0] = -x[1] * x[2] * x[3];
+        Ji[1] = -x[0] * x[2] * x[3];
+        Ji[2] = -x[0] * x[1] * x[3];
+        Ji[3] = -x[0] * x[1] * x[2];
+        for (int i = 0; i < 4; i++) {
+            Ji[(1 + i) * 4 + i] = -1;
+            Ji[(5 + i) * 4 + i] = 1;
+        }
+        for (int i = 0; i < 4; i++)
+            Je[i] = 2 * x[i];
+    }
+    return 0;
+}
+
+static const hs_case hs_cases[] = {
+    {"HS6", 2, 0, 1, hs6, {-1.2, 1}, 0, {1, 1}},
+    {"HS7", 2, 0, 1, hs7, {2, 2}, -1.7320508075688772, {0, 1.7320508075688772}},
+    {"HS21", 2, 5, 0, hs21, {-1, -1}, -99.96, {2, 0}},
+    {"HS28", 3, 0, 1, hs28, {-4, 1, 1}, 0, {0.5, -0.5, 0.5}},
+    {"HS35", 3, 4, 0, hs35, {0.5, 0.5, 0.5}, 1.0 / 9, {4.0 / 3, 7.0 / 9, 4.0 / 9}},
+    {"HS71", 4, 9, 1, hs71, {1, 5, 5, 1}, 17.0140172891563, {1, 4.7429996, 3.8211500, 1.3794083}},
+};
+
+static void test_hock_schittkowski(void **state)
+{
+    (void)state;
+    for (size_t c = 0; c < sizeof hs_cases / sizeof hs_cases[0]; c++) {
+        const hs_case *h = &hs_cases[c];
+        for (int lm = 0; lm < 2; lm++) {
+            ncvx_problem p = prob(h->n, h->mi, h->me, h->fn, NULL);
+            ncvx_settings s = quiet();
+            s.limited_mem_size = lm ? 10 : 0;
+            double x[4];
+            memcpy(x, h->x0, sizeof x);
+            ncvx_info info;
+            run(&p, &s, x, &info);
+            double err = 0;
+            for (int i = 0; i < h->n; i++)
+                err = fmax(err, fabs(x[i] - h->xstar[i]));
+            printf("# %s lm=%d: term %d iters %d evals %ld (grad %ld) |f-f*| %.2e |x-x*| %.2e "
+                   "mu %.2e\n",
+                   h->name, lm, info.term, info.iters, info.evals, info.grad_evals,
+                   fabs(info.f - h->fstar), err, info.mu);
+            // smooth problems: 1e-6 relative in f, 1e-4 in x (x* of HS71 has 7-8 digits)
+            assert_close(info.f, h->fstar, 1e-6, 1e-6);
+            assert_true(err < 3e-3);
+            assert_true(info.viol_ineq <= 1e-6 && info.viol_eq <= 1e-6);
+        }
+    }
+}
+
+/* nonsmooth unconstrained: max_i x_i^2 (n = 6) and 0.5||x - b||^2 + ||x||_1 */
+static int maxq(const double *x, double *f, double *g, double *ci, double *Ji, double *ce,
+                double *Je, void *u)
+{
+    (void)ci, (void)Ji, (void)ce, (void)Je, (void)u;
+    int im = 0;
+    for (int i = 1; i < 6; i++)
+        if (x[i] * x[i] > x[im] * x[im]) im = i;
+    *f = x[im] * x[im];
+    if (g) {
+        memset(g, 0, 6 * sizeof *g);
+        g[im] = 2 * x[im];
+    }
+    return 0;
+}
+
+static const double l1b[4] = {3, -2, 0.5, -0.1};
+static int l1prob(const double *x, double *f, double *g, double *ci, double *Ji, double *ce,
+                  double *Je, void *u)
+{
+    (void)ci, (void)Ji, (void)ce, (void)Je, (void)u;
+    *f = 0;
+    for (int i = 0; i < 4; i++) {
+        *f += 0.5 * (x[i] - l1b[i]) * (x[i] - l1b[i]) + fabs(x[i]);
+        if (g) g[i] = x[i] - l1b[i] + (x[i] > 0 ? 1 : (x[i] < 0 ? -1 : 0));
+    }
+    return 0;
+}
+
+static void test_nonsmooth_unconstrained(void **state)
+{
+    (void)state;
+    ncvx_settings s = quiet();
+    ncvx_info info;
+    double x[6] = {1, 2, 3, 4, 5, 6};
+    ncvx_problem p = prob(6, 0, 0, maxq, NULL);
+    run(&p, &s, x, &info);
+    printf("# maxq: term %d iters %d evals %ld f %.2e\n", info.term, info.iters, info.evals,
+           info.f);
+    // nonsmooth minimum 0 at the origin: BFGS converges linearly; 1e-8 in f ~ 1e-4 in x
+    assert_true(info.f < 1e-8);
+    double y[4] = {1, 1, 1, 1};
+    p = prob(4, 0, 0, l1prob, NULL);
+    run(&p, &s, y, &info);
+    const double ystar[4] = {2, -1, 0, 0};
+    double err = 0;
+    for (int i = 0; i < 4; i++)
+        err = fmax(err, fabs(y[i] - ystar[i]));
+    printf("# l1: term %d iters %d evals %ld |x-x*| %.2e\n", info.term, info.iters, info.evals,
+           err);
+    // the sampled-gradient stationarity test accepts x within about evaldist (1e-4) of the
+    // kinks; f is flat to second order along the smooth directions
+    assert_true(err < 1e-4);
+    assert_close(info.f, 0.5 * (1 + 1 + 0.25 + 0.01) + 3, 0, 1e-6);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* line search                                                                                  */
+
+typedef struct {
+    int kind; // 0 smooth quadratic, 1 |t - 1| + 0.1 t, 2 NaN beyond t = 0.3, 3 unbounded
+    int evals, grads;
+} ls_prob;
+
+static int ls_fn(void *ctx, double t, int grad, double *phi, double *gtd, int *quit)
+{
+    ls_prob *q = ctx;
+    *quit = 0;
+    q->evals++;
+    if (grad) q->grads++;
+    double v = 0, dv = 0;
+    switch (q->kind) {
+    case 0: // phi(t) = (t - 3)^2, phi'(0) = -6
+        v = (t - 3) * (t - 3);
+        dv = 2 * (t - 3);
+        break;
+    case 1: // phi(t) = 2|t - 0.2| - 0.4 t
+        v = 2 * fabs(t - 0.2) - 0.4 * t;
+        dv = (t > 0.2 ? 2 : -2) - 0.4;
+        break;
+    case 2: // (t - 3)^2 but non-finite beyond t = 2.5 (first trial t = 4)
+        if (t > 2.5) return NCVX_LSE_NONFIN;
+        v = (t - 3) * (t - 3);
+        dv = 2 * (t - 3);
+        break;
+    default: // -t: unbounded below
+        v = -t;
+        dv = -1;
+    }
+    *phi = v;
+    if (grad) *gtd = dv;
+    return NCVX_LSE_OK;
+}
+
+static void test_linesearch(void **state)
+{
+    (void)state;
+    const double phi0[4] = {9, 0.4, 9, 0}, g0[4] = {-6, -2.4, -6, -1};
+    for (int kind = 0; kind < 4; kind++) {
+        ls_prob q = {kind, 0, 0};
+        ncvx_ls_param p = {phi0[kind], g0[kind],          1,     0, 1, 1e-4,
+                           0.5,        kind == 2 ? 4 : 1, 1e-12, 0, 0};
+        ncvx_ls_result r = ncvx_linesearch_wolfe(&p, ls_fn, &q);
+        // gradients only at Armijo points: at most one gradient request per value request
+        assert_true(q.grads <= q.evals - q.grads);
+        assert_int_equal(r.evals, q.evals);
+        if (kind == 3) {
+            assert_int_equal(r.fail, 2); // never bracketed
+            continue;
+        }
+        assert_int_equal(r.fail, 0);
+        // weak Wolfe at the accepted step, checked independently
+        double phi, gtd;
+        int quit;
+        ls_fn(&q, r.alpha, 1, &phi, &gtd, &quit);
+        assert_true(phi < phi0[kind] + 1e-4 * r.alpha * g0[kind]);
+        assert_true(gtd > 0.5 * g0[kind]);
+        if (kind == 2) assert_true(r.alpha <= 2.5);
+    }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* BFGS: secant condition and limited vs full memory                                             */
+
+static void test_bfgs_secant_and_lm(void **state)
+{
+    (void)state;
+    const int n = 7, m = 6;
+    uint64_t seed = 11;
+    ncvx_hess full, lim;
+    assert_int_equal(ncvx_hess_init(&full, n, 0, 2, 0), 0);
+    assert_int_equal(ncvx_hess_init(&lim, n, m, 2, 0), 0);
+    double s[7], y[7], Hy[7], v[14], Hv1[14], Hv2[14];
+    for (int it = 0; it < 5; it++) {
+        // y = A s with A SPD ensures s'y > 0
+        for (int i = 0; i < n; i++)
+            s[i] = test_uniform(&seed) - 0.5;
+        for (int i = 0; i < n; i++)
+            y[i] = (2 + i) * s[i] + 0.3 * s[(i + 1) % n] + 0.3 * s[(i + n - 1) % n];
+        double sty = 0;
+        for (int i = 0; i < n; i++)
+            sty += s[i] * y[i];
+        assert_int_equal(ncvx_hess_update(&full, s, y, sty), 0);
+        assert_int_equal(ncvx_hess_update(&lim, s, y, sty), 0);
+        // secant condition H y = s right after the update (both representations)
+        ncvx_hess_apply(&full, 1, y, Hy);
+        for (int i = 0; i < n; i++)
+            assert_close(Hy[i], s[i], 1e-10, 1e-12);
+        ncvx_hess_apply(&lim, 1, y, Hy);
+        for (int i = 0; i < n; i++)
+            assert_close(Hy[i], s[i], 1e-10, 1e-12);
+    }
+    // with no H0 scaling and fewer updates than m, both are the same matrix
+    for (int i = 0; i < 2 * n; i++)
+        v[i] = test_uniform(&seed) - 0.5;
+    ncvx_hess_apply(&full, 2, v, Hv1);
+    ncvx_hess_apply(&lim, 2, v, Hv2);
+    for (int i = 0; i < 2 * n; i++)
+        assert_close(Hv2[i], Hv1[i], 1e-10, 1e-12);
+    // a non-positive curvature pair is skipped
+    for (int i = 0; i < n; i++)
+        y[i] = -s[i];
+    assert_int_equal(ncvx_hess_update(&lim, s, y, -1), 2);
+    ncvx_hess_free(&full);
+    ncvx_hess_free(&lim);
+}
+
+/* n = 12: sum_i (i+1)(x_i - 1)^2 + 0.5 sum_i x_i x_{i+1}, s.t. sum x = 5, x_0 <= 0.2 */
+static int quad12(const double *x, double *f, double *g, double *ci, double *Ji, double *ce,
+                  double *Je, void *u)
+{
+    (void)u;
+    const int n = 12;
+    *f = 0;
+    ce[0] = -5;
+    for (int i = 0; i < n; i++) {
+        *f += (i + 1) * (x[i] - 1) * (x[i] - 1) + (i + 1 < n ? 0.5 * x[i] * x[i + 1] : 0);
+        ce[0] += x[i];
+    }
+    ci[0] = x[0] - 0.2;
+    if (g) {
+        for (int i = 0; i < n; i++) {
+            g[i] = 2 * (i + 1) * (x[i] - 1) + (i + 1 < n ? 0.5 * x[i + 1] : 0) +
+                   (i > 0 ? 0.5 * x[i - 1] : 0);
+            Je[i] = 1;
+            Ji[i] = i == 0;
+        }
+    }
+    return 0;
+}
+
+static int quad12u(const double *x, double *f, double *g, double *ci, double *Ji, double *ce,
+                   double *Je, void *u)
+{
+    (void)ci, (void)Ji, (void)ce, (void)Je;
+    double c1[1], c2[1], J1[12], J2[12];
+    return quad12(x, f, g, c1, J1, c2, J2, u);
+}
+
+static void test_lm_vs_full_solver(void **state)
+{
+    (void)state;
+    // scaleH0 off: limited memory with m >= iterations (and fewer pairs than n, where the
+    // compact form is well conditioned) is the same matrix as full BFGS; the runs agree to
+    // rounding over the first iterations
+    // (constrained: 5 iterations; at the 6th the steering test sits on a rounding-level tie
+    // with c_e ~ 1e-15 and may lower mu in one run only)
+    for (int con = 0; con < 2; con++) {
+        ncvx_problem p = con ? prob(12, 1, 1, quad12, NULL) : prob(12, 0, 0, quad12u, NULL);
+        double xf[12] = {0}, xl[12] = {0};
+        ncvx_info inf1, inf2;
+        ncvx_settings s = quiet();
+        s.scaleH0 = 0;
+        s.maxit = con ? 5 : 10;
+        run(&p, &s, xf, &inf1);
+        s.limited_mem_size = 20;
+        run(&p, &s, xl, &inf2);
+        assert_int_equal(inf1.iters, inf2.iters);
+        assert_int_equal(inf1.evals, inf2.evals);
+        for (int i = 0; i < 12; i++)
+            assert_close(xl[i], xf[i], 1e-8, 1e-10);
+    }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* termination codes and failures                                                               */
+
+typedef struct {
+    int calls;
+    int fail_at; ///< callback returns nonzero at this call (0 = never)
+    int nan_at;  ///< f = NaN at this call (0 = never)
+    int nan_x1;  ///< f = NaN where x1 > 0.9
+} fault;
+
+static int faulty(const double *x, double *f, double *g, double *ci, double *Ji, double *ce,
+                  double *Je, void *u)
+{
+    fault *ft = u;
+    ft->calls++;
+    if (ft->fail_at && ft->calls >= ft->fail_at) return 1;
+    rosen(x, f, g, ci, Ji, ce, Je, NULL);
+    if (ft->nan_at && ft->calls == ft->nan_at) *f = NAN;
+    if (ft->nan_x1 && x[0] > 0.9) *f = NAN;
+    return 0;
+}
+
+static int halt_at3(const ncvx_iterate *it, void *u)
+{
+    (void)u;
+    return it->iter >= 3;
+}
+
+static void test_termination_codes(void **state)
+{
+    (void)state;
+    ncvx_info info;
+    ncvx_solver *sv = NULL;
+    double x[2];
+    // maxit
+    {
+        fault ft = {0};
+        ncvx_problem p = prob(2, 1, 0, faulty, &ft);
+        ncvx_settings s = quiet();
+        s.maxit = 3;
+        x[0] = -1.5, x[1] = 2;
+        run(&p, &s, x, &info);
+        assert_int_equal(info.term, NCVX_TERM_MAXIT);
+        assert_int_equal(info.iters, 3);
+        assert_int_equal(info.evals, ft.calls);
+    }
+    // clock
+    {
+        fault ft = {0};
+        ncvx_problem p = prob(2, 1, 0, faulty, &ft);
+        ncvx_settings s = quiet();
+        s.maxclocktime = 1e-12;
+        x[0] = -1.5, x[1] = 2;
+        run(&p, &s, x, &info);
+        assert_int_equal(info.term, NCVX_TERM_CLOCK);
+        assert_int_equal(info.iters, 1);
+    }
+    // evaluation budget
+    {
+        fault ft = {0};
+        ncvx_problem p = prob(2, 1, 0, faulty, &ft);
+        ncvx_settings s = quiet();
+        s.max_evals = 7;
+        x[0] = -1.5, x[1] = 2;
+        run(&p, &s, x, &info);
+        assert_int_equal(info.term, NCVX_TERM_MAXEVAL);
+        assert_true(info.evals <= 7);
+        assert_int_equal(ft.calls, info.evals);
+    }
+    // callback failure at x0 and later
+    {
+        fault ft = {0};
+        ft.fail_at = 1;
+        ncvx_problem p = prob(2, 1, 0, faulty, &ft);
+        ncvx_settings s = quiet();
+        x[0] = -1.5, x[1] = 2;
+        assert_int_equal(ncvx_create(&sv, &p, &s), NCVX_OK);
+        assert_int_equal(ncvx_solve(sv, x, &info), NCVX_ERR_CALLBACK);
+        ncvx_destroy(sv);
+        ft.calls = 0;
+        ft.fail_at = 6;
+        run(&p, &s, x, &info);
+        assert_int_equal(info.term, NCVX_TERM_CALLBACK);
+    }
+    // NaN at x0, NaN at trial points (treated as too long a step: still converges)
+    {
+        fault ft = {0};
+        ft.nan_at = 1;
+        ncvx_problem p = prob(2, 1, 0, faulty, &ft);
+        ncvx_settings s = quiet();
+        x[0] = -1.5, x[1] = 2;
+        assert_int_equal(ncvx_create(&sv, &p, &s), NCVX_OK);
+        assert_int_equal(ncvx_solve(sv, x, &info), NCVX_ERR_NONFINITE);
+        ncvx_destroy(sv);
+        fault f2 = {0};
+        f2.nan_x1 = 1;
+        p.user = &f2;
+        x[0] = -1.5, x[1] = 2;
+        run(&p, &s, x, &info);
+        assert_close(x[0], 1 / sqrt(2.0), 0, 1e-5);
+        assert_close(x[1], 0.5, 0, 1e-5);
+    }
+    // infeasible start far outside, monitor halt
+    {
+        ncvx_problem p = prob(2, 1, 0, rosen, NULL);
+        ncvx_settings s = quiet();
+        x[0] = 5, x[1] = 5;
+        run(&p, &s, x, &info);
+        assert_true(info.viol_ineq <= 1e-6);
+        assert_close(info.f, (1 - 1 / sqrt(2.0)) * (1 - 1 / sqrt(2.0)), 0, 1e-6);
+        p.monitor = halt_at3;
+        x[0] = 5, x[1] = 5;
+        run(&p, &s, x, &info);
+        assert_int_equal(info.term, NCVX_TERM_USER_HALT);
+        assert_int_equal(info.iters, 3);
+    }
+    // bad settings and arguments
+    {
+        ncvx_problem p = prob(2, 1, 0, rosen, NULL);
+        ncvx_settings s = quiet();
+        s.wolfe2 = 1e-5;
+        assert_int_equal(ncvx_create(&sv, &p, &s), NCVX_ERR_SETTINGS);
+        assert_null(sv);
+        s = quiet();
+        p.n = 0;
+        assert_int_equal(ncvx_create(&sv, &p, &s), NCVX_ERR_INVALID);
+        ncvx_destroy(NULL);
+        ncvx_method m;
+        assert_int_equal(ncvx_method_parse("bfgs-sqp", &m), 0);
+        assert_int_equal(m, NCVX_BFGS_SQP);
+        assert_int_equal(ncvx_method_parse("nope", &m), -1);
+        assert_non_null(ncvx_term_str(NCVX_TERM_MAXEVAL));
+        assert_non_null(ncvx_status_str(NCVX_ERR_STATE));
+    }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* warm restart                                                                                 */
+
+static void test_warm_restart(void **state)
+{
+    (void)state;
+    for (int lm = 0; lm < 2; lm++) {
+        ncvx_problem p = prob(2, 1, 0, rosen, NULL);
+        ncvx_settings s = quiet();
+        s.limited_mem_size = lm ? 4 : 0;
+        s.opt_tol = 0; // run the full iteration budget
+        s.maxit = 25;
+        double xa[2] = {-1.5, 2}, xb[2] = {-1.5, 2};
+        ncvx_info ia, ib;
+        run(&p, &s, xa, &ia);
+        // interrupted after 9 iterations, resumed in a fresh solver
+        ncvx_solver *s1 = NULL, *s2 = NULL;
+        s.maxit = 9;
+        assert_int_equal(ncvx_create(&s1, &p, &s), NCVX_OK);
+        assert_int_equal(ncvx_solve(s1, xb, &ib), NCVX_OK);
+        size_t sz = ncvx_state_size(s1);
+        double *buf = malloc(sz * sizeof *buf);
+        assert_int_equal(ncvx_state_export(s1, buf, sz), NCVX_OK);
+        ncvx_destroy(s1);
+        s.maxit = 25;
+        assert_int_equal(ncvx_create(&s2, &p, &s), NCVX_OK);
+        assert_int_equal(ncvx_state_import(s2, buf, sz - 1), NCVX_ERR_STATE);
+        assert_int_equal(ncvx_state_import(s2, buf, sz), NCVX_OK);
+        xb[0] = xb[1] = 1e300; // ignored after an import
+        assert_int_equal(ncvx_solve(s2, xb, &ib), NCVX_OK);
+        ncvx_destroy(s2);
+        free(buf);
+        assert_int_equal(ia.term, ib.term);
+        assert_int_equal(ia.iters, ib.iters);
+        assert_int_equal(ia.evals, ib.evals);
+        assert_true(memcmp(xa, xb, sizeof xa) == 0); // bit for bit
+        assert_true(memcmp(&ia.f, &ib.f, sizeof ia.f) == 0);
+    }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* dense QP                                                                                     */
+
+/* KKT residuals of min 0.5 x'Gx + g'x s.t. Ce'x = ce0, Ci'x >= ci0 */
+static void check_kkt(int n, const double *G, const double *g, int me, const double *Ce,
+                      const double *ce0, int mi, const double *Ci, const double *ci0,
+                      const double *x, const double *lam, double tol)
+{
+    double scale = 1;
+    for (int i = 0; i < n; i++) {
+        double r = g[i];
+        for (int j = 0; j < n; j++)
+            r += G[j * n + i] * x[j];
+        for (int j = 0; j < me; j++)
+            r -= Ce[j * n + i] * lam[j];
+        for (int j = 0; j < mi; j++)
+            r -= Ci[j * n + i] * lam[me + j];
+        assert_close(r, 0, 0, tol * scale);
+    }
+    for (int j = 0; j < me; j++) {
+        double a = -ce0[j];
+        for (int i = 0; i < n; i++)
+            a += Ce[j * n + i] * x[i];
+        assert_close(a, 0, 0, tol);
+    }
+    for (int j = 0; j < mi; j++) {
+        double a = -ci0[j];
+        for (int i = 0; i < n; i++)
+            a += Ci[j * n + i] * x[i];
+        assert_true(a >= -tol);
+        assert_true(lam[me + j] >= -tol);
+        assert_close(a * lam[me + j], 0, 0, tol);
+    }
+}
+
+static void random_spd(int n, double cond, uint64_t *seed, double *G)
+{
+    // G = Q diag(lambda) Q' with Q a product of two Householder reflections
+    double v[16], w2[16], Q[256], T[256];
+    for (int i = 0; i < n; i++) {
+        v[i] = test_uniform(seed) - 0.5;
+        w2[i] = test_uniform(seed) - 0.5;
+    }
+    double vv = 0, ww = 0;
+    for (int i = 0; i < n; i++)
+        vv += v[i] * v[i], ww += w2[i] * w2[i];
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++)
+            T[j * n + i] = (i == j) - 2 * v[i] * v[j] / vv;
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++) {
+            double a = 0;
+            for (int k = 0; k < n; k++)
+                a += T[k * n + i] * ((k == j) - 2 * w2[k] * w2[j] / ww);
+            Q[j * n + i] = a;
+        }
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++) {
+            double a = 0;
+            for (int k = 0; k < n; k++)
+                a += Q[k * n + i] * pow(cond, -(double)k / (n - 1)) * Q[k * n + j];
+            G[j * n + i] = a;
+        }
+}
+
+static void test_qp_kkt(void **state)
+{
+    (void)state;
+    enum { N = 8, ME = 2, MI = 10 };
+    uint64_t seed = 3;
+    double G[N * N], g[N], Ce[N * ME], ce0[ME], Ci[N * (MI + 2)], ci0[MI + 2], x[N],
+        lam[ME + MI + 2];
+    size_t ws = ncvx_qp_work_size(N, ME, MI + 2), iws = ncvx_qp_iwork_size(N, ME, MI + 2);
+    double *work = malloc(ws * sizeof *work);
+    int *iwork = malloc(iws * sizeof *iwork);
+    for (int trial = 0; trial < 40; trial++) {
+        double cond = trial < 20 ? 10 : 1e10; // well and ill conditioned
+        random_spd(N, cond, &seed, G);
+        for (int i = 0; i < N; i++)
+            g[i] = 2 * test_uniform(&seed) - 1;
+        for (int i = 0; i < N * ME; i++)
+            Ce[i] = 2 * test_uniform(&seed) - 1;
+        for (int i = 0; i < ME; i++)
+            ce0[i] = test_uniform(&seed) - 0.5;
+        for (int i = 0; i < N * MI; i++)
+            Ci[i] = 2 * test_uniform(&seed) - 1;
+        // constraints through a feasible point x_f (so the QP is feasible)
+        double xf[N];
+        for (int i = 0; i < N; i++)
+            xf[i] = 0;
+        for (int j = 0; j < MI; j++)
+            ci0[j] = -test_uniform(&seed);
+        int me = trial % 2 ? ME : 0;
+        if (me) { // equalities through x_f = 0: ce0 = 0
+            for (int i = 0; i < ME; i++)
+                ce0[i] = 0;
+        }
+        int mi = MI;
+        if (trial % 4 == 3) {
+            // degenerate: a duplicated inequality and one active at x_f with zero slack
+            memcpy(Ci + MI * N, Ci, N * sizeof *Ci);
+            ci0[MI] = ci0[0];
+            for (int i = 0; i < N; i++)
+                Ci[(MI + 1) * N + i] = -Ci[i];
+            ci0[MI + 1] = ci0[0];
+            mi = MI + 2;
+        }
+        (void)xf;
+        double fval;
+        int rc = ncvx_qp_solve(N, G, g, me, Ce, ce0, mi, Ci, ci0, x, lam, &fval, work, iwork);
+        assert_int_equal(rc, 0);
+        // tolerance: 1e-8 relative to the data scale (1) for cond 10; cond 1e10 loses about
+        // 10 digits in the stationarity residual's multipliers, so 1e-5 there
+        check_kkt(N, G, g, me, Ce, ce0, mi, Ci, ci0, x, lam, cond > 100 ? 1e-5 : 1e-8);
+        // objective value reported consistently
+        double f2 = 0;
+        for (int i = 0; i < N; i++) {
+            f2 += g[i] * x[i];
+            for (int j = 0; j < N; j++)
+                f2 += 0.5 * x[i] * G[j * N + i] * x[j];
+        }
+        assert_close(fval, f2, 1e-8, 1e-8);
+    }
+    // dependent but consistent equalities, and an infeasible system
+    random_spd(N, 10, &seed, G);
+    for (int i = 0; i < N; i++)
+        Ce[i] = Ce[N + i] = 1, g[i] = 1;
+    ce0[0] = ce0[1] = 2;
+    assert_int_equal(ncvx_qp_solve(N, G, g, 2, Ce, ce0, 0, NULL, NULL, x, lam, NULL, work, iwork),
+                     0);
+    double sum = 0;
+    for (int i = 0; i < N; i++)
+        sum += x[i];
+    assert_close(sum, 2, 0, 1e-10);
+    for (int i = 0; i < N; i++) {
+        Ci[i] = 1;
+        Ci[N + i] = -1;
+    }
+    ci0[0] = 1;
+    ci0[1] = 0; // sum >= 1 and -sum >= 0
+    assert_int_equal(ncvx_qp_solve(N, G, g, 0, NULL, NULL, 2, Ci, ci0, x, lam, NULL, work, iwork),
+                     1);
+    // semidefinite G (rank one) with box constraints: the ridge keeps it solvable
+    for (int i = 0; i < N * N; i++)
+        G[i] = 1;
+    double *Cb = malloc(2 * N * N * sizeof *Cb), cb0[2 * N];
+    for (int i = 0; i < N; i++) {
+        g[i] = -1;
+        for (int j = 0; j < N; j++) {
+            Cb[i * N + j] = (i == j);
+            Cb[(N + i) * N + j] = -(i == j);
+        }
+    }
+    for (int i = 0; i < N; i++)
+        cb0[i] = 0, cb0[N + i] = -1;
+    double *wk2 = malloc(ncvx_qp_work_size(N, 0, 2 * N) * sizeof *wk2);
+    int *iw2 = malloc(ncvx_qp_iwork_size(N, 0, 2 * N) * sizeof *iw2);
+    assert_int_equal(ncvx_qp_solve(N, G, g, 0, NULL, NULL, 2 * N, Cb, cb0, x, NULL, NULL, wk2, iw2),
+                     0);
+    sum = 0;
+    for (int i = 0; i < N; i++) {
+        sum += x[i];
+        assert_true(x[i] >= -1e-10 && x[i] <= 1 + 1e-10);
+    }
+    assert_close(sum, 1, 0, 1e-6); // minimizer set: sum(x) = 1 (0.5 s^2 - s)
+    free(Cb);
+    free(wk2);
+    free(iw2);
+    free(work);
+    free(iwork);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_qp_kkt),
+        cmocka_unit_test(test_linesearch),
+        cmocka_unit_test(test_bfgs_secant_and_lm),
+        cmocka_unit_test(test_rosenbrock_granso),
+        cmocka_unit_test(test_hock_schittkowski),
+        cmocka_unit_test(test_nonsmooth_unconstrained),
+        cmocka_unit_test(test_lm_vs_full_solver),
+        cmocka_unit_test(test_termination_codes),
+        cmocka_unit_test(test_warm_restart),
+    };
+    return cmocka_run_group_tests_name("solver", tests, NULL, NULL);
+}
