@@ -27,6 +27,7 @@ void app_run_install_signals(void)
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESETHAND; /* a second Ctrl-C ends the program at once */
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
@@ -85,6 +86,7 @@ static double bitsd(uint64_t u)
 static const char *status_text(int term, int interrupted)
 {
     if (interrupted) return "interrupted";
+    if (term < 0) return "running"; /* a periodic checkpoint */
     switch (term) {
     case NCVX_TERM_STATIONARY:
     case NCVX_TERM_REL_TOL:
@@ -239,7 +241,7 @@ static int monitor(const ncvx_iterate *it, void *user)
             snprintf(r->err, sizeof r->err, "cannot export the solver state");
             return 1;
         }
-        if (write_outputs(r, it->x, it->f, NCVX_TERM_USER_HALT, halt, 0)) {
+        if (write_outputs(r, it->x, it->f, halt ? (int)NCVX_TERM_USER_HALT : -1, halt, 0)) {
             r->monitor_failed = 1;
             return 1;
         }
