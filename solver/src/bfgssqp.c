@@ -49,6 +49,7 @@ struct ncvx_sqp {
     double *K;                                      ///< [k x k] G' H G (or G'G)
     double *Rinv;                                   ///< [mc x mc]
     double *qg, *qy, *qlo, *qCi, *qci0, *Gd, *keep; ///< steering QP data
+    double prox_delta; ///< proximal weight of this iteration's steering QPs (0 = none)
     double *qwork;
     int *qiwork;
 
@@ -56,7 +57,7 @@ struct ncvx_sqp {
     int nslots, shead, scount;
     double *sx, *sG; ///< ring: [n x nslots], [n k x nslots]
     double *HA;      ///< [n x k nslots] (aliases HG when nslots == 1)
-    double *M, *sq, *sy, *sCi, *sci0, *sCe, *sce0, *swork;
+    double *M, *sq, *sy, *sCi, *sci0, *sCe, *sce0, *swork, *sRinv, *sgs, *syp;
     int *siwork, *near;
     double ls_t;
     int last_nsamp;
@@ -289,6 +290,9 @@ void ncvx_sqp_destroy(ncvx_sqp *w)
     free(w->sCe);
     free(w->sce0);
     free(w->swork);
+    free(w->sRinv);
+    free(w->sgs);
+    free(w->syp);
     free(w->siwork);
     free(w->near);
     free(w->xbest);
@@ -357,7 +361,7 @@ ncvx_status ncvx_sqp_create(ncvx_sqp **out, const ncvx_problem *p, const ncvx_se
     ALLOC(w->qCi, (size_t)mc * 2 * mc);
     ALLOC(w->qci0, 2 * mc);
     ALLOC(w->Gd, k);
-    ALLOC(w->keep, mc + k);
+    ALLOC(w->keep, 3 * mc + k);
     ALLOC(w->qwork, ncvx_qp_work_size(mc, 0, 2 * mc));
     ALLOC(w->qiwork, ncvx_qp_iwork_size(mc, 0, 2 * mc));
     ALLOC(w->xbest, n);
@@ -377,6 +381,9 @@ ncvx_status ncvx_sqp_create(ncvx_sqp **out, const ncvx_problem *p, const ncvx_se
         ALLOC(w->sCe, N);
         ALLOC(w->sce0, 1);
         ALLOC(w->swork, ncvx_qp_work_size(N, 1, 2 * N));
+        ALLOC(w->sRinv, (size_t)N * N);
+        ALLOC(w->sgs, N);
+        ALLOC(w->syp, N);
         ALLOC(w->siwork, ncvx_qp_iwork_size(N, 1, 2 * N));
         ALLOC(w->near, w->nslots);
     }
@@ -397,6 +404,50 @@ fail:
 
 /* ------------------------------------------------------------------------------------------ */
 /* steering (GRANSO qpSteeringStrategy) and the stationarity measure (qpTerminationCondition)  */
+
+#define PROX_DELTA 1e-7 ///< proximal weight relative to max diag(G) for a singular G
+#define PROX_MAXIT 50   ///< proximal-point iterations
+
+/* Convex QP with a possibly singular G (the dual steering and stationarity QPs are singular
+ * whenever there are more gradients than variables). G (scratch, overwritten) is factored
+ * once; if it is numerically singular, G + delta I is factored instead and the proximal-point
+ * iteration y+ = argmin 0.5 y'(G + delta I)y + (g - delta y)'y (Rockafellar 1976) runs from
+ * y = 0: every subproblem is well conditioned, the factorization is shared by all of them,
+ * and the iterates converge to a minimizer of the singular QP. gs[N], yp[N] are scratch. */
+static int qp_robust(int N, double *G, double *Rinv, const double *g, double *gs, double *yp,
+                     int me, const double *Ce, const double *ce0, int mi, const double *Ci,
+                     const double *ci0, double *y, double *work, int *iwork)
+{
+    double ridge = 0, dmax = 0;
+    if (ncvx_qp_factor(N, G, Rinv, &ridge) != 0) return 2;
+    if (ridge == 0)
+        return ncvx_qp_solve_factored(N, Rinv, g, me, Ce, ce0, mi, Ci, ci0, y, NULL, NULL, work,
+                                      iwork);
+    for (int i = 0; i < N; i++)
+        dmax = fmax(dmax, G[(size_t)i * N + i]);
+    const double delta = PROX_DELTA * (dmax > 0 ? dmax : 1);
+    for (int i = 0; i < N; i++)
+        G[(size_t)i * N + i] += delta;
+    if (ncvx_qp_factor(N, G, Rinv, &ridge) != 0) return 2;
+    for (int i = 0; i < N; i++)
+        yp[i] = 0;
+    int rc = 2;
+    for (int it = 0; it < PROX_MAXIT; it++) {
+        for (int i = 0; i < N; i++)
+            gs[i] = g[i] - delta * yp[i];
+        rc = ncvx_qp_solve_factored(N, Rinv, gs, me, Ce, ce0, mi, Ci, ci0, y, NULL, NULL, work,
+                                    iwork);
+        if (rc != 0) return rc;
+        double dy = 0, ym = 1;
+        for (int i = 0; i < N; i++) {
+            dy = fmax(dy, fabs(y[i] - yp[i]));
+            ym = fmax(ym, fabs(y[i]));
+            yp[i] = y[i];
+        }
+        if (dy <= 1e-13 * ym) break;
+    }
+    return rc;
+}
 
 /* predicted violation reduction of the linearized constraints for G'd = gd (k-vector) */
 static double pred_reduction(const ncvx_sqp *w, const double *gd, double viol)
@@ -422,6 +473,31 @@ static double pred_reduction(const ncvx_sqp *w, const double *gd, double viol)
     return r;
 }
 
+/* proximal-point solve of the steering QP with Rinv = chol(Kcc + delta I)^-1 (see qp_robust) */
+static int steer_prox(ncvx_sqp *w)
+{
+    const int mc = w->mc;
+    double *gs = w->keep + mc + w->k, *yp = gs + mc;
+    for (int i = 0; i < mc; i++)
+        yp[i] = 0;
+    int rc = 2;
+    for (int it = 0; it < PROX_MAXIT; it++) {
+        for (int i = 0; i < mc; i++)
+            gs[i] = w->qg[i] - w->prox_delta * yp[i];
+        rc = ncvx_qp_solve_factored(mc, w->Rinv, gs, 0, NULL, NULL, 2 * mc, w->qCi, w->qci0, w->qy,
+                                    NULL, NULL, w->qwork, w->qiwork);
+        if (rc != 0) return rc;
+        double dy = 0, ym = 1;
+        for (int i = 0; i < mc; i++) {
+            dy = fmax(dy, fabs(w->qy[i] - yp[i]));
+            ym = fmax(ym, fabs(w->qy[i]));
+            yp[i] = w->qy[i];
+        }
+        if (dy <= 1e-13 * ym) break;
+    }
+    return rc;
+}
+
 /* solve the dual steering QP for penalty parameter mu with K, Rinv prepared; gd = G'd */
 static int steer_qp(ncvx_sqp *w, double mu)
 {
@@ -430,8 +506,12 @@ static int steer_qp(ncvx_sqp *w, double mu)
         double c = i < w->mi ? w->ci[i] : w->ce[i - w->mi];
         w->qg[i] = mu * w->K[(size_t)0 * k + 1 + i] - c;
     }
-    int rc = ncvx_qp_solve_factored(mc, w->Rinv, w->qg, 0, NULL, NULL, 2 * mc, w->qCi, w->qci0,
+    int rc;
+    if (w->prox_delta == 0)
+        rc = ncvx_qp_solve_factored(mc, w->Rinv, w->qg, 0, NULL, NULL, 2 * mc, w->qCi, w->qci0,
                                     w->qy, NULL, NULL, w->qwork, w->qiwork);
+    else
+        rc = steer_prox(w);
     if (rc != 0) return rc;
     // G'd = -mu K[:,0] - K[:,1:] y  (no n-vector work per mu trial)
     for (int r = 0; r < k; r++) {
@@ -460,7 +540,20 @@ static int steering(ncvx_sqp *w, const double *HGc, double *mu_out)
     for (int j = 0; j < mc; j++)
         for (int i = 0; i < mc; i++)
             Kcc[(size_t)j * mc + i] = w->K[(size_t)(1 + j) * k + 1 + i];
-    if (ncvx_qp_factor(mc, Kcc, w->Rinv, NULL) != 0) return 2;
+    // factored once for all mu trials; a singular Kcc (more constraints than variables, or
+    // dependent gradients) gets Kcc + delta I and proximal-point iterations (qp_robust)
+    double ridge = 0;
+    w->prox_delta = 0;
+    if (ncvx_qp_factor(mc, Kcc, w->Rinv, &ridge) != 0) return 2;
+    if (ridge > 0) {
+        double dmax = 0;
+        for (int i = 0; i < mc; i++)
+            dmax = fmax(dmax, Kcc[(size_t)i * mc + i]);
+        w->prox_delta = PROX_DELTA * (dmax > 0 ? dmax : 1);
+        for (int i = 0; i < mc; i++)
+            Kcc[(size_t)i * mc + i] += w->prox_delta;
+        if (ncvx_qp_factor(mc, Kcc, w->Rinv, &ridge) != 0) return 2;
+    }
     // box: c_i multipliers in [0, 1], c_e multipliers in [-1, 1], as y >= lo, -y >= -1
     memset(w->qCi, 0, (size_t)mc * 2 * mc * sizeof *w->qCi);
     for (int i = 0; i < mc; i++) {
@@ -581,8 +674,8 @@ static double stationarity(ncvx_sqp *w)
             w->sCe[v] = c == 0 ? 1 : 0;
         }
         w->sce0[0] = w->mu;
-        int rc = ncvx_qp_solve(N, M, w->sq, 1, w->sCe, w->sce0, 2 * N, w->sCi, w->sci0, w->sy, NULL,
-                               NULL, w->swork, w->siwork);
+        int rc = qp_robust(N, M, w->sRinv, w->sq, w->sgs, w->syp, 1, w->sCe, w->sce0, 2 * N, w->sCi,
+                           w->sci0, w->sy, w->swork, w->siwork);
         if (rc == 0) {
             cblas_dgemv(CblasColMajor, CblasNoTrans, n, N, -1.0, w->HA, n, w->sy, 1, 0.0, w->tmp,
                         1);
@@ -591,6 +684,9 @@ static double stationarity(ncvx_sqp *w)
             return sv;
         }
         // GRANSO's first fallback: the identity in place of H
+        if (w->s.print_level >= 2)
+            fprintf(w->log, "  stationarity QP failed (code %d, %d samples, %s)\n", rc, L,
+                    attempt ? "identity" : "H");
     }
     if (w->HA == w->HG) w->hg_ok = 0;
     return INFINITY;
