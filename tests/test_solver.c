@@ -390,8 +390,8 @@ static void test_bfgs_secant_and_lm(void **state)
     const int n = 7, m = 6;
     uint64_t seed = 11;
     ncvx_hess full, lim;
-    assert_int_equal(ncvx_hess_init(&full, n, 0, 2, 0), 0);
-    assert_int_equal(ncvx_hess_init(&lim, n, m, 2, 0), 0);
+    assert_int_equal(ncvx_hess_init(&full, n, 0, 2, 0, 0), 0);
+    assert_int_equal(ncvx_hess_init(&lim, n, m, 2, 0, 0), 0);
     double s[7], y[7], Hy[7], v[14], Hv1[14], Hv2[14];
     for (int it = 0; it < 5; it++) {
         // y = A s with A SPD ensures s'y > 0
@@ -457,6 +457,58 @@ static int quad12u(const double *x, double *f, double *g, double *ci, double *Ji
     (void)ci, (void)Ji, (void)ce, (void)Je;
     double c1[1], c2[1], J1[12], J2[12];
     return quad12(x, f, g, c1, J1, c2, J2, u);
+}
+
+static void test_lm_single(void **state)
+{
+    (void)state;
+    // n spans several conversion blocks; single-precision pairs vs double pairs
+    const int n = 2 * NCVX_HESS_BLOCK + 123, m = 4;
+    uint64_t seed = 5;
+    ncvx_hess hd, hs;
+    assert_int_equal(ncvx_hess_init(&hd, n, m, 2, 1, 0), 0);
+    assert_int_equal(ncvx_hess_init(&hs, n, m, 2, 1, 1), 0);
+    double *s = malloc(n * sizeof *s), *y = malloc(n * sizeof *y), *v = malloc(2 * n * sizeof *v);
+    double *h1 = malloc(2 * n * sizeof *h1), *h2 = malloc(2 * n * sizeof *h2);
+    for (int it = 0; it < 6; it++) { // wraps the ring of m = 4
+        double sty = 0;
+        for (int i = 0; i < n; i++) {
+            s[i] = test_uniform(&seed) - 0.5;
+            y[i] = (1 + (i % 7) + it) * s[i];
+            sty += s[i] * y[i];
+        }
+        assert_int_equal(ncvx_hess_update(&hd, s, y, sty), 0);
+        assert_int_equal(ncvx_hess_update(&hs, s, y, sty), 0);
+        // secant condition for the stored, rounded pair, normwise: 1e-8 is below the float
+        // rounding of s (6e-8), so the small matrices really are those of the rounded pairs
+        for (int i = 0; i < n; i++)
+            v[i] = (float)y[i];
+        ncvx_hess_apply(&hs, 1, v, h2);
+        double e2 = 0, sn = 0;
+        for (int i = 0; i < n; i++) {
+            e2 += (h2[i] - (float)s[i]) * (h2[i] - (float)s[i]);
+            sn += (double)(float)s[i] * (float)s[i];
+        }
+        assert_true(sqrt(e2 / sn) < 1e-8);
+    }
+    for (int i = 0; i < 2 * n; i++)
+        v[i] = test_uniform(&seed) - 0.5;
+    ncvx_hess_apply(&hd, 2, v, h1);
+    ncvx_hess_apply(&hs, 2, v, h2);
+    double num = 0, den = 0;
+    for (int i = 0; i < 2 * n; i++) {
+        num += (h1[i] - h2[i]) * (h1[i] - h2[i]);
+        den += h1[i] * h1[i];
+    }
+    // pairs rounded to 2^-24 relative: H differs by O(1e-7) relative (conditioning ~ 10)
+    assert_true(sqrt(num / den) < 1e-5);
+    ncvx_hess_free(&hd);
+    ncvx_hess_free(&hs);
+    free(s);
+    free(y);
+    free(v);
+    free(h1);
+    free(h2);
 }
 
 static void test_lm_vs_full_solver(void **state)
@@ -626,10 +678,14 @@ static void test_termination_codes(void **state)
 static void test_warm_restart(void **state)
 {
     (void)state;
-    for (int lm = 0; lm < 2; lm++) {
+    for (int lm = 0; lm < 3; lm++) {
         ncvx_problem p = prob(2, 1, 0, rosen, NULL);
         ncvx_settings s = quiet();
         s.limited_mem_size = lm ? 4 : 0;
+        if (lm == 2) { // single-precision pairs, one (aliased) gradient sample
+            s.lm_single = 1;
+            s.sample_mem_max = 0;
+        }
         s.opt_tol = 0; // run the full iteration budget
         s.maxit = 25;
         double xa[2] = {-1.5, 2}, xb[2] = {-1.5, 2};
@@ -841,6 +897,7 @@ int main(void)
         cmocka_unit_test(test_rosenbrock_granso),
         cmocka_unit_test(test_hock_schittkowski),
         cmocka_unit_test(test_nonsmooth_unconstrained),
+        cmocka_unit_test(test_lm_single),
         cmocka_unit_test(test_lm_vs_full_solver),
         cmocka_unit_test(test_termination_codes),
         cmocka_unit_test(test_warm_restart),

@@ -135,7 +135,10 @@ typedef struct {
 
     /* BFGS-SQP */
     double mu0;            ///< 1
-    int limited_mem_size;  ///< 0 = full BFGS; m > 0 = L-BFGS with m pairs
+    int limited_mem_size;  ///< 0 = full BFGS (n*n doubles); m > 0 = L-BFGS with m pairs
+    int lm_single;         ///< 1: store the L-BFGS pairs in single precision (halves their
+                           ///< 2 m n doubles; default 0). Needed to keep n = 7e6, m = 20
+                           ///< under 2 GB (see "Memory" below).
     double bfgs_damping;   ///< 1e-4
     int scaleH0;           ///< 1: scale H0 after the first step (PyGRANSO scaleH0)
     int ngrad;             ///< gradient samples for the stationarity QP; default min(100, 2n, n+10)
@@ -207,6 +210,31 @@ typedef struct {
     double solve_time;    ///< seconds in ncvx_solve
     double eval_time;     ///< seconds spent inside the callback during ncvx_solve
 } ncvx_info;
+
+/* ---------------------------------------------------------------------------------------- */
+/* BFGS-SQP: evaluations and memory                                                          */
+/*
+ * Evaluations. Each line-search trial point x + t d is first evaluated for VALUES ONLY
+ * (grad_f, jac_ineq, jac_eq = NULL): the Armijo test needs the penalty value alone. Only where
+ * the Armijo condition holds is the same point evaluated again WITH gradients, for the
+ * curvature test; the accepted point is always such an evaluation. So an iteration whose
+ * first trial is accepted costs one values-only plus one gradient evaluation (both counted in
+ * ncvx_info.evals; grad_evals counts the second kind), and a rejected trial never costs a
+ * gradient. The limited-memory H is applied to grad f and all constraint gradients at once
+ * (compact representation, GEMMs); H G and the factorization of G'HG are reused across all
+ * penalty-parameter trials of the steering QP within one iteration.
+ *
+ * Memory (doubles; k = 1 + n_ineq + n_eq gradients per point, m = limited_mem_size):
+ *   - point data: x, x_trial, best x, d, y, H s:                      6 n
+ *   - gradients at x and at the trial point, H G:                    3 k n
+ *   - inverse Hessian: full n^2; limited 2 m n (as 2 m n floats with lm_single = 1)
+ *   - gradient samples (stationarity): s copies of (x_j, G_j) and H G_j, (1 + 2k) n each,
+ *     s = min(ngrad, sample_mem_max / (8 (1 + 2k) n), 400 / k); when s = 1 the only sample is
+ *     the current point itself and nothing is stored for it.
+ * Example: n = 7e6, one constraint (k = 2), m = 20, lm_single = 1, default sample_mem_max:
+ * s = 1 and (6 + 3k) n = 12 n doubles (672 MB) + 2 m n floats (1.12 GB) = 1.79 GB. With
+ * double pairs (lm_single = 0) the pairs alone take 2.24 GB.
+ */
 
 typedef struct ncvx_solver ncvx_solver; ///< opaque
 

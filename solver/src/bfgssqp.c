@@ -365,8 +365,9 @@ ncvx_status ncvx_sqp_create(ncvx_sqp **out, const ncvx_problem *p, const ncvx_se
     ALLOC(w->qwork, ncvx_qp_work_size(mc, 0, 2 * mc));
     ALLOC(w->qiwork, ncvx_qp_iwork_size(mc, 0, 2 * mc));
     ALLOC(w->xbest, n);
-    ALLOC(w->sx, (size_t)n * w->nslots);
-    ALLOC(w->sG, nk * w->nslots);
+    // one sample = the current point (aliased, nothing stored); more are copied into a ring
+    ALLOC(w->sx, w->nslots > 1 ? (size_t)n * w->nslots : 0);
+    ALLOC(w->sG, w->nslots > 1 ? nk * w->nslots : 0);
     if (w->nslots == 1)
         w->HA = w->HG;
     else
@@ -387,7 +388,8 @@ ncvx_status ncvx_sqp_create(ncvx_sqp **out, const ncvx_problem *p, const ncvx_se
         ALLOC(w->siwork, ncvx_qp_iwork_size(N, 1, 2 * N));
         ALLOC(w->near, w->nslots);
     }
-    if (ncvx_hess_init(&w->h, n, s->limited_mem_size, k * w->nslots, s->scaleH0 != 0) != 0) {
+    if (ncvx_hess_init(&w->h, n, s->limited_mem_size, k * w->nslots, s->scaleH0 != 0,
+                       s->lm_single != 0) != 0) {
         st = NCVX_FAIL(NCVX_ERR_NOMEM, "inverse Hessian (n = %d, limited_mem_size = %d)", n,
                        s->limited_mem_size);
         goto fail;
@@ -611,6 +613,10 @@ static int steering(ncvx_sqp *w, const double *HGc, double *mu_out)
 static void push_sample(ncvx_sqp *w)
 {
     const size_t nk = (size_t)w->n * w->k;
+    if (w->nslots == 1) { // the only sample is the current point itself: no copy
+        w->scount = 1;
+        return;
+    }
     memcpy(w->sx + (size_t)w->shead * w->n, w->x, (size_t)w->n * sizeof *w->x);
     memcpy(w->sG + (size_t)w->shead * nk, w->G, nk * sizeof *w->G);
     w->shead = (w->shead + 1) % w->nslots;
@@ -629,7 +635,7 @@ static double stationarity(ncvx_sqp *w)
     // samples within evaldist of x (GRANSO measures ||x_k - x_j||)
     int L = 0;
     for (int j = 0; j < w->scount; j++) {
-        const double *xj = w->sx + (size_t)j * n;
+        const double *xj = w->nslots == 1 ? w->x : w->sx + (size_t)j * n;
         double dist = 0;
         for (int i = 0; i < n; i++) {
             double t = w->x[i] - xj[i];
@@ -645,14 +651,14 @@ static double stationarity(ncvx_sqp *w)
     double *M = w->M;
     for (int attempt = 0; attempt < 2; attempt++) {
         for (int a = 0; a < L; a++) {
-            const double *Ga = w->sG + (size_t)w->near[a] * nk;
+            const double *Ga = w->nslots == 1 ? w->G : w->sG + (size_t)w->near[a] * nk;
             if (attempt == 0)
                 ncvx_hess_apply(&w->h, k, Ga, w->HA + (size_t)a * nk);
             else
                 memcpy(w->HA + (size_t)a * nk, Ga, nk * sizeof *Ga);
         }
         for (int a = 0; a < L; a++) {
-            const double *Ga = w->sG + (size_t)w->near[a] * nk;
+            const double *Ga = w->nslots == 1 ? w->G : w->sG + (size_t)w->near[a] * nk;
             cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, k, N, n, 1.0, Ga, n, w->HA, n, 0.0,
                         M + (size_t)a * k, N);
         }
@@ -1053,8 +1059,9 @@ static void walk(ncvx_sqp *w, ncvx_sw *c)
     ncvx_sw_i(c, &w->best_kind);
     ncvx_sw_i(c, &w->shead);
     ncvx_sw_i(c, &w->scount);
-    ncvx_sw_a(c, w->sx, (size_t)n * w->nslots);
-    ncvx_sw_a(c, w->sG, (size_t)n * k * w->nslots);
+    const size_t ns = w->nslots > 1 ? (size_t)w->nslots : 0;
+    ncvx_sw_a(c, w->sx, (size_t)n * ns);
+    ncvx_sw_a(c, w->sG, (size_t)n * k * ns);
     ncvx_hess_state(&w->h, c);
 }
 

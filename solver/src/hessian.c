@@ -10,7 +10,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-int ncvx_hess_init(ncvx_hess *h, int n, int m, int kmax, int scaleH0)
+int ncvx_hess_init(ncvx_hess *h, int n, int m, int kmax, int scaleH0, int single)
 {
     memset(h, 0, sizeof *h);
     h->n = n;
@@ -27,14 +27,23 @@ int ncvx_hess_init(ncvx_hess *h, int n, int m, int kmax, int scaleH0)
         if (!h->wk) return -1;
         return 0;
     }
-    h->S = calloc((size_t)n * m, sizeof *h->S);
-    h->Y = calloc((size_t)n * m, sizeof *h->Y);
+    h->single = single;
+    if (single) {
+        h->Sf = calloc((size_t)n * m, sizeof *h->Sf);
+        h->Yf = calloc((size_t)n * m, sizeof *h->Yf);
+        h->cb = calloc(2 * (size_t)NCVX_HESS_BLOCK * m, sizeof *h->cb);
+        if (!h->Sf || !h->Yf || !h->cb) return -1;
+    } else {
+        h->S = calloc((size_t)n * m, sizeof *h->S);
+        h->Y = calloc((size_t)n * m, sizeof *h->Y);
+        if (!h->S || !h->Y) return -1;
+    }
     h->SY = calloc((size_t)m * m, sizeof *h->SY);
     h->YY = calloc((size_t)m * m, sizeof *h->YY);
     // A, B, P, T (m x kmax each), two m-vectors for the update
     h->wk = calloc(4 * (size_t)m * kmax + 4 * (size_t)m, sizeof *h->wk);
     h->ord = calloc((size_t)m, sizeof *h->ord);
-    if (!h->S || !h->Y || !h->SY || !h->YY || !h->wk || !h->ord) return -1;
+    if (!h->SY || !h->YY || !h->wk || !h->ord) return -1;
     return 0;
 }
 
@@ -57,11 +66,74 @@ void ncvx_hess_free(ncvx_hess *h)
     free(h->H);
     free(h->S);
     free(h->Y);
+    free(h->Sf);
+    free(h->Yf);
+    free(h->cb);
     free(h->SY);
     free(h->YY);
     free(h->wk);
     free(h->ord);
     memset(h, 0, sizeof *h);
+}
+
+/* rows [r0, r0 + b) of the first c columns of Sf and Yf, in double, into cs, cy (ld b) */
+static void block_to_double(const ncvx_hess *h, int r0, int b, int c, double *cs, double *cy)
+{
+    const size_t n = (size_t)h->n;
+    for (int j = 0; j < c; j++) {
+        const float *sf = h->Sf + (size_t)j * n + r0, *yf = h->Yf + (size_t)j * n + r0;
+        double *ds = cs + (size_t)j * b, *dy = cy + (size_t)j * b;
+        for (int i = 0; i < b; i++) {
+            ds[i] = sf[i];
+            dy[i] = yf[i];
+        }
+    }
+}
+
+/* A = S'V, B = Y'V over the first c pairs (c x k, ld c) */
+static void pairs_t_times(ncvx_hess *h, int c, int k, const double *V, double *A, double *B)
+{
+    const int n = h->n;
+    if (!h->single) {
+        cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, c, k, n, 1.0, h->S, n, V, n, 0.0, A,
+                    c);
+        cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, c, k, n, 1.0, h->Y, n, V, n, 0.0, B,
+                    c);
+        return;
+    }
+    double *cs = h->cb, *cy = h->cb + (size_t)NCVX_HESS_BLOCK * h->m;
+    for (int r0 = 0; r0 < n; r0 += NCVX_HESS_BLOCK) {
+        int b = n - r0 < NCVX_HESS_BLOCK ? n - r0 : NCVX_HESS_BLOCK;
+        block_to_double(h, r0, b, c, cs, cy);
+        double beta = r0 == 0 ? 0.0 : 1.0;
+        cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, c, k, b, 1.0, cs, b, V + r0, n, beta,
+                    A, c);
+        cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, c, k, b, 1.0, cy, b, V + r0, n, beta,
+                    B, c);
+    }
+}
+
+/* HV += S A + Y B over the first c pairs */
+static void pairs_times_add(ncvx_hess *h, int c, int k, const double *A, const double *B,
+                            double *HV)
+{
+    const int n = h->n;
+    if (!h->single) {
+        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, n, k, c, 1.0, h->S, n, A, c, 1.0, HV,
+                    n);
+        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, n, k, c, 1.0, h->Y, n, B, c, 1.0, HV,
+                    n);
+        return;
+    }
+    double *cs = h->cb, *cy = h->cb + (size_t)NCVX_HESS_BLOCK * h->m;
+    for (int r0 = 0; r0 < n; r0 += NCVX_HESS_BLOCK) {
+        int b = n - r0 < NCVX_HESS_BLOCK ? n - r0 : NCVX_HESS_BLOCK;
+        block_to_double(h, r0, b, c, cs, cy);
+        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, b, k, c, 1.0, cs, b, A, c, 1.0,
+                    HV + r0, n);
+        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, b, k, c, 1.0, cy, b, B, c, 1.0,
+                    HV + r0, n);
+    }
 }
 
 void ncvx_hess_apply(ncvx_hess *h, int k, const double *V, double *HV)
@@ -83,8 +155,7 @@ void ncvx_hess_apply(ncvx_hess *h, int k, const double *V, double *HV)
     for (int j = 0; j < c; j++)
         ord[j] = (h->head - c + j + m) % m;
     // A = S'V, B = Y'V in storage order (c x k)
-    cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, c, k, n, 1.0, h->S, n, V, n, 0.0, A, c);
-    cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, c, k, n, 1.0, h->Y, n, V, n, 0.0, B, c);
+    pairs_t_times(h, c, k, V, A, B);
     const double g = h->gamma;
     for (int col = 0; col < k; col++) {
         double *a = A + (size_t)col * c, *b = B + (size_t)col * c;
@@ -118,8 +189,7 @@ void ncvx_hess_apply(ncvx_hess *h, int k, const double *V, double *HV)
         }
     }
     // HV = gamma V + S Q - gamma Y P
-    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, n, k, c, 1.0, h->S, n, A, c, 1.0, HV, n);
-    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, n, k, c, 1.0, h->Y, n, B, c, 1.0, HV, n);
+    pairs_times_add(h, c, k, A, B, HV);
 }
 
 static int finite_vec(const double *a, int n)
@@ -164,18 +234,54 @@ int ncvx_hess_update(ncvx_hess *h, const double *s, const double *y, double sty)
         return 0;
     }
     const int m = h->m;
-    if (h->scaleH0) {
-        double gam = sty / yy;
-        if (isfinite(gam) && gam > 0) h->gamma = gam;
-    }
     const int slot = h->head;
-    memcpy(h->S + (size_t)slot * n, s, (size_t)n * sizeof *s);
-    memcpy(h->Y + (size_t)slot * n, y, (size_t)n * sizeof *y);
     double *sy = h->wk + 4 * (size_t)m * h->kmax, *ys = sy + m, *yy2 = ys + m;
-    // S'y_new (column slot of SY), Y's_new (row slot of SY), Y'y_new (YY)
-    cblas_dgemv(CblasColMajor, CblasTrans, n, m, 1.0, h->S, n, y, 1, 0.0, sy, 1);
-    cblas_dgemv(CblasColMajor, CblasTrans, n, m, 1.0, h->Y, n, s, 1, 0.0, ys, 1);
-    cblas_dgemv(CblasColMajor, CblasTrans, n, m, 1.0, h->Y, n, y, 1, 0.0, yy2, 1);
+    if (!h->single) {
+        if (h->scaleH0) {
+            double gam = sty / yy;
+            if (isfinite(gam) && gam > 0) h->gamma = gam;
+        }
+        memcpy(h->S + (size_t)slot * n, s, (size_t)n * sizeof *s);
+        memcpy(h->Y + (size_t)slot * n, y, (size_t)n * sizeof *y);
+        // S'y_new (column slot of SY), Y's_new (row slot of SY), Y'y_new (YY)
+        cblas_dgemv(CblasColMajor, CblasTrans, n, m, 1.0, h->S, n, y, 1, 0.0, sy, 1);
+        cblas_dgemv(CblasColMajor, CblasTrans, n, m, 1.0, h->Y, n, s, 1, 0.0, ys, 1);
+        cblas_dgemv(CblasColMajor, CblasTrans, n, m, 1.0, h->Y, n, y, 1, 0.0, yy2, 1);
+    } else {
+        // the pair as it will be stored (rounded) must still have positive curvature
+        double str = 0, yyr = 0;
+        for (int i = 0; i < n; i++) {
+            double sr = (float)s[i], yr = (float)y[i];
+            str += sr * yr;
+            yyr += yr * yr;
+        }
+        if (!(str > 0)) {
+            h->skipped++;
+            return 2;
+        }
+        if (h->scaleH0) {
+            double gam = str / yyr;
+            if (isfinite(gam) && gam > 0) h->gamma = gam;
+        }
+        float *sf = h->Sf + (size_t)slot * n, *yf = h->Yf + (size_t)slot * n;
+        for (int i = 0; i < n; i++) {
+            sf[i] = (float)s[i];
+            yf[i] = (float)y[i];
+        }
+        // the products from the rounded pairs, block by block
+        for (int i = 0; i < m; i++)
+            sy[i] = ys[i] = yy2[i] = 0;
+        double *cs = h->cb, *cy = h->cb + (size_t)NCVX_HESS_BLOCK * m;
+        for (int r0 = 0; r0 < n; r0 += NCVX_HESS_BLOCK) {
+            int b = n - r0 < NCVX_HESS_BLOCK ? n - r0 : NCVX_HESS_BLOCK;
+            block_to_double(h, r0, b, m, cs, cy);
+            const double *sb = cs + (size_t)slot * b, *yb = cy + (size_t)slot * b;
+            cblas_dgemv(CblasColMajor, CblasTrans, b, m, 1.0, cs, b, yb, 1, 1.0, sy, 1);
+            cblas_dgemv(CblasColMajor, CblasTrans, b, m, 1.0, cy, b, sb, 1, 1.0, ys, 1);
+            cblas_dgemv(CblasColMajor, CblasTrans, b, m, 1.0, cy, b, yb, 1, 1.0, yy2, 1);
+        }
+    }
+
     for (int i = 0; i < m; i++) {
         h->SY[i + (size_t)m * slot] = sy[i];
         h->SY[slot + (size_t)m * i] = ys[i];
@@ -186,6 +292,18 @@ int ncvx_hess_update(ncvx_hess *h, const double *s, const double *y, double sty)
     if (h->count < m) h->count++;
     h->updates++;
     return 0;
+}
+
+/* floats travel as doubles (exact both ways) */
+static void walk_floats(ncvx_sw *c, float *a, size_t len)
+{
+    if (c->mode == 1)
+        for (size_t i = 0; i < len; i++)
+            c->buf[c->pos + i] = a[i];
+    else if (c->mode == 2)
+        for (size_t i = 0; i < len; i++)
+            a[i] = (float)c->buf[c->pos + i];
+    c->pos += len;
 }
 
 void ncvx_hess_state(ncvx_hess *h, ncvx_sw *c)
@@ -200,8 +318,13 @@ void ncvx_hess_state(ncvx_hess *h, ncvx_sw *c)
     }
     ncvx_sw_i(c, &h->head);
     ncvx_sw_i(c, &h->count);
-    ncvx_sw_a(c, h->S, (size_t)h->n * h->m);
-    ncvx_sw_a(c, h->Y, (size_t)h->n * h->m);
+    if (h->single) {
+        walk_floats(c, h->Sf, (size_t)h->n * h->m);
+        walk_floats(c, h->Yf, (size_t)h->n * h->m);
+    } else {
+        ncvx_sw_a(c, h->S, (size_t)h->n * h->m);
+        ncvx_sw_a(c, h->Y, (size_t)h->n * h->m);
+    }
     ncvx_sw_a(c, h->SY, (size_t)h->m * h->m);
     ncvx_sw_a(c, h->YY, (size_t)h->m * h->m);
 }

@@ -64,27 +64,35 @@ static inline void ncvx_sw_u64(ncvx_sw *c, uint64_t *v)
 /* Inverse-Hessian approximation H (hessian.c)                                                  */
 
 typedef struct {
-    int n;         ///< dimension
-    int m;         ///< 0 = full (dense n x n), else the number of stored pairs
-    int kmax;      ///< most columns applied at once
-    int scaleH0;   ///< scale H0 by s'y / y'y (full: at the first update; limited: every update)
-    int scaled;    ///< full memory: the first-update scaling was done
-    double gamma;  ///< limited memory: H0 = gamma I
-    double *H;     ///< [n*n] full memory
-    double *S, *Y; ///< [n*m] limited memory, column slot j = pair stored there
-    double *SY;    ///< [m*m] SY[i + m*j] = s_i' y_j over storage slots
-    double *YY;    ///< [m*m] y_i' y_j
-    int head;      ///< next slot to write
-    int count;     ///< pairs stored
-    long updates;  ///< accepted updates
-    long skipped;  ///< rejected update requests (s'y <= 0 or non-finite)
-    double *wk;    ///< small workspace
-    int *ord;      ///< [m] chronological order -> slot
+    int n;          ///< dimension
+    int m;          ///< 0 = full (dense n x n), else the number of stored pairs
+    int kmax;       ///< most columns applied at once
+    int scaleH0;    ///< scale H0 by s'y / y'y (full: at the first update; limited: every update)
+    int scaled;     ///< full memory: the first-update scaling was done
+    double gamma;   ///< limited memory: H0 = gamma I
+    double *H;      ///< [n*n] full memory
+    double *S, *Y;  ///< [n*m] limited memory, column slot j = pair stored there
+    int single;     ///< limited memory: pairs stored in single precision (Sf, Yf)
+    float *Sf, *Yf; ///< [n*m] single-precision pairs
+    double *cb;     ///< [2 * NCVX_HESS_BLOCK * m] row block of S and Y converted to double
+    double *SY;     ///< [m*m] SY[i + m*j] = s_i' y_j over storage slots
+    double *YY;     ///< [m*m] y_i' y_j
+    int head;       ///< next slot to write
+    int count;      ///< pairs stored
+    long updates;   ///< accepted updates
+    long skipped;   ///< rejected update requests (s'y <= 0 or non-finite)
+    double *wk;     ///< small workspace
+    int *ord;       ///< [m] chronological order -> slot
 } ncvx_hess;
 
-/** Allocate for dimension n, memory m (0 = full), up to kmax columns per apply. H = I.
+/** Allocate for dimension n, memory m (0 = full), up to kmax columns per apply, pairs in single
+ *  precision if single (limited memory only; products are accumulated in double block by
+ *  block, and the small matrices are formed from the rounded pairs, so the compact form is
+ *  exactly the inverse BFGS matrix of the stored pairs). H = I.
  *  Returns 0 or -1 (out of memory). */
-int ncvx_hess_init(ncvx_hess *h, int n, int m, int kmax, int scaleH0);
+int ncvx_hess_init(ncvx_hess *h, int n, int m, int kmax, int scaleH0, int single);
+/** Rows per block when single-precision pairs are converted for the GEMMs. */
+#define NCVX_HESS_BLOCK 2048
 void ncvx_hess_free(ncvx_hess *h);
 /** Back to H = I (no pairs, no scaling). */
 void ncvx_hess_reset(ncvx_hess *h);

@@ -149,6 +149,7 @@ void ncvx_settings_default(ncvx_settings *s)
 
     s->mu0 = 1;
     s->limited_mem_size = 0;
+    s->lm_single = 0;
     s->bfgs_damping = DEF_BFGS_DAMPING;
     s->scaleH0 = 1;
     s->ngrad = 0;
