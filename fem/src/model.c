@@ -126,53 +126,138 @@ void fem_model_destroy(fem_model *m)
     free(m);
 }
 
-/* Pattern of the lower triangle of the free-dof matrix. Two nodes share an element iff they are
- * at most one apart in ix and in iy (every grid cell is an element, passive ones included), so
- * column J (free dof d at node (ix, iy)) holds the free dofs of the 3x3 node neighbourhood with
- * free index >= J. Looping ix, then iy, then the component visits dofs in increasing order, and
- * free indices increase with dofs, so every column comes out sorted. */
-static fem_status build_pattern(fem_model *m)
+/* Pattern of one triangle (stype < 0: lower, > 0: upper) of the free-dof matrix, with the
+ * free dofs numbered by m->fidx. Two nodes share an element iff they are at most one apart in
+ * ix and in iy (every grid cell is an element, passive ones included), so column J (free dof d
+ * at node (ix, iy)) holds the free dofs of the 3x3 node neighbourhood on its side of the
+ * diagonal. Rows are sorted within each column (insertion sort of <= 18 entries). */
+static cholmod_sparse *pattern(fem_model *m, int stype, const int *jdof)
 {
     const int W = m->W, H = m->H;
-    SuiteSparse_long nnz = 0;
+    cholmod_sparse *A = NULL;
     for (int pass = 0; pass < 2; pass++) {
-        SuiteSparse_long *Ap = pass ? m->A->p : NULL, *Ai = pass ? m->A->i : NULL;
+        SuiteSparse_long *Ap = pass ? A->p : NULL, *Ai = pass ? A->i : NULL;
         SuiteSparse_long k = 0;
-        for (int d = 0; d < m->ndof; d++) {
-            int J = m->fidx[d];
-            if (J < 0) continue;
+        for (int J = 0; J < m->nfree; J++) {
+            const int d = jdof[J], node = d / 2, ix = node / (H + 1), iy = node % (H + 1);
+            const SuiteSparse_long k0 = k;
             if (pass) Ap[J] = k;
-            int node = d / 2, ix = node / (H + 1), iy = node % (H + 1);
             for (int jx = ix - 1; jx <= ix + 1; jx++) {
                 if (jx < 0 || jx > W) continue;
                 for (int jy = iy - 1; jy <= iy + 1; jy++) {
                     if (jy < 0 || jy > H) continue;
                     for (int c = 0; c < 2; c++) {
-                        int I = m->fidx[2 * ((H + 1) * jx + jy) + c];
-                        if (I < J) continue; // fixed (-1) or upper triangle
-                        if (pass) Ai[k] = I;
+                        const int I = m->fidx[2 * ((H + 1) * jx + jy) + c];
+                        if (I < 0 || (stype < 0 ? I < J : I > J)) continue;
+                        if (pass) {
+                            SuiteSparse_long q = k;
+                            for (; q > k0 && Ai[q - 1] > I; q--)
+                                Ai[q] = Ai[q - 1];
+                            Ai[q] = I;
+                        }
                         k++;
                     }
                 }
             }
         }
         if (!pass) {
-            nnz = k;
-            if (nnz + 1 > (SuiteSparse_long)UINT32_MAX)
-                return FEM_FAIL(FEM_ERR_INVALID,
-                                "matrix has %ld entries, too many for the "
-                                "32-bit scatter map",
-                                (long)nnz);
+            if (k + 1 > (SuiteSparse_long)UINT32_MAX) {
+                FEM_FAIL(FEM_ERR_INVALID,
+                         "matrix has %ld entries, too many for the 32-bit "
+                         "scatter map",
+                         (long)k);
+                return NULL;
+            }
             // one extra slot: the trash entry that pairs touching a fixed dof scatter into
-            m->A = cholmod_l_allocate_sparse(m->nfree, m->nfree, nnz + 1, 1, 1, -1, CHOLMOD_REAL,
-                                             &m->cc);
-            if (!m->A) return fem_cholmod_status_(&m->cc, __func__, "cholmod_l_allocate_sparse");
+            A = cholmod_l_allocate_sparse(m->nfree, m->nfree, k + 1, 1, 1, stype, CHOLMOD_REAL,
+                                          &m->cc);
+            if (!A) {
+                fem_cholmod_status_(&m->cc, __func__, "cholmod_l_allocate_sparse");
+                return NULL;
+            }
         } else {
             Ap[m->nfree] = k;
         }
     }
-    m->nnz = nnz;
-    return FEM_OK;
+    return A;
+}
+
+/* jdof[J] = dof of free index J under the current m->fidx */
+static void free_dofs(const fem_model *m, int *jdof)
+{
+    for (int d = 0; d < m->ndof; d++)
+        if (m->fidx[d] >= 0) jdof[m->fidx[d]] = d;
+}
+
+/* Fill-reducing ordering computed ONCE, then baked into the free-dof numbering: CHOLMOD's
+ * factorize copies and permutes A on every call unless the factor has the natural ordering
+ * and A is stored as the lower triangle (supernodal) or upper triangle (simplicial)
+ * (cholmod_factorize.c). So: (1) analyze the matrix in dof order with the requested method;
+ * (2) renumber the free dofs by its permutation (which includes the etree postorder);
+ * (3) build the renumbered matrix in the triangle the factor kind reads directly and analyze
+ * it with the natural ordering. Fill and supernodes are those of (1). */
+static fem_status analyze(fem_model *m, const fem_settings *s)
+{
+    fem_status st = FEM_OK;
+    int *jdof = malloc((size_t)m->nfree * sizeof *jdof);
+    if (!jdof) return FEM_FAIL(FEM_ERR_NOMEM, "free-dof list of %d", m->nfree);
+    cholmod_sparse *A0 = NULL;
+    cholmod_factor *L0 = NULL;
+    cholmod_common *cc = &m->cc;
+
+    free_dofs(m, jdof);
+    if (!(A0 = pattern(m, -1, jdof))) {
+        st = FEM_ERR_NOMEM;
+        goto done;
+    }
+    cc->supernodal = s->factor == FEM_FACTOR_SIMPLICIAL   ? CHOLMOD_SIMPLICIAL
+                     : s->factor == FEM_FACTOR_SUPERNODAL ? CHOLMOD_SUPERNODAL
+                                                          : CHOLMOD_AUTO;
+    if (s->ordering != FEM_ORDER_DEFAULT) {
+        cc->nmethods = 1;
+        cc->method[0].ordering = s->ordering == FEM_ORDER_AMD     ? CHOLMOD_AMD
+                                 : s->ordering == FEM_ORDER_METIS ? CHOLMOD_METIS
+                                                                  : CHOLMOD_NESDIS;
+    }
+    L0 = cholmod_l_analyze(A0, cc);
+    if (!L0 || cc->status < CHOLMOD_OK) {
+        st = fem_cholmod_status_(cc, __func__, "cholmod_l_analyze");
+        if (st == FEM_OK) st = FEM_ERR_CHOLMOD;
+        goto done;
+    }
+    const int super = L0->is_super != 0;
+    const SuiteSparse_long *P = L0->Perm;
+    for (int J = 0; J < m->nfree; J++)
+        m->fidx[jdof[P[J]]] = J; // new index of old free P[J]
+    cholmod_l_free_factor(&L0, cc);
+    cholmod_l_free_sparse(&A0, cc);
+
+    free_dofs(m, jdof);
+    m->A = pattern(m, super ? -1 : 1, jdof);
+    if (!m->A) {
+        st = FEM_ERR_NOMEM;
+        goto done;
+    }
+    m->nnz = (int64_t)((SuiteSparse_long *)m->A->p)[m->nfree];
+    cc->nmethods = 1;
+    cc->method[0].ordering = CHOLMOD_NATURAL;
+    cc->postorder = 0;
+    cc->supernodal = super ? CHOLMOD_SUPERNODAL : CHOLMOD_SIMPLICIAL;
+    m->L = cholmod_l_analyze(m->A, cc);
+    if (!m->L || cc->status < CHOLMOD_OK) {
+        st = fem_cholmod_status_(cc, __func__, "cholmod_l_analyze (natural)");
+        if (st == FEM_OK) st = FEM_ERR_CHOLMOD;
+        goto done;
+    }
+    if (m->L->ordering != CHOLMOD_NATURAL || (m->L->is_super != 0) != super) {
+        st = FEM_FAIL(FEM_ERR_CHOLMOD, "CHOLMOD did not keep the precomputed ordering");
+        goto done;
+    }
+done:
+    cholmod_l_free_factor(&L0, cc);
+    cholmod_l_free_sparse(&A0, cc);
+    free(jdof);
+    return st;
 }
 
 /* Slot of every (element, pair) in A->x; pairs with a fixed dof go to the trash slot nnz. */
@@ -181,20 +266,19 @@ static void build_scatter_map(fem_model *m)
     int pa[FEM_NPAIR], pb[FEM_NPAIR], d[8];
     fem_pairs_(pa, pb);
     const SuiteSparse_long *Ap = m->A->p, *Ai = m->A->i;
+    const int lower = m->A->stype < 0;
     uint32_t *s = m->smap;
     for (int ex = 0; ex < m->W; ex++)
         for (int ey = 0; ey < m->H; ey++) {
             fem_edofs_(m->H, ex, ey, d);
             for (int q = 0; q < FEM_NPAIR; q++) {
-                int I = m->fidx[d[pa[q]]], J = m->fidx[d[pb[q]]];
+                const int I = m->fidx[d[pa[q]]], J = m->fidx[d[pb[q]]];
                 uint32_t slot = (uint32_t)m->nnz;
                 if (I >= 0 && J >= 0) {
-                    if (I < J) {
-                        int t = I;
-                        I = J, J = t;
-                    }
-                    for (SuiteSparse_long k = Ap[J]; k < Ap[J + 1]; k++)
-                        if (Ai[k] == I) {
+                    const int lo = I < J ? I : J, hi = I < J ? J : I;
+                    const int row = lower ? hi : lo, col = lower ? lo : hi;
+                    for (SuiteSparse_long k = Ap[col]; k < Ap[col + 1]; k++)
+                        if (Ai[k] == row) {
                             slot = (uint32_t)k;
                             break;
                         }
@@ -322,25 +406,8 @@ fem_status fem_model_create(fem_model **out, const fem_problem *p, const fem_set
     }
     m->cc_started = 1;
     m->cc.print = 0; // problems surface as fem_status
-    m->cc.supernodal = s->factor == FEM_FACTOR_SIMPLICIAL   ? CHOLMOD_SIMPLICIAL
-                       : s->factor == FEM_FACTOR_SUPERNODAL ? CHOLMOD_SUPERNODAL
-                                                            : CHOLMOD_AUTO;
-    if (s->ordering != FEM_ORDER_DEFAULT) {
-        m->cc.nmethods = 1;
-        m->cc.method[0].ordering = s->ordering == FEM_ORDER_AMD     ? CHOLMOD_AMD
-                                   : s->ordering == FEM_ORDER_METIS ? CHOLMOD_METIS
-                                                                    : CHOLMOD_NESDIS;
-        m->cc.postorder = 1;
-    }
-    if ((st = build_pattern(m)) != FEM_OK) goto fail;
+    if ((st = analyze(m, s)) != FEM_OK) goto fail;
     build_scatter_map(m);
-
-    m->L = cholmod_l_analyze(m->A, &m->cc);
-    if (!m->L || m->cc.status < CHOLMOD_OK) {
-        st = fem_cholmod_status_(&m->cc, __func__, "cholmod_l_analyze");
-        if (st == FEM_OK) st = FEM_ERR_CHOLMOD;
-        goto fail;
-    }
 
     /* dense right-hand sides and solve workspaces, reused by every evaluation */
     m->B = cholmod_l_zeros(m->nfree, nc, CHOLMOD_REAL, &m->cc);

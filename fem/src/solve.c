@@ -31,6 +31,30 @@ static double ke_form(const double *ke, const int d[8], const double *a, const d
     return s;
 }
 
+/* Give solve2's workspaces the shape its ensure_dense() checks for, so that it reuses them.
+ * CHOLMOD's perm()/ptrans() reshape Y in place during a solve, after which ensure_dense
+ * (which compares exact dimensions) would free and reallocate it on every call. Shapes from
+ * cholmod_solve.c: supernodal Y n x nrhs, E nrhs x maxesize; simplicial Y max(4, nrhs) x n.
+ * If a future CHOLMOD wants other shapes it simply reallocates: correctness never depends on
+ * this. */
+static void shape(cholmod_dense *D, size_t nrow, size_t ncol)
+{
+    if (D && D->nzmax >= nrow * ncol) D->nrow = nrow, D->ncol = ncol, D->d = nrow;
+}
+
+static int solve(fem_model *m, cholmod_dense *B, cholmod_dense **X, cholmod_dense **Y,
+                 cholmod_dense **E)
+{
+    const size_t n = (size_t)m->nfree, nrhs = B->ncol;
+    if (m->L->is_super) {
+        shape(*Y, n, nrhs);
+        shape(*E, nrhs, (size_t)m->L->maxesize);
+    } else {
+        shape(*Y, nrhs > 4 ? nrhs : 4, n);
+    }
+    return cholmod_l_solve2(CHOLMOD_A, m->L, B, NULL, X, NULL, Y, E, &m->cc);
+}
+
 /* Scatter E(rho_e) KE into A->x through the scatter map; factorize. */
 static fem_status assemble_factorize(fem_model *m)
 {
@@ -68,8 +92,7 @@ fem_status fem_model_compliance(fem_model *m, const double *rho, double *c, doub
     fem_status st = assemble_factorize(m);
     if (st != FEM_OK) return st;
 
-    if (!cholmod_l_solve2(CHOLMOD_A, m->L, m->B, NULL, &m->X, NULL, &m->Y, &m->E, &m->cc) ||
-        m->cc.status < CHOLMOD_OK) {
+    if (!solve(m, m->B, &m->X, &m->Y, &m->E) || m->cc.status < CHOLMOD_OK) {
         st = fem_cholmod_status_(&m->cc, __func__, "cholmod_l_solve2");
         return st == FEM_OK ? FEM_ERR_CHOLMOD : st;
     }
@@ -175,8 +198,7 @@ fem_status fem_model_functional(fem_model *m, int k, const double *ell, double *
     }
     if (dJ) {
         // adjoint: K lambda = ell (K symmetric), dJ/drho_e = -lambda_e^T dK_e/drho_e u_e
-        if (!cholmod_l_solve2(CHOLMOD_A, m->L, m->Bl, NULL, &m->Xl, NULL, &m->Yl, &m->El, &m->cc) ||
-            m->cc.status < CHOLMOD_OK) {
+        if (!solve(m, m->Bl, &m->Xl, &m->Yl, &m->El) || m->cc.status < CHOLMOD_OK) {
             fem_status st = fem_cholmod_status_(&m->cc, __func__, "cholmod_l_solve2");
             return st == FEM_OK ? FEM_ERR_CHOLMOD : st;
         }
