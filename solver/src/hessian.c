@@ -47,6 +47,15 @@ int ncvx_hess_init(ncvx_hess *h, int n, int m, int kmax, int scaleH0, int single
     return 0;
 }
 
+void ncvx_hess_touch(ncvx_hess *h)
+{
+    const size_t nm = (size_t)h->n * h->m;
+    if (h->S) memset(h->S, 0, nm * sizeof *h->S);
+    if (h->Y) memset(h->Y, 0, nm * sizeof *h->Y);
+    if (h->Sf) memset(h->Sf, 0, nm * sizeof *h->Sf);
+    if (h->Yf) memset(h->Yf, 0, nm * sizeof *h->Yf);
+}
+
 void ncvx_hess_reset(ncvx_hess *h)
 {
     const int n = h->n;

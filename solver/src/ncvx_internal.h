@@ -94,6 +94,8 @@ int ncvx_hess_init(ncvx_hess *h, int n, int m, int kmax, int scaleH0, int single
 /** Rows per block when single-precision pairs are converted for the GEMMs. */
 #define NCVX_HESS_BLOCK 2048
 void ncvx_hess_free(ncvx_hess *h);
+/** Write every page of the pair storage once (first-touch faults at setup, not in solve). */
+void ncvx_hess_touch(ncvx_hess *h);
 /** Back to H = I (no pairs, no scaling). */
 void ncvx_hess_reset(ncvx_hess *h);
 /** HV[n x k] = H V[n x k] (column-major, leading dimension n); HV must not alias V; k <= kmax.

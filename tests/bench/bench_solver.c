@@ -1,0 +1,217 @@
+// tests/bench/bench_solver.c: BFGS-SQP overhead per iteration (time outside the callback) with
+// limited memory m = 20 and one constraint, against the floor of the same L-BFGS vector
+// operations done with BLAS in the same run, and the solver's memory.
+//
+// Problem: f = 0.5 sum a_i (x_i - b_i)^2 (a_i in [1, 100]), c(x) = mean(x) - 0.3 <= 0: a cheap
+// separable callback, so almost all time outside it is the solver's.
+// Floor per iteration: the two-loop recursion with m pairs on the k = 2 gradients (grad f and
+// grad c; cblas_ddot/daxpy) plus 6 length-n vector operations (trial point, s, y, norms).
+// Usage: bench_solver [--quick] [--csv]   (median of 5 runs per case)
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "ncvx.h"
+
+#define RUNS 5
+
+typedef struct {
+    int n;
+    double *a, *b;
+    double rss0, rss_max; ///< MB before create, max seen by the monitor
+} bench;
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static double rss_mb(void)
+{
+    long pages = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+        fclose(f);
+    }
+    return (double)resident * 4096.0 / 1e6;
+}
+
+static int eval(const double *x, double *f, double *g, double *ci, double *Ji, double *ce,
+                double *Je, void *user)
+{
+    (void)ce, (void)Je;
+    const bench *B = user;
+    const int n = B->n;
+    double s = 0, m = 0;
+    for (int i = 0; i < n; i++) {
+        double r = x[i] - B->b[i];
+        s += B->a[i] * r * r;
+        m += x[i];
+        if (g) {
+            g[i] = B->a[i] * r;
+            Ji[i] = 1.0 / n;
+        }
+    }
+    *f = 0.5 * s;
+    ci[0] = m / n - 0.3;
+    return 0;
+}
+
+static int monitor(const ncvx_iterate *it, void *user)
+{
+    (void)it;
+    bench *B = user;
+    double r = rss_mb();
+    if (r > B->rss_max) B->rss_max = r;
+    return 0;
+}
+
+static int cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int k)
+{
+    qsort(v, (size_t)k, sizeof *v, cmp);
+    return k % 2 ? v[k / 2] : 0.5 * (v[k / 2 - 1] + v[k / 2]);
+}
+
+/* the floor: two-loop recursion on 2 vectors with m pairs + 6 vector operations */
+static double floor_time(int n, int m)
+{
+    double *S = malloc((size_t)n * m * sizeof *S), *Y = malloc((size_t)n * m * sizeof *Y);
+    double *q = malloc(2 * (size_t)n * sizeof *q), *x = malloc((size_t)n * sizeof *x);
+    double *d = malloc((size_t)n * sizeof *d);
+    if (!S || !Y || !q || !x || !d) {
+        fprintf(stderr, "bench_solver: out of memory for the floor at n = %d\n", n);
+        exit(1);
+    }
+    for (size_t i = 0; i < (size_t)n * m; i++) {
+        S[i] = 1e-3 * (double)(i % 97);
+        Y[i] = 2e-3 * (double)(i % 89) + 1e-3;
+    }
+    for (size_t i = 0; i < 2 * (size_t)n; i++)
+        q[i] = 1e-3 * (double)(i % 13);
+    for (int i = 0; i < n; i++)
+        x[i] = d[i] = 1e-3;
+    double t[RUNS], alpha[64], rho[64];
+    for (int j = 0; j < m; j++)
+        rho[j] = 1.0 / cblas_ddot(n, S + (size_t)j * n, 1, Y + (size_t)j * n, 1);
+    for (int r = 0; r < RUNS; r++) {
+        double t0 = now();
+        for (int v = 0; v < 2; v++) {
+            double *qv = q + (size_t)v * n;
+            for (int j = m - 1; j >= 0; j--) {
+                alpha[j] = rho[j] * cblas_ddot(n, S + (size_t)j * n, 1, qv, 1);
+                cblas_daxpy(n, -alpha[j], Y + (size_t)j * n, 1, qv, 1);
+            }
+            cblas_dscal(n, 0.5, qv, 1);
+            for (int j = 0; j < m; j++) {
+                double beta = rho[j] * cblas_ddot(n, Y + (size_t)j * n, 1, qv, 1);
+                cblas_daxpy(n, alpha[j] - beta, S + (size_t)j * n, 1, qv, 1);
+            }
+        }
+        cblas_daxpy(n, 1.0, d, 1, x, 1);      // trial point
+        cblas_daxpy(n, -1.0, d, 1, x, 1);     // s
+        cblas_daxpy(n, -1.0, q, 1, q + n, 1); // y
+        volatile double acc =
+            cblas_ddot(n, x, 1, d, 1) + cblas_ddot(n, d, 1, d, 1) + cblas_ddot(n, q, 1, q, 1);
+        (void)acc;
+        t[r] = now() - t0;
+    }
+    free(S);
+    free(Y);
+    free(q);
+    free(x);
+    free(d);
+    return median(t, RUNS);
+}
+
+int main(int argc, char **argv)
+{
+    int quick = 0, csv = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0)
+            quick = 1;
+        else if (strcmp(argv[i], "--csv") == 0)
+            csv = 1;
+        else {
+            fprintf(stderr, "usage: %s [--quick] [--csv]\n", argv[0]);
+            return 2;
+        }
+    }
+    const int m = 20;
+    struct {
+        int n, single;
+    } cases_full[] = {{10000, 0}, {1000000, 0}, {1000000, 1}, {7000000, 1}},
+      cases_quick[] = {{10000, 0}, {100000, 0}, {100000, 1}};
+    int ncase = quick ? 3 : 4;
+    const int maxit = quick ? 25 : 25;
+    if (csv)
+        printf("n,m,lm_single,iters,overhead_ms_per_iter,floor_ms_per_iter,ratio,"
+               "eval_ms_per_iter,solver_mb,peak_rss_mb\n");
+    else
+        printf("%9s %3s %6s %5s %14s %11s %7s %10s %10s %10s\n", "n", "m", "single", "iters",
+               "overhead ms/it", "floor ms/it", "ratio", "eval ms/it", "solver MB", "peak MB");
+    for (int c = 0; c < ncase; c++) {
+        const int n = quick ? cases_quick[c].n : cases_full[c].n;
+        const int single = quick ? cases_quick[c].single : cases_full[c].single;
+        bench B = {n, malloc((size_t)n * sizeof(double)), malloc((size_t)n * sizeof(double)), 0, 0};
+        double *x = malloc((size_t)n * sizeof *x);
+        if (!B.a || !B.b || !x) return 1;
+        for (int i = 0; i < n; i++) {
+            B.a[i] = 1 + 99.0 * (double)((i * 7919L) % 1000) / 999.0;
+            B.b[i] = 0.5 + 0.4 * sin(0.001 * i);
+        }
+        ncvx_problem p = {n, 1, 0, eval, monitor, NULL, NULL, NULL, &B};
+        ncvx_settings s;
+        ncvx_settings_default(&s);
+        s.print_level = 0;
+        s.limited_mem_size = m;
+        s.lm_single = single;
+        s.maxit = maxit;
+        s.opt_tol = 0;
+        double ov[RUNS], ev[RUNS], mem[RUNS];
+        int iters = 0;
+        for (int r = 0; r < RUNS; r++) {
+            for (int i = 0; i < n; i++)
+                x[i] = 0;
+            B.rss0 = rss_mb();
+            B.rss_max = B.rss0;
+            ncvx_solver *sv = NULL;
+            ncvx_info info;
+            if (ncvx_create(&sv, &p, &s) != NCVX_OK || ncvx_solve(sv, x, &info) != NCVX_OK)
+                return 1;
+            ncvx_destroy(sv);
+            iters = info.iters;
+            ov[r] = 1e3 * (info.solve_time - info.eval_time) / info.iters;
+            ev[r] = 1e3 * info.eval_time / info.iters;
+            mem[r] = B.rss_max - B.rss0;
+        }
+        double fl = 1e3 * floor_time(n, m);
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        double peak = (double)ru.ru_maxrss / 1e3;
+        double o = median(ov, RUNS), e = median(ev, RUNS), mb = median(mem, RUNS);
+        if (csv)
+            printf("%d,%d,%d,%d,%.4f,%.4f,%.2f,%.4f,%.1f,%.1f\n", n, m, single, iters, o, fl,
+                   o / fl, e, mb, peak);
+        else
+            printf("%9d %3d %6d %5d %14.4f %11.4f %7.2f %10.4f %10.1f %10.1f\n", n, m, single,
+                   iters, o, fl, o / fl, e, mb, peak);
+        fflush(stdout);
+        free(B.a);
+        free(B.b);
+        free(x);
+    }
+    return 0;
+}
