@@ -1,0 +1,245 @@
+// solver/src/classic.h: internals of the classical methods (lbfgs, penalty, auglag, projgrad,
+// mma, oc): the workspace, the counted evaluation wrapper, the L-BFGS engine, state I/O.
+#ifndef NCVX_CLASSIC_H
+#define NCVX_CLASSIC_H
+
+#include <stddef.h>
+#include <string.h>
+
+#include "ncvx.h"
+
+/* ------------------------------------------------------------------------------------------ */
+/* Contract with solver.c (every method other than NCVX_BFGS_SQP goes through these).          */
+
+typedef struct ncvx_classic ncvx_classic;
+
+/** Validate the problem and the settings fields of the classical methods (the message names
+ *  the bad field), copy them and allocate every workspace. *out = NULL on failure. */
+ncvx_status ncvx_classic_create(ncvx_classic **out, const ncvx_problem *p, const ncvx_settings *s);
+/** Run the method from x[n] (in: x0, ignored after a state import; out: best point). Fills
+ *  info completely. Returns NCVX_OK when the run ended normally (reason in info->term). */
+ncvx_status ncvx_classic_solve(ncvx_classic *w, double *x, ncvx_info *info);
+/** NULL-safe; also frees a half-built workspace. */
+void ncvx_classic_destroy(ncvx_classic *w);
+/** Number of doubles of the continuation state. */
+size_t ncvx_classic_state_size(const ncvx_classic *w);
+/** Write the continuation state into buf[size] (size >= ncvx_classic_state_size). */
+ncvx_status ncvx_classic_state_export(const ncvx_classic *w, double *buf, size_t size);
+/** Load a state written by ncvx_classic_state_export for the same problem and method; the
+ *  next ncvx_classic_solve continues from it exactly. */
+ncvx_status ncvx_classic_state_import(ncvx_classic *w, const double *buf, size_t size);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Errors                                                                                       */
+
+/** Print "ncvx: func: message" to stderr and return st. */
+ncvx_status ncvx_classic_report(ncvx_status st, const char *func, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+#define NCVX_CFAIL(st, ...) ncvx_classic_report((st), __func__, __VA_ARGS__)
+
+/* ------------------------------------------------------------------------------------------ */
+/* Counted evaluation                                                                           */
+
+enum {
+    NCVX_EV_OK = 0,     ///< evaluated, every requested value finite
+    NCVX_EV_FAIL = 1,   ///< the callback returned nonzero
+    NCVX_EV_BUDGET = 2, ///< max_evals reached: the callback was NOT called
+    NCVX_EV_NONFIN = 3, ///< evaluated, but a requested value is NaN or infinite
+};
+
+/* ------------------------------------------------------------------------------------------ */
+/* L-BFGS engine (method lbfgs, inner solver of penalty and auglag)                             */
+
+/** Value and gradient of the function the engine minimizes, at x[n]. aux[naux] receives
+ *  whatever the caller needs kept together with the point (raw objective, constraints...).
+ *  Returns an NCVX_EV_* code. */
+typedef int (*ncvx_lbfgs_fg)(void *ctx, const double *x, double *f, double *g, double *aux);
+
+enum {
+    NCVX_LS_OK = 0,        ///< a step was taken (strong Wolfe, or sufficient decrease at least)
+    NCVX_LS_FAIL = 1,      ///< no step with sufficient decrease found
+    NCVX_LS_UNBOUNDED = 2, ///< f went to -inf along the direction
+    NCVX_LS_CALLBACK = 3,  ///< the callback failed
+    NCVX_LS_BUDGET = 4,    ///< evaluation budget exhausted (a decreasing point was kept, if any)
+};
+
+/** One point with its value, gradient and aux data (the engine swaps slots, never copies). */
+typedef struct {
+    double *x, *g, *aux;
+    double f;
+} ncvx_lbfgs_pt;
+
+typedef struct {
+    int n, m;          ///< dimension, memory
+    size_t naux;       ///< aux doubles per point
+    double *S, *Y;     ///< [m*n] ring of steps s_k and gradient differences y_k
+    double *rho;       ///< [m] 1/(y_k's_k)
+    double *alpha;     ///< [m] two-loop scratch
+    int head, count;   ///< next ring slot, pairs stored
+    ncvx_lbfgs_pt cur; ///< current iterate
+    ncvx_lbfgs_pt tr;  ///< line-search trial
+    ncvx_lbfgs_pt lo;  ///< best line-search point so far
+    double *d;         ///< [n] search direction
+    double c1, c2;     ///< Wolfe constants
+    int ls_maxit;      ///< evaluations per line search
+    int ls_evals;      ///< evaluations spent by the last step
+    double step;       ///< ||x_k - x_{k-1}||_2 of the last step
+} ncvx_lbfgs;
+
+/** Allocate for dimension n, m pairs, naux aux doubles per point. Returns 0 or -1 (no memory). */
+int ncvx_lbfgs_alloc(ncvx_lbfgs *e, int n, int m, size_t naux);
+void ncvx_lbfgs_free(ncvx_lbfgs *e);
+/** Forget the stored pairs (the next direction is steepest descent). */
+void ncvx_lbfgs_reset(ncvx_lbfgs *e);
+/** One iteration from e->cur: direction, line search, pair update. Returns an NCVX_LS_* code. */
+int ncvx_lbfgs_step(ncvx_lbfgs *e, ncvx_lbfgs_fg fg, void *ctx);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Continuation state I/O: one walker serves size, export and import.                           */
+
+typedef struct {
+    double *buf;
+    size_t pos;
+    int mode; ///< 0 count, 1 export (into buf), 2 import (from buf)
+} ncvx_stc;
+
+static inline void ncvx_st_a(ncvx_stc *c, double *a, size_t len)
+{
+    if (len && c->mode == 1)
+        memcpy(c->buf + c->pos, a, len * sizeof *a);
+    else if (len && c->mode == 2)
+        memcpy(a, c->buf + c->pos, len * sizeof *a);
+    c->pos += len;
+}
+static inline void ncvx_st_d(ncvx_stc *c, double *v)
+{
+    ncvx_st_a(c, v, 1);
+}
+static inline void ncvx_st_i(ncvx_stc *c, int *v)
+{
+    double d = (double)*v;
+    ncvx_st_a(c, &d, 1);
+    if (c->mode == 2) *v = (int)d;
+}
+static inline void ncvx_st_l(ncvx_stc *c, long *v)
+{
+    double d = (double)*v;
+    ncvx_st_a(c, &d, 1);
+    if (c->mode == 2) *v = (long)d;
+}
+/** Walk the engine state: current point, pairs, ring indices. */
+void ncvx_lbfgs_state(ncvx_lbfgs *e, ncvx_stc *c);
+
+/* ------------------------------------------------------------------------------------------ */
+/* The workspace                                                                                */
+
+struct ncvx_classic {
+    ncvx_problem p;
+    ncvx_settings s;
+    int n, mi, me;
+    FILE *log;
+    double move; ///< move limit in effect (method default when s.move <= 0)
+
+    /* raw evaluation buffers: the callback writes here */
+    double ef;
+    double *eg;  ///< [n]
+    double *eci; ///< [mi]
+    double *eJi; ///< [mi*n]
+    double *ece; ///< [me]
+    double *eJe; ///< [me*n]
+
+    /* counters and clocks */
+    int iters;
+    long evals, grad_evals;
+    double eval_time, setup_time;
+    double t0;       ///< monotonic clock at the start of this solve call
+    double elapsed0; ///< seconds spent in earlier (resumed-from) runs
+    int print_rows;
+
+    /* best point: the feasible point of lowest f, else the least infeasible */
+    double *xbest; ///< [n]
+    double fbest, vibest, vebest;
+    int best_kind; ///< 0 none, 1 infeasible, 2 feasible
+
+    int resume; ///< a state was imported: the next solve continues it
+
+    /* shared iteration scalars */
+    double fprev, last_step, stat, mu;
+    int ls_evals;
+
+    /* lbfgs / penalty / auglag */
+    ncvx_lbfgs eng;
+    double rho, infeas_prev;
+    int outer, inner_k, inner_flag, idle_rounds;
+    double *lam; ///< [me] equality multipliers (auglag)
+    double *muI; ///< [mi] inequality multipliers (auglag), also MMA/OC multipliers
+    double *tmp; ///< [n] scratch
+    double *wts; ///< [mi + me] merit weights of the constraint gradients
+
+    /* projgrad */
+    double *px, *pg, *pxt, *pgt; ///< [n] current and trial point/gradient
+    double pf, palpha;
+
+    /* mma and oc: current point with its values and gradients */
+    double *mx, *mg, *mci, *mJ; ///< [n], [n], [mi], [mi*n]
+    double mf;
+    double *xold1, *xold2, *low, *upp; ///< [n] MMA history and asymptotes
+    double *lo, *hi;                   ///< [n] bounds (required for MMA, OC)
+    double *mw;                        ///< MMA subproblem workspace
+    size_t mw_size;
+};
+
+/* shared helpers (classic.c) */
+double ncvx_classic_now(void);
+double ncvx_classic_elapsed(const ncvx_classic *w);
+/** Evaluate at x: f into w->ef, gradients into w->eg/eJi/eJe if grad, constraints always.
+ *  Counts, times, checks finiteness and updates the best point. Returns an NCVX_EV_* code. */
+int ncvx_classic_eval(ncvx_classic *w, const double *x, int grad);
+/** ||max(c, 0)||_1 and ||c||_1. */
+double ncvx_viol_ineq(const double *c, int m);
+double ncvx_viol_eq(const double *c, int m);
+/** Termination by maxit, max_evals or clock (-1 if none applies). */
+int ncvx_classic_limits(const ncvx_classic *w);
+/** Print the row of one iterate and call the monitor; returns 1 if the monitor halts. */
+int ncvx_classic_iterate(ncvx_classic *w, const double *x, double f, const double *ci,
+                         const double *ce);
+/** Fill info and copy the best point into x. */
+void ncvx_classic_finish(ncvx_classic *w, double *x, ncvx_info *info, int term);
+
+/* the methods (one file each); solve returns NCVX_OK or an error at the starting point */
+ncvx_status ncvx_lbfgs_solve(ncvx_classic *w, double *x, int *term);
+ncvx_status ncvx_penalty_solve(ncvx_classic *w, double *x, int *term);
+ncvx_status ncvx_projgrad_solve(ncvx_classic *w, double *x, int *term);
+ncvx_status ncvx_mma_solve(ncvx_classic *w, double *x, int *term);
+ncvx_status ncvx_oc_solve(ncvx_classic *w, double *x, int *term);
+/** Size of the MMA subproblem workspace in doubles. */
+size_t ncvx_mma_work_size(int n, int m);
+/** g[n] = grad f + sum_i wi(i) grad c_ineq_i + sum_e we(e) grad c_eq_e from aux = [f, c_ineq,
+ *  c_eq, grad f, jac_ineq, jac_eq] (penalty.c); the weights come from a callback. */
+void ncvx_merit_grad(const ncvx_classic *w, const double *aux, const double *wts, double *g);
+/** Augmented Lagrangian (PHR) merit value and gradient at aux (auglag.c); uses w->rho,
+ *  w->lam, w->muI and w->tmp-sized scratch of mi + me weights in wts. */
+void ncvx_auglag_merit(const ncvx_classic *w, const double *aux, double *phi, double *g,
+                       double *wts);
+/** ||max(c_ineq, -mu/rho)||_inf (complementarity-feasibility of the inequalities). */
+double ncvx_auglag_compl(const ncvx_classic *w, const double *aux);
+/** First-order multiplier update at aux; returns the infeasibility measure
+ *  max(||c_eq||_inf, ||max(c_ineq, -mu/rho)||_inf) measured before the update. */
+double ncvx_auglag_update(ncvx_classic *w, const double *aux);
+/** MMA/OC: propose the next point xnew[n] from the current one (w->mx...). 0 or -1. */
+typedef int (*ncvx_mma_update_fn)(ncvx_classic *w, double *xnew);
+/** The outer loop shared by MMA and OC (mma.c). */
+ncvx_status ncvx_mma_loop(ncvx_classic *w, double *x, int *term, ncvx_mma_update_fn update);
+/** Make the last evaluation (at x) the current MMA/OC point. */
+void ncvx_mma_keep(ncvx_classic *w, const double *x);
+/** KKT residual at the current MMA/OC point with multipliers w->muI. */
+double ncvx_mma_kkt(const ncvx_classic *w);
+/** Method-specific state walkers. */
+void ncvx_penalty_state(ncvx_classic *w, ncvx_stc *c);
+void ncvx_projgrad_state(ncvx_classic *w, ncvx_stc *c);
+void ncvx_mma_state(ncvx_classic *w, ncvx_stc *c);
+
+#endif

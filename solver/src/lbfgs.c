@@ -1,0 +1,369 @@
+// solver/src/lbfgs.c: the L-BFGS engine (two-loop recursion, strong Wolfe line search by
+// bracketing and cubic zoom) and the unconstrained method NCVX_LBFGS built on it.
+#include <math.h>
+#include <stdlib.h>
+
+#include "classic.h"
+
+int ncvx_lbfgs_alloc(ncvx_lbfgs *e, int n, int m, size_t naux)
+{
+    memset(e, 0, sizeof *e);
+    e->n = n;
+    e->m = m;
+    e->naux = naux;
+    const size_t nn = (size_t)n, mn = (size_t)m * nn, na = naux ? naux : 1;
+    e->S = malloc(mn * sizeof *e->S);
+    e->Y = malloc(mn * sizeof *e->Y);
+    e->rho = calloc((size_t)m, sizeof *e->rho);
+    e->alpha = calloc((size_t)m, sizeof *e->alpha);
+    e->d = calloc(nn, sizeof *e->d);
+    ncvx_lbfgs_pt *pts[3] = {&e->cur, &e->tr, &e->lo};
+    int ok = e->S && e->Y && e->rho && e->alpha && e->d;
+    for (int k = 0; k < 3; k++) {
+        pts[k]->x = calloc(nn, sizeof(double));
+        pts[k]->g = calloc(nn, sizeof(double));
+        pts[k]->aux = calloc(na, sizeof(double));
+        ok = ok && pts[k]->x && pts[k]->g && pts[k]->aux;
+    }
+    if (!ok) {
+        ncvx_lbfgs_free(e);
+        return -1;
+    }
+    return 0;
+}
+
+void ncvx_lbfgs_free(ncvx_lbfgs *e)
+{
+    free(e->S);
+    free(e->Y);
+    free(e->rho);
+    free(e->alpha);
+    free(e->d);
+    ncvx_lbfgs_pt *pts[3] = {&e->cur, &e->tr, &e->lo};
+    for (int k = 0; k < 3; k++) {
+        free(pts[k]->x);
+        free(pts[k]->g);
+        free(pts[k]->aux);
+    }
+    memset(e, 0, sizeof *e);
+}
+
+void ncvx_lbfgs_reset(ncvx_lbfgs *e)
+{
+    e->head = 0;
+    e->count = 0;
+}
+
+void ncvx_lbfgs_state(ncvx_lbfgs *e, ncvx_stc *c)
+{
+    const size_t n = (size_t)e->n;
+    ncvx_st_d(c, &e->cur.f);
+    ncvx_st_a(c, e->cur.x, n);
+    ncvx_st_a(c, e->cur.g, n);
+    ncvx_st_a(c, e->cur.aux, e->naux);
+    ncvx_st_i(c, &e->head);
+    ncvx_st_i(c, &e->count);
+    ncvx_st_a(c, e->rho, (size_t)e->m);
+    ncvx_st_a(c, e->S, (size_t)e->m * n);
+    ncvx_st_a(c, e->Y, (size_t)e->m * n);
+    ncvx_st_i(c, &e->ls_evals);
+    ncvx_st_d(c, &e->step);
+}
+
+static double dot(const double *a, const double *b, int n)
+{
+    double s = 0;
+    for (int j = 0; j < n; j++)
+        s += a[j] * b[j];
+    return s;
+}
+
+static void swap_pt(ncvx_lbfgs_pt *a, ncvx_lbfgs_pt *b)
+{
+    ncvx_lbfgs_pt t = *a;
+    *a = *b;
+    *b = t;
+}
+
+/* d = -H g by the two-loop recursion (Nocedal & Wright, Alg. 7.4) with H0 = gamma I,
+ * gamma = s'y / y'y of the newest pair (eq. 7.20). */
+static void direction(ncvx_lbfgs *e)
+{
+    const int n = e->n, m = e->m;
+    double *d = e->d;
+    for (int j = 0; j < n; j++)
+        d[j] = e->cur.g[j];
+    for (int k = 0; k < e->count; k++) {
+        int i = (e->head - 1 - k + 2 * m) % m;
+        const double *s = e->S + (size_t)i * n, *y = e->Y + (size_t)i * n;
+        double a = e->rho[i] * dot(s, d, n);
+        e->alpha[i] = a;
+        for (int j = 0; j < n; j++)
+            d[j] -= a * y[j];
+    }
+    if (e->count > 0) {
+        int i = (e->head - 1 + m) % m;
+        const double *y = e->Y + (size_t)i * n;
+        double gamma = 1.0 / (e->rho[i] * dot(y, y, n));
+        for (int j = 0; j < n; j++)
+            d[j] *= gamma;
+    }
+    for (int k = e->count - 1; k >= 0; k--) {
+        int i = (e->head - 1 - k + 2 * m) % m;
+        const double *s = e->S + (size_t)i * n, *y = e->Y + (size_t)i * n;
+        double b = e->rho[i] * dot(y, d, n);
+        for (int j = 0; j < n; j++)
+            d[j] += (e->alpha[i] - b) * s[j];
+    }
+    for (int j = 0; j < n; j++)
+        d[j] = -d[j];
+}
+
+/* Move to the point p (a line-search slot): store the pair (s, y) if the curvature s'y is
+ * safely positive (SciPy's test s'y > eps y'y), then make p the current point. */
+static void accept(ncvx_lbfgs *e, ncvx_lbfgs_pt *p)
+{
+    const int n = e->n;
+    double sy = 0, yy = 0, ss = 0;
+    for (int j = 0; j < n; j++) {
+        double s = p->x[j] - e->cur.x[j], y = p->g[j] - e->cur.g[j];
+        sy += s * y;
+        yy += y * y;
+        ss += s * s;
+    }
+    if (sy > 2.220446049250313e-16 * yy && sy > 0) {
+        double *S = e->S + (size_t)e->head * n, *Y = e->Y + (size_t)e->head * n;
+        for (int j = 0; j < n; j++) {
+            S[j] = p->x[j] - e->cur.x[j];
+            Y[j] = p->g[j] - e->cur.g[j];
+        }
+        e->rho[e->head] = 1.0 / sy;
+        e->head = (e->head + 1) % e->m;
+        if (e->count < e->m) e->count++;
+    }
+    e->step = sqrt(ss);
+    swap_pt(&e->cur, p);
+}
+
+/* Minimizer of the cubic interpolating (a, fa, da) and (b, fb, db) (Nocedal & Wright eq.
+ * 3.59), clamped to the middle 80% of the interval (so a stiff direction shrinks the
+ * interval tenfold per trial); bisection when the cubic has no minimizer. */
+static double cubic_step(double a, double fa, double da, double b, double fb, double db)
+{
+    double lo = a < b ? a : b, hi = a < b ? b : a, w = hi - lo;
+    double d1 = da + db - 3 * (fa - fb) / (a - b);
+    double disc = d1 * d1 - da * db;
+    double t = 0.5 * (a + b);
+    if (disc >= 0 && isfinite(disc)) {
+        double d2 = (b > a ? 1.0 : -1.0) * sqrt(disc);
+        double den = db - da + 2 * d2;
+        if (den != 0) {
+            double c = b - (b - a) * (db + d2 - d1) / den;
+            if (isfinite(c)) t = fmin(hi - 0.1 * w, fmax(lo + 0.1 * w, c));
+        }
+    }
+    return t;
+}
+
+int ncvx_lbfgs_step(ncvx_lbfgs *e, ncvx_lbfgs_fg fg, void *ctx)
+{
+    const int n = e->n;
+    e->ls_evals = 0;
+    e->step = 0;
+    if (e->count > 0)
+        direction(e);
+    else
+        for (int j = 0; j < n; j++)
+            e->d[j] = -e->cur.g[j];
+    double dphi0 = dot(e->cur.g, e->d, n);
+    if (!(dphi0 < 0)) {
+        /* rounding made -Hg an ascent direction: restart from steepest descent */
+        ncvx_lbfgs_reset(e);
+        for (int j = 0; j < n; j++)
+            e->d[j] = -e->cur.g[j];
+        dphi0 = dot(e->cur.g, e->d, n);
+        if (!(dphi0 < 0)) return NCVX_LS_FAIL;
+    }
+    /* first step after a reset has unit length in x (SciPy's L-BFGS-B: 1/||d||) */
+    double a = 1;
+    if (e->count == 0) {
+        double dn = sqrt(dot(e->d, e->d, n));
+        a = dn > 1e-10 ? 1.0 / dn : 1e10;
+    }
+    const double f0 = e->cur.f;
+    double a_lo = 0, f_lo = f0, dp_lo = dphi0;
+    double a_hi = 0, f_hi = 0, dp_hi = 0;
+    int lo_set = 0, brk = 0, hi_fin = 1, rc = -1;
+    for (int it = 0; it < e->ls_maxit; it++) {
+        for (int j = 0; j < n; j++)
+            e->tr.x[j] = e->cur.x[j] + a * e->d[j];
+        int r = fg(ctx, e->tr.x, &e->tr.f, e->tr.g, e->tr.aux);
+        if (r == NCVX_EV_BUDGET) {
+            rc = NCVX_LS_BUDGET;
+            break;
+        }
+        e->ls_evals++;
+        if (r == NCVX_EV_FAIL) return NCVX_LS_CALLBACK;
+        if (r == NCVX_EV_NONFIN || !isfinite(e->tr.f)) {
+            /* non-finite value: the step was too long (bracket with an infinite end) */
+            a_hi = a;
+            brk = 1;
+            hi_fin = 0;
+        } else {
+            double dp = dot(e->tr.g, e->d, n);
+            if (e->tr.f > f0 + e->c1 * a * dphi0 || e->tr.f >= f_lo) {
+                a_hi = a;
+                f_hi = e->tr.f;
+                dp_hi = dp;
+                hi_fin = 1;
+                brk = 1;
+            } else {
+                if (fabs(dp) <= -e->c2 * dphi0) { /* strong Wolfe conditions hold */
+                    accept(e, &e->tr);
+                    return NCVX_LS_OK;
+                }
+                if (brk ? dp * (a_hi - a_lo) >= 0 : dp >= 0) {
+                    a_hi = a_lo;
+                    f_hi = f_lo;
+                    dp_hi = dp_lo;
+                    hi_fin = 1;
+                    brk = 1;
+                }
+                a_lo = a;
+                f_lo = e->tr.f;
+                dp_lo = dp;
+                swap_pt(&e->tr, &e->lo);
+                lo_set = 1;
+                if (!brk && f_lo <= -1e300) {
+                    rc = NCVX_LS_UNBOUNDED;
+                    break;
+                }
+            }
+        }
+        if (!brk) {
+            a = 4 * a_lo; /* extrapolate */
+            if (a > 1e30) {
+                rc = NCVX_LS_UNBOUNDED;
+                break;
+            }
+        } else {
+            double wdt = fabs(a_hi - a_lo);
+            if (wdt <= 1e-15 * (a_lo > a_hi ? a_lo : a_hi)) break; /* interval collapsed */
+            a = hi_fin ? cubic_step(a_lo, f_lo, dp_lo, a_hi, f_hi, dp_hi)
+                       : a_lo + 0.5 * (a_hi - a_lo);
+        }
+    }
+    /* still extrapolating after ls_maxit trials: the step grew by 4^(ls_maxit - 1) and f kept
+     * decreasing with a slope that does not flatten: report f as unbounded below */
+    if (rc < 0 && !brk && lo_set) rc = NCVX_LS_UNBOUNDED;
+    /* out of evaluations, or no strong Wolfe point: keep the best point with sufficient
+     * decrease, if any (its gradient is known) */
+    if (lo_set) {
+        accept(e, &e->lo);
+        return rc >= 0 ? rc : NCVX_LS_OK;
+    }
+    return rc == NCVX_LS_BUDGET ? NCVX_LS_BUDGET : NCVX_LS_FAIL;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Method NCVX_LBFGS                                                                           */
+
+static int plain_fg(void *ctx, const double *x, double *f, double *g, double *aux)
+{
+    ncvx_classic *w = ctx;
+    int r = ncvx_classic_eval(w, x, 1);
+    if (r == NCVX_EV_OK || r == NCVX_EV_NONFIN) {
+        *f = r == NCVX_EV_OK ? w->ef : NAN;
+        memcpy(g, w->eg, (size_t)w->n * sizeof *g);
+        aux[0] = *f;
+    }
+    return r;
+}
+
+static double norm_inf(const double *a, int n)
+{
+    double m = 0;
+    for (int j = 0; j < n; j++)
+        m = fabs(a[j]) > m ? fabs(a[j]) : m;
+    return m;
+}
+
+ncvx_status ncvx_lbfgs_solve(ncvx_classic *w, double *x, int *term)
+{
+    ncvx_lbfgs *e = &w->eng;
+    const ncvx_settings *s = &w->s;
+    if (!w->resume) {
+        ncvx_lbfgs_reset(e);
+        e->ls_evals = 0;
+        e->step = 0;
+        memcpy(e->cur.x, x, (size_t)w->n * sizeof *x);
+        int r = plain_fg(w, e->cur.x, &e->cur.f, e->cur.g, e->cur.aux);
+        if (r == NCVX_EV_FAIL)
+            return NCVX_CFAIL(NCVX_ERR_CALLBACK, "the callback failed at the starting point");
+        if (r == NCVX_EV_NONFIN)
+            return NCVX_CFAIL(NCVX_ERR_NONFINITE, "non-finite f or gradient at the starting point");
+        if (r == NCVX_EV_BUDGET)
+            return NCVX_CFAIL(NCVX_ERR_SETTINGS, "max_evals leaves no evaluation");
+        w->stat = norm_inf(e->cur.g, w->n);
+        if (ncvx_classic_iterate(w, e->cur.x, e->cur.f, NULL, NULL)) {
+            *term = NCVX_TERM_USER_HALT;
+            return NCVX_OK;
+        }
+    }
+    for (;;) {
+        const double f = e->cur.f;
+        int t;
+        if (w->stat <= s->opt_tol) {
+            *term = NCVX_TERM_STATIONARY;
+            break;
+        }
+        if (f <= s->fvalquit) {
+            *term = NCVX_TERM_FVALQUIT;
+            break;
+        }
+        if (w->iters > 0 && s->rel_tol > 0 &&
+            w->fprev - f <= s->rel_tol * fmax(1.0, fmax(fabs(w->fprev), fabs(f)))) {
+            *term = NCVX_TERM_REL_TOL;
+            break;
+        }
+        if (w->iters > 0 && w->last_step <= s->step_tol) {
+            *term = NCVX_TERM_STEP_TOL;
+            break;
+        }
+        if ((t = ncvx_classic_limits(w)) >= 0) {
+            *term = t;
+            break;
+        }
+        w->fprev = f;
+        int rc = ncvx_lbfgs_step(e, plain_fg, w);
+        w->ls_evals = e->ls_evals;
+        if (rc == NCVX_LS_CALLBACK) {
+            *term = NCVX_TERM_CALLBACK;
+            break;
+        }
+        if (rc == NCVX_LS_FAIL) {
+            *term = NCVX_TERM_LS_FEASIBLE;
+            break;
+        }
+        if (rc == NCVX_LS_BUDGET && e->step == 0) {
+            *term = NCVX_TERM_MAXEVAL; /* ran out before any decrease: x did not move */
+            break;
+        }
+        w->iters++;
+        w->last_step = e->step;
+        w->stat = norm_inf(e->cur.g, w->n);
+        if (rc == NCVX_LS_UNBOUNDED) {
+            *term = NCVX_TERM_LS_UNBOUNDED;
+            break;
+        }
+        if (rc == NCVX_LS_BUDGET) {
+            *term = NCVX_TERM_MAXEVAL;
+            break;
+        }
+        if (ncvx_classic_iterate(w, e->cur.x, e->cur.f, NULL, NULL)) {
+            *term = NCVX_TERM_USER_HALT;
+            break;
+        }
+    }
+    return NCVX_OK;
+}

@@ -1,0 +1,472 @@
+// solver/src/mma.c: NCVX_MMA, the Method of Moving Asymptotes (Svanberg 1987; the 2002/2007
+// "mmasub" update of asymptotes and move limits) with its subproblem solved by the
+// primal-dual interior point method of Svanberg's "subsolv". Constants a0 = 1, a_i = 0,
+// c_i = settings.mma_c, d_i = 1 (Svanberg's recommended standard form).
+#include <math.h>
+
+#include "classic.h"
+
+#define MMA_A0 1.0       ///< a0 of the standard form
+#define MMA_D 1.0        ///< d_i of the standard form
+#define MMA_EPSIMIN 1e-7 ///< subsolv's final barrier parameter
+
+/* Workspace layout inside w->mw: n-vectors then m-vectors then m x n and m x m blocks. */
+enum { NV = 17, MV = 19 };
+size_t ncvx_mma_work_size(int n, int m)
+{
+    size_t nn = (size_t)n, mm = (size_t)m;
+    return NV * nn + MV * mm + 3 * mm * nn + mm * mm + 8;
+}
+
+typedef struct {
+    int n, m;
+    const double *low, *upp; /* asymptotes */
+    double *alfa, *beta, *p0, *q0, *P, *Q, *b, *c;
+    double *x, *xsi, *eta, *y, *lam, *mu, *s, z, zet;
+    double *dx, *dxsi, *deta, *dy, *dlam, *dmu, *ds, dz, dzet;
+    double *xo, *xsio, *etao, *yo, *lamo, *muo, *so;
+    double *delx, *diagx, *dely, *dellam, *diagy, *diaglamyi, *gvec, *GG, *A, *plam, *qlam;
+} mma_sub;
+
+static void sub_layout(mma_sub *S, double *wk, int n, int m)
+{
+    S->n = n;
+    S->m = m;
+    double **nv[NV] = {&S->alfa, &S->beta, &S->p0,    &S->q0,   &S->x,   &S->xsi,
+                       &S->eta,  &S->dx,   &S->dxsi,  &S->deta, &S->xo,  &S->xsio,
+                       &S->etao, &S->delx, &S->diagx, &S->plam, &S->qlam};
+    double **mv[MV] = {&S->b,    &S->c,      &S->y,     &S->lam,       &S->mu,   &S->s,   &S->dy,
+                       &S->dlam, &S->dmu,    &S->ds,    &S->yo,        &S->lamo, &S->muo, &S->so,
+                       &S->dely, &S->dellam, &S->diagy, &S->diaglamyi, &S->gvec};
+    for (int k = 0; k < NV; k++, wk += n)
+        *nv[k] = wk;
+    for (int k = 0; k < MV; k++, wk += m)
+        *mv[k] = wk;
+    S->P = wk;
+    wk += (size_t)m * n;
+    S->Q = wk;
+    wk += (size_t)m * n;
+    S->GG = wk;
+    wk += (size_t)m * n;
+    S->A = wk;
+}
+
+/* plam = p0 + P'lam, qlam = q0 + Q'lam, gvec = P/(u-x) + Q/(x-l) at the current x. */
+static void sub_duals(mma_sub *S)
+{
+    const int n = S->n, m = S->m;
+    for (int j = 0; j < n; j++) {
+        S->plam[j] = S->p0[j];
+        S->qlam[j] = S->q0[j];
+    }
+    for (int i = 0; i < m; i++) {
+        const double *Pi = S->P + (size_t)i * n, *Qi = S->Q + (size_t)i * n;
+        double g = 0;
+        for (int j = 0; j < n; j++) {
+            S->plam[j] += Pi[j] * S->lam[i];
+            S->qlam[j] += Qi[j] * S->lam[i];
+            g += Pi[j] / (S->upp[j] - S->x[j]) + Qi[j] / (S->x[j] - S->low[j]);
+        }
+        S->gvec[i] = g;
+    }
+}
+
+/* Residual of the perturbed KKT system of the subproblem (subsolv's residu); returns the
+ * 2-norm, *rmax gets the inf-norm. */
+static double sub_residual(mma_sub *S, double epsi, double *rmax)
+{
+    const int n = S->n, m = S->m;
+    sub_duals(S);
+    double s2 = 0, mx = 0;
+#define ACC(v)                                                                                     \
+    do {                                                                                           \
+        double v_ = (v);                                                                           \
+        s2 += v_ * v_;                                                                             \
+        mx = fmax(mx, fabs(v_));                                                                   \
+    } while (0)
+    for (int j = 0; j < n; j++) {
+        double ux = S->upp[j] - S->x[j], xl = S->x[j] - S->low[j];
+        ACC(S->plam[j] / (ux * ux) - S->qlam[j] / (xl * xl) - S->xsi[j] + S->eta[j]);
+        ACC(S->xsi[j] * (S->x[j] - S->alfa[j]) - epsi);
+        ACC(S->eta[j] * (S->beta[j] - S->x[j]) - epsi);
+    }
+    for (int i = 0; i < m; i++) {
+        ACC(S->c[i] + MMA_D * S->y[i] - S->mu[i] - S->lam[i]);
+        ACC(S->gvec[i] - S->y[i] + S->s[i] - S->b[i]);
+        ACC(S->mu[i] * S->y[i] - epsi);
+        ACC(S->lam[i] * S->s[i] - epsi);
+    }
+    ACC(MMA_A0 - S->zet);
+    ACC(S->zet * S->z - epsi);
+#undef ACC
+    *rmax = mx;
+    return sqrt(s2);
+}
+
+/* Cholesky solve of the SPD m x m system A x = b in place (b overwritten). 0 or -1. */
+static int chol_solve(double *A, double *b, int m)
+{
+    for (int k = 0; k < m; k++) {
+        double d = A[(size_t)k * m + k];
+        for (int p = 0; p < k; p++)
+            d -= A[(size_t)k * m + p] * A[(size_t)k * m + p];
+        if (!(d > 0)) return -1;
+        d = sqrt(d);
+        A[(size_t)k * m + k] = d;
+        for (int i = k + 1; i < m; i++) {
+            double v = A[(size_t)i * m + k];
+            for (int p = 0; p < k; p++)
+                v -= A[(size_t)i * m + p] * A[(size_t)k * m + p];
+            A[(size_t)i * m + k] = v / d;
+        }
+    }
+    for (int i = 0; i < m; i++) {
+        double v = b[i];
+        for (int p = 0; p < i; p++)
+            v -= A[(size_t)i * m + p] * b[p];
+        b[i] = v / A[(size_t)i * m + i];
+    }
+    for (int i = m - 1; i >= 0; i--) {
+        double v = b[i];
+        for (int p = i + 1; p < m; p++)
+            v -= A[(size_t)p * m + i] * b[p];
+        b[i] = v / A[(size_t)i * m + i];
+    }
+    return 0;
+}
+
+/* Svanberg's subsolv: primal-dual Newton on the perturbed KKT conditions of the MMA
+ * subproblem, barrier epsi = 1, 0.1, ... down to 1e-7, with a_i = 0 (so z decouples and the
+ * reduced system in lam is m x m SPD). */
+static void subsolv(mma_sub *S)
+{
+    const int n = S->n, m = S->m;
+    for (int j = 0; j < n; j++) {
+        S->x[j] = 0.5 * (S->alfa[j] + S->beta[j]);
+        S->xsi[j] = fmax(1.0, 1.0 / (S->x[j] - S->alfa[j]));
+        S->eta[j] = fmax(1.0, 1.0 / (S->beta[j] - S->x[j]));
+    }
+    for (int i = 0; i < m; i++) {
+        S->y[i] = S->lam[i] = S->s[i] = 1;
+        S->mu[i] = fmax(1.0, 0.5 * S->c[i]);
+    }
+    S->z = S->zet = 1;
+    double epsi = 1;
+    while (epsi > MMA_EPSIMIN) {
+        double rmax, rnorm = sub_residual(S, epsi, &rmax);
+        for (int ittt = 0; rmax > 0.9 * epsi && ittt < 200; ittt++) {
+            sub_duals(S);
+            for (int j = 0; j < n; j++) {
+                double ux = S->upp[j] - S->x[j], xl = S->x[j] - S->low[j];
+                double ux2 = ux * ux, xl2 = xl * xl, xa = S->x[j] - S->alfa[j],
+                       bx = S->beta[j] - S->x[j];
+                S->delx[j] = S->plam[j] / ux2 - S->qlam[j] / xl2 - epsi / xa + epsi / bx;
+                S->diagx[j] = 2 * (S->plam[j] / (ux2 * ux) + S->qlam[j] / (xl2 * xl)) +
+                              S->xsi[j] / xa + S->eta[j] / bx;
+            }
+            for (int i = 0; i < m; i++) {
+                const double *Pi = S->P + (size_t)i * n, *Qi = S->Q + (size_t)i * n;
+                double *Gi = S->GG + (size_t)i * n;
+                for (int j = 0; j < n; j++) {
+                    double ux = S->upp[j] - S->x[j], xl = S->x[j] - S->low[j];
+                    Gi[j] = Pi[j] / (ux * ux) - Qi[j] / (xl * xl);
+                }
+                S->dely[i] = S->c[i] + MMA_D * S->y[i] - S->lam[i] - epsi / S->y[i];
+                S->dellam[i] = S->gvec[i] - S->y[i] - S->b[i] + epsi / S->lam[i];
+                S->diagy[i] = MMA_D + S->mu[i] / S->y[i];
+                S->diaglamyi[i] = S->s[i] / S->lam[i] + 1.0 / S->diagy[i];
+            }
+            /* blam = dellam + dely/diagy - GG (delx/diagx); Alam = diag + GG D^-1 GG' */
+            for (int i = 0; i < m; i++) {
+                const double *Gi = S->GG + (size_t)i * n;
+                double v = S->dellam[i] + S->dely[i] / S->diagy[i];
+                for (int j = 0; j < n; j++)
+                    v -= Gi[j] * S->delx[j] / S->diagx[j];
+                S->dlam[i] = v;
+                for (int k = 0; k <= i; k++) {
+                    const double *Gk = S->GG + (size_t)k * n;
+                    double a = 0;
+                    for (int j = 0; j < n; j++)
+                        a += Gi[j] * Gk[j] / S->diagx[j];
+                    S->A[(size_t)i * m + k] = S->A[(size_t)k * m + i] = a;
+                }
+                S->A[(size_t)i * m + i] += S->diaglamyi[i];
+            }
+            if (m > 0 && chol_solve(S->A, S->dlam, m) != 0) return; /* keep the last iterate */
+            double delz = MMA_A0 - epsi / S->z;
+            S->dz = -delz * S->z / S->zet;
+            for (int j = 0; j < n; j++) {
+                double gd = 0;
+                for (int i = 0; i < m; i++)
+                    gd += S->GG[(size_t)i * n + j] * S->dlam[i];
+                S->dx[j] = -S->delx[j] / S->diagx[j] - gd / S->diagx[j];
+                double xa = S->x[j] - S->alfa[j], bx = S->beta[j] - S->x[j];
+                S->dxsi[j] = -S->xsi[j] + epsi / xa - S->xsi[j] * S->dx[j] / xa;
+                S->deta[j] = -S->eta[j] + epsi / bx + S->eta[j] * S->dx[j] / bx;
+            }
+            for (int i = 0; i < m; i++) {
+                S->dy[i] = -S->dely[i] / S->diagy[i] + S->dlam[i] / S->diagy[i];
+                S->dmu[i] = -S->mu[i] + epsi / S->y[i] - S->mu[i] * S->dy[i] / S->y[i];
+                S->ds[i] = -S->s[i] + epsi / S->lam[i] - S->s[i] * S->dlam[i] / S->lam[i];
+            }
+            S->dzet = -S->zet + epsi / S->z - S->zet * S->dz / S->z;
+            /* fraction to the boundary 1/1.01 */
+            double stm = 1;
+            stm = fmax(stm, -1.01 * S->dz / S->z);
+            stm = fmax(stm, -1.01 * S->dzet / S->zet);
+            for (int i = 0; i < m; i++) {
+                stm = fmax(stm, -1.01 * S->dy[i] / S->y[i]);
+                stm = fmax(stm, -1.01 * S->dlam[i] / S->lam[i]);
+                stm = fmax(stm, -1.01 * S->dmu[i] / S->mu[i]);
+                stm = fmax(stm, -1.01 * S->ds[i] / S->s[i]);
+            }
+            for (int j = 0; j < n; j++) {
+                stm = fmax(stm, -1.01 * S->dxsi[j] / S->xsi[j]);
+                stm = fmax(stm, -1.01 * S->deta[j] / S->eta[j]);
+                stm = fmax(stm, -1.01 * S->dx[j] / (S->x[j] - S->alfa[j]));
+                stm = fmax(stm, 1.01 * S->dx[j] / (S->beta[j] - S->x[j]));
+            }
+            double steg = 1.0 / stm;
+            memcpy(S->xo, S->x, (size_t)n * sizeof *S->x);
+            memcpy(S->xsio, S->xsi, (size_t)n * sizeof *S->x);
+            memcpy(S->etao, S->eta, (size_t)n * sizeof *S->x);
+            memcpy(S->yo, S->y, (size_t)m * sizeof *S->x);
+            memcpy(S->lamo, S->lam, (size_t)m * sizeof *S->x);
+            memcpy(S->muo, S->mu, (size_t)m * sizeof *S->x);
+            memcpy(S->so, S->s, (size_t)m * sizeof *S->x);
+            const double zo = S->z, zeto = S->zet;
+            double resinew = 2 * rnorm;
+            for (int itto = 0; resinew > rnorm && itto < 50; itto++) {
+                for (int j = 0; j < n; j++) {
+                    S->x[j] = S->xo[j] + steg * S->dx[j];
+                    S->xsi[j] = S->xsio[j] + steg * S->dxsi[j];
+                    S->eta[j] = S->etao[j] + steg * S->deta[j];
+                }
+                for (int i = 0; i < m; i++) {
+                    S->y[i] = S->yo[i] + steg * S->dy[i];
+                    S->lam[i] = S->lamo[i] + steg * S->dlam[i];
+                    S->mu[i] = S->muo[i] + steg * S->dmu[i];
+                    S->s[i] = S->so[i] + steg * S->ds[i];
+                }
+                S->z = zo + steg * S->dz;
+                S->zet = zeto + steg * S->dzet;
+                resinew = sub_residual(S, epsi, &rmax);
+                steg /= 2;
+            }
+            rnorm = resinew;
+        }
+        epsi *= 0.1;
+    }
+}
+
+/* One mmasub step from w->mx (values and gradients in w->mf, mg, mci, mJ) at outer iteration
+ * k (1-based): asymptotes, move limits, approximation, subproblem. New x into xnew[n]; the
+ * subproblem's multipliers into w->muI. */
+static void mmasub(ncvx_classic *w, int k, double *xnew)
+{
+    const int n = w->n, m = w->mi;
+    const ncvx_settings *st = &w->s;
+    mma_sub S;
+    sub_layout(&S, w->mw, n, m);
+    const double *xv = w->mx, *xmin = w->lo, *xmax = w->hi;
+    for (int j = 0; j < n; j++) {
+        double rng = xmax[j] - xmin[j];
+        if (k <= 2) {
+            w->low[j] = xv[j] - st->mma_asyinit * rng;
+            w->upp[j] = xv[j] + st->mma_asyinit * rng;
+        } else {
+            double zzz = (xv[j] - w->xold1[j]) * (w->xold1[j] - w->xold2[j]);
+            double fac = zzz > 0 ? st->mma_asyincr : (zzz < 0 ? st->mma_asydecr : 1.0);
+            double lw = xv[j] - fac * (w->xold1[j] - w->low[j]);
+            double up = xv[j] + fac * (w->upp[j] - w->xold1[j]);
+            lw = fmin(fmax(lw, xv[j] - 10 * rng), xv[j] - 0.01 * rng);
+            up = fmax(fmin(up, xv[j] + 10 * rng), xv[j] + 0.01 * rng);
+            w->low[j] = lw;
+            w->upp[j] = up;
+        }
+        double lw = w->low[j], up = w->upp[j];
+        S.alfa[j] = fmax(fmax(lw + st->mma_albefa * (xv[j] - lw), xv[j] - w->move * rng), xmin[j]);
+        S.beta[j] = fmin(fmin(up - st->mma_albefa * (up - xv[j]), xv[j] + w->move * rng), xmax[j]);
+        double xmamiinv = 1.0 / fmax(rng, 1e-5);
+        double ux1 = up - xv[j], xl1 = xv[j] - lw;
+        double p = fmax(w->mg[j], 0), q = fmax(-w->mg[j], 0);
+        double pq = 0.001 * (p + q) + st->mma_raa0 * xmamiinv;
+        S.p0[j] = (p + pq) * ux1 * ux1;
+        S.q0[j] = (q + pq) * xl1 * xl1;
+    }
+    for (int i = 0; i < m; i++) {
+        const double *Ji = w->mJ + (size_t)i * n;
+        double *Pi = S.P + (size_t)i * n, *Qi = S.Q + (size_t)i * n, bi = 0;
+        for (int j = 0; j < n; j++) {
+            double rng = xmax[j] - xmin[j], xmamiinv = 1.0 / fmax(rng, 1e-5);
+            double ux1 = w->upp[j] - xv[j], xl1 = xv[j] - w->low[j];
+            double p = fmax(Ji[j], 0), q = fmax(-Ji[j], 0);
+            double pq = 0.001 * (p + q) + st->mma_raa0 * xmamiinv;
+            Pi[j] = (p + pq) * ux1 * ux1;
+            Qi[j] = (q + pq) * xl1 * xl1;
+            bi += Pi[j] / ux1 + Qi[j] / xl1;
+        }
+        S.b[i] = bi - w->mci[i];
+        S.c[i] = st->mma_c;
+    }
+    S.low = w->low;
+    S.upp = w->upp;
+    subsolv(&S);
+    memcpy(xnew, S.x, (size_t)n * sizeof *xnew);
+    memcpy(w->muI, S.lam, (size_t)m * sizeof *w->muI);
+}
+
+void ncvx_mma_state(ncvx_classic *w, ncvx_stc *c)
+{
+    const size_t n = (size_t)w->n, mi = (size_t)w->mi;
+    ncvx_st_a(c, w->mx, n);
+    ncvx_st_a(c, w->mg, n);
+    ncvx_st_a(c, w->mci, mi);
+    ncvx_st_a(c, w->mJ, mi * n);
+    ncvx_st_d(c, &w->mf);
+    ncvx_st_a(c, w->muI, mi);
+    if (w->s.method == NCVX_MMA) {
+        ncvx_st_a(c, w->xold1, n);
+        ncvx_st_a(c, w->xold2, n);
+        ncvx_st_a(c, w->low, n);
+        ncvx_st_a(c, w->upp, n);
+    }
+}
+
+/* Keep the values and gradients of the last evaluation as the current point's. */
+void ncvx_mma_keep(ncvx_classic *w, const double *x)
+{
+    const size_t n = (size_t)w->n, mi = (size_t)w->mi;
+    if (x != w->mx) memcpy(w->mx, x, n * sizeof *x);
+    memcpy(w->mg, w->eg, n * sizeof *w->mg);
+    memcpy(w->mci, w->eci, mi * sizeof *w->mci);
+    memcpy(w->mJ, w->eJi, mi * n * sizeof *w->mJ);
+    w->mf = w->ef;
+}
+
+/* KKT residual of the original problem with multipliers w->muI: the projected gradient of
+ * the Lagrangian on the box, and the complementarity |lam_i c_i|. */
+double ncvx_mma_kkt(const ncvx_classic *w)
+{
+    const int n = w->n, m = w->mi;
+    double r = 0;
+    for (int j = 0; j < n; j++) {
+        double gl = w->mg[j];
+        for (int i = 0; i < m; i++)
+            gl += w->muI[i] * w->mJ[(size_t)i * n + j];
+        double pj = fmin(w->hi[j], fmax(w->lo[j], w->mx[j] - gl));
+        r = fmax(r, fabs(w->mx[j] - pj));
+    }
+    for (int i = 0; i < m; i++)
+        r = fmax(r, fabs(w->muI[i] * w->mci[i]));
+    return r;
+}
+
+/* The loop shared by MMA and OC: update(w, xnew) proposes the next point. */
+ncvx_status ncvx_mma_loop(ncvx_classic *w, double *x, int *term, ncvx_mma_update_fn update)
+{
+    const ncvx_settings *s = &w->s;
+    const int n = w->n, mi = w->mi;
+    if (!w->resume) {
+        for (int j = 0; j < n; j++)
+            w->mx[j] = fmin(w->hi[j], fmax(w->lo[j], x[j]));
+        int r = ncvx_classic_eval(w, w->mx, 1);
+        if (r == NCVX_EV_FAIL)
+            return NCVX_CFAIL(NCVX_ERR_CALLBACK, "the callback failed at the starting point");
+        if (r == NCVX_EV_NONFIN)
+            return NCVX_CFAIL(NCVX_ERR_NONFINITE, "non-finite value at the starting point");
+        ncvx_mma_keep(w, w->mx);
+        memset(w->muI, 0, (size_t)mi * sizeof *w->muI);
+        if (w->xold1) {
+            memcpy(w->xold1, w->mx, (size_t)n * sizeof *x);
+            memcpy(w->xold2, w->mx, (size_t)n * sizeof *x);
+        }
+        if (ncvx_classic_iterate(w, w->mx, w->mf, w->mci, NULL)) {
+            *term = NCVX_TERM_USER_HALT;
+            return NCVX_OK;
+        }
+    }
+    for (;;) {
+        const int feas = ncvx_viol_ineq(w->mci, mi) <= s->viol_ineq_tol;
+        int t;
+        if (feas && w->iters > 0 && w->stat <= s->opt_tol) {
+            *term = NCVX_TERM_STATIONARY;
+            break;
+        }
+        if (feas && w->mf <= s->fvalquit) {
+            *term = NCVX_TERM_FVALQUIT;
+            break;
+        }
+        if (feas && w->iters > 0 && s->rel_tol > 0 &&
+            fabs(w->fprev - w->mf) <= s->rel_tol * fmax(1.0, fmax(fabs(w->fprev), fabs(w->mf)))) {
+            *term = NCVX_TERM_REL_TOL;
+            break;
+        }
+        if (w->iters > 0 && w->last_step <= s->step_tol) {
+            *term = NCVX_TERM_STEP_TOL;
+            break;
+        }
+        if ((t = ncvx_classic_limits(w)) >= 0) {
+            *term = t;
+            break;
+        }
+        double *xn = w->tmp;
+        if (update(w, xn) != 0) {
+            *term = NCVX_TERM_QP_FAILED;
+            break;
+        }
+        /* a non-finite value at the proposal: halve the step towards the current point */
+        int r = NCVX_EV_NONFIN, tries = 0;
+        w->ls_evals = 0;
+        for (; tries < 30; tries++) {
+            r = ncvx_classic_eval(w, xn, 1);
+            if (r != NCVX_EV_BUDGET) w->ls_evals++;
+            if (r != NCVX_EV_NONFIN) break;
+            for (int j = 0; j < n; j++)
+                xn[j] = 0.5 * (xn[j] + w->mx[j]);
+        }
+        if (r == NCVX_EV_BUDGET) {
+            *term = NCVX_TERM_MAXEVAL;
+            break;
+        }
+        if (r == NCVX_EV_FAIL) {
+            *term = NCVX_TERM_CALLBACK;
+            break;
+        }
+        if (r == NCVX_EV_NONFIN) {
+            *term = NCVX_TERM_LS_INFEASIBLE;
+            break;
+        }
+        double ss = 0;
+        for (int j = 0; j < n; j++)
+            ss += (xn[j] - w->mx[j]) * (xn[j] - w->mx[j]);
+        if (w->xold1) {
+            memcpy(w->xold2, w->xold1, (size_t)n * sizeof *x);
+            memcpy(w->xold1, w->mx, (size_t)n * sizeof *x);
+        }
+        w->fprev = w->mf;
+        ncvx_mma_keep(w, xn);
+        w->iters++;
+        w->last_step = sqrt(ss);
+        w->stat = ncvx_mma_kkt(w);
+        w->mu = mi ? w->muI[0] : NAN;
+        if (ncvx_classic_iterate(w, w->mx, w->mf, w->mci, NULL)) {
+            *term = NCVX_TERM_USER_HALT;
+            break;
+        }
+    }
+    return NCVX_OK;
+}
+
+static int mma_update(ncvx_classic *w, double *xnew)
+{
+    mmasub(w, w->iters + 1, xnew);
+    for (int j = 0; j < w->n; j++)
+        if (!isfinite(xnew[j])) return -1;
+    return 0;
+}
+
+ncvx_status ncvx_mma_solve(ncvx_classic *w, double *x, int *term)
+{
+    return ncvx_mma_loop(w, x, term, mma_update);
+}

@@ -1,0 +1,3 @@
+# tests/solver_methods.cmake: the classical methods of ncvx (lbfgs, penalty, auglag, projgrad,
+# mma, oc) and the projections.
+topopt_add_test(test_solver_methods SOURCES test_solver_methods.c LIBS ncvx TIMEOUT 120)
