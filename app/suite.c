@@ -32,7 +32,7 @@ static const family FAMILIES[] = {
      "method: {name: oc}\n"},
     {"cnn-bfgs-sqp", APP_REF_CNN_LBFGS,
      "parameterization: {kind: cnn}\ndensity_map: sigmoid\nconstraints: {volume: le}\n"
-     "method: {name: bfgs-sqp, limited_mem_size: 10, normalize_objective: true}\n"},
+     "method: {name: bfgs-sqp, limited_mem_size: 10, mu0: 0.01, normalize_objective: true}\n"},
 };
 #define NFAM ((int)(sizeof FAMILIES / sizeof FAMILIES[0]))
 
