@@ -405,14 +405,14 @@ static void test_hs_penalty(void **state)
         run_hs(k, NCVX_PENALTY, 1e-5, 1e-4);
 }
 
-/* Exact l1 penalty: exact at the solution once rho > |lambda|, but nonsmooth: the smooth
- * L-BFGS line search stalls at a kink near x* (HS21: 2e-2 along the flat direction x2 where
- * f varies by 4e-4), so f is checked to 1e-4 and x loosely. HS35 and HS71 stall far from x*
- * (a known weakness of the exact penalty with a smooth inner solver; use auglag). */
+/* Exact l1 penalty, smoothed with a width shrinking to 1e-8 (below the 1e-6 feasibility
+ * tolerance): f to 1e-6; x to 5e-4, because the inner L-BFGS ends on line-search failure at
+ * the rounding level of the stiff smoothed merit (curvature ~ rho / width), which leaves
+ * HS71's flattest direction (f changes by ~1e-8 over 2e-4) under-resolved. */
 static void test_hs_penalty_exact(void **state)
 {
     (void)state;
-    const int ks[] = {2, 3}; /* HS21, HS28 */
+    const int ks[] = {0, 1, 2, 3, 4, 5, 6};
     for (size_t i = 0; i < sizeof ks / sizeof ks[0]; i++) {
         const hsprob *h = &HS[ks[i]];
         ctx u = {0};
@@ -430,7 +430,7 @@ static void test_hs_penalty_exact(void **state)
         char name[24];
         snprintf(name, sizeof name, "%s (exact)", h->name);
         add_row(name, NCVX_PENALTY, &info, ef, ex);
-        if (!(ef <= 1e-4 && ex <= 0.05))
+        if (!(ef <= 1e-6 && ex <= 5e-4))
             fail_msg("%s: f = %.10g, |x - x*| = %.3g, term %d", name, info.f, ex, info.term);
         ncvx_destroy(sv);
     }

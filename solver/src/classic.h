@@ -173,6 +173,7 @@ struct ncvx_classic {
     /* lbfgs / penalty / auglag */
     ncvx_lbfgs eng;
     double rho, infeas_prev;
+    double smooth; ///< smoothing width of the exact penalty (0 for the quadratic one)
     int outer, inner_k, inner_flag, idle_rounds;
     double *lam; ///< [me] equality multipliers (auglag)
     double *muI; ///< [mi] inequality multipliers (auglag), also MMA/OC multipliers

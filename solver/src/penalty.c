@@ -5,6 +5,8 @@
 
 #include "classic.h"
 
+#define NCVX_EXACT_SMOOTH0 0.1 ///< initial smoothing width of the exact penalty
+
 void ncvx_merit_grad(const ncvx_classic *w, const double *aux, const double *wts, double *g)
 {
     const int n = w->n, mi = w->mi, me = w->me;
@@ -18,22 +20,38 @@ void ncvx_merit_grad(const ncvx_classic *w, const double *aux, const double *wts
     }
 }
 
-/* Quadratic: phi = f + rho/2 (sum max(ci,0)^2 + sum ce^2); exact: phi = f + rho (sum
- * max(ci,0) + sum |ce|), whose gradient is taken as a subgradient at the kinks. */
+/* Quadratic: phi = f + rho/2 (sum max(ci,0)^2 + sum ce^2). Exact: phi = f + rho (sum
+ * max(ci,0) + sum |ce|), smoothed so that the inner L-BFGS sees a smooth function:
+ * max(c,0) ~ (c + sqrt(c^2 + e^2) - e)/2 and |c| ~ sqrt(c^2 + e^2) - e, e = w->smooth, which
+ * the outer loop shrinks tenfold per round (smoothing continuation, e.g. Chen & Mangasarian
+ * 1995; Pinar & Zenios 1994): at the smoothed minimizer the violation is O(e) once rho
+ * exceeds the multipliers, so e -> 0 recovers the exact penalty's solution. */
 static void penalty_merit(const ncvx_classic *w, const double *aux, double *phi, double *g,
                           double *wts)
 {
-    const int mi = w->mi, me = w->me;
-    const double rho = w->rho, *ci = aux + 1, *ce = aux + 1 + mi;
+    const int mi = w->mi, me = w->me, ex = w->s.penalty_exact;
+    const double rho = w->rho, e = w->smooth, *ci = aux + 1, *ce = aux + 1 + mi;
     double p = 0;
     for (int i = 0; i < mi; i++) {
-        double v = ci[i] > 0 ? ci[i] : 0;
-        p += w->s.penalty_exact ? v : 0.5 * v * v;
-        wts[i] = w->s.penalty_exact ? (ci[i] > 0 ? rho : 0) : rho * v;
+        if (ex) {
+            double r = sqrt(ci[i] * ci[i] + e * e);
+            p += 0.5 * (ci[i] + r - e);
+            wts[i] = r > 0 ? 0.5 * rho * (1 + ci[i] / r) : 0.5 * rho;
+        } else {
+            double v = ci[i] > 0 ? ci[i] : 0;
+            p += 0.5 * v * v;
+            wts[i] = rho * v;
+        }
     }
     for (int k = 0; k < me; k++) {
-        p += w->s.penalty_exact ? fabs(ce[k]) : 0.5 * ce[k] * ce[k];
-        wts[mi + k] = w->s.penalty_exact ? (ce[k] > 0 ? rho : ce[k] < 0 ? -rho : 0) : rho * ce[k];
+        if (ex) {
+            double r = sqrt(ce[k] * ce[k] + e * e);
+            p += r - e;
+            wts[mi + k] = r > 0 ? rho * ce[k] / r : 0;
+        } else {
+            p += 0.5 * ce[k] * ce[k];
+            wts[mi + k] = rho * ce[k];
+        }
     }
     *phi = aux[0] + rho * p;
     ncvx_merit_grad(w, aux, wts, g);
@@ -83,6 +101,7 @@ void ncvx_penalty_state(ncvx_classic *w, ncvx_stc *c)
     ncvx_lbfgs_state(&w->eng, c);
     ncvx_st_d(c, &w->rho);
     ncvx_st_d(c, &w->infeas_prev);
+    ncvx_st_d(c, &w->smooth);
     ncvx_st_i(c, &w->outer);
     ncvx_st_i(c, &w->inner_k);
     ncvx_st_i(c, &w->inner_flag);
@@ -104,9 +123,12 @@ ncvx_status ncvx_penalty_solve(ncvx_classic *w, double *x, int *term)
     ncvx_lbfgs *e = &w->eng;
     const ncvx_settings *s = &w->s;
     const int mi = w->mi, al = s->method == NCVX_AUGLAG;
+    /* final smoothing width of the exact penalty: well below the feasibility tolerances */
+    const double smooth_fin = fmax(1e-12, 1e-2 * fmin(s->viol_ineq_tol, s->viol_eq_tol));
     if (!w->resume) {
         w->rho = s->penalty_rho0;
         w->infeas_prev = INFINITY;
+        w->smooth = !al && s->penalty_exact ? NCVX_EXACT_SMOOTH0 : 0;
         w->outer = w->inner_k = w->inner_flag = w->idle_rounds = 0;
         memset(w->lam, 0, (size_t)w->me * sizeof *w->lam);
         memset(w->muI, 0, (size_t)w->mi * sizeof *w->muI);
@@ -141,6 +163,18 @@ ncvx_status ncvx_penalty_solve(ncvx_classic *w, double *x, int *term)
         const int conv = w->stat <= s->inner_tol;
         if (conv || w->inner_flag || w->inner_k >= s->inner_maxit) {
             const int ok = feas && (!al || ncvx_auglag_compl(w, aux) <= s->viol_ineq_tol);
+            if (w->smooth > smooth_fin) {
+                /* exact penalty: continue with a sharper smoothing (and a larger weight while
+                 * infeasible); the merit changes, so the round is never idle */
+                w->smooth = fmax(smooth_fin, 0.1 * w->smooth);
+                if (!feas) w->rho = fmin(w->rho * s->penalty_growth, s->penalty_rho_max);
+                w->outer++;
+                w->inner_k = 0;
+                w->inner_flag = 0;
+                ncvx_lbfgs_reset(e);
+                merit(w, aux, &e->cur.f, e->cur.g);
+                continue;
+            }
             if (ok && conv) {
                 *term = NCVX_TERM_STATIONARY;
                 break;
