@@ -888,6 +888,39 @@ static void test_qp_kkt(void **state)
     free(iwork);
 }
 
+/* the iteration table: fixed-width rows, header repeated every 20 printed rows */
+static void test_print_table(void **state)
+{
+    (void)state;
+    ncvx_problem p = prob(2, 1, 0, rosen, NULL);
+    ncvx_settings s = quiet();
+    FILE *log = tmpfile();
+    assert_non_null(log);
+    s.print_level = 1;
+    s.log = log;
+    s.maxit = 45;
+    s.opt_tol = 0;
+    double x[2] = {-1.5, 2};
+    ncvx_info info;
+    run(&p, &s, x, &info);
+    rewind(log);
+    char line[512];
+    int headers = 0, rows = 0;
+    size_t width = 0;
+    while (fgets(line, sizeof line, log)) {
+        if (strncmp(line, " iter |", 7) == 0)
+            headers++;
+        else if (strchr(line, '|')) {
+            rows++;
+            if (!width) width = strlen(line);
+            assert_int_equal(strlen(line), width); // fixed width
+        }
+    }
+    fclose(log);
+    assert_int_equal(rows, info.iters + 1); // iteration 0 too
+    assert_int_equal(headers, (rows + 19) / 20);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -901,6 +934,7 @@ int main(void)
         cmocka_unit_test(test_lm_vs_full_solver),
         cmocka_unit_test(test_termination_codes),
         cmocka_unit_test(test_warm_restart),
+        cmocka_unit_test(test_print_table),
     };
     return cmocka_run_group_tests_name("solver", tests, NULL, NULL);
 }
