@@ -6,6 +6,10 @@
 
 #include "fem_internal.h"
 
+#ifdef FEM_HAVE_OPENMP
+#include <omp.h>
+#endif
+
 void fem_settings_default(fem_settings *s)
 {
     s->E0 = FEM_E0;
@@ -14,6 +18,7 @@ void fem_settings_default(fem_settings *s)
     s->penal = FEM_PENAL;
     s->factor = FEM_FACTOR_AUTO;
     s->ordering = FEM_ORDER_DEFAULT;
+    s->omp_dynamic = 1;
 }
 
 static fem_status settings_check(const fem_settings *s)
@@ -400,6 +405,9 @@ fem_status fem_model_create(fem_model **out, const fem_problem *p, const fem_set
     }
 
     /* CHOLMOD */
+#ifdef FEM_HAVE_OPENMP
+    if (s->omp_dynamic) omp_set_dynamic(1);
+#endif
     if (!cholmod_l_start(&m->cc)) {
         st = FEM_FAIL(FEM_ERR_CHOLMOD, "cholmod_l_start failed");
         goto fail;
