@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "classic.h" /* white-box: the L-BFGS engine */
 #include "ncvx.h"
 #include "test_util.h"
 
@@ -882,6 +883,166 @@ static void test_projgrad(void **state)
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* L-BFGS engine (white-box): the secant condition H y_k = s_k for the newest pair, symmetry  */
+/* and positive definiteness of H, on a convex quadratic.                                     */
+
+typedef struct {
+    double A[36];
+} quad6;
+
+static int quad6_fg(void *data, const double *x, double *f, double *g, double *aux)
+{
+    const quad6 *q = data; /* f = x'Ax/2 - b'x, b_i = i + 1 */
+    *f = 0;
+    for (int i = 0; i < 6; i++) {
+        double ax = 0;
+        for (int j = 0; j < 6; j++)
+            ax += q->A[6 * i + j] * x[j];
+        g[i] = ax - (i + 1);
+        *f += 0.5 * x[i] * ax - (i + 1) * x[i];
+    }
+    aux[0] = *f;
+    return NCVX_EV_OK;
+}
+
+static void test_lbfgs_engine_secant(void **state)
+{
+    (void)state;
+    uint64_t seed = 7;
+    quad6 q;
+    double B[36];
+    for (int k = 0; k < 36; k++)
+        B[k] = test_uniform(&seed) - 0.5;
+    for (int i = 0; i < 6; i++) /* A = B'B + diag(0.1, ..., 10^...) : SPD, cond ~ 1e3 */
+        for (int j = 0; j < 6; j++) {
+            double a = 0;
+            for (int k = 0; k < 6; k++)
+                a += B[6 * k + i] * B[6 * k + j];
+            q.A[6 * i + j] = a + (i == j ? pow(10.0, i - 2.0) : 0);
+        }
+    ncvx_lbfgs e;
+    assert_int_equal(ncvx_lbfgs_alloc(&e, 6, 3, 1), 0);
+    e.c1 = 1e-4;
+    e.c2 = 0.9;
+    e.ls_maxit = 20;
+    memset(e.cur.x, 0, 6 * sizeof(double));
+    quad6_fg(&q, e.cur.x, &e.cur.f, e.cur.g, e.cur.aux);
+    for (int it = 0; it < 8; it++) {
+        double f0 = e.cur.f, x0[6], g0[6];
+        memcpy(x0, e.cur.x, sizeof x0);
+        memcpy(g0, e.cur.g, sizeof g0);
+        assert_int_equal(ncvx_lbfgs_step(&e, quad6_fg, &q), NCVX_LS_OK);
+        assert_true(e.cur.f < f0);
+        /* the newest pair is this step's (s, y) and H maps y to s */
+        double sv[6], yv[6], hy[6];
+        for (int j = 0; j < 6; j++) {
+            sv[j] = e.cur.x[j] - x0[j];
+            yv[j] = e.cur.g[j] - g0[j];
+        }
+        ncvx_lbfgs_apply(&e, yv, hy);
+        for (int j = 0; j < 6; j++) /* two-loop rounding: a few ulps times cond(H) ~ 1e3 */
+            assert_close(hy[j], sv[j], 1e-9, 1e-12 * (1 + fabs(sv[0])));
+        /* symmetric and positive definite: u'Hv = v'Hu, v'Hv > 0 */
+        double u[6], v[6], hu[6], hv[6], uhv = 0, vhu = 0, vhv = 0;
+        for (int j = 0; j < 6; j++)
+            u[j] = test_uniform(&seed) - 0.5, v[j] = test_uniform(&seed) - 0.5;
+        ncvx_lbfgs_apply(&e, u, hu);
+        ncvx_lbfgs_apply(&e, v, hv);
+        for (int j = 0; j < 6; j++)
+            uhv += u[j] * hv[j], vhu += v[j] * hu[j], vhv += v[j] * hv[j];
+        assert_close(uhv, vhu, 1e-10, 1e-14);
+        assert_true(vhv > 0);
+    }
+    ncvx_lbfgs_free(&e);
+}
+
+/* Callback failure mid-run for the other methods: TERM_CALLBACK, the count stops exactly at
+ * the failing call, and the returned point is the best one seen (feasible here). */
+static void test_failures_other_methods(void **state)
+{
+    (void)state;
+    const ncvx_method ms[] = {NCVX_PENALTY, NCVX_AUGLAG, NCVX_PROJGRAD, NCVX_MMA, NCVX_OC};
+    for (size_t k = 0; k < sizeof ms / sizeof ms[0]; k++) {
+        ctx u = {.n = 12, .c = RC, .V = 3, .fail_after = 6};
+        double lo[12], hi[12], x[12];
+        for (int j = 0; j < 12; j++)
+            lo[j] = 0.01, hi[j] = 1, x[j] = ms[k] == NCVX_OC ? 0.9 : 0.2; /* OC: 5 steps */
+        ncvx_problem p = {
+            .n = 12, .n_ineq = 1, .eval = resource, .lower = lo, .upper = hi, .user = &u};
+        if (ms[k] == NCVX_PROJGRAD) p.project = proj_mean_le;
+        ncvx_settings s = quiet(ms[k]);
+        ncvx_solver *sv = NULL;
+        assert_int_equal(ncvx_create(&sv, &p, &s), NCVX_OK);
+        ncvx_info info;
+        assert_int_equal(ncvx_solve(sv, x, &info), NCVX_OK);
+        if (info.term != NCVX_TERM_CALLBACK)
+            fail_msg("%s: term %d", ncvx_method_str(ms[k]), info.term);
+        assert_int_equal(info.evals, 6);
+        assert_int_equal(u.calls, 6);
+        assert_true(info.viol_ineq <= 1e-6 && info.f <= 390.0); /* f(x0) = 78 / 0.2 */
+        ncvx_destroy(sv);
+    }
+}
+
+/* max_evals is exact for the constrained methods too. */
+static void test_eval_budget_other_methods(void **state)
+{
+    (void)state;
+    const ncvx_method ms[] = {NCVX_PENALTY, NCVX_AUGLAG, NCVX_PROJGRAD, NCVX_MMA, NCVX_OC};
+    for (size_t k = 0; k < sizeof ms / sizeof ms[0]; k++) {
+        ctx u = {.n = 12, .c = RC, .V = 3};
+        double lo[12], hi[12], x[12];
+        for (int j = 0; j < 12; j++)
+            lo[j] = 0.01, hi[j] = 1, x[j] = 0.9;
+        ncvx_problem p = {
+            .n = 12, .n_ineq = 1, .eval = resource, .lower = lo, .upper = hi, .user = &u};
+        if (ms[k] == NCVX_PROJGRAD) p.project = proj_mean_le;
+        ncvx_settings s = quiet(ms[k]);
+        s.max_evals = 4;
+        s.opt_tol = 0;
+        ncvx_solver *sv = NULL;
+        assert_int_equal(ncvx_create(&sv, &p, &s), NCVX_OK);
+        ncvx_info info;
+        assert_int_equal(ncvx_solve(sv, x, &info), NCVX_OK);
+        assert_int_equal(info.term, NCVX_TERM_MAXEVAL);
+        assert_int_equal(u.calls, 4);
+        assert_int_equal(info.evals, 4);
+        ncvx_destroy(sv);
+    }
+}
+
+/* The iteration table goes to settings.log with a header and one row per iteration. */
+static void test_print_table(void **state)
+{
+    (void)state;
+    FILE *f = tmpfile();
+    assert_non_null(f);
+    ctx u = {.n = 2};
+    ncvx_problem p = {.n = 2, .eval = rosen, .user = &u};
+    ncvx_settings s = quiet(NCVX_LBFGS);
+    s.print_level = 1;
+    s.log = f;
+    s.maxit = 5;
+    ncvx_solver *sv = NULL;
+    assert_int_equal(ncvx_create(&sv, &p, &s), NCVX_OK);
+    double x[2] = {-1.2, 1};
+    ncvx_info info;
+    assert_int_equal(ncvx_solve(sv, x, &info), NCVX_OK);
+    rewind(f);
+    char line[256];
+    int rows = 0, header = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (strstr(line, "iter") && strstr(line, "ineq viol")) header++;
+        int it;
+        if (sscanf(line, "%d", &it) == 1) rows++;
+    }
+    fclose(f);
+    assert_int_equal(header, 1);
+    assert_int_equal(rows, 6); /* iterations 0..5 */
+    ncvx_destroy(sv);
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* Projections                                                                                  */
 
 static void test_project_box(void **state)
@@ -990,6 +1151,10 @@ int main(void)
         cmocka_unit_test(test_project_box),
         cmocka_unit_test(test_project_box_mean),
         cmocka_unit_test(test_resume),
+        cmocka_unit_test(test_lbfgs_engine_secant),
+        cmocka_unit_test(test_failures_other_methods),
+        cmocka_unit_test(test_eval_budget_other_methods),
+        cmocka_unit_test(test_print_table),
     };
     return cmocka_run_group_tests_name("solver_methods", tests, NULL, print_table);
 }

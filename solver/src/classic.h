@@ -94,6 +94,9 @@ int ncvx_lbfgs_alloc(ncvx_lbfgs *e, int n, int m, size_t naux);
 void ncvx_lbfgs_free(ncvx_lbfgs *e);
 /** Forget the stored pairs (the next direction is steepest descent). */
 void ncvx_lbfgs_reset(ncvx_lbfgs *e);
+/** out[n] = H v, H the L-BFGS inverse Hessian of the stored pairs with H0 = gamma I, gamma =
+ *  s'y/y'y of the newest pair (two-loop recursion, Nocedal & Wright Alg. 7.4, eq. 7.20). */
+void ncvx_lbfgs_apply(ncvx_lbfgs *e, const double *v, double *out);
 /** One iteration from e->cur: direction, line search, pair update. Returns an NCVX_LS_* code. */
 int ncvx_lbfgs_step(ncvx_lbfgs *e, ncvx_lbfgs_fg fg, void *ctx);
 

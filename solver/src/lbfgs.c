@@ -85,14 +85,12 @@ static void swap_pt(ncvx_lbfgs_pt *a, ncvx_lbfgs_pt *b)
     *b = t;
 }
 
-/* d = -H g by the two-loop recursion (Nocedal & Wright, Alg. 7.4) with H0 = gamma I,
- * gamma = s'y / y'y of the newest pair (eq. 7.20). */
-static void direction(ncvx_lbfgs *e)
+void ncvx_lbfgs_apply(ncvx_lbfgs *e, const double *v, double *out)
 {
     const int n = e->n, m = e->m;
-    double *d = e->d;
+    double *d = out;
     for (int j = 0; j < n; j++)
-        d[j] = e->cur.g[j];
+        d[j] = v[j];
     for (int k = 0; k < e->count; k++) {
         int i = (e->head - 1 - k + 2 * m) % m;
         const double *s = e->S + (size_t)i * n, *y = e->Y + (size_t)i * n;
@@ -115,8 +113,14 @@ static void direction(ncvx_lbfgs *e)
         for (int j = 0; j < n; j++)
             d[j] += (e->alpha[i] - b) * s[j];
     }
-    for (int j = 0; j < n; j++)
-        d[j] = -d[j];
+}
+
+/* d = -H g */
+static void direction(ncvx_lbfgs *e)
+{
+    ncvx_lbfgs_apply(e, e->cur.g, e->d);
+    for (int j = 0; j < e->n; j++)
+        e->d[j] = -e->d[j];
 }
 
 /* Move to the point p (a line-search slot): store the pair (s, y) if the curvature s'y is
