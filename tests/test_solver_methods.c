@@ -48,6 +48,8 @@ typedef struct {
     const double *c; ///< data for the resource problem
     double V;
     int normalized;
+    long nan_call;      ///< this call (1-based) returns f = NaN (0 = never)
+    ncvx_eval_fn inner; ///< wrapped problem (nan_wrap)
 } ctx;
 
 static int count(ctx *u)
@@ -286,6 +288,7 @@ static int resource(const double *x, double *f, double *g, double *ci, double *J
         }
     }
     ci[0] = u->normalized ? s / u->V - 1 : s - u->V;
+    if (u->calls == u->nan_call) *f = NAN;
     return 0;
 }
 
@@ -984,6 +987,64 @@ static void test_failures_other_methods(void **state)
     }
 }
 
+/* Any problem, with f = NaN at call nan_call. */
+static int nan_wrap(const double *x, double *f, double *g, double *ci, double *Ji, double *ce,
+                    double *Je, void *user)
+{
+    ctx *u = user;
+    int r = u->inner(x, f, g, ci, Ji, ce, Je, user); /* counts the call */
+    if (u->calls == u->nan_call) *f = NAN;
+    return r;
+}
+
+/* A NaN objective in the middle of a run (the 3rd call) is a "step too long": every method
+ * backs off and still reaches the solution (penalty/auglag on HS35, which has no bounds
+ * issue; the others on the resource problem). */
+static void test_nan_other_methods(void **state)
+{
+    (void)state;
+    const ncvx_method ms[] = {NCVX_PROJGRAD, NCVX_MMA, NCVX_OC};
+    for (int k = 0; k < 2; k++) {
+        ctx u = {.nan_call = 3, .inner = hs35};
+        ncvx_problem p = {.n = 3, .n_ineq = 4, .eval = nan_wrap, .user = &u};
+        ncvx_settings s = quiet(k ? NCVX_AUGLAG : NCVX_PENALTY);
+        ncvx_solver *sv = NULL;
+        assert_int_equal(ncvx_create(&sv, &p, &s), NCVX_OK);
+        double x[3] = {0.5, 0.5, 0.5};
+        ncvx_info info;
+        assert_int_equal(ncvx_solve(sv, x, &info), NCVX_OK);
+        assert_true(u.calls > 3);
+        assert_true(max_abs_diff(x, HS[4].xs, 3) <= 1e-5); /* as in test_hs_* */
+        ncvx_destroy(sv);
+    }
+    double ssum = 0;
+    for (int j = 0; j < 12; j++)
+        ssum += sqrt(RC[j]);
+    for (size_t k = 0; k < sizeof ms / sizeof ms[0]; k++) {
+        ctx u = {.n = 12, .c = RC, .V = 3, .nan_call = 3};
+        double lo[12], hi[12], x[12];
+        for (int j = 0; j < 12; j++)
+            lo[j] = 0.01, hi[j] = 1, x[j] = ms[k] == NCVX_OC ? 0.9 : 0.25;
+        ncvx_problem p = {
+            .n = 12, .n_ineq = 1, .eval = resource, .lower = lo, .upper = hi, .user = &u};
+        if (ms[k] == NCVX_PROJGRAD) p.project = proj_mean_le;
+        ncvx_settings s = quiet(ms[k]);
+        s.opt_tol = 1e-6;
+        s.maxit = 3000;
+        ncvx_solver *sv = NULL;
+        assert_int_equal(ncvx_create(&sv, &p, &s), NCVX_OK);
+        ncvx_info info;
+        assert_int_equal(ncvx_solve(sv, x, &info), NCVX_OK);
+        assert_true(u.calls > 3); /* the NaN was seen and the run went on */
+        double ex = 0;
+        for (int j = 0; j < 12; j++)
+            ex = fmax(ex, fabs(x[j] - u.V * sqrt(RC[j]) / ssum));
+        if (!(ex <= 1e-5 && isfinite(info.f)))
+            fail_msg("%s: |x - x*| = %.3g, term %d", ncvx_method_str(ms[k]), ex, info.term);
+        ncvx_destroy(sv);
+    }
+}
+
 /* max_evals is exact for the constrained methods too. */
 static void test_eval_budget_other_methods(void **state)
 {
@@ -1153,6 +1214,7 @@ int main(void)
         cmocka_unit_test(test_resume),
         cmocka_unit_test(test_lbfgs_engine_secant),
         cmocka_unit_test(test_failures_other_methods),
+        cmocka_unit_test(test_nan_other_methods),
         cmocka_unit_test(test_eval_budget_other_methods),
         cmocka_unit_test(test_print_table),
     };
