@@ -888,6 +888,35 @@ static void test_qp_kkt(void **state)
     free(iwork);
 }
 
+/* option variants still solve HS35 and the nonsmooth Rosenbrock */
+static void test_option_variants(void **state)
+{
+    (void)state;
+    for (int v = 0; v < 5; v++) {
+        ncvx_settings s = quiet();
+        if (v == 0) s.steering_l1_model = 0; // l-infinity predicted reduction
+        if (v == 1) s.is_backtrack_linesearch = 1;
+        if (v == 2) s.bfgs_damping = 0; // GRANSO: damping 0 must work
+        if (v == 3) s.scaleH0 = 0;
+        if (v == 4) s.ngrad = 1; // stationarity from the current gradients only
+        s.maxit = 300;
+        ncvx_info info;
+        double x[3] = {0.5, 0.5, 0.5};
+        ncvx_problem p = prob(3, 4, 0, hs35, NULL);
+        run(&p, &s, x, &info);
+        printf("# variant %d HS35: term %d iters %d |f-f*| %.2e\n", v, info.term, info.iters,
+               fabs(info.f - 1.0 / 9));
+        // 1e-6: the backtracking variant ends by line-search failure earlier than Wolfe
+        assert_close(info.f, 1.0 / 9, 0, 1e-6);
+        double y[2] = {0, 0};
+        p = prob(2, 1, 0, rosen, NULL);
+        run(&p, &s, y, &info);
+        printf("# variant %d rosen: term %d iters %d |f-f*| %.2e\n", v, info.term, info.iters,
+               fabs(info.f - (1 - 1 / sqrt(2.0)) * (1 - 1 / sqrt(2.0))));
+        assert_close(info.f, (1 - 1 / sqrt(2.0)) * (1 - 1 / sqrt(2.0)), 0, 1e-4);
+    }
+}
+
 /* the iteration table: fixed-width rows, header repeated every 20 printed rows */
 static void test_print_table(void **state)
 {
@@ -935,6 +964,7 @@ int main(void)
         cmocka_unit_test(test_termination_codes),
         cmocka_unit_test(test_warm_restart),
         cmocka_unit_test(test_print_table),
+        cmocka_unit_test(test_option_variants),
     };
     return cmocka_run_group_tests_name("solver", tests, NULL, NULL);
 }
