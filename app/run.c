@@ -419,6 +419,21 @@ int app_run(const app_config *c, const app_run_opts *o, app_run_result *res)
                     (long long)k->counters[CK_ITER], (long long)k->counters[CK_EVALS]);
     }
 
+    if (!o->quiet) {
+        static const char *const pk[] = {"cnn", "mlp", "pixel"};
+        char budget[64];
+        if (c->max_evals > 0)
+            snprintf(budget, sizeof budget, "%ld evaluations", c->max_evals);
+        else
+            snprintf(budget, sizeof budget, "%d iterations", c->max_iters);
+        fprintf(r.log,
+                "%s: %dx%d grid, volfrac %.3g, %s parameterization (%d variables), %s, %d "
+                "inequality and %d equality constraints, budget %s -> %s\n",
+                c->name, c->width, c->height, c->volfrac, pk[c->param_kind], r.n,
+                ncvx_method_str(c->solver.method), r.n_ineq, r.n_eq, budget,
+                o->no_outputs ? "(no outputs)" : r.dir);
+        fflush(r.log);
+    }
     if (!o->no_outputs && app_io_mkdirs(r.dir, err, sizeof err) != APP_IO_OK) {
         fprintf(stderr, "topopt: %s\n", err);
         goto done;
