@@ -147,7 +147,9 @@ typedef struct {
 } fem_problem;
 
 /** Opaque model: sparsity pattern, CHOLMOD symbolic analysis, scatter map, factor, loads and
- *  every workspace, all built by fem_model_create(); evaluations never allocate. */
+ *  every workspace, all built by fem_model_create(). The fill-reducing ordering is baked into
+ *  the free-dof numbering, so CHOLMOD factorizes the stored triangle in place (no permuted
+ *  copy per call). */
 typedef struct fem_model fem_model;
 
 /** Build a model. Validates p and s (NULL s = defaults), deep-copies what it keeps, builds the
@@ -186,7 +188,9 @@ const signed char *fem_model_passive(const fem_model *m);
 /** One evaluation: scatter E(rho) into the matrix, factorize, solve every load case and form
  *  the compliance c = sum_k f_k^T u_k and (if dc != NULL) its exact sensitivity
  *  dc[e] = -p rho_e^(p-1) (E0 - Emin) sum_k u_ke^T KE u_ke (adjoint; compliance is
- *  self-adjoint, no extra solve), 0 on passive elements. No allocation.
+ *  self-adjoint, no extra solve), 0 on passive elements. fem allocates nothing here; the
+ *  only allocation is CHOLMOD's own update buffer inside a supernodal cholmod_l_factorize
+ *  (allocated and freed per call by cholmod_l_super_numeric; none with a simplicial factor).
  *  @param rho physical densities [nelem] (element index e = ey*W + ex); values on passive
  *         elements are ignored (replaced by 0 / 1) but must still be finite. Every value must
  *         be finite and >= 0 (values > 1 are allowed: the column-sum filter can produce them).
