@@ -1,5 +1,6 @@
 // solver/src/lbfgs.c: the L-BFGS engine (two-loop recursion, strong Wolfe line search by
 // bracketing and cubic zoom) and the unconstrained method NCVX_LBFGS built on it.
+#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -29,6 +30,10 @@ int ncvx_lbfgs_alloc(ncvx_lbfgs *e, int n, int m, size_t naux)
         ncvx_lbfgs_free(e);
         return -1;
     }
+    /* touch the pair storage now, so that its page faults are paid at create time and not
+     * during the first m iterations */
+    memset(e->S, 0, mn * sizeof *e->S);
+    memset(e->Y, 0, mn * sizeof *e->Y);
     return 0;
 }
 
@@ -70,12 +75,16 @@ void ncvx_lbfgs_state(ncvx_lbfgs *e, ncvx_stc *c)
     ncvx_st_d(c, &e->step);
 }
 
+/* Vector kernels on BLAS: the L-BFGS iteration is ~4m + 8 passes over n-vectors, and the
+ * plain C dot product runs at the floating-point add latency (strict IEEE order). */
 static double dot(const double *a, const double *b, int n)
 {
-    double s = 0;
-    for (int j = 0; j < n; j++)
-        s += a[j] * b[j];
-    return s;
+    return cblas_ddot(n, a, 1, b, 1);
+}
+
+static void axpy(int n, double alpha, const double *x, double *y)
+{
+    cblas_daxpy(n, alpha, x, 1, y, 1);
 }
 
 static void swap_pt(ncvx_lbfgs_pt *a, ncvx_lbfgs_pt *b)
@@ -96,22 +105,19 @@ void ncvx_lbfgs_apply(ncvx_lbfgs *e, const double *v, double *out)
         const double *s = e->S + (size_t)i * n, *y = e->Y + (size_t)i * n;
         double a = e->rho[i] * dot(s, d, n);
         e->alpha[i] = a;
-        for (int j = 0; j < n; j++)
-            d[j] -= a * y[j];
+        axpy(n, -a, y, d);
     }
     if (e->count > 0) {
         int i = (e->head - 1 + m) % m;
         const double *y = e->Y + (size_t)i * n;
         double gamma = 1.0 / (e->rho[i] * dot(y, y, n));
-        for (int j = 0; j < n; j++)
-            d[j] *= gamma;
+        cblas_dscal(n, gamma, d, 1);
     }
     for (int k = e->count - 1; k >= 0; k--) {
         int i = (e->head - 1 - k + 2 * m) % m;
         const double *s = e->S + (size_t)i * n, *y = e->Y + (size_t)i * n;
         double b = e->rho[i] * dot(y, d, n);
-        for (int j = 0; j < n; j++)
-            d[j] += (e->alpha[i] - b) * s[j];
+        axpy(n, e->alpha[i] - b, s, d);
     }
 }
 
@@ -128,18 +134,23 @@ static void direction(ncvx_lbfgs *e)
 static void accept(ncvx_lbfgs *e, ncvx_lbfgs_pt *p)
 {
     const int n = e->n;
-    double sy = 0, yy = 0, ss = 0;
-    for (int j = 0; j < n; j++) {
-        double s = p->x[j] - e->cur.x[j], y = p->g[j] - e->cur.g[j];
-        sy += s * y;
-        yy += y * y;
-        ss += s * s;
+    /* s and y go straight into the next ring slot (BLAS kernels); the slot only counts as a
+     * pair if the curvature test passes */
+    double *S = e->S + (size_t)e->head * n, *Y = e->Y + (size_t)e->head * n;
+    if (e->count == e->m) { /* the slot holds the oldest pair: keep it until the test passes */
+        S = e->d;           /* d is free here and is recomputed from scratch next step */
+        Y = e->tr.g == p->g ? e->lo.g : e->tr.g;
     }
+    memcpy(S, p->x, (size_t)n * sizeof *S);
+    axpy(n, -1.0, e->cur.x, S);
+    memcpy(Y, p->g, (size_t)n * sizeof *Y);
+    axpy(n, -1.0, e->cur.g, Y);
+    const double sy = dot(S, Y, n), yy = dot(Y, Y, n), ss = dot(S, S, n);
     if (sy > 2.220446049250313e-16 * yy && sy > 0) {
-        double *S = e->S + (size_t)e->head * n, *Y = e->Y + (size_t)e->head * n;
-        for (int j = 0; j < n; j++) {
-            S[j] = p->x[j] - e->cur.x[j];
-            Y[j] = p->g[j] - e->cur.g[j];
+        double *Sh = e->S + (size_t)e->head * n, *Yh = e->Y + (size_t)e->head * n;
+        if (S != Sh) {
+            memcpy(Sh, S, (size_t)n * sizeof *S);
+            memcpy(Yh, Y, (size_t)n * sizeof *Y);
         }
         e->rho[e->head] = 1.0 / sy;
         e->head = (e->head + 1) % e->m;
