@@ -356,6 +356,7 @@ ncvx_status ncvx_classic_create(ncvx_classic **out, const ncvx_problem *p, const
             w->mw_size = n; /* OC: x (-df / dc)^eta */
         }
         ALLOC(w->mw, w->mw_size);
+        memset(w->mw, 0, w->mw_size * sizeof *w->mw); /* page faults now, not in iteration 1 */
         break;
     default:
         break;

@@ -11,7 +11,7 @@
 #define MMA_EPSIMIN 1e-7 ///< subsolv's final barrier parameter
 
 /* Workspace layout inside w->mw: n-vectors then m-vectors then m x n and m x m blocks. */
-enum { NV = 17, MV = 19 };
+enum { NV = 21, MV = 19 };
 size_t ncvx_mma_work_size(int n, int m)
 {
     size_t nn = (size_t)n, mm = (size_t)m;
@@ -26,15 +26,16 @@ typedef struct {
     double *dx, *dxsi, *deta, *dy, *dlam, *dmu, *ds, dz, dzet;
     double *xo, *xsio, *etao, *yo, *lamo, *muo, *so;
     double *delx, *diagx, *dely, *dellam, *diagy, *diaglamyi, *gvec, *GG, *A, *plam, *qlam;
+    double *iux, *ixl, *ixa, *ibx; /* 1/(upp-x), 1/(x-low), 1/(x-alfa), 1/(beta-x) */
 } mma_sub;
 
 static void sub_layout(mma_sub *S, double *wk, int n, int m)
 {
     S->n = n;
     S->m = m;
-    double **nv[NV] = {&S->alfa, &S->beta, &S->p0,    &S->q0,   &S->x,   &S->xsi,
-                       &S->eta,  &S->dx,   &S->dxsi,  &S->deta, &S->xo,  &S->xsio,
-                       &S->etao, &S->delx, &S->diagx, &S->plam, &S->qlam};
+    double **nv[NV] = {&S->alfa,  &S->beta, &S->p0,   &S->q0,  &S->x,    &S->xsi,  &S->eta,
+                       &S->dx,    &S->dxsi, &S->deta, &S->xo,  &S->xsio, &S->etao, &S->delx,
+                       &S->diagx, &S->plam, &S->qlam, &S->iux, &S->ixl,  &S->ixa,  &S->ibx};
     double **mv[MV] = {&S->b,    &S->c,      &S->y,     &S->lam,       &S->mu,   &S->s,   &S->dy,
                        &S->dlam, &S->dmu,    &S->ds,    &S->yo,        &S->lamo, &S->muo, &S->so,
                        &S->dely, &S->dellam, &S->diagy, &S->diaglamyi, &S->gvec};
@@ -51,13 +52,16 @@ static void sub_layout(mma_sub *S, double *wk, int n, int m)
     S->A = wk;
 }
 
-/* plam = p0 + P'lam, qlam = q0 + Q'lam, gvec = P/(u-x) + Q/(x-l) at the current x. */
+/* plam = p0 + P'lam, qlam = q0 + Q'lam, gvec = P/(u-x) + Q/(x-l) at the current x; also the
+ * reciprocals iux, ixl (divisions dominate the cost of subsolv, so each is done once). */
 static void sub_duals(mma_sub *S)
 {
     const int n = S->n, m = S->m;
     for (int j = 0; j < n; j++) {
         S->plam[j] = S->p0[j];
         S->qlam[j] = S->q0[j];
+        S->iux[j] = 1.0 / (S->upp[j] - S->x[j]);
+        S->ixl[j] = 1.0 / (S->x[j] - S->low[j]);
     }
     for (int i = 0; i < m; i++) {
         const double *Pi = S->P + (size_t)i * n, *Qi = S->Q + (size_t)i * n;
@@ -65,7 +69,7 @@ static void sub_duals(mma_sub *S)
         for (int j = 0; j < n; j++) {
             S->plam[j] += Pi[j] * S->lam[i];
             S->qlam[j] += Qi[j] * S->lam[i];
-            g += Pi[j] / (S->upp[j] - S->x[j]) + Qi[j] / (S->x[j] - S->low[j]);
+            g += Pi[j] * S->iux[j] + Qi[j] * S->ixl[j];
         }
         S->gvec[i] = g;
     }
@@ -82,11 +86,12 @@ static double sub_residual(mma_sub *S, double epsi, double *rmax)
     do {                                                                                           \
         double v_ = (v);                                                                           \
         s2 += v_ * v_;                                                                             \
-        mx = fmax(mx, fabs(v_));                                                                   \
+        double a_ = fabs(v_);                                                                      \
+        mx = a_ > mx ? a_ : mx; /* NaN-blind like fmax; inline */                                  \
     } while (0)
     for (int j = 0; j < n; j++) {
-        double ux = S->upp[j] - S->x[j], xl = S->x[j] - S->low[j];
-        ACC(S->plam[j] / (ux * ux) - S->qlam[j] / (xl * xl) - S->xsi[j] + S->eta[j]);
+        double iux = S->iux[j], ixl = S->ixl[j];
+        ACC(S->plam[j] * iux * iux - S->qlam[j] * ixl * ixl - S->xsi[j] + S->eta[j]);
         ACC(S->xsi[j] * (S->x[j] - S->alfa[j]) - epsi);
         ACC(S->eta[j] * (S->beta[j] - S->x[j]) - epsi);
     }
@@ -156,21 +161,21 @@ static void subsolv(mma_sub *S)
         double rmax, rnorm = sub_residual(S, epsi, &rmax);
         for (int ittt = 0; rmax > 0.9 * epsi && ittt < 200; ittt++) {
             sub_duals(S);
+            /* diagx holds the inverse of subsolv's diagx from here on */
             for (int j = 0; j < n; j++) {
-                double ux = S->upp[j] - S->x[j], xl = S->x[j] - S->low[j];
-                double ux2 = ux * ux, xl2 = xl * xl, xa = S->x[j] - S->alfa[j],
-                       bx = S->beta[j] - S->x[j];
-                S->delx[j] = S->plam[j] / ux2 - S->qlam[j] / xl2 - epsi / xa + epsi / bx;
-                S->diagx[j] = 2 * (S->plam[j] / (ux2 * ux) + S->qlam[j] / (xl2 * xl)) +
-                              S->xsi[j] / xa + S->eta[j] / bx;
+                double iux = S->iux[j], ixl = S->ixl[j], iux2 = iux * iux, ixl2 = ixl * ixl;
+                double ixa = 1.0 / (S->x[j] - S->alfa[j]), ibx = 1.0 / (S->beta[j] - S->x[j]);
+                S->ixa[j] = ixa;
+                S->ibx[j] = ibx;
+                S->delx[j] = S->plam[j] * iux2 - S->qlam[j] * ixl2 - epsi * ixa + epsi * ibx;
+                S->diagx[j] = 1.0 / (2 * (S->plam[j] * iux2 * iux + S->qlam[j] * ixl2 * ixl) +
+                                     S->xsi[j] * ixa + S->eta[j] * ibx);
             }
             for (int i = 0; i < m; i++) {
                 const double *Pi = S->P + (size_t)i * n, *Qi = S->Q + (size_t)i * n;
                 double *Gi = S->GG + (size_t)i * n;
-                for (int j = 0; j < n; j++) {
-                    double ux = S->upp[j] - S->x[j], xl = S->x[j] - S->low[j];
-                    Gi[j] = Pi[j] / (ux * ux) - Qi[j] / (xl * xl);
-                }
+                for (int j = 0; j < n; j++)
+                    Gi[j] = Pi[j] * S->iux[j] * S->iux[j] - Qi[j] * S->ixl[j] * S->ixl[j];
                 S->dely[i] = S->c[i] + MMA_D * S->y[i] - S->lam[i] - epsi / S->y[i];
                 S->dellam[i] = S->gvec[i] - S->y[i] - S->b[i] + epsi / S->lam[i];
                 S->diagy[i] = MMA_D + S->mu[i] / S->y[i];
@@ -181,13 +186,13 @@ static void subsolv(mma_sub *S)
                 const double *Gi = S->GG + (size_t)i * n;
                 double v = S->dellam[i] + S->dely[i] / S->diagy[i];
                 for (int j = 0; j < n; j++)
-                    v -= Gi[j] * S->delx[j] / S->diagx[j];
+                    v -= Gi[j] * S->delx[j] * S->diagx[j];
                 S->dlam[i] = v;
                 for (int k = 0; k <= i; k++) {
                     const double *Gk = S->GG + (size_t)k * n;
                     double a = 0;
                     for (int j = 0; j < n; j++)
-                        a += Gi[j] * Gk[j] / S->diagx[j];
+                        a += Gi[j] * Gk[j] * S->diagx[j];
                     S->A[(size_t)i * m + k] = S->A[(size_t)k * m + i] = a;
                 }
                 S->A[(size_t)i * m + i] += S->diaglamyi[i];
@@ -199,10 +204,10 @@ static void subsolv(mma_sub *S)
                 double gd = 0;
                 for (int i = 0; i < m; i++)
                     gd += S->GG[(size_t)i * n + j] * S->dlam[i];
-                S->dx[j] = -S->delx[j] / S->diagx[j] - gd / S->diagx[j];
-                double xa = S->x[j] - S->alfa[j], bx = S->beta[j] - S->x[j];
-                S->dxsi[j] = -S->xsi[j] + epsi / xa - S->xsi[j] * S->dx[j] / xa;
-                S->deta[j] = -S->eta[j] + epsi / bx + S->eta[j] * S->dx[j] / bx;
+                S->dx[j] = -(S->delx[j] + gd) * S->diagx[j];
+                double ixa = S->ixa[j], ibx = S->ibx[j];
+                S->dxsi[j] = -S->xsi[j] + epsi * ixa - S->xsi[j] * S->dx[j] * ixa;
+                S->deta[j] = -S->eta[j] + epsi * ibx + S->eta[j] * S->dx[j] * ibx;
             }
             for (int i = 0; i < m; i++) {
                 S->dy[i] = -S->dely[i] / S->diagy[i] + S->dlam[i] / S->diagy[i];
@@ -210,22 +215,28 @@ static void subsolv(mma_sub *S)
                 S->ds[i] = -S->s[i] + epsi / S->lam[i] - S->s[i] * S->dlam[i] / S->lam[i];
             }
             S->dzet = -S->zet + epsi / S->z - S->zet * S->dz / S->z;
-            /* fraction to the boundary 1/1.01 */
+            /* fraction to the boundary 1/1.01 (STM: an inlined max) */
+#define STM(v)                                                                                     \
+    do {                                                                                           \
+        double v_ = (v);                                                                           \
+        stm = v_ > stm ? v_ : stm;                                                                 \
+    } while (0)
             double stm = 1;
-            stm = fmax(stm, -1.01 * S->dz / S->z);
-            stm = fmax(stm, -1.01 * S->dzet / S->zet);
+            STM(-1.01 * S->dz / S->z);
+            STM(-1.01 * S->dzet / S->zet);
             for (int i = 0; i < m; i++) {
-                stm = fmax(stm, -1.01 * S->dy[i] / S->y[i]);
-                stm = fmax(stm, -1.01 * S->dlam[i] / S->lam[i]);
-                stm = fmax(stm, -1.01 * S->dmu[i] / S->mu[i]);
-                stm = fmax(stm, -1.01 * S->ds[i] / S->s[i]);
+                STM(-1.01 * S->dy[i] / S->y[i]);
+                STM(-1.01 * S->dlam[i] / S->lam[i]);
+                STM(-1.01 * S->dmu[i] / S->mu[i]);
+                STM(-1.01 * S->ds[i] / S->s[i]);
             }
             for (int j = 0; j < n; j++) {
-                stm = fmax(stm, -1.01 * S->dxsi[j] / S->xsi[j]);
-                stm = fmax(stm, -1.01 * S->deta[j] / S->eta[j]);
-                stm = fmax(stm, -1.01 * S->dx[j] / (S->x[j] - S->alfa[j]));
-                stm = fmax(stm, 1.01 * S->dx[j] / (S->beta[j] - S->x[j]));
+                STM(-1.01 * S->dxsi[j] / S->xsi[j]);
+                STM(-1.01 * S->deta[j] / S->eta[j]);
+                STM(-1.01 * S->dx[j] * S->ixa[j]);
+                STM(1.01 * S->dx[j] * S->ibx[j]);
             }
+#undef STM
             double steg = 1.0 / stm;
             memcpy(S->xo, S->x, (size_t)n * sizeof *S->x);
             memcpy(S->xsio, S->xsi, (size_t)n * sizeof *S->x);
