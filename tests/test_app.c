@@ -626,6 +626,26 @@ static void test_cli_exit_codes(void **state)
     assert_int_equal(sh("%s render %s/nothing.h5 %s", exe, tmp_root, q), 2);
     assert_int_equal(sh("%s suite --method nope %s", exe, q), 2);
     assert_int_equal(sh("%s suite --list --filter mbb_beam_96 %s", exe, q), 0);
+    /* the suite runner with two worker processes on two small problems */
+    assert_int_equal(sh("%s suite --filter _96x32 --method pixel-oc --steps 3 --jobs 2 --quiet "
+                        "--out %s/suite %s",
+                        exe, tmp_root, q),
+                     0);
+    char csv[700], line[1024];
+    snprintf(csv, sizeof csv, "%s/suite/summary.csv", tmp_root);
+    FILE *f = fopen(csv, "r");
+    assert_non_null(f);
+    int rows = 0, mbb = 0, cant = 0;
+    while (fgets(line, sizeof line, f)) {
+        rows++;
+        if (!strncmp(line, "mbb_beam_96x32_0.5,", 19)) mbb = rows;
+        if (!strncmp(line, "cantilever_beam_full_96x32_0.4,", 31)) cant = rows;
+        if (rows > 1 && !strstr(line, ",ok\n")) fail_msg("suite row not ok: %s", line);
+    }
+    fclose(f);
+    assert_int_equal(rows, 3);
+    assert_int_equal(mbb, 2); /* problems.json order, whatever the workers' timing */
+    assert_int_equal(cant, 3);
     char png[700];
     snprintf(png, sizeof png, "%s/r.png", out);
     unsigned char *px;
