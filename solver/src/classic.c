@@ -353,7 +353,7 @@ ncvx_status ncvx_classic_create(ncvx_classic **out, const ncvx_problem *p, const
             ALLOC(w->upp, n);
             w->mw_size = ncvx_mma_work_size(w->n, w->mi);
         } else {
-            w->mw_size = n; /* OC: x (-df / dc)^eta */
+            w->mw_size = 3 * n; /* OC: x (-df / dc)^eta and the move-limited box */
         }
         ALLOC(w->mw, w->mw_size);
         memset(w->mw, 0, w->mw_size * sizeof *w->mw); /* page faults now, not in iteration 1 */

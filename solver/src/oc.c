@@ -13,13 +13,11 @@ static double oc_trial(const ncvx_classic *w, const double *xr, double lam, doub
 {
     const int n = w->n;
     const double sc = pow(lam, -w->s.oc_eta), *dc = w->mJ;
+    const double *lm = w->mw + n, *um = w->mw + 2 * (size_t)n; /* move-limited box */
     double c = w->mci[0];
     for (int j = 0; j < n; j++) {
-        double rng = w->hi[j] - w->lo[j];
-        double lm = fmax(w->lo[j], w->mx[j] - w->move * rng);
-        double um = fmin(w->hi[j], w->mx[j] + w->move * rng);
         double v = xr[j] * sc; /* xr = +inf where dc_j = 0 and df_j < 0: the bound is free */
-        xn[j] = v < lm ? lm : (v > um ? um : v);
+        xn[j] = v < lm[j] ? lm[j] : (v > um[j] ? um[j] : v);
         c += dc[j] * (xn[j] - w->mx[j]);
     }
     return c;
@@ -32,12 +30,15 @@ static int oc_update(ncvx_classic *w, double *xn)
 {
     const int n = w->n;
     const double eta = w->s.oc_eta;
-    double *xr = w->mw; /* n doubles of scratch */
+    double *xr = w->mw, *lm = w->mw + n, *um = w->mw + 2 * (size_t)n;
     for (int j = 0; j < n; j++) {
+        double rng = w->hi[j] - w->lo[j];
+        lm[j] = fmax(w->lo[j], w->mx[j] - w->move * rng);
+        um[j] = fmin(w->hi[j], w->mx[j] + w->move * rng);
         double dc = w->mJ[j], num = fmax(0.0, -w->mg[j]);
         if (dc < 0) return -1;
         double ratio = num == 0 ? 0 : (dc == 0 ? INFINITY : num / dc);
-        xr[j] = w->mx[j] * pow(ratio, eta);
+        xr[j] = w->mx[j] * (eta == 0.5 ? sqrt(ratio) : pow(ratio, eta)); /* top88: sqrt */
         if (isnan(xr[j])) xr[j] = 0; /* 0 * inf: a zero design variable stays at its bound */
     }
     double lo = OC_LAM_MIN, hi = OC_LAM_MAX;
