@@ -917,6 +917,25 @@ static void test_option_variants(void **state)
     }
 }
 
+/* a second ncvx_solve on the same solver (no import) is a fresh run: same bits */
+static void test_solve_twice(void **state)
+{
+    (void)state;
+    ncvx_problem p = prob(2, 1, 0, rosen, NULL);
+    ncvx_settings s = quiet();
+    s.limited_mem_size = 3;
+    ncvx_solver *sv = NULL;
+    assert_int_equal(ncvx_create(&sv, &p, &s), NCVX_OK);
+    double x1[2] = {2, 2}, x2[2] = {2, 2};
+    ncvx_info i1, i2;
+    assert_int_equal(ncvx_solve(sv, x1, &i1), NCVX_OK);
+    assert_int_equal(ncvx_solve(sv, x2, &i2), NCVX_OK);
+    ncvx_destroy(sv);
+    assert_true(memcmp(x1, x2, sizeof x1) == 0);
+    assert_int_equal(i1.evals, i2.evals);
+    assert_int_equal(i1.iters, i2.iters);
+}
+
 /* the iteration table: fixed-width rows, header repeated every 20 printed rows */
 static void test_print_table(void **state)
 {
@@ -964,6 +983,7 @@ int main(void)
         cmocka_unit_test(test_termination_codes),
         cmocka_unit_test(test_warm_restart),
         cmocka_unit_test(test_print_table),
+        cmocka_unit_test(test_solve_twice),
         cmocka_unit_test(test_option_variants),
     };
     return cmocka_run_group_tests_name("solver", tests, NULL, NULL);
