@@ -50,6 +50,10 @@ typedef struct {
     int normalized;
     long nan_call;      ///< this call (1-based) returns f = NaN (0 = never)
     ncvx_eval_fn inner; ///< wrapped problem (nan_wrap)
+    ncvx_solver *sv;    ///< checkpoint_monitor: the running solver
+    double *ckpt;       ///< its state buffer
+    size_t ckpt_size;
+    int ckpt_iter; ///< export at this iteration
 } ctx;
 
 static int count(ctx *u)
@@ -702,6 +706,59 @@ static void resume_check(ncvx_problem p, ncvx_settings s, const double *x0, int 
 
 static const double RC[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
 
+/* The application's checkpoint: export the state from inside the monitor, keep running. */
+static int checkpoint_monitor(const ncvx_iterate *it, void *user)
+{
+    ctx *u = user;
+    if (it->iter == u->ckpt_iter)
+        assert_int_equal(ncvx_state_export(u->sv, u->ckpt, u->ckpt_size), NCVX_OK);
+    return 0;
+}
+
+/* A checkpoint taken by the monitor at iteration 9 and resumed in a fresh solver ends exactly
+ * where the run that wrote it ended. */
+static void test_resume_from_monitor(void **state)
+{
+    (void)state;
+    for (int k = 0; k < 2; k++) {
+        const ncvx_method m = k ? NCVX_MMA : NCVX_LBFGS;
+        double lo[12], hi[12], x0[12], xa[12], xb[12];
+        for (int j = 0; j < 12; j++)
+            lo[j] = 0.01, hi[j] = 1, x0[j] = k ? 0.25 : (j % 2 ? 1 : -1.2);
+        ctx u = {.n = 12, .c = RC, .V = 3, .ckpt_iter = 9};
+        ncvx_problem p = {.n = 12,
+                          .n_ineq = k,
+                          .eval = k ? resource : rosen,
+                          .monitor = checkpoint_monitor,
+                          .lower = lo,
+                          .upper = hi,
+                          .user = &u};
+        ncvx_settings s = quiet(m);
+        s.maxit = 14;
+        ncvx_info ia, ib;
+        assert_int_equal(ncvx_create(&u.sv, &p, &s), NCVX_OK);
+        u.ckpt_size = ncvx_state_size(u.sv);
+        u.ckpt = malloc(u.ckpt_size * sizeof *u.ckpt);
+        assert_non_null(u.ckpt);
+        memcpy(xa, x0, sizeof xa);
+        assert_int_equal(ncvx_solve(u.sv, xa, &ia), NCVX_OK);
+        assert_int_equal(ia.term, NCVX_TERM_MAXIT);
+        ncvx_solver *b = NULL;
+        p.monitor = NULL;
+        assert_int_equal(ncvx_create(&b, &p, &s), NCVX_OK);
+        assert_int_equal(ncvx_state_import(b, u.ckpt, u.ckpt_size), NCVX_OK);
+        for (int j = 0; j < 12; j++)
+            xb[j] = 1e300; /* ignored after an import */
+        assert_int_equal(ncvx_solve(b, xb, &ib), NCVX_OK);
+        assert_memory_equal(xa, xb, sizeof xa);
+        assert_int_equal(ia.evals, ib.evals);
+        assert_int_equal(ia.iters, ib.iters);
+        free(u.ckpt);
+        ncvx_destroy(u.sv);
+        ncvx_destroy(b);
+    }
+}
+
 static void test_resume(void **state)
 {
     (void)state;
@@ -1212,6 +1269,7 @@ int main(void)
         cmocka_unit_test(test_project_box),
         cmocka_unit_test(test_project_box_mean),
         cmocka_unit_test(test_resume),
+        cmocka_unit_test(test_resume_from_monitor),
         cmocka_unit_test(test_lbfgs_engine_secant),
         cmocka_unit_test(test_failures_other_methods),
         cmocka_unit_test(test_nan_other_methods),
