@@ -917,6 +917,55 @@ static void test_option_variants(void **state)
     }
 }
 
+/* checkpoint from the monitor (the application's use): export at iteration 7 while the run
+ * continues; a new solver importing it finishes bit-identical to the uninterrupted run */
+typedef struct {
+    ncvx_solver *sv;
+    double *buf;
+    size_t size;
+} ckpt;
+
+static int ckpt_monitor(const ncvx_iterate *it, void *u)
+{
+    ckpt *c = u;
+    if (it->iter == 7) {
+        c->size = ncvx_state_size(c->sv);
+        c->buf = malloc(c->size * sizeof *c->buf);
+        if (ncvx_state_export(c->sv, c->buf, c->size) != NCVX_OK) return 1;
+    }
+    return 0;
+}
+
+static void test_monitor_checkpoint(void **state)
+{
+    (void)state;
+    ckpt c = {NULL, NULL, 0};
+    ncvx_problem p = prob(3, 4, 0, hs35, &c);
+    p.monitor = ckpt_monitor;
+    ncvx_settings s = quiet();
+    s.limited_mem_size = 4;
+    s.opt_tol = 0;
+    s.maxit = 20;
+    double xa[3] = {0.5, 0.5, 0.5}, xb[3] = {0, 0, 0};
+    ncvx_info ia, ib;
+    assert_int_equal(ncvx_create(&c.sv, &p, &s), NCVX_OK);
+    assert_int_equal(ncvx_solve(c.sv, xa, &ia), NCVX_OK);
+    ncvx_destroy(c.sv);
+    assert_non_null(c.buf);
+    assert_true(ia.iters > 7);
+    p.monitor = NULL;
+    ncvx_solver *sv = NULL;
+    assert_int_equal(ncvx_create(&sv, &p, &s), NCVX_OK);
+    assert_int_equal(ncvx_state_import(sv, c.buf, c.size), NCVX_OK);
+    assert_int_equal(ncvx_solve(sv, xb, &ib), NCVX_OK);
+    ncvx_destroy(sv);
+    free(c.buf);
+    assert_int_equal(ia.term, ib.term);
+    assert_int_equal(ia.iters, ib.iters);
+    assert_int_equal(ia.evals, ib.evals);
+    assert_true(memcmp(xa, xb, sizeof xa) == 0);
+}
+
 /* a second ncvx_solve on the same solver (no import) is a fresh run: same bits */
 static void test_solve_twice(void **state)
 {
@@ -984,6 +1033,7 @@ int main(void)
         cmocka_unit_test(test_warm_restart),
         cmocka_unit_test(test_print_table),
         cmocka_unit_test(test_solve_twice),
+        cmocka_unit_test(test_monitor_checkpoint),
         cmocka_unit_test(test_option_variants),
     };
     return cmocka_run_group_tests_name("solver", tests, NULL, NULL);

@@ -869,8 +869,15 @@ ncvx_status ncvx_sqp_solve(ncvx_sqp *w, double *x, ncvx_info *info)
             goto done;
         }
     } else {
+        // continuing an imported state (exported after an iteration, possibly from the
+        // monitor): the end-of-iteration tests come first, as in the uninterrupted run
         w->rows = 0;
         w->resume = 0;
+        if (converged(w, &term)) goto done;
+        if (w->s.max_evals > 0 && w->evals >= w->s.max_evals) {
+            term = NCVX_TERM_MAXEVAL;
+            goto done;
+        }
     }
     const int min_level = w->constrained ? 0 : POSTQP_FALLBACK_LEVEL;
     const int max_level = LAST_FALLBACK_LEVEL;
