@@ -176,7 +176,8 @@ typedef struct {
     double inner_tol;       ///< inner gradient tolerance, default 1e-6
 
     /* MMA / OC */
-    double move;        ///< move limit as a fraction of (upper - lower); OC 0.2, MMA 0.5
+    double move;        ///< move limit as a fraction of (upper - lower); 0 (default) = the
+                        ///< method default: OC 0.2, MMA 0.5
     double oc_eta;      ///< OC damping exponent, 0.5
     double mma_asyinit; ///< 0.5 (Svanberg)
     double mma_asyincr; ///< 1.2
