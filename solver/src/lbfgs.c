@@ -286,12 +286,12 @@ int ncvx_lbfgs_step(ncvx_lbfgs *e, ncvx_lbfgs_fg fg, void *ctx)
 static int plain_fg(void *ctx, const double *x, double *f, double *g, double *aux)
 {
     ncvx_classic *w = ctx;
+    double *eg = w->eg;
+    w->eg = g; /* the callback writes the gradient straight into the engine's slot */
     int r = ncvx_classic_eval(w, x, 1);
-    if (r == NCVX_EV_OK || r == NCVX_EV_NONFIN) {
-        *f = r == NCVX_EV_OK ? w->ef : NAN;
-        memcpy(g, w->eg, (size_t)w->n * sizeof *g);
-        aux[0] = *f;
-    }
+    w->eg = eg;
+    *f = r == NCVX_EV_OK ? w->ef : NAN;
+    aux[0] = *f;
     return r;
 }
 

@@ -36,7 +36,11 @@ static int oc_update(ncvx_classic *w, double *xn)
         lm[j] = fmax(w->lo[j], w->mx[j] - w->move * rng);
         um[j] = fmin(w->hi[j], w->mx[j] + w->move * rng);
         double dc = w->mJ[j], num = fmax(0.0, -w->mg[j]);
-        if (dc < 0) return -1;
+        if (dc < 0) {
+            ncvx_classic_report(NCVX_ERR_INVALID, "oc_update",
+                                "the resource constraint's gradient is negative at index %d", j);
+            return -1; /* -> NCVX_TERM_QP_FAILED */
+        }
         double ratio = num == 0 ? 0 : (dc == 0 ? INFINITY : num / dc);
         xr[j] = w->mx[j] * (eta == 0.5 ? sqrt(ratio) : pow(ratio, eta)); /* top88: sqrt */
         if (isnan(xr[j])) xr[j] = 0; /* 0 * inf: a zero design variable stays at its bound */
