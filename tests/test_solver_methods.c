@@ -1102,6 +1102,44 @@ static void test_nan_other_methods(void **state)
     }
 }
 
+/* Infeasible: x1 <= -1 and x1 >= 1, min |x|^2. Every x1 in [-1, 1] has violation 2 (the
+ * least possible); among those the best point is the one of lowest f, near 0. The methods
+ * must say "infeasible" (line search failed at an infeasible point, or no descent). */
+static int infeasible(const double *x, double *f, double *g, double *ci, double *Ji, double *ce,
+                      double *Je, void *user)
+{
+    (void)ce, (void)Je;
+    count(user);
+    *f = x[0] * x[0] + x[1] * x[1];
+    ci[0] = x[0] + 1;
+    ci[1] = 1 - x[0];
+    if (g) {
+        g[0] = 2 * x[0], g[1] = 2 * x[1];
+        Ji[0] = 1, Ji[1] = 0, Ji[2] = -1, Ji[3] = 0;
+    }
+    return 0;
+}
+
+static void test_infeasible(void **state)
+{
+    (void)state;
+    for (int k = 0; k < 2; k++) {
+        ctx u = {0};
+        ncvx_problem p = {.n = 2, .n_ineq = 2, .eval = infeasible, .user = &u};
+        ncvx_settings s = quiet(k ? NCVX_AUGLAG : NCVX_PENALTY);
+        s.maxit = 3000;
+        ncvx_solver *sv = NULL;
+        assert_int_equal(ncvx_create(&sv, &p, &s), NCVX_OK);
+        double x[2] = {3, 3};
+        ncvx_info info;
+        assert_int_equal(ncvx_solve(sv, x, &info), NCVX_OK);
+        assert_true(info.term == NCVX_TERM_LS_INFEASIBLE || info.term == NCVX_TERM_NO_DESCENT);
+        assert_close(info.viol_ineq, 2, 1e-12, 0);
+        assert_true(fabs(x[0]) <= 1e-6 && fabs(x[1]) <= 1e-6);
+        ncvx_destroy(sv);
+    }
+}
+
 /* max_evals is exact for the constrained methods too. */
 static void test_eval_budget_other_methods(void **state)
 {
@@ -1273,6 +1311,7 @@ int main(void)
         cmocka_unit_test(test_lbfgs_engine_secant),
         cmocka_unit_test(test_failures_other_methods),
         cmocka_unit_test(test_nan_other_methods),
+        cmocka_unit_test(test_infeasible),
         cmocka_unit_test(test_eval_budget_other_methods),
         cmocka_unit_test(test_print_table),
     };

@@ -85,7 +85,9 @@ int ncvx_classic_eval(ncvx_classic *w, const double *x, int grad)
     if (feas)
         better = w->best_kind < 2 || w->ef < w->fbest;
     else
-        better = w->best_kind == 0 || (w->best_kind == 1 && vi + ve < w->vibest + w->vebest);
+        better = w->best_kind == 0 ||
+                 (w->best_kind == 1 && (vi + ve < w->vibest + w->vebest ||
+                                        (vi + ve == w->vibest + w->vebest && w->ef < w->fbest)));
     if (better) {
         memcpy(w->xbest, x, (size_t)n * sizeof *x);
         w->fbest = w->ef;
