@@ -15,8 +15,9 @@
 
 #define APP_VERSION "0.1.0"
 
-#define APP_MAX_RECTS 64 ///< most rectangles per list (supports, loads of one case, passive)
-#define APP_MAX_CASES 8  ///< most load cases
+#define APP_MAX_RECTS 64   ///< most rectangles per list (supports, passive regions)
+#define APP_MAX_LOADS 2048 ///< most load rectangles per load case (the suite needs 1836)
+#define APP_MAX_CASES 8    ///< most load cases
 
 /** Filter applied to the density (or, for `sensitivity`, to the compliance sensitivity). */
 typedef enum { APP_FILTER_DENSITY = 0, APP_FILTER_SENSITIVITY, APP_FILTER_NONE } app_filter_kind;
@@ -45,7 +46,7 @@ typedef struct {
     app_rect fix_x[APP_MAX_RECTS], fix_y[APP_MAX_RECTS];
     int n_cases;                ///< load cases (>= 1)
     int n_loads[APP_MAX_CASES]; ///< rectangles per case
-    app_load_rect loads[APP_MAX_CASES][APP_MAX_RECTS];
+    app_load_rect loads[APP_MAX_CASES][APP_MAX_LOADS];
     int n_void, n_solid;
     app_rect void_rects[APP_MAX_RECTS], solid_rects[APP_MAX_RECTS];
     int mirror_left, mirror_right;
@@ -127,8 +128,8 @@ void app_config_schema_markdown(FILE *f);
 const char *app_benchmarks_path(void);
 
 /** Fill the problem fields of c from benchmark b (grid, supports, loads, passive, mirrors,
- *  volfrac) and the suite's physics (filter radius 2, column normalization). */
-void app_config_from_benchmark(app_config *c, const app_benchmark *b);
+ *  volfrac). Returns 0, or -1 if b has more rectangles than the config can hold. */
+int app_config_from_benchmark(app_config *c, const app_benchmark *b);
 
 /** Cross-field validation (grid, supports, loads, network shapes...). Returns 0 or 2 with a
  *  message in err (without file position). Used by app_config_load and by the suite. */
