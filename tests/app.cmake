@@ -1,12 +1,10 @@
 # tests/app.cmake: the topopt program's tests (config, chain gradients, end-to-end, CLI).
-if(TARGET app_core AND TARGET topopt)
-  topopt_add_test(test_app SOURCES test_app.c LIBS app_core fem nn ncvx app_export app_benchmarks
-    TIMEOUT 300)
-  target_include_directories(test_app PRIVATE ${PROJECT_SOURCE_DIR}/app)
-  target_compile_definitions(test_app PRIVATE TOPOPT_EXE="$<TARGET_FILE:topopt>")
-  add_dependencies(test_app topopt)
-endif()
-if(TARGET app_core AND NOT TOPOPT_SANITIZE)
+topopt_add_test(test_app SOURCES test_app.c LIBS app_core fem nn ncvx app_export app_benchmarks
+  TIMEOUT 300)
+target_include_directories(test_app PRIVATE ${PROJECT_SOURCE_DIR}/app)
+target_compile_definitions(test_app PRIVATE TOPOPT_EXE="$<TARGET_FILE:topopt>")
+add_dependencies(test_app topopt)
+if(NOT TOPOPT_SANITIZE)
   # Hoyer et al.'s CNN end to end on mbb_beam_96x32: about 1-3 minutes in Release (800
   # network evaluations), far longer under the sanitizers, so Release only; label "long" so
   # that a quick CI pass can skip it with `ctest -LE long`.

@@ -1,6 +1,4 @@
 # tests/nn.cmake: the nn test program (white-box: it also sees nn/src) and its benchmark.
 topopt_add_test(test_nn SOURCES test_nn.c LIBS nn TIMEOUT 300)
 target_include_directories(test_nn PRIVATE ${PROJECT_SOURCE_DIR}/nn/src)
-if(EXISTS ${CMAKE_CURRENT_LIST_DIR}/bench/bench_nn.c)
-  topopt_add_bench(bench_nn SOURCES bench/bench_nn.c LIBS nn topopt::blas)
-endif()
+topopt_add_bench(bench_nn SOURCES bench/bench_nn.c LIBS nn topopt::blas)

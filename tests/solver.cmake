@@ -3,12 +3,8 @@
 topopt_add_test(test_solver SOURCES test_solver.c LIBS ncvx topopt::blas TIMEOUT 120)
 target_include_directories(test_solver PRIVATE ${PROJECT_SOURCE_DIR}/solver/src)
 foreach(ex heat_source eigvec)
-  if(TARGET ncvx_example_${ex})
-    add_test(NAME solver_example_${ex} COMMAND ncvx_example_${ex} --check)
-    set_tests_properties(solver_example_${ex} PROPERTIES TIMEOUT 60
-      ENVIRONMENT "OPENBLAS_NUM_THREADS=1")
-  endif()
+  add_test(NAME solver_example_${ex} COMMAND ncvx_example_${ex} --check)
+  set_tests_properties(solver_example_${ex} PROPERTIES TIMEOUT 60
+    ENVIRONMENT "OPENBLAS_NUM_THREADS=1")
 endforeach()
-if(EXISTS ${CMAKE_CURRENT_LIST_DIR}/bench/bench_solver.c)
-  topopt_add_bench(bench_solver SOURCES bench/bench_solver.c LIBS ncvx topopt::blas)
-endif()
+topopt_add_bench(bench_solver SOURCES bench/bench_solver.c LIBS ncvx topopt::blas)
