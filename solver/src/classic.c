@@ -14,27 +14,9 @@
 #define NCVX_LBFGS_WOLFE2 0.9     ///< curvature constant of the L-BFGS line search (SciPy)
 #define NCVX_LBFGS_LS_MAXIT 20    ///< evaluations per line search when unset (SciPy maxls)
 
-ncvx_status ncvx_classic_report(ncvx_status st, const char *func, const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "ncvx: %s: ", func);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    return st;
-}
-
-double ncvx_classic_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 double ncvx_classic_elapsed(const ncvx_classic *w)
 {
-    return w->elapsed0 + (ncvx_classic_now() - w->t0);
+    return w->elapsed0 + (ncvx_now() - w->t0);
 }
 
 double ncvx_viol_ineq(const double *c, int m)
@@ -64,12 +46,12 @@ int ncvx_classic_eval(ncvx_classic *w, const double *x, int grad)
 {
     const int n = w->n, mi = w->mi, me = w->me;
     if (w->s.max_evals > 0 && w->evals >= w->s.max_evals) return NCVX_EV_BUDGET;
-    double t = ncvx_classic_now();
+    double t = ncvx_now();
     w->ef = NAN;
     int rc =
         w->p.eval(x, &w->ef, grad ? w->eg : NULL, mi ? w->eci : NULL, grad && mi ? w->eJi : NULL,
                   me ? w->ece : NULL, grad && me ? w->eJe : NULL, w->p.user);
-    w->eval_time += ncvx_classic_now() - t;
+    w->eval_time += ncvx_now() - t;
     w->evals++;
     if (grad) w->grad_evals++;
     if (rc != 0) return NCVX_EV_FAIL;
@@ -171,7 +153,7 @@ void ncvx_classic_finish(ncvx_classic *w, double *x, ncvx_info *info, int term)
 static ncvx_status check_settings(const ncvx_settings *s)
 {
 #define BAD(cond, field)                                                                           \
-    if (cond) return NCVX_CFAIL(NCVX_ERR_SETTINGS, "settings.%s is out of range", field)
+    if (cond) return NCVX_FAIL(NCVX_ERR_SETTINGS, "settings.%s is out of range", field)
     BAD(s->maxit < 0, "maxit");
     BAD(s->max_evals < 0, "max_evals");
     BAD(!(s->maxclocktime >= 0), "maxclocktime");
@@ -218,8 +200,8 @@ static ncvx_status check_settings(const ncvx_settings *s)
         BAD(!(s->oc_eta > 0) || !isfinite(s->oc_eta), "oc_eta");
         break;
     default:
-        return NCVX_CFAIL(NCVX_ERR_SETTINGS, "settings.method %d is not a classical method",
-                          (int)s->method);
+        return NCVX_FAIL(NCVX_ERR_SETTINGS, "settings.method %d is not a classical method",
+                         (int)s->method);
     }
 #undef BAD
     return NCVX_OK;
@@ -228,44 +210,44 @@ static ncvx_status check_settings(const ncvx_settings *s)
 static ncvx_status check_problem(const ncvx_problem *p, ncvx_method m)
 {
     if (p->n <= 0 || p->n_ineq < 0 || p->n_eq < 0 || !p->eval)
-        return NCVX_CFAIL(NCVX_ERR_INVALID, "problem: need n > 0, n_ineq >= 0, n_eq >= 0, eval");
+        return NCVX_FAIL(NCVX_ERR_INVALID, "problem: need n > 0, n_ineq >= 0, n_eq >= 0, eval");
     const char *name = ncvx_method_str(m);
     switch (m) {
     case NCVX_LBFGS:
         if (p->n_ineq || p->n_eq)
-            return NCVX_CFAIL(NCVX_ERR_INVALID,
-                              "lbfgs is unconstrained but the problem has %d inequality and %d "
-                              "equality constraints (use penalty or auglag)",
-                              p->n_ineq, p->n_eq);
+            return NCVX_FAIL(NCVX_ERR_INVALID,
+                             "lbfgs is unconstrained but the problem has %d inequality and %d "
+                             "equality constraints (use penalty or auglag)",
+                             p->n_ineq, p->n_eq);
         break;
     case NCVX_PROJGRAD:
         if ((p->n_ineq || p->n_eq) && !p->project)
-            return NCVX_CFAIL(NCVX_ERR_INVALID,
-                              "projgrad handles constraints only through problem.project, "
-                              "which is NULL while n_ineq = %d, n_eq = %d",
-                              p->n_ineq, p->n_eq);
+            return NCVX_FAIL(NCVX_ERR_INVALID,
+                             "projgrad handles constraints only through problem.project, "
+                             "which is NULL while n_ineq = %d, n_eq = %d",
+                             p->n_ineq, p->n_eq);
         break;
     case NCVX_MMA:
     case NCVX_OC:
         if (!p->lower || !p->upper)
-            return NCVX_CFAIL(NCVX_ERR_INVALID, "%s needs problem.lower and problem.upper", name);
+            return NCVX_FAIL(NCVX_ERR_INVALID, "%s needs problem.lower and problem.upper", name);
         for (int j = 0; j < p->n; j++)
             if (!(isfinite(p->lower[j]) && isfinite(p->upper[j]) && p->lower[j] < p->upper[j]))
-                return NCVX_CFAIL(NCVX_ERR_INVALID,
-                                  "%s needs finite bounds lower < upper (index %d)", name, j);
+                return NCVX_FAIL(NCVX_ERR_INVALID,
+                                 "%s needs finite bounds lower < upper (index %d)", name, j);
         if (p->n_eq)
-            return NCVX_CFAIL(NCVX_ERR_INVALID, "%s has no equality constraints (n_eq = %d)", name,
-                              p->n_eq);
+            return NCVX_FAIL(NCVX_ERR_INVALID, "%s has no equality constraints (n_eq = %d)", name,
+                             p->n_eq);
         if (m == NCVX_OC)
             for (int j = 0; j < p->n; j++)
                 if (p->lower[j] < 0)
-                    return NCVX_CFAIL(NCVX_ERR_INVALID,
-                                      "oc updates multiplicatively and needs lower >= 0 (index %d)",
-                                      j);
+                    return NCVX_FAIL(NCVX_ERR_INVALID,
+                                     "oc updates multiplicatively and needs lower >= 0 (index %d)",
+                                     j);
         if (m == NCVX_OC && p->n_ineq != 1)
-            return NCVX_CFAIL(NCVX_ERR_INVALID,
-                              "oc needs exactly one linear resource constraint (n_ineq = %d)",
-                              p->n_ineq);
+            return NCVX_FAIL(NCVX_ERR_INVALID,
+                             "oc needs exactly one linear resource constraint (n_ineq = %d)",
+                             p->n_ineq);
         break;
     default:
         break;
@@ -278,7 +260,7 @@ static ncvx_status check_problem(const ncvx_problem *p, ncvx_method m)
         size_t cnt_ = (size_t)(count);                                                             \
         (ptr) = calloc(cnt_ ? cnt_ : 1, sizeof *(ptr));                                            \
         if (!(ptr)) {                                                                              \
-            st = NCVX_CFAIL(NCVX_ERR_NOMEM, "%s[%zu]", #ptr, cnt_);                                \
+            st = NCVX_FAIL(NCVX_ERR_NOMEM, "%s[%zu]", #ptr, cnt_);                                 \
             goto fail;                                                                             \
         }                                                                                          \
     } while (0)
@@ -286,15 +268,15 @@ static ncvx_status check_problem(const ncvx_problem *p, ncvx_method m)
 ncvx_status ncvx_classic_create(ncvx_classic **out, const ncvx_problem *p, const ncvx_settings *s)
 {
     ncvx_status st;
-    double t = ncvx_classic_now();
-    if (!out) return NCVX_CFAIL(NCVX_ERR_INVALID, "out is NULL");
+    double t = ncvx_now();
+    if (!out) return NCVX_FAIL(NCVX_ERR_INVALID, "out is NULL");
     *out = NULL;
-    if (!p || !s) return NCVX_CFAIL(NCVX_ERR_INVALID, "problem or settings is NULL");
+    if (!p || !s) return NCVX_FAIL(NCVX_ERR_INVALID, "problem or settings is NULL");
     if ((st = check_settings(s)) != NCVX_OK) return st;
     if ((st = check_problem(p, s->method)) != NCVX_OK) return st;
 
     ncvx_classic *w = calloc(1, sizeof *w);
-    if (!w) return NCVX_CFAIL(NCVX_ERR_NOMEM, "workspace");
+    if (!w) return NCVX_FAIL(NCVX_ERR_NOMEM, "workspace");
     w->p = *p;
     w->s = *s;
     w->n = p->n;
@@ -317,7 +299,7 @@ ncvx_status ncvx_classic_create(ncvx_classic **out, const ncvx_problem *p, const
          * outer update rebuilds the merit gradient without a new evaluation */
         size_t naux = s->method == NCVX_LBFGS ? 1 : (1 + mi + me) * (1 + n);
         if (ncvx_lbfgs_alloc(&w->eng, w->n, s->lbfgs_m, naux) != 0) {
-            st = NCVX_CFAIL(NCVX_ERR_NOMEM, "L-BFGS memory (n = %d, m = %d)", w->n, s->lbfgs_m);
+            st = NCVX_FAIL(NCVX_ERR_NOMEM, "L-BFGS memory (n = %d, m = %d)", w->n, s->lbfgs_m);
             goto fail;
         }
         w->eng.c1 = s->wolfe1;
@@ -363,7 +345,7 @@ ncvx_status ncvx_classic_create(ncvx_classic **out, const ncvx_problem *p, const
     default:
         break;
     }
-    w->setup_time = ncvx_classic_now() - t;
+    w->setup_time = ncvx_now() - t;
     *out = w;
     return NCVX_OK;
 fail:
@@ -385,9 +367,9 @@ void ncvx_classic_destroy(ncvx_classic *w)
 
 ncvx_status ncvx_classic_solve(ncvx_classic *w, double *x, ncvx_info *info)
 {
-    if (!w || !x || !info) return NCVX_CFAIL(NCVX_ERR_INVALID, "NULL argument");
+    if (!w || !x || !info) return NCVX_FAIL(NCVX_ERR_INVALID, "NULL argument");
     memset(info, 0, sizeof *info);
-    w->t0 = ncvx_classic_now();
+    w->t0 = ncvx_now();
     if (!w->resume) {
         w->iters = 0;
         w->evals = w->grad_evals = 0;
@@ -421,7 +403,7 @@ ncvx_status ncvx_classic_solve(ncvx_classic *w, double *x, ncvx_info *info)
         st = ncvx_oc_solve(w, x, &term);
         break;
     default:
-        st = NCVX_CFAIL(NCVX_ERR_SETTINGS, "method %d", (int)w->s.method);
+        st = NCVX_FAIL(NCVX_ERR_SETTINGS, "method %d", (int)w->s.method);
     }
     w->resume = 0;
     if (st != NCVX_OK) {
@@ -492,10 +474,10 @@ size_t ncvx_classic_state_size(const ncvx_classic *w)
 
 ncvx_status ncvx_classic_state_export(const ncvx_classic *w, double *buf, size_t size)
 {
-    if (!w || !buf) return NCVX_CFAIL(NCVX_ERR_INVALID, "NULL argument");
+    if (!w || !buf) return NCVX_FAIL(NCVX_ERR_INVALID, "NULL argument");
     size_t need = ncvx_classic_state_size(w);
     if (size < need)
-        return NCVX_CFAIL(NCVX_ERR_INVALID, "buffer of %zu doubles, need %zu", size, need);
+        return NCVX_FAIL(NCVX_ERR_INVALID, "buffer of %zu doubles, need %zu", size, need);
     buf[0] = NCVX_STATE_MAGIC;
     buf[1] = (double)w->s.method;
     buf[2] = w->n;
@@ -509,18 +491,18 @@ ncvx_status ncvx_classic_state_export(const ncvx_classic *w, double *buf, size_t
 
 ncvx_status ncvx_classic_state_import(ncvx_classic *w, const double *buf, size_t size)
 {
-    if (!w || !buf) return NCVX_CFAIL(NCVX_ERR_INVALID, "NULL argument");
+    if (!w || !buf) return NCVX_FAIL(NCVX_ERR_INVALID, "NULL argument");
     size_t need = ncvx_classic_state_size(w);
     if (size < need || buf[0] != NCVX_STATE_MAGIC || buf[1] != (double)w->s.method ||
         buf[2] != w->n || buf[3] != w->mi || buf[4] != w->me || buf[5] != (double)need)
-        return NCVX_CFAIL(NCVX_ERR_STATE,
-                          "state does not match this problem and method (%s, n = %d)",
-                          ncvx_method_str(w->s.method), w->n);
+        return NCVX_FAIL(NCVX_ERR_STATE,
+                         "state does not match this problem and method (%s, n = %d)",
+                         ncvx_method_str(w->s.method), w->n);
     ncvx_stc c = {(double *)buf + STATE_HEAD, 0, 2}; /* mode 2 only reads buf */
     state_walk(w, &c);
     if (w->eng.m > 0 &&
         (w->eng.count < 0 || w->eng.count > w->eng.m || w->eng.head < 0 || w->eng.head >= w->eng.m))
-        return NCVX_CFAIL(NCVX_ERR_STATE, "corrupt L-BFGS ring in the state");
+        return NCVX_FAIL(NCVX_ERR_STATE, "corrupt L-BFGS ring in the state");
     w->resume = 1;
     return NCVX_OK;
 }

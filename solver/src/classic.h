@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ncvx.h"
+#include "ncvx_internal.h"
 
 /* ------------------------------------------------------------------------------------------ */
 /* Contract with solver.c (every method other than NCVX_BFGS_SQP goes through these).          */
@@ -32,13 +33,8 @@ ncvx_status ncvx_classic_state_import(ncvx_classic *w, const double *buf, size_t
 /* ------------------------------------------------------------------------------------------ */
 /* Errors                                                                                       */
 
-/** Print "ncvx: func: message" to stderr and return st. */
-ncvx_status ncvx_classic_report(ncvx_status st, const char *func, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-#define NCVX_CFAIL(st, ...) ncvx_classic_report((st), __func__, __VA_ARGS__)
+/* NCVX_FAIL (report "ncvx: func: message" and return the status) and ncvx_now() are the
+ * library's, from ncvx_internal.h. */
 
 /* ------------------------------------------------------------------------------------------ */
 /* Counted evaluation                                                                           */
@@ -197,7 +193,6 @@ struct ncvx_classic {
 };
 
 /* shared helpers (classic.c) */
-double ncvx_classic_now(void);
 double ncvx_classic_elapsed(const ncvx_classic *w);
 /** Evaluate at x: f into w->ef, gradients into w->eg/eJi/eJe if grad, constraints always.
  *  Counts, times, checks finiteness and updates the best point. Returns an NCVX_EV_* code. */

@@ -314,11 +314,11 @@ ncvx_status ncvx_lbfgs_solve(ncvx_classic *w, double *x, int *term)
         memcpy(e->cur.x, x, (size_t)w->n * sizeof *x);
         int r = plain_fg(w, e->cur.x, &e->cur.f, e->cur.g, e->cur.aux);
         if (r == NCVX_EV_FAIL)
-            return NCVX_CFAIL(NCVX_ERR_CALLBACK, "the callback failed at the starting point");
+            return NCVX_FAIL(NCVX_ERR_CALLBACK, "the callback failed at the starting point");
         if (r == NCVX_EV_NONFIN)
-            return NCVX_CFAIL(NCVX_ERR_NONFINITE, "non-finite f or gradient at the starting point");
+            return NCVX_FAIL(NCVX_ERR_NONFINITE, "non-finite f or gradient at the starting point");
         if (r == NCVX_EV_BUDGET)
-            return NCVX_CFAIL(NCVX_ERR_SETTINGS, "max_evals leaves no evaluation");
+            return NCVX_FAIL(NCVX_ERR_SETTINGS, "max_evals leaves no evaluation");
         w->stat = norm_inf(e->cur.g, w->n);
         if (ncvx_classic_iterate(w, e->cur.x, e->cur.f, NULL, NULL)) {
             *term = NCVX_TERM_USER_HALT;

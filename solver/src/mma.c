@@ -383,9 +383,9 @@ ncvx_status ncvx_mma_loop(ncvx_classic *w, double *x, int *term, ncvx_mma_update
             w->mx[j] = fmin(w->hi[j], fmax(w->lo[j], x[j]));
         int r = ncvx_classic_eval(w, w->mx, 1);
         if (r == NCVX_EV_FAIL)
-            return NCVX_CFAIL(NCVX_ERR_CALLBACK, "the callback failed at the starting point");
+            return NCVX_FAIL(NCVX_ERR_CALLBACK, "the callback failed at the starting point");
         if (r == NCVX_EV_NONFIN)
-            return NCVX_CFAIL(NCVX_ERR_NONFINITE, "non-finite value at the starting point");
+            return NCVX_FAIL(NCVX_ERR_NONFINITE, "non-finite value at the starting point");
         ncvx_mma_keep(w, w->mx);
         memset(w->muI, 0, (size_t)mi * sizeof *w->muI);
         if (w->xold1) {

@@ -37,8 +37,8 @@ static int oc_update(ncvx_classic *w, double *xn)
         um[j] = fmin(w->hi[j], w->mx[j] + w->move * rng);
         double dc = w->mJ[j], num = fmax(0.0, -w->mg[j]);
         if (dc < 0) {
-            ncvx_classic_report(NCVX_ERR_INVALID, "oc_update",
-                                "the resource constraint's gradient is negative at index %d", j);
+            ncvx_report(NCVX_ERR_INVALID, "oc_update",
+                        "the resource constraint's gradient is negative at index %d", j);
             return -1; /* -> NCVX_TERM_QP_FAILED */
         }
         double ratio = num == 0 ? 0 : (dc == 0 ? INFINITY : num / dc);

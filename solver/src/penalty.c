@@ -138,9 +138,9 @@ ncvx_status ncvx_penalty_solve(ncvx_classic *w, double *x, int *term)
         memcpy(e->cur.x, x, (size_t)w->n * sizeof *x);
         int r = merit_fg(w, e->cur.x, &e->cur.f, e->cur.g, e->cur.aux);
         if (r == NCVX_EV_FAIL)
-            return NCVX_CFAIL(NCVX_ERR_CALLBACK, "the callback failed at the starting point");
+            return NCVX_FAIL(NCVX_ERR_CALLBACK, "the callback failed at the starting point");
         if (r == NCVX_EV_NONFIN)
-            return NCVX_CFAIL(NCVX_ERR_NONFINITE, "non-finite value at the starting point");
+            return NCVX_FAIL(NCVX_ERR_NONFINITE, "non-finite value at the starting point");
         w->mu = w->rho;
         w->stat = norm_inf(e->cur.g, w->n);
         const double *a = e->cur.aux;

@@ -52,17 +52,17 @@ ncvx_status ncvx_projgrad_solve(ncvx_classic *w, double *x, int *term)
     if (!w->resume) {
         memcpy(w->px, x, (size_t)n * sizeof *x);
         if (project(w, w->px) != 0)
-            return NCVX_CFAIL(NCVX_ERR_CALLBACK, "the projection failed at the starting point");
+            return NCVX_FAIL(NCVX_ERR_CALLBACK, "the projection failed at the starting point");
         int r = ncvx_classic_eval(w, w->px, 1);
         if (r == NCVX_EV_FAIL)
-            return NCVX_CFAIL(NCVX_ERR_CALLBACK, "the callback failed at the starting point");
+            return NCVX_FAIL(NCVX_ERR_CALLBACK, "the callback failed at the starting point");
         if (r == NCVX_EV_NONFIN)
-            return NCVX_CFAIL(NCVX_ERR_NONFINITE, "non-finite value at the starting point");
+            return NCVX_FAIL(NCVX_ERR_NONFINITE, "non-finite value at the starting point");
         keep_values(w);
         memcpy(w->pg, w->eg, (size_t)n * sizeof *w->pg);
         w->stat = pg_stat(w);
         if (w->stat < 0)
-            return NCVX_CFAIL(NCVX_ERR_CALLBACK, "the projection failed at the starting point");
+            return NCVX_FAIL(NCVX_ERR_CALLBACK, "the projection failed at the starting point");
         w->palpha = s->init_step_size / fmax(w->stat, NCVX_PG_AMIN);
         w->palpha = fmin(NCVX_PG_AMAX, w->palpha);
         if (ncvx_classic_iterate(w, w->px, w->pf, w->mci, w->mci + w->mi)) {

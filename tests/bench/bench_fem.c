@@ -14,34 +14,9 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "bench/bench_util.h"
 #include "fem.h"
 #include "fem_internal.h" // white-box: the model's CHOLMOD matrix, factor and workspaces
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    const double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-static double maxrss_mb(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_maxrss / 1024.0; // kilobytes on Linux
-}
 
 static int usage(const char *prog)
 {
@@ -109,9 +84,9 @@ int main(int argc, char **argv)
                          .n_point_loads = 1,
                          .point_loads = &pl};
         fem_model *m = NULL;
-        const double t0 = now_s();
+        const double t0 = bench_now();
         if (fem_model_create(&m, &p, &st) != FEM_OK) return 1;
-        const double t_create = now_s() - t0;
+        const double t_create = bench_now() - t0;
         const size_t ne = (size_t)W * H;
         double *rho = malloc(ne * sizeof *rho), *dc = malloc(ne * sizeof *dc), c;
         double *te = malloc((size_t)runs * sizeof *te), *tb = malloc((size_t)runs * sizeof *tb);
@@ -121,26 +96,27 @@ int main(int argc, char **argv)
         // warm-up: first touch of the factor's memory and of CHOLMOD's workspaces
         if (fem_model_compliance(m, rho, &c, dc) != FEM_OK) return 1;
         for (int r = 0; r < runs; r++) {
-            double t = now_s();
+            double t = bench_now();
             if (fem_model_compliance(m, rho, &c, dc) != FEM_OK) return 1;
-            te[r] = now_s() - t;
+            te[r] = bench_now() - t;
             // the floor: CHOLMOD alone on the very same matrix values, analysis and workspaces
-            t = now_s();
+            t = bench_now();
             if (!cholmod_l_factorize(m->A, m->L, &m->cc) ||
                 !cholmod_l_solve2(CHOLMOD_A, m->L, m->B, NULL, &m->X, NULL, &m->Y, &m->E, &m->cc))
                 return 1;
-            tb[r] = now_s() - t;
+            tb[r] = bench_now() - t;
         }
-        const double me = median(te, runs), mb = median(tb, runs);
+        const double me = bench_median(te, runs), mb = bench_median(tb, runs);
         const double lnz = m->cc.lnz, fl = m->cc.fl;
         if (csv)
             printf("%dx%d,%d,%d,%d,%ld,%.0f,%.0f,%.4f,%.5f,%.5f,%.3f,%.1f,%d\n", W, H, W, H,
-                   m->nfree, (long)m->nnz, lnz, fl, t_create, me, mb, me / mb, maxrss_mb(), runs);
+                   m->nfree, (long)m->nnz, lnz, fl, t_create, me, mb, me / mb, bench_peak_mb(),
+                   runs);
         else {
             char name[32];
             snprintf(name, sizeof name, "%dx%d", W, H);
             printf("%-10s %9d %10.3g %11.3g %9.3f %9.4f %9.4f %7.3f %10.1f\n", name, m->nfree, lnz,
-                   fl, t_create, me, mb, me / mb, maxrss_mb());
+                   fl, t_create, me, mb, me / mb, bench_peak_mb());
         }
         fflush(stdout);
         free(rho);

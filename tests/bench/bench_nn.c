@@ -18,33 +18,8 @@
 
 #include <cblas.h>
 
+#include "bench/bench_util.h"
 #include "nn.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    const double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-static double peak_mb(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_maxrss / 1024.0; // Linux: KiB
-}
 
 typedef struct {
     int W, H;
@@ -115,19 +90,19 @@ static double time_gemms(const gemm_shape *g, int n, int runs)
         B[i] = 1e-3 * (double)(i % 997);
     double t[64];
     for (int r = 0; r <= runs; r++) { // r = 0 is the warm-up
-        const double t0 = now();
+        const double t0 = bench_now();
         for (int i = 0; i < n; i++) {
             const int lda = g[i].ta ? g[i].M : g[i].K, ldb = g[i].tb ? g[i].K : g[i].N;
             cblas_dgemm(CblasRowMajor, g[i].ta ? CblasTrans : CblasNoTrans,
                         g[i].tb ? CblasTrans : CblasNoTrans, g[i].M, g[i].N, g[i].K, 1.0, A, lda, B,
                         ldb, 0.0, C, g[i].N);
         }
-        if (r > 0) t[r - 1] = now() - t0;
+        if (r > 0) t[r - 1] = bench_now() - t0;
     }
     free(A);
     free(B);
     free(C);
-    return median(t, runs);
+    return bench_median(t, runs);
 }
 
 static void run_model(bench_case *c, int k, int runs, int single)
@@ -149,24 +124,24 @@ static void run_model(bench_case *c, int k, int runs, int single)
         u[i] = 1.0 / (double)(1 + i % 7);
     double tf[64], tb[64];
     for (int r = 0; r <= runs; r++) {
-        const double t0 = now();
+        const double t0 = bench_now();
         nn_model_forward(m, theta, z, 0);
-        const double t1 = now();
+        const double t1 = bench_now();
         nn_model_forward(m, theta, z, 1);
         nn_model_backward(m, k, u, g);
-        const double t2 = now();
+        const double t2 = bench_now();
         if (r > 0) {
             tf[r - 1] = t1 - t0;
             tb[r - 1] = t2 - t1;
         }
     }
     if (single) {
-        c->fb_single = median(tb, runs);
+        c->fb_single = bench_median(tb, runs);
     } else {
         c->n_params = np;
-        c->fwd = median(tf, runs);
-        c->fb = median(tb, runs);
-        c->peak = peak_mb();
+        c->fwd = bench_median(tf, runs);
+        c->fb = bench_median(tb, runs);
+        c->peak = bench_peak_mb();
     }
     free(theta);
     free(z);

@@ -15,6 +15,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "bench/bench_util.h"
 #include "ncvx.h"
 
 #define RUNS 5
@@ -24,13 +25,6 @@ typedef struct {
     double *a, *b;
     double rss0, rss_max; ///< MB before create, max seen by the monitor
 } bench;
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static double rss_mb(void)
 {
@@ -73,18 +67,6 @@ static int monitor(const ncvx_iterate *it, void *user)
     return 0;
 }
 
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int k)
-{
-    qsort(v, (size_t)k, sizeof *v, cmp);
-    return k % 2 ? v[k / 2] : 0.5 * (v[k / 2 - 1] + v[k / 2]);
-}
-
 /* the floor: two-loop recursion on 2 vectors with m pairs + 6 vector operations */
 static double floor_time(int n, int m)
 {
@@ -107,7 +89,7 @@ static double floor_time(int n, int m)
     for (int j = 0; j < m; j++)
         rho[j] = 1.0 / cblas_ddot(n, S + (size_t)j * n, 1, Y + (size_t)j * n, 1);
     for (int r = 0; r < RUNS; r++) {
-        double t0 = now();
+        double t0 = bench_now();
         for (int v = 0; v < 2; v++) {
             double *qv = q + (size_t)v * n;
             for (int j = m - 1; j >= 0; j--) {
@@ -126,14 +108,14 @@ static double floor_time(int n, int m)
         volatile double acc =
             cblas_ddot(n, x, 1, d, 1) + cblas_ddot(n, d, 1, d, 1) + cblas_ddot(n, q, 1, q, 1);
         (void)acc;
-        t[r] = now() - t0;
+        t[r] = bench_now() - t0;
     }
     free(S);
     free(Y);
     free(q);
     free(x);
     free(d);
-    return median(t, RUNS);
+    return bench_median(t, RUNS);
 }
 
 int main(int argc, char **argv)
@@ -201,7 +183,7 @@ int main(int argc, char **argv)
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);
         double peak = (double)ru.ru_maxrss / 1e3;
-        double o = median(ov, RUNS), e = median(ev, RUNS), mb = median(mem, RUNS);
+        double o = bench_median(ov, RUNS), e = bench_median(ev, RUNS), mb = bench_median(mem, RUNS);
         if (csv)
             printf("%d,%d,%d,%d,%.4f,%.4f,%.2f,%.4f,%.1f,%.1f\n", n, m, single, iters, o, fl,
                    o / fl, e, mb, peak);
