@@ -511,6 +511,79 @@ static void test_lm_single(void **state)
     free(h2);
 }
 
+static int sqp_single(const ncvx_problem *p, const ncvx_settings *s)
+{
+    ncvx_sqp *w = NULL;
+    assert_int_equal(ncvx_sqp_create(&w, p, s), NCVX_OK);
+    int single = ncvx_sqp_lm_single(w);
+    ncvx_sqp_destroy(w);
+    return single;
+}
+
+static void test_lm_auto(void **state)
+{
+    (void)state;
+    // the rule: double pairs (16 m n bytes) within the budget stay double
+    assert_int_equal(ncvx_hess_auto_single(7000000, 20, 1e9), 1); // 2.24 GB > 1 GB
+    assert_int_equal(ncvx_hess_auto_single(3125000, 20, 1e9), 0); // exactly 1 GB
+    assert_int_equal(ncvx_hess_auto_single(3125001, 20, 1e9), 1);
+    assert_int_equal(ncvx_hess_auto_single(1000, 0, 0), 0); // full memory: no pairs
+    assert_int_equal(ncvx_hess_auto_single(1000, 20, INFINITY), 0);
+    // what the solver picks: n = 12, m = 4, double pairs = 768 bytes
+    ncvx_problem p = prob(12, 1, 1, quad12, NULL);
+    ncvx_settings s = quiet();
+    assert_int_equal(s.lm_single, -1);
+    s.limited_mem_size = 4;
+    assert_int_equal(sqp_single(&p, &s), 0); // default budget
+    s.lm_mem_max = 768;
+    assert_int_equal(sqp_single(&p, &s), 0);
+    s.lm_mem_max = 767;
+    assert_int_equal(sqp_single(&p, &s), 1);
+    s.lm_single = 0; // an explicit choice is kept
+    assert_int_equal(sqp_single(&p, &s), 0);
+    s.lm_single = 1;
+    s.lm_mem_max = INFINITY;
+    assert_int_equal(sqp_single(&p, &s), 1);
+    // results: auto within the budget is bit-identical to double pairs, auto over the budget
+    // to single pairs, and the two differ (so the comparison can tell them apart)
+    double xa[12] = {0}, xd[12] = {0}, xt[12] = {0}, xs[12] = {0};
+    ncvx_info ia, id, it, is;
+    s = quiet();
+    s.limited_mem_size = 4;
+    s.maxit = 30;
+    s.opt_tol = 0;
+    run(&p, &s, xa, &ia);
+    s.lm_single = 0;
+    run(&p, &s, xd, &id);
+    s.lm_single = -1;
+    s.lm_mem_max = 100;
+    run(&p, &s, xt, &it);
+    s.lm_single = 1;
+    s.lm_mem_max = INFINITY;
+    run(&p, &s, xs, &is);
+    assert_memory_equal(xa, xd, sizeof xa);
+    assert_memory_equal(&ia.f, &id.f, sizeof ia.f);
+    assert_int_equal(ia.iters, id.iters);
+    assert_int_equal(ia.evals, id.evals);
+    assert_memory_equal(xt, xs, sizeof xt);
+    assert_memory_equal(&it.f, &is.f, sizeof it.f);
+    assert_int_equal(it.iters, is.iters);
+    assert_int_equal(it.evals, is.evals);
+    assert_memory_not_equal(xd, xs, sizeof xd);
+    // bad values name their field
+    ncvx_solver *sv = NULL;
+    s = quiet();
+    s.lm_single = 2;
+    assert_int_equal(ncvx_create(&sv, &p, &s), NCVX_ERR_SETTINGS);
+    assert_null(sv);
+    s = quiet();
+    s.lm_mem_max = NAN;
+    assert_int_equal(ncvx_create(&sv, &p, &s), NCVX_ERR_SETTINGS);
+    s.lm_mem_max = -1;
+    assert_int_equal(ncvx_create(&sv, &p, &s), NCVX_ERR_SETTINGS);
+    assert_null(sv);
+}
+
 static void test_lm_vs_full_solver(void **state)
 {
     (void)state;
@@ -1028,6 +1101,7 @@ int main(void)
         cmocka_unit_test(test_hock_schittkowski),
         cmocka_unit_test(test_nonsmooth_unconstrained),
         cmocka_unit_test(test_lm_single),
+        cmocka_unit_test(test_lm_auto),
         cmocka_unit_test(test_lm_vs_full_solver),
         cmocka_unit_test(test_termination_codes),
         cmocka_unit_test(test_warm_restart),

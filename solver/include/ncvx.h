@@ -136,9 +136,14 @@ typedef struct {
     /* BFGS-SQP */
     double mu0;            ///< 1
     int limited_mem_size;  ///< 0 = full BFGS (n*n doubles); m > 0 = L-BFGS with m pairs
-    int lm_single;         ///< 1: store the L-BFGS pairs in single precision (halves their
-                           ///< 2 m n doubles; default 0). Needed to keep n = 7e6, m = 20
-                           ///< under 2 GB (see "Memory" below).
+    int lm_single;         ///< precision of the L-BFGS pairs: 0 double, 1 single (float;
+                           ///< halves their memory, H is applied with products accumulated
+                           ///< in double), -1 (default) auto: double unless the double pairs
+                           ///< (16 m n bytes) would exceed lm_mem_max, then single.
+    double lm_mem_max;     ///< bytes the L-BFGS pairs may take in double precision before
+                           ///< lm_single = -1 switches them to single (default 1e9 = 1 GB;
+                           ///< >= 0, may be +inf = always double). Only the precision is
+                           ///< chosen: m is never reduced (see "Memory" below).
     double bfgs_damping;   ///< 1e-4
     int scaleH0;           ///< 1: scale H0 after the first step (PyGRANSO scaleH0)
     int ngrad;             ///< gradient samples for the stationarity QP; default min(100, 2n, n+10)
@@ -225,16 +230,23 @@ typedef struct {
  * (compact representation, GEMMs); H G and the factorization of G'HG are reused across all
  * penalty-parameter trials of the steering QP within one iteration.
  *
- * Memory (doubles; k = 1 + n_ineq + n_eq gradients per point, m = limited_mem_size):
- *   - point data: x, x_trial, best x, d, y, H s:                      6 n
- *   - gradients at x and at the trial point, H G:                    3 k n
- *   - inverse Hessian: full n^2; limited 2 m n (as 2 m n floats with lm_single = 1)
- *   - gradient samples (stationarity): s copies of (x_j, G_j) and H G_j, (1 + 2k) n each,
- *     s = min(ngrad, sample_mem_max / (8 (1 + 2k) n), 400 / k); when s = 1 the only sample is
- *     the current point itself and nothing is stored for it.
- * Example: n = 7e6, one constraint (k = 2), m = 20, lm_single = 1, default sample_mem_max:
- * s = 1 and (6 + 3k) n = 12 n doubles (672 MB) + 2 m n floats (1.12 GB) = 1.79 GB. With
- * double pairs (lm_single = 0) the pairs alone take 2.24 GB.
+ * Memory of BFGS-SQP in bytes (k = 1 + n_ineq + n_eq gradients per point, m =
+ * limited_mem_size, terms independent of n, all O((k s)^2), left out):
+ *   - point data: x, x_trial, best x, d, y, H s:                  8 * 6 n
+ *   - gradients at x and at the trial point, H G:                 8 * 3 k n
+ *   - inverse Hessian: full (m = 0) 8 n^2; limited 8 * 2 m n with double pairs, 4 * 2 m n
+ *     with single pairs. lm_single = -1 (default) picks double if 16 m n <= lm_mem_max
+ *     (default 1e9), else single: capped automatically at n m > 6.25e7 (n > 3.1e6 at m = 20).
+ *   - gradient samples (stationarity): s copies of (x_j, G_j) and H G_j:
+ *     8 (1 + 2k) n s when s > 1, 0 when s = 1 (the only sample is the current point itself),
+ *     s = max(1, min(ngrad, floor(sample_mem_max / (8 (1 + 2k) n)), floor(400 / k))):
+ *     capped automatically by sample_mem_max (default 250 MB), so at most 250 MB.
+ * Total, limited memory: 8 (6 + 3k) n + (16 or 8) m n + 8 (1 + 2k) n [s > 1] s.
+ * Example: n = 7e6, one constraint (k = 2), m = 20, default settings: s = 1 (one sample
+ * needs 280 MB > 250 MB), 16 m n = 2.24 GB > 1 GB so the pairs are single: 8 * 12 n
+ * = 672 MB + 8 m n = 1.12 GB, total 1.79 GB (< 2 GB). With lm_single = 0 the pairs alone
+ * would take 2.24 GB. Up to n m = 6.25e7 (n = 3.1e6 at m = 20) the defaults keep double
+ * pairs, and results there are those of lm_single = 0 exactly.
  */
 
 typedef struct ncvx_solver ncvx_solver; ///< opaque

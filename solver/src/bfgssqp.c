@@ -253,6 +253,11 @@ int ncvx_sqp_nsamples(const ncvx_sqp *w)
     return w->nslots;
 }
 
+int ncvx_sqp_lm_single(const ncvx_sqp *w)
+{
+    return w->h.single;
+}
+
 void ncvx_sqp_destroy(ncvx_sqp *w)
 {
     if (!w) return;
@@ -392,8 +397,11 @@ ncvx_status ncvx_sqp_create(ncvx_sqp **out, const ncvx_problem *p, const ncvx_se
         ALLOC(w->near, w->nslots);
         ALLOC(w->lb, w->nslots);
     }
-    if (ncvx_hess_init(&w->h, n, s->limited_mem_size, k * w->nslots, s->scaleH0 != 0,
-                       s->lm_single != 0) != 0) {
+    const int single = s->lm_single < 0
+                           ? ncvx_hess_auto_single(n, s->limited_mem_size, s->lm_mem_max)
+                           : s->lm_single;
+    if (ncvx_hess_init(&w->h, n, s->limited_mem_size, k * w->nslots, s->scaleH0 != 0, single) !=
+        0) {
         st = NCVX_FAIL(NCVX_ERR_NOMEM, "inverse Hessian (n = %d, limited_mem_size = %d)", n,
                        s->limited_mem_size);
         goto fail;

@@ -47,6 +47,11 @@ int ncvx_hess_init(ncvx_hess *h, int n, int m, int kmax, int scaleH0, int single
     return 0;
 }
 
+int ncvx_hess_auto_single(int n, int m, double lm_mem_max)
+{
+    return m > 0 && 16.0 * (double)m * (double)n > lm_mem_max;
+}
+
 void ncvx_hess_touch(ncvx_hess *h)
 {
     const size_t nm = (size_t)h->n * h->m;

@@ -91,6 +91,9 @@ typedef struct {
  *  exactly the inverse BFGS matrix of the stored pairs). H = I.
  *  Returns 0 or -1 (out of memory). */
 int ncvx_hess_init(ncvx_hess *h, int n, int m, int kmax, int scaleH0, int single);
+/** The pair precision for settings.lm_single = -1: 1 (single) if m > 0 and the double pairs,
+ *  16 m n bytes, exceed lm_mem_max, else 0 (double). */
+int ncvx_hess_auto_single(int n, int m, double lm_mem_max);
 /** Rows per block when single-precision pairs are converted for the GEMMs. */
 #define NCVX_HESS_BLOCK 2048
 void ncvx_hess_free(ncvx_hess *h);
@@ -160,6 +163,8 @@ ncvx_status ncvx_sqp_state_export(const ncvx_sqp *w, double *buf, size_t size);
 ncvx_status ncvx_sqp_state_import(ncvx_sqp *w, const double *buf, size_t size);
 /** Number of gradient samples kept (after the sample_mem_max and QP-size caps). */
 int ncvx_sqp_nsamples(const ncvx_sqp *w);
+/** 1 if the L-BFGS pairs are stored in single precision (after the lm_single = -1 rule). */
+int ncvx_sqp_lm_single(const ncvx_sqp *w);
 
 /** Largest stationarity-QP dimension (samples x (1 + n_ineq + n_eq)); caps the samples kept. */
 #define NCVX_STAT_QP_MAX 400

@@ -18,6 +18,7 @@
 #define DEF_BFGS_DAMPING 1e-4
 #define DEF_EVALDIST 1e-4
 #define DEF_SAMPLE_MEM 2.5e8
+#define DEF_LM_MEM 1e9 ///< double L-BFGS pairs up to 1 GB (n m <= 6.25e7), then single
 #define DEF_STEER_MARGIN 1e-6
 #define DEF_STEER_MAXIT 10
 #define DEF_STEER_C_VIOL 0.1
@@ -149,7 +150,8 @@ void ncvx_settings_default(ncvx_settings *s)
 
     s->mu0 = 1;
     s->limited_mem_size = 0;
-    s->lm_single = 0;
+    s->lm_single = -1;
+    s->lm_mem_max = DEF_LM_MEM;
     s->bfgs_damping = DEF_BFGS_DAMPING;
     s->scaleH0 = 1;
     s->ngrad = 0;
@@ -209,6 +211,8 @@ static ncvx_status check_settings(const ncvx_settings *s)
     if (s->method != NCVX_BFGS_SQP) return NCVX_OK;
     BAD(!(s->mu0 > 0) || !isfinite(s->mu0), "mu0");
     BAD(s->limited_mem_size < 0, "limited_mem_size");
+    BAD(s->lm_single < -1 || s->lm_single > 1, "lm_single");
+    BAD(!(s->lm_mem_max >= 0), "lm_mem_max");
     BAD(!(s->bfgs_damping >= 0 && s->bfgs_damping < 1), "bfgs_damping");
     BAD(s->ngrad < 0, "ngrad");
     BAD(!(s->sample_mem_max >= 0), "sample_mem_max");

@@ -6,7 +6,10 @@
 // separable callback, so almost all time outside it is the solver's.
 // Floor per iteration: the two-loop recursion with m pairs on the k = 2 gradients (grad f and
 // grad c; cblas_ddot/daxpy) plus 6 length-n vector operations (trial point, s, y, norms).
-// Usage: bench_solver [--quick] [--csv]   (median of 5 runs per case)
+// The last full case, n = 7e6, runs with the default lm_single (-1, auto: single pairs there,
+// as 16 m n bytes exceed lm_mem_max); "single" shows -1 for it.
+// Usage: bench_solver [--quick] [--csv] [--n N]   (median of 5 runs per case; --n N runs only
+// that case of the full list)
 #include <cblas.h>
 #include <math.h>
 #include <stdio.h>
@@ -120,21 +123,23 @@ static double floor_time(int n, int m)
 
 int main(int argc, char **argv)
 {
-    int quick = 0, csv = 0;
+    int quick = 0, csv = 0, only = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0)
             quick = 1;
         else if (strcmp(argv[i], "--csv") == 0)
             csv = 1;
+        else if (strcmp(argv[i], "--n") == 0 && i + 1 < argc)
+            only = atoi(argv[++i]);
         else {
-            fprintf(stderr, "usage: %s [--quick] [--csv]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--quick] [--csv] [--n N]\n", argv[0]);
             return 2;
         }
     }
     const int m = 20;
     struct {
         int n, single;
-    } cases_full[] = {{10000, 0}, {1000000, 0}, {1000000, 1}, {7000000, 1}},
+    } cases_full[] = {{10000, 0}, {1000000, 0}, {1000000, 1}, {7000000, -1}},
       cases_quick[] = {{10000, 0}, {100000, 0}, {100000, 1}};
     int ncase = quick ? 3 : 4;
     const int maxit = quick ? 25 : 25;
@@ -147,6 +152,7 @@ int main(int argc, char **argv)
     for (int c = 0; c < ncase; c++) {
         const int n = quick ? cases_quick[c].n : cases_full[c].n;
         const int single = quick ? cases_quick[c].single : cases_full[c].single;
+        if (only > 0 && (quick || n != only)) continue;
         bench B = {n, malloc((size_t)n * sizeof(double)), malloc((size_t)n * sizeof(double)), 0, 0};
         double *x = malloc((size_t)n * sizeof *x);
         if (!B.a || !B.b || !x) return 1;
@@ -159,7 +165,7 @@ int main(int argc, char **argv)
         ncvx_settings_default(&s);
         s.print_level = 0;
         s.limited_mem_size = m;
-        s.lm_single = single;
+        if (single >= 0) s.lm_single = single; // else the default (auto)
         s.maxit = maxit;
         s.opt_tol = 0;
         double ov[RUNS], ev[RUNS], mem[RUNS];
