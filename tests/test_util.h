@@ -16,7 +16,7 @@
     do {                                                                                           \
         const double a_ = (a), b_ = (b);                                                           \
         if (!(fabs(a_ - b_) <= (atol) + (rtol)*fabs(b_)))                                          \
-            fail_msg("%s = %.17g vs %s = %.17g (rtol %g, atol %g)", #a, a_, #b, b_,              \
+            fail_msg("%s = %.17g vs %s = %.17g (rtol %g, atol %g)", #a, a_, #b, b_,                \
                      (double)(rtol), (double)(atol));                                              \
     } while (0)
 
