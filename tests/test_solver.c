@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "hs_problems.h"
 #include "ncvx.h"
 #include "ncvx_internal.h"
 #include "test_util.h"
@@ -103,125 +104,6 @@ typedef struct {
     double fstar;
     double xstar[4];
 } hs_case;
-
-static int hs6(const double *x, double *f, double *g, double *ci, double *Ji, double *ce,
-               double *Je, void *u)
-{
-    (void)ci, (void)Ji, (void)u;
-    *f = (1 - x[0]) * (1 - x[0]);
-    ce[0] = 10 * (x[1] - x[0] * x[0]);
-    if (g) {
-        g[0] = -2 * (1 - x[0]);
-        g[1] = 0;
-        Je[0] = -20 * x[0];
-        Je[1] = 10;
-    }
-    return 0;
-}
-
-static int hs7(const double *x, double *f, double *g, double *ci, double *Ji, double *ce,
-               double *Je, void *u)
-{
-    (void)ci, (void)Ji, (void)u;
-    double a = 1 + x[0] * x[0];
-    *f = log(a) - x[1];
-    ce[0] = a * a + x[1] * x[1] - 4;
-    if (g) {
-        g[0] = 2 * x[0] / a;
-        g[1] = -1;
-        Je[0] = 4 * a * x[0];
-        Je[1] = 2 * x[1];
-    }
-    return 0;
-}
-
-static int hs21(const double *x, double *f, double *g, double *ci, double *Ji, double *ce,
-                double *Je, void *u)
-{
-    (void)ce, (void)Je, (void)u;
-    *f = 0.01 * x[0] * x[0] + x[1] * x[1] - 100;
-    ci[0] = -(10 * x[0] - x[1] - 10);
-    ci[1] = 2 - x[0];
-    ci[2] = x[0] - 50;
-    ci[3] = -50 - x[1];
-    ci[4] = x[1] - 50;
-    if (g) {
-        g[0] = 0.02 * x[0];
-        g[1] = 2 * x[1];
-        const double J[5][2] = {{-10, 1}, {-1, 0}, {1, 0}, {0, -1}, {0, 1}};
-        memcpy(Ji, J, sizeof J);
-    }
-    return 0;
-}
-
-static int hs28(const double *x, double *f, double *g, double *ci, double *Ji, double *ce,
-                double *Je, void *u)
-{
-    (void)ci, (void)Ji, (void)u;
-    double a = x[0] + x[1], b = x[1] + x[2];
-    *f = a * a + b * b;
-    ce[0] = x[0] + 2 * x[1] + 3 * x[2] - 1;
-    if (g) {
-        g[0] = 2 * a;
-        g[1] = 2 * a + 2 * b;
-        g[2] = 2 * b;
-        Je[0] = 1;
-        Je[1] = 2;
-        Je[2] = 3;
-    }
-    return 0;
-}
-
-static int hs35(const double *x, double *f, double *g, double *ci, double *Ji, double *ce,
-                double *Je, void *u)
-{
-    (void)ce, (void)Je, (void)u;
-    *f = 9 - 8 * x[0] - 6 * x[1] - 4 * x[2] + 2 * x[0] * x[0] + 2 * x[1] * x[1] + x[2] * x[2] +
-         2 * x[0] * x[1] + 2 * x[0] * x[2];
-    ci[0] = x[0] + x[1] + 2 * x[2] - 3;
-    ci[1] = -x[0];
-    ci[2] = -x[1];
-    ci[3] = -x[2];
-    if (g) {
-        g[0] = -8 + 4 * x[0] + 2 * x[1] + 2 * x[2];
-        g[1] = -6 + 4 * x[1] + 2 * x[0];
-        g[2] = -4 + 2 * x[2] + 2 * x[0];
-        const double J[4][3] = {{1, 1, 2}, {-1, 0, 0}, {0, -1, 0}, {0, 0, -1}};
-        memcpy(Ji, J, sizeof J);
-    }
-    return 0;
-}
-
-static int hs71(const double *x, double *f, double *g, double *ci, double *Ji, double *ce,
-                double *Je, void *u)
-{
-    (void)u;
-    *f = x[0] * x[3] * (x[0] + x[1] + x[2]) + x[2];
-    ci[0] = 25 - x[0] * x[1] * x[2] * x[3];
-    for (int i = 0; i < 4; i++) {
-        ci[1 + i] = 1 - x[i];
-        ci[5 + i] = x[i] - 5;
-    }
-    ce[0] = x[0] * x[0] + x[1] * x[1] + x[2] * x[2] + x[3] * x[3] - 40;
-    if (g) {
-        g[0] = x[3] * (2 * x[0] + x[1] + x[2]);
-        g[1] = x[0] * x[3];
-        g[2] = x[0] * x[3] + 1;
-        g[3] = x[0] * (x[0] + x[1] + x[2]);
-        memset(Ji, 0, 9 * 4 * sizeof *Ji);
-        Ji[0] = -x[1] * x[2] * x[3];
-        Ji[1] = -x[0] * x[2] * x[3];
-        Ji[2] = -x[0] * x[1] * x[3];
-        Ji[3] = -x[0] * x[1] * x[2];
-        for (int i = 0; i < 4; i++) {
-            Ji[(1 + i) * 4 + i] = -1;
-            Ji[(5 + i) * 4 + i] = 1;
-        }
-        for (int i = 0; i < 4; i++)
-            Je[i] = 2 * x[i];
-    }
-    return 0;
-}
 
 static const hs_case hs_cases[] = {
     {"HS6", 2, 0, 1, hs6, {-1.2, 1}, 0, {1, 1}},
