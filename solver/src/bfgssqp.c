@@ -308,16 +308,6 @@ void ncvx_sqp_destroy(ncvx_sqp *w)
     free(w);
 }
 
-#define ALLOC(ptr, count)                                                                          \
-    do {                                                                                           \
-        size_t cnt_ = (size_t)(count);                                                             \
-        (ptr) = calloc(cnt_ ? cnt_ : 1, sizeof *(ptr));                                            \
-        if (!(ptr)) {                                                                              \
-            st = NCVX_FAIL(NCVX_ERR_NOMEM, "%s[%zu]", #ptr, cnt_);                                 \
-            goto fail;                                                                             \
-        }                                                                                          \
-    } while (0)
-
 ncvx_status ncvx_sqp_create(ncvx_sqp **out, const ncvx_problem *p, const ncvx_settings *s)
 {
     ncvx_status st = NCVX_OK;
@@ -347,55 +337,55 @@ ncvx_status ncvx_sqp_create(ncvx_sqp **out, const ncvx_problem *p, const ncvx_se
     if (ng < 1) ng = 1;
     w->nslots = (int)ng;
 
-    ALLOC(w->x, n);
-    ALLOC(w->G, nk);
-    ALLOC(w->ci, mi);
-    ALLOC(w->ce, me);
-    ALLOC(w->xt, n);
-    ALLOC(w->Gt, nk);
-    ALLOC(w->cit, mi);
-    ALLOC(w->cet, me);
-    ALLOC(w->w, k);
-    ALLOC(w->wt, k);
-    ALLOC(w->HG, nk);
-    ALLOC(w->d, n);
-    ALLOC(w->y, n);
-    ALLOC(w->tmp, n);
-    ALLOC(w->K, (size_t)k * k);
-    ALLOC(w->Rinv, (size_t)mc * mc);
-    ALLOC(w->qg, mc);
-    ALLOC(w->qy, mc);
-    ALLOC(w->qlo, mc);
-    ALLOC(w->qCi, (size_t)mc * 2 * mc);
-    ALLOC(w->qci0, 2 * mc);
-    ALLOC(w->Gd, k);
-    ALLOC(w->keep, 3 * mc + k);
-    ALLOC(w->qwork, ncvx_qp_work_size(mc, 0, 2 * mc));
-    ALLOC(w->qiwork, ncvx_qp_iwork_size(mc, 0, 2 * mc));
-    ALLOC(w->xbest, n);
+    NCVX_ALLOC(w->x, n);
+    NCVX_ALLOC(w->G, nk);
+    NCVX_ALLOC(w->ci, mi);
+    NCVX_ALLOC(w->ce, me);
+    NCVX_ALLOC(w->xt, n);
+    NCVX_ALLOC(w->Gt, nk);
+    NCVX_ALLOC(w->cit, mi);
+    NCVX_ALLOC(w->cet, me);
+    NCVX_ALLOC(w->w, k);
+    NCVX_ALLOC(w->wt, k);
+    NCVX_ALLOC(w->HG, nk);
+    NCVX_ALLOC(w->d, n);
+    NCVX_ALLOC(w->y, n);
+    NCVX_ALLOC(w->tmp, n);
+    NCVX_ALLOC(w->K, (size_t)k * k);
+    NCVX_ALLOC(w->Rinv, (size_t)mc * mc);
+    NCVX_ALLOC(w->qg, mc);
+    NCVX_ALLOC(w->qy, mc);
+    NCVX_ALLOC(w->qlo, mc);
+    NCVX_ALLOC(w->qCi, (size_t)mc * 2 * mc);
+    NCVX_ALLOC(w->qci0, 2 * mc);
+    NCVX_ALLOC(w->Gd, k);
+    NCVX_ALLOC(w->keep, 3 * mc + k);
+    NCVX_ALLOC(w->qwork, ncvx_qp_work_size(mc, 0, 2 * mc));
+    NCVX_ALLOC(w->qiwork, ncvx_qp_iwork_size(mc, 0, 2 * mc));
+    NCVX_ALLOC(w->xbest, n);
     // one sample = the current point (aliased, nothing stored); more are copied into a ring
-    ALLOC(w->sx, w->nslots > 1 ? (size_t)n * w->nslots : 0);
-    ALLOC(w->sG, w->nslots > 1 ? nk * w->nslots : 0);
+    NCVX_ALLOC(w->sx, w->nslots > 1 ? (size_t)n * w->nslots : 0);
+    NCVX_ALLOC(w->sG, w->nslots > 1 ? nk * w->nslots : 0);
     if (w->nslots == 1)
         w->HA = w->HG;
     else
-        ALLOC(w->HA, nk * w->nslots);
+        NCVX_ALLOC(w->HA, nk * w->nslots);
     {
         const int N = k * w->nslots;
-        ALLOC(w->M, (size_t)N * N);
-        ALLOC(w->sq, N);
-        ALLOC(w->sy, N);
-        ALLOC(w->sCi, (size_t)N * 2 * N);
-        ALLOC(w->sci0, 2 * N);
-        ALLOC(w->sCe, N);
-        ALLOC(w->sce0, 1);
-        ALLOC(w->swork, ncvx_qp_work_size(N, 1, 2 * N));
-        ALLOC(w->sRinv, (size_t)N * N);
-        ALLOC(w->sgs, N);
-        ALLOC(w->syp, N);
-        ALLOC(w->siwork, ncvx_qp_iwork_size(N, 1, 2 * N));
-        ALLOC(w->near, w->nslots);
-        ALLOC(w->lb, w->nslots);
+        NCVX_ALLOC(w->M, (size_t)N * N);
+        NCVX_ALLOC(w->sq, N);
+        NCVX_ALLOC(w->sy, N);
+        NCVX_ALLOC(w->sCi, (size_t)N * 2 * N);
+        NCVX_ALLOC(w->sci0, 2 * N);
+        NCVX_ALLOC(w->sCe, N);
+        NCVX_ALLOC(w->sce0, 1);
+        NCVX_ALLOC(w->swork, ncvx_qp_work_size(N, 1, 2 * N));
+        NCVX_ALLOC(w->sRinv, (size_t)N * N);
+        NCVX_ALLOC(w->sgs, N);
+        NCVX_ALLOC(w->syp, N);
+        NCVX_ALLOC(w->siwork, ncvx_qp_iwork_size(N, 1, 2 * N));
+        NCVX_ALLOC(w->near, w->nslots);
+        NCVX_ALLOC(w->lb, w->nslots);
     }
     const int single = s->lm_single < 0
                            ? ncvx_hess_auto_single(n, s->limited_mem_size, s->lm_mem_max)

@@ -255,16 +255,6 @@ static ncvx_status check_problem(const ncvx_problem *p, ncvx_method m)
     return NCVX_OK;
 }
 
-#define ALLOC(ptr, count)                                                                          \
-    do {                                                                                           \
-        size_t cnt_ = (size_t)(count);                                                             \
-        (ptr) = calloc(cnt_ ? cnt_ : 1, sizeof *(ptr));                                            \
-        if (!(ptr)) {                                                                              \
-            st = NCVX_FAIL(NCVX_ERR_NOMEM, "%s[%zu]", #ptr, cnt_);                                 \
-            goto fail;                                                                             \
-        }                                                                                          \
-    } while (0)
-
 ncvx_status ncvx_classic_create(ncvx_classic **out, const ncvx_problem *p, const ncvx_settings *s)
 {
     ncvx_status st;
@@ -285,12 +275,12 @@ ncvx_status ncvx_classic_create(ncvx_classic **out, const ncvx_problem *p, const
     w->log = s->log ? s->log : stdout;
     w->move = s->move > 0 ? s->move : (s->method == NCVX_OC ? NCVX_MOVE_OC : NCVX_MOVE_MMA);
     const size_t n = (size_t)w->n, mi = (size_t)w->mi, me = (size_t)w->me;
-    ALLOC(w->eg, n);
-    ALLOC(w->eci, mi);
-    ALLOC(w->eJi, mi * n);
-    ALLOC(w->ece, me);
-    ALLOC(w->eJe, me * n);
-    ALLOC(w->xbest, n);
+    NCVX_ALLOC(w->eg, n);
+    NCVX_ALLOC(w->eci, mi);
+    NCVX_ALLOC(w->eJi, mi * n);
+    NCVX_ALLOC(w->ece, me);
+    NCVX_ALLOC(w->eJe, me * n);
+    NCVX_ALLOC(w->xbest, n);
     switch (s->method) {
     case NCVX_LBFGS:
     case NCVX_PENALTY:
@@ -305,41 +295,41 @@ ncvx_status ncvx_classic_create(ncvx_classic **out, const ncvx_problem *p, const
         w->eng.c1 = s->wolfe1;
         w->eng.c2 = NCVX_LBFGS_WOLFE2;
         w->eng.ls_maxit = s->linesearch_maxit > 0 ? s->linesearch_maxit : NCVX_LBFGS_LS_MAXIT;
-        ALLOC(w->lam, me);
-        ALLOC(w->muI, mi);
-        ALLOC(w->wts, mi + me);
+        NCVX_ALLOC(w->lam, me);
+        NCVX_ALLOC(w->muI, mi);
+        NCVX_ALLOC(w->wts, mi + me);
         break;
     }
     case NCVX_PROJGRAD:
-        ALLOC(w->px, n);
-        ALLOC(w->pg, n);
-        ALLOC(w->pxt, n);
-        ALLOC(w->pgt, n);
-        ALLOC(w->tmp, n);
-        ALLOC(w->mci, mi + me);
+        NCVX_ALLOC(w->px, n);
+        NCVX_ALLOC(w->pg, n);
+        NCVX_ALLOC(w->pxt, n);
+        NCVX_ALLOC(w->pgt, n);
+        NCVX_ALLOC(w->tmp, n);
+        NCVX_ALLOC(w->mci, mi + me);
         break;
     case NCVX_MMA:
     case NCVX_OC:
-        ALLOC(w->mx, n);
-        ALLOC(w->mg, n);
-        ALLOC(w->mci, mi);
-        ALLOC(w->mJ, mi * n);
-        ALLOC(w->muI, mi);
-        ALLOC(w->tmp, n);
-        ALLOC(w->lo, n);
-        ALLOC(w->hi, n);
+        NCVX_ALLOC(w->mx, n);
+        NCVX_ALLOC(w->mg, n);
+        NCVX_ALLOC(w->mci, mi);
+        NCVX_ALLOC(w->mJ, mi * n);
+        NCVX_ALLOC(w->muI, mi);
+        NCVX_ALLOC(w->tmp, n);
+        NCVX_ALLOC(w->lo, n);
+        NCVX_ALLOC(w->hi, n);
         memcpy(w->lo, p->lower, n * sizeof *w->lo);
         memcpy(w->hi, p->upper, n * sizeof *w->hi);
         if (s->method == NCVX_MMA) {
-            ALLOC(w->xold1, n);
-            ALLOC(w->xold2, n);
-            ALLOC(w->low, n);
-            ALLOC(w->upp, n);
+            NCVX_ALLOC(w->xold1, n);
+            NCVX_ALLOC(w->xold2, n);
+            NCVX_ALLOC(w->low, n);
+            NCVX_ALLOC(w->upp, n);
             w->mw_size = ncvx_mma_work_size(w->n, w->mi);
         } else {
             w->mw_size = 3 * n; /* OC: x (-df / dc)^eta and the move-limited box */
         }
-        ALLOC(w->mw, w->mw_size);
+        NCVX_ALLOC(w->mw, w->mw_size);
         memset(w->mw, 0, w->mw_size * sizeof *w->mw); /* page faults now, not in iteration 1 */
         break;
     default:

@@ -17,6 +17,18 @@ ncvx_status ncvx_report(ncvx_status st, const char *func, const char *fmt, ...)
     ;
 #define NCVX_FAIL(st, ...) ncvx_report((st), __func__, __VA_ARGS__)
 
+/** Inside a create function with a local `ncvx_status st` and a `fail:` label: calloc count
+ *  elements (at least one) into ptr, or report NCVX_ERR_NOMEM naming the array and jump. */
+#define NCVX_ALLOC(ptr, count)                                                                     \
+    do {                                                                                           \
+        size_t cnt_ = (size_t)(count);                                                             \
+        (ptr) = calloc(cnt_ ? cnt_ : 1, sizeof *(ptr));                                            \
+        if (!(ptr)) {                                                                              \
+            st = NCVX_FAIL(NCVX_ERR_NOMEM, "%s[%zu]", #ptr, cnt_);                                 \
+            goto fail;                                                                             \
+        }                                                                                          \
+    } while (0)
+
 /** Monotonic clock in seconds. */
 double ncvx_now(void);
 
