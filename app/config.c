@@ -279,6 +279,10 @@ static const key KEYS[] = {
      "write frames/NNNN.png every k iterations (0 = never)"},
     {"outputs.checkpoint_every", T_INT, OFF(checkpoint_every), 0, "0", 0, 1000000, NULL,
      "write the checkpoint (result.h5) every N iterations (0 = only at the end or on a signal)"},
+    {"outputs.keep_state", T_BOOL, OFF(keep_state), 0, "false", NORANGE, NULL,
+     "keep the solver state in the final result.h5, so that `run --resume` can continue a "
+     "finished run with a larger budget (L-BFGS/BFGS memory: about 2*m*n doubles, 106 MB for the "
+     "default CNN); periodic and interrupt checkpoints always hold it"},
     {"outputs.print_frequency", T_INT, OFF(print_frequency), 0, "10", 1, 1000000, NULL,
      "print a solver table row every k iterations"},
 };

@@ -98,6 +98,7 @@ typedef struct {
     int png_scale;
     int frames_every;     ///< 0 = no frames
     int checkpoint_every; ///< 0 = only at the end and on a signal
+    int keep_state;       ///< 1 = the final result.h5 keeps the solver state (resumable)
     int print_frequency;
     int quiet;
 } app_config;

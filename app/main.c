@@ -56,7 +56,7 @@ static const char *RENDER_USAGE = "usage: topopt render RESULT.h5 [--png FILE] [
 
 static const char *SUITE_USAGE =
     "usage: topopt suite [--filter PATTERN] [--method M] [--steps N] [--jobs N] [--out DIR]\n"
-    "                    [--small] [--list]\n"
+    "                    [--small] [--resume] [--list]\n"
     "\n"
     "Run the problems of configs/benchmarks/hoyer2019/problems.json and write\n"
     "DIR/summary.csv and DIR/summary.md (our compliance beside the paper's typical and\n"
@@ -67,6 +67,8 @@ static const char *SUITE_USAGE =
     "  --steps N         function evaluations per problem (default 1000)\n"
     "  --jobs N          problems run in parallel processes (default 1)\n"
     "  --small           only the paper's 62 small problems\n"
+    "  --resume          keep the problems DIR already holds a finished result of (same\n"
+    "                    method and --steps) and run only the others\n"
     "  --list            print the problem names and exit\n";
 
 static int usage_error(const char *msg, const char *usage)
@@ -250,6 +252,8 @@ static int cmd_suite(int argc, char **argv)
             o.jobs = (int)v;
         } else if (!strcmp(s, "--small")) {
             o.small_only = 1;
+        } else if (!strcmp(s, "--resume")) {
+            o.resume = 1;
         } else if (!strcmp(s, "--quiet")) {
             o.quiet = 1;
         } else if (!strcmp(s, "--list")) {

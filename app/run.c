@@ -33,7 +33,7 @@ void app_run_install_signals(void)
     sigaction(SIGTERM, &sa, NULL);
 }
 
-static double now(void)
+double app_now(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
@@ -327,7 +327,15 @@ int app_run(const app_config *c, const app_run_opts *o, app_run_result *res)
             goto done;
         }
         const app_checkpoint *k = &prev.checkpoint;
-        if (!k->present || k->n_counters != CK_COUNT || k->n_words != CW_COUNT ||
+        if (!k->present) {
+            fprintf(stderr,
+                    "topopt: --resume: %s holds no checkpoint (a finished run keeps the solver "
+                    "state only with outputs.keep_state: true)\n",
+                    path);
+            rc = APP_EXIT_USAGE;
+            goto done;
+        }
+        if (k->n_counters != CK_COUNT || k->n_words != CW_COUNT ||
             k->counters[CK_N_PARAMS] != r.n || k->counters[CK_N_INEQ] != r.n_ineq ||
             k->counters[CK_N_EQ] != r.n_eq || k->n_extra != (size_t)r.n ||
             k->words[CW_SEED] != (uint64_t)c->seed) {
@@ -449,9 +457,9 @@ int app_run(const app_config *c, const app_run_opts *o, app_run_result *res)
 
     ncvx_info info;
     memset(&info, 0, sizeof info);
-    double t0 = now();
+    double t0 = app_now();
     st = ncvx_solve(r.sv, theta, &info);
-    double elapsed = now() - t0 + r.t_offset;
+    double elapsed = app_now() - t0 + r.t_offset;
     if (st != NCVX_OK) {
         fprintf(stderr, "topopt: solver failed: %s\n", ncvx_status_str(st));
         goto done;
@@ -461,7 +469,10 @@ int app_run(const app_config *c, const app_run_opts *o, app_run_result *res)
         goto done;
     }
     int interrupted = r.halted_by_signal;
-    if (!interrupted) {
+    if (!interrupted && !c->keep_state) {
+        /* a finished run: the result without the solver state (outputs.keep_state keeps it) */
+        r.have_ck = 0;
+    } else if (!interrupted) {
         /* the final state: a later --resume continues from here (e.g. with a larger budget) */
         ncvx_state_export(r.sv, r.state, r.state_size);
         memcpy(r.theta_ck, theta, sizeof(double) * (size_t)r.n);

@@ -38,6 +38,9 @@ int app_run(const app_config *c, const app_run_opts *o, app_run_result *res);
 /** Install SIGINT/SIGTERM handlers that make the running solve halt and checkpoint. */
 void app_run_install_signals(void);
 
+/** Seconds on a monotonic clock (for wall times). */
+double app_now(void);
+
 /** Options of `topopt suite`. */
 typedef struct {
     const char *filter;     ///< substring of the problem names (NULL = all)
@@ -48,6 +51,7 @@ typedef struct {
     const char *out_dir;    ///< default results/suite
     int small_only;         ///< 1 = only the paper's 62 small problems
     const char *bench_path; ///< problems.json (NULL = app_benchmarks_path())
+    int resume;             ///< 1 = keep the problems OUT already holds a finished row of
     int quiet;
 } app_suite_opts;
 

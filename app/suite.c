@@ -82,24 +82,29 @@ static void row_path(char *buf, size_t len, const char *out, const char *name)
     snprintf(buf, len, "%s/%s/suite_row.txt", out, name);
 }
 
-static int write_row(const char *path, const row *rw)
+/* The row file also names the method family and the budget, so that --resume only keeps rows
+ * of the same suite. */
+static int write_row(const char *path, const row *rw, const family *fam, int steps)
 {
     FILE *f = fopen(path, "w");
     if (!f) return -1;
-    fprintf(f, "%d %.17g %.17g %.17g %.17g %ld %d\n", rw->rc, rw->compliance, rw->volume,
-            rw->violation, rw->time, rw->evals, rw->iters);
+    fprintf(f, "%d %.17g %.17g %.17g %.17g %ld %d %s %d\n", rw->rc, rw->compliance, rw->volume,
+            rw->violation, rw->time, rw->evals, rw->iters, fam->name, steps);
     return fclose(f);
 }
 
-static int read_row(const char *path, row *rw)
+/* 0 if path holds a row of this family and budget (rw filled), -1 otherwise. */
+static int read_row(const char *path, row *rw, const family *fam, int steps)
 {
     FILE *f = fopen(path, "r");
     if (!f) return -1;
-    int k = fscanf(f, "%d %lg %lg %lg %lg %ld %d", &rw->rc, &rw->compliance, &rw->volume,
-                   &rw->violation, &rw->time, &rw->evals, &rw->iters);
+    char method[64];
+    int st = 0;
+    int k = fscanf(f, "%d %lg %lg %lg %lg %ld %d %63s %d", &rw->rc, &rw->compliance, &rw->volume,
+                   &rw->violation, &rw->time, &rw->evals, &rw->iters, method, &st);
     fclose(f);
-    rw->done = k == 7;
-    return k == 7 ? 0 : -1;
+    rw->done = k == 9 && !strcmp(method, fam->name) && st == steps;
+    return rw->done ? 0 : -1;
 }
 
 int app_suite(const app_suite_opts *o)
@@ -150,26 +155,48 @@ int app_suite(const app_suite_opts *o)
             goto done;
         }
     }
+    /* with --resume, problems whose row of this family and budget says "ok" are kept */
+    int *todo = malloc(sizeof(int) * (size_t)ns);
+    int ntodo = 0;
+    if (!todo) {
+        rc = APP_EXIT_FAILED;
+        goto done;
+    }
+    for (int s = 0; s < ns; s++) {
+        char p[1300];
+        row_path(p, sizeof p, out, b[sel[s]].name);
+        if (o->resume && !read_row(p, &rows[s], fam, o->steps) && rows[s].rc == APP_EXIT_OK)
+            continue;
+        memset(&rows[s], 0, sizeof rows[s]);
+        todo[ntodo++] = s;
+    }
+    if (o->resume && !o->quiet)
+        printf("suite: %d of %d problems already done in %s, %d to run\n", ns - ntodo, ns, out,
+               ntodo);
     int jobs = o->jobs > 1 ? o->jobs : 1;
-    if (jobs > ns) jobs = ns;
+    if (jobs > ntodo) jobs = ntodo > 0 ? ntodo : 1;
     fflush(NULL);
+    double wall0 = app_now();
     if (jobs == 1) {
-        for (int s = 0; s < ns; s++) {
+        for (int t = 0; t < ntodo; t++) {
+            int s = todo[t];
             char p[1300];
             run_one(&b[sel[s]], fam, o, out, &rows[s]);
             row_path(p, sizeof p, out, b[sel[s]].name);
-            write_row(p, &rows[s]);
+            write_row(p, &rows[s], fam, o->steps);
             if (!o->quiet) fflush(stdout);
         }
     } else {
-        /* worker j takes problems j, j + jobs, ...; each writes one row file per problem, the
-         * parent reads them back in problem order (so the table never depends on timing) */
-        const int stride = jobs;
-        pid_t *pids = calloc((size_t)(jobs > 0 ? jobs : 1), sizeof *pids);
+        /* worker j takes problems j, j + jobs, ... of the to-do list; each writes one row file
+         * per problem, the parent reads them back in problem order (so the table never
+         * depends on timing) */
+        pid_t *pids = calloc((size_t)jobs, sizeof *pids);
         if (!pids) {
+            free(todo);
             rc = APP_EXIT_FAILED;
             goto done;
         }
+        const int stride = jobs;
         for (int j = 0; j < jobs; j++) {
             pid_t pid = fork();
             if (pid < 0) {
@@ -178,13 +205,14 @@ int app_suite(const app_suite_opts *o)
                 break;
             }
             if (pid == 0) {
-                for (int s = j; s < ns; s += stride) {
+                for (int t = j; t < ntodo; t += stride) {
+                    int s = todo[t];
                     row rw;
                     memset(&rw, 0, sizeof rw);
                     char p[1300];
                     run_one(&b[sel[s]], fam, o, out, &rw);
                     row_path(p, sizeof p, out, b[sel[s]].name);
-                    write_row(p, &rw);
+                    write_row(p, &rw, fam, o->steps);
                     fflush(stdout);
                 }
                 _exit(0);
@@ -197,12 +225,15 @@ int app_suite(const app_suite_opts *o)
             }
         }
         free(pids);
-        for (int s = 0; s < ns; s++) {
+        for (int t = 0; t < ntodo; t++) {
+            int s = todo[t];
             char p[1300];
             row_path(p, sizeof p, out, b[sel[s]].name);
-            if (read_row(p, &rows[s])) rows[s].rc = APP_EXIT_FAILED;
+            if (read_row(p, &rows[s], fam, o->steps)) rows[s].rc = APP_EXIT_FAILED;
         }
     }
+    double wall = app_now() - wall0;
+    free(todo);
 
     /* tables */
     char path[1200];
@@ -247,9 +278,9 @@ int app_suite(const app_suite_opts *o)
     }
     fprintf(md,
             "\n%d problems, method %s, %d evaluations each: %d ran, %d reach <= 1.00x and %d "
-            "reach <= 1.02x the paper's typical compliance; total solve time %.1f s (%d "
-            "jobs).\n",
-            ns, fam->name, o->steps, nok, n100, n102, total, jobs);
+            "reach <= 1.02x the paper's typical compliance; total solve time %.1f s (sum over "
+            "the problems; this call: %d run in %.1f s wall with %d jobs).\n",
+            ns, fam->name, o->steps, nok, n100, n102, total, ntodo, wall, jobs);
     fclose(csv);
     fclose(md);
     printf("suite: %d problems (%s): %d <= 1.00x, %d <= 1.02x paper typical; %.1f s; wrote "

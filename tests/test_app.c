@@ -577,11 +577,50 @@ static void check_resume(const char *text, const char *tag)
     if (ra.compliance != rc.compliance)
         fail_msg("%s: compliance %.17g vs %.17g", tag, ra.compliance, rc.compliance);
     assert_int_equal(A.history.n_rows, B.history.n_rows);
+    /* a finished run keeps no solver state by default, so it cannot be resumed */
+    assert_false(A.checkpoint.present);
     app_result_free(&A);
     app_result_free(&B);
+    o.resume_dir = a;
+    assert_int_equal(app_run(c, &o, &rc), APP_EXIT_USAGE);
+    o.resume_dir = b;
     /* a checkpoint of another config is refused with a usage error */
     c->seed = 99;
     assert_int_equal(app_run(c, &o, &rc), APP_EXIT_USAGE);
+    free(c);
+}
+
+/* With outputs.keep_state a finished run continues with a larger budget to exactly where one
+ * run with that budget ends; the final file holds the state (and is refused without it). */
+static void test_keep_state_continues(void **state)
+{
+    (void)state;
+    make_tmp();
+    app_config *c = cfg_new();
+    char err[1024], a[512], b[512];
+    if (load(c, SMALL_RUN "outputs: {keep_state: true}\n", 0, NULL, err)) fail_msg("%s", err);
+    snprintf(a, sizeof a, "%s/keep_full", tmp_root);
+    snprintf(b, sizeof b, "%s/keep_short", tmp_root);
+    app_run_opts o = {.quiet = 1, .log = stderr};
+    app_run_result ra, rb;
+    snprintf(c->out_dir, sizeof c->out_dir, "%s", a);
+    assert_int_equal(app_run(c, &o, &ra), APP_EXIT_OK);
+    int full_iters = c->max_iters;
+    c->max_iters = 10;
+    snprintf(c->out_dir, sizeof c->out_dir, "%s", b);
+    assert_int_equal(app_run(c, &o, &rb), APP_EXIT_OK);
+    assert_int_equal(rb.iters, 10);
+    app_result B;
+    assert_int_equal(read_result(b, &B), 0);
+    assert_true(B.checkpoint.present);
+    app_result_free(&B);
+    c->max_iters = full_iters;
+    o.resume_dir = b;
+    assert_int_equal(app_run(c, &o, &rb), APP_EXIT_OK);
+    assert_int_equal(ra.iters, rb.iters);
+    assert_int_equal(ra.evals, rb.evals);
+    if (ra.compliance != rb.compliance)
+        fail_msg("compliance %.17g (one run) vs %.17g (continued)", ra.compliance, rb.compliance);
     free(c);
 }
 
@@ -701,6 +740,37 @@ static void test_cli_exit_codes(void **state)
     assert_int_equal(rows, 3);
     assert_int_equal(mbb, 2); /* problems.json order, whatever the workers' timing */
     assert_int_equal(cant, 3);
+    /* --resume keeps the finished problems (their result.h5 is not rewritten: same inode)
+     * and reruns the one whose row is gone; another budget reruns everything */
+    char h5m[700], h5c[700], rowc[700];
+    snprintf(h5m, sizeof h5m, "%s/suite/mbb_beam_96x32_0.5/result.h5", tmp_root);
+    snprintf(h5c, sizeof h5c, "%s/suite/cantilever_beam_full_96x32_0.4/result.h5", tmp_root);
+    snprintf(rowc, sizeof rowc, "%s/suite/cantilever_beam_full_96x32_0.4/suite_row.txt", tmp_root);
+    struct stat sm0, sm1, sc1;
+    assert_int_equal(stat(h5m, &sm0), 0);
+    assert_int_equal(unlink(rowc), 0);
+    assert_int_equal(unlink(h5c), 0);
+    assert_int_equal(sh("%s suite --filter _96x32 --method pixel-oc --steps 3 --jobs 2 --quiet "
+                        "--resume --out %s/suite %s",
+                        exe, tmp_root, q),
+                     0);
+    assert_int_equal(stat(h5m, &sm1), 0);
+    assert_true(sm0.st_ino == sm1.st_ino);
+    assert_int_equal(stat(h5c, &sc1), 0);
+    assert_int_equal(sh("%s suite --filter _96x32 --method pixel-oc --steps 4 --jobs 2 --quiet "
+                        "--resume --out %s/suite %s",
+                        exe, tmp_root, q),
+                     0);
+    assert_int_equal(stat(h5m, &sm1), 0);
+    assert_true(sm0.st_ino != sm1.st_ino);
+    f = fopen(csv, "r");
+    assert_non_null(f);
+    rows = 0;
+    while (fgets(line, sizeof line, f))
+        if (++rows > 1 && !strstr(line, ",ok\n"))
+            fail_msg("suite row: %s", line);
+    fclose(f);
+    assert_int_equal(rows, 3);
     char png[700];
     snprintf(png, sizeof png, "%s/r.png", out);
     unsigned char *px;
@@ -740,6 +810,7 @@ int main(void)
         cmocka_unit_test(test_top88_mbb),
         cmocka_unit_test(test_outputs_roundtrip),
         cmocka_unit_test(test_resume_equals_uninterrupted),
+        cmocka_unit_test(test_keep_state_continues),
         cmocka_unit_test(test_reproducible),
         cmocka_unit_test(test_cli_exit_codes),
     };
