@@ -81,115 +81,84 @@ static void act_backward(const nn_layer *L, size_t P, int C, int kb, const doubl
 // ---------------------------------------------------------------------------------------
 // Convolution k x k 'same' (zero padding k/2), channels last, kernel [k][k][cin][cout].
 
-// Rows r0..r0+nr of the im2col matrix: col[(py-r0)*iw + px][(ky*k + kx)*ic + ci].
-static void im2col(const double *x, int ih, int iw, int ic, int k, int r0, int nr, double *col)
+// dst[0..n) = src[0..n) converted to the column type (memcpy for double).
+static void copy_to_col_d(double *dst, const double *src, size_t n)
 {
-    const int pad = k / 2;
-    const size_t K = (size_t)k * k * ic;
-    for (int py = r0; py < r0 + nr; py++) {
-        for (int px = 0; px < iw; px++) {
-            double *row = col + ((size_t)(py - r0) * iw + px) * K;
-            const int sx0 = px - pad;
-            const int kx0 = sx0 < 0 ? -sx0 : 0;
-            const int kx1 = iw - sx0 < k ? iw - sx0 : k;
-            for (int ky = 0; ky < k; ky++) {
-                const int sy = py + ky - pad;
-                double *dst = row + (size_t)ky * k * ic;
-                if (sy < 0 || sy >= ih) {
-                    memset(dst, 0, (size_t)k * ic * sizeof *dst);
-                    continue;
-                }
-                if (kx0 > 0) memset(dst, 0, (size_t)kx0 * ic * sizeof *dst);
-                memcpy(dst + (size_t)kx0 * ic, x + ((size_t)sy * iw + sx0 + kx0) * ic,
-                       (size_t)(kx1 - kx0) * ic * sizeof *dst);
-                if (kx1 < k)
-                    memset(dst + (size_t)kx1 * ic, 0, (size_t)(k - kx1) * ic * sizeof *dst);
-            }
-        }
-    }
+    memcpy(dst, src, n * sizeof *dst);
 }
 
-// dx[(q*kb + j)*ic + ci] += dcol[((p - r0*iw)*kb + j)*K + (ky*k + kx)*ic + ci] (adjoint of im2col).
-static void col2im(const double *dcol, int ih, int iw, int ic, int k, int r0, int nr, int kb,
-                   double *dx)
+static void copy_to_col_f(float *dst, const double *src, size_t n)
 {
-    const int pad = k / 2;
-    const size_t K = (size_t)k * k * ic;
-    for (int py = r0; py < r0 + nr; py++) {
-        for (int px = 0; px < iw; px++) {
-            const int sx0 = px - pad;
-            const int kx0 = sx0 < 0 ? -sx0 : 0;
-            const int kx1 = iw - sx0 < k ? iw - sx0 : k;
-            for (int j = 0; j < kb; j++) {
-                const double *row = dcol + (((size_t)(py - r0) * iw + px) * kb + j) * K;
-                for (int ky = 0; ky < k; ky++) {
-                    const int sy = py + ky - pad;
-                    if (sy < 0 || sy >= ih) continue;
-                    for (int kx = kx0; kx < kx1; kx++) {
-                        const double *src = row + ((size_t)ky * k + kx) * ic;
-                        double *dst = dx + (((size_t)sy * iw + sx0 + kx) * kb + j) * ic;
-                        for (int ci = 0; ci < ic; ci++)
-                            dst[ci] += src[ci];
-                    }
-                }
-            }
-        }
-    }
+    for (size_t i = 0; i < n; i++)
+        dst[i] = (float)src[i];
 }
 
-// Single-precision variants of im2col/col2im for the conv_single setting (same layouts).
-static void im2col_f(const double *x, int ih, int iw, int ic, int k, int r0, int nr, float *col)
-{
-    const int pad = k / 2;
-    const size_t K = (size_t)k * k * ic;
-    for (int py = r0; py < r0 + nr; py++) {
-        for (int px = 0; px < iw; px++) {
-            float *row = col + ((size_t)(py - r0) * iw + px) * K;
-            for (int ky = 0; ky < k; ky++) {
-                const int sy = py + ky - pad;
-                for (int kx = 0; kx < k; kx++) {
-                    const int sx = px + kx - pad;
-                    float *dst = row + ((size_t)ky * k + kx) * ic;
-                    if (sy < 0 || sy >= ih || sx < 0 || sx >= iw) {
-                        for (int ci = 0; ci < ic; ci++)
-                            dst[ci] = 0.0f;
-                    } else {
-                        const double *src = x + ((size_t)sy * iw + sx) * ic;
-                        for (int ci = 0; ci < ic; ci++)
-                            dst[ci] = (float)src[ci];
-                    }
-                }
-            }
-        }
-    }
-}
+#define COPY_TO_COL(dst, src, n)                                                                   \
+    _Generic((dst), double * : copy_to_col_d, float * : copy_to_col_f)((dst), (src), (n))
 
-static void col2im_f(const float *dcol, int ih, int iw, int ic, int k, int r0, int nr, int kb,
-                     double *dx)
-{
-    const int pad = k / 2;
-    const size_t K = (size_t)k * k * ic;
-    for (int py = r0; py < r0 + nr; py++) {
-        for (int px = 0; px < iw; px++) {
-            const int sx0 = px - pad;
-            const int kx0 = sx0 < 0 ? -sx0 : 0;
-            const int kx1 = iw - sx0 < k ? iw - sx0 : k;
-            for (int j = 0; j < kb; j++) {
-                const float *row = dcol + (((size_t)(py - r0) * iw + px) * kb + j) * K;
-                for (int ky = 0; ky < k; ky++) {
-                    const int sy = py + ky - pad;
-                    if (sy < 0 || sy >= ih) continue;
-                    for (int kx = kx0; kx < kx1; kx++) {
-                        const float *src = row + ((size_t)ky * k + kx) * ic;
-                        double *dst = dx + (((size_t)sy * iw + sx0 + kx) * kb + j) * ic;
-                        for (int ci = 0; ci < ic; ci++)
-                            dst[ci] += (double)src[ci];
-                    }
-                }
-            }
-        }
+// im2col and its adjoint col2im, written once for a column matrix of element type T:
+// double, or float for the conv_single setting. The image side (x, dx) is double either way.
+//
+// im2col: rows r0..r0+nr of the im2col matrix, col[(py-r0)*iw + px][(ky*k + kx)*ic + ci],
+// zero where the kernel reaches past the image.
+// col2im: dx[(q*kb + j)*ic + ci] += dcol[((p - r0*iw)*kb + j)*K + (ky*k + kx)*ic + ci].
+#define NN_DEFINE_IM2COL(im2col_name, col2im_name, T)                                              \
+    static void im2col_name(const double *x, int ih, int iw, int ic, int k, int r0, int nr,        \
+                            T *col)                                                                \
+    {                                                                                              \
+        const int pad = k / 2;                                                                     \
+        const size_t K = (size_t)k * k * ic;                                                       \
+        for (int py = r0; py < r0 + nr; py++) {                                                    \
+            for (int px = 0; px < iw; px++) {                                                      \
+                T *row = col + ((size_t)(py - r0) * iw + px) * K;                                  \
+                const int sx0 = px - pad;                                                          \
+                const int kx0 = sx0 < 0 ? -sx0 : 0;                                                \
+                const int kx1 = iw - sx0 < k ? iw - sx0 : k;                                       \
+                for (int ky = 0; ky < k; ky++) {                                                   \
+                    const int sy = py + ky - pad;                                                  \
+                    T *dst = row + (size_t)ky * k * ic;                                            \
+                    if (sy < 0 || sy >= ih) {                                                      \
+                        memset(dst, 0, sizeof(T) * k * ic);                                        \
+                        continue;                                                                  \
+                    }                                                                              \
+                    if (kx0 > 0) memset(dst, 0, sizeof(T) * kx0 * ic);                             \
+                    COPY_TO_COL(dst + (size_t)kx0 * ic, x + ((size_t)sy * iw + sx0 + kx0) * ic,    \
+                                (size_t)(kx1 - kx0) * ic);                                         \
+                    if (kx1 < k) memset(dst + (size_t)kx1 * ic, 0, sizeof(T) * (k - kx1) * ic);    \
+                }                                                                                  \
+            }                                                                                      \
+        }                                                                                          \
+    }                                                                                              \
+                                                                                                   \
+    static void col2im_name(const T *dcol, int ih, int iw, int ic, int k, int r0, int nr, int kb,  \
+                            double *dx)                                                            \
+    {                                                                                              \
+        const int pad = k / 2;                                                                     \
+        const size_t K = (size_t)k * k * ic;                                                       \
+        for (int py = r0; py < r0 + nr; py++) {                                                    \
+            for (int px = 0; px < iw; px++) {                                                      \
+                const int sx0 = px - pad;                                                          \
+                const int kx0 = sx0 < 0 ? -sx0 : 0;                                                \
+                const int kx1 = iw - sx0 < k ? iw - sx0 : k;                                       \
+                for (int j = 0; j < kb; j++) {                                                     \
+                    const T *row = dcol + (((size_t)(py - r0) * iw + px) * kb + j) * K;            \
+                    for (int ky = 0; ky < k; ky++) {                                               \
+                        const int sy = py + ky - pad;                                              \
+                        if (sy < 0 || sy >= ih) continue;                                          \
+                        for (int kx = kx0; kx < kx1; kx++) {                                       \
+                            const T *src = row + ((size_t)ky * k + kx) * ic;                       \
+                            double *dst = dx + (((size_t)sy * iw + sx0 + kx) * kb + j) * ic;       \
+                            for (int ci = 0; ci < ic; ci++)                                        \
+                                dst[ci] += (double)src[ci];                                        \
+                        }                                                                          \
+                    }                                                                              \
+                }                                                                                  \
+            }                                                                                      \
+        }                                                                                          \
     }
-}
+
+NN_DEFINE_IM2COL(im2col, col2im, double)
+NN_DEFINE_IM2COL(im2col_f, col2im_f, float)
 
 // conv_single forward of a k x k conv: float im2col chunk x float weights, added to y (which
 // holds the bias) in double.

@@ -487,6 +487,41 @@ void nn_model_destroy(nn_model *m)
 // ---------------------------------------------------------------------------------------
 // Public models
 
+// The steps both public models share. model_begin starts the build of a W x H model of the
+// given kind. model_finish ends it with st, the status of the layers added in between: if all
+// went well it finishes the build and hands m to *out, otherwise (or if nn_build_finish fails)
+// it destroys m and returns the failure.
+static nn_status model_begin(nn_model **m, nn_kind kind, int W, int H, int max_batch,
+                             size_t chunk_doubles)
+{
+    nn_status st = nn_build_begin(m, max_batch, chunk_doubles);
+    if (st != NN_OK) return st;
+    (*m)->kind = kind;
+    (*m)->W = W;
+    (*m)->H = H;
+    return NN_OK;
+}
+
+static nn_status model_finish(nn_model **out, nn_model *m, nn_status st)
+{
+    if (st == NN_OK) st = nn_build_finish(m);
+    if (st != NN_OK) {
+        nn_model_destroy(m);
+        return st;
+    }
+    *out = m;
+    return NN_OK;
+}
+
+// The activation after each hidden layer of both models.
+static nn_status add_act(nn_model *m, nn_activation act, double slope)
+{
+    nn_layer_desc d = nn_layer_desc_zero(NN_L_ACT);
+    d.act = act;
+    d.slope = slope;
+    return nn_build_add(m, &d);
+}
+
 nn_status nn_model_create_hoyer_cnn(nn_model **out, int W, int H, const nn_hoyer_cnn_settings *s)
 {
     if (!out) return NN_FAIL(NN_ERR_INVALID, "out is NULL");
@@ -506,11 +541,9 @@ nn_status nn_model_create_hoyer_cnn(nn_model **out, int W, int H, const nn_hoyer
     const double F = (double)h * w * C0;
     if (F > INT_MAX / 2) return NN_FAIL(NN_ERR_SETTINGS, "dense output %g too large", F);
     nn_model *m = NULL;
-    st = nn_build_begin(&m, s->max_batch, (size_t)s->chunk_kib * 1024 / sizeof(double));
+    st = model_begin(&m, NN_KIND_HOYER_CNN, W, H, s->max_batch,
+                     (size_t)s->chunk_kib * 1024 / sizeof(double));
     if (st != NN_OK) return st;
-    m->kind = NN_KIND_HOYER_CNN;
-    m->W = W;
-    m->H = H;
     m->n_blocks = s->n_blocks;
     memcpy(m->resizes, rs, sizeof rs);
     m->single = s->conv_single;
@@ -521,7 +554,7 @@ nn_status nn_model_create_hoyer_cnn(nn_model **out, int W, int H, const nn_hoyer
     d.init = NN_INIT_NORMAL;
     d.init_scale = s->latent_scale;
     d.name = "latent z";
-    if ((st = nn_build_add(m, &d)) != NN_OK) goto fail;
+    if ((st = nn_build_add(m, &d)) != NN_OK) goto done;
     d = nn_layer_desc_zero(NN_L_CONV);
     d.k = 1;
     d.cout = (int)F;
@@ -529,28 +562,25 @@ nn_status nn_model_create_hoyer_cnn(nn_model **out, int W, int H, const nn_hoyer
     // models.py: orthogonal(dense_init_scale * sqrt(max(filters / latent_size, 1))).
     d.init_scale = s->dense_init_scale * sqrt(F / L > 1.0 ? F / L : 1.0);
     d.name = "dense";
-    if ((st = nn_build_add(m, &d)) != NN_OK) goto fail;
+    if ((st = nn_build_add(m, &d)) != NN_OK) goto done;
     d = nn_layer_desc_zero(NN_L_RESHAPE);
     d.h = h;
     d.w = w;
     d.c = C0;
     d.name = "reshape";
-    if ((st = nn_build_add(m, &d)) != NN_OK) goto fail;
+    if ((st = nn_build_add(m, &d)) != NN_OK) goto done;
     int cin = C0;
     for (int b = 0; b < s->n_blocks; b++) {
-        d = nn_layer_desc_zero(NN_L_ACT);
-        d.act = s->activation;
-        d.slope = s->leaky_relu_slope;
-        if ((st = nn_build_add(m, &d)) != NN_OK) goto fail;
+        if ((st = add_act(m, s->activation, s->leaky_relu_slope)) != NN_OK) goto done;
         if (rs[b] > 1) {
             d = nn_layer_desc_zero(NN_L_UPSAMPLE);
             d.factor = rs[b];
-            if ((st = nn_build_add(m, &d)) != NN_OK) goto fail;
+            if ((st = nn_build_add(m, &d)) != NN_OK) goto done;
         }
         if (s->normalization) {
             d = nn_layer_desc_zero(NN_L_GNORM);
             d.eps = s->norm_eps;
-            if ((st = nn_build_add(m, &d)) != NN_OK) goto fail;
+            if ((st = nn_build_add(m, &d)) != NN_OK) goto done;
         }
         d = nn_layer_desc_zero(NN_L_CONV);
         d.k = s->kernel_size;
@@ -558,20 +588,16 @@ nn_status nn_model_create_hoyer_cnn(nn_model **out, int W, int H, const nn_hoyer
         d.init = NN_INIT_TRUNC;
         const double fan_in = (double)s->kernel_size * s->kernel_size * cin;
         d.init_scale = sqrt(s->conv_init_scale / fan_in) / NN_TRUNC_STD_CORRECTION;
-        if ((st = nn_build_add(m, &d)) != NN_OK) goto fail;
+        if ((st = nn_build_add(m, &d)) != NN_OK) goto done;
         cin = s->conv_filters[b];
         if (s->offset_scale != 0.0) {
             d = nn_layer_desc_zero(NN_L_OFFSET);
             d.scale = s->offset_scale;
-            if ((st = nn_build_add(m, &d)) != NN_OK) goto fail;
+            if ((st = nn_build_add(m, &d)) != NN_OK) goto done;
         }
     }
-    if ((st = nn_build_finish(m)) != NN_OK) goto fail;
-    *out = m;
-    return NN_OK;
-fail:
-    nn_model_destroy(m);
-    return st;
+done:
+    return model_finish(out, m, st);
 }
 
 nn_status nn_model_create_fourier_mlp(nn_model **out, int W, int H,
@@ -597,14 +623,12 @@ nn_status nn_model_create_fourier_mlp(nn_model **out, int W, int H,
             xy[2 * ((size_t)ey * W + ex) + 1] = (H - 1 - ey) + 0.5;
         }
     nn_model *m = NULL;
-    st = nn_build_begin(&m, s->max_batch, (size_t)NN_DEFAULT_CHUNK_KIB * 1024 / sizeof(double));
+    st = model_begin(&m, NN_KIND_FOURIER_MLP, W, H, s->max_batch,
+                     (size_t)NN_DEFAULT_CHUNK_KIB * 1024 / sizeof(double));
     if (st != NN_OK) {
         free(xy);
         return st;
     }
-    m->kind = NN_KIND_FOURIER_MLP;
-    m->W = W;
-    m->H = H;
     nn_layer_desc d = nn_layer_desc_zero(NN_L_CONST_INPUT);
     d.h = H;
     d.w = W;
@@ -613,7 +637,7 @@ nn_status nn_model_create_fourier_mlp(nn_model **out, int W, int H,
     d.name = "coordinates";
     st = nn_build_add(m, &d);
     free(xy);
-    if (st != NN_OK) goto fail;
+    if (st != NN_OK) goto done;
     int cin = 2;
     if (s->fourier) {
         d = nn_layer_desc_zero(NN_L_FOURIER);
@@ -621,7 +645,7 @@ nn_status nn_model_create_fourier_mlp(nn_model **out, int W, int H,
         d.rmin = s->fourier_rmin;
         d.rmax = s->fourier_rmax;
         d.seed = s->fourier_seed;
-        if ((st = nn_build_add(m, &d)) != NN_OK) goto fail;
+        if ((st = nn_build_add(m, &d)) != NN_OK) goto done;
         cin = 2 * s->n_fourier;
     }
     for (int l = 0; l <= s->n_layers; l++) {
@@ -633,25 +657,18 @@ nn_status nn_model_create_fourier_mlp(nn_model **out, int W, int H,
         d.init = NN_INIT_NORMAL;
         d.init_scale = sqrt(2.0 / (double)(cin + cout)); // Xavier (Glorot) normal, gain 1
         d.name = last ? "dense (logit)" : "dense";
-        if ((st = nn_build_add(m, &d)) != NN_OK) goto fail;
+        if ((st = nn_build_add(m, &d)) != NN_OK) goto done;
         cin = cout;
         if (last) break;
         if (s->batch_norm) {
             d = nn_layer_desc_zero(NN_L_BATCHNORM);
             d.eps = s->bn_eps;
-            if ((st = nn_build_add(m, &d)) != NN_OK) goto fail;
+            if ((st = nn_build_add(m, &d)) != NN_OK) goto done;
         }
-        d = nn_layer_desc_zero(NN_L_ACT);
-        d.act = s->activation;
-        d.slope = s->leaky_relu_slope;
-        if ((st = nn_build_add(m, &d)) != NN_OK) goto fail;
+        if ((st = add_act(m, s->activation, s->leaky_relu_slope)) != NN_OK) goto done;
     }
-    if ((st = nn_build_finish(m)) != NN_OK) goto fail;
-    *out = m;
-    return NN_OK;
-fail:
-    nn_model_destroy(m);
-    return st;
+done:
+    return model_finish(out, m, st);
 }
 
 int nn_model_num_params(const nn_model *m)
