@@ -35,6 +35,14 @@ double ncvx_viol_eq(const double *c, int m)
     return v;
 }
 
+double ncvx_norm_inf(const double *a, int n)
+{
+    double m = 0;
+    for (int j = 0; j < n; j++)
+        m = fabs(a[j]) > m ? fabs(a[j]) : m;
+    return m;
+}
+
 static int all_finite(const double *a, size_t len)
 {
     for (size_t i = 0; i < len; i++)
@@ -87,6 +95,24 @@ int ncvx_classic_limits(const ncvx_classic *w)
     if (w->s.maxclocktime > 0 && ncvx_classic_elapsed(w) >= w->s.maxclocktime)
         return NCVX_TERM_CLOCK;
     return -1;
+}
+
+int ncvx_classic_lbfgs_step(ncvx_classic *w, ncvx_lbfgs_fg fg, int ls_fail)
+{
+    ncvx_lbfgs *e = &w->eng;
+    int rc = ncvx_lbfgs_step(e, fg, w);
+    w->ls_evals = e->ls_evals;
+    if (rc == NCVX_LS_CALLBACK) return NCVX_TERM_CALLBACK;
+    if (rc == NCVX_LS_FAIL) return ls_fail;
+    if (rc == NCVX_LS_BUDGET && e->step == 0)
+        return NCVX_TERM_MAXEVAL; /* ran out before any decrease: x did not move */
+    w->iters++;
+    w->inner_k++;
+    w->last_step = e->step;
+    w->stat = ncvx_norm_inf(e->cur.g, w->n);
+    if (rc == NCVX_LS_UNBOUNDED) return NCVX_TERM_LS_UNBOUNDED;
+    if (rc == NCVX_LS_BUDGET) return NCVX_TERM_MAXEVAL; /* x moved to the best point found */
+    return NCVX_STEP_TAKEN;
 }
 
 /* The iteration table (STYLE.md: one header printer, one row printer, header every 20 rows). */
@@ -414,24 +440,24 @@ ncvx_status ncvx_classic_solve(ncvx_classic *w, double *x, ncvx_info *info)
 /* ------------------------------------------------------------------------------------------ */
 /* Continuation state: [magic, method, n, n_ineq, n_eq, total size] + common + method part     */
 
-static void state_walk(ncvx_classic *w, ncvx_stc *c)
+static void state_walk(ncvx_classic *w, ncvx_sw *c)
 {
-    ncvx_st_i(c, &w->iters);
-    ncvx_st_l(c, &w->evals);
-    ncvx_st_l(c, &w->grad_evals);
-    ncvx_st_d(c, &w->eval_time);
-    ncvx_st_d(c, &w->elapsed0);
-    ncvx_st_i(c, &w->print_rows);
-    ncvx_st_i(c, &w->best_kind);
-    ncvx_st_d(c, &w->fbest);
-    ncvx_st_d(c, &w->vibest);
-    ncvx_st_d(c, &w->vebest);
-    ncvx_st_a(c, w->xbest, (size_t)w->n);
-    ncvx_st_d(c, &w->fprev);
-    ncvx_st_d(c, &w->last_step);
-    ncvx_st_d(c, &w->stat);
-    ncvx_st_d(c, &w->mu);
-    ncvx_st_i(c, &w->ls_evals);
+    ncvx_sw_i(c, &w->iters);
+    ncvx_sw_l(c, &w->evals);
+    ncvx_sw_l(c, &w->grad_evals);
+    ncvx_sw_d(c, &w->eval_time);
+    ncvx_sw_d(c, &w->elapsed0);
+    ncvx_sw_i(c, &w->print_rows);
+    ncvx_sw_i(c, &w->best_kind);
+    ncvx_sw_d(c, &w->fbest);
+    ncvx_sw_d(c, &w->vibest);
+    ncvx_sw_d(c, &w->vebest);
+    ncvx_sw_a(c, w->xbest, (size_t)w->n);
+    ncvx_sw_d(c, &w->fprev);
+    ncvx_sw_d(c, &w->last_step);
+    ncvx_sw_d(c, &w->stat);
+    ncvx_sw_d(c, &w->mu);
+    ncvx_sw_i(c, &w->ls_evals);
     switch (w->s.method) {
     case NCVX_LBFGS:
         ncvx_lbfgs_state(&w->eng, c);
@@ -457,7 +483,7 @@ static void state_walk(ncvx_classic *w, ncvx_stc *c)
 size_t ncvx_classic_state_size(const ncvx_classic *w)
 {
     if (!w) return 0;
-    ncvx_stc c = {NULL, 0, 0};
+    ncvx_sw c = {NULL, 0, 0};
     state_walk((ncvx_classic *)w, &c); /* mode 0 only counts: nothing is written */
     return STATE_HEAD + c.pos;
 }
@@ -474,7 +500,7 @@ ncvx_status ncvx_classic_state_export(const ncvx_classic *w, double *buf, size_t
     buf[3] = w->mi;
     buf[4] = w->me;
     buf[5] = (double)need;
-    ncvx_stc c = {buf + STATE_HEAD, 0, 1};
+    ncvx_sw c = {buf + STATE_HEAD, 0, 1};
     state_walk((ncvx_classic *)w, &c); /* mode 1 reads the workspace only */
     return NCVX_OK;
 }
@@ -488,7 +514,7 @@ ncvx_status ncvx_classic_state_import(ncvx_classic *w, const double *buf, size_t
         return NCVX_FAIL(NCVX_ERR_STATE,
                          "state does not match this problem and method (%s, n = %d)",
                          ncvx_method_str(w->s.method), w->n);
-    ncvx_stc c = {(double *)buf + STATE_HEAD, 0, 2}; /* mode 2 only reads buf */
+    ncvx_sw c = {(double *)buf + STATE_HEAD, 0, 2}; /* mode 2 only reads buf */
     state_walk(w, &c);
     if (w->eng.m > 0 &&
         (w->eng.count < 0 || w->eng.count > w->eng.m || w->eng.head < 0 || w->eng.head >= w->eng.m))

@@ -4,7 +4,6 @@
 #define NCVX_CLASSIC_H
 
 #include <stddef.h>
-#include <string.h>
 
 #include "ncvx.h"
 #include "ncvx_internal.h"
@@ -97,40 +96,10 @@ void ncvx_lbfgs_apply(ncvx_lbfgs *e, const double *v, double *out);
 int ncvx_lbfgs_step(ncvx_lbfgs *e, ncvx_lbfgs_fg fg, void *ctx);
 
 /* ------------------------------------------------------------------------------------------ */
-/* Continuation state I/O: one walker serves size, export and import.                           */
+/* Continuation state I/O: the walker ncvx_sw of ncvx_internal.h serves size, export, import.  */
 
-typedef struct {
-    double *buf;
-    size_t pos;
-    int mode; ///< 0 count, 1 export (into buf), 2 import (from buf)
-} ncvx_stc;
-
-static inline void ncvx_st_a(ncvx_stc *c, double *a, size_t len)
-{
-    if (len && c->mode == 1)
-        memcpy(c->buf + c->pos, a, len * sizeof *a);
-    else if (len && c->mode == 2)
-        memcpy(a, c->buf + c->pos, len * sizeof *a);
-    c->pos += len;
-}
-static inline void ncvx_st_d(ncvx_stc *c, double *v)
-{
-    ncvx_st_a(c, v, 1);
-}
-static inline void ncvx_st_i(ncvx_stc *c, int *v)
-{
-    double d = (double)*v;
-    ncvx_st_a(c, &d, 1);
-    if (c->mode == 2) *v = (int)d;
-}
-static inline void ncvx_st_l(ncvx_stc *c, long *v)
-{
-    double d = (double)*v;
-    ncvx_st_a(c, &d, 1);
-    if (c->mode == 2) *v = (long)d;
-}
 /** Walk the engine state: current point, pairs, ring indices. */
-void ncvx_lbfgs_state(ncvx_lbfgs *e, ncvx_stc *c);
+void ncvx_lbfgs_state(ncvx_lbfgs *e, ncvx_sw *c);
 
 /* ------------------------------------------------------------------------------------------ */
 /* The workspace                                                                                */
@@ -200,8 +169,21 @@ int ncvx_classic_eval(ncvx_classic *w, const double *x, int grad);
 /** ||max(c, 0)||_1 and ||c||_1. */
 double ncvx_viol_ineq(const double *c, int m);
 double ncvx_viol_eq(const double *c, int m);
+/** ||a||_inf of a[n]. */
+double ncvx_norm_inf(const double *a, int n);
 /** Termination by maxit, max_evals or clock (-1 if none applies). */
 int ncvx_classic_limits(const ncvx_classic *w);
+enum {
+    NCVX_STEP_TAKEN = -1,  ///< x moved and the run goes on
+    NCVX_STEP_FAILED = -2, ///< the line search failed, x did not move, the caller decides
+};
+/** One iteration of the L-BFGS engine w->eng on fg (method lbfgs; inner solver of penalty and
+ *  auglag) and what its line-search outcome means for the run. When x moved, the iteration
+ *  counts in w->iters and in the inner round's w->inner_k, and w->last_step and w->stat =
+ *  ||grad||_inf are updated. Returns a termination code (NCVX_TERM_*) when the run ends, else
+ *  NCVX_STEP_TAKEN; a failed line search returns ls_fail, which is a termination code (lbfgs:
+ *  the run ends) or NCVX_STEP_FAILED (penalty, auglag: the inner round ends instead). */
+int ncvx_classic_lbfgs_step(ncvx_classic *w, ncvx_lbfgs_fg fg, int ls_fail);
 /** Print the row of one iterate and call the monitor; returns 1 if the monitor halts. */
 int ncvx_classic_iterate(ncvx_classic *w, const double *x, double f, const double *ci,
                          const double *ce);
@@ -237,8 +219,8 @@ void ncvx_mma_keep(ncvx_classic *w, const double *x);
 /** KKT residual at the current MMA/OC point with multipliers w->muI. */
 double ncvx_mma_kkt(const ncvx_classic *w);
 /** Method-specific state walkers. */
-void ncvx_penalty_state(ncvx_classic *w, ncvx_stc *c);
-void ncvx_projgrad_state(ncvx_classic *w, ncvx_stc *c);
-void ncvx_mma_state(ncvx_classic *w, ncvx_stc *c);
+void ncvx_penalty_state(ncvx_classic *w, ncvx_sw *c);
+void ncvx_projgrad_state(ncvx_classic *w, ncvx_sw *c);
+void ncvx_mma_state(ncvx_classic *w, ncvx_sw *c);
 
 #endif

@@ -104,25 +104,36 @@ static void block_to_double(const ncvx_hess *h, int r0, int b, int c, double *cs
     }
 }
 
+/* The row block of the first c pairs that starts at row r0, as double column-major matrices
+ * *Sb, *Yb with leading dimension b (returned): double pairs are one block, S and Y themselves;
+ * single pairs come in blocks of NCVX_HESS_BLOCK rows converted into h->cb. */
+static int pair_block(ncvx_hess *h, int r0, int c, const double **Sb, const double **Yb)
+{
+    const int n = h->n;
+    if (!h->single) {
+        *Sb = h->S;
+        *Yb = h->Y;
+        return n;
+    }
+    double *cs = h->cb, *cy = h->cb + (size_t)NCVX_HESS_BLOCK * h->m;
+    int b = n - r0 < NCVX_HESS_BLOCK ? n - r0 : NCVX_HESS_BLOCK;
+    block_to_double(h, r0, b, c, cs, cy);
+    *Sb = cs;
+    *Yb = cy;
+    return b;
+}
+
 /* A = S'V, B = Y'V over the first c pairs (c x k, ld c) */
 static void pairs_t_times(ncvx_hess *h, int c, int k, const double *V, double *A, double *B)
 {
     const int n = h->n;
-    if (!h->single) {
-        cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, c, k, n, 1.0, h->S, n, V, n, 0.0, A,
-                    c);
-        cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, c, k, n, 1.0, h->Y, n, V, n, 0.0, B,
-                    c);
-        return;
-    }
-    double *cs = h->cb, *cy = h->cb + (size_t)NCVX_HESS_BLOCK * h->m;
-    for (int r0 = 0; r0 < n; r0 += NCVX_HESS_BLOCK) {
-        int b = n - r0 < NCVX_HESS_BLOCK ? n - r0 : NCVX_HESS_BLOCK;
-        block_to_double(h, r0, b, c, cs, cy);
+    const double *Sb, *Yb;
+    for (int r0 = 0, b; r0 < n; r0 += b) {
+        b = pair_block(h, r0, c, &Sb, &Yb);
         double beta = r0 == 0 ? 0.0 : 1.0;
-        cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, c, k, b, 1.0, cs, b, V + r0, n, beta,
+        cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, c, k, b, 1.0, Sb, b, V + r0, n, beta,
                     A, c);
-        cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, c, k, b, 1.0, cy, b, V + r0, n, beta,
+        cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, c, k, b, 1.0, Yb, b, V + r0, n, beta,
                     B, c);
     }
 }
@@ -132,20 +143,12 @@ static void pairs_times_add(ncvx_hess *h, int c, int k, const double *A, const d
                             double *HV)
 {
     const int n = h->n;
-    if (!h->single) {
-        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, n, k, c, 1.0, h->S, n, A, c, 1.0, HV,
-                    n);
-        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, n, k, c, 1.0, h->Y, n, B, c, 1.0, HV,
-                    n);
-        return;
-    }
-    double *cs = h->cb, *cy = h->cb + (size_t)NCVX_HESS_BLOCK * h->m;
-    for (int r0 = 0; r0 < n; r0 += NCVX_HESS_BLOCK) {
-        int b = n - r0 < NCVX_HESS_BLOCK ? n - r0 : NCVX_HESS_BLOCK;
-        block_to_double(h, r0, b, c, cs, cy);
-        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, b, k, c, 1.0, cs, b, A, c, 1.0,
+    const double *Sb, *Yb;
+    for (int r0 = 0, b; r0 < n; r0 += b) {
+        b = pair_block(h, r0, c, &Sb, &Yb);
+        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, b, k, c, 1.0, Sb, b, A, c, 1.0,
                     HV + r0, n);
-        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, b, k, c, 1.0, cy, b, B, c, 1.0,
+        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, b, k, c, 1.0, Yb, b, B, c, 1.0,
                     HV + r0, n);
     }
 }
@@ -285,14 +288,13 @@ int ncvx_hess_update(ncvx_hess *h, const double *s, const double *y, double sty)
         // the products from the rounded pairs, block by block
         for (int i = 0; i < m; i++)
             sy[i] = ys[i] = yy2[i] = 0;
-        double *cs = h->cb, *cy = h->cb + (size_t)NCVX_HESS_BLOCK * m;
-        for (int r0 = 0; r0 < n; r0 += NCVX_HESS_BLOCK) {
-            int b = n - r0 < NCVX_HESS_BLOCK ? n - r0 : NCVX_HESS_BLOCK;
-            block_to_double(h, r0, b, m, cs, cy);
-            const double *sb = cs + (size_t)slot * b, *yb = cy + (size_t)slot * b;
-            cblas_dgemv(CblasColMajor, CblasTrans, b, m, 1.0, cs, b, yb, 1, 1.0, sy, 1);
-            cblas_dgemv(CblasColMajor, CblasTrans, b, m, 1.0, cy, b, sb, 1, 1.0, ys, 1);
-            cblas_dgemv(CblasColMajor, CblasTrans, b, m, 1.0, cy, b, yb, 1, 1.0, yy2, 1);
+        const double *Sb, *Yb;
+        for (int r0 = 0, b; r0 < n; r0 += b) {
+            b = pair_block(h, r0, m, &Sb, &Yb);
+            const double *sb = Sb + (size_t)slot * b, *yb = Yb + (size_t)slot * b;
+            cblas_dgemv(CblasColMajor, CblasTrans, b, m, 1.0, Sb, b, yb, 1, 1.0, sy, 1);
+            cblas_dgemv(CblasColMajor, CblasTrans, b, m, 1.0, Yb, b, sb, 1, 1.0, ys, 1);
+            cblas_dgemv(CblasColMajor, CblasTrans, b, m, 1.0, Yb, b, yb, 1, 1.0, yy2, 1);
         }
     }
 

@@ -59,20 +59,20 @@ void ncvx_lbfgs_reset(ncvx_lbfgs *e)
     e->count = 0;
 }
 
-void ncvx_lbfgs_state(ncvx_lbfgs *e, ncvx_stc *c)
+void ncvx_lbfgs_state(ncvx_lbfgs *e, ncvx_sw *c)
 {
     const size_t n = (size_t)e->n;
-    ncvx_st_d(c, &e->cur.f);
-    ncvx_st_a(c, e->cur.x, n);
-    ncvx_st_a(c, e->cur.g, n);
-    ncvx_st_a(c, e->cur.aux, e->naux);
-    ncvx_st_i(c, &e->head);
-    ncvx_st_i(c, &e->count);
-    ncvx_st_a(c, e->rho, (size_t)e->m);
-    ncvx_st_a(c, e->S, (size_t)e->m * n);
-    ncvx_st_a(c, e->Y, (size_t)e->m * n);
-    ncvx_st_i(c, &e->ls_evals);
-    ncvx_st_d(c, &e->step);
+    ncvx_sw_d(c, &e->cur.f);
+    ncvx_sw_a(c, e->cur.x, n);
+    ncvx_sw_a(c, e->cur.g, n);
+    ncvx_sw_a(c, e->cur.aux, e->naux);
+    ncvx_sw_i(c, &e->head);
+    ncvx_sw_i(c, &e->count);
+    ncvx_sw_a(c, e->rho, (size_t)e->m);
+    ncvx_sw_a(c, e->S, (size_t)e->m * n);
+    ncvx_sw_a(c, e->Y, (size_t)e->m * n);
+    ncvx_sw_i(c, &e->ls_evals);
+    ncvx_sw_d(c, &e->step);
 }
 
 /* Vector kernels on BLAS: the L-BFGS iteration is ~4m + 8 passes over n-vectors, and the
@@ -295,14 +295,6 @@ static int plain_fg(void *ctx, const double *x, double *f, double *g, double *au
     return r;
 }
 
-static double norm_inf(const double *a, int n)
-{
-    double m = 0;
-    for (int j = 0; j < n; j++)
-        m = fabs(a[j]) > m ? fabs(a[j]) : m;
-    return m;
-}
-
 ncvx_status ncvx_lbfgs_solve(ncvx_classic *w, double *x, int *term)
 {
     ncvx_lbfgs *e = &w->eng;
@@ -319,7 +311,7 @@ ncvx_status ncvx_lbfgs_solve(ncvx_classic *w, double *x, int *term)
             return NCVX_FAIL(NCVX_ERR_NONFINITE, "non-finite f or gradient at the starting point");
         if (r == NCVX_EV_BUDGET)
             return NCVX_FAIL(NCVX_ERR_SETTINGS, "max_evals leaves no evaluation");
-        w->stat = norm_inf(e->cur.g, w->n);
+        w->stat = ncvx_norm_inf(e->cur.g, w->n);
         if (ncvx_classic_iterate(w, e->cur.x, e->cur.f, NULL, NULL)) {
             *term = NCVX_TERM_USER_HALT;
             return NCVX_OK;
@@ -350,29 +342,9 @@ ncvx_status ncvx_lbfgs_solve(ncvx_classic *w, double *x, int *term)
             break;
         }
         w->fprev = f;
-        int rc = ncvx_lbfgs_step(e, plain_fg, w);
-        w->ls_evals = e->ls_evals;
-        if (rc == NCVX_LS_CALLBACK) {
-            *term = NCVX_TERM_CALLBACK;
-            break;
-        }
-        if (rc == NCVX_LS_FAIL) {
-            *term = NCVX_TERM_LS_FEASIBLE;
-            break;
-        }
-        if (rc == NCVX_LS_BUDGET && e->step == 0) {
-            *term = NCVX_TERM_MAXEVAL; /* ran out before any decrease: x did not move */
-            break;
-        }
-        w->iters++;
-        w->last_step = e->step;
-        w->stat = norm_inf(e->cur.g, w->n);
-        if (rc == NCVX_LS_UNBOUNDED) {
-            *term = NCVX_TERM_LS_UNBOUNDED;
-            break;
-        }
-        if (rc == NCVX_LS_BUDGET) {
-            *term = NCVX_TERM_MAXEVAL;
+        /* unconstrained: a failed line search ends the run (no penalty round to restart) */
+        if ((t = ncvx_classic_lbfgs_step(w, plain_fg, NCVX_TERM_LS_FEASIBLE)) >= 0) {
+            *term = t;
             break;
         }
         if (ncvx_classic_iterate(w, e->cur.x, e->cur.f, NULL, NULL)) {

@@ -327,20 +327,20 @@ static void mmasub(ncvx_classic *w, int k, double *xnew)
     memcpy(w->muI, S.lam, (size_t)m * sizeof *w->muI);
 }
 
-void ncvx_mma_state(ncvx_classic *w, ncvx_stc *c)
+void ncvx_mma_state(ncvx_classic *w, ncvx_sw *c)
 {
     const size_t n = (size_t)w->n, mi = (size_t)w->mi;
-    ncvx_st_a(c, w->mx, n);
-    ncvx_st_a(c, w->mg, n);
-    ncvx_st_a(c, w->mci, mi);
-    ncvx_st_a(c, w->mJ, mi * n);
-    ncvx_st_d(c, &w->mf);
-    ncvx_st_a(c, w->muI, mi);
+    ncvx_sw_a(c, w->mx, n);
+    ncvx_sw_a(c, w->mg, n);
+    ncvx_sw_a(c, w->mci, mi);
+    ncvx_sw_a(c, w->mJ, mi * n);
+    ncvx_sw_d(c, &w->mf);
+    ncvx_sw_a(c, w->muI, mi);
     if (w->s.method == NCVX_MMA) {
-        ncvx_st_a(c, w->xold1, n);
-        ncvx_st_a(c, w->xold2, n);
-        ncvx_st_a(c, w->low, n);
-        ncvx_st_a(c, w->upp, n);
+        ncvx_sw_a(c, w->xold1, n);
+        ncvx_sw_a(c, w->xold2, n);
+        ncvx_sw_a(c, w->low, n);
+        ncvx_sw_a(c, w->upp, n);
     }
 }
 

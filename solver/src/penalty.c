@@ -88,26 +88,18 @@ static int merit_fg(void *ctx, const double *x, double *f, double *g, double *au
     return r;
 }
 
-static double norm_inf(const double *a, int n)
-{
-    double m = 0;
-    for (int j = 0; j < n; j++)
-        m = fabs(a[j]) > m ? fabs(a[j]) : m;
-    return m;
-}
-
-void ncvx_penalty_state(ncvx_classic *w, ncvx_stc *c)
+void ncvx_penalty_state(ncvx_classic *w, ncvx_sw *c)
 {
     ncvx_lbfgs_state(&w->eng, c);
-    ncvx_st_d(c, &w->rho);
-    ncvx_st_d(c, &w->infeas_prev);
-    ncvx_st_d(c, &w->smooth);
-    ncvx_st_i(c, &w->outer);
-    ncvx_st_i(c, &w->inner_k);
-    ncvx_st_i(c, &w->inner_flag);
-    ncvx_st_i(c, &w->idle_rounds);
-    ncvx_st_a(c, w->lam, (size_t)w->me);
-    ncvx_st_a(c, w->muI, (size_t)w->mi);
+    ncvx_sw_d(c, &w->rho);
+    ncvx_sw_d(c, &w->infeas_prev);
+    ncvx_sw_d(c, &w->smooth);
+    ncvx_sw_i(c, &w->outer);
+    ncvx_sw_i(c, &w->inner_k);
+    ncvx_sw_i(c, &w->inner_flag);
+    ncvx_sw_i(c, &w->idle_rounds);
+    ncvx_sw_a(c, w->lam, (size_t)w->me);
+    ncvx_sw_a(c, w->muI, (size_t)w->mi);
 }
 
 /* A round of inner L-BFGS iterations ends when ||grad phi||_inf <= inner_tol, after
@@ -142,7 +134,7 @@ ncvx_status ncvx_penalty_solve(ncvx_classic *w, double *x, int *term)
         if (r == NCVX_EV_NONFIN)
             return NCVX_FAIL(NCVX_ERR_NONFINITE, "non-finite value at the starting point");
         w->mu = w->rho;
-        w->stat = norm_inf(e->cur.g, w->n);
+        w->stat = ncvx_norm_inf(e->cur.g, w->n);
         const double *a = e->cur.aux;
         if (ncvx_classic_iterate(w, e->cur.x, a[0], a + 1, a + 1 + mi)) {
             *term = NCVX_TERM_USER_HALT;
@@ -155,7 +147,7 @@ ncvx_status ncvx_penalty_solve(ncvx_classic *w, double *x, int *term)
         const int feas =
             ncvx_viol_ineq(ci, mi) <= s->viol_ineq_tol && ncvx_viol_eq(ce, w->me) <= s->viol_eq_tol;
         w->mu = w->rho;
-        w->stat = norm_inf(e->cur.g, w->n);
+        w->stat = ncvx_norm_inf(e->cur.g, w->n);
         if (feas && f <= s->fvalquit) {
             *term = NCVX_TERM_FVALQUIT;
             break;
@@ -210,30 +202,13 @@ ncvx_status ncvx_penalty_solve(ncvx_classic *w, double *x, int *term)
             *term = t;
             break;
         }
-        int rc = ncvx_lbfgs_step(e, merit_fg, w);
-        w->ls_evals = e->ls_evals;
-        if (rc == NCVX_LS_CALLBACK) {
-            *term = NCVX_TERM_CALLBACK;
-            break;
-        }
-        if (rc == NCVX_LS_FAIL) {
-            w->inner_flag = 1;
+        t = ncvx_classic_lbfgs_step(w, merit_fg, NCVX_STEP_FAILED);
+        if (t == NCVX_STEP_FAILED) {
+            w->inner_flag = 1; /* the round ends; the outer update above decides */
             continue;
         }
-        if (rc == NCVX_LS_BUDGET && e->step == 0) {
-            *term = NCVX_TERM_MAXEVAL;
-            break;
-        }
-        w->iters++;
-        w->inner_k++;
-        w->last_step = e->step;
-        w->stat = norm_inf(e->cur.g, w->n);
-        if (rc == NCVX_LS_UNBOUNDED) {
-            *term = NCVX_TERM_LS_UNBOUNDED;
-            break;
-        }
-        if (rc == NCVX_LS_BUDGET) {
-            *term = NCVX_TERM_MAXEVAL;
+        if (t >= 0) {
+            *term = t;
             break;
         }
         const double *a = e->cur.aux;

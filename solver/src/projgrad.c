@@ -28,13 +28,13 @@ static double pg_stat(ncvx_classic *w)
     return m;
 }
 
-void ncvx_projgrad_state(ncvx_classic *w, ncvx_stc *c)
+void ncvx_projgrad_state(ncvx_classic *w, ncvx_sw *c)
 {
-    ncvx_st_a(c, w->px, (size_t)w->n);
-    ncvx_st_a(c, w->pg, (size_t)w->n);
-    ncvx_st_a(c, w->mci, (size_t)(w->mi + w->me));
-    ncvx_st_d(c, &w->pf);
-    ncvx_st_d(c, &w->palpha);
+    ncvx_sw_a(c, w->px, (size_t)w->n);
+    ncvx_sw_a(c, w->pg, (size_t)w->n);
+    ncvx_sw_a(c, w->mci, (size_t)(w->mi + w->me));
+    ncvx_sw_d(c, &w->pf);
+    ncvx_sw_d(c, &w->palpha);
 }
 
 static void keep_values(ncvx_classic *w)
