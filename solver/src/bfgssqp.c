@@ -89,20 +89,6 @@ static double elapsed(const ncvx_sqp *w)
     return w->elapsed0 + (ncvx_now() - w->t0);
 }
 
-static double viol_i1(const double *c, int m)
-{
-    double v = 0;
-    for (int i = 0; i < m; i++)
-        v += c[i] > 0 ? c[i] : 0;
-    return v;
-}
-static double viol_e1(const double *c, int m)
-{
-    double v = 0;
-    for (int i = 0; i < m; i++)
-        v += fabs(c[i]);
-    return v;
-}
 static double viol_iinf(const double *c, int m)
 {
     double v = 0;
@@ -132,12 +118,12 @@ static double penalty(const ncvx_sqp *s, double mu, double f, const double *ci, 
         wv[1 + i] = ci[i] >= 0 ? 1 : 0;
     for (int i = 0; i < s->me; i++)
         wv[1 + s->mi + i] = ce[i] > 0 ? 1 : (ce[i] < 0 ? -1 : 0);
-    return mu * f + viol_i1(ci, s->mi) + viol_e1(ce, s->me);
+    return mu * f + ncvx_viol_ineq(ci, s->mi) + ncvx_viol_eq(ce, s->me);
 }
 
 static void track_best(ncvx_sqp *w, const double *x, double f, const double *ci, const double *ce)
 {
-    double vi = viol_i1(ci, w->mi), ve = viol_e1(ce, w->me);
+    double vi = ncvx_viol_ineq(ci, w->mi), ve = ncvx_viol_eq(ce, w->me);
     int feas = feasible(w, ci, ce);
     int better = 0;
     if (feas)
@@ -221,8 +207,8 @@ static void print_row(ncvx_sqp *w, int ls_evals, double t, int fb)
     w->rows++;
     fprintf(w->log,
             "%5d | %9.3e | %12.5e | %12.5e | %9.2e | %9.2e | %9.2e | %4d | %9.2e | %5d | %2d\n",
-            w->iter, w->mu, w->phi, w->f, viol_i1(w->ci, w->mi), viol_e1(w->ce, w->me), w->stat,
-            ls_evals, t, w->last_nsamp, fb);
+            w->iter, w->mu, w->phi, w->f, ncvx_viol_ineq(w->ci, w->mi), ncvx_viol_eq(w->ce, w->me),
+            w->stat, ls_evals, t, w->last_nsamp, fb);
 }
 
 static int monitor(ncvx_sqp *w, int ls_evals, double step)
@@ -235,8 +221,8 @@ static int monitor(ncvx_sqp *w, int ls_evals, double step)
     it.f = w->f;
     it.c_ineq = w->mi ? w->ci : NULL;
     it.c_eq = w->me ? w->ce : NULL;
-    it.viol_ineq = viol_i1(w->ci, w->mi);
-    it.viol_eq = viol_e1(w->ce, w->me);
+    it.viol_ineq = ncvx_viol_ineq(w->ci, w->mi);
+    it.viol_eq = ncvx_viol_eq(w->ce, w->me);
     it.mu = w->mu;
     it.stat = w->stat;
     it.step = step;
@@ -574,8 +560,9 @@ static int steering(ncvx_sqp *w, const double *HGc, double *mu_out)
         w->qCi[(size_t)(mc + i) * mc + i] = -1;
         w->qci0[mc + i] = -1;
     }
-    const double viol = w->s.steering_l1_model ? viol_i1(w->ci, w->mi) + viol_e1(w->ce, w->me)
-                                               : viol_iinf(w->ci, w->mi) + viol_einf(w->ce, w->me);
+    const double viol = w->s.steering_l1_model
+                            ? ncvx_viol_ineq(w->ci, w->mi) + ncvx_viol_eq(w->ce, w->me)
+                            : viol_iinf(w->ci, w->mi) + viol_einf(w->ce, w->me);
     const double vtol = sqrt(2.220446049250313e-16) * (viol > 1 ? viol : 1);
     const double c_viol = w->s.steering_c_viol;
     double mu = w->mu;
@@ -785,8 +772,8 @@ static void finish(ncvx_sqp *w, double *x, ncvx_info *info, ncvx_term term)
     } else {
         memcpy(x, w->x, (size_t)w->n * sizeof *x);
         info->f = w->f;
-        info->viol_ineq = viol_i1(w->ci, w->mi);
-        info->viol_eq = viol_e1(w->ce, w->me);
+        info->viol_ineq = ncvx_viol_ineq(w->ci, w->mi);
+        info->viol_eq = ncvx_viol_eq(w->ce, w->me);
     }
     info->stat = w->stat;
     info->mu = w->mu;

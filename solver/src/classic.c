@@ -19,22 +19,6 @@ double ncvx_classic_elapsed(const ncvx_classic *w)
     return w->elapsed0 + (ncvx_now() - w->t0);
 }
 
-double ncvx_viol_ineq(const double *c, int m)
-{
-    double v = 0;
-    for (int i = 0; i < m; i++)
-        v += c[i] > 0 ? c[i] : 0;
-    return v;
-}
-
-double ncvx_viol_eq(const double *c, int m)
-{
-    double v = 0;
-    for (int i = 0; i < m; i++)
-        v += fabs(c[i]);
-    return v;
-}
-
 double ncvx_norm_inf(const double *a, int n)
 {
     double m = 0;

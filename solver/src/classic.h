@@ -166,9 +166,6 @@ double ncvx_classic_elapsed(const ncvx_classic *w);
 /** Evaluate at x: f into w->ef, gradients into w->eg/eJi/eJe if grad, constraints always.
  *  Counts, times, checks finiteness and updates the best point. Returns an NCVX_EV_* code. */
 int ncvx_classic_eval(ncvx_classic *w, const double *x, int grad);
-/** ||max(c, 0)||_1 and ||c||_1. */
-double ncvx_viol_ineq(const double *c, int m);
-double ncvx_viol_eq(const double *c, int m);
 /** ||a||_inf of a[n]. */
 double ncvx_norm_inf(const double *a, int n);
 /** Termination by maxit, max_evals or clock (-1 if none applies). */

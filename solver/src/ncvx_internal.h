@@ -32,6 +32,10 @@ ncvx_status ncvx_report(ncvx_status st, const char *func, const char *fmt, ...)
 /** Monotonic clock in seconds. */
 double ncvx_now(void);
 
+/** Constraint violations ||max(c, 0)||_1 and ||c||_1 of c[m]. */
+double ncvx_viol_ineq(const double *c, int m);
+double ncvx_viol_eq(const double *c, int m);
+
 /* ------------------------------------------------------------------------------------------ */
 /* Continuation-state walker: one routine serves size (mode 0), export (1) and import (2).     */
 

@@ -51,6 +51,22 @@ double ncvx_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+double ncvx_viol_ineq(const double *c, int m)
+{
+    double v = 0;
+    for (int i = 0; i < m; i++)
+        v += c[i] > 0 ? c[i] : 0;
+    return v;
+}
+
+double ncvx_viol_eq(const double *c, int m)
+{
+    double v = 0;
+    for (int i = 0; i < m; i++)
+        v += fabs(c[i]);
+    return v;
+}
+
 const char *ncvx_status_str(ncvx_status st)
 {
     switch (st) {
