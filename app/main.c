@@ -56,7 +56,7 @@ static const char *RENDER_USAGE = "usage: topopt render RESULT.h5 [--png FILE] [
 
 static const char *SUITE_USAGE =
     "usage: topopt suite [--filter PATTERN] [--method M] [--steps N] [--jobs N] [--out DIR]\n"
-    "                    [--small] [--resume] [--list]\n"
+    "                    [--seed N] [--small] [--resume] [--list]\n"
     "\n"
     "Run the problems of configs/benchmarks/hoyer2019/problems.json and write\n"
     "DIR/summary.csv and DIR/summary.md (our compliance beside the paper's typical and\n"
@@ -66,6 +66,8 @@ static const char *SUITE_USAGE =
     "  --method M        cnn-lbfgs (default), pixel-lbfgs, pixel-mma, pixel-oc, cnn-bfgs-sqp\n"
     "  --steps N         function evaluations per problem (default 1000)\n"
     "  --jobs N          problems run in parallel processes (default 1)\n"
+    "  --seed N          seed of the network initialization (default 0); the paper's typical\n"
+    "                    compliance is a median over seeds\n"
     "  --small           only the paper's 62 small problems\n"
     "  --resume          keep the problems DIR already holds a finished result of (same\n"
     "                    method and --steps) and run only the others\n"
@@ -250,6 +252,10 @@ static int cmd_suite(int argc, char **argv)
             if (parse_int(argv[++i], 1, 256, &v))
                 return usage_error("--jobs needs an integer 1..256", SUITE_USAGE);
             o.jobs = (int)v;
+        } else if (!strcmp(s, "--seed") && i + 1 < argc) {
+            if (parse_int(argv[++i], 0, 2147483647L, &v))
+                return usage_error("--seed needs a non-negative integer", SUITE_USAGE);
+            o.seed = (unsigned long)v;
         } else if (!strcmp(s, "--small")) {
             o.small_only = 1;
         } else if (!strcmp(s, "--resume")) {

@@ -51,6 +51,7 @@ typedef struct {
     const char *out_dir;    ///< default results/suite
     int small_only;         ///< 1 = only the paper's 62 small problems
     const char *bench_path; ///< problems.json (NULL = app_benchmarks_path())
+    unsigned long seed;     ///< seed of every problem's run (default 0)
     int resume;             ///< 1 = keep the problems OUT already holds a finished row of
     int quiet;
 } app_suite_opts;

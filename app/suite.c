@@ -50,8 +50,8 @@ static int run_one(const app_benchmark *b, const family *fam, const app_suite_op
     char text[2048], err[2048];
     snprintf(text, sizeof text,
              "problem: {benchmark: %s}\n%sbudget: {evaluations: %d, iterations: %d}\n"
-             "outputs: {dir: \"%s/%s\", print_frequency: 100}\n",
-             b->name, fam->yaml, o->steps, o->steps, out, b->name);
+             "seed: %lu\noutputs: {dir: \"%s/%s\", print_frequency: 100}\n",
+             b->name, fam->yaml, o->steps, o->steps, o->seed, out, b->name);
     app_config *c = malloc(sizeof *c);
     if (!c) return APP_EXIT_FAILED;
     if (app_config_load_string(c, b->name, text, 0, NULL, o->bench_path, err, sizeof err)) {
@@ -82,28 +82,30 @@ static void row_path(char *buf, size_t len, const char *out, const char *name)
     snprintf(buf, len, "%s/%s/suite_row.txt", out, name);
 }
 
-/* The row file also names the method family and the budget, so that --resume only keeps rows
- * of the same suite. */
-static int write_row(const char *path, const row *rw, const family *fam, int steps)
+/* The row file also names the method family, the budget and the seed, so that --resume only
+ * keeps rows of the same suite. */
+static int write_row(const char *path, const row *rw, const family *fam, const app_suite_opts *o)
 {
     FILE *f = fopen(path, "w");
     if (!f) return -1;
-    fprintf(f, "%d %.17g %.17g %.17g %.17g %ld %d %s %d\n", rw->rc, rw->compliance, rw->volume,
-            rw->violation, rw->time, rw->evals, rw->iters, fam->name, steps);
+    fprintf(f, "%d %.17g %.17g %.17g %.17g %ld %d %s %d %lu\n", rw->rc, rw->compliance, rw->volume,
+            rw->violation, rw->time, rw->evals, rw->iters, fam->name, o->steps, o->seed);
     return fclose(f);
 }
 
-/* 0 if path holds a row of this family and budget (rw filled), -1 otherwise. */
-static int read_row(const char *path, row *rw, const family *fam, int steps)
+/* 0 if path holds a row of this family, budget and seed (rw filled), -1 otherwise. */
+static int read_row(const char *path, row *rw, const family *fam, const app_suite_opts *o)
 {
     FILE *f = fopen(path, "r");
     if (!f) return -1;
     char method[64];
     int st = 0;
-    int k = fscanf(f, "%d %lg %lg %lg %lg %ld %d %63s %d", &rw->rc, &rw->compliance, &rw->volume,
-                   &rw->violation, &rw->time, &rw->evals, &rw->iters, method, &st);
+    unsigned long seed = 0;
+    int k =
+        fscanf(f, "%d %lg %lg %lg %lg %ld %d %63s %d %lu", &rw->rc, &rw->compliance, &rw->volume,
+               &rw->violation, &rw->time, &rw->evals, &rw->iters, method, &st, &seed);
     fclose(f);
-    rw->done = k == 9 && !strcmp(method, fam->name) && st == steps;
+    rw->done = k == 10 && !strcmp(method, fam->name) && st == o->steps && seed == o->seed;
     return rw->done ? 0 : -1;
 }
 
@@ -165,8 +167,7 @@ int app_suite(const app_suite_opts *o)
     for (int s = 0; s < ns; s++) {
         char p[1300];
         row_path(p, sizeof p, out, b[sel[s]].name);
-        if (o->resume && !read_row(p, &rows[s], fam, o->steps) && rows[s].rc == APP_EXIT_OK)
-            continue;
+        if (o->resume && !read_row(p, &rows[s], fam, o) && rows[s].rc == APP_EXIT_OK) continue;
         memset(&rows[s], 0, sizeof rows[s]);
         todo[ntodo++] = s;
     }
@@ -183,7 +184,7 @@ int app_suite(const app_suite_opts *o)
             char p[1300];
             run_one(&b[sel[s]], fam, o, out, &rows[s]);
             row_path(p, sizeof p, out, b[sel[s]].name);
-            write_row(p, &rows[s], fam, o->steps);
+            write_row(p, &rows[s], fam, o);
             if (!o->quiet) fflush(stdout);
         }
     } else {
@@ -212,7 +213,7 @@ int app_suite(const app_suite_opts *o)
                     char p[1300];
                     run_one(&b[sel[s]], fam, o, out, &rw);
                     row_path(p, sizeof p, out, b[sel[s]].name);
-                    write_row(p, &rw, fam, o->steps);
+                    write_row(p, &rw, fam, o);
                     fflush(stdout);
                 }
                 _exit(0);
@@ -229,7 +230,7 @@ int app_suite(const app_suite_opts *o)
             int s = todo[t];
             char p[1300];
             row_path(p, sizeof p, out, b[sel[s]].name);
-            if (read_row(p, &rows[s], fam, o->steps)) rows[s].rc = APP_EXIT_FAILED;
+            if (read_row(p, &rows[s], fam, o)) rows[s].rc = APP_EXIT_FAILED;
         }
     }
     double wall = app_now() - wall0;
@@ -276,11 +277,12 @@ int app_suite(const app_suite_opts *o)
                 typ, best, rt, rw->evals, rw->time);
         if (!ok) rc = APP_EXIT_FAILED;
     }
-    fprintf(md,
-            "\n%d problems, method %s, %d evaluations each: %d ran, %d reach <= 1.00x and %d "
-            "reach <= 1.02x the paper's typical compliance; total solve time %.1f s (sum over "
-            "the problems; this call: %d run in %.1f s wall with %d jobs).\n",
-            ns, fam->name, o->steps, nok, n100, n102, total, ntodo, wall, jobs);
+    fprintf(
+        md,
+        "\n%d problems, method %s, %d evaluations each, seed %lu: %d ran, %d reach <= 1.00x and %d "
+        "reach <= 1.02x the paper's typical compliance; total solve time %.1f s (sum over "
+        "the problems; this call: %d run in %.1f s wall with %d jobs).\n",
+        ns, fam->name, o->steps, o->seed, nok, n100, n102, total, ntodo, wall, jobs);
     fclose(csv);
     fclose(md);
     printf("suite: %d problems (%s): %d <= 1.00x, %d <= 1.02x paper typical; %.1f s; wrote "

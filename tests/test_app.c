@@ -763,12 +763,24 @@ static void test_cli_exit_codes(void **state)
                      0);
     assert_int_equal(stat(h5m, &sm1), 0);
     assert_true(sm0.st_ino != sm1.st_ino);
+    sm0 = sm1;
+    assert_int_equal(sh("%s suite --filter _96x32 --method pixel-oc --steps 4 --jobs 2 --quiet "
+                        "--resume --out %s/suite %s",
+                        exe, tmp_root, q),
+                     0);
+    assert_int_equal(stat(h5m, &sm1), 0);
+    assert_true(sm0.st_ino == sm1.st_ino);
+    assert_int_equal(sh("%s suite --filter _96x32 --method pixel-oc --steps 4 --jobs 2 --quiet "
+                        "--resume --seed 1 --out %s/suite %s",
+                        exe, tmp_root, q),
+                     0);
+    assert_int_equal(stat(h5m, &sm1), 0);
+    assert_true(sm0.st_ino != sm1.st_ino);
     f = fopen(csv, "r");
     assert_non_null(f);
     rows = 0;
     while (fgets(line, sizeof line, f))
-        if (++rows > 1 && !strstr(line, ",ok\n"))
-            fail_msg("suite row: %s", line);
+        if (++rows > 1 && !strstr(line, ",ok\n")) fail_msg("suite row: %s", line);
     fclose(f);
     assert_int_equal(rows, 3);
     char png[700];
