@@ -158,7 +158,7 @@ int app_suite(const app_suite_opts *o)
         }
     }
     /* with --resume, problems whose row of this family and budget says "ok" are kept */
-    int *todo = malloc(sizeof(int) * (size_t)ns);
+    int *todo = malloc(sizeof(int) * (size_t)(ns > 0 ? ns : 1));
     int ntodo = 0;
     if (!todo) {
         rc = APP_EXIT_FAILED;
