@@ -3,6 +3,7 @@
 #include "run.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +76,12 @@ static int run_one(const app_benchmark *b, const family *fam, const app_suite_op
     rw->evals = res.evals;
     rw->iters = res.iters;
     return rc;
+}
+
+/* Elements of a problem's grid (its cost grows with it). */
+static long cells(const app_benchmark *b)
+{
+    return (long)b->width * b->height;
 }
 
 static void row_path(char *buf, size_t len, const char *out, const char *name)
@@ -188,16 +195,25 @@ int app_suite(const app_suite_opts *o)
             if (!o->quiet) fflush(stdout);
         }
     } else {
-        /* worker j takes problems j, j + jobs, ... of the to-do list; each writes one row file
+        /* the workers take the next problem from a pipe of to-do indices (largest grids first,
+         * so that no worker is left with a big problem at the end); each writes one row file
          * per problem, the parent reads them back in problem order (so the table never
          * depends on timing) */
+        for (int t = 1; t < ntodo; t++) /* insertion sort by grid size, stable */
+            for (int u = t; u > 0 && cells(&b[sel[todo[u]]]) > cells(&b[sel[todo[u - 1]]]); u--) {
+                int tmp = todo[u];
+                todo[u] = todo[u - 1];
+                todo[u - 1] = tmp;
+            }
         pid_t *pids = calloc((size_t)jobs, sizeof *pids);
-        if (!pids) {
+        int queue[2] = {-1, -1};
+        if (!pids || pipe(queue)) {
+            fprintf(stderr, "topopt: suite: cannot start the workers: %s\n", strerror(errno));
+            free(pids);
             free(todo);
             rc = APP_EXIT_FAILED;
             goto done;
         }
-        const int stride = jobs;
         for (int j = 0; j < jobs; j++) {
             pid_t pid = fork();
             if (pid < 0) {
@@ -206,7 +222,10 @@ int app_suite(const app_suite_opts *o)
                 break;
             }
             if (pid == 0) {
-                for (int t = j; t < ntodo; t += stride) {
+                close(queue[1]);
+                int t;
+                /* one int per write and read: pipe writes of <= PIPE_BUF bytes are atomic */
+                while (read(queue[0], &t, sizeof t) == (ssize_t)sizeof t) {
                     int s = todo[t];
                     row rw;
                     memset(&rw, 0, sizeof rw);
@@ -220,6 +239,11 @@ int app_suite(const app_suite_opts *o)
             }
             pids[j] = pid;
         }
+        close(queue[0]);
+        signal(SIGPIPE, SIG_IGN); /* workers that died early: write fails instead of killing us */
+        for (int t = 0; t < ntodo && jobs > 0; t++)
+            if (write(queue[1], &t, sizeof t) != (ssize_t)sizeof t) break;
+        close(queue[1]);
         for (int j = 0; j < jobs; j++) {
             int status;
             while (waitpid(pids[j], &status, 0) < 0 && errno == EINTR) {
