@@ -45,39 +45,6 @@ typedef struct {
     int iters;
 } row;
 
-static int run_one(const app_benchmark *b, const family *fam, const app_suite_opts *o,
-                   const char *out, row *rw)
-{
-    char text[2048], err[2048];
-    snprintf(text, sizeof text,
-             "problem: {benchmark: %s}\n%sbudget: {evaluations: %d, iterations: %d}\n"
-             "seed: %lu\noutputs: {dir: \"%s/%s\", print_frequency: 100}\n",
-             b->name, fam->yaml, o->steps, o->steps, o->seed, out, b->name);
-    app_config *c = malloc(sizeof *c);
-    if (!c) return APP_EXIT_FAILED;
-    if (app_config_load_string(c, b->name, text, 0, NULL, o->bench_path, err, sizeof err)) {
-        fprintf(stderr, "topopt: suite: %s\n", err);
-        free(c);
-        rw->rc = APP_EXIT_USAGE;
-        return APP_EXIT_USAGE;
-    }
-    snprintf(c->name, sizeof c->name, "%s", b->name);
-    app_run_opts ro = {.quiet = 1};
-    app_run_result res;
-    memset(&res, 0, sizeof res);
-    int rc = app_run(c, &ro, &res);
-    free(c);
-    rw->done = 1;
-    rw->rc = rc;
-    rw->compliance = res.compliance;
-    rw->volume = res.volume;
-    rw->violation = res.violation;
-    rw->time = res.time;
-    rw->evals = res.evals;
-    rw->iters = res.iters;
-    return rc;
-}
-
 /* Elements of a problem's grid (its cost grows with it). */
 static long cells(const app_benchmark *b)
 {
@@ -114,6 +81,45 @@ static int read_row(const char *path, row *rw, const family *fam, const app_suit
     fclose(f);
     rw->done = k == 10 && !strcmp(method, fam->name) && st == o->steps && seed == o->seed;
     return rw->done ? 0 : -1;
+}
+
+/* Run problem b of the suite into OUT/<name>/ and record its row there (rw gets it too). */
+static void run_one(const app_benchmark *b, const family *fam, const app_suite_opts *o,
+                    const char *out, row *rw)
+{
+    memset(rw, 0, sizeof *rw);
+    rw->rc = APP_EXIT_FAILED;
+    char text[2048], err[2048];
+    snprintf(text, sizeof text,
+             "problem: {benchmark: %s}\n%sbudget: {evaluations: %d, iterations: %d}\n"
+             "seed: %lu\noutputs: {dir: \"%s/%s\", print_frequency: 100}\n",
+             b->name, fam->yaml, o->steps, o->steps, o->seed, out, b->name);
+    app_config *c = malloc(sizeof *c);
+    if (!c) goto record;
+    if (app_config_load_string(c, b->name, text, 0, NULL, o->bench_path, err, sizeof err)) {
+        fprintf(stderr, "topopt: suite: %s\n", err);
+        free(c);
+        rw->rc = APP_EXIT_USAGE;
+        goto record;
+    }
+    snprintf(c->name, sizeof c->name, "%s", b->name);
+    app_run_opts ro = {.quiet = 1};
+    app_run_result res;
+    memset(&res, 0, sizeof res);
+    rw->rc = app_run(c, &ro, &res);
+    free(c);
+    rw->done = 1;
+    rw->compliance = res.compliance;
+    rw->volume = res.volume;
+    rw->violation = res.violation;
+    rw->time = res.time;
+    rw->evals = res.evals;
+    rw->iters = res.iters;
+record:;
+    char p[1300];
+    row_path(p, sizeof p, out, b->name);
+    write_row(p, rw, fam, o);
+    fflush(stdout);
 }
 
 int app_suite(const app_suite_opts *o)
@@ -188,11 +194,7 @@ int app_suite(const app_suite_opts *o)
     if (jobs == 1) {
         for (int t = 0; t < ntodo; t++) {
             int s = todo[t];
-            char p[1300];
             run_one(&b[sel[s]], fam, o, out, &rows[s]);
-            row_path(p, sizeof p, out, b[sel[s]].name);
-            write_row(p, &rows[s], fam, o);
-            if (!o->quiet) fflush(stdout);
         }
     } else {
         /* the workers take the next problem from a pipe of to-do indices (largest grids first,
@@ -226,14 +228,8 @@ int app_suite(const app_suite_opts *o)
                 int t;
                 /* one int per write and read: pipe writes of <= PIPE_BUF bytes are atomic */
                 while (read(queue[0], &t, sizeof t) == (ssize_t)sizeof t) {
-                    int s = todo[t];
                     row rw;
-                    memset(&rw, 0, sizeof rw);
-                    char p[1300];
-                    run_one(&b[sel[s]], fam, o, out, &rw);
-                    row_path(p, sizeof p, out, b[sel[s]].name);
-                    write_row(p, &rw, fam, o);
-                    fflush(stdout);
+                    run_one(&b[sel[todo[t]]], fam, o, out, &rw);
                 }
                 _exit(0);
             }
