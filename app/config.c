@@ -59,6 +59,7 @@ static const char *const dir_names[] = {"x", "y", NULL};
 static const char *const method_names[] = {"bfgs-sqp", "lbfgs", "penalty", "auglag",
                                            "projgrad", "mma",   "oc",      NULL};
 static const char *const act_names[] = {"tanh", "sigmoid", "leaky_relu", "swish", "identity", NULL};
+static const char *const prec_names[] = {"float32", "float64", NULL}; /* nn_precision order */
 
 #define S(f) OFF(solver.f)
 static const key KEYS[] = {
@@ -114,6 +115,9 @@ static const key KEYS[] = {
     {"parameterization.kind", T_ENUM, OFF(param_kind), 0, "cnn", NORANGE, param_names,
      "cnn: Hoyer et al. 2019 network; mlp: TOuNN-style Fourier MLP; pixel: one variable per "
      "element"},
+    {"parameterization.precision", T_ENUM, OFF(precision), 0, "float32", NORANGE, prec_names,
+     "arithmetic of the cnn and mlp networks: float32 (as the paper's TensorFlow code; "
+     "parameters and solver stay double) or float64"},
     {"parameterization.cnn.latent_size", T_INT, OFF(cnn.latent_size), 0, NULL, 1, 100000, NULL,
      "length of the trainable latent vector"},
     {"parameterization.cnn.latent_scale", T_DOUBLE, OFF(cnn.latent_scale), 0, NULL, 0, BIG, NULL,
@@ -1013,6 +1017,7 @@ static int load_common(app_config *c, const char *name, const char *text, int n_
         app_benchmarks_free(b, nb);
     }
     if (x.set[find_key("parameterization.cnn.resizes")]) c->cnn.n_blocks = c->cnn_n_resizes;
+    c->cnn.precision = c->mlp.precision = (nn_precision)c->precision;
 
     const char *bad = NULL;
     char msg[768];

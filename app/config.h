@@ -63,6 +63,7 @@ typedef struct {
 
     /* parameterization */
     int param_kind; ///< app_param_kind
+    int precision;  ///< nn_precision of the cnn and mlp (parameterization.precision)
     nn_hoyer_cnn_settings cnn;
     int cnn_n_resizes, cnn_n_filters; ///< list lengths as given (must equal cnn.n_blocks)
     nn_fourier_mlp_settings mlp;

@@ -64,3 +64,22 @@ if(BUILD_TESTING OR NOT DEFINED BUILD_TESTING)
     topopt_missing("CMocka" "libcmocka-dev")
   endif()
 endif()
+
+# oneDNN (optional, libdnnl-dev): the float32 convolutions of nn/ run on its JIT kernels.
+# TOPOPT_DNNL=OFF, or no oneDNN found, leaves the library's own im2col + SGEMM path.
+option(TOPOPT_DNNL "Use oneDNN for the network's float32 convolutions when it is installed" ON)
+set(TOPOPT_HAVE_DNNL OFF)
+if(TOPOPT_DNNL)
+  find_path(DNNL_INCLUDE_DIR dnnl.h)
+  find_library(DNNL_LIBRARY dnnl)
+  if(DNNL_INCLUDE_DIR AND DNNL_LIBRARY)
+    add_library(topopt::dnnl INTERFACE IMPORTED)
+    target_include_directories(topopt::dnnl INTERFACE ${DNNL_INCLUDE_DIR})
+    target_link_libraries(topopt::dnnl INTERFACE ${DNNL_LIBRARY})
+    set(TOPOPT_HAVE_DNNL ON)
+    message(STATUS "oneDNN: ${DNNL_LIBRARY}")
+  else()
+    message(STATUS "oneDNN not found (sudo apt-get install libdnnl-dev): "
+                   "the network uses its own SGEMM path")
+  endif()
+endif()

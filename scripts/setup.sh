@@ -24,6 +24,7 @@ done
 
 packages=(build-essential cmake pkg-config libsuitesparse-dev libopenblas-dev libpng-dev
           libhdf5-dev libcmocka-dev libyaml-dev)
+packages+=(libdnnl-dev) # oneDNN: the network's float32 convolutions (optional in CMake)
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -513,6 +513,7 @@ static void small_hoyer_settings(nn_hoyer_cnn_settings *s)
     s->conv_filters[2] = 3;
     s->conv_filters[3] = 2;
     s->max_batch = 2;
+    s->precision = NN_PREC_FLOAT64; // finite differences need double
 }
 
 // Perturb every parameter (zero-initialized offsets and biases too) so that no term of the
@@ -553,7 +554,10 @@ static void test_fd_hoyer_default(void **state)
     // resizes reduce to (1,1,1,2,1) -> dense image 12 x 8. FD on 300 random parameters that
     // cover every layer (indices spread over theta).
     nn_model *m = NULL;
-    assert_int_equal(nn_model_create_hoyer_cnn(&m, 24, 16, NULL), NN_OK);
+    nn_hoyer_cnn_settings s;
+    nn_hoyer_cnn_settings_default(&s);
+    s.precision = NN_PREC_FLOAT64;
+    assert_int_equal(nn_model_create_hoyer_cnn(&m, 24, 16, &s), NN_OK);
     const int np = nn_model_num_params(m), no = nn_model_num_outputs(m), k = 2;
     double *theta = malloc((size_t)np * sizeof *theta), *u = malloc((size_t)k * no * sizeof *u);
     random_theta(m, theta, 11, 0.02);
@@ -586,6 +590,7 @@ static void test_fd_mlp(void **state)
             s.fourier = fourier;
             s.activation = acts[a];
             s.max_batch = 2;
+            s.precision = NN_PREC_FLOAT64;
             nn_model *m = NULL;
             assert_int_equal(nn_model_create_fourier_mlp(&m, 9, 5, &s), NN_OK);
             const int np = nn_model_num_params(m), no = nn_model_num_outputs(m), k = 3;
@@ -789,62 +794,239 @@ static void test_errors_and_summary(void **state)
     nn_model_destroy(m);
 }
 
-static void test_single_precision(void **state)
+// ---------------------------------------------------------------------------------------
+// float32 against float64
+//
+// Tolerances. float's unit roundoff is u = 2^-24 = 6e-8. A conv output or a weight-gradient
+// entry is a sum of n products of float-rounded values: its error is at most ~n u times the
+// sum of the magnitudes (the worst case), typically sqrt(n) u (rounding errors of random
+// sign). The norm-wise relative errors below (max |float32 - float64| / max |float64|) are
+// therefore held to a per-layer bound n_max u with n_max the longest sum in the test (taps
+// K = k*k*cin, or the pixels of a weight-gradient sum), and for a whole network to the sum of
+// those over its depth.
+
+/* max_i |a_i - b_i| / max_i |b_i| over each of k rows of length n; the worst row. */
+static double rel_diff_rows(const double *a, const double *b, int k, size_t n)
+{
+    double worst = 0.0;
+    for (int j = 0; j < k; j++) {
+        double num = 0.0, den = 0.0;
+        for (size_t i = 0; i < n; i++) {
+            num = fmax(num, fabs(a[(size_t)j * n + i] - b[(size_t)j * n + i]));
+            den = fmax(den, fabs(b[(size_t)j * n + i]));
+        }
+        assert_true(den > 0.0);
+        worst = fmax(worst, num / den);
+    }
+    return worst;
+}
+
+/* Central differences (step h) of L_j = u_j . logits of the double model md at theta on the
+ * parameters idx[0..nidx) (all when idx is NULL): fd[j*nidx + t]. */
+static void fd_values(nn_model *md, double *theta, int k, const double *u, const int *idx, int nidx,
+                      double h, double *fd)
+{
+    const int no = nn_model_num_outputs(md);
+    double *z = malloc((size_t)no * sizeof *z);
+    assert_non_null(z);
+    for (int t = 0; t < nidx; t++) {
+        const int i = idx ? idx[t] : t;
+        const double t0 = theta[i];
+        double lp[64];
+        theta[i] = t0 + h;
+        assert_int_equal(nn_model_forward(md, theta, z, 0), NN_OK);
+        for (int j = 0; j < k; j++)
+            lp[j] = dot(u + (size_t)j * no, z, (size_t)no);
+        theta[i] = t0 - h;
+        assert_int_equal(nn_model_forward(md, theta, z, 0), NN_OK);
+        for (int j = 0; j < k; j++)
+            fd[(size_t)j * nidx + t] = (lp[j] - dot(u + (size_t)j * no, z, (size_t)no)) / (2 * h);
+        theta[i] = t0;
+    }
+    free(z);
+}
+
+/* Logits and k gradients of model m at theta. */
+static void run_model(nn_model *m, const double *theta, int k, const double *u, double *z,
+                      double *g)
+{
+    assert_int_equal(nn_model_forward(m, theta, z, 1), NN_OK);
+    assert_int_equal(nn_model_backward(m, k, u, g), NN_OK);
+}
+
+/* Compare the float32 model mf with the float64 model md (same layout) at theta: logits,
+ * gradients, and the float32 gradient against central differences of md on idx (all when NULL).
+ * Returns the three norm-wise relative errors in err[3]. */
+static void compare_f32(nn_model *md, nn_model *mf, double *theta, int k, const double *u,
+                        const int *idx, int nidx, double err[3])
+{
+    const int np = nn_model_num_params(md), no = nn_model_num_outputs(md);
+    assert_int_equal(nn_model_num_params(mf), np);
+    double *zd = malloc((size_t)no * sizeof *zd), *zf = malloc((size_t)no * sizeof *zf);
+    double *gd = malloc((size_t)k * np * sizeof *gd), *gf = malloc((size_t)k * np * sizeof *gf);
+    double *fd = malloc((size_t)k * nidx * sizeof *fd), *gs = malloc((size_t)k * nidx * sizeof *gs);
+    assert_true(zd && zf && gd && gf && fd && gs);
+    run_model(md, theta, k, u, zd, gd);
+    run_model(mf, theta, k, u, zf, gf);
+    err[0] = rel_diff_rows(zf, zd, 1, (size_t)no);
+    err[1] = rel_diff_rows(gf, gd, k, (size_t)np);
+    fd_values(md, theta, k, u, idx, nidx, 1e-5, fd);
+    for (int j = 0; j < k; j++)
+        for (int t = 0; t < nidx; t++)
+            gs[(size_t)j * nidx + t] = gf[(size_t)j * np + (idx ? idx[t] : t)];
+    err[2] = rel_diff_rows(gs, fd, k, (size_t)nidx);
+    assert_true(err[1] > 0.0); // the float path really ran (float64 would agree to the bit)
+    free(zd);
+    free(zf);
+    free(gd);
+    free(gf);
+    free(fd);
+    free(gs);
+}
+
+/* One layer after a trainable input [h][w][c], built in float64 and in float32 (use_dnnl). */
+static void layer_f32(int h, int w, int c, const nn_layer_desc *d, int use_dnnl, size_t chunk,
+                      double tol, const char *what)
+{
+    nn_model *m[2] = {NULL, NULL};
+    for (int p = 0; p < 2; p++) {
+        assert_int_equal(nn_build_begin(&m[p], 2, chunk), NN_OK);
+        m[p]->prec = p ? NN_PREC_FLOAT32 : NN_PREC_FLOAT64;
+        m[p]->use_dnnl = use_dnnl;
+        nn_layer_desc in = nn_layer_desc_zero(NN_L_PARAM_INPUT);
+        in.h = h;
+        in.w = w;
+        in.c = c;
+        assert_int_equal(nn_build_add(m[p], &in), NN_OK);
+        assert_int_equal(nn_build_add(m[p], d), NN_OK);
+        assert_int_equal(nn_build_finish(m[p]), NN_OK);
+    }
+    assert_int_equal(m[1]->layers[1].f32, 1);
+    assert_int_equal(m[1]->layers[1].dnnl != NULL, use_dnnl && nn_have_dnnl() && d->k > 1 && d->cout > 1);
+    const int np = nn_model_num_params(m[0]), no = nn_model_num_outputs(m[0]), k = 3;
+    double *theta = malloc((size_t)np * sizeof *theta), *u = malloc((size_t)k * no * sizeof *u);
+    uint64_t st = 1234;
+    fill_uniform(theta, (size_t)np, -1, 1, &st);
+    fill_uniform(u, (size_t)k * no, -1, 1, &st);
+    double err[3];
+    compare_f32(m[0], m[1], theta, k, u, NULL, np, err);
+    print_message("  float32 %-30s logits %.1e grad %.1e vs fd %.1e (tol %.0e)\n", what, err[0],
+                  err[1], err[2], tol);
+    assert_true(err[0] <= tol);
+    assert_true(err[1] <= tol);
+    assert_true(err[2] <= tol + 1e-7); // + the FD error of the double model (<= 1e-7 above)
+    free(theta);
+    free(u);
+    nn_model_destroy(m[0]);
+    nn_model_destroy(m[1]);
+}
+
+static void test_f32_layers(void **state)
 {
     (void)state;
-    // conv_single: the whole-model gradient must agree with the double version to 1e-4
-    // (norm-wise relative, per upstream), the logits likewise. float rounding (2^-24 ~ 6e-8)
-    // accumulated over K = 25*cin <= 3200 terms gives ~1e-6 in practice.
-    for (int sz = 0; sz < 2; sz++) {
-        nn_hoyer_cnn_settings s;
-        nn_hoyer_cnn_settings_default(&s);
-        const int W = sz ? 48 : 24, H = 16;
-        nn_model *md = NULL, *ms = NULL;
-        assert_int_equal(nn_model_create_hoyer_cnn(&md, W, H, &s), NN_OK);
-        s.conv_single = 1;
-        s.chunk_kib = 64; // several chunks per conv
-        assert_int_equal(nn_model_create_hoyer_cnn(&ms, W, H, &s), NN_OK);
-        const int np = nn_model_num_params(md), no = nn_model_num_outputs(md), k = 2;
-        assert_int_equal(nn_model_num_params(ms), np);
-        double *theta = malloc((size_t)np * sizeof *theta), *u = malloc((size_t)k * no * sizeof *u);
-        double *gd = malloc((size_t)k * np * sizeof *gd), *gs = malloc((size_t)k * np * sizeof *gs);
-        double *zd = malloc((size_t)no * sizeof *zd), *zs = malloc((size_t)no * sizeof *zs);
-        random_theta(md, theta, 21, 0.02);
-        uint64_t st = 4;
-        fill_uniform(u, (size_t)k * no, -1, 1, &st);
-        assert_int_equal(nn_model_forward(md, theta, zd, 1), NN_OK);
-        assert_int_equal(nn_model_backward(md, k, u, gd), NN_OK);
-        assert_int_equal(nn_model_forward(ms, theta, zs, 1), NN_OK);
-        assert_int_equal(nn_model_backward(ms, k, u, gs), NN_OK);
-        double num = 0, den = 0;
-        for (int e = 0; e < no; e++) {
-            num = fmax(num, fabs(zs[e] - zd[e]));
-            den = fmax(den, fabs(zd[e]));
-        }
-        const double ez = num / den;
-        double eg = 0;
-        for (int j = 0; j < k; j++) {
-            num = den = 0;
-            for (int i = 0; i < np; i++) {
-                num = fmax(num, fabs(gs[(size_t)j * np + i] - gd[(size_t)j * np + i]));
-                den = fmax(den, fabs(gd[(size_t)j * np + i]));
-            }
-            eg = fmax(eg, num / den);
-        }
-        print_message("  conv_single %dx%d: logits rel diff %.2e, gradient rel diff %.2e\n", W, H,
-                      ez, eg);
-        assert_true(ez <= 1e-4);
-        assert_true(eg <= 1e-4);
-        assert_true(eg > 0); // the float path really ran
-        free(theta);
-        free(u);
-        free(gd);
-        free(gs);
-        free(zd);
-        free(zs);
-        nn_model_destroy(md);
-        nn_model_destroy(ms);
+    const double u = 0x1p-24;
+    for (int dn = 0; dn <= nn_have_dnnl(); dn++) {
+        nn_layer_desc d = nn_layer_desc_zero(NN_L_CONV);
+        // Tolerance n u, n the longest sum (taps K = k*k*cin or pixels P of a weight gradient).
+        // 5x5 conv 8 -> 6 on 12 x 10: sums of K = 200 taps, weight gradients of 120 pixels;
+        // the own path in chunks of one row (chunk = one im2col row).
+        d.k = 5;
+        d.cout = 6;
+        layer_f32(10, 12, 8, &d, dn, dn ? 1 << 20 : 12 * 200, 200 * u,
+                  dn ? "conv 5x5 8->6 (oneDNN)" : "conv 5x5 8->6 (im2col, chunked)");
+        // 5x5 conv 16 -> 1 (the direct kernel in both builds): K = 400.
+        d.cout = 1;
+        layer_f32(10, 12, 16, &d, dn, 1 << 20, 400 * u, "conv 5x5 16->1 (direct)");
+        // 3x3 conv on a 3 x 2 image: every output pixel touches the border.
+        d.k = 3;
+        d.cout = 3;
+        layer_f32(2, 3, 4, &d, dn, 1 << 20, 36 * u, "conv 3x3 on 3x2 (border)");
+        // per-pixel dense (the MLP's layers): K = 7, weight gradients over 36 pixels.
+        d.k = 1;
+        d.cout = 5;
+        layer_f32(6, 6, 7, &d, dn, 1 << 20, 36 * u, "dense per pixel 7->5");
     }
+}
+
+static void test_f32_hoyer(void **state)
+{
+    (void)state;
+    // The default architecture (filters 128, 64, 32, 16, 1; K up to 25*128 = 3200 taps) on
+    // 24 x 16 and 48 x 16, float32 on both paths against float64 and against central
+    // differences of float64 on 300 parameters spread over every layer. Five conv layers of
+    // sums of at most 3200 taps: sum_l K_l u ~ (800 + 3200 + 1600 + 800 + 400) u = 4e-4 is
+    // the bound for the logits and gradients (observed: ~1e-6 to 1e-5).
+    const double tol = 6800 * 0x1p-24;
+    for (int sz = 0; sz < 2; sz++)
+        for (int dn = 0; dn <= nn_have_dnnl(); dn++) {
+            nn_hoyer_cnn_settings s;
+            nn_hoyer_cnn_settings_default(&s);
+            const int W = sz ? 48 : 24, H = 16;
+            nn_model *md = NULL, *mf = NULL;
+            s.precision = NN_PREC_FLOAT64;
+            assert_int_equal(nn_model_create_hoyer_cnn(&md, W, H, &s), NN_OK);
+            s.precision = NN_PREC_FLOAT32;
+            s.use_dnnl = dn;
+            s.chunk_kib = 64; // several im2col chunks per conv on the own path
+            assert_int_equal(nn_model_create_hoyer_cnn(&mf, W, H, &s), NN_OK);
+            const int np = nn_model_num_params(md), no = nn_model_num_outputs(md), k = 2;
+            double *theta = malloc((size_t)np * sizeof *theta);
+            double *u = malloc((size_t)k * no * sizeof *u);
+            random_theta(md, theta, 21, 0.02);
+            uint64_t st = 4;
+            fill_uniform(u, (size_t)k * no, -1, 1, &st);
+            enum { NI = 300 };
+            int idx[NI];
+            for (int t = 0; t < NI; t++)
+                idx[t] = (int)((double)np * (t + test_uniform(&st)) / NI);
+            double err[3];
+            compare_f32(md, mf, theta, k, u, idx, NI, err);
+            print_message("  float32 hoyer_cnn %dx%d %s: logits %.1e grad %.1e vs fd %.1e "
+                          "(tol %.0e)\n",
+                          W, H, dn ? "oneDNN" : "im2col", err[0], err[1], err[2], tol);
+            assert_true(err[0] <= tol);
+            assert_true(err[1] <= tol);
+            assert_true(err[2] <= tol + 1e-6);
+            free(theta);
+            free(u);
+            nn_model_destroy(md);
+            nn_model_destroy(mf);
+        }
+}
+
+static void test_f32_mlp(void **state)
+{
+    (void)state;
+    // The default Fourier MLP (500 features -> 20 -> 1) on 30 x 20: the first dense layer
+    // sums K = 500 terms, its weight gradients 600 pixels: bound (500 + 600 + 20) u.
+    const double tol = 1120 * 0x1p-24;
+    nn_fourier_mlp_settings s;
+    nn_fourier_mlp_settings_default(&s);
+    nn_model *md = NULL, *mf = NULL;
+    s.precision = NN_PREC_FLOAT64;
+    assert_int_equal(nn_model_create_fourier_mlp(&md, 30, 20, &s), NN_OK);
+    s.precision = NN_PREC_FLOAT32;
+    assert_int_equal(nn_model_create_fourier_mlp(&mf, 30, 20, &s), NN_OK);
+    const int np = nn_model_num_params(md), no = nn_model_num_outputs(md), k = 2;
+    double *theta = malloc((size_t)np * sizeof *theta), *u = malloc((size_t)k * no * sizeof *u);
+    random_theta(md, theta, 5, 0.1);
+    uint64_t st = 6;
+    fill_uniform(u, (size_t)k * no, -1, 1, &st);
+    enum { NI = 200 };
+    int idx[NI];
+    for (int t = 0; t < NI; t++)
+        idx[t] = (int)((double)np * (t + test_uniform(&st)) / NI);
+    double err[3];
+    compare_f32(md, mf, theta, k, u, idx, NI, err);
+    print_message("  float32 fourier_mlp 30x20: logits %.1e grad %.1e vs fd %.1e (tol %.0e)\n",
+                  err[0], err[1], err[2], tol);
+    assert_true(err[0] <= tol);
+    assert_true(err[1] <= tol);
+    assert_true(err[2] <= tol + 1e-6);
+    free(theta);
+    free(u);
+    nn_model_destroy(md);
+    nn_model_destroy(mf);
 }
 
 int main(void)
@@ -867,7 +1049,9 @@ int main(void)
         cmocka_unit_test(test_fd_hoyer_default),
         cmocka_unit_test(test_fd_mlp),
         cmocka_unit_test(test_batched_backward),
-        cmocka_unit_test(test_single_precision),
+        cmocka_unit_test(test_f32_layers),
+        cmocka_unit_test(test_f32_hoyer),
+        cmocka_unit_test(test_f32_mlp),
         cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_init_hoyer),
         cmocka_unit_test(test_errors_and_summary),

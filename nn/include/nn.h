@@ -59,6 +59,24 @@ int nn_activation_parse(const char *name, nn_activation *a);
 /** Name of an activation as accepted by nn_activation_parse. Never NULL. */
 const char *nn_activation_str(nn_activation a);
 
+/** Arithmetic of a network's forward and backward passes. The parameters theta, the logits
+ *  and the gradients are double either way (the conversion happens at the network boundary). */
+typedef enum {
+    NN_PREC_FLOAT32 = 0, ///< the k x k convolutions and the per-pixel dense layers compute in
+                         ///< float (as the paper's TensorFlow code); reductions that need it
+                         ///< (normalization statistics, gradient sums into theta) stay double
+    NN_PREC_FLOAT64 = 1, ///< everything in double (for finite-difference checks)
+} nn_precision;
+
+/** Parse "float32", "float64". Returns 0 and sets *p, or -1. */
+int nn_precision_parse(const char *name, nn_precision *p);
+/** Name of a precision as accepted by nn_precision_parse. Never NULL. */
+const char *nn_precision_str(nn_precision p);
+
+/** 1 when the library was built with oneDNN (CMake option TOPOPT_DNNL): float32 k x k
+ *  convolutions with more than one output channel then run on oneDNN's JIT kernels. */
+int nn_have_dnnl(void);
+
 /** Largest number of conv blocks of a hoyer_cnn. */
 #define NN_MAX_BLOCKS 8
 
@@ -98,11 +116,11 @@ typedef struct {
     int max_batch;   ///< upstream gradients per BLAS-3 pass in backward; a larger k is
                      ///< processed in groups of max_batch (4). Sizes the workspace.
     int chunk_kib;   ///< im2col chunk budget in KiB (16384): bounds workspace memory
-    int conv_single; ///< 1 = the k x k convolutions multiply in single precision (sgemm on
-                     ///< float copies of im2col, weights and upstream gradients; sums and every
-                     ///< other layer stay double). About 1.5x faster; logits and gradients then
-                     ///< carry ~1e-6 relative rounding noise (not for finite-difference checks
-                     ///< or tight line searches). (0)
+    nn_precision precision; ///< arithmetic of the network (NN_PREC_FLOAT32). In float32 the
+                            ///< logits and gradients carry ~1e-6 relative rounding noise
+                            ///< (use float64 for finite-difference checks).
+    int use_dnnl; ///< 1 = float32 convolutions on oneDNN when built with it (1); 0 = the
+                  ///< library's own im2col + SGEMM path. Ignored in float64.
 } nn_hoyer_cnn_settings;
 
 /** Fill *s with the defaults listed in nn_hoyer_cnn_settings. */
@@ -144,6 +162,7 @@ typedef struct {
     double fourier_rmax;      ///< largest length scale in elements (10)
     uint64_t fourier_seed;    ///< seed of the fixed frequencies B (1234)
     int max_batch;            ///< upstream gradients per BLAS-3 pass in backward (4)
+    nn_precision precision;   ///< arithmetic of the dense layers (NN_PREC_FLOAT32)
 } nn_fourier_mlp_settings;
 
 /** Fill *s with the defaults listed in nn_fourier_mlp_settings. */

@@ -81,23 +81,7 @@ static void act_backward(const nn_layer *L, size_t P, int C, int kb, const doubl
 // ---------------------------------------------------------------------------------------
 // Convolution k x k 'same' (zero padding k/2), channels last, kernel [k][k][cin][cout].
 
-// dst[0..n) = src[0..n) converted to the column type (memcpy for double).
-static void copy_to_col_d(double *dst, const double *src, size_t n)
-{
-    memcpy(dst, src, n * sizeof *dst);
-}
-
-static void copy_to_col_f(float *dst, const double *src, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        dst[i] = (float)src[i];
-}
-
-#define COPY_TO_COL(dst, src, n)                                                                   \
-    _Generic((dst), double * : copy_to_col_d, float * : copy_to_col_f)((dst), (src), (n))
-
-// im2col and its adjoint col2im, written once for a column matrix of element type T:
-// double, or float for the conv_single setting. The image side (x, dx) is double either way.
+// im2col and its adjoint col2im of the float64 path (conv32.c has the float32 ones).
 //
 // im2col: rows r0..r0+nr of the im2col matrix, col[(py-r0)*iw + px][(ky*k + kx)*ic + ci],
 // zero where the kernel reaches past the image.
@@ -122,8 +106,8 @@ static void copy_to_col_f(float *dst, const double *src, size_t n)
                         continue;                                                                  \
                     }                                                                              \
                     if (kx0 > 0) memset(dst, 0, sizeof(T) * kx0 * ic);                             \
-                    COPY_TO_COL(dst + (size_t)kx0 * ic, x + ((size_t)sy * iw + sx0 + kx0) * ic,    \
-                                (size_t)(kx1 - kx0) * ic);                                         \
+                    memcpy(dst + (size_t)kx0 * ic, x + ((size_t)sy * iw + sx0 + kx0) * ic,         \
+                           sizeof(T) * (kx1 - kx0) * ic);                                          \
                     if (kx1 < k) memset(dst + (size_t)kx1 * ic, 0, sizeof(T) * (k - kx1) * ic);    \
                 }                                                                                  \
             }                                                                                      \
@@ -158,57 +142,6 @@ static void copy_to_col_f(float *dst, const double *src, size_t n)
     }
 
 NN_DEFINE_IM2COL(im2col, col2im, double)
-NN_DEFINE_IM2COL(im2col_f, col2im_f, float)
-
-// conv_single forward of a k x k conv: float im2col chunk x float weights, added to y (which
-// holds the bias) in double.
-static void conv_forward_single(nn_model *m, const nn_layer *L, const double *theta,
-                                const double *x, double *y)
-{
-    const int ih = L->ih, iw = L->iw, ic = L->ic, oc = L->oc, k = L->d.k;
-    const int K = k * k * ic;
-    const double *Wt = theta + L->poff;
-    float *wf = m->wf + L->wf_off;
-    for (size_t i = 0; i < (size_t)K * oc; i++)
-        wf[i] = (float)Wt[i];
-    for (int r0 = 0; r0 < ih; r0 += L->rows_f) {
-        const int nr = ih - r0 < L->rows_f ? ih - r0 : L->rows_f;
-        im2col_f(x, ih, iw, ic, k, r0, nr, m->colf);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nr * iw, oc, K, 1.0f, m->colf, K, wf,
-                    oc, 0.0f, m->yf, oc);
-        double *yc = y + (size_t)r0 * iw * oc;
-        for (size_t i = 0; i < (size_t)nr * iw * oc; i++)
-            yc[i] += (double)m->yf[i];
-    }
-}
-
-// conv_single backward: float GEMMs per chunk; the weight gradient is summed over chunks in
-// double (m->dw), the input gradient scattered into double dx.
-static void conv_backward_single(nn_model *m, const nn_layer *L, int kb, const double *x,
-                                 const double *dy, double *dx)
-{
-    const int ih = L->ih, iw = L->iw, ic = L->ic, oc = L->oc, k = L->d.k;
-    const int K = k * k * ic, N = kb * oc;
-    const float *wf = m->wf + L->wf_off;
-    memset(m->dw, 0, (size_t)K * N * sizeof *m->dw);
-    if (dx) memset(dx, 0, (size_t)ih * iw * kb * ic * sizeof *dx);
-    for (int r0 = 0; r0 < ih; r0 += L->rows_b) {
-        const int nr = ih - r0 < L->rows_b ? ih - r0 : L->rows_b;
-        const double *dyc = dy + (size_t)r0 * iw * N;
-        for (size_t i = 0; i < (size_t)nr * iw * N; i++)
-            m->dyf[i] = (float)dyc[i];
-        im2col_f(x, ih, iw, ic, k, r0, nr, m->colf);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, nr * iw, 1.0f, m->colf, K,
-                    m->dyf, N, 0.0f, m->dwf, N);
-        for (size_t i = 0; i < (size_t)K * N; i++)
-            m->dw[i] += (double)m->dwf[i];
-        if (dx) {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nr * iw * kb, K, oc, 1.0f, m->dyf,
-                        oc, wf, oc, 0.0f, m->dcolf, K);
-            col2im_f(m->dcolf, ih, iw, ic, k, r0, nr, kb, dx);
-        }
-    }
-}
 
 static void conv_forward(nn_model *m, const nn_layer *L, const double *theta, const double *x,
                          double *y)
@@ -222,10 +155,6 @@ static void conv_forward(nn_model *m, const nn_layer *L, const double *theta, co
     if (k == 1) {
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)P, oc, ic, 1.0, x, ic, Wt, oc,
                     1.0, y, oc);
-        return;
-    }
-    if (m->single) {
-        conv_forward_single(m, L, theta, x, y);
         return;
     }
     for (int r0 = 0; r0 < ih; r0 += L->rows_f) {
@@ -278,8 +207,6 @@ static int conv_backward(nn_model *m, const nn_layer *L, const double *theta, in
         if (dx)
             cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)P * kb, ic, oc, 1.0, dy, oc,
                         Wt, oc, 0.0, dx, ic);
-    } else if (m->single) {
-        conv_backward_single(m, L, kb, x, dy, dx);
     } else {
         memset(m->dw, 0, (size_t)K * N * sizeof *m->dw);
         if (dx) memset(dx, 0, P * kb * ic * sizeof *dx);
@@ -527,7 +454,10 @@ void nn_layer_forward(nn_model *m, nn_layer *L, const double *theta, const doubl
         memcpy(y, L->aux, n * sizeof *y);
         break;
     case NN_L_CONV:
-        conv_forward(m, L, theta, x, y);
+        if (L->f32)
+            nn_conv32_forward(m, L, theta, x, y);
+        else
+            conv_forward(m, L, theta, x, y);
         break;
     case NN_L_RESHAPE:
         if (y != x) memcpy(y, x, n * sizeof *y);
@@ -572,6 +502,7 @@ int nn_layer_backward(nn_model *m, nn_layer *L, const double *theta, int kb, con
     case NN_L_CONST_INPUT:
         return 0;
     case NN_L_CONV:
+        if (L->f32) return nn_conv32_backward(m, L, theta, kb, x, dy, dx, grad, gstride);
         return conv_backward(m, L, theta, kb, x, dy, dx, grad, gstride);
     case NN_L_RESHAPE: {
         if (!dx) return 0;

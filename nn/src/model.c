@@ -55,6 +55,24 @@ const char *nn_activation_str(nn_activation a)
     return act_names[a];
 }
 
+static const char *const prec_names[] = {"float32", "float64"};
+
+int nn_precision_parse(const char *name, nn_precision *p)
+{
+    if (!name || !p) return -1;
+    for (int i = 0; i < 2; i++)
+        if (strcmp(name, prec_names[i]) == 0) {
+            *p = (nn_precision)i;
+            return 0;
+        }
+    return -1;
+}
+
+const char *nn_precision_str(nn_precision p)
+{
+    return (int)p >= 0 && (int)p < 2 ? prec_names[p] : "unknown";
+}
+
 // ---------------------------------------------------------------------------------------
 // Defaults (Hoyer et al. 2019, models.py CNNModel; Fourier-TOuNN main_fourierTOuNN.py)
 
@@ -107,6 +125,8 @@ void nn_hoyer_cnn_settings_default(nn_hoyer_cnn_settings *s)
     s->auto_resize = 1;
     s->max_batch = NN_DEFAULT_MAX_BATCH;
     s->chunk_kib = NN_DEFAULT_CHUNK_KIB;
+    s->precision = NN_PREC_FLOAT32;
+    s->use_dnnl = 1;
 }
 
 void nn_fourier_mlp_settings_default(nn_fourier_mlp_settings *s)
@@ -124,6 +144,7 @@ void nn_fourier_mlp_settings_default(nn_fourier_mlp_settings *s)
     s->fourier_rmax = NN_MLP_RMAX;
     s->fourier_seed = NN_MLP_FOURIER_SEED;
     s->max_batch = NN_DEFAULT_MAX_BATCH;
+    s->precision = NN_PREC_FLOAT32;
 }
 
 static int valid_act(nn_activation a)
@@ -168,8 +189,10 @@ static nn_status check_hoyer(const nn_hoyer_cnn_settings *s)
     if (s->max_batch < 1 || s->max_batch > 1024)
         return NN_FAIL(NN_ERR_SETTINGS, "max_batch = %d not in [1, 1024]", s->max_batch);
     if (s->chunk_kib < 1) return NN_FAIL(NN_ERR_SETTINGS, "chunk_kib = %d < 1", s->chunk_kib);
-    if (s->conv_single != 0 && s->conv_single != 1)
-        return NN_FAIL(NN_ERR_SETTINGS, "conv_single = %d (0 or 1)", s->conv_single);
+    if (s->precision != NN_PREC_FLOAT32 && s->precision != NN_PREC_FLOAT64)
+        return NN_FAIL(NN_ERR_SETTINGS, "precision = %d", (int)s->precision);
+    if (s->use_dnnl != 0 && s->use_dnnl != 1)
+        return NN_FAIL(NN_ERR_SETTINGS, "use_dnnl = %d (0 or 1)", s->use_dnnl);
     return NN_OK;
 }
 
@@ -226,6 +249,8 @@ static nn_status check_mlp(const nn_fourier_mlp_settings *s)
     }
     if (s->max_batch < 1 || s->max_batch > 1024)
         return NN_FAIL(NN_ERR_SETTINGS, "max_batch = %d not in [1, 1024]", s->max_batch);
+    if (s->precision != NN_PREC_FLOAT32 && s->precision != NN_PREC_FLOAT64)
+        return NN_FAIL(NN_ERR_SETTINGS, "precision = %d", (int)s->precision);
     return NN_OK;
 }
 
@@ -250,6 +275,7 @@ nn_status nn_build_begin(nn_model **out, int max_batch, size_t chunk_doubles)
     if (!m) return NN_FAIL(NN_ERR_NOMEM, "model");
     m->max_batch = max_batch;
     m->chunk_doubles = chunk_doubles;
+    m->prec = NN_PREC_FLOAT64; // the public models set their own
     *out = m;
     return NN_OK;
 }
@@ -394,6 +420,7 @@ nn_status nn_build_finish(nn_model *m)
             break;
         }
     size_t gmax = 1, colmax = 1, dcolmax = 1, dwmax = 1, wfmax = 0, yfmax = 1, dyfmax = 1;
+    size_t xfmax = 0, dxfmax = 1, dbfmax = 1;
     for (int i = 0; i < n; i++) {
         nn_layer *L = &m->layers[i];
         if (L->d.type == NN_L_RESHAPE) {
@@ -420,12 +447,24 @@ nn_status nn_build_finish(nn_model *m)
             if (L->d.k > 1) {
                 if (rf * row > colmax) colmax = rf * row;
                 if (rb * row * mb > dcolmax) dcolmax = rb * row * mb;
-                L->wf_off = wfmax;
-                wfmax += K * L->oc;
-                if (rf * L->iw * L->oc > yfmax) yfmax = rf * L->iw * L->oc;
-                if (rb * L->iw * L->oc * mb > dyfmax) dyfmax = rb * L->iw * L->oc * mb;
             }
             if (K * mb * L->oc > dwmax) dwmax = K * mb * L->oc;
+            // float32: every conv but the dense layer on one vector (Hoyer's latent -> image,
+            // a matrix-vector product bound by reading the double kernel from theta: a float
+            // copy would cost more traffic than it saves).
+            L->f32 = m->prec == NN_PREC_FLOAT32 && !(L->d.k == 1 && L->ih * L->iw == 1);
+            if (L->f32) {
+                L->wf_off = wfmax;
+                wfmax += K * L->oc + L->oc;
+                L->xf_off = xfmax;
+                xfmax += layer_in_size(L);
+                const size_t out = layer_out_size(L), in = layer_in_size(L);
+                if (out > yfmax) yfmax = out;
+                if (out > dyfmax) dyfmax = out;
+                if (rb * L->iw * L->oc * mb > dyfmax) dyfmax = rb * L->iw * L->oc * mb;
+                if (in * mb > dxfmax) dxfmax = in * mb;
+                if ((size_t)L->oc > dbfmax) dbfmax = (size_t)L->oc;
+            }
         }
         if (L->d.type == NN_L_BATCHNORM && 2 * (size_t)L->oc > dwmax) dwmax = 2 * (size_t)L->oc;
     }
@@ -441,20 +480,37 @@ nn_status nn_build_finish(nn_model *m)
     if (!m->gbuf[0] || !m->gbuf[1] || !m->col || !m->dcol || !m->dw)
         return NN_FAIL(NN_ERR_NOMEM, "workspaces (%zu + %zu + %zu + %zu doubles)", 2 * gmax, colmax,
                        dcolmax, dwmax);
-    if (m->single) {
-        m->wf = malloc((wfmax ? wfmax : 1) * sizeof(float));
+    if (wfmax) {
+        m->wf = malloc(wfmax * sizeof(float));
+        m->xf = malloc(xfmax * sizeof(float));
         m->colf = malloc(colmax * sizeof(float));
         m->dcolf = malloc(dcolmax * sizeof(float));
         m->yf = malloc(yfmax * sizeof(float));
         m->dyf = malloc(dyfmax * sizeof(float));
         m->dwf = malloc(dwmax * sizeof(float));
-        if (!m->wf || !m->colf || !m->dcolf || !m->yf || !m->dyf || !m->dwf)
-            return NN_FAIL(NN_ERR_NOMEM, "single-precision workspaces");
+        m->dxf = malloc(dxfmax * sizeof(float));
+        m->dbf = malloc(dbfmax * sizeof(float));
+        if (!m->wf || !m->xf || !m->colf || !m->dcolf || !m->yf || !m->dyf || !m->dwf || !m->dxf ||
+            !m->dbf)
+            return NN_FAIL(NN_ERR_NOMEM, "float32 workspaces");
+        nn_status st = nn_conv32_setup(m);
+        if (st != NN_OK) return st;
     }
     m->n_out = layer_out_size(&m->layers[n - 1]);
-    // The constant prefix (coordinates, Fourier features) is evaluated once, here.
+    // The constant prefix (coordinates, Fourier features) is evaluated once, here; a float32
+    // layer right after it gets its float input copy once, too.
     for (int i = 0; i < m->first_param; i++)
         nn_layer_forward(m, &m->layers[i], NULL, m->act[i], m->act[i + 1]);
+    if (m->first_param > 0 && m->first_param < n) {
+        nn_layer *L = &m->layers[m->first_param];
+        if (L->d.type == NN_L_CONV && L->f32) {
+            const double *x = m->act[m->first_param];
+            float *xf = m->xf + L->xf_off;
+            for (size_t i = 0; i < layer_in_size(L); i++)
+                xf[i] = (float)x[i];
+            L->x_const = 1;
+        }
+    }
     m->built = 1;
     return NN_OK;
 }
@@ -462,6 +518,7 @@ nn_status nn_build_finish(nn_model *m)
 void nn_model_destroy(nn_model *m)
 {
     if (!m) return;
+    if (m->layers) nn_conv32_teardown(m);
     for (int i = 0; i < m->n_layers; i++)
         free(m->layers[i].aux);
     if (m->act && m->act_owned)
@@ -481,6 +538,9 @@ void nn_model_destroy(nn_model *m)
     free(m->yf);
     free(m->dyf);
     free(m->dwf);
+    free(m->xf);
+    free(m->dxf);
+    free(m->dbf);
     free(m);
 }
 
@@ -546,7 +606,8 @@ nn_status nn_model_create_hoyer_cnn(nn_model **out, int W, int H, const nn_hoyer
     if (st != NN_OK) return st;
     m->n_blocks = s->n_blocks;
     memcpy(m->resizes, rs, sizeof rs);
-    m->single = s->conv_single;
+    m->prec = s->precision;
+    m->use_dnnl = s->use_dnnl;
 
     nn_layer_desc d = nn_layer_desc_zero(NN_L_PARAM_INPUT);
     d.h = d.w = 1;
@@ -629,6 +690,7 @@ nn_status nn_model_create_fourier_mlp(nn_model **out, int W, int H,
         free(xy);
         return st;
     }
+    m->prec = s->precision;
     nn_layer_desc d = nn_layer_desc_zero(NN_L_CONST_INPUT);
     d.h = H;
     d.w = W;
@@ -852,9 +914,9 @@ void nn_model_summary(const nn_model *m, FILE *f)
         fprintf(f, "hoyer_cnn %d x %d, upsampling factors (", m->W, m->H);
         for (int b = 0; b < m->n_blocks; b++)
             fprintf(f, "%s%d", b ? "," : "", m->resizes[b]);
-        fprintf(f, ")%s\n", m->single ? ", single-precision conv GEMMs" : "");
+        fprintf(f, "), %s%s\n", nn_precision_str(m->prec), m->dnnl_ctx ? " (oneDNN convolutions)" : "");
     } else if (m->kind == NN_KIND_FOURIER_MLP) {
-        fprintf(f, "fourier_mlp %d x %d\n", m->W, m->H);
+        fprintf(f, "fourier_mlp %d x %d, %s\n", m->W, m->H, nn_precision_str(m->prec));
     }
     fprintf(f, "%3s  %-14s %-22s %10s %10s\n", "#", "layer", "output [h x w x c]", "offset",
             "params");

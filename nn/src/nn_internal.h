@@ -85,7 +85,11 @@ typedef struct {
     size_t poff;       ///< their offset in theta
     int rows_f;        ///< CONV: output rows per im2col chunk in forward
     int rows_b;        ///< CONV: output rows per chunk in backward (max_batch upstreams)
-    size_t wf_off;     ///< CONV (k > 1, conv_single): offset of its float weights in m->wf
+    size_t wf_off;     ///< CONV (float32): offset of its float weights [K][oc] + bias [oc] in m->wf
+    size_t xf_off;     ///< CONV (float32): offset of its float input copy in m->xf
+    int f32;           ///< CONV computes in float (model float32, not the P = 1 dense layer)
+    int x_const;       ///< CONV (float32): its input is constant; xf is converted once at build
+    void *dnnl;        ///< CONV (float32, oneDNN): primitives and memories (conv32.c), or NULL
     double *aux;       ///< FOURIER: B[2][n_freq]; BATCHNORM: mean[c], rstd[c]; CONST_INPUT: data
     double mean, rstd; ///< GNORM statistics of the last forward
 } nn_layer;
@@ -109,9 +113,13 @@ struct nn_model {
     double *dcol;         ///< backward col chunk [rows_b * w * k*k*cin * max_batch]
     double *dw;           ///< conv weight gradients of a batch [k*k*cin][max_batch*cout]
     size_t gbuf_size, col_size, dcol_size, dw_size;
-    int single; ///< k x k convolutions run single-precision GEMMs (set before nn_build_finish)
-    float *wf;  ///< float copies of the k x k conv weights (converted in each forward)
-    float *colf, *dcolf, *yf, *dyf, *dwf; ///< float chunks for the single-precision path
+    nn_precision prec; ///< arithmetic (set before nn_build_finish)
+    int use_dnnl;      ///< float32 convolutions with oc > 1 on oneDNN (when built with it)
+    float *wf;         ///< float copies of the conv weights and biases (converted in forward)
+    float *xf;         ///< float copies of the conv inputs (kept for backward)
+    float *colf, *dcolf, *yf, *dyf, *dwf; ///< float chunks of the im2col path
+    float *dxf, *dbf;  ///< float input gradient [max in] and bias gradient [max oc]
+    void *dnnl_ctx;    ///< oneDNN engine, stream and scratchpad (conv32.c), or NULL
     int built;
     int have_forward;    ///< a forward with keep_for_backward ran since the last build
     const double *theta; ///< theta of that forward (borrowed)
@@ -136,5 +144,19 @@ void nn_layer_forward(nn_model *m, nn_layer *L, const double *theta, const doubl
  *  NULL, the input gradient either in place into dy (returns 0) or into dx (returns 1). */
 int nn_layer_backward(nn_model *m, nn_layer *L, const double *theta, int kb, const double *x,
                       const double *y, double *dy, double *dx, double *grad, size_t gstride);
+
+// ---------------------------------------------------------------------------------------
+// float32 convolutions (conv32.c).
+
+/** Set up the float32 state of every conv layer (oneDNN primitives when enabled) once the
+ *  float buffers of the model exist. */
+nn_status nn_conv32_setup(nn_model *m);
+/** Free what nn_conv32_setup created (NULL-safe parts). */
+void nn_conv32_teardown(nn_model *m);
+/** Forward of a float32 conv layer (weights and bias of theta converted here). */
+void nn_conv32_forward(nn_model *m, nn_layer *L, const double *theta, const double *x, double *y);
+/** Backward of a float32 conv layer, contract of nn_layer_backward. */
+int nn_conv32_backward(nn_model *m, nn_layer *L, const double *theta, int kb, const double *x,
+                       const double *dy, double *dx, double *grad, size_t gstride);
 
 #endif

@@ -110,7 +110,7 @@ static void run_model(bench_case *c, int k, int runs, int single)
     nn_model *m = NULL;
     nn_hoyer_cnn_settings s;
     nn_hoyer_cnn_settings_default(&s);
-    s.conv_single = single;
+    s.precision = single ? NN_PREC_FLOAT32 : NN_PREC_FLOAT64;
     if (nn_model_create_hoyer_cnn(&m, c->W, c->H, &s) != NN_OK) exit(1);
     const int np = nn_model_num_params(m), no = nn_model_num_outputs(m);
     double *theta = malloc((size_t)np * sizeof *theta), *z = malloc((size_t)no * sizeof *z);
