@@ -1,15 +1,17 @@
-// tests/bench/bench_nn.c: hoyer_cnn forward+backward time against the bare GEMMs of the same
-// convolutions and dense layer (direct cblas_dgemm calls with the same shapes, same run).
+// tests/bench/bench_nn.c: hoyer_cnn forward + backward against the machine's single-precision
+// GEMM peak measured in the same run (a 2000 x 2000 SGEMM).
 //
-// usage: bench_nn [--csv] [--runs N] [--k K] [--max WxH]
-//   Cases 96x32, 192x64, 384x128 (default Hoyer settings). Times are medians of N runs
-//   (default 7, after one warm-up). "gemm" is the sum over the network's layers of:
-//   dense: z^T K (1 x 128 x F), dK = z dy^T (128 x k*F, inner 1), dz = dy K^T;
-//   conv (im2col shapes, P pixels, K = k*k*cin): Y = A W (P x cout x K),
-//   dW = A^T dY (K x k*cout x P), dA = dY W^T (k*P x K x cout).
-//   Peak memory is getrusage's max RSS right after each case's model runs (cases in
-//   increasing size, before any bare-GEMM buffer is allocated). "single" is fwd+bwd with
-//   conv_single = 1 (float GEMMs in the 5x5 convs); its ratio is to the same double GEMMs.
+// usage: bench_nn [--csv] [--runs N] [--k K] [--cases 1..3] [--threads N]
+//   Cases 96x32, 256x256, 384x128 (default Hoyer settings). For each: float64 (the library's
+//   double path), float32 on the library's own im2col + SGEMM path, and float32 on oneDNN
+//   (when built with it). Times are medians of N runs (default 5, after one warm-up).
+//   "flops" counts the network's GEMM-shaped work (dense: z^T K, dK = z dy^T, dz = dy K^T;
+//   each conv with P pixels and K = k*k*cin taps: Y = A W (P x cout x K), dW = A^T dY
+//   (K x k*cout x P), dA = dY W^T (k*P x K x cout)). ratio = (flops / peak) / time, the
+//   fraction of the SGEMM peak the network reaches (1.0 = at peak). The peak is the median of
+//   the SGEMM runs interleaved with the cases. --threads N sets OpenBLAS (and OpenMP, hence
+//   oneDNN) threads; default 1. With one thread every time is process CPU time, so that other
+//   processes on a shared machine do not count; with several, wall time.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,11 +23,22 @@
 #include "bench/bench_util.h"
 #include "nn.h"
 
+#ifdef BENCH_HAVE_OPENMP
+#include <omp.h>
+#endif
+#ifdef TOPOPT_HAVE_DNNL
+#include <dnnl.h>
+#endif
+
+enum { V_F64 = 0, V_F32_OWN, V_F32_DNNL, NV };
+static const char *const VNAME[NV] = {"float64", "float32 own", "float32 oneDNN"};
+
 typedef struct {
     int W, H;
     int n_params;
-    double fwd, fb, gemm, flops, peak;
-    double fb_single; ///< fwd+bwd with conv_single = 1
+    double flops;           ///< network FLOPs of one forward + backward (GEMM shapes below)
+    double fwd[NV], fb[NV]; ///< medians: forward alone, forward + backward (s)
+    double rss;             ///< peak RSS after the float64 model ran (MiB)
 } bench_case;
 
 // One GEMM shape: C[M x N] = op(A) op(B), inner dimension K.
@@ -68,49 +81,49 @@ static double gemm_flops(const gemm_shape *g, int n)
     return f;
 }
 
-static double time_gemms(const gemm_shape *g, int n, int runs)
+// The clock: process CPU time with one thread (robust against other processes on a shared
+// machine: time spent descheduled does not count), wall time with several.
+static int use_cpu_clock = 1;
+
+static double now(void)
 {
-    size_t amax = 1, bmax = 1, cmax = 1;
-    for (int i = 0; i < n; i++) {
-        const size_t a = (size_t)g[i].M * g[i].K, b = (size_t)g[i].K * g[i].N,
-                     c = (size_t)g[i].M * g[i].N;
-        amax = a > amax ? a : amax;
-        bmax = b > bmax ? b : bmax;
-        cmax = c > cmax ? c : cmax;
-    }
-    double *A = malloc(amax * sizeof *A), *B = malloc(bmax * sizeof *B);
-    double *C = malloc(cmax * sizeof *C);
-    if (!A || !B || !C) {
-        fprintf(stderr, "bench_nn: out of memory\n");
-        exit(1);
-    }
-    for (size_t i = 0; i < amax; i++)
-        A[i] = 1e-3 * (double)(i % 1000);
-    for (size_t i = 0; i < bmax; i++)
-        B[i] = 1e-3 * (double)(i % 997);
-    double t[64];
-    for (int r = 0; r <= runs; r++) { // r = 0 is the warm-up
-        const double t0 = bench_now();
-        for (int i = 0; i < n; i++) {
-            const int lda = g[i].ta ? g[i].M : g[i].K, ldb = g[i].tb ? g[i].K : g[i].N;
-            cblas_dgemm(CblasRowMajor, g[i].ta ? CblasTrans : CblasNoTrans,
-                        g[i].tb ? CblasTrans : CblasNoTrans, g[i].M, g[i].N, g[i].K, 1.0, A, lda, B,
-                        ldb, 0.0, C, g[i].N);
-        }
-        if (r > 0) t[r - 1] = bench_now() - t0;
-    }
-    free(A);
-    free(B);
-    free(C);
-    return bench_median(t, runs);
+    if (!use_cpu_clock) return bench_now();
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static void run_model(bench_case *c, int k, int runs, int single)
+// One n x n x n SGEMM, in FLOP/s: OpenBLAS's (lib 0), or oneDNN's dnnl_sgemm (lib 1; its own
+// JIT kernels, independent of the kernel OpenBLAS picked for this CPU).
+static double sgemm_once(int lib, int n, float *A, float *B, float *C)
+{
+    const double t0 = now();
+#ifdef TOPOPT_HAVE_DNNL
+    if (lib)
+        dnnl_sgemm('N', 'N', n, n, n, 1.0f, A, n, B, n, 0.0f, C, n);
+    else
+#endif
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, A, n, B, n, 0.0f, C,
+                    n);
+    (void)lib;
+    return 2.0 * n * (double)n * n / (now() - t0);
+}
+
+// The machine's SGEMM rate for this sample: the faster of the two libraries.
+static double sgemm_peak_once(int n, float *A, float *B, float *C, double *blas, double *dnnl)
+{
+    *blas = sgemm_once(0, n, A, B, C);
+    *dnnl = nn_have_dnnl() ? sgemm_once(1, n, A, B, C) : 0.0;
+    return *blas > *dnnl ? *blas : *dnnl;
+}
+
+static double run_model(bench_case *c, int k, int runs, int v)
 {
     nn_model *m = NULL;
     nn_hoyer_cnn_settings s;
     nn_hoyer_cnn_settings_default(&s);
-    s.precision = single ? NN_PREC_FLOAT32 : NN_PREC_FLOAT64;
+    s.precision = v == V_F64 ? NN_PREC_FLOAT64 : NN_PREC_FLOAT32;
+    s.use_dnnl = v == V_F32_DNNL;
     if (nn_model_create_hoyer_cnn(&m, c->W, c->H, &s) != NN_OK) exit(1);
     const int np = nn_model_num_params(m), no = nn_model_num_outputs(m);
     double *theta = malloc((size_t)np * sizeof *theta), *z = malloc((size_t)no * sizeof *z);
@@ -124,35 +137,35 @@ static void run_model(bench_case *c, int k, int runs, int single)
         u[i] = 1.0 / (double)(1 + i % 7);
     double tf[64], tb[64];
     for (int r = 0; r <= runs; r++) {
-        const double t0 = bench_now();
+        const double t0 = now();
         nn_model_forward(m, theta, z, 0);
-        const double t1 = bench_now();
+        const double t1 = now();
         nn_model_forward(m, theta, z, 1);
         nn_model_backward(m, k, u, g);
-        const double t2 = bench_now();
+        const double t2 = now();
         if (r > 0) {
             tf[r - 1] = t1 - t0;
             tb[r - 1] = t2 - t1;
         }
     }
-    if (single) {
-        c->fb_single = bench_median(tb, runs);
-    } else {
-        c->n_params = np;
-        c->fwd = bench_median(tf, runs);
-        c->fb = bench_median(tb, runs);
-        c->peak = bench_peak_mb();
-    }
+    c->n_params = np;
+    c->fwd[v] = bench_median(tf, runs);
+    c->fb[v] = bench_median(tb, runs);
+    if (v == V_F64) c->rss = bench_peak_mb();
+    double chk = 0; // keeps the work observable
+    for (int i = 0; i < no; i++)
+        chk += z[i];
     free(theta);
     free(z);
     free(u);
     free(g);
     nn_model_destroy(m);
+    return chk;
 }
 
 int main(int argc, char **argv)
 {
-    int csv = 0, runs = 7, k = 1, ncase = 3;
+    int csv = 0, runs = 5, k = 1, ncase = 3, threads = 1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--csv"))
             csv = 1;
@@ -162,47 +175,82 @@ int main(int argc, char **argv)
             k = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--cases") && i + 1 < argc)
             ncase = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
+            threads = atoi(argv[++i]);
         else {
-            fprintf(stderr, "usage: %s [--csv] [--runs N (5..63)] [--k K] [--cases 1..3]\n",
+            fprintf(stderr,
+                    "usage: %s [--csv] [--runs N (1..63)] [--k K] [--cases 1..3] [--threads N]\n",
                     argv[0]);
             return 2;
         }
     }
-    if (runs < 1 || runs > 63 || k < 1 || k > 64 || ncase < 1 || ncase > 3) {
+    if (runs < 1 || runs > 63 || k < 1 || k > 64 || ncase < 1 || ncase > 3 || threads < 1) {
         fprintf(stderr, "bench_nn: bad arguments\n");
         return 2;
     }
-    bench_case cases[3] = {{.W = 96, .H = 32}, {.W = 192, .H = 64}, {.W = 384, .H = 128}};
-    for (int c = 0; c < ncase; c++)
-        run_model(&cases[c], k, runs, 0);
-    for (int c = 0; c < ncase; c++)
-        run_model(&cases[c], k, runs, 1);
+    openblas_set_num_threads(threads);
+    use_cpu_clock = threads == 1;
+#ifdef BENCH_HAVE_OPENMP
+    omp_set_num_threads(threads);
+#endif
+    const int n = 2000;
+    float *A = malloc((size_t)n * n * sizeof *A), *B = malloc((size_t)n * n * sizeof *B);
+    float *C = malloc((size_t)n * n * sizeof *C);
+    if (!A || !B || !C) {
+        fprintf(stderr, "bench_nn: out of memory\n");
+        return 1;
+    }
+    for (size_t i = 0; i < (size_t)n * n; i++) {
+        A[i] = 1e-3f * (float)(i % 1000);
+        B[i] = 1e-3f * (float)(i % 997);
+    }
+    double peaks[64 * 4], pb[64 * 4], pd[64 * 4];
+    int np = 0;
+    sgemm_peak_once(n, A, B, C, pb, pd); // warm-up
+    bench_case cases[3] = {{.W = 96, .H = 32}, {.W = 256, .H = 256}, {.W = 384, .H = 128}};
+    const int nv = nn_have_dnnl() ? NV : NV - 1;
+    double chk = 0;
     for (int c = 0; c < ncase; c++) {
         gemm_shape g[3 + 3 * NN_MAX_BLOCKS];
-        const int n = hoyer_gemms(cases[c].W, cases[c].H, k, g);
-        cases[c].flops = gemm_flops(g, n);
-        cases[c].gemm = time_gemms(g, n, runs);
+        cases[c].flops = gemm_flops(g, hoyer_gemms(cases[c].W, cases[c].H, k, g));
+        for (int v = 0; v < nv; v++) {
+            chk += run_model(&cases[c], k, runs, v);
+            peaks[np] = sgemm_peak_once(n, A, B, C, pb + np, pd + np);
+            np++;
+        }
     }
+    for (int r = 0; r < runs; r++, np++)
+        peaks[np] = sgemm_peak_once(n, A, B, C, pb + np, pd + np);
+    const double peak = bench_median(peaks, np);
+    const double peak_blas = bench_median(pb, np), peak_dnnl = bench_median(pd, np);
+    free(A);
+    free(B);
+    free(C);
     if (csv)
-        printf("case,W,H,params,k,threads,runs,fwd_ms,fwd_bwd_ms,gemm_ms,ratio,gflops_model,"
-               "gflops_gemm,peak_rss_mb,fwd_bwd_single_ms,ratio_single\n");
+        printf("case,W,H,params,k,threads,runs,variant,fwd_ms,fwd_bwd_ms,gflop,gflops,"
+               "sgemm_peak_gflops,ratio,peak_rss_mb,openblas_sgemm_gflops,dnnl_sgemm_gflops,"
+               "openblas_core\n");
     else
-        printf("%-9s %9s %3s %8s %10s %9s %6s %9s %9s %9s %10s %7s\n", "case", "params", "k",
-               "fwd ms", "fwd+bwd ms", "gemm ms", "ratio", "GF/s nn", "GF/s gemm", "peak MB",
-               "single ms", "ratio s");
+        printf("SGEMM %dx%d (medians of %d): OpenBLAS (%s) %.1f, oneDNN %.1f GFLOP/s; peak = the "
+               "faster, %d thread(s), %s\n%-9s %-15s %9s %3s "
+               "%8s %10s %7s %8s %6s\n",
+               n, n, np, openblas_get_corename(), 1e-9 * peak_blas, 1e-9 * peak_dnnl, threads,
+               use_cpu_clock ? "process CPU time" : "wall time", "case", "variant", "params", "k", "fwd ms",
+               "fwd+bwd ms", "GFLOP", "GFLOP/s", "ratio");
     for (int c = 0; c < ncase; c++) {
         const bench_case *b = &cases[c];
-        const double ratio = b->fb / b->gemm;
-        if (csv)
-            printf("%dx%d,%d,%d,%d,%d,%d,%d,%.3f,%.3f,%.3f,%.3f,%.2f,%.2f,%.1f,%.3f,%.3f\n", b->W,
-                   b->H, b->W, b->H, b->n_params, k, openblas_get_num_threads(), runs, 1e3 * b->fwd,
-                   1e3 * b->fb, 1e3 * b->gemm, ratio, 1e-9 * b->flops / b->fb,
-                   1e-9 * b->flops / b->gemm, b->peak, 1e3 * b->fb_single, b->fb_single / b->gemm);
-        else
-            printf("%4dx%-4d %9d %3d %8.2f %10.2f %9.2f %6.2f %9.2f %9.2f %9.1f %10.2f %7.2f\n",
-                   b->W, b->H, b->n_params, k, 1e3 * b->fwd, 1e3 * b->fb, 1e3 * b->gemm, ratio,
-                   1e-9 * b->flops / b->fb, 1e-9 * b->flops / b->gemm, b->peak, 1e3 * b->fb_single,
-                   b->fb_single / b->gemm);
+        for (int v = 0; v < nv; v++) {
+            const double gfs = 1e-9 * b->flops / b->fb[v], ratio = b->flops / peak / b->fb[v];
+            if (csv)
+                printf("%dx%d,%d,%d,%d,%d,%d,%d,%s,%.3f,%.3f,%.3f,%.2f,%.2f,%.3f,%.1f,%.2f,%.2f,%s\n",
+                       b->W, b->H, b->W, b->H, b->n_params, k, threads, runs, VNAME[v],
+                       1e3 * b->fwd[v], 1e3 * b->fb[v], 1e-9 * b->flops, gfs, 1e-9 * peak, ratio,
+                       b->rss, 1e-9 * peak_blas, 1e-9 * peak_dnnl, openblas_get_corename());
+            else
+                printf("%4dx%-4d %-15s %9d %3d %8.2f %10.2f %7.2f %8.2f %6.2f\n", b->W, b->H,
+                       VNAME[v], b->n_params, k, 1e3 * b->fwd[v], 1e3 * b->fb[v],
+                       1e-9 * b->flops, gfs, ratio);
+        }
     }
-    return 0;
+    return chk != chk; // NaN logits fail the run
 }
