@@ -886,7 +886,7 @@ static void compare_f32(nn_model *md, nn_model *mf, double *theta, int k, const 
 
 /* One layer after a trainable input [h][w][c], built in float64 and in float32 (use_dnnl). */
 static void layer_f32(int h, int w, int c, const nn_layer_desc *d, int use_dnnl, size_t chunk,
-                      double tol, const char *what)
+                      double amp, double tol, const char *what)
 {
     nn_model *m[2] = {NULL, NULL};
     for (int p = 0; p < 2; p++) {
@@ -906,7 +906,10 @@ static void layer_f32(int h, int w, int c, const nn_layer_desc *d, int use_dnnl,
     const int np = nn_model_num_params(m[0]), no = nn_model_num_outputs(m[0]), k = 3;
     double *theta = malloc((size_t)np * sizeof *theta), *u = malloc((size_t)k * no * sizeof *u);
     uint64_t st = 1234;
-    fill_uniform(theta, (size_t)np, -1, 1, &st);
+    fill_uniform(theta, (size_t)np, -amp, amp, &st);
+    // Keep kinked activations' inputs away from the kink (|x| >= 0.05 >> the FD step).
+    for (int i = 0; i < np; i++)
+        if (fabs(theta[i]) < 0.05) theta[i] = theta[i] < 0 ? -0.05 - theta[i] : 0.05 + theta[i];
     fill_uniform(u, (size_t)k * no, -1, 1, &st);
     double err[3];
     compare_f32(m[0], m[1], theta, k, u, NULL, np, err);
@@ -932,20 +935,46 @@ static void test_f32_layers(void **state)
         // the own path in chunks of one row (chunk = one im2col row).
         d.k = 5;
         d.cout = 6;
-        layer_f32(10, 12, 8, &d, dn, dn ? 1 << 20 : 12 * 200, 200 * u,
+        layer_f32(10, 12, 8, &d, dn, dn ? 1 << 20 : 12 * 200, 1, 200 * u,
                   dn ? "conv 5x5 8->6 (oneDNN)" : "conv 5x5 8->6 (im2col, chunked)");
         // 5x5 conv 16 -> 1 (the direct kernel in both builds): K = 400.
         d.cout = 1;
-        layer_f32(10, 12, 16, &d, dn, 1 << 20, 400 * u, "conv 5x5 16->1 (direct)");
+        layer_f32(10, 12, 16, &d, dn, 1 << 20, 1, 400 * u, "conv 5x5 16->1 (direct)");
         // 3x3 conv on a 3 x 2 image: every output pixel touches the border.
         d.k = 3;
         d.cout = 3;
-        layer_f32(2, 3, 4, &d, dn, 1 << 20, 36 * u, "conv 3x3 on 3x2 (border)");
+        layer_f32(2, 3, 4, &d, dn, 1 << 20, 1, 36 * u, "conv 3x3 on 3x2 (border)");
         // per-pixel dense (the MLP's layers): K = 7, weight gradients over 36 pixels.
         d.k = 1;
         d.cout = 5;
-        layer_f32(6, 6, 7, &d, dn, 1 << 20, 36 * u, "dense per pixel 7->5");
+        layer_f32(6, 6, 7, &d, dn, 1 << 20, 1, 36 * u, "dense per pixel 7->5");
     }
+    // Element-wise layers: a few roundings per value (tanh's rational approximation: a few
+    // ulps) -> 16 u; inputs in [-9, 9] cover tanh's clamp at 7.9 and its small-x branch is
+    // met by the FD steps.
+    static const char *const an[] = {"tanh", "sigmoid", "leaky_relu", "swish", "identity"};
+    for (int a = 0; a <= NN_ACT_IDENTITY; a++) {
+        nn_layer_desc d = nn_layer_desc_zero(NN_L_ACT);
+        d.act = (nn_activation)a;
+        d.slope = 0.2;
+        char what[64];
+        snprintf(what, sizeof what, "activation %s", an[a]);
+        layer_f32(3, 4, 3, &d, 0, 1 << 20, a == NN_ACT_TANH ? 9 : 3, 16 * u, what);
+    }
+    nn_layer_desc d = nn_layer_desc_zero(NN_L_UPSAMPLE);
+    d.factor = 2;
+    layer_f32(3, 4, 3, &d, 0, 1 << 20, 1, 16 * u, "upsample x2");
+    d = nn_layer_desc_zero(NN_L_OFFSET);
+    d.scale = 10;
+    layer_f32(3, 4, 3, &d, 0, 1 << 20, 1, 16 * u, "offset x10");
+    // Normalizations: statistics over n = 36 values in double, then a few float roundings per
+    // value; their backward sums 36 float products per upstream: 36 u.
+    d = nn_layer_desc_zero(NN_L_GNORM);
+    d.eps = 1e-6;
+    layer_f32(3, 4, 3, &d, 0, 1 << 20, 1, 36 * u, "global normalization");
+    d = nn_layer_desc_zero(NN_L_BATCHNORM);
+    d.eps = 1e-5;
+    layer_f32(3, 4, 3, &d, 0, 1 << 20, 1, 36 * u, "batch normalization");
 }
 
 static void test_f32_hoyer(void **state)

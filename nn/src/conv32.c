@@ -1,11 +1,12 @@
 // nn/src/conv32.c: float32 convolutions: oneDNN's JIT kernels (k x k, oc > 1), a direct vector
 // kernel for the k x k convolution to one channel, and the library's own im2col + SGEMM path.
 //
-// theta, the activations around a conv layer and the gradients are double; a float32 conv
-// converts its input and weights to float, computes in float, and converts its output back.
-// Sums that run over all pixels of an image (weight and bias gradients) are formed in float
-// over one chunk of rows at most (a few thousand terms) and added up in double, so their
-// rounding error stays that of a chunk, not of a 65536-pixel image.
+// Activations and their gradients are float; theta and the parameter gradients are double:
+// the weights are converted once per forward, the weight gradients added into double. On the
+// library's own paths, sums over all pixels of an image (weight and bias gradients) are formed
+// in float over one chunk of rows at most and added up in double, so their rounding error
+// stays that of a chunk, not of a 65536-pixel image; oneDNN's backward-weights kernel
+// accumulates in float over its own spatial blocking.
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -303,12 +304,13 @@ static nn_status dnnl_conv_create(nn_model *m, nn_layer *L, dnnl_conv **out)
 
     float *wf = m->wf + L->wf_off;
     const size_t K = (size_t)k * k * L->ic;
-    DNNL_TRY(dnnl_memory_create(&c->src, &src_md, x->eng, m->xf + L->xf_off));
+    // src, dst, diff_dst and diff_src get their buffers at each call (the layer's activations).
+    DNNL_TRY(dnnl_memory_create(&c->src, &src_md, x->eng, DNNL_MEMORY_NONE));
     DNNL_TRY(dnnl_memory_create(&c->w_user, &w_user_md, x->eng, wf));
     DNNL_TRY(dnnl_memory_create(&c->bias, &b_md, x->eng, wf + K * L->oc));
-    DNNL_TRY(dnnl_memory_create(&c->dst, &dst_md, x->eng, m->yf));
-    DNNL_TRY(dnnl_memory_create(&c->diff_dst, &dst_md, x->eng, m->dyf));
-    DNNL_TRY(dnnl_memory_create(&c->diff_src, &src_md, x->eng, m->dxf));
+    DNNL_TRY(dnnl_memory_create(&c->dst, &dst_md, x->eng, DNNL_MEMORY_NONE));
+    DNNL_TRY(dnnl_memory_create(&c->diff_dst, &dst_md, x->eng, DNNL_MEMORY_NONE));
+    DNNL_TRY(dnnl_memory_create(&c->diff_src, &src_md, x->eng, DNNL_MEMORY_NONE));
     DNNL_TRY(dnnl_memory_create(&c->dw_user, &w_user_md, x->eng, m->dwf));
     DNNL_TRY(dnnl_memory_create(&c->diff_bias, &b_md, x->eng, m->dbf));
     // The primitives expect src / dst exactly as NHWC (no 'any' there), so only the weights
@@ -371,9 +373,16 @@ static void reorder(dnnl_ctx *x, dnnl_primitive_t r, dnnl_memory_t from, dnnl_me
     exec(x, r, 3, a);
 }
 
-static void dc_forward(nn_model *m, dnnl_conv *c)
+static void set_handle(dnnl_memory_t mem, const void *p)
+{
+    dnnl_memory_set_data_handle(mem, (void *)p); // cannot fail on a CPU memory
+}
+
+static void dc_forward(nn_model *m, dnnl_conv *c, const float *src, float *dst)
 {
     dnnl_ctx *x = m->dnnl_ctx;
+    set_handle(c->src, src);
+    set_handle(c->dst, dst);
     if (c->r_wfwd) reorder(x, c->r_wfwd, c->w_user, c->w_fwd, c->sp[3]);
     const dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, c->src},         {DNNL_ARG_WEIGHTS, c->w_fwd},
                                  {DNNL_ARG_BIAS, c->bias},       {DNNL_ARG_DST, c->dst},
@@ -388,11 +397,15 @@ static void dc_backward_prepare(nn_model *m, dnnl_conv *c)
     if (c->r_wbwd) reorder(m->dnnl_ctx, c->r_wbwd, c->w_user, c->w_bwd, c->sp[4]);
 }
 
-// One upstream in m->dyf: weight gradient to m->dwf (hwio), bias gradient to m->dbf and
-// (want_dx) the input gradient to m->dxf.
-static void dc_backward(nn_model *m, dnnl_conv *c, int want_dx)
+// One upstream dy ([P][oc]): weight gradient to m->dwf (hwio), bias gradient to m->dbf and
+// (dx != NULL) the input gradient to dx ([P][ic]); src is the forward's input.
+static void dc_backward(nn_model *m, dnnl_conv *c, const float *src, const float *dy, float *dx)
 {
     dnnl_ctx *x = m->dnnl_ctx;
+    const int want_dx = dx != NULL;
+    set_handle(c->src, src);
+    set_handle(c->diff_dst, dy);
+    if (dx) set_handle(c->diff_src, dx);
     const dnnl_exec_arg_t aw[] = {{DNNL_ARG_SRC, c->src},
                                   {DNNL_ARG_DIFF_DST, c->diff_dst},
                                   {DNNL_ARG_DIFF_WEIGHTS, c->dw_bwd},
@@ -474,132 +487,118 @@ void nn_conv32_teardown(nn_model *m)
 // ---------------------------------------------------------------------------------------
 // Forward / backward
 
-void nn_conv32_forward(nn_model *m, nn_layer *L, const double *theta, const double *x, double *y)
+void nn_conv32_forward(nn_model *m, nn_layer *L, const double *theta, const float *x, float *y)
 {
     const int ih = L->ih, iw = L->iw, ic = L->ic, oc = L->oc, k = L->d.k;
     const int K = k * k * ic;
-    const size_t P = (size_t)ih * iw;
-    const double *Wt = theta + L->poff, *b = Wt + (size_t)K * oc;
-    float *wf = m->wf + L->wf_off, *xf = m->xf + L->xf_off;
-    to_float(wf, Wt, (size_t)K * oc + oc); // weights and bias are contiguous in theta
-    if (!L->x_const) to_float(xf, x, P * ic);
+    float *wf = m->wf + L->wf_off;
+    to_float(wf, theta + L->poff, (size_t)K * oc + oc); // weights and bias are contiguous
+    const float *b = wf + (size_t)K * oc;
     if (oc == 1) {
-        conv1_forward(L, xf, wf, wf[K], m->yf);
-        for (size_t p = 0; p < P; p++)
-            y[p] = (double)m->yf[p];
+        conv1_forward(L, x, wf, b[0], y);
         return;
     }
 #ifdef TOPOPT_HAVE_DNNL
     if (L->dnnl) {
-        dc_forward(m, L->dnnl);
-        for (size_t i = 0; i < P * oc; i++)
-            y[i] = (double)m->yf[i];
+        dc_forward(m, L->dnnl, x, y);
         return;
     }
 #endif
     for (int r0 = 0; r0 < ih; r0 += L->rows_f) {
         const int nr = ih - r0 < L->rows_f ? ih - r0 : L->rows_f;
-        const float *A = m->xf + L->xf_off + (size_t)r0 * iw * ic;
+        const float *A = x + (size_t)r0 * iw * ic;
         if (k > 1) {
-            im2col_ff(xf, ih, iw, ic, k, r0, nr, m->colf);
+            im2col_ff(x, ih, iw, ic, k, r0, nr, m->colf);
             A = m->colf;
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nr * iw, oc, K, 1.0f, A, K, wf, oc,
-                    0.0f, m->yf, oc);
-        double *yc = y + (size_t)r0 * iw * oc;
+        float *yc = y + (size_t)r0 * iw * oc;
         for (size_t p = 0; p < (size_t)nr * iw; p++)
-            for (int c = 0; c < oc; c++)
-                yc[p * oc + c] = (double)m->yf[p * oc + c] + b[c];
+            memcpy(yc + p * oc, b, (size_t)oc * sizeof *yc);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nr * iw, oc, K, 1.0f, A, K, wf, oc,
+                    1.0f, yc, oc);
     }
 }
 
-// Bias gradient in double: db_j[c] = sum_p dy[p][j][c].
-static void bias_grad(const nn_layer *L, int kb, const double *dy, double *grad, size_t gstride)
+// Upstream j of kb in the batched layout [p][kb][C]: gathered into dst[P][C].
+static void gather(const float *src, size_t P, int C, int kb, int j, float *dst)
 {
-    const size_t P = (size_t)L->oh * L->ow, boff = L->poff + (size_t)L->d.k * L->d.k * L->ic * L->oc;
-    const int oc = L->oc;
+    for (size_t p = 0; p < P; p++)
+        memcpy(dst + p * C, src + (p * kb + j) * C, (size_t)C * sizeof *dst);
+}
+
+static void scatter(const float *src, size_t P, int C, int kb, int j, float *dst)
+{
+    for (size_t p = 0; p < P; p++)
+        memcpy(dst + (p * kb + j) * C, src + p * C, (size_t)C * sizeof *dst);
+}
+
+int nn_conv32_backward(nn_model *m, nn_layer *L, int kb, const float *x, const float *dy, float *dx,
+                       double *grad, size_t gstride)
+{
+    const int ih = L->ih, iw = L->iw, ic = L->ic, oc = L->oc, k = L->d.k;
+    const int K = k * k * ic, N = kb * oc;
+    const size_t P = (size_t)ih * iw;
+    const float *wf = m->wf + L->wf_off;
+    if (oc == 1 || L->dnnl) {
+        // One upstream at a time ([P][oc] contiguous; kb = 1 needs no copies).
+        for (int j = 0; j < kb; j++) {
+            const float *g = dy;
+            float *dxj = dx && kb == 1 ? dx : (dx ? m->dxf : NULL);
+            if (kb > 1) {
+                gather(dy, P, oc, kb, j, m->dyf);
+                g = m->dyf;
+            }
+            double *gr = grad + j * gstride + L->poff;
+            if (oc == 1) {
+                conv1_backward(L, x, wf, g, m->dwf, gr, gr + K, dxj);
+            } else {
+#ifdef TOPOPT_HAVE_DNNL
+                if (j == 0) dc_backward_prepare(m, L->dnnl);
+                dc_backward(m, L->dnnl, x, g, dxj);
+                for (size_t i = 0; i < (size_t)K * oc; i++)
+                    gr[i] = (double)m->dwf[i];
+                for (int c = 0; c < oc; c++)
+                    gr[(size_t)K * oc + c] = (double)m->dbf[c];
+#endif
+            }
+            if (dx && kb > 1) scatter(m->dxf, P, ic, kb, j, dx);
+        }
+        return dx != NULL;
+    }
+    // Bias gradients in double: db_j[c] = sum_p dy[p][j][c].
+    const size_t boff = L->poff + (size_t)K * oc;
     for (int j = 0; j < kb; j++) {
         double *gb = grad + j * gstride + boff;
         memset(gb, 0, (size_t)oc * sizeof *gb);
         for (size_t p = 0; p < P; p++) {
-            const double *g = dy + (p * kb + j) * oc;
+            const float *g = dy + (p * kb + j) * oc;
             for (int c = 0; c < oc; c++)
-                gb[c] += g[c];
+                gb[c] += (double)g[c];
         }
     }
-}
-
-int nn_conv32_backward(nn_model *m, nn_layer *L, const double *theta, int kb, const double *x,
-                       const double *dy, double *dx, double *grad, size_t gstride)
-{
-    (void)theta; // the float weights converted by the forward are used
-    (void)x;     // and its float input copy
-    const int ih = L->ih, iw = L->iw, ic = L->ic, oc = L->oc, k = L->d.k;
-    const int K = k * k * ic, N = kb * oc;
-    const size_t P = (size_t)ih * iw;
-    const float *wf = m->wf + L->wf_off, *xf = m->xf + L->xf_off;
-    if (oc == 1) {
-        for (int j = 0; j < kb; j++) {
-            for (size_t p = 0; p < P; p++)
-                m->dyf[p] = (float)dy[p * kb + j];
-            double *g = grad + j * gstride + L->poff;
-            conv1_backward(L, xf, wf, m->dyf, m->dwf, g, g + K, dx ? m->dxf : NULL);
-            if (dx)
-                for (size_t p = 0; p < P; p++)
-                    for (int c = 0; c < ic; c++)
-                        dx[(p * kb + j) * ic + c] = (double)m->dxf[p * ic + c];
-        }
-        return dx != NULL;
-    }
-#ifdef TOPOPT_HAVE_DNNL
-    if (L->dnnl) {
-        dc_backward_prepare(m, L->dnnl);
-        for (int j = 0; j < kb; j++) {
-            for (size_t p = 0; p < P; p++)
-                for (int c = 0; c < oc; c++)
-                    m->dyf[p * oc + c] = (float)dy[(p * kb + j) * oc + c];
-            dc_backward(m, L->dnnl, dx != NULL);
-            double *g = grad + j * gstride + L->poff;
-            for (size_t i = 0; i < (size_t)K * oc; i++)
-                g[i] = (double)m->dwf[i];
-            for (int c = 0; c < oc; c++)
-                g[(size_t)K * oc + c] = (double)m->dbf[c];
-            if (dx)
-                for (size_t p = 0; p < P; p++)
-                    for (int c = 0; c < ic; c++)
-                        dx[(p * kb + j) * ic + c] = (double)m->dxf[p * ic + c];
-        }
-        return dx != NULL;
-    }
-#endif
-    bias_grad(L, kb, dy, grad, gstride);
     memset(m->dw, 0, (size_t)K * N * sizeof *m->dw);
-    if (dx && k > 1) memset(m->dxf, 0, P * kb * ic * sizeof *m->dxf);
+    if (dx && k > 1) memset(dx, 0, P * kb * ic * sizeof *dx);
     for (int r0 = 0; r0 < ih; r0 += L->rows_b) {
         const int nr = ih - r0 < L->rows_b ? ih - r0 : L->rows_b;
-        const double *dyc = dy + (size_t)r0 * iw * N;
-        to_float(m->dyf, dyc, (size_t)nr * iw * N);
-        const float *A = xf + (size_t)r0 * iw * ic;
+        const float *dyc = dy + (size_t)r0 * iw * N;
+        const float *A = x + (size_t)r0 * iw * ic;
         if (k > 1) {
-            im2col_ff(xf, ih, iw, ic, k, r0, nr, m->colf);
+            im2col_ff(x, ih, iw, ic, k, r0, nr, m->colf);
             A = m->colf;
         }
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, nr * iw, 1.0f, A, K, m->dyf, N,
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, nr * iw, 1.0f, A, K, dyc, N,
                     0.0f, m->dwf, N);
         for (size_t i = 0; i < (size_t)K * N; i++)
             m->dw[i] += (double)m->dwf[i]; // chunk sums in float, the image sum in double
         if (dx && k > 1) {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nr * iw * kb, K, oc, 1.0f, m->dyf,
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nr * iw * kb, K, oc, 1.0f, dyc,
                         oc, wf, oc, 0.0f, m->dcolf, K);
-            col2im_ff(m->dcolf, ih, iw, ic, k, r0, nr, kb, m->dxf);
+            col2im_ff(m->dcolf, ih, iw, ic, k, r0, nr, kb, dx);
         } else if (dx) {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nr * iw * kb, ic, oc, 1.0f, m->dyf,
-                        oc, wf, oc, 0.0f, m->dxf + (size_t)r0 * iw * kb * ic, ic);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nr * iw * kb, ic, oc, 1.0f, dyc,
+                        oc, wf, oc, 0.0f, dx + (size_t)r0 * iw * kb * ic, ic);
         }
     }
-    if (dx)
-        for (size_t i = 0; i < P * kb * ic; i++)
-            dx[i] = (double)m->dxf[i];
     for (int j = 0; j < kb; j++) {
         double *gw = grad + j * gstride + L->poff;
         for (int r = 0; r < K; r++)

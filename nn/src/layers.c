@@ -454,10 +454,7 @@ void nn_layer_forward(nn_model *m, nn_layer *L, const double *theta, const doubl
         memcpy(y, L->aux, n * sizeof *y);
         break;
     case NN_L_CONV:
-        if (L->f32)
-            nn_conv32_forward(m, L, theta, x, y);
-        else
-            conv_forward(m, L, theta, x, y);
+        conv_forward(m, L, theta, x, y);
         break;
     case NN_L_RESHAPE:
         if (y != x) memcpy(y, x, n * sizeof *y);
@@ -502,7 +499,6 @@ int nn_layer_backward(nn_model *m, nn_layer *L, const double *theta, int kb, con
     case NN_L_CONST_INPUT:
         return 0;
     case NN_L_CONV:
-        if (L->f32) return nn_conv32_backward(m, L, theta, kb, x, dy, dx, grad, gstride);
         return conv_backward(m, L, theta, kb, x, dy, dx, grad, gstride);
     case NN_L_RESHAPE: {
         if (!dx) return 0;

@@ -404,6 +404,16 @@ static size_t layer_in_size(const nn_layer *L)
     return (size_t)L->ih * L->iw * L->ic;
 }
 
+// Layers that run in double in a float32 model: inputs, Fourier features (both constant or
+// copied from theta) and the dense layer on one vector (Hoyer's latent -> image: a
+// matrix-vector product bound by reading the double kernel from theta, which a float copy
+// would have to read as well). Everything after the last of them runs in float.
+static int double_only(const nn_layer *L)
+{
+    return L->d.type == NN_L_PARAM_INPUT || L->d.type == NN_L_CONST_INPUT ||
+           L->d.type == NN_L_FOURIER || (L->d.type == NN_L_CONV && L->ih * L->iw == 1);
+}
+
 nn_status nn_build_finish(nn_model *m)
 {
     if (!m || m->built || m->n_layers == 0)
@@ -412,29 +422,58 @@ nn_status nn_build_finish(nn_model *m)
     const int mb = m->max_batch;
     m->act = calloc((size_t)n + 1, sizeof *m->act);
     m->act_owned = calloc((size_t)n + 1, sizeof *m->act_owned);
-    if (!m->act || !m->act_owned) return NN_FAIL(NN_ERR_NOMEM, "activation table");
+    m->actf = calloc((size_t)n + 1, sizeof *m->actf);
+    m->actf_owned = calloc((size_t)n + 1, sizeof *m->actf_owned);
+    if (!m->act || !m->act_owned || !m->actf || !m->actf_owned)
+        return NN_FAIL(NN_ERR_NOMEM, "activation table");
     m->first_param = n;
     for (int i = 0; i < n; i++)
         if (m->layers[i].n_params > 0) {
             m->first_param = i;
             break;
         }
-    size_t gmax = 1, colmax = 1, dcolmax = 1, dwmax = 1, wfmax = 0, yfmax = 1, dyfmax = 1;
-    size_t xfmax = 0, dxfmax = 1, dbfmax = 1;
+    // The float part starts after the last double-only layer, and never inside the constant
+    // prefix (evaluated once in double below).
+    m->fstart = n;
+    if (m->prec == NN_PREC_FLOAT32) {
+        int last = -1;
+        for (int i = 0; i < n; i++)
+            if (double_only(&m->layers[i])) last = i;
+        m->fstart = last + 1 > m->first_param ? last + 1 : m->first_param;
+    }
+    const int fs = m->fstart;
+    size_t gmax = 1, gfmax = 1, colmax = 1, dcolmax = 1, dwmax = 1, wfmax = 1, dyfmax = 1;
+    size_t dxfmax = 1, dbfmax = 1, coldmax = 1, dcoldmax = 1;
+    if (fs < n) {
+        m->actf[fs] = malloc(layer_in_size(&m->layers[fs]) * sizeof(float));
+        if (!m->actf[fs]) return NN_FAIL(NN_ERR_NOMEM, "float input of layer %d", fs);
+        m->actf_owned[fs] = 1;
+        // the double gradient of the float part's input
+        if (fs > m->first_param) gmax = layer_in_size(&m->layers[fs]) * mb;
+    }
     for (int i = 0; i < n; i++) {
         nn_layer *L = &m->layers[i];
-        if (L->d.type == NN_L_RESHAPE) {
-            m->act[i + 1] = m->act[i];
+        L->f32 = i >= fs;
+        const size_t in = layer_in_size(L), out = layer_out_size(L);
+        const size_t big = (out > in ? out : in) * mb;
+        if (L->f32) {
+            if (L->d.type == NN_L_RESHAPE) {
+                m->actf[i + 1] = m->actf[i];
+            } else {
+                m->actf[i + 1] = malloc(out * sizeof(float));
+                if (!m->actf[i + 1]) return NN_FAIL(NN_ERR_NOMEM, "activation %d [%zu]", i, out);
+                m->actf_owned[i + 1] = 1;
+            }
+            if (big > gfmax) gfmax = big;
         } else {
-            m->act[i + 1] = malloc(layer_out_size(L) * sizeof(double));
-            if (!m->act[i + 1])
-                return NN_FAIL(NN_ERR_NOMEM, "activation %d [%zu]", i, layer_out_size(L));
-            m->act_owned[i + 1] = 1;
-        }
-        if (i >= m->first_param) {
-            const size_t s =
-                (layer_out_size(L) > layer_in_size(L) ? layer_out_size(L) : layer_in_size(L));
-            if (s * mb > gmax) gmax = s * mb;
+            if (L->d.type == NN_L_RESHAPE) {
+                m->act[i + 1] = m->act[i];
+            } else {
+                m->act[i + 1] = malloc(out * sizeof(double));
+                if (!m->act[i + 1]) return NN_FAIL(NN_ERR_NOMEM, "activation %d [%zu]", i, out);
+                m->act_owned[i + 1] = 1;
+            }
+            if (i >= m->first_param && big > gmax) gmax = big;
         }
         if (L->d.type == NN_L_CONV) {
             const size_t K = (size_t)L->d.k * L->d.k * L->ic;
@@ -447,69 +486,58 @@ nn_status nn_build_finish(nn_model *m)
             if (L->d.k > 1) {
                 if (rf * row > colmax) colmax = rf * row;
                 if (rb * row * mb > dcolmax) dcolmax = rb * row * mb;
+                if (!L->f32 && rf * row > coldmax) coldmax = rf * row;
+                if (!L->f32 && rb * row * mb > dcoldmax) dcoldmax = rb * row * mb;
             }
             if (K * mb * L->oc > dwmax) dwmax = K * mb * L->oc;
-            // float32: every conv but the dense layer on one vector (Hoyer's latent -> image,
-            // a matrix-vector product bound by reading the double kernel from theta: a float
-            // copy would cost more traffic than it saves).
-            L->f32 = m->prec == NN_PREC_FLOAT32 && !(L->d.k == 1 && L->ih * L->iw == 1);
             if (L->f32) {
                 L->wf_off = wfmax;
                 wfmax += K * L->oc + L->oc;
-                L->xf_off = xfmax;
-                xfmax += layer_in_size(L);
-                const size_t out = layer_out_size(L), in = layer_in_size(L);
-                if (out > yfmax) yfmax = out;
                 if (out > dyfmax) dyfmax = out;
-                if (rb * L->iw * L->oc * mb > dyfmax) dyfmax = rb * L->iw * L->oc * mb;
-                if (in * mb > dxfmax) dxfmax = in * mb;
+                if (in > dxfmax) dxfmax = in;
                 if ((size_t)L->oc > dbfmax) dbfmax = (size_t)L->oc;
             }
         }
         if (L->d.type == NN_L_BATCHNORM && 2 * (size_t)L->oc > dwmax) dwmax = 2 * (size_t)L->oc;
     }
     m->gbuf_size = gmax;
-    m->col_size = colmax;
-    m->dcol_size = dcolmax;
+    m->col_size = coldmax;
+    m->dcol_size = dcoldmax;
     m->dw_size = dwmax;
     m->gbuf[0] = malloc(gmax * sizeof(double));
     m->gbuf[1] = malloc(gmax * sizeof(double));
-    m->col = malloc(colmax * sizeof(double));
-    m->dcol = malloc(dcolmax * sizeof(double));
     m->dw = malloc(dwmax * sizeof(double));
-    if (!m->gbuf[0] || !m->gbuf[1] || !m->col || !m->dcol || !m->dw)
-        return NN_FAIL(NN_ERR_NOMEM, "workspaces (%zu + %zu + %zu + %zu doubles)", 2 * gmax, colmax,
-                       dcolmax, dwmax);
-    if (wfmax) {
+    if (!m->gbuf[0] || !m->gbuf[1] || !m->dw)
+        return NN_FAIL(NN_ERR_NOMEM, "workspaces (%zu + %zu doubles)", 2 * gmax, dwmax);
+    if (fs < n) {
+        m->gbf[0] = malloc(gfmax * sizeof(float));
+        m->gbf[1] = malloc(gfmax * sizeof(float));
         m->wf = malloc(wfmax * sizeof(float));
-        m->xf = malloc(xfmax * sizeof(float));
         m->colf = malloc(colmax * sizeof(float));
         m->dcolf = malloc(dcolmax * sizeof(float));
-        m->yf = malloc(yfmax * sizeof(float));
         m->dyf = malloc(dyfmax * sizeof(float));
         m->dwf = malloc(dwmax * sizeof(float));
         m->dxf = malloc(dxfmax * sizeof(float));
         m->dbf = malloc(dbfmax * sizeof(float));
-        if (!m->wf || !m->xf || !m->colf || !m->dcolf || !m->yf || !m->dyf || !m->dwf || !m->dxf ||
-            !m->dbf)
+        if (!m->gbf[0] || !m->gbf[1] || !m->wf || !m->colf || !m->dcolf || !m->dyf || !m->dwf ||
+            !m->dxf || !m->dbf)
             return NN_FAIL(NN_ERR_NOMEM, "float32 workspaces");
         nn_status st = nn_conv32_setup(m);
         if (st != NN_OK) return st;
     }
+    m->col = malloc(coldmax * sizeof(double));
+    m->dcol = malloc(dcoldmax * sizeof(double));
+    if (!m->col || !m->dcol)
+        return NN_FAIL(NN_ERR_NOMEM, "im2col workspaces (%zu + %zu doubles)", coldmax, dcoldmax);
     m->n_out = layer_out_size(&m->layers[n - 1]);
-    // The constant prefix (coordinates, Fourier features) is evaluated once, here; a float32
-    // layer right after it gets its float input copy once, too.
+    // The constant prefix (coordinates, Fourier features) is evaluated once, here; a float
+    // part that starts right after it gets its float input once, too.
     for (int i = 0; i < m->first_param; i++)
         nn_layer_forward(m, &m->layers[i], NULL, m->act[i], m->act[i + 1]);
-    if (m->first_param > 0 && m->first_param < n) {
-        nn_layer *L = &m->layers[m->first_param];
-        if (L->d.type == NN_L_CONV && L->f32) {
-            const double *x = m->act[m->first_param];
-            float *xf = m->xf + L->xf_off;
-            for (size_t i = 0; i < layer_in_size(L); i++)
-                xf[i] = (float)x[i];
-            L->x_const = 1;
-        }
+    if (fs < n && fs == m->first_param && fs > 0) {
+        const double *x = m->act[fs];
+        for (size_t i = 0; i < layer_in_size(&m->layers[fs]); i++)
+            m->actf[fs][i] = (float)x[i];
     }
     m->built = 1;
     return NN_OK;
@@ -524,8 +552,15 @@ void nn_model_destroy(nn_model *m)
     if (m->act && m->act_owned)
         for (int i = 0; i <= m->n_layers; i++)
             if (m->act_owned[i]) free(m->act[i]);
+    if (m->actf && m->actf_owned)
+        for (int i = 0; i <= m->n_layers; i++)
+            if (m->actf_owned[i]) free(m->actf[i]);
     free(m->act);
     free(m->act_owned);
+    free(m->actf);
+    free(m->actf_owned);
+    free(m->gbf[0]);
+    free(m->gbf[1]);
     free(m->layers);
     free(m->gbuf[0]);
     free(m->gbuf[1]);
@@ -535,10 +570,8 @@ void nn_model_destroy(nn_model *m)
     free(m->wf);
     free(m->colf);
     free(m->dcolf);
-    free(m->yf);
     free(m->dyf);
     free(m->dwf);
-    free(m->xf);
     free(m->dxf);
     free(m->dbf);
     free(m);
@@ -858,10 +891,23 @@ nn_status nn_model_forward(nn_model *m, const double *theta, double *logits, int
 {
     if (!m || !theta || !logits) return NN_FAIL(NN_ERR_INVALID, "NULL argument");
     if (!m->built) return NN_FAIL(NN_ERR_INVALID, "model not built");
+    const int n = m->n_layers, fs = m->fstart;
     m->have_forward = 0;
-    for (int i = m->first_param; i < m->n_layers; i++)
+    for (int i = m->first_param; i < fs; i++)
         nn_layer_forward(m, &m->layers[i], theta, m->act[i], m->act[i + 1]);
-    memcpy(logits, m->act[m->n_layers], m->n_out * sizeof *logits);
+    if (fs < n) {
+        if (fs > m->first_param) {
+            const double *x = m->act[fs];
+            for (size_t i = 0; i < layer_in_size(&m->layers[fs]); i++)
+                m->actf[fs][i] = (float)x[i];
+        }
+        for (int i = fs; i < n; i++)
+            nn_layer_forward_f(m, &m->layers[i], theta, m->actf[i], m->actf[i + 1]);
+        for (size_t e = 0; e < m->n_out; e++)
+            logits[e] = (double)m->actf[n][e];
+    } else {
+        memcpy(logits, m->act[n], m->n_out * sizeof *logits);
+    }
     m->have_forward = keep_for_backward != 0;
     m->theta = m->have_forward ? theta : NULL;
     return NN_OK;
@@ -874,20 +920,48 @@ nn_status nn_model_backward(nn_model *m, int k, const double *upstream, double *
     if (!m->built || !m->have_forward)
         return NN_FAIL(NN_ERR_STATE, "no forward with keep_for_backward since the last "
                                      "value-only forward");
-    const int n = m->n_layers;
+    const int n = m->n_layers, fs = m->fstart;
     const nn_layer *last = &m->layers[n - 1];
     const size_t P = (size_t)last->oh * last->ow;
     const int C = last->oc;
     for (int j0 = 0; j0 < k; j0 += m->max_batch) {
         const int kb = k - j0 < m->max_batch ? k - j0 : m->max_batch;
-        double *cur = m->gbuf[0], *oth = m->gbuf[1];
-        for (int j = 0; j < kb; j++) {
-            const double *u = upstream + (size_t)(j0 + j) * m->n_out;
-            for (size_t p = 0; p < P; p++)
-                memcpy(cur + (p * kb + j) * C, u + p * C, (size_t)C * sizeof *cur);
-        }
         double *g = grad + (size_t)j0 * m->n_params;
-        for (int i = n - 1; i >= m->first_param; i--) {
+        double *cur = m->gbuf[0], *oth = m->gbuf[1];
+        int i = n - 1;
+        if (fs < n) {
+            // float part: upstreams rounded to float, layers n-1 .. fs in float
+            float *cf = m->gbf[0], *of = m->gbf[1];
+            for (int j = 0; j < kb; j++) {
+                const double *u = upstream + (size_t)(j0 + j) * m->n_out;
+                for (size_t p = 0; p < P; p++)
+                    for (int c = 0; c < C; c++)
+                        cf[(p * kb + j) * C + c] = (float)u[p * C + c];
+            }
+            for (; i >= fs && i >= m->first_param; i--) {
+                const int want_dx = i > m->first_param;
+                if (nn_layer_backward_f(m, &m->layers[i], m->theta, kb, m->actf[i],
+                                        m->actf[i + 1], cf, want_dx ? of : NULL, g,
+                                        m->n_params)) {
+                    float *t = cf;
+                    cf = of;
+                    of = t;
+                }
+            }
+            if (i >= m->first_param) {
+                // the gradient of the float part's input, [p][kb][c], back to double
+                const size_t ni = layer_in_size(&m->layers[fs]) * kb;
+                for (size_t t = 0; t < ni; t++)
+                    cur[t] = (double)cf[t];
+            }
+        } else {
+            for (int j = 0; j < kb; j++) {
+                const double *u = upstream + (size_t)(j0 + j) * m->n_out;
+                for (size_t p = 0; p < P; p++)
+                    memcpy(cur + (p * kb + j) * C, u + p * C, (size_t)C * sizeof *cur);
+            }
+        }
+        for (; i >= m->first_param; i--) {
             const int want_dx = i > m->first_param;
             if (nn_layer_backward(m, &m->layers[i], m->theta, kb, m->act[i], m->act[i + 1], cur,
                                   want_dx ? oth : NULL, g, m->n_params)) {

@@ -86,9 +86,7 @@ typedef struct {
     int rows_f;        ///< CONV: output rows per im2col chunk in forward
     int rows_b;        ///< CONV: output rows per chunk in backward (max_batch upstreams)
     size_t wf_off;     ///< CONV (float32): offset of its float weights [K][oc] + bias [oc] in m->wf
-    size_t xf_off;     ///< CONV (float32): offset of its float input copy in m->xf
-    int f32;           ///< CONV computes in float (model float32, not the P = 1 dense layer)
-    int x_const;       ///< CONV (float32): its input is constant; xf is converted once at build
+    int f32;           ///< the layer runs in float (index >= m->fstart)
     void *dnnl;        ///< CONV (float32, oneDNN): primitives and memories (conv32.c), or NULL
     double *aux;       ///< FOURIER: B[2][n_freq]; BATCHNORM: mean[c], rstd[c]; CONST_INPUT: data
     double mean, rstd; ///< GNORM statistics of the last forward
@@ -115,10 +113,13 @@ struct nn_model {
     size_t gbuf_size, col_size, dcol_size, dw_size;
     nn_precision prec; ///< arithmetic (set before nn_build_finish)
     int use_dnnl;      ///< float32 convolutions with oc > 1 on oneDNN (when built with it)
+    int fstart;        ///< float32: layers fstart.. run in float (n_layers: none)
+    float **actf;      ///< actf[i+1] = float output of layer i >= fstart; actf[fstart] its input
+    int *actf_owned;   ///< actf[i] was allocated (not an alias)
+    float *gbf[2];     ///< backward ping-pong of the float layers
     float *wf;         ///< float copies of the conv weights and biases (converted in forward)
-    float *xf;         ///< float copies of the conv inputs (kept for backward)
-    float *colf, *dcolf, *yf, *dyf, *dwf; ///< float chunks of the im2col path
-    float *dxf, *dbf;  ///< float input gradient [max in] and bias gradient [max oc]
+    float *colf, *dcolf, *dyf, *dwf; ///< float chunks of the im2col path, one upstream's dy
+    float *dxf, *dbf;  ///< float input gradient of one upstream [max in], bias gradient [max oc]
     void *dnnl_ctx;    ///< oneDNN engine, stream and scratchpad (conv32.c), or NULL
     int built;
     int have_forward;    ///< a forward with keep_for_backward ran since the last build
@@ -154,9 +155,16 @@ nn_status nn_conv32_setup(nn_model *m);
 /** Free what nn_conv32_setup created (NULL-safe parts). */
 void nn_conv32_teardown(nn_model *m);
 /** Forward of a float32 conv layer (weights and bias of theta converted here). */
-void nn_conv32_forward(nn_model *m, nn_layer *L, const double *theta, const double *x, double *y);
-/** Backward of a float32 conv layer, contract of nn_layer_backward. */
-int nn_conv32_backward(nn_model *m, nn_layer *L, const double *theta, int kb, const double *x,
-                       const double *dy, double *dx, double *grad, size_t gstride);
+void nn_conv32_forward(nn_model *m, nn_layer *L, const double *theta, const float *x, float *y);
+/** Backward of a float32 conv layer, contract of nn_layer_backward (dx, when not NULL, is
+ *  written, never dy in place: returns 1). */
+int nn_conv32_backward(nn_model *m, nn_layer *L, int kb, const float *x, const float *dy, float *dx,
+                       double *grad, size_t gstride);
+
+/** Forward of one float layer (index >= m->fstart). */
+void nn_layer_forward_f(nn_model *m, nn_layer *L, const double *theta, const float *x, float *y);
+/** Backward of one float layer, contract of nn_layer_backward. */
+int nn_layer_backward_f(nn_model *m, nn_layer *L, const double *theta, int kb, const float *x,
+                        const float *y, float *dy, float *dx, double *grad, size_t gstride);
 
 #endif
