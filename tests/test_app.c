@@ -336,7 +336,7 @@ static void test_chain_gradient_cnn(void **state)
                          "  passive_void: [[10, 12, 0, 2]]\n"
                          "filter: {kind: density, radius: 1.5, normalization: row}\n"
                          "projection: {enabled: true, beta: 2, eta: 0.5}\n"
-                         "parameterization:\n  kind: cnn\n"
+                         "parameterization:\n  kind: cnn\n  precision: float64\n"
                          "  cnn: {latent_size: 8, dense_channels: 4, resizes: [1, 2, 2], "
                          "conv_filters: [8, 4, 1], kernel_size: 3}\n"
                          "density_map: sigmoid\n"
@@ -360,7 +360,8 @@ static void test_chain_gradient_sigmoid_mean(void **state)
     check_chain_gradient("problem:\n  width: 12\n  height: 8\n  volfrac: 0.35\n"
                          "  supports: {x: [[0, 0, 0, 8]], y: [[0, 0, 0, 8]]}\n"
                          "  loads: [[12, 12, 8, 8, 0, 1]]\n"
-                         "parameterization:\n  kind: mlp\n  mlp: {n_fourier: 8, width: 6}\n"
+                         "parameterization:\n  kind: mlp\n  precision: float64\n"
+                         "  mlp: {n_fourier: 8, width: 6}\n"
                          "density_map: sigmoid-mean\nmethod: {name: lbfgs}\n");
 }
 
