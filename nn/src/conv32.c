@@ -28,6 +28,7 @@ int nn_have_dnnl(void)
 #endif
 }
 
+
 // Vector clones of the hot loops (the library is built for the baseline x86-64 ISA).
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
 #define NN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
@@ -35,10 +36,16 @@ int nn_have_dnnl(void)
 #define NN_CLONES
 #endif
 
-static void to_float(float *dst, const double *src, size_t n)
+static NN_CLONES void to_float(float *dst, const double *src, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         dst[i] = (float)src[i];
+}
+
+static NN_CLONES void to_double(double *dst, const float *src, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        dst[i] = (double)src[i];
 }
 
 // ---------------------------------------------------------------------------------------
@@ -555,10 +562,8 @@ int nn_conv32_backward(nn_model *m, nn_layer *L, int kb, const float *x, const f
 #ifdef TOPOPT_HAVE_DNNL
                 if (j == 0) dc_backward_prepare(m, L->dnnl);
                 dc_backward(m, L->dnnl, x, g, dxj);
-                for (size_t i = 0; i < (size_t)K * oc; i++)
-                    gr[i] = (double)m->dwf[i];
-                for (int c = 0; c < oc; c++)
-                    gr[(size_t)K * oc + c] = (double)m->dbf[c];
+                to_double(gr, m->dwf, (size_t)K * oc);
+                to_double(gr + (size_t)K * oc, m->dbf, (size_t)oc);
 #endif
             }
             if (dx && kb > 1) scatter(m->dxf, P, ic, kb, j, dx);
