@@ -21,8 +21,20 @@
 //   Parameters are drawn in the order they appear in theta (layer by layer), from ONE stream;
 //   an orthogonal kernel draws TF's Gaussian matrix a[max][min] in row-major order and
 //   orthonormalizes it with modified Gram-Schmidt in plain C (no BLAS), so theta is
-//   machine-independent. Logits and gradients go through OpenBLAS: they are bit-identical
-//   run to run on one machine with OPENBLAS_NUM_THREADS=1, not across CPU kernels.
+//   machine-independent. Logits and gradients go through OpenBLAS (and oneDNN in float32):
+//   they are bit-identical run to run on one machine with one BLAS/OpenMP thread, not across
+//   CPU kernels or thread counts.
+//
+// Precision (settings field precision): float32 by default, as the paper's TensorFlow code.
+// theta, the logits and the gradients stay double; a float32 network runs every layer after
+// the first dense one in float (activations, upsampling, normalizations, offsets, k x k
+// convolutions), keeps the normalization statistics and all sums into the parameter gradient
+// in double, and runs the dense layer on the latent vector in double (a matrix-vector product
+// that reads the double kernel from theta either way). Built with oneDNN (CMake TOPOPT_DNNL,
+// libdnnl-dev), the float32 convolutions with more than one output channel run on oneDNN's
+// JIT kernels (NHWC activations, weights in the layout oneDNN picks, primitives and a user
+// scratchpad created with the model); oneDNN runs on OpenMP and uses omp_get_max_threads()
+// threads of the calling thread, i.e. the program's own thread setting.
 #ifndef NN_H
 #define NN_H
 
