@@ -940,6 +940,7 @@ static void test_f32_layers(void **state)
         // 5x5 conv 16 -> 1 (the direct kernel in both builds): K = 400.
         d.cout = 1;
         layer_f32(10, 12, 16, &d, dn, 1 << 20, 1, 400 * u, "conv 5x5 16->1 (direct)");
+        layer_f32(10, 12, 5, &d, dn, 1 << 20, 1, 125 * u, "conv 5x5 5->1 (direct, any cin)");
         // 3x3 conv on a 3 x 2 image: every output pixel touches the border.
         d.k = 3;
         d.cout = 3;
