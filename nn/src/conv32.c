@@ -42,11 +42,13 @@ static NN_CLONES void to_float(float *dst, const double *src, size_t n)
         dst[i] = (float)src[i];
 }
 
+#ifdef TOPOPT_HAVE_DNNL
 static NN_CLONES void to_double(double *dst, const float *src, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         dst[i] = (double)src[i];
 }
+#endif
 
 // ---------------------------------------------------------------------------------------
 // Direct kernel of a k x k 'same' convolution to ONE output channel (Hoyer's last layer:
