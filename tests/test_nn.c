@@ -1017,6 +1017,29 @@ static void test_f32_hoyer(void **state)
             assert_true(err[0] <= tol);
             assert_true(err[1] <= tol);
             assert_true(err[2] <= tol + 1e-6);
+            if (dn) {
+                // oneDNN against the library's own float32 path directly: each is within tol
+                // of float64, so within 2 tol of each other.
+                nn_model *mo = NULL;
+                s.use_dnnl = 0;
+                assert_int_equal(nn_model_create_hoyer_cnn(&mo, W, H, &s), NN_OK);
+                double *za = malloc((size_t)no * sizeof *za), *zb = malloc((size_t)no * sizeof *zb);
+                double *ga = malloc((size_t)k * np * sizeof *ga);
+                double *gb = malloc((size_t)k * np * sizeof *gb);
+                assert_true(za && zb && ga && gb);
+                run_model(mf, theta, k, u, za, ga);
+                run_model(mo, theta, k, u, zb, gb);
+                const double ez = rel_diff_rows(za, zb, 1, (size_t)no);
+                const double eg = rel_diff_rows(ga, gb, k, (size_t)np);
+                print_message("  float32 hoyer_cnn %dx%d oneDNN vs im2col: logits %.1e grad %.1e\n",
+                              W, H, ez, eg);
+                assert_true(ez <= 2 * tol && eg <= 2 * tol);
+                free(za);
+                free(zb);
+                free(ga);
+                free(gb);
+                nn_model_destroy(mo);
+            }
             free(theta);
             free(u);
             nn_model_destroy(md);
