@@ -18,6 +18,9 @@
 #ifdef TOPOPT_HAVE_DNNL
 #include <dnnl.h>
 #endif
+#ifdef NN_HAVE_OPENMP
+#include <omp.h>
+#endif
 
 int nn_have_dnnl(void)
 {
@@ -443,6 +446,31 @@ static void exec(dnnl_ctx *x, dnnl_primitive_t p, int n, const dnnl_exec_arg_t *
     if (s != dnnl_success) NN_FAIL(NN_ERR_INVALID, "oneDNN execute: status %d", (int)s);
 }
 
+// oneDNN's OpenMP kernels split their work for exactly omp_get_max_threads() threads; with
+// dynamic adjustment on (omp_set_dynamic(1), which fem/ sets for CHOLMOD) the runtime may hand
+// a parallel region fewer threads on a loaded machine, and the missing threads' share (e.g. of
+// a weight-gradient reduction) is never computed. Dynamic adjustment is therefore off around
+// every oneDNN call and restored afterwards.
+static int omp_static_begin(void)
+{
+#ifdef NN_HAVE_OPENMP
+    const int dyn = omp_get_dynamic();
+    if (dyn) omp_set_dynamic(0);
+    return dyn;
+#else
+    return 0;
+#endif
+}
+
+static void omp_static_end(int dyn)
+{
+#ifdef NN_HAVE_OPENMP
+    if (dyn) omp_set_dynamic(1);
+#else
+    (void)dyn;
+#endif
+}
+
 static void reorder(dnnl_ctx *x, dnnl_primitive_t r, dnnl_memory_t from, dnnl_memory_t to,
                     dnnl_memory_t sp)
 {
@@ -459,6 +487,7 @@ static void set_handle(dnnl_memory_t mem, const void *p)
 static void dc_forward(nn_model *m, dnnl_conv *c, const float *src, float *dst)
 {
     dnnl_ctx *x = m->dnnl_ctx;
+    const int dyn = omp_static_begin();
     set_handle(c->src, src);
     set_handle(c->dst, dst);
     if (c->r_wfwd) reorder(x, c->r_wfwd, c->w_user, c->w_fwd, c->sp[3]);
@@ -467,12 +496,15 @@ static void dc_forward(nn_model *m, dnnl_conv *c, const float *src, float *dst)
                                  {DNNL_ARG_SCRATCHPAD, c->sp[0]}};
     exec(x, c->fwd, 5, a);
     dnnl_stream_wait(x->stream);
+    omp_static_end(dyn);
 }
 
 // Weight reorder for backward-data (once per backward call, before the upstream loop).
 static void dc_backward_prepare(nn_model *m, dnnl_conv *c)
 {
+    const int dyn = omp_static_begin();
     if (c->r_wbwd) reorder(m->dnnl_ctx, c->r_wbwd, c->w_user, c->w_bwd, c->sp[4]);
+    omp_static_end(dyn);
 }
 
 // One upstream dy ([P][oc]): weight gradient to m->dwf (hwio), bias gradient to m->dbf and
@@ -481,6 +513,7 @@ static void dc_backward(nn_model *m, dnnl_conv *c, const float *src, const float
 {
     dnnl_ctx *x = m->dnnl_ctx;
     const int want_dx = dx != NULL;
+    const int dyn = omp_static_begin();
     set_handle(c->src, src);
     set_handle(c->diff_dst, dy);
     if (dx) set_handle(c->diff_src, dx);
@@ -499,6 +532,7 @@ static void dc_backward(nn_model *m, dnnl_conv *c, const float *src, const float
         exec(x, c->bwd_d, 4, ad);
     }
     dnnl_stream_wait(x->stream);
+    omp_static_end(dyn);
 }
 
 #endif // TOPOPT_HAVE_DNNL
