@@ -7,6 +7,10 @@
 
 #include "nn.h"
 #include "nn_internal.h"
+
+#ifdef TEST_HAVE_OPENMP
+#include <omp.h>
+#endif
 #include "test_util.h"
 
 // ---------------------------------------------------------------------------------------
@@ -1047,6 +1051,50 @@ static void test_f32_hoyer(void **state)
         }
 }
 
+// The program's settings around the network: two OpenMP threads with dynamic adjustment on
+// (fem/ enables it for CHOLMOD). oneDNN's kernels must still get every thread they split
+// their work for (conv32.c turns the adjustment off around them); a loaded machine is where a
+// missing thread showed, as garbage weight gradients.
+static void test_f32_omp_dynamic(void **state)
+{
+    (void)state;
+#ifdef TEST_HAVE_OPENMP
+    if (!nn_have_dnnl()) skip();
+    const int dyn = omp_get_dynamic(), nt = omp_get_max_threads();
+    omp_set_num_threads(2);
+    omp_set_dynamic(1);
+    nn_hoyer_cnn_settings s;
+    nn_hoyer_cnn_settings_default(&s);
+    nn_model *md = NULL, *mf = NULL;
+    s.precision = NN_PREC_FLOAT64;
+    assert_int_equal(nn_model_create_hoyer_cnn(&md, 48, 16, &s), NN_OK);
+    s.precision = NN_PREC_FLOAT32;
+    assert_int_equal(nn_model_create_hoyer_cnn(&mf, 48, 16, &s), NN_OK);
+    const int np = nn_model_num_params(md), no = nn_model_num_outputs(md);
+    double *theta = malloc((size_t)np * sizeof *theta), *u = malloc((size_t)no * sizeof *u);
+    random_theta(md, theta, 9, 0.02);
+    uint64_t st = 8;
+    fill_uniform(u, (size_t)no, -1, 1, &st);
+    int idx[50];
+    for (int t = 0; t < 50; t++)
+        idx[t] = (int)((double)np * (t + test_uniform(&st)) / 50);
+    double err[3];
+    compare_f32(md, mf, theta, 1, u, idx, 50, err);
+    assert_int_equal(omp_get_dynamic(), 1); // restored after the oneDNN calls
+    print_message("  float32 oneDNN, 2 threads, dynamic on: logits %.1e grad %.1e\n", err[0],
+                  err[1]);
+    assert_true(err[0] <= 6800 * 0x1p-24 && err[1] <= 6800 * 0x1p-24);
+    free(theta);
+    free(u);
+    nn_model_destroy(md);
+    nn_model_destroy(mf);
+    omp_set_dynamic(dyn);
+    omp_set_num_threads(nt);
+#else
+    skip();
+#endif
+}
+
 static void test_f32_mlp(void **state)
 {
     (void)state;
@@ -1105,6 +1153,7 @@ int main(void)
         cmocka_unit_test(test_f32_layers),
         cmocka_unit_test(test_f32_hoyer),
         cmocka_unit_test(test_f32_mlp),
+        cmocka_unit_test(test_f32_omp_dynamic),
         cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_init_hoyer),
         cmocka_unit_test(test_errors_and_summary),
