@@ -31,9 +31,9 @@ int nn_have_dnnl(void)
 #endif
 }
 
-
 // Vector clones of the hot loops (the library is built for the baseline x86-64 ISA).
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) &&                             \
+    !defined(__SANITIZE_ADDRESS__)
 #define NN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define NN_CLONES
@@ -308,7 +308,7 @@ static void dnnl_conv_free(dnnl_conv *c)
         if (c->sp[i]) dnnl_memory_destroy(c->sp[i]);
     }
     // w_fwd / w_bwd / dw_bwd may alias w_user / w_fwd / dw_user: destroy each object once.
-    dnnl_memory_t mm[] = {c->src,      c->w_user,   c->bias,   c->dst,
+    dnnl_memory_t mm[] = {c->src,      c->w_user,   c->bias,    c->dst,
                           c->diff_dst, c->diff_src, c->dw_user, c->diff_bias};
     for (size_t i = 0; i < sizeof mm / sizeof mm[0]; i++)
         if (mm[i]) dnnl_memory_destroy(mm[i]);
@@ -369,15 +369,14 @@ static nn_status dnnl_conv_create(nn_model *m, nn_layer *L, dnnl_conv **out)
     DNNL_TRY(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user));
 
     dnnl_convolution_desc_t cd;
-    DNNL_TRY(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_training,
-                                                dnnl_convolution_direct, &src_md, &w_any, &b_md,
-                                                &dst_md, strides, pl, pr));
+    DNNL_TRY(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_training, dnnl_convolution_direct,
+                                                &src_md, &w_any, &b_md, &dst_md, strides, pl, pr));
     DNNL_TRY(dnnl_primitive_desc_create(&c->pd[0], &cd, attr, x->eng, NULL));
-    DNNL_TRY(dnnl_convolution_backward_data_desc_init(&cd, dnnl_convolution_direct, &src_md,
-                                                      &w_any, &dst_md, strides, pl, pr));
+    DNNL_TRY(dnnl_convolution_backward_data_desc_init(&cd, dnnl_convolution_direct, &src_md, &w_any,
+                                                      &dst_md, strides, pl, pr));
     DNNL_TRY(dnnl_primitive_desc_create(&c->pd[1], &cd, attr, x->eng, c->pd[0]));
-    DNNL_TRY(dnnl_convolution_backward_weights_desc_init(
-        &cd, dnnl_convolution_direct, &src_md, &w_any, &b_md, &dst_md, strides, pl, pr));
+    DNNL_TRY(dnnl_convolution_backward_weights_desc_init(&cd, dnnl_convolution_direct, &src_md,
+                                                         &w_any, &b_md, &dst_md, strides, pl, pr));
     DNNL_TRY(dnnl_primitive_desc_create(&c->pd[2], &cd, attr, x->eng, c->pd[0]));
     DNNL_TRY(dnnl_primitive_create(&c->fwd, c->pd[0]));
     DNNL_TRY(dnnl_primitive_create(&c->bwd_d, c->pd[1]));
@@ -402,7 +401,8 @@ static nn_status dnnl_conv_create(nn_model *m, nn_layer *L, dnnl_conv **out)
     if (st != NN_OK) goto fail;
     const dnnl_memory_desc_t *wb = dnnl_primitive_desc_query_md(c->pd[1], dnnl_query_weights_md, 0);
     if (c->w_fwd != c->w_user &&
-        dnnl_memory_desc_equal(wb, dnnl_primitive_desc_query_md(c->pd[0], dnnl_query_weights_md, 0)))
+        dnnl_memory_desc_equal(wb,
+                               dnnl_primitive_desc_query_md(c->pd[0], dnnl_query_weights_md, 0)))
         c->w_bwd = c->w_fwd; // converted once per forward, shared by backward
     else if ((st = layout_for(x, attr, c->w_user, &w_user_md, wb, 1, &c->w_bwd, &c->r_wbwd,
                               &c->pd[4])) != NN_OK)
@@ -491,8 +491,10 @@ static void dc_forward(nn_model *m, dnnl_conv *c, const float *src, float *dst)
     set_handle(c->src, src);
     set_handle(c->dst, dst);
     if (c->r_wfwd) reorder(x, c->r_wfwd, c->w_user, c->w_fwd, c->sp[3]);
-    const dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, c->src},         {DNNL_ARG_WEIGHTS, c->w_fwd},
-                                 {DNNL_ARG_BIAS, c->bias},       {DNNL_ARG_DST, c->dst},
+    const dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, c->src},
+                                 {DNNL_ARG_WEIGHTS, c->w_fwd},
+                                 {DNNL_ARG_BIAS, c->bias},
+                                 {DNNL_ARG_DST, c->dst},
                                  {DNNL_ARG_SCRATCHPAD, c->sp[0]}};
     exec(x, c->fwd, 5, a);
     dnnl_stream_wait(x->stream);
@@ -701,8 +703,8 @@ int nn_conv32_backward(nn_model *m, nn_layer *L, int kb, const float *x, const f
         for (size_t i = 0; i < (size_t)K * N; i++)
             m->dw[i] += (double)m->dwf[i]; // chunk sums in float, the image sum in double
         if (dx && k > 1) {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nr * iw * kb, K, oc, 1.0f, dyc,
-                        oc, wf, oc, 0.0f, m->dcolf, K);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nr * iw * kb, K, oc, 1.0f, dyc, oc,
+                        wf, oc, 0.0f, m->dcolf, K);
             col2im_ff(m->dcolf, ih, iw, ic, k, r0, nr, kb, dx);
         } else if (dx) {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nr * iw * kb, ic, oc, 1.0f, dyc,

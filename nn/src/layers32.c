@@ -14,7 +14,8 @@
 
 #include "nn_internal.h"
 
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) &&                             \
+    !defined(__SANITIZE_ADDRESS__)
 #define NN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define NN_CLONES
@@ -25,12 +26,11 @@
 // vectorizes; its error is a few float ulps (checked against tanh in tests/test_nn.c).
 static NN_CLONES void tanh_f(const float *x, float *y, size_t n)
 {
-    const float a1 = 4.89352455891786e-03f, a3 = 6.37261928875436e-04f,
-                a5 = 1.48572235717979e-05f, a7 = 5.12229709037114e-08f,
-                a9 = -8.60467152213735e-11f, a11 = 2.00018790482477e-13f,
-                a13 = -2.76076847742355e-16f;
-    const float b0 = 4.89352518554385e-03f, b2 = 2.26843463243900e-03f,
-                b4 = 1.18534705686654e-04f, b6 = 1.19825839466702e-06f;
+    const float a1 = 4.89352455891786e-03f, a3 = 6.37261928875436e-04f, a5 = 1.48572235717979e-05f,
+                a7 = 5.12229709037114e-08f, a9 = -8.60467152213735e-11f,
+                a11 = 2.00018790482477e-13f, a13 = -2.76076847742355e-16f;
+    const float b0 = 4.89352518554385e-03f, b2 = 2.26843463243900e-03f, b4 = 1.18534705686654e-04f,
+                b6 = 1.19825839466702e-06f;
     const float clamp = 7.90531110763549805f;
     for (size_t i = 0; i < n; i++) {
         float v = x[i];
@@ -284,16 +284,16 @@ static NN_CLONES void gnorm_backward_f(const nn_layer *L, size_t P, int C, int k
             s1 = s[0];
             s2 = s[1];
         } else
-        for (size_t p = 0; p < P; p++) {
-            const float *g = dy + (p * kb + j) * C, *yp = y + p * C;
-            float b1 = 0.0f, b2 = 0.0f; // one pixel's C terms in float
-            for (int c = 0; c < C; c++) {
-                b1 += g[c];
-                b2 += g[c] * yp[c];
+            for (size_t p = 0; p < P; p++) {
+                const float *g = dy + (p * kb + j) * C, *yp = y + p * C;
+                float b1 = 0.0f, b2 = 0.0f; // one pixel's C terms in float
+                for (int c = 0; c < C; c++) {
+                    b1 += g[c];
+                    b2 += g[c] * yp[c];
+                }
+                s1 += (double)b1;
+                s2 += (double)b2;
             }
-            s1 += (double)b1;
-            s2 += (double)b2;
-        }
         const float m1 = (float)(s1 / n), m2 = (float)(s2 / n), r = (float)L->rstd;
         for (size_t p = 0; p < P; p++) {
             float *g = dy + (p * kb + j) * C;
