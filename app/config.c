@@ -1235,6 +1235,41 @@ char *app_config_to_string(const app_config *c)
     return buf;
 }
 
+/* Keys that neither define the problem nor the method: the budget (a resumed run may get a
+ * larger one), the outputs, resource limits and thread counts. */
+static int is_identity_key(const char *path)
+{
+    static const char *const skip[] = {"budget.", "outputs.", "limits.", NULL};
+    for (int i = 0; skip[i]; i++)
+        if (!strncmp(path, skip[i], strlen(skip[i]))) return 0;
+    const char *last = strrchr(path, '.');
+    return strcmp(last ? last + 1 : path, "threads") != 0;
+}
+
+char *app_config_identity(const app_config *c)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    size_t vlen = (size_t)APP_MAX_CASES * APP_MAX_LOADS * 128 + 65536;
+    char *v = malloc(vlen);
+    FILE *f = v ? open_memstream(&buf, &len) : NULL;
+    if (!f) {
+        free(v);
+        return NULL;
+    }
+    for (int i = 0; i < NKEYS; i++) {
+        if (!is_identity_key(KEYS[i].path)) continue;
+        fmt_value(c, &KEYS[i], v, vlen);
+        fprintf(f, "%s: %s\n", KEYS[i].path, v);
+    }
+    free(v);
+    if (fclose(f) != 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
 static const char *type_name(const key *k)
 {
     switch (k->type) {

@@ -122,6 +122,12 @@ void app_config_write(const app_config *c, FILE *f);
 /** Write the resolved config as YAML into a malloc'd string (caller frees), NULL on failure. */
 char *app_config_to_string(const app_config *c);
 
+/** The keys that define the problem and the method, one "dotted.path: value" line each in
+ *  schema order (every key except budget.*, outputs.*, limits.* and thread counts), as a
+ *  malloc'd string (caller frees; NULL when out of memory). A checkpoint stores it with its
+ *  FNV-1a hash, and --resume refuses a config whose lines differ, naming the key. */
+char *app_config_identity(const app_config *c);
+
 /** Write the markdown reference of every key (configs/README.md is this output). */
 void app_config_schema_markdown(FILE *f);
 

@@ -67,6 +67,8 @@ typedef struct {
     int monitor_failed;
     char err[1024];
     FILE *log;
+    char *identity;         /* app_config_identity(c) */
+    uint64_t identity_hash; /* its FNV-1a 64 */
 } run_ctx;
 
 static uint64_t dbits(double d)
@@ -145,6 +147,8 @@ static int write_outputs(run_ctx *r, const double *theta, double compliance_attr
     res.theta = (double *)theta;
     res.history = r->hist;
     res.config_text = cfg;
+    res.config_keys = r->identity;
+    res.config_hash = r->identity_hash;
     res.compliance = fl.compliance;
     res.volume_fraction = fl.volume;
     res.status_code = term;
@@ -184,6 +188,98 @@ static int write_outputs(run_ctx *r, const double *theta, double compliance_attr
     free(cfg);
     if (st != APP_IO_OK) {
         snprintf(r->err, sizeof r->err, "%s", err);
+        return 1;
+    }
+    return 0;
+}
+
+/* The first line of `have` (a stored identity) that differs from `want` (this config's), as a
+ * message naming the key and both values. Lines are "key: value" in schema order; a key one
+ * side lacks (a program version with other keys) is named too. */
+static void identity_diff(const char *have, const char *want, char *msg, size_t len)
+{
+    const char *a = have, *b = want;
+    while (*a || *b) {
+        size_t la = strcspn(a, "\n"), lb = strcspn(b, "\n");
+        size_t ka = strcspn(a, ":"), kb = strcspn(b, ":");
+        if (ka > la) ka = la;
+        if (kb > lb) kb = lb;
+        if (la != lb || strncmp(a, b, la) != 0) {
+            if (ka == kb && strncmp(a, b, ka) == 0) {
+                int vl = (int)(la - ka > 2 ? la - ka - 2 : 0),
+                    wl = (int)(lb - kb > 2 ? lb - kb - 2 : 0);
+                snprintf(msg, len, "%.*s is %.*s%s in the checkpoint but %.*s%s here", (int)ka, a,
+                         vl > 200 ? 200 : vl, a + ka + 2, vl > 200 ? "..." : "",
+                         wl > 200 ? 200 : wl, b + kb + 2, wl > 200 ? "..." : "");
+            } else if (*a) {
+                snprintf(msg, len, "key %.*s of the checkpoint is not set the same way here",
+                         (int)ka, a);
+            } else {
+                snprintf(msg, len, "key %.*s is not in the checkpoint", (int)kb, b);
+            }
+            return;
+        }
+        a += la + (a[la] == '\n');
+        b += lb + (b[lb] == '\n');
+    }
+    snprintf(msg, len, "the config hash differs");
+}
+
+/* Does checkpoint prev (read from path) belong to this run? 0, or 1 with a message printed. */
+static int resume_check(const run_ctx *r, const app_result *prev, const char *path)
+{
+    const app_config *c = r->c;
+    const app_checkpoint *k = &prev->checkpoint;
+    char msg[1024];
+    if (!prev->config_keys || !prev->config_hash) {
+        fprintf(stderr,
+                "topopt: --resume: %s has no config hash (written by an older topopt); "
+                "start a fresh run\n",
+                path);
+        return 1;
+    }
+    if (prev->config_hash !=
+        app_fnv1a64(APP_FNV1A64_INIT, prev->config_keys, strlen(prev->config_keys))) {
+        fprintf(stderr, "topopt: --resume: %s: config_hash does not match config_keys\n", path);
+        return 1;
+    }
+    if (prev->config_hash != r->identity_hash || strcmp(prev->config_keys, r->identity) != 0) {
+        identity_diff(prev->config_keys, r->identity, msg, sizeof msg);
+        fprintf(stderr,
+                "topopt: --resume: %s is a checkpoint of another problem or method: %s (only "
+                "budget.*, outputs.* and limits.* may change on resume)\n",
+                path, msg);
+        return 1;
+    }
+    if (!k->present) {
+        fprintf(stderr,
+                "topopt: --resume: %s holds no checkpoint (a finished run keeps the solver "
+                "state only with outputs.keep_state: true)\n",
+                path);
+        return 1;
+    }
+    const app_history *h = &prev->history;
+    int nc = r->n_ineq + r->n_eq;
+    const char *bad = NULL;
+    if (k->n_counters != CK_COUNT || k->n_words != CW_COUNT)
+        bad = "checkpoint/counters or words: wrong length";
+    else if (k->counters[CK_N_PARAMS] != r->n || k->n_extra != (size_t)r->n)
+        bad = "checkpoint/extra: parameter count differs from this config's";
+    else if (k->counters[CK_N_INEQ] != r->n_ineq || k->counters[CK_N_EQ] != r->n_eq)
+        bad = "checkpoint/counters: constraint counts differ from this config's";
+    else if (k->words[CW_SEED] != (uint64_t)c->seed)
+        bad = "checkpoint/words: seed differs from this config's";
+    else if (prev->W != c->width || prev->H != c->height)
+        bad = "root attributes W, H differ from this config's grid";
+    else if (prev->theta && prev->n_params != (size_t)r->n)
+        bad = "params/theta: parameter count differs from this config's";
+    else if (k->counters[CK_ITER] < 0 || k->counters[CK_EVALS] < 0 || k->counters[CK_ROWS] < 0 ||
+             k->counters[CK_ROWS] > h->n_rows)
+        bad = "checkpoint/counters: iteration, evaluation or row count out of range";
+    else if (h->n_rows > 0 && (h->n_constraints != nc || h->n_extra != 2))
+        bad = "history: columns differ from this config's constraints";
+    if (bad) {
+        fprintf(stderr, "topopt: --resume: %s: %s\n", path, bad);
         return 1;
     }
     return 0;
@@ -298,8 +394,14 @@ int app_run(const app_config *c, const app_run_opts *o, app_run_result *res)
         snprintf(r.dir, sizeof r.dir, "results/%s", c->name);
     if (o->resume_dir) snprintf(r.dir, sizeof r.dir, "%s", o->resume_dir);
 
+    if (!(r.identity = app_config_identity(c))) {
+        fprintf(stderr, "topopt: out of memory\n");
+        return APP_EXIT_FAILED;
+    }
+    r.identity_hash = app_fnv1a64(APP_FNV1A64_INIT, r.identity, strlen(r.identity));
     if (app_chain_create(&r.ch, c, err, sizeof err)) {
         fprintf(stderr, "topopt: %s\n", err);
+        free(r.identity);
         return APP_EXIT_FAILED;
     }
     r.n = app_chain_num_params(r.ch);
@@ -326,23 +428,7 @@ int app_run(const app_config *c, const app_run_opts *o, app_run_result *res)
             rc = APP_EXIT_USAGE;
             goto done;
         }
-        const app_checkpoint *k = &prev.checkpoint;
-        if (!k->present) {
-            fprintf(stderr,
-                    "topopt: --resume: %s holds no checkpoint (a finished run keeps the solver "
-                    "state only with outputs.keep_state: true)\n",
-                    path);
-            rc = APP_EXIT_USAGE;
-            goto done;
-        }
-        if (k->n_counters != CK_COUNT || k->n_words != CW_COUNT ||
-            k->counters[CK_N_PARAMS] != r.n || k->counters[CK_N_INEQ] != r.n_ineq ||
-            k->counters[CK_N_EQ] != r.n_eq || k->n_extra != (size_t)r.n ||
-            k->words[CW_SEED] != (uint64_t)c->seed) {
-            fprintf(stderr,
-                    "topopt: --resume: %s holds no checkpoint of this config (different "
-                    "problem, parameterization, constraints or seed)\n",
-                    path);
+        if (resume_check(&r, &prev, path)) {
             rc = APP_EXIT_USAGE;
             goto done;
         }
@@ -527,6 +613,7 @@ done:
     free(r.state);
     free(r.theta_ck);
     free(r.x_prev);
+    free(r.identity);
     free(theta);
     return rc;
 }

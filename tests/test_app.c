@@ -684,6 +684,140 @@ static ino_t inode_of(const char *path)
     return st.st_ino;
 }
 
+/* file into a malloc'd buffer of *n bytes */
+static unsigned char *read_bytes(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc((size_t)len + 1);
+    assert_non_null(b);
+    assert_int_equal(fread(b, 1, (size_t)len, f), (size_t)len);
+    fclose(f);
+    *n = (size_t)len;
+    return b;
+}
+
+/* stderr of the last command holds text */
+static void assert_file_has(const char *path, const char *text)
+{
+    size_t n;
+    unsigned char *b = read_bytes(path, &n);
+    b[n] = '\0';
+    if (!strstr((char *)b, text)) fail_msg("%s lacks \"%s\": %s", path, text, (char *)b);
+    free(b);
+}
+
+/* --resume refuses a checkpoint of another problem or method and names the key; a larger
+ * budget is accepted. */
+static void test_resume_other_problem(void **state)
+{
+    (void)state;
+    make_tmp();
+    const char *exe = TOPOPT_EXE;
+    char cfg[600], dir[600], errf[600];
+    snprintf(cfg, sizeof cfg, "%s/guard.yaml", tmp_root);
+    snprintf(dir, sizeof dir, "%s/guard", tmp_root);
+    snprintf(errf, sizeof errf, "%s/guard.err", tmp_root);
+    write_file(cfg, SMALL_RUN "outputs: {keep_state: true}\n");
+    assert_int_equal(
+        sh("%s run %s --out %s --quiet --set budget.iterations=4 > /dev/null", exe, cfg, dir), 0);
+    static const char *const sets[][2] = {
+        {"problem.volfrac=0.3", "problem.volfrac is 0.4 in the checkpoint but 0.3 here"},
+        {"material.E0=2", "material.E0"},
+        {"filter.radius=3", "filter.radius"},
+        {"problem.loads=[[0,0,0,0,0,-2]]", "problem.loads"},
+        {"method.name=mma", "method.name"},
+        {"parameterization.cnn.kernel_size=5", "parameterization.cnn.kernel_size"},
+    };
+    for (size_t i = 0; i < sizeof sets / sizeof *sets; i++) {
+        int rc = sh("%s run %s --resume %s --quiet --set budget.iterations=6 --set '%s' 2> %s", exe,
+                    cfg, dir, sets[i][0], errf);
+        if (rc != 2) fail_msg("--set %s: exit %d, expected 2", sets[i][0], rc);
+        assert_file_has(errf, sets[i][1]);
+    }
+    // budget and outputs may change
+    assert_int_equal(sh("%s run %s --resume %s --quiet --set budget.iterations=6 --set "
+                        "budget.evaluations=100 --set outputs.png_scale=2 > /dev/null",
+                        exe, cfg, dir),
+                     0);
+}
+
+/* Damaged checkpoints: every copy with one damaged byte either is refused (exit 2) or, when
+ * the damage hit bytes that carry no value, resumes from exactly the stored data. None may
+ * crash (under the sanitizers a memory error aborts the child). */
+static void test_resume_damaged(void **state)
+{
+    (void)state;
+    make_tmp();
+    app_config *c = cfg_new();
+    char err[1024], dir[512], h5[600], cdir[512], ch5[600];
+    if (load(c, SMALL_RUN "outputs: {keep_state: true}\n", 0, NULL, err)) fail_msg("%s", err);
+    c->max_iters = 4;
+    snprintf(dir, sizeof dir, "%s/dmg", tmp_root);
+    snprintf(cdir, sizeof cdir, "%s/dmg_copy", tmp_root);
+    snprintf(c->out_dir, sizeof c->out_dir, "%s", dir);
+    app_run_opts o = {.quiet = 1, .log = stderr};
+    app_run_result rr;
+    assert_int_equal(app_run(c, &o, &rr), APP_EXIT_OK);
+    snprintf(h5, sizeof h5, "%s/result.h5", dir);
+    snprintf(ch5, sizeof ch5, "%s/result.h5", cdir);
+    app_result ref;
+    assert_int_equal(app_h5_read(h5, &ref, err, sizeof err), APP_IO_OK);
+    uint64_t want = app_result_checksum(&ref);
+    app_result_free(&ref);
+    size_t n;
+    unsigned char *bytes = read_bytes(h5, &n);
+    assert_int_equal(mkdir(cdir, 0700), 0);
+    int refused = 0, resumed = 0;
+    size_t step = n / 97 > 0 ? n / 97 : 1;
+    // the first pass writes an undamaged copy, which must resume (exit 0)
+    for (size_t off = SIZE_MAX; off == SIZE_MAX || off < n;
+         off = off == SIZE_MAX ? 0 : off + step) {
+        FILE *f = fopen(ch5, "wb");
+        assert_non_null(f);
+        if (off != SIZE_MAX) bytes[off] ^= 0xFF;
+        assert_int_equal(fwrite(bytes, 1, n, f), n);
+        if (off != SIZE_MAX) bytes[off] ^= 0xFF;
+        fclose(f);
+        // In a child ending with _exit: HDF5 1.10 leaks a cache entry on every damaged header
+        // it refuses, which would otherwise be charged to this program by LeakSanitizer.
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            app_result r;
+            int same = 0;
+            if (app_h5_read(ch5, &r, err, sizeof err) == APP_IO_OK) {
+                same = app_result_checksum(&r) == want;
+                app_result_free(&r);
+            }
+            app_run_opts oc = {.quiet = 1, .log = stderr, .resume_dir = cdir, .no_outputs = 1};
+            FILE *null = freopen("/dev/null", "w", stderr);
+            (void)null;
+            int rc = app_run(c, &oc, NULL);
+            _exit(rc == APP_EXIT_OK ? (same ? 0 : 3) : rc == APP_EXIT_USAGE ? 2 : 4);
+        }
+        int status = 0;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        if (!WIFEXITED(status)) fail_msg("offset %zu: the resume crashed", off);
+        int code = WEXITSTATUS(status);
+        if (code == 3) fail_msg("offset %zu: resumed from damaged data", off);
+        if (code != 0 && code != 2) fail_msg("offset %zu: exit %d", off, code);
+        if (off == SIZE_MAX) {
+            if (code != 0) fail_msg("the undamaged copy did not resume (exit %d)", code);
+            continue;
+        }
+        code == 0 ? resumed++ : refused++;
+    }
+    print_message("damaged checkpoints: %d refused, %d resumed from unchanged data\n", refused,
+                  resumed);
+    assert_true(refused > resumed);
+    free(bytes);
+    free(c);
+}
+
 /* `topopt suite --resume` on the two 96x32 problems with pixels + OC; the inode of h5 after. */
 static ino_t resumed_suite(const char *exe, const char *args, const char *h5)
 {
@@ -819,6 +953,8 @@ int main(void)
         cmocka_unit_test(test_top88_mbb),
         cmocka_unit_test(test_outputs_roundtrip),
         cmocka_unit_test(test_resume_equals_uninterrupted),
+        cmocka_unit_test(test_resume_other_problem),
+        cmocka_unit_test(test_resume_damaged),
         cmocka_unit_test(test_keep_state_continues),
         cmocka_unit_test(test_reproducible),
         cmocka_unit_test(test_cli_exit_codes),
