@@ -33,7 +33,15 @@ typedef struct {
 
 static void h5_enter(h5ctx *c, const char *path, char *err, size_t errlen)
 {
+    static int first = 1;
     pthread_mutex_lock(&h5_lock);
+    if (first) {
+        // After a failed H5Fclose (disk full) HDF5 keeps a half-closed file that its atexit
+        // cleanup then dereferences (SIGSEGV at exit). The process releases everything when it
+        // ends anyway, so HDF5 gets no atexit hook; H5close() stays available to callers.
+        H5dont_atexit();
+        first = 0;
+    }
     c->err = err;
     c->errlen = errlen;
     c->path = path;

@@ -65,7 +65,7 @@ typedef struct {
     int converged;  /* stopped by budget.change_tol */
     double *x_prev; /* [n] previous iterate (change_tol) */
     int monitor_failed;
-    char err[1024];
+    char err[4096];
     FILE *log;
     char *identity;         /* app_config_identity(c) */
     uint64_t identity_hash; /* its FNV-1a 64 */
@@ -105,32 +105,68 @@ static const char *status_text(int term, int interrupted)
     }
 }
 
-/* Write result.h5 (with the checkpoint of the last saved state) and, if final, the pictures. */
+/* The output set, in the order it is put in place: result.h5 last, because it is what
+ * --resume, render and the suite read, so it is the commit point of the set. */
+static const char *const OUT_FILES[3] = {"design.png", "history.csv", "result.h5"};
+
+/* Move the staged set (DIR/<name>.new, each complete and fsynced) into place. The renames
+ * need no space; a failure leaves the files not yet renamed as they were. */
+static int commit_outputs(run_ctx *r)
+{
+    char from[1200], to[1200];
+    for (int i = 0; i < 3; i++) {
+        snprintf(from, sizeof from, "%s/%s.new", r->dir, OUT_FILES[i]);
+        snprintf(to, sizeof to, "%s/%s", r->dir, OUT_FILES[i]);
+        if (rename(from, to) != 0) {
+            snprintf(r->err, sizeof r->err, "%s: cannot rename %s into place: %s", r->dir, from,
+                     strerror(errno));
+            for (int j = i; j < 3; j++) {
+                snprintf(from, sizeof from, "%s/%s.new", r->dir, OUT_FILES[j]);
+                remove(from);
+            }
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* A staged write failed: remove what was staged and keep the message. */
+static int discard_outputs(run_ctx *r, const char *err)
+{
+    char p[1200];
+    for (int i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s/%s.new", r->dir, OUT_FILES[i]);
+        remove(p);
+    }
+    snprintf(r->err, sizeof r->err, "%s (the previous outputs in %s, if any, are unchanged)", err,
+             r->dir);
+    return 1;
+}
+
+/* Write design.png, history.csv and result.h5 (with the checkpoint of the last saved state)
+ * as one set: each is first written completely under DIR/<name>.new (fsynced), then all are
+ * renamed into place with result.h5 last. A fault while writing (disk full, I/O error) leaves
+ * the previous set untouched; the set is replaced at every checkpoint too, so the three files
+ * always describe the same iterate. */
 static int write_outputs(run_ctx *r, const double *theta, double compliance_attr, int term,
                          int interrupted, int final)
 {
     const app_config *c = r->c;
     app_chain_fields fl;
+    (void) final;
     if (app_chain_fields_at(r->ch, theta, &fl)) {
         snprintf(r->err, sizeof r->err, "evaluation of the final design failed");
         return 1;
     }
     (void)compliance_attr;
     char path[1200], err[1024];
-    if (final) {
-        snprintf(path, sizeof path, "%s/design.png", r->dir);
-        int scale = c->png_scale;
-        if (app_png_write_density(path, fl.rho_physical, fl.W, fl.H, scale, c->mirror_left,
-                                  c->mirror_right, err, sizeof err) != APP_IO_OK) {
-            snprintf(r->err, sizeof r->err, "%s", err);
-            return 1;
-        }
-        snprintf(path, sizeof path, "%s/history.csv", r->dir);
-        if (app_history_write_csv(path, &r->hist, err, sizeof err) != APP_IO_OK) {
-            snprintf(r->err, sizeof r->err, "%s", err);
-            return 1;
-        }
-    }
+    snprintf(path, sizeof path, "%s/design.png.new", r->dir);
+    if (app_png_write_density(path, fl.rho_physical, fl.W, fl.H, c->png_scale, c->mirror_left,
+                              c->mirror_right, err, sizeof err) != APP_IO_OK)
+        return discard_outputs(r, err);
+    snprintf(path, sizeof path, "%s/history.csv.new", r->dir);
+    if (app_history_write_csv(path, &r->hist, err, sizeof err) != APP_IO_OK)
+        return discard_outputs(r, err);
     char *cfg = app_config_to_string(c);
     app_result res;
     memset(&res, 0, sizeof res);
@@ -183,14 +219,12 @@ static int write_outputs(run_ctx *r, const double *theta, double compliance_attr
         res.checkpoint.n_extra = (size_t)r->n;
         res.checkpoint.extra = r->theta_ck;
     }
-    snprintf(path, sizeof path, "%s/result.h5", r->dir);
-    app_io_status st = app_h5_write(path, &res, err, sizeof err);
+    snprintf(path, sizeof path, "%s/result.h5.new", r->dir);
+    app_io_status st = cfg ? app_h5_write(path, &res, err, sizeof err) : APP_IO_ERR_NOMEM;
     free(cfg);
-    if (st != APP_IO_OK) {
-        snprintf(r->err, sizeof r->err, "%s", err);
-        return 1;
-    }
-    return 0;
+    if (st == APP_IO_ERR_NOMEM && !cfg) snprintf(err, sizeof err, "out of memory");
+    if (st != APP_IO_OK) return discard_outputs(r, err);
+    return commit_outputs(r);
 }
 
 /* The first line of `have` (a stored identity) that differs from `want` (this config's), as a

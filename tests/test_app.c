@@ -818,6 +818,88 @@ static void test_resume_damaged(void **state)
     free(c);
 }
 
+#define PIXEL_OC_64x32                                                                             \
+    "problem:\n  width: 64\n  height: 32\n  supports: {x: [[0, 0, 0, 32]], y: [[64, 64, 32, "      \
+    "32]]}\n  loads: [[0, 0, 0, 0, 0, -1]]\nparameterization: {kind: pixel}\ndensity_map: "        \
+    "pixel\nmethod: {name: oc}\nbudget: {iterations: 3}\n"
+
+/* No file of DIR is named *.new or *.tmp (staged outputs are cleaned up after a fault). */
+static void assert_no_staged(const char *dir)
+{
+    assert_int_equal(sh("ls -a %s | grep -q -e '\\.new' -e '\\.tmp'", dir), 1);
+}
+
+/* Faults while writing: a full disk at every fill level gives exit 0 with a complete new set
+ * or exit 1 with one clear line and the previous set unchanged (never a crash, never a mixed
+ * set); unwritable output paths give exit 1. The disk is a 512 KB tmpfs (skipped with a
+ * message where mounting is not permitted). */
+static void test_disk_full(void **state)
+{
+    (void)state;
+    make_tmp();
+    const char *exe = TOPOPT_EXE;
+    char cfg[600], mnt[600], out[700], errf[600], keep[600];
+    snprintf(cfg, sizeof cfg, "%s/full.yaml", tmp_root);
+    snprintf(errf, sizeof errf, "%s/full.err", tmp_root);
+    write_file(cfg, PIXEL_OC_64x32);
+
+    // unwritable paths: below a regular file, and in /proc
+    snprintf(out, sizeof out, "%s/sub", cfg);
+    assert_int_equal(sh("%s run %s --out %s --quiet 2> %s", exe, cfg, out, errf), 1);
+    assert_file_has(errf, "Not a directory");
+    assert_int_equal(sh("%s run %s --out /proc/topopt_no_such/x --quiet 2> %s", exe, cfg, errf), 1);
+    assert_file_has(errf, "/proc/topopt_no_such");
+
+    snprintf(mnt, sizeof mnt, "%s/tmpfs", tmp_root);
+    assert_int_equal(mkdir(mnt, 0700), 0);
+    if (sh("mount -t tmpfs -o size=512k tmpfs %s 2> /dev/null", mnt) != 0) {
+        print_message("disk-full test skipped: cannot mount a tmpfs here (needs root)\n");
+        return;
+    }
+    snprintf(out, sizeof out, "%s/r", mnt);
+    snprintf(keep, sizeof keep, "%s/kept", tmp_root);
+    // a complete first set (131 KB result.h5), kept aside to compare with
+    assert_int_equal(sh("%s run %s --out %s --quiet > /dev/null", exe, cfg, out), 0);
+    assert_int_equal(sh("cp -r %s %s", out, keep), 0);
+    int failed = 0, ok = 0;
+    for (int fill = 0; fill <= 320; fill += 40) {
+        // fill KB of the remaining space taken, then a run whose set is larger (96 x 32)
+        assert_int_equal(sh("rm -f %s/filler; dd if=/dev/zero of=%s/filler bs=1k count=%d "
+                            "2> /dev/null; true",
+                            mnt, mnt, fill),
+                         0);
+        int rc = sh("%s run %s --out %s --quiet --set problem.width=96 --set "
+                    "'problem.supports.y=[[96,96,32,32]]' > /dev/null 2> %s",
+                    exe, cfg, out, errf);
+        if (rc != 0 && rc != 1) fail_msg("fill %d KB: exit %d (a crash?)", fill, rc);
+        assert_no_staged(out);
+        if (rc == 1) {
+            failed++;
+            assert_file_has(errf, "No space left on device");
+            assert_file_has(errf, "unchanged");
+            assert_int_equal(sh("test $(wc -l < %s) -eq 1", errf), 0); // one line
+            assert_int_equal(sh("! grep -q -e 0x -e H5 %s", errf), 0); // no HDF5 internals
+            for (int i = 0; i < 3; i++) {
+                static const char *const names[] = {"design.png", "history.csv", "result.h5"};
+                assert_int_equal(sh("cmp -s %s/%s %s/%s", keep, names[i], out, names[i]), 0);
+            }
+        } else {
+            ok++;
+            char h5[800];
+            app_result r;
+            char err[1024];
+            snprintf(h5, sizeof h5, "%s/result.h5", out);
+            assert_int_equal(app_h5_read(h5, &r, err, sizeof err), APP_IO_OK);
+            assert_int_equal(r.W, 96);
+            app_result_free(&r);
+            assert_int_equal(sh("rm -rf %s && cp -r %s %s", keep, out, keep), 0);
+        }
+    }
+    print_message("disk full: %d runs refused cleanly, %d fitted\n", failed, ok);
+    assert_true(failed > 0);
+    assert_int_equal(sh("umount %s", mnt), 0);
+}
+
 /* `topopt suite --resume` on the two 96x32 problems with pixels + OC; the inode of h5 after. */
 static ino_t resumed_suite(const char *exe, const char *args, const char *h5)
 {
@@ -955,6 +1037,7 @@ int main(void)
         cmocka_unit_test(test_resume_equals_uninterrupted),
         cmocka_unit_test(test_resume_other_problem),
         cmocka_unit_test(test_resume_damaged),
+        cmocka_unit_test(test_disk_full),
         cmocka_unit_test(test_keep_state_continues),
         cmocka_unit_test(test_reproducible),
         cmocka_unit_test(test_cli_exit_codes),
