@@ -285,6 +285,10 @@ static const key KEYS[] = {
      "default CNN); periodic and interrupt checkpoints always hold it"},
     {"outputs.print_frequency", T_INT, OFF(print_frequency), 0, "10", 1, 1000000, NULL,
      "print a solver table row every k iterations"},
+    /* limits */
+    {"limits.max_memory_gb", T_DOUBLE, OFF(max_memory_gb), 0, "0", 0, BIG, NULL,
+     "`check` and `run` refuse (exit 2) a config whose estimated memory (network, FE factor, "
+     "solver; printed by `check`) exceeds this many GB (1e9 bytes); 0 = 80 % of physical memory"},
 };
 #undef S
 #define NKEYS ((int)(sizeof KEYS / sizeof KEYS[0]))
@@ -657,12 +661,57 @@ static int walk(ctx *x, const yaml_node_t *map, const char *prefix)
     return 0;
 }
 
+/* Refuse, before libyaml sees it, flow nesting deeper than APP_CONFIG_MAX_DEPTH: libyaml keeps
+ * a simple-key entry per open level and rescans them per token, so 50,000 nested `{a: ` took
+ * 21 s. [ and { are counted outside quoted scalars and comments (a [ inside a plain scalar
+ * counts too, which only errs on the safe side). 0 or 2. */
+static int check_depth(ctx *x, const char *text)
+{
+    int depth = 0;
+    char quote = 0;
+    size_t line = 0, col = 0;
+    for (const char *p = text; *p; p++, col++) {
+        char ch = *p;
+        if (ch == '\n') {
+            line++;
+            col = (size_t)-1;
+            if (quote == 0) continue;
+        }
+        if (quote) {
+            if (ch == '\\' && quote == '"' && p[1]) {
+                p++;
+                col++;
+            } else if (ch == quote) {
+                quote = 0;
+            }
+        } else if (ch == '#' && (p == text || p[-1] == ' ' || p[-1] == '\t' || p[-1] == '\n')) {
+            while (p[1] && p[1] != '\n')
+                p++;
+        } else if (ch == '"' || ch == '\'') {
+            quote = ch;
+        } else if (ch == '[' || ch == '{') {
+            if (++depth > APP_CONFIG_MAX_DEPTH) {
+                yaml_mark_t m = {(size_t)(p - text), line, col};
+                return fail(x, &m, "nesting deeper than %d levels of [ and {",
+                            APP_CONFIG_MAX_DEPTH);
+            }
+        } else if ((ch == ']' || ch == '}') && depth > 0) {
+            depth--;
+        }
+    }
+    return 0;
+}
+
 /* Parse `text` as one YAML document into doc; 0 or 2 (message in x). */
 static int load_doc(ctx *x, const char *text, yaml_document_t *doc)
 {
+    size_t tlen = strlen(text);
+    if (tlen > APP_CONFIG_MAX_BYTES)
+        return fail(x, NULL, "larger than %d bytes (not a config)", APP_CONFIG_MAX_BYTES);
+    if (check_depth(x, text)) return 2;
     yaml_parser_t parser;
     if (!yaml_parser_initialize(&parser)) return fail(x, NULL, "cannot initialize the parser");
-    yaml_parser_set_input_string(&parser, (const unsigned char *)text, strlen(text));
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, tlen);
     if (!yaml_parser_load(&parser, doc)) {
         yaml_mark_t m = parser.problem_mark;
         int r = fail(x, &m, "YAML syntax error: %s", parser.problem ? parser.problem : "?");
@@ -670,6 +719,14 @@ static int load_doc(ctx *x, const char *text, yaml_document_t *doc)
         return r;
     }
     yaml_parser_delete(&parser);
+    // A "\0" escape puts a NUL inside a scalar, which every C string use would truncate.
+    for (yaml_node_t *n = doc->nodes.start; n < doc->nodes.top; n++)
+        if (n->type == YAML_SCALAR_NODE &&
+            strlen((const char *)n->data.scalar.value) != n->data.scalar.length) {
+            yaml_mark_t m = n->start_mark;
+            yaml_document_delete(doc);
+            return fail(x, &m, "a NUL byte inside a string is not allowed");
+        }
     return 0;
 }
 
@@ -1060,6 +1117,14 @@ int app_config_load(app_config *c, const char *path, int n_sets, char *const *se
         size_t got = fread(buf + len, 1, cap - len - 1, f);
         len += got;
         if (len + 1 < cap) break;
+        if (cap > APP_CONFIG_MAX_BYTES) {
+            free(buf);
+            fclose(f);
+            app_config_default(c);
+            snprintf(err, errlen, "%s: larger than %d bytes (not a config)", path,
+                     APP_CONFIG_MAX_BYTES);
+            return 2;
+        }
         char *nb = realloc(buf, cap * 2);
         if (!nb) {
             free(buf);
@@ -1075,6 +1140,17 @@ int app_config_load(app_config *c, const char *path, int n_sets, char *const *se
         return 2;
     }
     buf[len] = '\0';
+    const char *nul = memchr(buf, '\0', len);
+    if (nul) {
+        size_t line = 1, off = (size_t)(nul - buf);
+        for (const char *p = buf; p < nul; p++)
+            line += *p == '\n';
+        free(buf);
+        app_config_default(c);
+        snprintf(err, errlen, "%s:%zu: a NUL byte (offset %zu) is not allowed in a config", path,
+                 line, off);
+        return 2;
+    }
     int r = load_common(c, path, buf, n_sets, sets, bench_path, err, errlen);
     free(buf);
     return r;

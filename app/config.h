@@ -18,6 +18,8 @@
 #define APP_MAX_RECTS 64   ///< most rectangles per list (supports, passive regions)
 #define APP_MAX_LOADS 2048 ///< most load rectangles per load case (the suite needs 1836)
 #define APP_MAX_CASES 8    ///< most load cases
+#define APP_CONFIG_MAX_BYTES (8 << 20) ///< largest config file (the suite's largest: ~0.1 MB)
+#define APP_CONFIG_MAX_DEPTH 64        ///< deepest nesting of [ and { in a config
 
 /** Filter applied to the density (or, for `sensitivity`, to the compliance sensitivity). */
 typedef enum { APP_FILTER_DENSITY = 0, APP_FILTER_SENSITIVITY, APP_FILTER_NONE } app_filter_kind;
@@ -101,6 +103,9 @@ typedef struct {
     int keep_state;       ///< 1 = the final result.h5 keeps the solver state (resumable)
     int print_frequency;
     int quiet;
+
+    /* limits */
+    double max_memory_gb; ///< refuse configs estimated above this (0 = 80 % of physical memory)
 } app_config;
 
 /** Fill c with the schema defaults (library defaults for nn/ncvx fields). */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "cost.h"
 #include "export.h"
 #include "run.h"
 
@@ -167,8 +168,15 @@ static int cmd_run(int argc, char **argv, int is_run)
         return APP_EXIT_USAGE;
     }
     free(a.sets);
+    app_cost cost;
+    if (app_cost_check(c, &cost, err, sizeof err)) { /* before any work, in check and run */
+        fprintf(stderr, "topopt: %s\n", err);
+        free(c);
+        return APP_EXIT_USAGE;
+    }
     if (!is_run) {
         app_config_write(c, stdout);
+        app_cost_print(&cost, stdout);
         fprintf(stderr, "%s: ok\n", a.config);
         free(c);
         return APP_EXIT_OK;

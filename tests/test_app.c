@@ -16,6 +16,7 @@
 
 #include "chain.h"
 #include "config.h"
+#include "cost.h"
 #include "export.h"
 #include "run.h"
 #include "test_util.h"
@@ -900,6 +901,129 @@ static void test_disk_full(void **state)
     assert_int_equal(sh("umount %s", mnt), 0);
 }
 
+/* Hostile YAML: deep nesting fails fast (it took 21 s / 9 s), NUL bytes and oversized files
+ * are refused with a message. */
+static void test_config_hostile_yaml(void **state)
+{
+    (void)state;
+    app_config *c = cfg_new();
+    char err[1024];
+    size_t n = 50000;
+    char *deep = malloc(4 * n + 1), *brk = malloc(n + 1);
+    assert_non_null(deep);
+    assert_non_null(brk);
+    for (size_t i = 0; i < n; i++)
+        memcpy(deep + 4 * i, "{a: ", 4);
+    deep[4 * n] = '\0';
+    memset(brk, '[', n);
+    brk[n] = '\0';
+    double t0 = app_now();
+    assert_int_equal(load(c, deep, 0, NULL, err), 2);
+    assert_non_null(strstr(err, "nesting deeper than"));
+    assert_int_equal(load(c, brk, 0, NULL, err), 2);
+    assert_non_null(strstr(err, "nesting deeper than"));
+    double dt = app_now() - t0;
+    if (dt > 2.0) fail_msg("deep nesting took %.2f s to refuse", dt);
+    // 64 levels are still fine (a list of lists of lists is as deep as configs go: 3)
+    assert_int_equal(load(c, MBB_SMALL "  passive_void: [[0, 1, 0, 1]]\n", 0, NULL, err), 0);
+    free(deep);
+    free(brk);
+    // a NUL byte from a "\0" escape, and a raw one in a file
+    assert_int_equal(load(c, "problem:\n  benchmark: \"mbb\\0x\"\n", 0, NULL, err), 2);
+    assert_non_null(strstr(err, "NUL"));
+    make_tmp();
+    char path[600];
+    snprintf(path, sizeof path, "%s/nul.yaml", tmp_root);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fwrite("problem:\n  benchmark: \"mbb\0x\"\n", 1, 31, f);
+    fclose(f);
+    assert_int_equal(app_config_load(c, path, 0, NULL, BENCH, err, sizeof err), 2);
+    assert_non_null(strstr(err, "NUL byte"));
+    // a file above the size cap
+    snprintf(path, sizeof path, "%s/huge.yaml", tmp_root);
+    f = fopen(path, "wb");
+    assert_non_null(f);
+    for (int i = 0; i < APP_CONFIG_MAX_BYTES / 64 + 1; i++)
+        fputs("# a comment line that pads the file to well past the size cap..\n", f);
+    fclose(f);
+    assert_int_equal(app_config_load(c, path, 0, NULL, BENCH, err, sizeof err), 2);
+    assert_non_null(strstr(err, "larger than"));
+    free(c);
+}
+
+/* The cost estimate: parameter counts equal the built network's (CNN and MLP), the solver
+ * term reproduces the worked example of ncvx.h, and check/run refuse what cannot run before
+ * any work. */
+static void test_cost_check(void **state)
+{
+    (void)state;
+    app_config *c = cfg_new();
+    char err[1024];
+    app_cost e;
+    static const char *const nets[] = {
+        SMALL_RUN,
+        MBB_SMALL "parameterization:\n  kind: mlp\n  mlp: {n_fourier: 8, width: 6, n_layers: 2}\n",
+        MBB_SMALL "parameterization: {kind: pixel}\ndensity_map: pixel\nmethod: {name: oc}\n",
+    };
+    for (size_t i = 0; i < sizeof nets / sizeof *nets; i++) {
+        if (load(c, nets[i], 0, NULL, err)) fail_msg("%s", err);
+        app_chain *ch;
+        if (app_chain_create(&ch, c, err, sizeof err)) fail_msg("%s", err);
+        assert_int_equal(app_cost_check(c, &e, err, sizeof err), 0);
+        assert_true(e.n_params == (double)app_chain_num_params(ch));
+        assert_int_equal(e.n_constraints, app_chain_num_ineq(ch) + app_chain_num_eq(ch));
+        app_chain_destroy(ch);
+    }
+    // ncvx.h: n = 7e6, one constraint (k = 2), m = 20, default settings -> 1.79 GB
+    if (load(c, MBB_SMALL "method: {name: bfgs-sqp, limited_mem_size: 20}\n", 0, NULL, err))
+        fail_msg("%s", err);
+    c->param_kind = APP_PARAM_PIXEL;
+    c->density_map = APP_MAP_SIGMOID;
+    c->volume = APP_VOL_LE;
+    app_config big = *c;
+    big.width = 7000;
+    big.height = 1000;
+    app_cost_estimate(&big, &e);
+    assert_close(e.solver_bytes, 1.792e9, 1e-3, 0);
+
+    // a 4096 x 4096 CNN: refused (with the estimate and the limit), accepted with a high limit
+    if (load(c, SMALL_RUN, 2, (const char *[]){"problem.width=4096", "problem.height=4096"}, err))
+        fail_msg("%s", err);
+    assert_int_equal(app_cost_check(c, &e, err, sizeof err), 2);
+    assert_non_null(strstr(err, "GB of memory"));
+    assert_non_null(strstr(err, "limit"));
+    c->max_memory_gb = 1e6;
+    assert_int_equal(app_cost_check(c, &e, err, sizeof err), 0);
+    // design.png larger than the writer accepts
+    if (load(c, SMALL_RUN, 3,
+             (const char *[]){"outputs.png_scale=64", "problem.width=1024", "problem.height=512"},
+             err))
+        fail_msg("%s", err);
+    assert_int_equal(app_cost_check(c, &e, err, sizeof err), 2);
+    assert_non_null(strstr(err, "design.png would be 65536 x 32768"));
+    free(c);
+
+    // the program: check and run both refuse with exit 2 before any work (no output folder)
+    make_tmp();
+    char cfg[600], out[600];
+    snprintf(cfg, sizeof cfg, "%s/cost.yaml", tmp_root);
+    snprintf(out, sizeof out, "%s/cost_out", tmp_root);
+    write_file(cfg, SMALL_RUN);
+    const char *exe = TOPOPT_EXE;
+    assert_int_equal(sh("%s check %s --set outputs.png_scale=64 --set problem.width=1024 --set "
+                        "problem.height=512 > /dev/null 2>&1",
+                        exe, cfg),
+                     2);
+    assert_int_equal(sh("%s run %s --out %s --set problem.width=4096 --set problem.height=4096 "
+                        "> /dev/null 2>&1",
+                        exe, cfg, out),
+                     2);
+    struct stat sb;
+    assert_int_not_equal(stat(out, &sb), 0);
+    assert_int_equal(sh("%s check %s | grep -q '^# estimate: memory'", exe, cfg), 0);
+}
+
 /* `topopt suite --resume` on the two 96x32 problems with pixels + OC; the inode of h5 after. */
 static ino_t resumed_suite(const char *exe, const char *args, const char *h5)
 {
@@ -1038,6 +1162,8 @@ int main(void)
         cmocka_unit_test(test_resume_other_problem),
         cmocka_unit_test(test_resume_damaged),
         cmocka_unit_test(test_disk_full),
+        cmocka_unit_test(test_config_hostile_yaml),
+        cmocka_unit_test(test_cost_check),
         cmocka_unit_test(test_keep_state_continues),
         cmocka_unit_test(test_reproducible),
         cmocka_unit_test(test_cli_exit_codes),
