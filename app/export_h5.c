@@ -1060,6 +1060,23 @@ static app_io_status read_all(h5ctx *c, hid_t f, app_result *r, int *versionp)
     return APP_IO_OK;
 }
 
+/* The version of the HDF5 superblock of the file at path (the byte after the 8-byte signature,
+ * which HDF5 looks for at offset 0, 512, 1024, 2048, ...), or -1 if there is none. */
+static int superblock_version(const char *path, long long size)
+{
+    static const unsigned char sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    int version = -1;
+    for (long long off = 0; off + 9 <= size && version < 0; off = off ? 2 * off : 512) {
+        unsigned char b[9];
+        if (fseek(f, (long)off, SEEK_SET) != 0 || fread(b, 1, 9, f) != 9) break;
+        if (memcmp(b, sig, 8) == 0) version = b[8];
+    }
+    fclose(f);
+    return version;
+}
+
 app_io_status app_h5_read(const char *path, app_result *r, char *err, size_t errlen)
 {
     if (r) memset(r, 0, sizeof *r);
@@ -1069,6 +1086,19 @@ app_io_status app_h5_read(const char *path, app_result *r, char *err, size_t err
     if (stat(path, &sb) != 0)
         return APP_IO_FAIL(APP_IO_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     if (!S_ISREG(sb.st_mode)) return APP_IO_FAIL(APP_IO_ERR_IO, "%s: not a regular file", path);
+    // HDF5 parses the metadata of a version-0/1 superblock file without any checksum, and
+    // HDF5 1.10 has memory errors on damaged metadata of that kind (found by fuzzing:
+    // heap-buffer-overflow in H5O__attr_exists). From superblock version 2 on every piece of
+    // metadata is checksummed and HDF5 refuses damage before parsing it; app_h5_write writes
+    // version 2 (the 1.8 format), so only checksummed files are read.
+    int sbv = superblock_version(path, (long long)sb.st_size);
+    if (sbv < 0) return APP_IO_FAIL(APP_IO_ERR_FORMAT, "%s: not an HDF5 file", path);
+    if (sbv < 2)
+        return APP_IO_FAIL(APP_IO_ERR_FORMAT,
+                           "%s: HDF5 file format without metadata checksums (superblock version "
+                           "%d; topopt writes version 2 or later); a trusted file can be "
+                           "converted with `h5repack -L IN OUT`",
+                           path, sbv);
     h5ctx c;
     h5_enter(&c, path, err, errlen);
     app_io_status st;

@@ -5,7 +5,9 @@
 #   scripts/setup.sh --test     ... then run every test, then build build-asan/ with
 #                               AddressSanitizer + UndefinedBehaviorSanitizer and run them again
 #                               (except the "slow" check of all 116 benchmark c0 values and the
-#                               "long" end-to-end CNN runs, which run in the Release build only)
+#                               "long" end-to-end CNN runs, which run in the Release build only),
+#                               then build the libFuzzer targets (build-fuzz/, clang-14) and
+#                               fuzz the config parser and the result reader 20 s each
 #
 # Warnings are errors in both builds when --test is given (what CI runs).
 set -euo pipefail
@@ -17,13 +19,14 @@ run_tests=0
 for arg in "$@"; do
   case "$arg" in
     --test) run_tests=1 ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "setup.sh: unknown argument '$arg' (allowed: --test, --help)" >&2; exit 2 ;;
   esac
 done
 
 packages=(build-essential cmake pkg-config libsuitesparse-dev libopenblas-dev libpng-dev
           libhdf5-dev libcmocka-dev libyaml-dev)
+packages+=(clang libclang-rt-14-dev) # libFuzzer targets (tests/fuzz/)
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
@@ -56,6 +59,11 @@ if ((run_tests)); then
   build build-asan -DTOPOPT_WERROR=ON -DTOPOPT_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan --output-on-failure -j "$jobs" -LE slow
+  # libFuzzer smoke runs (20 s each) of the config parser and the result-file reader
+  CC=clang-14 cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTOPOPT_FUZZ=ON \
+    -DTOPOPT_WERROR=ON >/dev/null
+  cmake --build build-fuzz -j "$jobs" --target fuzz_config fuzz_result fuzz_make_seeds
+  ctest --test-dir build-fuzz --output-on-failure -L fuzz
 else
   build build
 fi

@@ -60,7 +60,13 @@ static int h5_craft_int_attr(hid_t loc, const char *name, int v)
 /** Write the file described by s to path. 0 on success. */
 static int h5_craft(const char *path, const h5_craft_spec *s)
 {
-    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    // The 1.8 file format (superblock 2, checksummed metadata), as app_h5_write writes: the
+    // reader refuses older superblocks before any parsing.
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl < 0) return -1;
+    H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST);
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
     if (f < 0) return -1;
     int ok = h5_craft_str_attr(f, "format", APP_H5_FORMAT, strlen(APP_H5_FORMAT), 0) == 0 &&
              h5_craft_int_attr(f, "format_version", s->version ? s->version : 1) == 0 &&
