@@ -1,5 +1,5 @@
 // tests/fuzz/fuzz_config.c: libFuzzer target for the config parser (YAML text -> app_config,
-// validation, identity and cost estimate of what loads)
+// validation, cost estimate of what loads)
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +20,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char err[2048];
     if (app_config_load_string(c, "fuzz.yaml", text, 0, NULL, TOPOPT_FUZZ_BENCH, err, sizeof err) ==
         0) {
-        char *id = app_config_identity(c);
-        free(id);
         app_cost e;
         (void)app_cost_check(c, &e, err, sizeof err);
     }
