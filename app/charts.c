@@ -222,7 +222,7 @@ app_io_status app_chart_ratios_png(const char *path, int n, const char *const *n
             "our typical compliance / the paper's typical compliance of the same method", 15, 0.5);
     char xl[200];
     snprintf(xl, sizeof xl, "problem (%d), sorted by the ratio of %s", n, series_names[0]);
-    text_at(cr, (g.left + g.right) / 2, g.height - 12, xl, 13, 0.5);
+    text_at(cr, (g.left + g.right) / 2, g.height - 36, xl, 13, 0.5);
     cairo_save(cr);
     cairo_move_to(cr, 22, (g.top + g.bottom) / 2);
     cairo_rotate(cr, -3.14159265358979323846 / 2);
@@ -233,20 +233,43 @@ app_io_status app_chart_ratios_png(const char *path, int n, const char *const *n
     cairo_rel_move_to(cr, -te.x_advance / 2, 0);
     cairo_show_text(cr, yl);
     cairo_restore(cr);
-    double lx = g.left + 12, ly = g.top + 16;
-    cairo_set_source_rgba(cr, 1, 1, 1, 0.85);
-    cairo_rectangle(cr, lx - 6, ly - 12, 150, 18.0 * ns + 8);
-    cairo_fill(cr);
+    /* the legend in one row under the x label, outside the plot, so that it hides no point */
+    double lx = g.left, ly = g.height - 12;
+    cairo_set_font_size(cr, 12);
     for (int j = 0; j < ns; j++) {
-        marker(cr, j, lx, ly + 18.0 * j - 4);
+        const char *nm = series_names[j] ? series_names[j] : "?";
+        cairo_text_extents_t le;
+        cairo_text_extents(cr, nm, &le);
+        marker(cr, j, lx + 4, ly - 4);
         cairo_set_source_rgb(cr, 0, 0, 0);
-        text_at(cr, lx + 10, ly + 18.0 * j, series_names[j] ? series_names[j] : "?", 12, 0);
+        text_at(cr, lx + 14, ly, nm, 12, 0);
+        lx += 14 + le.x_advance + 24;
     }
     cairo_destroy(cr);
     app_io_status st = write_surface(s, path, err, errlen);
     cairo_surface_destroy(s);
     free(order);
     return st;
+}
+
+void app_gallery_geometry(int n, app_gallery_geom *g)
+{
+    /* cells of 240 x (120 + two text lines), about 3:2 landscape sheets; large runs get smaller
+     * cells (down to half size) so that the sheet stays near 100 megapixels */
+    g->scale = 1;
+    if (n > 400) g->scale = sqrt(400.0 / n);
+    if (g->scale < 0.5) g->scale = 0.5;
+    g->box_w = (int)(240 * g->scale);
+    g->box_h = (int)(120 * g->scale);
+    g->pad = 8;
+    g->cell_w = g->box_w + 2 * g->pad;
+    g->cell_h = g->box_h + 30 + 2 * g->pad;
+    g->cols = n > 0 ? (int)ceil(sqrt(1.5 * n * g->cell_h / g->cell_w)) : 1;
+    if (g->cols > n && n > 0) g->cols = n;
+    if (g->cols < 1) g->cols = 1;
+    int rows = n > 0 ? (n + g->cols - 1) / g->cols : 1;
+    g->width = n > 0 ? g->cols * g->cell_w : 300;
+    g->height = n > 0 ? rows * g->cell_h : 60;
 }
 
 app_io_status app_gallery_png(const char *path, int n, const unsigned char *const *pixels,
@@ -258,22 +281,10 @@ app_io_status app_gallery_png(const char *path, int n, const unsigned char *cons
     for (int i = 0; i < n; i++)
         if (!pixels[i] || w[i] < 1 || h[i] < 1)
             return FAIL(APP_IO_ERR_INVALID, "gallery: picture %d is empty", i);
-    /* cells of 240 x (120 + two text lines), about 3:2 landscape sheets; large runs get smaller
-     * cells so that the sheet stays below about 100 megapixels */
-    double scale = 1;
-    if (n > 400) scale = sqrt(400.0 / n);
-    if (scale < 0.5) scale = 0.5;
-    int bw = (int)(240 * scale), bh = (int)(120 * scale), th = 30, pad = 8;
-    int cw = bw + 2 * pad, ch = bh + th + 2 * pad;
-    int cols = n > 0 ? (int)ceil(sqrt(1.5 * n * ch / cw)) : 1;
-    if (cols > n && n > 0) cols = n;
-    if (cols < 1) cols = 1;
-    int rows = n > 0 ? (n + cols - 1) / cols : 1;
-    int W = cols * cw, H = rows * ch;
-    if (n == 0) {
-        W = 300;
-        H = 60;
-    }
+    app_gallery_geom lg;
+    app_gallery_geometry(n, &lg);
+    int W = lg.width, H = lg.height, bw = lg.box_w, bh = lg.box_h;
+    double scale = lg.scale;
     if (W > 32000 || H > 32000)
         return FAIL(APP_IO_ERR_INVALID, "%s: %d pictures do not fit in one sheet", path, n);
     cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, W, H);
@@ -285,7 +296,7 @@ app_io_status app_gallery_png(const char *path, int n, const unsigned char *cons
     if (n == 0) text_at(cr, 10, 35, "no designs in this run", 14, 0);
     app_io_status st = APP_IO_OK;
     for (int i = 0; i < n && st == APP_IO_OK; i++) {
-        int cx = (i % cols) * cw + pad, cy = (i / cols) * ch + pad;
+        int cx = (i % lg.cols) * lg.cell_w + lg.pad, cy = (i / lg.cols) * lg.cell_h + lg.pad;
         /* the picture as a cairo surface (grey to RGB24) */
         cairo_surface_t *im = cairo_image_surface_create(CAIRO_FORMAT_RGB24, w[i], h[i]);
         if (cairo_surface_status(im) != CAIRO_STATUS_SUCCESS) {

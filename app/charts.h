@@ -38,6 +38,21 @@ app_io_status app_chart_ratios_png(const char *path, int n, const char *const *n
                                    const char *const *series_names, const double *ratio,
                                    char *err, size_t errlen);
 
+/** Layout of a contact sheet of n pictures: picture i is scaled to fit, centred, in the box of
+ *  box_w x box_h pixels at x = (i % cols) * cell_w + pad, y = (i / cols) * cell_h + pad; its two
+ *  text lines are under the box. */
+typedef struct {
+    int width, height;   ///< sheet size in pixels
+    int cols;            ///< pictures per row
+    int cell_w, cell_h;  ///< cell size (box, text and padding)
+    int box_w, box_h;    ///< the picture's box inside the cell
+    int pad;             ///< padding around the box
+    double scale;        ///< cell size relative to the default (smaller for many pictures)
+} app_gallery_geom;
+
+/** The layout app_gallery_png() uses for n pictures. */
+void app_gallery_geometry(int n, app_gallery_geom *g);
+
 /** Write a PNG contact sheet of n greyscale pictures pixels[i] (w[i] x h[i] bytes, row-major, 0 =
  *  black), each scaled to fit its cell, with two lines of text under it (line1[i], line2[i],
  *  either may be NULL). n = 0 writes a small sheet that says so. Written atomically as above. */
