@@ -23,10 +23,10 @@ static int usable(double v)
 }
 
 /* Ten colours that stay apart on white (Tableau 10). */
-static const double PALETTE[10][3] = {
-    {0.12, 0.47, 0.71}, {1.00, 0.50, 0.05}, {0.17, 0.63, 0.17}, {0.58, 0.40, 0.74},
-    {0.55, 0.34, 0.29}, {0.89, 0.47, 0.76}, {0.50, 0.50, 0.50}, {0.74, 0.74, 0.13},
-    {0.09, 0.75, 0.81}, {0.84, 0.15, 0.16}};
+static const double PALETTE[10][3] = {{0.12, 0.47, 0.71}, {1.00, 0.50, 0.05}, {0.17, 0.63, 0.17},
+                                      {0.58, 0.40, 0.74}, {0.55, 0.34, 0.29}, {0.89, 0.47, 0.76},
+                                      {0.50, 0.50, 0.50}, {0.74, 0.74, 0.13}, {0.09, 0.75, 0.81},
+                                      {0.84, 0.15, 0.16}};
 
 static const double *chart_ratio_data; /* for the qsort comparison */
 static int chart_ns;
@@ -83,8 +83,7 @@ double app_chart_y(const app_chart_geom *g, double v)
 }
 
 /* cairo_surface_write_to_png into path.tmp, then rename: a reader never sees half a file. */
-static app_io_status write_surface(cairo_surface_t *s, const char *path, char *err,
-                                   size_t errlen)
+static app_io_status write_surface(cairo_surface_t *s, const char *path, char *err, size_t errlen)
 {
     if (cairo_surface_status(s) != CAIRO_STATUS_SUCCESS)
         return FAIL(APP_IO_ERR_NOMEM, "%s: cairo: %s", path,
@@ -150,8 +149,8 @@ static void marker(cairo_t *cr, int j, double x, double y)
 }
 
 app_io_status app_chart_ratios_png(const char *path, int n, const char *const *names, int ns,
-                                   const char *const *series_names, const double *ratio,
-                                   char *err, size_t errlen)
+                                   const char *const *series_names, const double *ratio, char *err,
+                                   size_t errlen)
 {
     if (!path || n < 0 || ns < 1 || (n > 0 && (!ratio || !names)) || !series_names)
         return FAIL(APP_IO_ERR_INVALID, "chart: bad argument");
@@ -167,9 +166,9 @@ app_io_status app_chart_ratios_png(const char *path, int n, const char *const *n
     cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
 
     /* horizontal grid and tick labels at round ratios, at least 16 px apart */
-    static const double TICKS[] = {0.1,  0.2,  0.3,  0.5, 0.7,  0.8, 0.9, 0.95, 0.98, 1.0,
-                                   1.02, 1.05, 1.1,  1.2, 1.3,  1.5, 2,   3,    5,    7,
-                                   10,   20,   50,   100, 1000, 1e4, 1e5, 1e6};
+    static const double TICKS[] = {0.1,  0.2,  0.3, 0.5, 0.7,  0.8, 0.9, 0.95, 0.98, 1.0,
+                                   1.02, 1.05, 1.1, 1.2, 1.3,  1.5, 2,   3,    5,    7,
+                                   10,   20,   50,  100, 1000, 1e4, 1e5, 1e6};
     double last_y = 1e9, y1 = app_chart_y(&g, 1.0);
     cairo_set_line_width(cr, 1);
     for (size_t i = 0; i < sizeof TICKS / sizeof TICKS[0]; i++) {

@@ -9,10 +9,10 @@
 
 /** Pixel geometry of a ratio chart: the picture's size, the plot area and the ratio range. */
 typedef struct {
-    int width, height;        ///< picture size in pixels
-    double left, right;       ///< plot area, x pixels (left < right)
-    double top, bottom;       ///< plot area, y pixels (top < bottom)
-    double log_lo, log_hi;    ///< log10 of the ratios at the bottom and the top of the plot area
+    int width, height;     ///< picture size in pixels
+    double left, right;    ///< plot area, x pixels (left < right)
+    double top, bottom;    ///< plot area, y pixels (top < bottom)
+    double log_lo, log_hi; ///< log10 of the ratios at the bottom and the top of the plot area
 } app_chart_geom;
 
 /** The order in which app_chart_ratios_png() draws the n items: by the ratio of series 0,
@@ -35,19 +35,19 @@ double app_chart_y(const app_chart_geom *g, double v);
  *  axes and a legend with series_names[ns]. The file is written under a temporary name and
  *  renamed into place. Returns APP_IO_OK, or a status with a message in err[errlen]. */
 app_io_status app_chart_ratios_png(const char *path, int n, const char *const *names, int ns,
-                                   const char *const *series_names, const double *ratio,
-                                   char *err, size_t errlen);
+                                   const char *const *series_names, const double *ratio, char *err,
+                                   size_t errlen);
 
 /** Layout of a contact sheet of n pictures: picture i is scaled to fit, centred, in the box of
  *  box_w x box_h pixels at x = (i % cols) * cell_w + pad, y = (i / cols) * cell_h + pad; its two
  *  text lines are under the box. */
 typedef struct {
-    int width, height;   ///< sheet size in pixels
-    int cols;            ///< pictures per row
-    int cell_w, cell_h;  ///< cell size (box, text and padding)
-    int box_w, box_h;    ///< the picture's box inside the cell
-    int pad;             ///< padding around the box
-    double scale;        ///< cell size relative to the default (smaller for many pictures)
+    int width, height;  ///< sheet size in pixels
+    int cols;           ///< pictures per row
+    int cell_w, cell_h; ///< cell size (box, text and padding)
+    int box_w, box_h;   ///< the picture's box inside the cell
+    int pad;            ///< padding around the box
+    double scale;       ///< cell size relative to the default (smaller for many pictures)
 } app_gallery_geom;
 
 /** The layout app_gallery_png() uses for n pictures. */

@@ -136,9 +136,9 @@ static int read_row(const char *path, row *rw, const family *fam, int steps, uns
     char method[64];
     int st = 0;
     unsigned long sd = 0;
-    int k = fscanf(f, "%d %lg %lg %lg %lg %ld %d %63s %d %lu", &rw->rc, &rw->compliance,
-                   &rw->volume, &rw->violation, &rw->time, &rw->evals, &rw->iters, method, &st,
-                   &sd);
+    int k =
+        fscanf(f, "%d %lg %lg %lg %lg %ld %d %63s %d %lu", &rw->rc, &rw->compliance, &rw->volume,
+               &rw->violation, &rw->time, &rw->evals, &rw->iters, method, &st, &sd);
     fclose(f);
     rw->done = k == 10 && !strcmp(method, fam->name) && st == steps && sd == seed;
     return rw->done ? 0 : -1;
@@ -337,7 +337,7 @@ static int write_pictures(const suite *su, const row *rows, const double *typ)
     double *ratio = malloc(sizeof(double) * (size_t)ns * (size_t)nm);
     unsigned char **px = calloc((size_t)nt, sizeof *px);
     int *w = calloc((size_t)nt, sizeof *w), *h = calloc((size_t)nt, sizeof *h);
-    char (*l1)[160] = calloc((size_t)nt, sizeof *l1), (*l2)[160] = calloc((size_t)nt, sizeof *l2);
+    char(*l1)[160] = calloc((size_t)nt, sizeof *l1), (*l2)[160] = calloc((size_t)nt, sizeof *l2);
     const char **lp1 = calloc((size_t)nt, sizeof *lp1), **lp2 = calloc((size_t)nt, sizeof *lp2);
     if (!pnames || !mnames || !ratio || !px || !w || !h || !l1 || !l2 || !lp1 || !lp2) {
         fprintf(stderr, "topopt: suite: out of memory for the pictures\n");
@@ -368,8 +368,7 @@ static int write_pictures(const suite *su, const row *rows, const double *typ)
             continue; /* a row without its picture (removed by hand): leave it out */
         snprintf(l1[ng], sizeof l1[ng], "%s", p->name);
         snprintf(l2[ng], sizeof l2[ng], "%s s%lu  %.3fx", task_family(su, t)->name,
-                 task_seed(su, t),
-                 rows[t].compliance / p->typical[task_family(su, t)->ref]);
+                 task_seed(su, t), rows[t].compliance / p->typical[task_family(su, t)->ref]);
         lp1[ng] = l1[ng];
         lp2[ng] = l2[ng];
         ng++;
@@ -439,9 +438,9 @@ static int write_summary(const suite *su, row *rows, int ntodo, double wall, con
                   "status\n");
     for (int t = 0; t < nt; t++) {
         const row *rw = &rows[t];
-        fprintf(tcsv, "%s,%s,%lu,%.17g,%.6f,%.3e,%ld,%d,%.3f,%s\n",
-                su->b[task_problem(su, t)].name, task_family(su, t)->name, task_seed(su, t),
-                rw->compliance, rw->volume, rw->violation, rw->evals, rw->iters, rw->time,
+        fprintf(tcsv, "%s,%s,%lu,%.17g,%.6f,%.3e,%ld,%d,%.3f,%s\n", su->b[task_problem(su, t)].name,
+                task_family(su, t)->name, task_seed(su, t), rw->compliance, rw->volume,
+                rw->violation, rw->evals, rw->iters, rw->time,
                 rw->rc == APP_EXIT_OK ? "ok" : "failed");
     }
     fprintf(csv, "name,width,height,volfrac,method,seeds,seeds_ok,c0,typical,best,paper_typical,"
@@ -485,8 +484,8 @@ static int write_summary(const suite *su, row *rows, int ntodo, double wall, con
             fprintf(csv,
                     "%s,%d,%d,%.17g,%s,%d,%d,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.6f,%.6f,%.6f,"
                     "%.3f,%s\n",
-                    p->name, p->width, p->height, p->density, fam->name, nk, n, p->c0, ty, best,
-                    pt, pb, best4, ty / pt, best / pb, ty / best4, time, ok ? "ok" : "failed");
+                    p->name, p->width, p->height, p->density, fam->name, nk, n, p->c0, ty, best, pt,
+                    pb, best4, ty / pt, best / pb, ty / best4, time, ok ? "ok" : "failed");
             fprintf(md, "| %s | %s | %d/%d | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f |\n",
                     p->name, fam->name, n, nk, ty, best, pt, pb, best4, ty / pt, ty / best4);
         }
@@ -504,8 +503,8 @@ static int write_summary(const suite *su, row *rows, int ntodo, double wall, con
             "best-of-4 typical | best <= paper best |\n|---|---:|---:|---:|---:|---:|\n",
             ns, nm, seeds, steps);
     for (int m = 0; m < nm; m++)
-        fprintf(md, "| %s | %d | %d | %d | %d | %d |\n", su->fam[m]->name, nok[m], n100[m],
-                n102[m], nb4[m], nbest[m]);
+        fprintf(md, "| %s | %d | %d | %d | %d | %d |\n", su->fam[m]->name, nok[m], n100[m], n102[m],
+                nb4[m], nbest[m]);
     fprintf(md,
             "\nTotal solve time %.1f s (sum over the tasks); this call ran %d tasks in %.1f s "
             "wall (%s).\n",
@@ -604,8 +603,8 @@ int app_suite(const app_suite_opts *o)
         for (int t = 0; t < nt && rc == APP_EXIT_OK; t++) {
             char p[1300];
             row_path(p, sizeof p, &su, t);
-            if (o->resume && !read_row(p, &rows[t], task_family(&su, t), o->steps,
-                                       task_seed(&su, t)) &&
+            if (o->resume &&
+                !read_row(p, &rows[t], task_family(&su, t), o->steps, task_seed(&su, t)) &&
                 rows[t].rc == APP_EXIT_OK)
                 continue;
             todo[ntodo++] = t;
@@ -613,8 +612,8 @@ int app_suite(const app_suite_opts *o)
         sort_su = &su;
         qsort(todo, (size_t)ntodo, sizeof *todo, cmp_task);
         if (o->resume && !o->quiet && rc == APP_EXIT_OK)
-            printf("suite: %d of %d tasks already done in %s, %d to run\n", nt - ntodo, nt,
-                   su.out, ntodo);
+            printf("suite: %d of %d tasks already done in %s, %d to run\n", nt - ntodo, nt, su.out,
+                   ntodo);
     }
     fflush(NULL);
     double wall0 = app_now();
@@ -624,13 +623,14 @@ int app_suite(const app_suite_opts *o)
         int threads = app_mpi_threads_per_rank();
         app_mpi_set_threads(threads);
         if (rank == 0 && !o->quiet)
-            printf("suite: MPI task farm, %d worker ranks, %d threads each, %d tasks\n",
+            printf("suite: MPI task farm, %d worker ranks, %d thread(s) each, %d tasks\n",
                    nranks - 1, threads, ntodo);
         fflush(NULL);
         if (app_mpi_farm(rc == APP_EXIT_OK ? todo : NULL, rc == APP_EXIT_OK ? ntodo : 0,
                          run_task_cb, &su))
             rc = APP_EXIT_FAILED;
-        snprintf(how, sizeof how, "MPI, %d worker ranks x %d threads", nranks - 1, threads);
+        snprintf(how, sizeof how, "MPI, %d worker ranks x %d thread%s", nranks - 1, threads,
+                 threads > 1 ? "s" : "");
     } else {
         int jobs = o->jobs > 1 ? o->jobs : 1;
         if (jobs > ntodo) jobs = ntodo > 0 ? ntodo : 1;

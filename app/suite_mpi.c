@@ -46,9 +46,7 @@ int app_mpi_farm(const int *order, int n, void (*run)(int task, void *user), voi
     return -1;
 }
 
-void app_mpi_finish(void)
-{
-}
+void app_mpi_finish(void) {}
 
 #else
 
@@ -60,8 +58,8 @@ static int initialized;
 /* Variables that the launchers set in every rank they start. */
 static int launched_by_mpi(void)
 {
-    static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK",
-                                       "PMI_SIZE", "MPI_LOCALNRANKS"};
+    static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE",
+                                       "MPI_LOCALNRANKS"};
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
         if (getenv(vars[i])) return 1;
     return 0;
@@ -157,8 +155,7 @@ static int work(void (*run)(int task, void *user), void *user)
     for (;;) {
         int t;
         if (MPI_Send(&last, 1, MPI_INT, 0, TAG_ASK, MPI_COMM_WORLD) != MPI_SUCCESS) return -1;
-        if (MPI_Recv(&t, 1, MPI_INT, 0, TAG_TASK, MPI_COMM_WORLD, MPI_STATUS_IGNORE) !=
-            MPI_SUCCESS)
+        if (MPI_Recv(&t, 1, MPI_INT, 0, TAG_TASK, MPI_COMM_WORLD, MPI_STATUS_IGNORE) != MPI_SUCCESS)
             return -1;
         if (t < 0) return 0;
         run(t, user);
