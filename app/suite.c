@@ -531,15 +531,17 @@ int app_suite(const app_suite_opts *o)
     int rank = 0, nranks = 1;
     int mpi = app_mpi_start(&rank, &nranks);
     if (mpi < 0) return APP_EXIT_FAILED;
+    /* every failure of the set-up jumps to agree, where all ranks learn of it (a rank that left
+     * alone would leave the others waiting for it forever) */
     suite su = {.o = o, .out = o->out_dir ? o->out_dir : "results/suite"};
     app_benchmark *b = NULL;
-    int nb = 0, rc = APP_EXIT_OK, *sel = NULL, *todo = NULL, nt = 0;
+    int nb = 0, rc = APP_EXIT_OK, *sel = NULL, *todo = NULL, nt = 0, ntodo = 0;
     row *rows = NULL;
     su.seed = malloc(sizeof(unsigned long) * MAX_SEEDS);
     char err[1024];
     if (!su.seed) {
         rc = APP_EXIT_FAILED;
-        goto done;
+        goto agree;
     }
     if (o->seeds) {
         if (parse_seeds(o->seeds, su.seed, MAX_SEEDS, &su.nk)) {
@@ -548,7 +550,7 @@ int app_suite(const app_suite_opts *o)
                     "non-negative integers such as 0-9 or 0,3,7-9 (at most %d)\n",
                     o->seeds, MAX_SEEDS);
             rc = APP_EXIT_USAGE;
-            goto done;
+            goto agree;
         }
     } else {
         su.seed[0] = o->seed;
@@ -557,19 +559,19 @@ int app_suite(const app_suite_opts *o)
     const char *methods = o->methods ? o->methods : o->method ? o->method : FAMILIES[0].name;
     if (parse_methods(methods, su.fam, &su.nm)) {
         rc = APP_EXIT_USAGE;
-        goto done;
+        goto agree;
     }
     const char *bp = o->bench_path ? o->bench_path : app_benchmarks_path();
     if (app_benchmarks_load(bp, &b, &nb, err, sizeof err)) {
         fprintf(stderr, "topopt: suite: %s\n", err);
         rc = APP_EXIT_USAGE;
-        goto done;
+        goto agree;
     }
     su.b = b;
     sel = malloc(sizeof(int) * (size_t)(nb ? nb : 1));
     if (!sel) {
         rc = APP_EXIT_FAILED;
-        goto done;
+        goto agree;
     }
     for (int i = 0; i < nb; i++)
         if ((!o->filter || strstr(b[i].name, o->filter)) && (!o->small_only || !b[i].large))
@@ -578,17 +580,16 @@ int app_suite(const app_suite_opts *o)
     if (su.ns == 0) {
         fprintf(stderr, "topopt: suite: no problem matches '%s'\n", o->filter ? o->filter : "");
         rc = APP_EXIT_USAGE;
-        goto done;
+        goto agree;
     }
     nt = su.ns * su.nm * su.nk;
     rows = calloc((size_t)nt, sizeof *rows);
     todo = malloc(sizeof(int) * (size_t)nt);
     if (!rows || !todo) {
         rc = APP_EXIT_FAILED;
-        goto done;
+        goto agree;
     }
     /* rank 0 makes the directories and the to-do list; with MPI the other ranks wait for it */
-    int ntodo = 0;
     if (rank == 0) {
         for (int t = 0; t < nt; t++) {
             char d[1100];
@@ -615,6 +616,9 @@ int app_suite(const app_suite_opts *o)
             printf("suite: %d of %d tasks already done in %s, %d to run\n", nt - ntodo, nt, su.out,
                    ntodo);
     }
+agree:
+    if (mpi) rc = app_mpi_agree(rc);
+    if (rc != APP_EXIT_OK) goto done;
     fflush(NULL);
     double wall0 = app_now();
     char how[96];
@@ -626,21 +630,17 @@ int app_suite(const app_suite_opts *o)
             printf("suite: MPI task farm, %d worker ranks, %d thread(s) each, %d tasks\n",
                    nranks - 1, threads, ntodo);
         fflush(NULL);
-        if (app_mpi_farm(rc == APP_EXIT_OK ? todo : NULL, rc == APP_EXIT_OK ? ntodo : 0,
-                         run_task_cb, &su))
-            rc = APP_EXIT_FAILED;
+        if (app_mpi_farm(todo, ntodo, run_task_cb, &su)) rc = APP_EXIT_FAILED;
         snprintf(how, sizeof how, "MPI, %d worker ranks x %d thread%s", nranks - 1, threads,
                  threads > 1 ? "s" : "");
     } else {
         int jobs = o->jobs > 1 ? o->jobs : 1;
         if (jobs > ntodo) jobs = ntodo > 0 ? ntodo : 1;
-        if (rc == APP_EXIT_OK) {
-            if (jobs == 1) {
-                for (int i = 0; i < ntodo; i++)
-                    run_one(&su, todo[i], &rows[todo[i]]);
-            } else if (run_forked(&su, todo, ntodo, jobs)) {
-                rc = APP_EXIT_FAILED;
-            }
+        if (jobs == 1) {
+            for (int i = 0; i < ntodo; i++)
+                run_one(&su, todo[i], &rows[todo[i]]);
+        } else if (run_forked(&su, todo, ntodo, jobs)) {
+            rc = APP_EXIT_FAILED;
         }
         snprintf(how, sizeof how, "%d job%s", jobs, jobs > 1 ? "s" : "");
     }

@@ -32,6 +32,11 @@ int app_mpi_start(int *rank, int *size)
     return 0;
 }
 
+int app_mpi_agree(int rc)
+{
+    return rc;
+}
+
 int app_mpi_threads_per_rank(void)
 {
     return 1;
@@ -88,6 +93,13 @@ void app_mpi_finish(void)
 {
     if (initialized) MPI_Finalize();
     initialized = 0;
+}
+
+int app_mpi_agree(int rc)
+{
+    int all = rc;
+    if (initialized) MPI_Allreduce(&rc, &all, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    return all;
 }
 
 static int env_cap(const char *name)

@@ -9,6 +9,10 @@
  *  stderr). Built without MPI: always 0. */
 int app_mpi_start(int *rank, int *size);
 
+/** The largest of rc over all ranks (each rank learns whether any set-up failed). Built
+ *  without MPI or not started by a launcher: rc. Collective. */
+int app_mpi_agree(int rc);
+
 /** Threads for each worker rank: the cores of this node divided by the worker ranks on it
  *  (ranks of MPI_COMM_TYPE_SHARED, without rank 0, which only coordinates), at least 1, and at
  *  most OPENBLAS_NUM_THREADS or OMP_NUM_THREADS if the environment sets them. Collective. */
