@@ -20,3 +20,11 @@ if(TOPOPT_HAVE_MPI AND MPIEXEC_EXECUTABLE)
     WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
   set_tests_properties(test_suite_mpi PROPERTIES TIMEOUT 300)
 endif()
+# The suite draws with cairo (fontconfig caches) and may start Open MPI: their process-lifetime
+# allocations are not ours (tests/lsan.supp).
+foreach(t test_app test_suite_mpi)
+  if(TEST ${t})
+    set_property(TEST ${t} APPEND PROPERTY ENVIRONMENT
+      "LSAN_OPTIONS=suppressions=${CMAKE_CURRENT_SOURCE_DIR}/lsan.supp")
+  endif()
+endforeach()

@@ -11,9 +11,13 @@ export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 args=(suite --filter 32x64_0.1 --methods cnn-lbfgs,pixel-oc --seeds 0-1 --steps 4)
 fail() { echo "FAIL: $*" >&2; exit 1; }
+# In the sanitizer build: Open MPI's components are dlopen'd and unloaded at MPI_Finalize, so
+# LeakSanitizer reports their process-lifetime allocations from "<unknown module>", which no
+# suppression can name; the ranks run without leak checking (the serial run keeps it).
+mpi_env=(env "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0")
 
 "$exe" "${args[@]}" --quiet --out "$tmp/serial" >"$tmp/serial.log" 2>&1 || fail "serial run"
-"$mpiexec" -n 3 --oversubscribe "$exe" "${args[@]}" --quiet --out "$tmp/mpi" >"$tmp/mpi.log" 2>&1 ||
+"${mpi_env[@]}" "$mpiexec" -n 3 --oversubscribe "$exe" "${args[@]}" --quiet --out "$tmp/mpi" >"$tmp/mpi.log" 2>&1 ||
   { cat "$tmp/mpi.log"; fail "mpirun -n 3"; }
 grep -q "MPI, 2 worker ranks" "$tmp/mpi/summary.md" || fail "the run was not an MPI farm"
 # 2 problems x 2 methods x 2 seeds, every one ok, with the serial run's compliances to the bit
@@ -32,7 +36,7 @@ done
 # a task whose result is lost (as if its rank died) is the only one --resume runs again
 row="$tmp/mpi/pure_bending_moment_32x64_0.15/cnn-lbfgs/seed1/suite_row.txt"
 rm "$row"
-"$mpiexec" -n 3 --oversubscribe "$exe" "${args[@]}" --resume --out "$tmp/mpi" \
+"${mpi_env[@]}" "$mpiexec" -n 3 --oversubscribe "$exe" "${args[@]}" --resume --out "$tmp/mpi" \
   >"$tmp/resume.log" 2>&1 || { cat "$tmp/resume.log"; fail "mpirun --resume"; }
 grep -q "7 of 8 tasks already done" "$tmp/resume.log" || { cat "$tmp/resume.log"; fail "resume count"; }
 [ "$(grep -c -- '-> ' "$tmp/resume.log")" -eq 1 ] || fail "resume ran more than the lost task"
