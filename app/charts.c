@@ -332,7 +332,7 @@ app_io_status app_gallery_png(const char *path, int n, const unsigned char *cons
         cairo_rectangle(cr, floor(ox) + 0.5, floor(oy) + 0.5, ceil(k * w[i]), ceil(k * h[i]));
         cairo_stroke(cr);
         cairo_set_source_rgb(cr, 0, 0, 0);
-        double fs = 10 * (scale < 0.8 ? 0.9 : 1.0);
+        double fs = 10 * (scale < 0.75 ? 0.75 : scale); /* 7.5 px at the smallest cells */
         if (line1 && line1[i]) text_at(cr, cx + bw / 2.0, cy + bh + 12, line1[i], fs, 0.5);
         if (line2 && line2[i]) text_at(cr, cx + bw / 2.0, cy + bh + 25, line2[i], fs, 0.5);
     }

@@ -326,6 +326,27 @@ static int run_forked(const suite *su, const int *todo, int ntodo, int jobs)
     return 0;
 }
 
+/* Shrink a w x h grey picture in place by the smallest integer factor that fits it into
+ * maxw x maxh (mean of k x k blocks), so that a sheet of thousands of designs stays small. */
+static void shrink_gray(unsigned char *px, int *w, int *h, int maxw, int maxh)
+{
+    int k = 1;
+    while (*w / k > maxw || *h / k > maxh)
+        k++;
+    if (k == 1) return;
+    int W = *w / k, H = *h / k;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            unsigned sum = 0;
+            for (int j = 0; j < k; j++)
+                for (int i = 0; i < k; i++)
+                    sum += px[(size_t)(y * k + j) * *w + (x * k + i)];
+            px[(size_t)y * W + x] = (unsigned char)((sum + k * k / 2) / (unsigned)(k * k));
+        }
+    *w = W;
+    *h = H;
+}
+
 /* The pictures: the ratio chart and the contact sheet of every design. Failures are reported
  * and make the call fail, but the tables are written first. */
 static int write_pictures(const suite *su, const row *rows, const double *typ)
@@ -366,6 +387,7 @@ static int write_pictures(const suite *su, const row *rows, const double *typ)
         snprintf(path, sizeof path, "%s/design.png", d);
         if (app_png_read_gray(path, &px[ng], &w[ng], &h[ng], err, sizeof err) != APP_IO_OK)
             continue; /* a row without its picture (removed by hand): leave it out */
+        shrink_gray(px[ng], &w[ng], &h[ng], 480, 240); /* at most twice the sheet's box */
         snprintf(l1[ng], sizeof l1[ng], "%s", p->name);
         snprintf(l2[ng], sizeof l2[ng], "%s s%lu  %.3fx", task_family(su, t)->name,
                  task_seed(su, t), rows[t].compliance / p->typical[task_family(su, t)->ref]);

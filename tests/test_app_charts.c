@@ -160,6 +160,42 @@ static void test_gallery(void **state)
     assert_true(W > 0 && H > 0);
 }
 
+/* Many designs (a full run has thousands): smaller cells, a sheet of bounded size, every
+ * picture at its place. */
+static void test_gallery_many(void **state)
+{
+    (void)state;
+    enum { N = 1000 };
+    static unsigned char pix[N][6];
+    const unsigned char *pics[N];
+    int w[N], h[N];
+    for (int i = 0; i < N; i++) {
+        memset(pix[i], i % 2 ? 0 : 255, sizeof pix[i]);
+        pics[i] = pix[i];
+        w[i] = 3;
+        h[i] = 2;
+    }
+    app_gallery_geom g;
+    app_gallery_geometry(N, &g);
+    assert_true(g.scale < 1 && g.scale >= 0.5);
+    assert_true((double)g.width * g.height < 100e6);
+    assert_true(g.cols * ((N + g.cols - 1) / g.cols) >= N);
+    char path[128], err[256];
+    snprintf(path, sizeof path, "%s/many.png", g_dir);
+    assert_int_equal(app_gallery_png(path, N, pics, w, h, NULL, NULL, err, sizeof err), APP_IO_OK);
+    unsigned char *p;
+    int W, H;
+    assert_int_equal(app_png_read_gray(path, &p, &W, &H, err, sizeof err), APP_IO_OK);
+    assert_int_equal(W, g.width);
+    assert_int_equal(H, g.height);
+    for (int i = N - 2; i < N; i++) { /* the last two: white, then black */
+        double x = (i % g.cols) * g.cell_w + g.pad + g.box_w / 2.0;
+        double y = (i / g.cols) * g.cell_h + g.pad + g.box_h / 2.0;
+        assert_true(i % 2 ? px(p, W, x, y) < 30 : px(p, W, x, y) > 225);
+    }
+    free(p);
+}
+
 static void test_bad_input(void **state)
 {
     (void)state;
@@ -183,6 +219,7 @@ int main(void)
         cmocka_unit_test(test_chart_order_and_axis),
         cmocka_unit_test(test_chart_pixels),
         cmocka_unit_test(test_gallery),
+        cmocka_unit_test(test_gallery_many),
         cmocka_unit_test(test_bad_input),
     };
     return cmocka_run_group_tests_name("app_charts", tests, group_setup, group_teardown);
