@@ -29,6 +29,17 @@ int app_mpi_start(int *rank, int *size)
 {
     *rank = 0;
     *size = 1;
+    /* every rank would run the whole suite into the same files */
+    const char *n = getenv("OMPI_COMM_WORLD_SIZE");
+    if (!n) n = getenv("PMI_SIZE");
+    if (n && atoi(n) > 1) {
+        fprintf(stderr,
+                "topopt: suite: started by an MPI launcher with %s ranks, but this "
+                "topopt was built without MPI (rebuild with libopenmpi-dev installed "
+                "and -DTOPOPT_MPI=ON, or use --jobs)\n",
+                n);
+        return -1;
+    }
     return 0;
 }
 
