@@ -43,4 +43,17 @@ grep -q "7 of 8 tasks already done" "$tmp/resume.log" || { cat "$tmp/resume.log"
 [ -f "$row" ] || fail "the lost task's row is not back"
 diff <(cut -d, -f1-8 "$tmp/serial/tasks.csv") <(cut -d, -f1-8 "$tmp/mpi/tasks.csv") ||
   fail "resumed results differ"
+# threads per rank: the node's cores divided by the worker ranks on it (rank 0 only hands out),
+# when the environment sets no cap
+cores=$(getconf _NPROCESSORS_ONLN) # what the suite counts (nproc would obey OMP_NUM_THREADS)
+for n in 2 3; do
+  workers=$((n - 1))
+  want=$((cores / workers))
+  ((want >= 1)) || want=1
+  env -u OPENBLAS_NUM_THREADS -u OMP_NUM_THREADS "${mpi_env[@]:1}" "$mpiexec" -n $n --oversubscribe \
+    "$exe" suite --filter mbb_beam_96x32 --methods pixel-oc --steps 2 --quiet \
+    --out "$tmp/threads$n" >"$tmp/threads$n.log" 2>&1 || { cat "$tmp/threads$n.log"; fail "threads run"; }
+  grep -q "MPI, $workers worker ranks x $want thread" "$tmp/threads$n/summary.md" ||
+    { grep "wall" "$tmp/threads$n/summary.md"; fail "$n ranks on $cores cores: not $want threads each"; }
+done
 echo "suite_mpi: ok"
