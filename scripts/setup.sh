@@ -26,6 +26,7 @@ done
 
 packages=(build-essential cmake pkg-config libsuitesparse-dev libopenblas-dev libpng-dev
           libhdf5-dev libcmocka-dev libyaml-dev)
+packages+=(libcairo2-dev libopenmpi-dev openmpi-bin) # the suite's pictures and MPI task farm
 packages+=(clang libclang-rt-14-dev) # libFuzzer targets (tests/fuzz/)
 missing=()
 for p in "${packages[@]}"; do
