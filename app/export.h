@@ -251,7 +251,9 @@ uint64_t app_result_checksum(const app_result *r);
 void app_result_free(app_result *r);
 
 /** render: read the physical density and mirror flags of the result file h5_path and write
- *  them as png_path with app_png_write_density (scale 0 = default). */
+ *  them as png_path with app_png_write_density (scale 0 = default). A result file that cannot
+ *  be read (missing, damaged, foreign) gives APP_IO_ERR_FORMAT; APP_IO_ERR_IO means the
+ *  picture could not be written (disk full, unwritable path). */
 app_io_status app_result_render_png(const char *h5_path, const char *png_path, int scale, char *err,
                                     size_t errlen);
 

@@ -1177,7 +1177,9 @@ app_io_status app_result_render_png(const char *h5_path, const char *png_path, i
     if (!h5_path || !png_path) return APP_IO_FAIL(APP_IO_ERR_INVALID, "render: NULL path");
     app_result r;
     app_io_status st = app_h5_read(h5_path, &r, err, errlen);
-    if (st) return st;
+    // Whatever keeps the input from being read is the caller's input (missing, damaged,
+    // foreign); APP_IO_ERR_IO is then left to mean the picture could not be written.
+    if (st) return st == APP_IO_ERR_NOMEM ? st : APP_IO_ERR_FORMAT;
     if (!r.rho_physical) {
         st = APP_IO_FAIL(APP_IO_ERR_FORMAT, "%s: no density/physical dataset", h5_path);
     } else {

@@ -234,7 +234,8 @@ static int cmd_render(int argc, char **argv)
     app_io_status st = app_result_render_png(in, png, (int)scale, err, sizeof err);
     if (st != APP_IO_OK) {
         fprintf(stderr, "topopt: render: %s\n", err);
-        return st == APP_IO_ERR_IO || st == APP_IO_ERR_FORMAT ? APP_EXIT_USAGE : APP_EXIT_FAILED;
+        /* a bad input is a usage error; a picture that cannot be written is a failure */
+        return st == APP_IO_ERR_IO || st == APP_IO_ERR_NOMEM ? APP_EXIT_FAILED : APP_EXIT_USAGE;
     }
     printf("wrote %s\n", png);
     return APP_EXIT_OK;

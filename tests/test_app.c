@@ -850,6 +850,13 @@ static void test_disk_full(void **state)
     assert_file_has(errf, "Not a directory");
     assert_int_equal(sh("%s run %s --out /proc/topopt_no_such/x --quiet 2> %s", exe, cfg, errf), 1);
     assert_file_has(errf, "/proc/topopt_no_such");
+    // render: a missing input is a usage error (2), an unwritable picture a failure (1)
+    snprintf(out, sizeof out, "%s/render_src", tmp_root);
+    assert_int_equal(sh("%s run %s --out %s --quiet > /dev/null", exe, cfg, out), 0);
+    assert_int_equal(sh("%s render %s/no_such.h5 2> %s", exe, out, errf), 2);
+    assert_int_equal(
+        sh("%s render %s/result.h5 --png /proc/topopt_no_such.png 2> %s", exe, out, errf), 1);
+    assert_file_has(errf, "topopt_no_such.png");
 
     snprintf(mnt, sizeof mnt, "%s/tmpfs", tmp_root);
     assert_int_equal(mkdir(mnt, 0700), 0);

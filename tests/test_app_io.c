@@ -939,7 +939,14 @@ static void test_render(void **state)
     err[0] = '\0';
     assert_int_equal(app_result_render_png(p, q, 0, err, sizeof err), APP_IO_ERR_FORMAT);
     assert_err_has(err, "physical");
+    // a missing input is the caller's (FORMAT), a picture that cannot be written is IO
     assert_int_equal(app_result_render_png(tpath(p, "none.h5"), q, 0, err, sizeof err),
+                     APP_IO_ERR_FORMAT);
+    assert_err_has(err, "none.h5");
+    make_result(&a, 5, 8, 5);
+    assert_int_equal(app_h5_write(tpath(p, "good.h5"), &a, err, sizeof err), APP_IO_OK);
+    app_result_free(&a);
+    assert_int_equal(app_result_render_png(p, tpath(q, "no_dir/x.png"), 0, err, sizeof err),
                      APP_IO_ERR_IO);
 }
 
