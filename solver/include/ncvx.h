@@ -67,6 +67,9 @@ typedef enum {
     NCVX_TERM_UNKNOWN = 13,      ///< unknown error
     NCVX_TERM_MAXEVAL = 14,      ///< max_evals function evaluations reached
     NCVX_TERM_STEP_TOL = 15,     ///< step shorter than step_tol (non-GRANSO methods)
+    NCVX_TERM_NOT_KKT = 16,      ///< BFGS-SQP: the penalty function is stationary at a feasible
+                                 ///< point that is not a KKT point of the problem, even after
+                                 ///< 3 restarts (mu restored to mu0, H = I); see kkt_stat
 } ncvx_term;
 
 /** One-line explanation of a termination code. Never NULL. */
@@ -205,9 +208,25 @@ typedef struct {
     ncvx_term term;       ///< why it stopped
     const char *term_msg; ///< ncvx_term_str(term)
     double f;             ///< objective at the returned (best) point
-    double viol_ineq;     ///< ||max(c_ineq, 0)||_1 at it
-    double viol_eq;       ///< ||c_eq||_1 at it
-    double stat;          ///< last stationarity measure (NaN if none)
+    double viol_ineq;     ///< ||max(c_ineq, 0)||_1 at it (l1 norm)
+    double viol_eq;       ///< ||c_eq||_1 at it (l1 norm)
+    double viol_ineq_max; ///< max_i max(c_i, 0) at it (the norm the feasibility test uses:
+                          ///< feasible means viol_ineq_max <= viol_ineq_tol)
+    double viol_eq_max;   ///< max_i |c_e,i| at it (feasible: viol_eq_max <= viol_eq_tol)
+    double stat;          ///< last stationarity measure of the method (NaN if none); for
+                          ///< BFGS-SQP GRANSO's ||H (mu grad f + sum y grad c)|| of the
+                          ///< penalty function over the gradients sampled near x
+    /** BFGS-SQP: KKT residual of the ORIGINAL problem at the last iterate,
+     *  ||g + sum_i lam_i grad c_i||_2, where g is a convex combination of the gradients of f
+     *  sampled within evaldist (the plain gradient where f is smooth) and lam the multipliers
+     *  of the stationarity QP divided by mu (see ncvx_multipliers). Code 0 (STATIONARY)
+     *  requires, besides stat <= opt_tol and feasibility (viol_*_max within viol_*_tol),
+     *  kkt_stat <= sqrt(opt_tol) max(1, ||grad f||_2) and
+     *  kkt_comp <= sqrt(opt_tol) max(1, |f|) (1e-4 with the default opt_tol 1e-8).
+     *  NaN for the other methods and before the first stationarity QP. */
+    double kkt_stat;
+    double kkt_comp; ///< BFGS-SQP: complementarity max_i |lam_i c_i| over the inequalities
+    int restarts;    ///< BFGS-SQP: restarts at non-KKT points (see NCVX_TERM_NOT_KKT)
     double mu;            ///< final penalty parameter
     int iters;            ///< iterations done
     long evals;           ///< function evaluations (values-only and with gradients)
@@ -258,6 +277,15 @@ ncvx_status ncvx_create(ncvx_solver **out, const ncvx_problem *p, const ncvx_set
  *  f if any was seen, else the least infeasible). Returns NCVX_OK when the run ended normally
  *  (see info->term), an error status otherwise. */
 ncvx_status ncvx_solve(ncvx_solver *sv, double *x, ncvx_info *info);
+
+/** Lagrange multipliers of BFGS-SQP at the last iterate: [n_ineq + n_eq] doubles,
+ *  inequalities first (lam_i >= 0), then equalities; the KKT conditions read
+ *  g + sum_i lam_i grad c_i = 0 (residual in ncvx_info.kkt_stat). Taken from the
+ *  stationarity QP (GRANSO's termination QP) and divided by mu; within [0, 1/mu] by the exact
+ *  penalty. The pointer is owned by the solver and valid until the next ncvx_solve,
+ *  ncvx_state_import or ncvx_destroy. NULL for the other methods, for a problem without
+ *  constraints, or before the first solve. */
+const double *ncvx_multipliers(const ncvx_solver *sv);
 
 /** NULL-safe; frees everything ncvx_create allocated. */
 void ncvx_destroy(ncvx_solver *sv);

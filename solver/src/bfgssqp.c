@@ -25,7 +25,8 @@
 #define LS_C_MU_X0 0.5          ///< ... during the first iteration
 #define HALT_ON_LS_BRACKET 1    ///< GRANSO default: a feasible bracketed failure ends the run
 #define HEADER_EVERY 20         ///< table header repeats every 20 printed rows
-#define STATE_MAGIC 5120171.0   ///< first double of a BFGS-SQP state
+#define STATE_MAGIC 5120172.0   ///< first double of a BFGS-SQP state
+#define MAX_RESTARTS 3          ///< restarts (mu0, H = I) at penalty-stationary non-KKT points
 
 struct ncvx_sqp {
     ncvx_problem p;
@@ -67,6 +68,12 @@ struct ncvx_sqp {
     ncvx_hess h;
     double mu;
     double stat;
+    /* KKT certificate of the original problem at x (from the last stationarity QP) */
+    double *lam;     ///< [mc] multipliers: inequalities, then equalities
+    double kkt_res;  ///< ||conv(grad f) + sum lam grad c||_2
+    double kkt_comp; ///< max_i |lam_i c_i| over the inequalities
+    double gnorm;    ///< ||grad f(x)||_2 (scale of the stationarity tolerance)
+    int restarts;    ///< restarts at penalty-stationary points that were not KKT points
     double rel_diff;
     int iter;
     long evals, grad_evals;
@@ -79,7 +86,8 @@ struct ncvx_sqp {
     /* best point */
     double *xbest;
     double fbest, vibest, vebest;
-    int best_kind; ///< 0 none, 1 infeasible, 2 feasible
+    double vimax, vemax; ///< max-norm violations of the best point
+    int best_kind;       ///< 0 none, 1 infeasible, 2 feasible
 };
 
 /* ------------------------------------------------------------------------------------------ */
@@ -136,6 +144,8 @@ static void track_best(ncvx_sqp *w, const double *x, double f, const double *ci,
     w->fbest = f;
     w->vibest = vi;
     w->vebest = ve;
+    w->vimax = viol_iinf(ci, w->mi);
+    w->vemax = viol_einf(ce, w->me);
     w->best_kind = feas ? 2 : 1;
 }
 
@@ -234,6 +244,11 @@ static int monitor(ncvx_sqp *w, int ls_evals, double step)
 /* ------------------------------------------------------------------------------------------ */
 /* create / destroy                                                                             */
 
+const double *ncvx_sqp_multipliers(const ncvx_sqp *w)
+{
+    return w->started && w->mc > 0 ? w->lam : NULL;
+}
+
 int ncvx_sqp_nsamples(const ncvx_sqp *w)
 {
     return w->nslots;
@@ -290,6 +305,7 @@ void ncvx_sqp_destroy(ncvx_sqp *w)
     free(w->near);
     free(w->lb);
     free(w->xbest);
+    free(w->lam);
     ncvx_hess_free(&w->h);
     free(w);
 }
@@ -349,6 +365,7 @@ ncvx_status ncvx_sqp_create(ncvx_sqp **out, const ncvx_problem *p, const ncvx_se
     NCVX_ALLOC(w->qwork, ncvx_qp_work_size(mc, 0, 2 * mc));
     NCVX_ALLOC(w->qiwork, ncvx_qp_iwork_size(mc, 0, 2 * mc));
     NCVX_ALLOC(w->xbest, n);
+    NCVX_ALLOC(w->lam, mc);
     // one sample = the current point (aliased, nothing stored); more are copied into a ring
     NCVX_ALLOC(w->sx, w->nslots > 1 ? (size_t)n * w->nslots : 0);
     NCVX_ALLOC(w->sG, w->nslots > 1 ? nk * w->nslots : 0);
@@ -392,6 +409,7 @@ ncvx_status ncvx_sqp_create(ncvx_sqp **out, const ncvx_problem *p, const ncvx_se
     ncvx_hess_touch(&w->h);
     w->rng = (uint64_t)s->seed;
     w->stat = NAN;
+    w->kkt_res = w->kkt_comp = NAN;
     w->setup_time = ncvx_now() - t0;
     *out = w;
     return NCVX_OK;
@@ -621,6 +639,25 @@ static void push_sample(ncvx_sqp *w)
     if (w->scount < w->nslots) w->scount++;
 }
 
+/* complementarity max_i |lam_i c_i| of the inequalities at x */
+static void kkt_comp(ncvx_sqp *w)
+{
+    double m = 0;
+    for (int i = 0; i < w->mi; i++)
+        m = fmax(m, fabs(w->lam[i] * w->ci[i]));
+    w->kkt_comp = m;
+}
+
+/* The KKT certificate of the original problem (documented in ncvx.h, ncvx_info.kkt_stat):
+ * stationarity ||conv(grad f) + sum lam grad c||_2 <= sqrt(opt_tol) max(1, ||grad f||_2),
+ * complementarity max |lam_i c_i| <= sqrt(opt_tol) max(1, |f|); feasibility is tested by
+ * converged() itself. */
+static int kkt_ok(const ncvx_sqp *w)
+{
+    const double t = sqrt(w->s.opt_tol);
+    return w->kkt_res <= t * fmax(1, w->gnorm) && w->kkt_comp <= t * fmax(1, fabs(w->f));
+}
+
 /* stationarity measure at the current point (after push_sample), with the current H */
 static double stationarity(ncvx_sqp *w)
 {
@@ -629,7 +666,15 @@ static double stationarity(ncvx_sqp *w)
     cblas_dgemv(CblasColMajor, CblasNoTrans, n, k, 1.0, w->G, n, w->w, 1, 0.0, w->tmp, 1);
     double gn = cblas_dnrm2(n, w->tmp, 1);
     w->last_nsamp = 1;
-    if (gn <= w->s.opt_tol) return gn;
+    w->gnorm = cblas_dnrm2(n, w->G, 1);
+    if (gn <= w->s.opt_tol) {
+        // grad phi = G w: the multipliers are w[1:] / mu
+        for (int i = 0; i < w->mc; i++)
+            w->lam[i] = w->w[1 + i] / w->mu;
+        w->kkt_res = gn / w->mu;
+        kkt_comp(w);
+        return gn;
+    }
     // samples within evaldist of x (GRANSO measures ||x_k - x_j||)
     // ||x_k - x_j|| >= ||x_{k-1} - x_j|| - ||x_k - x_{k-1}||: samples whose lower bound
     // exceeds evaldist are skipped without an O(n) distance; the selection stays exact
@@ -693,6 +738,35 @@ static double stationarity(ncvx_sqp *w)
                         1);
             double sv = cblas_dnrm2(n, w->tmp, 1);
             if (w->HA == w->HG) w->hg_ok = 0;
+            // the certificate: y per sample = (f weight, c_i, c_e multipliers) of the
+            // penalty; divided by mu they are a convex combination of the sampled grad f
+            // and the multipliers of the original problem, whose residual is measured in
+            // the Euclidean norm (H may have eigenvalues far from 1 near kinks)
+            for (int i = 0; i < w->mc; i++)
+                w->lam[i] = 0;
+            double *r = w->tmp;
+            for (int i = 0; i < n; i++)
+                r[i] = 0;
+            for (int a = 0; a < L; a++) {
+                const double *Ga = w->nslots == 1 ? w->G : w->sG + (size_t)w->near[a] * nk;
+                cblas_dgemv(CblasColMajor, CblasNoTrans, n, k, 1.0, Ga, n, w->sy + (size_t)a * k, 1,
+                            1.0, r, 1);
+                for (int i = 0; i < w->mc; i++)
+                    w->lam[i] += w->sy[(size_t)a * k + 1 + i] / w->mu;
+            }
+            // a QP answer that breaks its own constraints (f weights summing to mu, boxes)
+            // certifies nothing: the dual QP here is singular and only solved approximately
+            double wsum = 0, bad = 0;
+            for (int v = 0; v < N; v++) {
+                const int c = v % k;
+                const double hi = c == 0 ? w->mu : 1, lo = c > mi ? -1 : 0;
+                if (c == 0) wsum += w->sy[v];
+                bad = fmax(bad, fmax(w->sy[v] - hi, lo - w->sy[v]));
+            }
+            const double qtol = 1e-8 * w->mu;
+            w->kkt_res =
+                fabs(wsum - w->mu) <= qtol && bad <= qtol ? cblas_dnrm2(n, r, 1) / w->mu : INFINITY;
+            kkt_comp(w);
             return sv;
         }
         // GRANSO's first fallback: the identity in place of H
@@ -701,6 +775,7 @@ static double stationarity(ncvx_sqp *w)
                     attempt ? "identity" : "H");
     }
     if (w->HA == w->HG) w->hg_ok = 0;
+    w->kkt_res = INFINITY;
     return INFINITY;
 }
 
@@ -769,13 +844,20 @@ static void finish(ncvx_sqp *w, double *x, ncvx_info *info, ncvx_term term)
         info->f = w->fbest;
         info->viol_ineq = w->vibest;
         info->viol_eq = w->vebest;
+        info->viol_ineq_max = w->vimax;
+        info->viol_eq_max = w->vemax;
     } else {
         memcpy(x, w->x, (size_t)w->n * sizeof *x);
         info->f = w->f;
         info->viol_ineq = ncvx_viol_ineq(w->ci, w->mi);
         info->viol_eq = ncvx_viol_eq(w->ce, w->me);
+        info->viol_ineq_max = viol_iinf(w->ci, w->mi);
+        info->viol_eq_max = viol_einf(w->ce, w->me);
     }
     info->stat = w->stat;
+    info->kkt_stat = w->kkt_res;
+    info->kkt_comp = w->kkt_comp;
+    info->restarts = w->restarts;
     info->mu = w->mu;
     info->iters = w->iter;
     info->evals = w->evals;
@@ -794,8 +876,29 @@ static int converged(ncvx_sqp *w, ncvx_term *term)
 {
     if (!feasible(w, w->ci, w->ce)) return 0;
     if (w->stat <= w->s.opt_tol) {
-        *term = NCVX_TERM_STATIONARY;
-        return 1;
+        if (kkt_ok(w)) {
+            *term = NCVX_TERM_STATIONARY;
+            return 1;
+        }
+        // the penalty function is stationary but x is not a KKT point of the problem (mu
+        // too small for phi to see f, or H badly scaled near a kink): restore mu0, restart
+        // from H = I and continue, as a careful user would; after MAX_RESTARTS say so
+        if (w->restarts >= MAX_RESTARTS) {
+            *term = NCVX_TERM_NOT_KKT;
+            return 1;
+        }
+        w->restarts++;
+        if (w->constrained && w->mu < w->s.mu0) w->mu = w->s.mu0;
+        w->phi = penalty(w, w->mu, w->f, w->ci, w->ce, w->w);
+        ncvx_hess_reset(&w->h);
+        w->hg_ok = 0;
+        w->rel_diff = INFINITY;
+        if (w->s.print_level >= 2)
+            fprintf(w->log,
+                    "  iter %d: not a KKT point (residual %.2e, complementarity %.2e): "
+                    "restart %d with mu = %.3e, H = I\n",
+                    w->iter, w->kkt_res, w->kkt_comp, w->restarts, w->mu);
+        return 0;
     }
     if (w->rel_diff <= w->s.rel_tol) {
         *term = NCVX_TERM_REL_TOL;
@@ -831,6 +934,7 @@ ncvx_status ncvx_sqp_solve(ncvx_sqp *w, double *x, ncvx_info *info)
         if (!all_finite(x, (size_t)n)) return NCVX_FAIL(NCVX_ERR_NONFINITE, "x0 is not finite");
         w->iter = 0;
         w->evals = w->grad_evals = 0;
+        w->restarts = 0;
         w->best_kind = 0;
         w->rows = 0;
         w->shead = w->scount = 0;
@@ -868,7 +972,7 @@ ncvx_status ncvx_sqp_solve(ncvx_sqp *w, double *x, ncvx_info *info)
     const int max_level = LAST_FALLBACK_LEVEL;
     ls_ctx lc = {w, w->mu, 0};
     while (w->iter < w->s.maxit) {
-        int level = min_level, random_attempts = 0;
+        int level = min_level, random_attempts = 0, restarted = 0;
         long evals0 = w->evals;
         const double mu_snap = w->mu;
         ncvx_ls_result ls = {0, 0, 0, 0};
@@ -959,6 +1063,46 @@ ncvx_status ncvx_sqp_solve(ncvx_sqp *w, double *x, ncvx_info *info)
                 level++;
             else if (level == LAST_FALLBACK_LEVEL && random_attempts < w->s.max_random_attempts)
                 can = 1;
+            if (!bump && ls.fail == 1 && !restarted && !kkt_ok(w)) {
+                // a bracketed failure at a point that is not a KKT point: the quasi-Newton
+                // model has gone stale (near a kink BFGS learns huge curvature, and the
+                // steering direction sees one piece of phi only). Restart from H = I and try
+                // the gradient-sampling direction (Burke, Lewis, Overton 2005): the
+                // stationarity QP's -A y is the least-norm element of the hull of the
+                // gradients sampled near x, a descent direction of phi there when x is not
+                // (approximately) Clarke stationary
+                restarted = 1;
+                ncvx_hess_reset(&w->h);
+                w->hg_ok = 0;
+                w->restarts++;
+                const double sn = stationarity(w);
+                if (isfinite(sn) && sn > 0) {
+                    // tmp = A y, the certificate's residual (H = I now): d = -A y
+                    for (int i = 0; i < n; i++)
+                        w->d[i] = -w->tmp[i];
+                    cblas_dgemv(CblasColMajor, CblasTrans, n, k, 1.0, w->G, n, w->d, 1, 0.0, w->Gd,
+                                1);
+                    const double g2 = cblas_ddot(k, w->Gd, 1, w->w, 1);
+                    if (g2 < 0) {
+                        ls = line_search(w, &lc, g2);
+                        if (ls.fail == 3) {
+                            term = lc.abort_code == -2 ? NCVX_TERM_MAXEVAL : NCVX_TERM_CALLBACK;
+                            goto done;
+                        }
+                        if (ls.fail == 0) {
+                            level = POSTQP_FALLBACK_LEVEL;
+                            break;
+                        }
+                    }
+                }
+                if (w->s.print_level >= 2)
+                    fprintf(w->log, "  iter %d: restart (H = I, sampled direction) failed\n",
+                            w->iter + 1);
+                level = min_level;
+                random_attempts = 0;
+                ls.fail = 1;
+                continue;
+            }
             if (!bump && ls.fail == 1) {
                 int feas = feasible(w, w->ci, w->ce);
                 if (HALT_ON_LS_BRACKET && feas) {
@@ -1061,6 +1205,11 @@ static void walk(ncvx_sqp *w, ncvx_sw *c)
     ncvx_sw_d(c, &w->phi);
     ncvx_sw_d(c, &w->stat);
     ncvx_sw_d(c, &w->rel_diff);
+    ncvx_sw_d(c, &w->kkt_res);
+    ncvx_sw_d(c, &w->kkt_comp);
+    ncvx_sw_d(c, &w->gnorm);
+    ncvx_sw_i(c, &w->restarts);
+    ncvx_sw_a(c, w->lam, (size_t)w->mc);
     ncvx_sw_d(c, &w->eval_time);
     ncvx_sw_d(c, &w->elapsed0);
     ncvx_sw_u64(c, &w->rng);
@@ -1074,6 +1223,8 @@ static void walk(ncvx_sqp *w, ncvx_sw *c)
     ncvx_sw_d(c, &w->fbest);
     ncvx_sw_d(c, &w->vibest);
     ncvx_sw_d(c, &w->vebest);
+    ncvx_sw_d(c, &w->vimax);
+    ncvx_sw_d(c, &w->vemax);
     ncvx_sw_i(c, &w->best_kind);
     ncvx_sw_i(c, &w->shead);
     ncvx_sw_i(c, &w->scount);

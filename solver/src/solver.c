@@ -144,6 +144,9 @@ const char *ncvx_term_str(ncvx_term t)
         return "unknown error";
     case NCVX_TERM_MAXEVAL:
         return "maximum number of function evaluations reached";
+    case NCVX_TERM_NOT_KKT:
+        return "penalty function stationary at a feasible point that is not a KKT point "
+               "(after restarts)";
     case NCVX_TERM_STEP_TOL:
         return "step shorter than step_tol";
     }
@@ -277,6 +280,12 @@ ncvx_status ncvx_create(ncvx_solver **out, const ncvx_problem *p, const ncvx_set
     }
     *out = sv;
     return NCVX_OK;
+}
+
+const double *ncvx_multipliers(const ncvx_solver *sv)
+{
+    if (!sv || sv->method != NCVX_BFGS_SQP || !sv->sqp) return NULL;
+    return ncvx_sqp_multipliers(sv->sqp);
 }
 
 ncvx_status ncvx_solve(ncvx_solver *sv, double *x, ncvx_info *info)
