@@ -93,9 +93,11 @@ static void test_rosenbrock_granso(void **state)
             run(&p, &s, x, &info);
             // nonsmooth at the solution: GRANSO reaches it to about 1e-6..1e-8; we require
             // 1e-5 in x and 1e-6 in f (achieved: see the report table)
-            printf("# rosen x0=(%g,%g) lm=%d: term %d iters %d evals %ld |x-x*| %.2e f-f* %.2e\n",
+            printf("# rosen x0=(%g,%g) lm=%d: term %d iters %d evals %ld |x-x*| %.2e f-f* %.2e "
+                   "kkt %.2e restarts %d\n",
                    x0s[i][0], x0s[i][1], lm, info.term, info.iters, info.evals,
-                   hypot(x[0] - 1 / sqrt(2.0), x[1] - 0.5), info.f - fstar);
+                   hypot(x[0] - 1 / sqrt(2.0), x[1] - 0.5), info.f - fstar, info.kkt_stat,
+                   info.restarts);
             assert_close(x[0], 1 / sqrt(2.0), 0, 1e-5);
             assert_close(x[1], 0.5, 0, 1e-5);
             // f = 8|x1^2 - x2| + ... amplifies an error e in x to about 16 e in f
@@ -141,9 +143,10 @@ static void test_hock_schittkowski(void **state)
             for (int i = 0; i < h->n; i++)
                 err = fmax(err, fabs(x[i] - h->xstar[i]));
             printf("# %s lm=%d: term %d iters %d evals %ld (grad %ld) |f-f*| %.2e |x-x*| %.2e "
-                   "mu %.2e\n",
+                   "mu %.2e kkt %.2e comp %.2e restarts %d\n",
                    h->name, lm, info.term, info.iters, info.evals, info.grad_evals,
-                   fabs(info.f - h->fstar), err, info.mu);
+                   fabs(info.f - h->fstar), err, info.mu, info.kkt_stat, info.kkt_comp,
+                   info.restarts);
             // smooth problems: 1e-6 relative in f, 1e-4 in x (x* of HS71 has 7-8 digits)
             assert_close(info.f, h->fstar, 1e-6, 1e-6);
             assert_true(err < 1e-3);

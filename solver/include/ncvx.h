@@ -130,6 +130,8 @@ typedef struct {
     long max_evals;       ///< maximum function evaluations, 0 = no limit (default 0)
     double maxclocktime;  ///< seconds, 0 = no limit (default 0)
     double opt_tol;       ///< 1e-8
+    double kkt_tol;       ///< BFGS-SQP: tolerance of the KKT certificate that code 0 also
+                          ///< requires (relative; see ncvx_info.kkt_stat), default 1e-6
     double rel_tol;       ///< 0 (off)
     double step_tol;      ///< 1e-12
     double fvalquit;      ///< -inf (off)
@@ -221,12 +223,17 @@ typedef struct {
      *  sampled within evaldist (the plain gradient where f is smooth) and lam the multipliers
      *  of the stationarity QP divided by mu (see ncvx_multipliers). Code 0 (STATIONARY)
      *  requires, besides stat <= opt_tol and feasibility (viol_*_max within viol_*_tol),
-     *  kkt_stat <= sqrt(opt_tol) max(1, ||grad f||_2) and
-     *  kkt_comp <= sqrt(opt_tol) max(1, |f|) (1e-4 with the default opt_tol 1e-8).
+     *  kkt_stat <= kkt_tol max(1, ||grad f||_2) and kkt_comp <= kkt_tol max(1, |f|)
+     *  (grad f at the last iterate; kkt_tol = 1e-6 by default). The multipliers come from
+     *  the stationarity QP solved with H = I (the Euclidean metric) at candidate ends: with
+     *  the BFGS H a residual along directions where H is tiny would go unseen.
      *  NaN for the other methods and before the first stationarity QP. */
     double kkt_stat;
     double kkt_comp; ///< BFGS-SQP: complementarity max_i |lam_i c_i| over the inequalities
-    int restarts;    ///< BFGS-SQP: restarts at non-KKT points (see NCVX_TERM_NOT_KKT)
+    int restarts; ///< BFGS-SQP: restarts from H = I at points that are not KKT points: when
+                  ///< stat <= opt_tol there (also restoring mu0, at most 3 times, then
+                  ///< NCVX_TERM_NOT_KKT) and after a bracketed line-search failure there
+                  ///< (then along the gradient-sampling direction)
     double mu;            ///< final penalty parameter
     int iters;            ///< iterations done
     long evals;           ///< function evaluations (values-only and with gradients)

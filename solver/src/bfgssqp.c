@@ -74,6 +74,7 @@ struct ncvx_sqp {
     double kkt_comp; ///< max_i |lam_i c_i| over the inequalities
     double gnorm;    ///< ||grad f(x)||_2 (scale of the stationarity tolerance)
     int restarts;    ///< restarts at penalty-stationary points that were not KKT points
+    int ls_restarts; ///< restarts (H = I) after line-search failures at non-KKT points
     double rel_diff;
     int iter;
     long evals, grad_evals;
@@ -624,19 +625,31 @@ static int steering(ncvx_sqp *w, const double *HGc, double *mu_out)
     return 0;
 }
 
-/* push the current point into the sample ring */
-static void push_sample(ncvx_sqp *w)
+/* push the point xs with gradients Gs into the sample ring */
+static void push_sample_at(ncvx_sqp *w, const double *xs, const double *Gs)
 {
     const size_t nk = (size_t)w->n * w->k;
     if (w->nslots == 1) { // the only sample is the current point itself: no copy
         w->scount = 1;
         return;
     }
-    memcpy(w->sx + (size_t)w->shead * w->n, w->x, (size_t)w->n * sizeof *w->x);
+    memcpy(w->sx + (size_t)w->shead * w->n, xs, (size_t)w->n * sizeof *xs);
     w->lb[w->shead] = 0;
-    memcpy(w->sG + (size_t)w->shead * nk, w->G, nk * sizeof *w->G);
+    memcpy(w->sG + (size_t)w->shead * nk, Gs, nk * sizeof *Gs);
     w->shead = (w->shead + 1) % w->nslots;
     if (w->scount < w->nslots) w->scount++;
+}
+
+/* push the current point into the sample ring */
+static void push_sample(ncvx_sqp *w)
+{
+    push_sample_at(w, w->x, w->G);
+}
+
+/* H = I exactly: no update and no scaling since the last reset */
+static int h_identity(const ncvx_sqp *w)
+{
+    return w->h.updates == 0 && w->h.gamma == 1;
 }
 
 /* complementarity max_i |lam_i c_i| of the inequalities at x */
@@ -649,17 +662,17 @@ static void kkt_comp(ncvx_sqp *w)
 }
 
 /* The KKT certificate of the original problem (documented in ncvx.h, ncvx_info.kkt_stat):
- * stationarity ||conv(grad f) + sum lam grad c||_2 <= sqrt(opt_tol) max(1, ||grad f||_2),
- * complementarity max |lam_i c_i| <= sqrt(opt_tol) max(1, |f|); feasibility is tested by
+ * stationarity ||conv(grad f) + sum lam grad c||_2 <= kkt_tol max(1, ||grad f||_2),
+ * complementarity max |lam_i c_i| <= kkt_tol max(1, |f|); feasibility is tested by
  * converged() itself. */
 static int kkt_ok(const ncvx_sqp *w)
 {
-    const double t = sqrt(w->s.opt_tol);
+    const double t = w->s.kkt_tol;
     return w->kkt_res <= t * fmax(1, w->gnorm) && w->kkt_comp <= t * fmax(1, fabs(w->f));
 }
 
 /* stationarity measure at the current point (after push_sample), with the current H */
-static double stationarity(ncvx_sqp *w)
+static double stationarity_ex(ncvx_sqp *w, int identity)
 {
     const int n = w->n, k = w->k, mi = w->mi;
     // smooth case first: ||grad phi||
@@ -700,7 +713,7 @@ static double stationarity(ncvx_sqp *w)
     const size_t nk = (size_t)n * k;
     // HA = H A, A = [G_j], one multi-column apply per sample; M = A' H A
     double *M = w->M;
-    for (int attempt = 0; attempt < 2; attempt++) {
+    for (int attempt = identity; attempt < 2; attempt++) {
         for (int a = 0; a < L; a++) {
             const double *Ga = w->nslots == 1 ? w->G : w->sG + (size_t)w->near[a] * nk;
             if (attempt == 0)
@@ -742,6 +755,12 @@ static double stationarity(ncvx_sqp *w)
             // penalty; divided by mu they are a convex combination of the sampled grad f
             // and the multipliers of the original problem, whose residual is measured in
             // the Euclidean norm (H may have eigenvalues far from 1 near kinks)
+            if (attempt == 0 && !h_identity(w)) {
+                // multipliers from the H-metric QP certify nothing in the Euclidean norm
+                // (H may be tiny along the residual): see certify()
+                w->kkt_res = NAN;
+                return sv;
+            }
             for (int i = 0; i < w->mc; i++)
                 w->lam[i] = 0;
             double *r = w->tmp;
@@ -777,6 +796,44 @@ static double stationarity(ncvx_sqp *w)
     if (w->HA == w->HG) w->hg_ok = 0;
     w->kkt_res = INFINITY;
     return INFINITY;
+}
+
+static double stationarity(ncvx_sqp *w)
+{
+    return stationarity_ex(w, 0);
+}
+
+/* The KKT certificate at x: the stationarity QP in the Euclidean metric (H = I), whose
+ * multipliers make w->lam and the residual w->kkt_res. Only at candidate ends (and line-search
+ * failures): one more small QP there. Overwrites tmp (and HG when one sample is kept). */
+static void certify(ncvx_sqp *w)
+{
+    (void)stationarity_ex(w, 1);
+}
+
+/* Gradient sampling proper (Burke, Lewis, Overton 2005): evaluate the gradients at up to
+ * min(n + 1, nslots - 1) points drawn uniformly from the ball of radius evaldist around x and
+ * add them to the sample ring, so that the stationarity QP sees every piece of a kink near x
+ * (the past iterates alone may miss some). Uses xt/Gt/cit/cet as scratch. Returns 0, or -1
+ * callback failure / -2 evaluation budget. */
+static int sample_ball(ncvx_sqp *w)
+{
+    const int n = w->n;
+    int m = w->nslots - 1 < n + 1 ? w->nslots - 1 : n + 1;
+    for (int j = 0; j < m; j++) {
+        randn(&w->rng, w->xt, n);
+        const double nr = cblas_dnrm2(n, w->xt, 1);
+        if (!(nr > 0)) continue;
+        const double r = w->s.evaldist * pow(rng_unif(&w->rng), 1.0 / n) / nr;
+        for (int i = 0; i < n; i++)
+            w->xt[i] = w->x[i] + r * w->xt[i];
+        double ft;
+        int rc = evaluate(w, w->xt, &ft, w->Gt, w->cit, w->cet);
+        if (rc < 0) return rc;
+        if (rc != NCVX_LSE_OK) continue;
+        push_sample_at(w, w->xt, w->Gt);
+    }
+    return 0;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -854,10 +911,13 @@ static void finish(ncvx_sqp *w, double *x, ncvx_info *info, ncvx_term term)
         info->viol_ineq_max = viol_iinf(w->ci, w->mi);
         info->viol_eq_max = viol_einf(w->ce, w->me);
     }
+    // the certificate at the last iterate, in the Euclidean metric (computed during the run
+    // only at candidate ends)
+    if (w->started && !(w->kkt_res >= 0)) certify(w);
     info->stat = w->stat;
     info->kkt_stat = w->kkt_res;
     info->kkt_comp = w->kkt_comp;
-    info->restarts = w->restarts;
+    info->restarts = w->restarts + w->ls_restarts;
     info->mu = w->mu;
     info->iters = w->iter;
     info->evals = w->evals;
@@ -867,15 +927,17 @@ static void finish(ncvx_sqp *w, double *x, ncvx_info *info, ncvx_term term)
     info->eval_time = w->eval_time;
     if (w->s.print_level >= 1)
         fprintf(w->log,
-                "bfgs-sqp: %s (code %d): f = %.10e, viol = %.3e / %.3e, %d iters, %ld evals\n",
-                info->term_msg, (int)term, info->f, info->viol_ineq, info->viol_eq, info->iters,
-                info->evals);
+                "bfgs-sqp: %s (code %d): f = %.10e, viol = %.3e / %.3e, KKT residual %.2e, %d "
+                "iters, %ld evals\n",
+                info->term_msg, (int)term, info->f, info->viol_ineq, info->viol_eq, info->kkt_stat,
+                info->iters, info->evals);
 }
 
 static int converged(ncvx_sqp *w, ncvx_term *term)
 {
     if (!feasible(w, w->ci, w->ce)) return 0;
     if (w->stat <= w->s.opt_tol) {
+        if (!h_identity(w)) certify(w);
         if (kkt_ok(w)) {
             *term = NCVX_TERM_STATIONARY;
             return 1;
@@ -934,7 +996,7 @@ ncvx_status ncvx_sqp_solve(ncvx_sqp *w, double *x, ncvx_info *info)
         if (!all_finite(x, (size_t)n)) return NCVX_FAIL(NCVX_ERR_NONFINITE, "x0 is not finite");
         w->iter = 0;
         w->evals = w->grad_evals = 0;
-        w->restarts = 0;
+        w->restarts = w->ls_restarts = 0;
         w->best_kind = 0;
         w->rows = 0;
         w->shead = w->scount = 0;
@@ -1063,6 +1125,7 @@ ncvx_status ncvx_sqp_solve(ncvx_sqp *w, double *x, ncvx_info *info)
                 level++;
             else if (level == LAST_FALLBACK_LEVEL && random_attempts < w->s.max_random_attempts)
                 can = 1;
+            if (!bump && ls.fail == 1 && !restarted) certify(w);
             if (!bump && ls.fail == 1 && !restarted && !kkt_ok(w)) {
                 // a bracketed failure at a point that is not a KKT point: the quasi-Newton
                 // model has gone stale (near a kink BFGS learns huge curvature, and the
@@ -1074,26 +1137,38 @@ ncvx_status ncvx_sqp_solve(ncvx_sqp *w, double *x, ncvx_info *info)
                 restarted = 1;
                 ncvx_hess_reset(&w->h);
                 w->hg_ok = 0;
-                w->restarts++;
-                const double sn = stationarity(w);
-                if (isfinite(sn) && sn > 0) {
-                    // tmp = A y, the certificate's residual (H = I now): d = -A y
-                    for (int i = 0; i < n; i++)
-                        w->d[i] = -w->tmp[i];
-                    cblas_dgemv(CblasColMajor, CblasTrans, n, k, 1.0, w->G, n, w->d, 1, 0.0, w->Gd,
-                                1);
-                    const double g2 = cblas_ddot(k, w->Gd, 1, w->w, 1);
-                    if (g2 < 0) {
-                        ls = line_search(w, &lc, g2);
-                        if (ls.fail == 3) {
-                            term = lc.abort_code == -2 ? NCVX_TERM_MAXEVAL : NCVX_TERM_CALLBACK;
+                w->ls_restarts++;
+                int accepted = 0;
+                for (int pass = 0; pass < 2 && !accepted; pass++) {
+                    if (pass == 1) {
+                        if (w->nslots < 2) break;
+                        const int src = sample_ball(w);
+                        if (src < 0) {
+                            term = src == -2 ? NCVX_TERM_MAXEVAL : NCVX_TERM_CALLBACK;
                             goto done;
                         }
-                        if (ls.fail == 0) {
-                            level = POSTQP_FALLBACK_LEVEL;
-                            break;
+                    }
+                    const double sn = stationarity(w);
+                    if (isfinite(sn) && sn > 0) {
+                        // tmp = A y, the certificate's residual (H = I now): d = -A y
+                        for (int i = 0; i < n; i++)
+                            w->d[i] = -w->tmp[i];
+                        cblas_dgemv(CblasColMajor, CblasTrans, n, k, 1.0, w->G, n, w->d, 1, 0.0,
+                                    w->Gd, 1);
+                        const double g2 = cblas_ddot(k, w->Gd, 1, w->w, 1);
+                        if (g2 < 0) {
+                            ls = line_search(w, &lc, g2);
+                            if (ls.fail == 3) {
+                                term = lc.abort_code == -2 ? NCVX_TERM_MAXEVAL : NCVX_TERM_CALLBACK;
+                                goto done;
+                            }
+                            if (ls.fail == 0) accepted = 1;
                         }
                     }
+                }
+                if (accepted) {
+                    level = POSTQP_FALLBACK_LEVEL;
+                    break;
                 }
                 if (w->s.print_level >= 2)
                     fprintf(w->log, "  iter %d: restart (H = I, sampled direction) failed\n",
@@ -1209,6 +1284,7 @@ static void walk(ncvx_sqp *w, ncvx_sw *c)
     ncvx_sw_d(c, &w->kkt_comp);
     ncvx_sw_d(c, &w->gnorm);
     ncvx_sw_i(c, &w->restarts);
+    ncvx_sw_i(c, &w->ls_restarts);
     ncvx_sw_a(c, w->lam, (size_t)w->mc);
     ncvx_sw_d(c, &w->eval_time);
     ncvx_sw_d(c, &w->elapsed0);

@@ -13,6 +13,7 @@
 /* defaults (PyGRANSO's where the name is PyGRANSO's) */
 #define DEF_MAXIT 1000
 #define DEF_OPT_TOL 1e-8
+#define DEF_KKT_TOL 1e-6 ///< KKT certificate of code 0 (relative, see ncvx.h)
 #define DEF_STEP_TOL 1e-12
 #define DEF_VIOL_TOL 1e-6
 #define DEF_BFGS_DAMPING 1e-4
@@ -161,6 +162,7 @@ void ncvx_settings_default(ncvx_settings *s)
     s->max_evals = 0;
     s->maxclocktime = 0;
     s->opt_tol = DEF_OPT_TOL;
+    s->kkt_tol = DEF_KKT_TOL;
     s->rel_tol = 0;
     s->step_tol = DEF_STEP_TOL;
     s->fvalquit = -INFINITY;
@@ -220,6 +222,7 @@ static ncvx_status check_settings(const ncvx_settings *s)
     BAD(s->max_evals < 0, "max_evals");
     BAD(!(s->maxclocktime >= 0), "maxclocktime");
     BAD(!(s->opt_tol >= 0), "opt_tol");
+    BAD(!(s->kkt_tol >= 0), "kkt_tol");
     BAD(!(s->rel_tol >= 0), "rel_tol");
     BAD(!(s->step_tol >= 0) || !isfinite(s->step_tol), "step_tol");
     BAD(isnan(s->fvalquit), "fvalquit");
