@@ -543,6 +543,7 @@ static void test_lm_vs_full_solver(void **state)
             ncvx_info inf1, inf2;
             ncvx_settings s = quiet();
             s.scaleH0 = 0;
+            s.maxit = con ? 40 : 1000; // constrained: only the first iterate and feasibility
             ncvx_problem p = con ? prob(12, 1, 1, quad12, &rf) : prob(12, 0, 0, quad12u, &rf);
             p.monitor = lmf_monitor;
             run(&p, &s, xf, &inf1);
