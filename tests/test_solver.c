@@ -114,16 +114,55 @@ typedef struct {
     double x0[4];
     double fstar;
     double xstar[4];
+    double lamstar[10]; ///< multipliers at x*: inequalities, then equalities (see hs_lambda)
 } hs_case;
 
 static const hs_case hs_cases[] = {
-    {"HS6", 2, 0, 1, hs6, {-1.2, 1}, 0, {1, 1}},
-    {"HS7", 2, 0, 1, hs7, {2, 2}, -1.7320508075688772, {0, 1.7320508075688772}},
-    {"HS21", 2, 5, 0, hs21, {-1, -1}, -99.96, {2, 0}},
-    {"HS28", 3, 0, 1, hs28, {-4, 1, 1}, 0, {0.5, -0.5, 0.5}},
-    {"HS35", 3, 4, 0, hs35, {0.5, 0.5, 0.5}, 1.0 / 9, {4.0 / 3, 7.0 / 9, 4.0 / 9}},
-    {"HS71", 4, 9, 1, hs71, {1, 5, 5, 1}, 17.0140172891563, {1, 4.7429996, 3.8211500, 1.3794083}},
+    // multipliers from grad f(x*) + sum lam grad c(x*) = 0 by hand: HS6, HS28 grad f(x*) = 0;
+    // HS7 grad f = (0, -1), grad c_e = (0, 2 sqrt 3); HS21 grad f = (0.04, 0) against
+    // 2 - x1 <= 0; HS35 grad f = -(2, 2, 4) / 9 against x1 + x2 + 2 x3 <= 3; HS71 in hs_lambda
+    {"HS6", 2, 0, 1, hs6, {-1.2, 1}, 0, {1, 1}, {0}},
+    {"HS7",
+     2,
+     0,
+     1,
+     hs7,
+     {2, 2},
+     -1.7320508075688772,
+     {0, 1.7320508075688772},
+     {0.28867513459481287}},
+    {"HS21", 2, 5, 0, hs21, {-1, -1}, -99.96, {2, 0}, {0, 0.04, 0, 0, 0}},
+    {"HS28", 3, 0, 1, hs28, {-4, 1, 1}, 0, {0.5, -0.5, 0.5}, {0}},
+    {"HS35", 3, 4, 0, hs35, {0.5, 0.5, 0.5}, 1.0 / 9, {4.0 / 3, 7.0 / 9, 4.0 / 9}, {2.0 / 9}},
+    {"HS71",
+     4,
+     9,
+     1,
+     hs71,
+     {1, 5, 5, 1},
+     17.0140172891563,
+     {1, 4.7429996, 3.8211500, 1.3794083},
+     {0}},
 };
+
+/* multipliers of HS71 at its published x*: active x1 x2 x3 x4 >= 25 (lam0), x1 >= 1 (lam1)
+ * and the equality (lame); rows 2 and 3 of grad f + lam0 grad c0 + lame grad ce = 0 (where
+ * x1 >= 1 does not enter) give lam0 and lame, row 1 gives lam1 */
+static void hs_lambda(const hs_case *h, double *lam)
+{
+    memcpy(lam, h->lamstar, sizeof h->lamstar);
+    if (strcmp(h->name, "HS71") != 0) return;
+    const double *x = h->xstar;
+    double f, g[4], ci[9], Ji[36], ce[1], Je[4];
+    hs71(x, &f, g, ci, Ji, ce, Je, NULL);
+    // lam0 Ji[0][j] + lame Je[j] = -g[j], j = 1, 2
+    const double a11 = Ji[1], a12 = Je[1], a21 = Ji[2], a22 = Je[2], det = a11 * a22 - a12 * a21;
+    const double l0 = (-g[1] * a22 + g[2] * a12) / det, le = (-g[2] * a11 + g[1] * a21) / det;
+    memset(lam, 0, 10 * sizeof *lam);
+    lam[0] = l0;
+    lam[9] = le;
+    lam[1] = g[0] + l0 * Ji[0] + le * Je[0]; // grad c1 = -e1
+}
 
 static void test_hock_schittkowski(void **state)
 {
@@ -138,20 +177,111 @@ static void test_hock_schittkowski(void **state)
             memcpy(x, h->x0, sizeof x);
             if (lm >= 2) perturb(x, h->n); // the same verdict from a start perturbed by 1e-10
             ncvx_info info;
-            run(&p, &s, x, &info);
+            ncvx_solver *sv = NULL;
+            assert_int_equal(ncvx_create(&sv, &p, &s), NCVX_OK);
+            assert_int_equal(ncvx_solve(sv, x, &info), NCVX_OK);
             double err = 0;
             for (int i = 0; i < h->n; i++)
                 err = fmax(err, fabs(x[i] - h->xstar[i]));
+            // multipliers against the analytic ones: lam is fixed by stationarity at x, so
+            // its error is O(|x - x*|) (times curvature over the constraint gradients, O(1)
+            // here), and x is within 1e-3: 1e-3 (1 + |lam*|) (observed <= 2e-4)
+            const double *lam = ncvx_multipliers(sv);
+            double lstar[10], lerr = 0;
+            hs_lambda(h, lstar);
+            assert_non_null(lam);
+            for (int i = 0; i < h->mi + h->me; i++)
+                lerr = fmax(lerr, fabs(lam[i] - lstar[i]) / (1 + fabs(lstar[i])));
+            ncvx_destroy(sv);
             printf("# %s lm=%d: term %d iters %d evals %ld (grad %ld) |f-f*| %.2e |x-x*| %.2e "
-                   "mu %.2e kkt %.2e comp %.2e restarts %d\n",
+                   "mu %.2e kkt %.2e comp %.2e restarts %d |lam-lam*| %.2e\n",
                    h->name, lm, info.term, info.iters, info.evals, info.grad_evals,
                    fabs(info.f - h->fstar), err, info.mu, info.kkt_stat, info.kkt_comp,
-                   info.restarts);
+                   info.restarts, lerr);
             // smooth problems: 1e-6 relative in f, 1e-4 in x (x* of HS71 has 7-8 digits)
             assert_close(info.f, h->fstar, 1e-6, 1e-6);
             assert_true(err < 1e-3);
             assert_true(info.viol_ineq <= 1e-6 && info.viol_eq <= 1e-6);
+            // the max norms are those of the feasibility test and below the l1 norms
+            assert_true(info.viol_ineq_max <= s.viol_ineq_tol && info.viol_eq_max <= s.viol_eq_tol);
+            assert_true(info.viol_ineq_max <= info.viol_ineq && info.viol_eq_max <= info.viol_eq);
+            assert_true(lerr <= 1e-3);
+            // a feasible end: converged, certified KKT (code 0), or the line search out of
+            // digits at a feasible point (6), or stationary without certificate (16)
+            assert_true(info.term == NCVX_TERM_STATIONARY || info.term == NCVX_TERM_LS_FEASIBLE ||
+                        info.term == NCVX_TERM_NOT_KKT);
+            if (info.term == NCVX_TERM_STATIONARY)
+                assert_true(info.kkt_stat <= s.kkt_tol * 1e3 && info.kkt_comp <= 1e-3);
         }
+    }
+}
+
+/* Certified termination. (1) mu0 = 1e-9: the penalty function mu f + v no longer sees f, so
+ * its stationarity measure is below opt_tol at the first feasible point, which is not a KKT
+ * point (HS35 from the feasible x0 = (0.5, 0.5, 0.5), where grad f = (-5, -4, -2.5)). Code 0
+ * would be a false claim: the run restores mu0 (which cannot help here) and restarts from
+ * H = I three times, then ends with NCVX_TERM_NOT_KKT (or a line-search failure), reporting a KKT
+ * residual far above kkt_tol. (2) The violation norms at
+ * a point with several violated constraints (HS21 at (0, 60), maxit = 0: c = (70, 2, -50,
+ * -110, 10), l1 82, max 70). (3) No multipliers without constraints or before a solve. */
+static int l1prob(const double *x, double *f, double *g, double *ci, double *Ji, double *ce,
+                  double *Je, void *u);
+
+static void test_certified_termination(void **state)
+{
+    (void)state;
+    for (int pert = 0; pert < 2; pert++) {
+        ncvx_problem p = prob(3, 4, 0, hs35, NULL);
+        ncvx_settings s = quiet();
+        s.mu0 = 1e-9;
+        double x[3] = {0.5, 0.5, 0.5};
+        if (pert) perturb(x, 3);
+        ncvx_info info;
+        ncvx_solver *sv = NULL;
+        assert_int_equal(ncvx_create(&sv, &p, &s), NCVX_OK);
+        assert_null(ncvx_multipliers(sv));
+        assert_int_equal(ncvx_solve(sv, x, &info), NCVX_OK);
+        printf("# mu0 = 1e-9: term %d iters %d f %.6g kkt %.2e restarts %d\n", info.term,
+               info.iters, info.f, info.kkt_stat, info.restarts);
+        // never code 0 there: NOT_KKT after the restarts, or a line-search failure
+        assert_true(info.term == NCVX_TERM_NOT_KKT || info.term == NCVX_TERM_LS_FEASIBLE);
+        assert_true(info.restarts >= 3);
+        assert_true(info.kkt_stat > 1e-3);    // |grad f| ~ 6.9 at x0, f far from f* = 1/9
+        assert_true(info.f > 1.0 / 9 + 1e-3); // and the point is indeed not optimal
+        assert_true(info.viol_ineq_max <= s.viol_ineq_tol);
+        assert_non_null(ncvx_multipliers(sv));
+        ncvx_destroy(sv);
+        // the same problem with the default mu0 is certified
+        s = quiet();
+        double y[3] = {0.5, 0.5, 0.5};
+        if (pert) perturb(y, 3);
+        run(&p, &s, y, &info);
+        assert_true(info.term == NCVX_TERM_STATIONARY || info.term == NCVX_TERM_LS_FEASIBLE);
+        assert_close(info.f, 1.0 / 9, 1e-6, 1e-8);
+    }
+    {
+        ncvx_problem p = prob(2, 5, 0, hs21, NULL);
+        ncvx_settings s = quiet();
+        s.maxit = 0;
+        double x[2] = {0, 60};
+        ncvx_info info;
+        run(&p, &s, x, &info);
+        assert_int_equal(info.term, NCVX_TERM_MAXIT);
+        assert_close(info.viol_ineq, 82, 1e-15, 0);
+        assert_close(info.viol_ineq_max, 70, 1e-15, 0);
+        assert_true(info.viol_eq == 0 && info.viol_eq_max == 0);
+        assert_true(isfinite(info.kkt_stat)); // certificate at x0, never a made-up value
+    }
+    {
+        ncvx_problem p = prob(4, 0, 0, l1prob, NULL);
+        ncvx_settings s = quiet();
+        ncvx_solver *sv = NULL;
+        double x[4] = {1, 1, 1, 1};
+        ncvx_info info;
+        assert_int_equal(ncvx_create(&sv, &p, &s), NCVX_OK);
+        assert_int_equal(ncvx_solve(sv, x, &info), NCVX_OK);
+        assert_null(ncvx_multipliers(sv)); // no constraints
+        ncvx_destroy(sv);
     }
 }
 
@@ -1065,6 +1195,7 @@ int main(void)
         cmocka_unit_test(test_bfgs_secant_and_lm),
         cmocka_unit_test(test_rosenbrock_granso),
         cmocka_unit_test(test_hock_schittkowski),
+        cmocka_unit_test(test_certified_termination),
         cmocka_unit_test(test_nonsmooth_unconstrained),
         cmocka_unit_test(test_lm_single),
         cmocka_unit_test(test_lm_auto),

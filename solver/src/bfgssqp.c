@@ -19,14 +19,17 @@
 /* GRANSO constants that PyGRANSO does not expose as our settings */
 #define POSTQP_FALLBACK_LEVEL 2 ///< levels 0-1 are steering (with H, with identity)
 #define LAST_FALLBACK_LEVEL 4   ///< random directions
-#define LS_REATTEMPTS 0         ///< line-search retries with lower mu when not bracketed
-#define LS_REATTEMPTS_X0 10     ///< ... during the first iteration
-#define LS_C_MU 0.5             ///< mu factor of those retries
-#define LS_C_MU_X0 0.5          ///< ... during the first iteration
-#define HALT_ON_LS_BRACKET 1    ///< GRANSO default: a feasible bracketed failure ends the run
-#define HEADER_EVERY 20         ///< table header repeats every 20 printed rows
-#define STATE_MAGIC 5120172.0   ///< first double of a BFGS-SQP state
-#define MAX_RESTARTS 3          ///< restarts (mu0, H = I) at penalty-stationary non-KKT points
+#define LS_REATTEMPTS                                                                              \
+    5                         ///< line-search retries with lower mu when not bracketed (GRANSO: 0;
+                              ///< phi = mu f + v is unbounded below off the feasible set whenever f
+                              ///< falls faster than v grows, e.g. a cubic f, even at a solution)
+#define LS_REATTEMPTS_X0 10   ///< ... during the first iteration
+#define LS_C_MU 0.5           ///< mu factor of those retries
+#define LS_C_MU_X0 0.5        ///< ... during the first iteration
+#define HALT_ON_LS_BRACKET 1  ///< GRANSO default: a feasible bracketed failure ends the run
+#define HEADER_EVERY 20       ///< table header repeats every 20 printed rows
+#define STATE_MAGIC 5120172.0 ///< first double of a BFGS-SQP state
+#define MAX_RESTARTS 3        ///< restarts (mu0, H = I) at penalty-stationary non-KKT points
 
 struct ncvx_sqp {
     ncvx_problem p;
@@ -773,8 +776,9 @@ static double stationarity_ex(ncvx_sqp *w, int identity)
                 for (int i = 0; i < w->mc; i++)
                     w->lam[i] += w->sy[(size_t)a * k + 1 + i] / w->mu;
             }
-            // a QP answer that breaks its own constraints (f weights summing to mu, boxes)
-            // certifies nothing: the dual QP here is singular and only solved approximately
+            // a QP answer that breaks its own constraints (boxes, f weights summing to mu)
+            // certifies nothing: the dual QP here is singular and only solved approximately.
+            // The f weights are normalized by their actual sum (a convex combination).
             double wsum = 0, bad = 0;
             for (int v = 0; v < N; v++) {
                 const int c = v % k;
@@ -782,9 +786,13 @@ static double stationarity_ex(ncvx_sqp *w, int identity)
                 if (c == 0) wsum += w->sy[v];
                 bad = fmax(bad, fmax(w->sy[v] - hi, lo - w->sy[v]));
             }
-            const double qtol = 1e-8 * w->mu;
-            w->kkt_res =
-                fabs(wsum - w->mu) <= qtol && bad <= qtol ? cblas_dnrm2(n, r, 1) / w->mu : INFINITY;
+            if (wsum > 0.5 * w->mu && bad <= 1e-9) {
+                for (int i = 0; i < w->mc; i++)
+                    w->lam[i] *= w->mu / wsum;
+                w->kkt_res = cblas_dnrm2(n, r, 1) / wsum;
+            } else {
+                w->kkt_res = INFINITY;
+            }
             kkt_comp(w);
             return sv;
         }
@@ -950,6 +958,8 @@ static int converged(ncvx_sqp *w, ncvx_term *term)
             return 1;
         }
         w->restarts++;
+        // mu back to mu0 (never above: with a larger mu, phi may decrease without bound off
+        // the feasible set)
         if (w->constrained && w->mu < w->s.mu0) w->mu = w->s.mu0;
         w->phi = penalty(w, w->mu, w->f, w->ci, w->ce, w->w);
         ncvx_hess_reset(&w->h);
