@@ -285,6 +285,90 @@ static void test_certified_termination(void **state)
     }
 }
 
+/* (x1 - 2)^2 + (x2 + 1)^2 (+ x3^2, unbounded) */
+static int bq(const double *x, double *f, double *g, double *ci, double *Ji, double *ce, double *Je,
+              void *u)
+{
+    (void)ci, (void)Ji, (void)ce, (void)Je, (void)u;
+    *f = (x[0] - 2) * (x[0] - 2) + (x[1] + 1) * (x[1] + 1) + x[2] * x[2];
+    if (g) g[0] = 2 * (x[0] - 2), g[1] = 2 * (x[1] + 1), g[2] = 2 * x[2];
+    return 0;
+}
+
+/* Bounds. BFGS-SQP honours them, folded in as linear inequalities (0 - x1, x1 - 1, 0 - x2,
+ * x2 - 1 <= 0): min (x1 - 2)^2 + (x2 + 1)^2 + x3^2 on [0, 1] x [0, 1] x R has x* = (1, 0, 0)
+ * with x1 <= 1 and x2 >= 0 active; grad f(x*) = (-2, 2, 0), so their multipliers are 2 and
+ * 2, the others 0 (the analytic KKT conditions). lbfgs, penalty and auglag refuse finite
+ * bounds (they would ignore them); infinite bounds are accepted; lower > upper is invalid;
+ * more than NCVX_MAX_FOLDED_BOUNDS finite bounds are refused by bfgs-sqp. */
+static void test_bounds(void **state)
+{
+    (void)state;
+    const double lo[3] = {0, 0, -INFINITY}, hi[3] = {1, 1, INFINITY};
+    for (int pert = 0; pert < 2; pert++) {
+        ncvx_problem p = prob(3, 0, 0, bq, NULL);
+        p.lower = lo;
+        p.upper = hi;
+        ncvx_settings s = quiet();
+        double x[3] = {0.5, 0.5, 3};
+        if (pert) perturb(x, 3);
+        ncvx_solver *sv = NULL;
+        ncvx_info info;
+        assert_int_equal(ncvx_create(&sv, &p, &s), NCVX_OK);
+        assert_int_equal(ncvx_solve(sv, x, &info), NCVX_OK);
+        printf("# bounds: term %d iters %d x (%.3g, %.3g, %.3g) kkt %.2e\n", info.term, info.iters,
+               x[0], x[1], x[2], info.kkt_stat);
+        // x to evaldist = 1e-4: the certificate (and GRANSO's stationarity test) combines the
+        // gradients sampled within evaldist, which accepts points that close to x*
+        assert_close(x[0], 1, 0, 1e-4);
+        assert_close(x[1], 0, 0, 1e-4);
+        assert_close(x[2], 0, 0, 1e-4);
+        // f: x may violate each active bound by viol_ineq_tol (1e-6), which lowers f by up to
+        // sum lam * 1e-6 = 4e-6; x3 adds x3^2 <= 1e-8
+        assert_close(info.f, 1 + 1, 0, 5e-6);
+        assert_true(info.viol_ineq_max <= s.viol_ineq_tol);
+        assert_true(info.term == NCVX_TERM_STATIONARY || info.term == NCVX_TERM_LS_FEASIBLE);
+        const double *lam = ncvx_multipliers(sv);
+        assert_non_null(lam);
+        const double lstar[4] = {0, 2, 2, 0};
+        for (int i = 0; i < 4; i++)
+            assert_close(lam[i], lstar[i], 1e-3, 1e-6); // lam error O(|x - x*|)
+        ncvx_destroy(sv);
+    }
+    const ncvx_method refuse[] = {NCVX_LBFGS, NCVX_PENALTY, NCVX_AUGLAG};
+    for (int m = 0; m < 3; m++) {
+        ncvx_problem p = prob(3, 0, 0, bq, NULL);
+        p.lower = lo;
+        ncvx_settings s = quiet();
+        s.method = refuse[m];
+        ncvx_solver *sv = NULL;
+        assert_int_equal(ncvx_create(&sv, &p, &s), NCVX_ERR_SETTINGS);
+        assert_null(sv);
+        const double inf3[3] = {-INFINITY, -INFINITY, -INFINITY};
+        p.lower = inf3; // no finite bound: nothing to ignore
+        assert_int_equal(ncvx_create(&sv, &p, &s), NCVX_OK);
+        ncvx_destroy(sv);
+    }
+    {
+        enum { nbig = NCVX_MAX_FOLDED_BOUNDS + 1 };
+        static double zeros[nbig];
+        ncvx_problem p = prob(nbig, 0, 0, bq, NULL);
+        p.lower = zeros;
+        ncvx_settings s = quiet();
+        ncvx_solver *sv = NULL;
+        assert_int_equal(ncvx_create(&sv, &p, &s), NCVX_ERR_SETTINGS);
+        assert_null(sv);
+    }
+    ncvx_problem p = prob(3, 0, 0, bq, NULL);
+    const double bad[3] = {2, 0, 0};
+    p.lower = bad;
+    p.upper = hi;
+    ncvx_settings s = quiet();
+    ncvx_solver *sv = NULL;
+    assert_int_equal(ncvx_create(&sv, &p, &s), NCVX_ERR_INVALID);
+    assert_null(sv);
+}
+
 /* nonsmooth unconstrained: max_i x_i^2 (n = 6) and 0.5||x - b||^2 + ||x||_1 */
 static int maxq(const double *x, double *f, double *g, double *ci, double *Ji, double *ce,
                 double *Je, void *u)
@@ -1196,6 +1280,7 @@ int main(void)
         cmocka_unit_test(test_rosenbrock_granso),
         cmocka_unit_test(test_hock_schittkowski),
         cmocka_unit_test(test_certified_termination),
+        cmocka_unit_test(test_bounds),
         cmocka_unit_test(test_nonsmooth_unconstrained),
         cmocka_unit_test(test_lm_single),
         cmocka_unit_test(test_lm_auto),

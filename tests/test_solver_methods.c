@@ -582,8 +582,8 @@ static void test_resume_from_monitor(void **state)
                           .n_ineq = k,
                           .eval = k ? resource : rosen,
                           .monitor = checkpoint_monitor,
-                          .lower = lo,
-                          .upper = hi,
+                          .lower = k ? lo : NULL, // lbfgs refuses bounds
+                          .upper = k ? hi : NULL,
                           .user = &u};
         ncvx_settings s = quiet(m);
         s.maxit = 14;
@@ -882,6 +882,7 @@ static void test_failures_other_methods(void **state)
             lo[j] = 0.01, hi[j] = 1, x[j] = ms[k] == NCVX_OC ? 0.9 : 0.2; /* OC: 5 steps */
         ncvx_problem p = {
             .n = 12, .n_ineq = 1, .eval = resource, .lower = lo, .upper = hi, .user = &u};
+        if (ms[k] == NCVX_PENALTY || ms[k] == NCVX_AUGLAG) p.lower = p.upper = NULL; // refused
         if (ms[k] == NCVX_PROJGRAD) p.project = proj_mean_le;
         ncvx_settings s = quiet(ms[k]);
         ncvx_solver *sv = NULL;
@@ -1010,6 +1011,7 @@ static void test_eval_budget_other_methods(void **state)
             lo[j] = 0.01, hi[j] = 1, x[j] = 0.9;
         ncvx_problem p = {
             .n = 12, .n_ineq = 1, .eval = resource, .lower = lo, .upper = hi, .user = &u};
+        if (ms[k] == NCVX_PENALTY || ms[k] == NCVX_AUGLAG) p.lower = p.upper = NULL; // refused
         if (ms[k] == NCVX_PROJGRAD) p.project = proj_mean_le;
         ncvx_settings s = quiet(ms[k]);
         s.max_evals = 4;

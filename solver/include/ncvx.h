@@ -107,6 +107,9 @@ typedef int (*ncvx_monitor_fn)(const ncvx_iterate *it, void *user);
  *  Return 0, or nonzero on failure. */
 typedef int (*ncvx_project_fn)(double *x, int n, void *user);
 
+/** Most finite bounds BFGS-SQP folds in as inequality constraints (ncvx_problem.lower). */
+#define NCVX_MAX_FOLDED_BOUNDS 200
+
 /** The problem. Copied by ncvx_create (the pointers inside are borrowed, not copied). */
 typedef struct {
     int n;                   ///< number of variables (> 0)
@@ -115,8 +118,16 @@ typedef struct {
     ncvx_eval_fn eval;       ///< required
     ncvx_monitor_fn monitor; ///< may be NULL
     ncvx_project_fn project; ///< NCVX_PROJGRAD only; may be NULL elsewhere
-    const double *lower;     ///< [n] lower bounds for MMA/OC/projgrad box (NULL = -inf)
-    const double *upper;     ///< [n] upper bounds for MMA/OC/projgrad box (NULL = +inf)
+    /** [n] lower bounds (NULL = all -inf; entries may be -inf). MMA, OC and projgrad use the
+     *  box directly. BFGS-SQP folds each finite bound in as a linear inequality
+     *  (lower_i - x_i <= 0, then x_i - upper_i <= 0, by increasing i), placed after the n_ineq
+     *  user inequalities: the monitor's c_ineq and ncvx_multipliers then have n_ineq + nb
+     *  inequality entries (nb = number of finite bounds, at most NCVX_MAX_FOLDED_BOUNDS,
+     *  else NCVX_ERR_SETTINGS). lbfgs, penalty and auglag refuse finite bounds with
+     *  NCVX_ERR_SETTINGS (write them as inequality constraints). lower > upper or NaN is
+     *  NCVX_ERR_INVALID. */
+    const double *lower;
+    const double *upper;     ///< [n] upper bounds (NULL = all +inf); see lower
     void *user;              ///< handed back unchanged, never dereferenced
 } ncvx_problem;
 
@@ -285,7 +296,8 @@ ncvx_status ncvx_create(ncvx_solver **out, const ncvx_problem *p, const ncvx_set
  *  (see info->term), an error status otherwise. */
 ncvx_status ncvx_solve(ncvx_solver *sv, double *x, ncvx_info *info);
 
-/** Lagrange multipliers of BFGS-SQP at the last iterate: [n_ineq + n_eq] doubles,
+/** Lagrange multipliers of BFGS-SQP at the last iterate: [n_ineq + nb + n_eq] doubles (nb
+ *  folded finite bounds after the user's inequalities: see ncvx_problem.lower),
  *  inequalities first (lam_i >= 0), then equalities; the KKT conditions read
  *  g + sum_i lam_i grad c_i = 0 (residual in ncvx_info.kkt_stat). Taken from the
  *  stationarity QP (GRANSO's termination QP) and divided by mu; within [0, 1/mu] by the exact

@@ -36,6 +36,9 @@ struct ncvx_sqp {
     ncvx_settings s;
     FILE *log;
     int n, mi, me, mc, k;
+    int nb;    ///< finite bounds folded in as inequalities after the user's (index p.n_ineq..)
+    int *bidx; ///< [nb] variable of each folded bound; bsg: -1 lower (lo - x <= 0), +1 upper
+    int *bsg;
     int constrained;
 
     /* current point and trial point (swapped on acceptance) */
@@ -160,6 +163,20 @@ static int all_finite(const double *a, size_t len)
     return 1;
 }
 
+/* the folded bounds at x into c[nb] and, if Gb is non-NULL, their gradients (columns of n) */
+static void bound_constraints(const ncvx_sqp *w, const double *x, double *c, double *Gb)
+{
+    for (int r = 0; r < w->nb; r++) {
+        const int i = w->bidx[r];
+        c[r] = w->bsg[r] < 0 ? w->p.lower[i] - x[i] : x[i] - w->p.upper[i];
+        if (Gb) {
+            double *g = Gb + (size_t)r * w->n;
+            memset(g, 0, (size_t)w->n * sizeof *g);
+            g[i] = w->bsg[r];
+        }
+    }
+}
+
 /* Evaluate at xe into (f, G, ci, ce); G == NULL = values only.
  * Returns NCVX_LSE_OK / _NONFIN, or -1 callback failure, -2 evaluation budget. */
 static int evaluate(ncvx_sqp *w, const double *xe, double *f, double *G, double *ci, double *ce)
@@ -168,8 +185,10 @@ static int evaluate(ncvx_sqp *w, const double *xe, double *f, double *G, double 
     if (w->s.max_evals > 0 && w->evals >= w->s.max_evals) return -2;
     double t = ncvx_now();
     *f = NAN;
-    int rc = w->p.eval(xe, f, G, mi ? ci : NULL, G && mi ? G + (size_t)n : NULL, me ? ce : NULL,
+    const int miu = mi - w->nb; // the user's inequalities
+    int rc = w->p.eval(xe, f, G, miu ? ci : NULL, G && miu ? G + (size_t)n : NULL, me ? ce : NULL,
                        G && me ? G + (size_t)n * (1 + mi) : NULL, w->p.user);
+    if (w->nb) bound_constraints(w, xe, ci + miu, G ? G + (size_t)n * (1 + miu) : NULL);
     w->eval_time += ncvx_now() - t;
     w->evals++;
     if (G) w->grad_evals++;
@@ -310,6 +329,8 @@ void ncvx_sqp_destroy(ncvx_sqp *w)
     free(w->lb);
     free(w->xbest);
     free(w->lam);
+    free(w->bidx);
+    free(w->bsg);
     ncvx_hess_free(&w->h);
     free(w);
 }
@@ -324,7 +345,13 @@ ncvx_status ncvx_sqp_create(ncvx_sqp **out, const ncvx_problem *p, const ncvx_se
     w->p = *p;
     w->s = *s;
     w->log = s->log ? s->log : stdout;
-    const int n = p->n, mi = p->n_ineq, me = p->n_eq, k = 1 + mi + me, mc = mi + me;
+    // bounds: each finite one a linear inequality after the user's (lower_i - x_i <= 0,
+    // x_i - upper_i <= 0); ncvx_create refuses more than NCVX_MAX_FOLDED_BOUNDS
+    int nb = 0;
+    for (int i = 0; i < p->n; i++)
+        nb += (p->lower && p->lower[i] > -INFINITY) + (p->upper && p->upper[i] < INFINITY);
+    const int n = p->n, mi = p->n_ineq + nb, me = p->n_eq, k = 1 + mi + me, mc = mi + me;
+    w->nb = nb;
     w->n = n;
     w->mi = mi;
     w->me = me;
@@ -370,6 +397,12 @@ ncvx_status ncvx_sqp_create(ncvx_sqp **out, const ncvx_problem *p, const ncvx_se
     NCVX_ALLOC(w->qiwork, ncvx_qp_iwork_size(mc, 0, 2 * mc));
     NCVX_ALLOC(w->xbest, n);
     NCVX_ALLOC(w->lam, mc);
+    NCVX_ALLOC(w->bidx, nb);
+    NCVX_ALLOC(w->bsg, nb);
+    for (int i = 0, r = 0; i < n; i++) {
+        if (p->lower && p->lower[i] > -INFINITY) w->bidx[r] = i, w->bsg[r++] = -1;
+        if (p->upper && p->upper[i] < INFINITY) w->bidx[r] = i, w->bsg[r++] = 1;
+    }
     // one sample = the current point (aliased, nothing stored); more are copied into a ring
     NCVX_ALLOC(w->sx, w->nslots > 1 ? (size_t)n * w->nslots : 0);
     NCVX_ALLOC(w->sG, w->nslots > 1 ? nk * w->nslots : 0);

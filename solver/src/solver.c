@@ -262,6 +262,35 @@ static ncvx_status check_problem(const ncvx_problem *p)
     return NCVX_OK;
 }
 
+/* Bounds: BFGS-SQP folds them in as inequalities, MMA/OC/projgrad use them as their box;
+ * lbfgs, penalty and auglag would silently ignore them, so they refuse them. */
+static ncvx_status check_bounds(const ncvx_problem *p, ncvx_method m)
+{
+    long nb = 0;
+    for (int i = 0; i < p->n; i++)
+        nb += (p->lower && p->lower[i] > -INFINITY) + (p->upper && p->upper[i] < INFINITY);
+    if (!nb) return NCVX_OK;
+    for (int i = 0; i < p->n; i++) {
+        const double lo = p->lower ? p->lower[i] : -INFINITY;
+        const double hi = p->upper ? p->upper[i] : INFINITY;
+        if (isnan(lo) || isnan(hi) || lo > hi)
+            return NCVX_FAIL(NCVX_ERR_INVALID, "problem.lower[%d] = %g > upper[%d] = %g (or NaN)",
+                             i, lo, i, hi);
+    }
+    if (m == NCVX_LBFGS || m == NCVX_PENALTY || m == NCVX_AUGLAG)
+        return NCVX_FAIL(NCVX_ERR_SETTINGS,
+                         "method %s does not take bounds (problem.lower/upper are set): write "
+                         "them as inequality constraints, or use bfgs-sqp, mma, oc or projgrad",
+                         ncvx_method_str(m));
+    if (m == NCVX_BFGS_SQP && nb > NCVX_MAX_FOLDED_BOUNDS)
+        return NCVX_FAIL(NCVX_ERR_SETTINGS,
+                         "method bfgs-sqp folds finite bounds in as inequalities, at most %d "
+                         "(every constraint enters its dense QPs); %ld are set: use mma, oc or "
+                         "projgrad, or a bounded parameterization",
+                         NCVX_MAX_FOLDED_BOUNDS, nb);
+    return NCVX_OK;
+}
+
 ncvx_status ncvx_create(ncvx_solver **out, const ncvx_problem *p, const ncvx_settings *s)
 {
     if (!out) return NCVX_FAIL(NCVX_ERR_INVALID, "out is NULL");
@@ -270,6 +299,7 @@ ncvx_status ncvx_create(ncvx_solver **out, const ncvx_problem *p, const ncvx_set
     ncvx_status st = check_settings(s);
     if (st != NCVX_OK) return st;
     if (s->method == NCVX_BFGS_SQP && (st = check_problem(p)) != NCVX_OK) return st;
+    if ((st = check_bounds(p, s->method)) != NCVX_OK) return st;
     ncvx_solver *sv = calloc(1, sizeof *sv);
     if (!sv) return NCVX_FAIL(NCVX_ERR_NOMEM, "solver");
     sv->method = s->method;
