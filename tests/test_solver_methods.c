@@ -230,20 +230,28 @@ static void run_hs(int k, ncvx_method m, double ftol, double xtol)
     if (m == NCVX_MMA) s.opt_tol = 1e-6;
     ncvx_solver *sv = NULL;
     assert_int_equal(ncvx_create(&sv, &p, &s), NCVX_OK);
-    double x[4];
-    memcpy(x, h->x0, sizeof x);
-    if (m == NCVX_MMA) /* start inside the box */
-        for (int j = 0; j < h->n; j++)
-            x[j] = fmin(h->hi[j], fmax(h->lo[j], x[j]));
-    ncvx_info info;
-    assert_int_equal(ncvx_solve(sv, x, &info), NCVX_OK);
-    double ef = fabs(info.f - h->fs) / (1 + fabs(h->fs)), ex = max_abs_diff(x, h->xs, h->n);
-    add_row(h->name, m, &info, ef, ex);
-    if (!(ef <= ftol && ex <= xtol))
-        fail_msg("%s/%s: f = %.10g (f* = %.10g), |x - x*| = %.3g, term %d, iters %d", h->name,
-                 ncvx_method_str(m), info.f, h->fs, ex, info.term, info.iters);
-    assert_true(info.viol_ineq <= s.viol_ineq_tol && info.viol_eq <= s.viol_eq_tol);
-    assert_int_equal(info.evals, u.calls);
+    for (int pert = 0; pert < 2; pert++) {
+        double x[4];
+        memcpy(x, h->x0, sizeof x);
+        if (m == NCVX_MMA) /* start inside the box */
+            for (int j = 0; j < h->n; j++)
+                x[j] = fmin(h->hi[j], fmax(h->lo[j], x[j]));
+        /* the same verdict from a start perturbed by 1e-10 relative */
+        for (int j = 0; pert && j < h->n; j++) {
+            x[j] += (j % 2 ? -1e-10 : 1e-10) * fmax(1, fabs(x[j]));
+            if (m == NCVX_MMA) x[j] = fmin(h->hi[j], fmax(h->lo[j], x[j]));
+        }
+        u.calls = 0;
+        ncvx_info info;
+        assert_int_equal(ncvx_solve(sv, x, &info), NCVX_OK);
+        double ef = fabs(info.f - h->fs) / (1 + fabs(h->fs)), ex = max_abs_diff(x, h->xs, h->n);
+        if (!pert) add_row(h->name, m, &info, ef, ex);
+        if (!(ef <= ftol && ex <= xtol))
+            fail_msg("%s/%s: f = %.10g (f* = %.10g), |x - x*| = %.3g, term %d, iters %d", h->name,
+                     ncvx_method_str(m), info.f, h->fs, ex, info.term, info.iters);
+        assert_true(info.viol_ineq <= s.viol_ineq_tol && info.viol_eq <= s.viol_eq_tol);
+        assert_int_equal(info.evals, u.calls);
+    }
     ncvx_destroy(sv);
 }
 
