@@ -94,7 +94,7 @@ typedef struct {
     double viol_ineq;     ///< ||max(c_ineq, 0)||_1
     double viol_eq;       ///< ||c_eq||_1
     double mu;            ///< penalty parameter (BFGS-SQP), penalty weight (penalty, auglag)
-    double stat;          ///< stationarity measure (NaN where not computed)
+    double stat;          ///< stationarity measure as in ncvx_info.stat (NaN where not computed)
     double step;          ///< ||x_k - x_{k-1}||_2
     int ls_evals;         ///< evaluations spent in this iteration's line search
     double time;          ///< seconds since the solve started
@@ -227,8 +227,11 @@ typedef struct {
                           ///< feasible means viol_ineq_max <= viol_ineq_tol)
     double viol_eq_max;   ///< max_i |c_e,i| at it (feasible: viol_eq_max <= viol_eq_tol)
     double stat;          ///< last stationarity measure of the method (NaN if none); for
-                          ///< BFGS-SQP GRANSO's ||H (mu grad f + sum y grad c)|| of the
-                          ///< penalty function over the gradients sampled near x
+                          ///< BFGS-SQP ||sum_j (y_j0 grad f_j + sum_i y_ji grad c_ij)||_2 of
+                          ///< the penalty function over the gradients sampled near x, with
+                          ///< y from GRANSO's stationarity QP (GRANSO tests the same sum
+                          ///< with H applied against opt_tol; with a badly scaled H that
+                          ///< value can be 1e18 at a solution, so it is not reported)
     /** BFGS-SQP: KKT residual of the ORIGINAL problem at the last iterate,
      *  ||g + sum_i lam_i grad c_i||_2, where g is a convex combination of the gradients of f
      *  sampled within evaldist (the plain gradient where f is smooth) and lam the multipliers

@@ -73,7 +73,8 @@ struct ncvx_sqp {
 
     ncvx_hess h;
     double mu;
-    double stat;
+    double stat;   ///< GRANSO's stationarity measure ||H A y|| (the opt_tol test)
+    double stat_e; ///< the same y in the Euclidean norm, ||A y|| (reported: H may be far from I)
     /* KKT certificate of the original problem at x (from the last stationarity QP) */
     double *lam;     ///< [mc] multipliers: inequalities, then equalities
     double kkt_res;  ///< ||conv(grad f) + sum lam grad c||_2
@@ -241,7 +242,7 @@ static void print_row(ncvx_sqp *w, int ls_evals, double t, int fb)
     fprintf(w->log,
             "%5d | %9.3e | %12.5e | %12.5e | %9.2e | %9.2e | %9.2e | %4d | %9.2e | %5d | %2d\n",
             w->iter, w->mu, w->phi, w->f, ncvx_viol_ineq(w->ci, w->mi), ncvx_viol_eq(w->ce, w->me),
-            w->stat, ls_evals, t, w->last_nsamp, fb);
+            w->stat_e, ls_evals, t, w->last_nsamp, fb);
 }
 
 static int monitor(ncvx_sqp *w, int ls_evals, double step)
@@ -257,7 +258,7 @@ static int monitor(ncvx_sqp *w, int ls_evals, double step)
     it.viol_ineq = ncvx_viol_ineq(w->ci, w->mi);
     it.viol_eq = ncvx_viol_eq(w->ce, w->me);
     it.mu = w->mu;
-    it.stat = w->stat;
+    it.stat = w->stat_e;
     it.step = step;
     it.ls_evals = ls_evals;
     it.time = elapsed(w);
@@ -445,7 +446,7 @@ ncvx_status ncvx_sqp_create(ncvx_sqp **out, const ncvx_problem *p, const ncvx_se
     }
     ncvx_hess_touch(&w->h);
     w->rng = (uint64_t)s->seed;
-    w->stat = NAN;
+    w->stat = w->stat_e = NAN;
     w->kkt_res = w->kkt_comp = NAN;
     w->setup_time = ncvx_now() - t0;
     *out = w;
@@ -721,6 +722,7 @@ static double stationarity_ex(ncvx_sqp *w, int identity)
         for (int i = 0; i < w->mc; i++)
             w->lam[i] = w->w[1 + i] / w->mu;
         w->kkt_res = gn / w->mu;
+        w->stat_e = gn;
         kkt_comp(w);
         return gn;
     }
@@ -794,6 +796,16 @@ static double stationarity_ex(ncvx_sqp *w, int identity)
             if (attempt == 0 && !h_identity(w)) {
                 // multipliers from the H-metric QP certify nothing in the Euclidean norm
                 // (H may be tiny along the residual): see certify()
+                double *r = w->tmp;
+                for (int i = 0; i < n; i++)
+                    r[i] = 0;
+                for (int a = 0; a < L; a++) {
+                    const double *Ga = w->nslots == 1 ? w->G : w->sG + (size_t)w->near[a] * nk;
+                    cblas_dgemv(CblasColMajor, CblasNoTrans, n, k, 1.0, Ga, n,
+                                w->sy + (size_t)a * k, 1, 1.0, r, 1);
+                }
+                // reported: ||A y||_2 (||H A y|| means little to a user when H is badly scaled)
+                w->stat_e = cblas_dnrm2(n, r, 1);
                 w->kkt_res = NAN;
                 return sv;
             }
@@ -819,6 +831,7 @@ static double stationarity_ex(ncvx_sqp *w, int identity)
                 if (c == 0) wsum += w->sy[v];
                 bad = fmax(bad, fmax(w->sy[v] - hi, lo - w->sy[v]));
             }
+            w->stat_e = cblas_dnrm2(n, r, 1);
             if (wsum > 0.5 * w->mu && bad <= 1e-9) {
                 for (int i = 0; i < w->mc; i++)
                     w->lam[i] *= w->mu / wsum;
@@ -836,6 +849,7 @@ static double stationarity_ex(ncvx_sqp *w, int identity)
     }
     if (w->HA == w->HG) w->hg_ok = 0;
     w->kkt_res = INFINITY;
+    w->stat_e = NAN; // no QP answer: nothing to report
     return INFINITY;
 }
 
@@ -955,7 +969,7 @@ static void finish(ncvx_sqp *w, double *x, ncvx_info *info, ncvx_term term)
     // the certificate at the last iterate, in the Euclidean metric (computed during the run
     // only at candidate ends)
     if (w->started && !(w->kkt_res >= 0)) certify(w);
-    info->stat = w->stat;
+    info->stat = w->stat_e;
     info->kkt_stat = w->kkt_res;
     info->kkt_comp = w->kkt_comp;
     info->restarts = w->restarts + w->ls_restarts;
@@ -1322,6 +1336,7 @@ static void walk(ncvx_sqp *w, ncvx_sw *c)
     ncvx_sw_d(c, &w->mu);
     ncvx_sw_d(c, &w->phi);
     ncvx_sw_d(c, &w->stat);
+    ncvx_sw_d(c, &w->stat_e);
     ncvx_sw_d(c, &w->rel_diff);
     ncvx_sw_d(c, &w->kkt_res);
     ncvx_sw_d(c, &w->kkt_comp);
