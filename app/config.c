@@ -918,6 +918,13 @@ static int validate(const app_config *c, char *err, size_t len, const char **key
         return vfail(err, len, keyp, "method.name",
                      "'method.name' = %s needs density_map = pixel (box-bounded variables)",
                      method_names[m]);
+    if (c->density_map == APP_MAP_PIXEL &&
+        (m == NCVX_LBFGS || m == NCVX_PENALTY || m == NCVX_AUGLAG || m == NCVX_BFGS_SQP))
+        return vfail(err, len, keyp, "method.name",
+                     "'method.name' = %s does not take the [0, 1] bounds of one variable per "
+                     "element (density_map = pixel needs mma, oc or projgrad; or use "
+                     "density_map sigmoid)",
+                     method_names[m]);
     if (m == NCVX_OC && (c->binarity || c->symmetry || c->disp_enabled || c->volume == APP_VOL_EQ))
         return vfail(err, len, keyp, "method.name",
                      "'method.name' = oc takes one volume constraint only (allowed constraints: "

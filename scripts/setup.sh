@@ -2,7 +2,9 @@
 # scripts/setup.sh: install the missing Debian packages, configure and build (Release).
 #
 #   scripts/setup.sh            install what is missing, build build/ (Release)
-#   scripts/setup.sh --test     ... then run every test, then build build-asan/ with
+#   scripts/setup.sh --test     ... then run every test (the "fast" ones also under every
+#                               OpenBLAS kernel the CPU runs: scripts/kernel_matrix.sh), then
+#                               build build-asan/ with
 #                               AddressSanitizer + UndefinedBehaviorSanitizer and run them again
 #                               (except the "slow" check of all 116 benchmark c0 values and the
 #                               "long" end-to-end CNN runs, which run in the Release build only),
@@ -57,6 +59,7 @@ build() { # build DIR [cmake args...]
 if ((run_tests)); then
   build build -DTOPOPT_WERROR=ON
   ctest --test-dir build --output-on-failure -j "$jobs"
+  scripts/kernel_matrix.sh build # the fast tests under every OpenBLAS kernel the CPU runs
   build build-asan -DTOPOPT_WERROR=ON -DTOPOPT_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan --output-on-failure -j "$jobs" -LE slow

@@ -174,6 +174,11 @@ static void test_config_errors(void **state)
                  NULL);
     expect_error(MBB_SMALL "material: {E0: 1, Emin: 2}\n", 0, NULL, "'material.Emin' = 2 must be",
                  NULL);
+    // pixel densities are bounded: methods that ignore or cannot fold the bounds are refused
+    expect_error(MBB_SMALL "parameterization: {kind: pixel}\ndensity_map: pixel\n"
+                           "method: {name: penalty}\n",
+                 0, NULL, "'method.name' = penalty does not take the [0, 1] bounds",
+                 "mma, oc or projgrad");
 }
 
 static void test_config_dump_roundtrip(void **state)
