@@ -270,6 +270,9 @@ static const key KEYS[] = {
      "0.01 with pixels; 0 = off)"},
     {"seed", T_ULONG, OFF(seed), 0, "0", NORANGE, NULL,
      "seed of the network initialization (same config + seed -> same numbers)"},
+    {"threads", T_INT, OFF(threads), 0, "0", 0, 1024, NULL,
+     "BLAS and OpenMP threads of the run (0 = auto: 1, measured fastest on every grid; "
+     "OPENBLAS_NUM_THREADS / OMP_NUM_THREADS still override)"},
     /* outputs */
     {"outputs.dir", T_STR, OFF(out_dir), sizeof(((app_config *)0)->out_dir), "\"\"", NORANGE, NULL,
      "output folder (empty = results/<config name>)"},

@@ -92,6 +92,7 @@ typedef struct {
     double change_tol; ///< stop when max |x_k - x_{k-1}| < change_tol (top88's criterion)
 
     unsigned long seed;
+    int threads; ///< BLAS and OpenMP threads of the run (0 = auto, app_threads_apply)
 
     /* outputs */
     char out_dir[512]; ///< "" = results/<name>

@@ -27,7 +27,7 @@ static const char *USAGE =
 
 static const char *RUN_USAGE =
     "usage: topopt run CONFIG [--set key=value]... [--out DIR] [--seed N] [--quiet]\n"
-    "                         [--resume DIR]\n"
+    "                         [--resume DIR] [--threads N]\n"
     "\n"
     "Optimize one design. Writes DIR/design.png, DIR/result.h5 (densities, displacements,\n"
     "parameters, history, resolved config; also the checkpoint), DIR/history.csv and, with\n"
@@ -39,6 +39,8 @@ static const char *RUN_USAGE =
     "  --seed N         seed of the initialization (overrides the config's seed)\n"
     "  --quiet          no iteration table, only the summary line\n"
     "  --resume DIR     continue from the checkpoint DIR/result.h5 (same config)\n"
+    "  --threads N      BLAS and OpenMP threads (overrides the config key threads; default\n"
+    "                   auto = 1; OPENBLAS_NUM_THREADS / OMP_NUM_THREADS still override)\n"
     "\n"
     "SIGINT/SIGTERM stop the run after the current iteration and write the checkpoint.\n";
 
@@ -56,7 +58,7 @@ static const char *RENDER_USAGE = "usage: topopt render RESULT.h5 [--png FILE] [
 
 static const char *SUITE_USAGE =
     "usage: topopt suite [--filter PATTERN] [--method M] [--steps N] [--jobs N] [--out DIR]\n"
-    "                    [--seed N] [--small] [--resume] [--list]\n"
+    "                    [--seed N] [--small] [--resume] [--list] [--threads N]\n"
     "\n"
     "Run the problems of configs/benchmarks/hoyer2019/problems.json and write\n"
     "DIR/summary.csv and DIR/summary.md (our compliance beside the paper's typical and\n"
@@ -71,7 +73,9 @@ static const char *SUITE_USAGE =
     "  --small           only the paper's 62 small problems\n"
     "  --resume          keep the problems DIR already holds a finished result of (same\n"
     "                    method and --steps) and run only the others\n"
-    "  --list            print the problem names and exit\n";
+    "  --list            print the problem names and exit\n"
+    "  --threads N       threads of the whole suite, divided among the --jobs workers\n"
+    "                    (default: each worker the auto count, 1, at most cores / jobs)\n";
 
 static int usage_error(const char *msg, const char *usage)
 {
@@ -94,7 +98,7 @@ typedef struct {
     char **sets;
     int n_sets;
     const char *out, *resume;
-    int quiet, has_seed;
+    int quiet, has_seed, threads;
     unsigned long seed;
 } run_args;
 
@@ -125,6 +129,12 @@ static int parse_run_args(int argc, char **argv, run_args *a, int is_run, const 
                 return usage_error("--seed needs a non-negative integer", usage);
             a->seed = (unsigned long)v;
             a->has_seed = 1;
+            i++;
+        } else if (is_run && !strcmp(s, "--threads")) {
+            long v;
+            if (i + 1 >= argc || parse_int(argv[i + 1], 1, 1024, &v))
+                return usage_error("--threads needs an integer 1..1024", usage);
+            a->threads = (int)v;
             i++;
         } else if (is_run && !strcmp(s, "--quiet")) {
             a->quiet = 1;
@@ -176,6 +186,7 @@ static int cmd_run(int argc, char **argv, int is_run)
     if (a.out) snprintf(c->out_dir, sizeof c->out_dir, "%s", a.out);
     if (a.has_seed) c->seed = a.seed;
     if (a.quiet) c->quiet = 1;
+    if (a.threads) c->threads = a.threads;
     app_run_opts o = {.resume_dir = a.resume, .quiet = c->quiet};
     app_run_install_signals();
     r = app_run(c, &o, NULL);
@@ -252,6 +263,10 @@ static int cmd_suite(int argc, char **argv)
             if (parse_int(argv[++i], 1, 256, &v))
                 return usage_error("--jobs needs an integer 1..256", SUITE_USAGE);
             o.jobs = (int)v;
+        } else if (!strcmp(s, "--threads") && i + 1 < argc) {
+            if (parse_int(argv[++i], 1, 1024, &v))
+                return usage_error("--threads needs an integer 1..1024", SUITE_USAGE);
+            o.threads = (int)v;
         } else if (!strcmp(s, "--seed") && i + 1 < argc) {
             if (parse_int(argv[++i], 0, 2147483647L, &v))
                 return usage_error("--seed needs a non-negative integer", SUITE_USAGE);

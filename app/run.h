@@ -53,6 +53,7 @@ typedef struct {
     const char *bench_path; ///< problems.json (NULL = app_benchmarks_path())
     unsigned long seed;     ///< seed of every problem's run (default 0)
     int resume;             ///< 1 = keep the problems OUT already holds a finished row of
+    int threads;            ///< threads of the whole suite, divided among the jobs (0 = auto)
     int quiet;
 } app_suite_opts;
 

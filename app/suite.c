@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "export.h"
+#include "threads.h"
 
 /* A method family of the paper (its reference column) and the config lines that give it. */
 typedef struct {
@@ -189,6 +190,9 @@ int app_suite(const app_suite_opts *o)
                ntodo);
     int jobs = o->jobs > 1 ? o->jobs : 1;
     if (jobs > ntodo) jobs = ntodo > 0 ? ntodo : 1;
+    /* the workers share the cores (or --threads) without oversubscription */
+    app_threads_limit(o->threads > 0 ? 0 : app_threads_cores() / jobs,
+                      o->threads > 0 ? (o->threads / jobs > 0 ? o->threads / jobs : 1) : 0);
     fflush(NULL);
     double wall0 = app_now();
     if (jobs == 1) {
