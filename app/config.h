@@ -53,6 +53,7 @@ typedef struct {
 
     /* material */
     double E0, Emin, nu, penal;
+    int fem_reuse; ///< FE factor reuse: 0 auto, 1 off, 2 on (values of fem_settings.reuse)
 
     /* filter, projection */
     int filter_kind; ///< app_filter_kind
