@@ -13,3 +13,7 @@ if(NOT TOPOPT_SANITIZE)
   target_include_directories(test_app_hoyer PRIVATE ${PROJECT_SOURCE_DIR}/app)
   set_tests_properties(test_app_hoyer PROPERTIES LABELS long)
 endif()
+# bench_eval: the whole evaluation beside the machine's limit (white-box on the fem model)
+topopt_add_bench(bench_eval SOURCES bench/bench_eval.c LIBS app_core fem nn ncvx app_export
+  app_benchmarks SuiteSparse::CHOLMOD topopt::blas)
+target_include_directories(bench_eval PRIVATE ${PROJECT_SOURCE_DIR}/app ${PROJECT_SOURCE_DIR}/fem/src)
