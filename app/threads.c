@@ -50,7 +50,13 @@ void app_threads_apply(int requested, int nelem, app_threads_info *info)
     const int omp_env = env_set("OMP_NUM_THREADS");
     if (!blas_env) openblas_set_num_threads(n);
 #ifdef APP_HAVE_OPENMP
-    if (!omp_env) omp_set_num_threads(n);
+    if (!omp_env) {
+        omp_set_num_threads(n);
+        // Debian's CHOLMOD asks for 4 threads in a num_threads clause, which overrides
+        // omp_set_num_threads; with one thread wanted, no parallel region may be active at all
+        // (max-active-levels 0 runs every region on one thread, clause or not).
+        omp_set_max_active_levels(n == 1 ? 0 : 1);
+    }
 #endif
     if (info) {
         info->blas = openblas_get_num_threads();

@@ -30,7 +30,9 @@ void app_threads_limit(int cap, int forced);
  *  nested (CHOLMOD calls BLAS outside its OpenMP loops; the network uses one or the other per
  *  layer), so at most n threads compute at a time. An environment variable the library reads
  *  (OPENBLAS_NUM_THREADS, GOTO_NUM_THREADS or OMP_NUM_THREADS for OpenBLAS; OMP_NUM_THREADS
- *  for OpenMP) overrides: that library is left as the variable set it. info may be NULL. */
+ *  for OpenMP) overrides: that library is left as the variable set it. With n = 1 OpenMP's
+ *  max-active-levels is set to 0, so that even a num_threads clause (Debian's CHOLMOD asks
+ *  for 4) runs on one thread; otherwise to 1 (no nested teams). info may be NULL. */
 void app_threads_apply(int requested, int nelem, app_threads_info *info);
 
 #endif

@@ -4,6 +4,10 @@ topopt_add_test(test_app SOURCES test_app.c LIBS app_core fem nn ncvx app_export
 target_include_directories(test_app PRIVATE ${PROJECT_SOURCE_DIR}/app)
 target_compile_definitions(test_app PRIVATE TOPOPT_EXE="$<TARGET_FILE:topopt>")
 add_dependencies(test_app topopt)
+find_package(OpenMP QUIET COMPONENTS C) # test_threads checks a num_threads clause stays serial
+if(OpenMP_C_FOUND)
+  target_link_libraries(test_app PRIVATE OpenMP::OpenMP_C)
+endif()
 if(NOT TOPOPT_SANITIZE)
   # Hoyer et al.'s CNN end to end on mbb_beam_96x32: about 1-3 minutes in Release (800
   # network evaluations), far longer under the sanitizers, so Release only; label "long" so

@@ -21,6 +21,10 @@
 #include "test_util.h"
 #include "threads.h"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #define BENCH TOPOPT_SOURCE_DIR "/" APP_BENCHMARKS_RELPATH
 
 static app_config *cfg_new(void)
@@ -821,6 +825,19 @@ static void test_threads(void **state)
     assert_int_equal(ti.omp_env, 0);
     assert_int_equal(ti.blas, 1);
     assert_int_equal(ti.omp, 1);
+#ifdef _OPENMP
+    {
+        int team = 0, dyn = omp_get_dynamic();
+        omp_set_dynamic(0); // else a loaded machine alone could give one thread
+#pragma omp parallel num_threads(4)
+        {
+#pragma omp master
+            team = omp_get_num_threads();
+        }
+        omp_set_dynamic(dyn);
+        assert_int_equal(team, 1); // a num_threads clause (as CHOLMOD's) gets one thread too
+    }
+#endif
     assert_int_equal(app_threads_auto(256 * 256), 1);
     assert_true(app_threads_cores() >= 1);
     app_threads_limit(1, 0); // the suite with as many jobs as cores

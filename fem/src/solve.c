@@ -58,15 +58,19 @@ static int solve(fem_model *m, cholmod_dense *B, cholmod_dense **X, cholmod_dens
 /* Cost model of the reuse policy. One preconditioned CG iteration reads the factor twice
  * (two triangular solves, 4 lnz flops, bandwidth-bound), multiplies by K from one stored
  * triangle (4 nnz flops) and does about 12 n vector flops; a factorization does fl flops at
- * BLAS-3 speed. FEM_CG_FLOP_PENALTY is how many times slower a CG flop runs than a
- * factorization flop: measured on this project's machine (tests/bench/bench_fem.c --reuse,
- * AVX-512 EPYC, one thread) at 96x32, 256x256 and 128x512 (see README, "FE factor reuse"). */
+ * BLAS-3 speed on large grids, FEM_CG_FLOP_PENALTY times faster per flop than CG. On small
+ * grids the factorization is far from BLAS-3 speed, and measured it never costs fewer than
+ * FEM_FACT_COST_MIN iterations. Measured with tests/bench/bench_fem_reuse (CPU time, one
+ * thread, AVX-512 EPYC): factorization / CG iteration = 11.9 at 60x20, 10.4 at 96x32, 10.7 at
+ * 256x256, where this model gives 10, 10, 9.7. */
 #define FEM_CG_FLOP_PENALTY 6.0
+#define FEM_FACT_COST_MIN 10.0
 
 double fem_fact_cost_(double fl, double lnz, double nnz_a, double n)
 {
     const double it = 4 * lnz + 4 * nnz_a + 12 * n;
-    return it > 0 ? fl / (FEM_CG_FLOP_PENALTY * it) : 0;
+    const double f = it > 0 ? fl / (FEM_CG_FLOP_PENALTY * it) : 0;
+    return f > FEM_FACT_COST_MIN ? f : FEM_FACT_COST_MIN;
 }
 
 /* Scatter E(rho_e) KE into A->x through the scatter map. */

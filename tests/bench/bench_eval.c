@@ -14,6 +14,7 @@
 // Times are CPU seconds of this thread (the machine is shared; one BLAS/OpenMP thread).
 //
 // usage: bench_eval [--csv] [--evals N] [--grids 96x32,256x256,128x512] [--method M]
+//                   [--reuse auto|off|on]   (fem.reuse of the config)
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,7 +128,7 @@ static const char *problem_of(int W, int H)
 
 static int usage(const char *p)
 {
-    fprintf(stderr, "usage: %s [--csv] [--evals N] [--grids WxH,...] [--method M]\n"
+    fprintf(stderr, "usage: %s [--csv] [--evals N] [--grids WxH,...] [--method M] [--reuse auto|off|on]\n"
                     "grids: 96x32, 256x256, 128x512\n",
             p);
     return 2;
@@ -137,13 +138,15 @@ int main(int argc, char **argv)
 {
     int csv = 0, evals = 30, ng = 3;
     int grids[8][2] = {{96, 32}, {256, 256}, {128, 512}};
-    const char *method = "lbfgs";
+    const char *method = "lbfgs", *reuse = "auto";
     for (int a = 1; a < argc; a++) {
         if (!strcmp(argv[a], "--csv")) {
             csv = 1;
         } else if (!strcmp(argv[a], "--evals") && a + 1 < argc) {
             evals = atoi(argv[++a]);
             if (evals < 2) return usage(argv[0]);
+        } else if (!strcmp(argv[a], "--reuse") && a + 1 < argc) {
+            reuse = argv[++a];
         } else if (!strcmp(argv[a], "--method") && a + 1 < argc) {
             method = argv[++a];
         } else if (!strcmp(argv[a], "--grids") && a + 1 < argc) {
@@ -175,8 +178,9 @@ int main(int argc, char **argv)
         char text[512], err[2048];
         snprintf(text, sizeof text,
                  "problem: {benchmark: %s}\nparameterization: {kind: cnn}\n"
-                 "method: {name: %s}\nbudget: {evaluations: %d, iterations: %d}\n",
-                 name, method, evals, evals);
+                 "method: {name: %s}\nbudget: {evaluations: %d, iterations: %d}\n"
+                 "fem: {reuse: %s}\n",
+                 name, method, evals, evals, reuse);
         app_config *c = malloc(sizeof *c);
         app_chain *ch = NULL;
         if (!c || app_config_load_string(c, name, text, 0, NULL, NULL, err, sizeof err) ||
