@@ -108,8 +108,8 @@ enum {
     FEM_REUSE_ON = 2    ///< conjugate gradients preconditioned with the last factor
 };
 /** Default fem_settings.reuse_tol: CG stops when the preconditioned residual norm estimates
- *  the energy-norm error of u below 1e-10 of |u|_K (see fem_model_compliance). */
-#define FEM_REUSE_TOL 1e-10
+ *  the energy-norm error of u below 1e-9 of |u|_K (see fem_model_compliance). */
+#define FEM_REUSE_TOL 1e-9
 /** FEM_REUSE_AUTO turns reuse on when one factorization costs at least this many CG
  *  iterations (the model's fact_cost of fem_solve_stats); measured crossover, see solve.c. */
 #define FEM_REUSE_AUTO_MIN_COST 12.0

@@ -143,9 +143,10 @@ static double dot(size_t n, const double *a, const double *b)
  * rate q = gamma_k / gamma_(k-1), the remaining energy error sum_(j>k) alpha_j gamma_j
  * (Hestenes-Stiefel) is estimated by alpha_k gamma_k / (1 - q); stop when it is below
  * tol^2 b^T x, i.e. |e|_A <= tol |u|_A. The gradient's error is linear in e, hence the tight
- * default tol 1e-10: the measured gradient error is about tol (tol 1e-7 gave 1.1e-7 and 1e-9
- * gave 1e-9 on the OC trajectories of test_fem and bench_fem_reuse), 100x inside the 1e-8
- * asked for; the compliance error ~tol^2 is far inside 1e-10. Returns 0 converged, 1 not
+ * default tol 1e-9: the measured gradient error is about tol (tol 1e-7 gave 1.1e-7, 1e-9 gave
+ * 1e-9, 1e-10 gave 9.5e-11 on the OC trajectories of test_fem and bench_fem_reuse), 10x inside
+ * the 1e-8 asked for; the compliance error ~tol^2 is far inside 1e-10. Each factor 10 of tol
+ * costs about 4 iterations (gamma falls about 0.3x per iteration on those trajectories). Returns 0 converged, 1 not
  * within max_it iterations or breakdown (A not SPD in finite precision), -1 CHOLMOD error.
  * *iters = iterations done. Allocates nothing (solve2 reuses R, Z, Yc, Ec). */
 static int pcg(fem_model *m, const double *b, double *x, int max_it, int *iters)
