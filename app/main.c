@@ -6,6 +6,7 @@
 #include "config.h"
 #include "export.h"
 #include "run.h"
+#include "threads.h"
 
 static const char *USAGE =
     "usage: topopt <command> [options]\n"
@@ -304,6 +305,7 @@ static int cmd_suite(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    app_blas_kernel_fix(argv); // OpenBLAS's fast kernels on CPUs it does not know (threads.h)
     if (argc < 2) return usage_error("missing command", USAGE);
     const char *cmd = argv[1];
     if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {

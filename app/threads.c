@@ -2,6 +2,7 @@
 #include "threads.h"
 
 #include <stdlib.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <cblas.h>
@@ -68,4 +69,30 @@ void app_threads_apply(int requested, int nelem, app_threads_info *info)
         info->blas_env = blas_env;
         info->omp_env = omp_env;
     }
+}
+
+int app_blas_kernel_fix(char **argv)
+{
+    if (getenv("OPENBLAS_CORETYPE")) return 0; // the user's choice, or already re-executed
+    const char *core = openblas_get_corename();
+    if (!core || strcasecmp(core, "prescott") != 0) return 0;
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    __builtin_cpu_init();
+    const char *want = NULL;
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
+        want = "SkylakeX";
+    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        want = "Haswell";
+    else if (__builtin_cpu_supports("avx"))
+        want = "Sandybridge";
+    if (!want) return 0;
+    if (setenv("OPENBLAS_CORETYPE", want, 1)) return 0;
+    execv("/proc/self/exe", argv);
+    unsetenv("OPENBLAS_CORETYPE"); // exec failed: go on with the slow kernel
+    return -1;
+#else
+    (void)argv;
+    return 0;
+#endif
 }

@@ -35,4 +35,16 @@ void app_threads_limit(int cap, int forced);
  *  for 4) runs on one thread; otherwise to 1 (no nested teams). info may be NULL. */
 void app_threads_apply(int requested, int nelem, app_threads_info *info);
 
+/** OpenBLAS (0.3.21, Debian 12) does not know CPUs newer than it and falls back to its
+ *  generic Prescott (SSE3) kernels on them: on this project's Xeon (family 6, model 207, with
+ *  AVX-512) a 2000x2000 SGEMM ran at 31 GFLOP/s instead of 136 with the SkylakeX kernels.
+ *  OpenBLAS picks its kernels when it is loaded, before main(), from OPENBLAS_CORETYPE; so
+ *  when it reports Prescott on a CPU with AVX-512 (or AVX2 + FMA, or AVX), this sets
+ *  OPENBLAS_CORETYPE to SkylakeX (Haswell, Sandybridge) and re-executes the program
+ *  (/proc/self/exe, same argv). Does nothing when OPENBLAS_CORETYPE is set (the user's choice
+ *  wins; it also stops a second re-execution). Returns 0 (nothing to do), or -1 if the exec
+ *  failed (the program goes on with the slow kernels); on success it does not return. Call it
+ *  first in main(). */
+int app_blas_kernel_fix(char **argv);
+
 #endif

@@ -136,6 +136,7 @@ static int usage(const char *p)
 
 int main(int argc, char **argv)
 {
+    app_blas_kernel_fix(argv); // the kernels topopt itself runs with (threads.h)
     int csv = 0, evals = 30, ng = 3;
     int grids[8][2] = {{96, 32}, {256, 256}, {128, 512}};
     const char *method = "lbfgs", *reuse = "auto";
