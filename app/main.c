@@ -58,22 +58,26 @@ static const char *RENDER_USAGE = "usage: topopt render RESULT.h5 [--png FILE] [
                                   "K is pixels per element (default: at least 600 px wide).\n";
 
 static const char *SUITE_USAGE =
-    "usage: topopt suite [--filter PATTERN] [--method M] [--steps N] [--jobs N] [--out DIR]\n"
-    "                    [--seed N] [--small] [--resume] [--list] [--threads N]\n"
+    "usage: topopt suite [--filter PATTERN] [--methods M,...] [--seeds LIST] [--steps N]\n"
+    "                    [--jobs N] [--out DIR] [--small] [--resume] [--list] [--threads N]\n"
+    "       mpirun -n N topopt suite ...   (MPI task farm, if built with MPI)\n"
     "\n"
-    "Run the problems of configs/benchmarks/hoyer2019/problems.json and write\n"
-    "DIR/summary.csv and DIR/summary.md (our compliance beside the paper's typical and\n"
-    "best-of-ensemble result of the same method family). DIR defaults to results/suite.\n"
+    "Run the problems of configs/benchmarks/hoyer2019/problems.json, each with every method\n"
+    "and seed (one task each, results in DIR/<problem>/<method>/seed<k>/), and write\n"
+    "DIR/summary.csv, summary.md, tasks.csv, summary.png and gallery.png: per problem and\n"
+    "method our typical (median over the seeds) and best compliance beside the paper's.\n"
+    "DIR defaults to results/suite.\n"
     "\n"
     "  --filter PATTERN  only problems whose name contains PATTERN\n"
-    "  --method M        cnn-lbfgs (default), pixel-lbfgs, pixel-mma, pixel-oc, cnn-bfgs-sqp\n"
-    "  --steps N         function evaluations per problem (default 1000)\n"
-    "  --jobs N          problems run in parallel processes (default 1)\n"
-    "  --seed N          seed of the network initialization (default 0); the paper's typical\n"
-    "                    compliance is a median over seeds\n"
+    "  --methods M,...   methods (default cnn-lbfgs), from the list below; --method M: one\n"
+    "  --steps N         function evaluations per task (default 1000)\n"
+    "  --jobs N          tasks run in parallel processes (default 1; not under mpirun)\n"
+    "  --seeds LIST      seeds of the network initialization, ranges and lists: 0-9, 0,3,7-9\n"
+    "                    (default 0); the paper's typical compliance is a median over seeds\n"
+    "  --seed N          the same as --seeds N\n"
     "  --small           only the paper's 62 small problems\n"
-    "  --resume          keep the problems DIR already holds a finished result of (same\n"
-    "                    method and --steps) and run only the others\n"
+    "  --resume          keep the tasks DIR already holds a finished result of (same\n"
+    "                    method, seed and --steps) and run only the others\n"
     "  --list            print the problem names and exit\n"
     "  --threads N       threads of the whole suite, divided among the --jobs workers\n"
     "                    (default: each worker the auto count, 1, at most cores / jobs)\n";
@@ -249,11 +253,18 @@ static int cmd_suite(int argc, char **argv)
         long v;
         if (!strcmp(s, "--help") || !strcmp(s, "-h")) {
             fputs(SUITE_USAGE, stdout);
+            fputs("\nmethods: ", stdout);
+            app_suite_print_methods(stdout);
+            fputs("\n", stdout);
             return APP_EXIT_OK;
         } else if (!strcmp(s, "--filter") && i + 1 < argc) {
             o.filter = argv[++i];
         } else if (!strcmp(s, "--method") && i + 1 < argc) {
             o.method = argv[++i];
+        } else if (!strcmp(s, "--methods") && i + 1 < argc) {
+            o.methods = argv[++i];
+        } else if (!strcmp(s, "--seeds") && i + 1 < argc) {
+            o.seeds = argv[++i];
         } else if (!strcmp(s, "--out") && i + 1 < argc) {
             o.out_dir = argv[++i];
         } else if (!strcmp(s, "--steps") && i + 1 < argc) {

@@ -24,6 +24,7 @@ done
 
 packages=(build-essential cmake pkg-config libsuitesparse-dev libopenblas-dev libpng-dev
           libhdf5-dev libcmocka-dev libyaml-dev)
+packages+=(libcairo2-dev libopenmpi-dev openmpi-bin) # the suite's pictures and MPI task farm
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

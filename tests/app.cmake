@@ -21,3 +21,18 @@ endif()
 topopt_add_bench(bench_eval SOURCES bench/bench_eval.c LIBS app_core fem nn ncvx app_export
   app_benchmarks SuiteSparse::CHOLMOD topopt::blas)
 target_include_directories(bench_eval PRIVATE ${PROJECT_SOURCE_DIR}/app ${PROJECT_SOURCE_DIR}/fem/src)
+# The suite as an MPI task farm against the serial runner (tests/suite_mpi.sh).
+if(TOPOPT_HAVE_MPI AND MPIEXEC_EXECUTABLE)
+  add_test(NAME test_suite_mpi
+    COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/suite_mpi.sh ${MPIEXEC_EXECUTABLE} $<TARGET_FILE:topopt>
+    WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+  set_tests_properties(test_suite_mpi PROPERTIES TIMEOUT 300)
+endif()
+# The suite draws with cairo (fontconfig caches) and may start Open MPI: their process-lifetime
+# allocations are not ours (tests/lsan.supp).
+foreach(t test_app test_suite_mpi)
+  if(TEST ${t})
+    set_property(TEST ${t} APPEND PROPERTY ENVIRONMENT
+      "LSAN_OPTIONS=suppressions=${CMAKE_CURRENT_SOURCE_DIR}/lsan.supp")
+  endif()
+endforeach()

@@ -742,6 +742,11 @@ static void test_cli_exit_codes(void **state)
     assert_int_equal(sh("%s render %s/result.h5 --png %s/r.png --scale 2 %s", exe, out, out, q), 0);
     assert_int_equal(sh("%s render %s/nothing.h5 %s", exe, tmp_root, q), 2);
     assert_int_equal(sh("%s suite --method nope %s", exe, q), 2);
+    assert_int_equal(sh("%s suite --methods pixel-oc,nope %s", exe, q), 2);
+    assert_int_equal(sh("%s suite --methods pixel-oc,pixel-oc %s", exe, q), 2);
+    assert_int_equal(sh("%s suite --seeds 3-1 %s", exe, q), 2);
+    assert_int_equal(sh("%s suite --seeds 0,x %s", exe, q), 2);
+    assert_int_equal(sh("%s suite --seeds 1,0-2 %s", exe, q), 2);
     assert_int_equal(sh("%s suite --list --filter mbb_beam_96 %s", exe, q), 0);
     /* the suite runner with two worker processes on two small problems */
     assert_int_equal(sh("%s suite --filter _96x32 --method pixel-oc --steps 3 --jobs 2 --quiet "
@@ -766,9 +771,11 @@ static void test_cli_exit_codes(void **state)
     /* --resume keeps the finished problems (their result.h5 is not rewritten: same inode)
      * and reruns the one whose row is gone; another budget or seed reruns everything */
     char h5m[700], h5c[700], rowc[700];
-    snprintf(h5m, sizeof h5m, "%s/suite/mbb_beam_96x32_0.5/result.h5", tmp_root);
-    snprintf(h5c, sizeof h5c, "%s/suite/cantilever_beam_full_96x32_0.4/result.h5", tmp_root);
-    snprintf(rowc, sizeof rowc, "%s/suite/cantilever_beam_full_96x32_0.4/suite_row.txt", tmp_root);
+    snprintf(h5m, sizeof h5m, "%s/suite/mbb_beam_96x32_0.5/pixel-oc/seed0/result.h5", tmp_root);
+    snprintf(h5c, sizeof h5c, "%s/suite/cantilever_beam_full_96x32_0.4/pixel-oc/seed0/result.h5",
+             tmp_root);
+    snprintf(rowc, sizeof rowc,
+             "%s/suite/cantilever_beam_full_96x32_0.4/pixel-oc/seed0/suite_row.txt", tmp_root);
     ino_t i0 = inode_of(h5m);
     assert_int_equal(unlink(rowc), 0);
     assert_int_equal(unlink(h5c), 0);
@@ -777,7 +784,11 @@ static void test_cli_exit_codes(void **state)
     ino_t i1 = resumed_suite(exe, "--steps 4", h5m);
     assert_true(i1 != i0);
     assert_true(resumed_suite(exe, "--steps 4", h5m) == i1);
-    assert_true(resumed_suite(exe, "--steps 4 --seed 1", h5m) != i1);
+    /* another seed is another task in its own directory: seed 0's result stays */
+    assert_true(resumed_suite(exe, "--steps 4 --seed 1", h5m) == i1);
+    char h5s1[700];
+    snprintf(h5s1, sizeof h5s1, "%s/suite/mbb_beam_96x32_0.5/pixel-oc/seed1/result.h5", tmp_root);
+    (void)inode_of(h5s1);
     f = fopen(csv, "r");
     assert_non_null(f);
     rows = 0;
@@ -794,6 +805,111 @@ static void test_cli_exit_codes(void **state)
     assert_int_equal(w, 16 * 2);
     assert_int_equal(h, 8 * 2);
     free(px);
+}
+
+/* Field k (0-based) of a CSV line (no quoted fields in the suite's files). */
+static void csv_field(const char *line, int k, char *out, size_t len)
+{
+    for (int i = 0; i < k && line; i++) {
+        line = strchr(line, ',');
+        if (line) line++;
+    }
+    if (!line) fail_msg("CSV line too short");
+    size_t n = strcspn(line, ",\n");
+    if (n >= len) n = len - 1;
+    memcpy(out, line, n);
+    out[n] = '\0';
+}
+
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* --methods x --seeds: one task each (tasks.csv), and per method the typical compliance is the
+ * median of that method's seeds, the best their minimum, beside the paper's columns of
+ * problems.json; the pictures decode. */
+static void test_suite_seeds_methods(void **state)
+{
+    (void)state;
+    make_tmp();
+    const char *pb = "pure_bending_moment_32x64_0.15";
+    assert_int_equal(sh("%s suite --filter %s --methods cnn-lbfgs,pixel-oc --seeds 0-1,5,7 "
+                        "--steps 3 --jobs 2 --quiet --out %s/seeds >/dev/null 2>&1",
+                        TOPOPT_EXE, pb, tmp_root),
+                     0);
+    char path[700], line[2048], f[128];
+    snprintf(path, sizeof path, "%s/seeds/tasks.csv", tmp_root);
+    FILE *fp = fopen(path, "r");
+    assert_non_null(fp);
+    double c[2][4];
+    int nc[2] = {0, 0}, rows = 0;
+    static const char *const seeds[4] = {"0", "1", "5", "7"};
+    assert_non_null(fgets(line, sizeof line, fp));
+    while (fgets(line, sizeof line, fp)) {
+        rows++;
+        csv_field(line, 1, f, sizeof f);
+        int m = !strcmp(f, "pixel-oc");
+        if (!m && strcmp(f, "cnn-lbfgs")) fail_msg("method %s", f);
+        csv_field(line, 2, f, sizeof f);
+        assert_string_equal(f, seeds[nc[m]]); /* task order: problem, method, seed */
+        csv_field(line, 3, f, sizeof f);
+        c[m][nc[m]++] = strtod(f, NULL);
+        assert_non_null(strstr(line, ",ok\n"));
+    }
+    fclose(fp);
+    assert_int_equal(rows, 8);
+    assert_true(c[0][0] != c[0][1]); /* the network seed matters */
+    app_benchmark *b;
+    int nb;
+    char err[512];
+    assert_int_equal(app_benchmarks_load(BENCH, &b, &nb, err, sizeof err), 0);
+    int ib = app_benchmarks_find(b, nb, pb);
+    assert_true(ib >= 0);
+    double best4 = b[ib].typical[0];
+    for (int r = 1; r < APP_REF_N; r++)
+        best4 = fmin(best4, b[ib].typical[r]);
+    snprintf(path, sizeof path, "%s/seeds/summary.csv", tmp_root);
+    fp = fopen(path, "r");
+    assert_non_null(fp);
+    assert_non_null(fgets(line, sizeof line, fp));
+    static const int ref[2] = {APP_REF_CNN_LBFGS, APP_REF_PIXEL_OC};
+    for (int m = 0; m < 2; m++) {
+        assert_non_null(fgets(line, sizeof line, fp));
+        qsort(c[m], 4, sizeof c[m][0], cmp_dbl);
+        csv_field(line, 8, f, sizeof f);
+        assert_close(strtod(f, NULL), 0.5 * (c[m][1] + c[m][2]), 1e-15, 0);
+        csv_field(line, 9, f, sizeof f);
+        assert_close(strtod(f, NULL), c[m][0], 1e-15, 0);
+        csv_field(line, 10, f, sizeof f);
+        assert_close(strtod(f, NULL), b[ib].typical[ref[m]], 1e-15, 0);
+        csv_field(line, 11, f, sizeof f);
+        assert_close(strtod(f, NULL), b[ib].ensemble[ref[m]], 1e-15, 0);
+        csv_field(line, 12, f, sizeof f);
+        assert_close(strtod(f, NULL), best4, 1e-15, 0);
+    }
+    assert_null(fgets(line, sizeof line, fp));
+    fclose(fp);
+    app_benchmarks_free(b, nb);
+    /* the counts per method are in summary.md; the pictures decode */
+    snprintf(path, sizeof path, "%s/seeds/summary.md", tmp_root);
+    fp = fopen(path, "r");
+    assert_non_null(fp);
+    int counts = 0;
+    while (fgets(line, sizeof line, fp))
+        counts += !strncmp(line, "| cnn-lbfgs | 1 |", 17) || !strncmp(line, "| pixel-oc | 1 |", 16);
+    fclose(fp);
+    assert_int_equal(counts, 2);
+    static const char *const pics[2] = {"summary.png", "gallery.png"};
+    for (int i = 0; i < 2; i++) {
+        unsigned char *px;
+        int w, h;
+        snprintf(path, sizeof path, "%s/seeds/%s", tmp_root, pics[i]);
+        assert_int_equal(app_png_read_gray(path, &px, &w, &h, err, sizeof err), APP_IO_OK);
+        assert_true(w >= 300 && h >= 100 && w <= 4000 && h <= 4000);
+        free(px);
+    }
 }
 
 static int cleanup(void **state)
@@ -867,6 +983,7 @@ int main(void)
         cmocka_unit_test(test_keep_state_continues),
         cmocka_unit_test(test_reproducible),
         cmocka_unit_test(test_cli_exit_codes),
+        cmocka_unit_test(test_suite_seeds_methods),
         cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests_name("app", tests, NULL, cleanup);
