@@ -112,14 +112,16 @@ enum {
 #define FEM_REUSE_TOL 1e-9
 /** FEM_REUSE_AUTO turns reuse on when one factorization costs at least this many CG
  *  iterations (fem_solve_stats.fact_cost, the policy's cost model). Measured (CPU time, one
- *  thread): a factorization costs 10-12 CG iterations from 60x20 to 256x256 (the model says
- *  10); on the CNN + L-BFGS trajectory of mbb_beam_96x32 (400 evaluations, reuse on) CG
- *  converged in 60 % of the evaluations, 6.1 iterations per evaluation on average, and the FE
- *  time was that of fresh factorizations (7.3 vs 7.2 ms); on top88 OC trajectories reuse was
- *  2-4x slower (20-60 iterations per solve). So auto keeps fresh factorizations up to about
- *  400x400 and reuses from about 512x512 (model cost 17, 31 at 1024x1024), where a
- *  factorization outgrows the CG iterations a step needs (extrapolated, not measured). */
-#define FEM_REUSE_AUTO_MIN_COST 12.0
+ *  thread): a factorization costs 8-12 CG iterations from 60x20 to 256x256 (8.1 at 256x256
+ *  with OpenBLAS's SkylakeX kernels). On the CNN + L-BFGS trajectory of mbb_beam_96x32 (400
+ *  evaluations, reuse on) CG converged in 60 % of the evaluations (6.1 iterations per
+ *  evaluation on average) and the FE time was 5 % below fresh factorizations (7.28 vs 7.69 ms);
+ *  in the first 20 evaluations of a run CG fails (designs change fast) and reuse costs 20 %
+ *  more (128x512); on top88 OC trajectories reuse was 2-3x slower (20-60 iterations per
+ *  solve). So auto keeps fresh factorizations on the suite's grids (up to 512x512: model cost
+ *  <= 14) and reuses from about 768x768 (model 21, 26 at 1024x1024), where a factorization
+ *  outgrows the CG iterations a step needs (extrapolated, not measured). */
+#define FEM_REUSE_AUTO_MIN_COST 16.0
 /** With FEM_REUSE_ON, CG may take this many iterations per right-hand side before the model
  *  gives up and refactors, even where a factorization costs less (small grids). */
 #define FEM_REUSE_ON_MIN_ITERS 60

@@ -61,10 +61,10 @@ static int solve(fem_model *m, cholmod_dense *B, cholmod_dense **X, cholmod_dens
  * BLAS-3 speed on large grids, FEM_CG_FLOP_PENALTY times faster per flop than CG. On small
  * grids the factorization is far from BLAS-3 speed, and measured it never costs fewer than
  * FEM_FACT_COST_MIN iterations. Measured with tests/bench/bench_fem_reuse (CPU time, one
- * thread, AVX-512 EPYC): factorization / CG iteration = 11.9 at 60x20, 10.4 at 96x32, 10.7 at
- * 256x256, where this model gives 10, 10, 9.7. */
-#define FEM_CG_FLOP_PENALTY 6.0
-#define FEM_FACT_COST_MIN 10.0
+ * thread, Xeon with AVX-512, OpenBLAS SkylakeX kernels): factorization / CG iteration = 9.6 at
+ * 96x32 and 8.1 at 256x256 (the flop model with penalty 7.2 gives 2 and 8.1). */
+#define FEM_CG_FLOP_PENALTY 7.2
+#define FEM_FACT_COST_MIN 8.0
 
 double fem_fact_cost_(double fl, double lnz, double nnz_a, double n)
 {

@@ -168,8 +168,8 @@ int main(int argc, char **argv)
     const double peak = sgemm_peak();
     if (csv)
         printf("grid,problem,method,evals,grads,threads,eval_s,nn_s,map_s,fe_s,solver_s,other_s,"
-               "solver_pct,net_gflop,sgemm_gflops,net_limit_s,fe_floor_s,fe_reuse,factorizations,"
-               "cg_iters_per_eval,limit_s,ratio\n");
+               "solver_pct,net_gflop,sgemm_gflops,net_limit_s,fe_floor_s,fe_reuse,fe_fact_cost,"
+               "factorizations,cg_iters_per_eval,limit_s,ratio\n");
     else
         printf("SGEMM peak %.1f GFLOP/s (2000x2000, one thread); BLAS threads %d%s\n", 1e-9 * peak,
                ti.blas, ti.blas_env ? " (from the environment)" : "");
@@ -230,10 +230,11 @@ int main(int argc, char **argv)
         const double cg_per = (double)st.cg_iterations / ne;
         if (csv)
             printf("%s,%s,%s,%ld,%ld,%d,%.5g,%.5g,%.5g,%.5g,%.5g,%.5g,%.3g,%.5g,%.4g,%.5g,%.5g,%d,"
-                   "%ld,%.3g,%.5g,%.4g\n",
+                   "%.3g,%ld,%.3g,%.5g,%.4g\n",
                    grid, name, method, x.evals, x.grads, ti.blas, eval_s, nn_t / ne, map_t / ne,
                    fem_t / ne, solver_s, other_s, 100 * solver_s / eval_s, 1e-9 * flops,
-                   1e-9 * peak, net_s, floor_s, st.reuse, st.factorizations, cg_per, limit,
+                   1e-9 * peak, net_s, floor_s, st.reuse, st.fact_cost, st.factorizations, cg_per,
+                   limit,
                    eval_s / limit);
         else
             printf("%-8s %-36s %s: %ld evals (%ld with gradient), eval %.4g s = nn %.4g + map "
