@@ -58,6 +58,7 @@ static const char *const sym_names[] = {"none", "x", "y", NULL};
 static const char *const dir_names[] = {"x", "y", NULL};
 static const char *const method_names[] = {"bfgs-sqp", "lbfgs", "penalty", "auglag",
                                            "projgrad", "mma",   "oc",      NULL};
+static const char *const reuse_names[] = {"auto", "off", "on", NULL};
 static const char *const act_names[] = {"tanh", "sigmoid", "leaky_relu", "swish", "identity", NULL};
 
 #define S(f) OFF(solver.f)
@@ -97,6 +98,10 @@ static const key KEYS[] = {
      "Young's modulus of void (modified SIMP, must be < E0)"},
     {"material.nu", T_DOUBLE, OFF(nu), 0, "0.3", -0.99, 0.49, NULL, "Poisson's ratio"},
     {"material.p", T_DOUBLE, OFF(penal), 0, "3", 1, 10, NULL, "SIMP penalization exponent"},
+    {"fem.reuse", T_ENUM, OFF(fem_reuse), 0, "auto", NORANGE, reuse_names,
+     "solve K u = f by conjugate gradients preconditioned with the last Cholesky factor, "
+     "refactoring only when CG stops paying (on), refactor every evaluation (off), or on only "
+     "for grids large enough that it pays (auto)"},
     /* filter */
     {"filter.kind", T_ENUM, OFF(filter_kind), 0, "density", NORANGE, filter_names,
      "density: cone filter on the density (benchmark suite, top88 ft=2); sensitivity: top88 "
@@ -270,6 +275,9 @@ static const key KEYS[] = {
      "0.01 with pixels; 0 = off)"},
     {"seed", T_ULONG, OFF(seed), 0, "0", NORANGE, NULL,
      "seed of the network initialization (same config + seed -> same numbers)"},
+    {"threads", T_INT, OFF(threads), 0, "0", 0, 1024, NULL,
+     "BLAS and OpenMP threads of the run (0 = auto: 1, measured fastest on every grid; "
+     "OPENBLAS_NUM_THREADS / OMP_NUM_THREADS still override)"},
     /* outputs */
     {"outputs.dir", T_STR, OFF(out_dir), sizeof(((app_config *)0)->out_dir), "\"\"", NORANGE, NULL,
      "output folder (empty = results/<config name>)"},

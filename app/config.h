@@ -55,6 +55,7 @@ typedef struct {
 
     /* material */
     double E0, Emin, nu, penal;
+    int fem_reuse; ///< FE factor reuse: 0 auto, 1 off, 2 on (values of fem_settings.reuse)
 
     /* filter, projection */
     int filter_kind; ///< app_filter_kind
@@ -94,6 +95,7 @@ typedef struct {
     double change_tol; ///< stop when max |x_k - x_{k-1}| < change_tol (top88's criterion)
 
     unsigned long seed;
+    int threads; ///< BLAS and OpenMP threads of the run (0 = auto, app_threads_apply)
 
     /* outputs */
     char out_dir[512]; ///< "" = results/<name>

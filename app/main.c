@@ -7,6 +7,7 @@
 #include "cost.h"
 #include "export.h"
 #include "run.h"
+#include "threads.h"
 
 static const char *USAGE =
     "usage: topopt <command> [options]\n"
@@ -28,7 +29,7 @@ static const char *USAGE =
 
 static const char *RUN_USAGE =
     "usage: topopt run CONFIG [--set key=value]... [--out DIR] [--seed N] [--quiet]\n"
-    "                         [--resume DIR]\n"
+    "                         [--resume DIR] [--threads N]\n"
     "\n"
     "Optimize one design. Writes DIR/design.png, DIR/result.h5 (densities, displacements,\n"
     "parameters, history, resolved config; also the checkpoint), DIR/history.csv and, with\n"
@@ -40,6 +41,8 @@ static const char *RUN_USAGE =
     "  --seed N         seed of the initialization (overrides the config's seed)\n"
     "  --quiet          no iteration table, only the summary line\n"
     "  --resume DIR     continue from the checkpoint DIR/result.h5 (same config)\n"
+    "  --threads N      BLAS and OpenMP threads (overrides the config key threads; default\n"
+    "                   auto = 1; OPENBLAS_NUM_THREADS / OMP_NUM_THREADS still override)\n"
     "\n"
     "SIGINT/SIGTERM stop the run after the current iteration and write the checkpoint.\n";
 
@@ -57,7 +60,7 @@ static const char *RENDER_USAGE = "usage: topopt render RESULT.h5 [--png FILE] [
 
 static const char *SUITE_USAGE =
     "usage: topopt suite [--filter PATTERN] [--methods M,...] [--seeds LIST] [--steps N]\n"
-    "                    [--jobs N] [--out DIR] [--small] [--resume] [--list]\n"
+    "                    [--jobs N] [--out DIR] [--small] [--resume] [--list] [--threads N]\n"
     "       mpirun -n N topopt suite ...   (MPI task farm, if built with MPI)\n"
     "\n"
     "Run the problems of configs/benchmarks/hoyer2019/problems.json, each with every method\n"
@@ -76,7 +79,9 @@ static const char *SUITE_USAGE =
     "  --small           only the paper's 62 small problems\n"
     "  --resume          keep the tasks DIR already holds a finished result of (same\n"
     "                    method, seed and --steps) and run only the others\n"
-    "  --list            print the problem names and exit\n";
+    "  --list            print the problem names and exit\n"
+    "  --threads N       threads of the whole suite, divided among the --jobs workers\n"
+    "                    (default: each worker the auto count, 1, at most cores / jobs)\n";
 
 static int usage_error(const char *msg, const char *usage)
 {
@@ -99,7 +104,7 @@ typedef struct {
     char **sets;
     int n_sets;
     const char *out, *resume;
-    int quiet, has_seed;
+    int quiet, has_seed, threads;
     unsigned long seed;
 } run_args;
 
@@ -130,6 +135,12 @@ static int parse_run_args(int argc, char **argv, run_args *a, int is_run, const 
                 return usage_error("--seed needs a non-negative integer", usage);
             a->seed = (unsigned long)v;
             a->has_seed = 1;
+            i++;
+        } else if (is_run && !strcmp(s, "--threads")) {
+            long v;
+            if (i + 1 >= argc || parse_int(argv[i + 1], 1, 1024, &v))
+                return usage_error("--threads needs an integer 1..1024", usage);
+            a->threads = (int)v;
             i++;
         } else if (is_run && !strcmp(s, "--quiet")) {
             a->quiet = 1;
@@ -188,6 +199,7 @@ static int cmd_run(int argc, char **argv, int is_run)
     if (a.out) snprintf(c->out_dir, sizeof c->out_dir, "%s", a.out);
     if (a.has_seed) c->seed = a.seed;
     if (a.quiet) c->quiet = 1;
+    if (a.threads) c->threads = a.threads;
     app_run_opts o = {.resume_dir = a.resume, .quiet = c->quiet};
     app_run_install_signals();
     r = app_run(c, &o, NULL);
@@ -272,6 +284,10 @@ static int cmd_suite(int argc, char **argv)
             if (parse_int(argv[++i], 1, 256, &v))
                 return usage_error("--jobs needs an integer 1..256", SUITE_USAGE);
             o.jobs = (int)v;
+        } else if (!strcmp(s, "--threads") && i + 1 < argc) {
+            if (parse_int(argv[++i], 1, 1024, &v))
+                return usage_error("--threads needs an integer 1..1024", SUITE_USAGE);
+            o.threads = (int)v;
         } else if (!strcmp(s, "--seed") && i + 1 < argc) {
             if (parse_int(argv[++i], 0, 2147483647L, &v))
                 return usage_error("--seed needs a non-negative integer", SUITE_USAGE);
@@ -309,6 +325,7 @@ static int cmd_suite(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    app_blas_kernel_fix(argv); // OpenBLAS's fast kernels on CPUs it does not know (threads.h)
     if (argc < 2) return usage_error("missing command", USAGE);
     const char *cmd = argv[1];
     if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {

@@ -13,6 +13,7 @@
 #include "chain.h"
 #include "export.h"
 #include "ncvx.h"
+#include "threads.h"
 
 static volatile sig_atomic_t g_stop = 0;
 
@@ -416,6 +417,7 @@ int app_run(const app_config *c, const app_run_opts *o, app_run_result *res)
     r.o = o;
     r.log = o->log ? o->log : stdout;
     g_stop = 0;
+    app_threads_apply(c->threads, c->width * c->height, NULL);
     int rc = APP_EXIT_FAILED;
     double *theta = NULL;
     app_result prev;

@@ -55,6 +55,7 @@ typedef struct {
     const char *seeds;      ///< seeds as ranges and lists, "0-9", "0,3,7-9" (NULL = seed)
     const char *methods;    ///< comma-separated methods (NULL = method, or cnn-lbfgs)
     int resume;             ///< 1 = keep the problems OUT already holds a finished row of
+    int threads;            ///< threads of the whole suite, divided among the jobs (0 = auto)
     int quiet;
 } app_suite_opts;
 

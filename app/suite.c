@@ -16,6 +16,7 @@
 #include "charts.h"
 #include "export.h"
 #include "suite_mpi.h"
+#include "threads.h"
 
 /* A method family of the paper (its reference column) and the config lines that give it. The
  * one list of the suite's method names: the usage text and the checks read it. */
@@ -648,6 +649,7 @@ agree:
         /* rank 0 only hands out tasks (see suite_mpi.h); the others run them */
         int threads = app_mpi_threads_per_rank();
         app_mpi_set_threads(threads);
+        app_threads_limit(0, threads); /* every run of this rank keeps them */
         if (rank == 0 && !o->quiet)
             printf("suite: MPI task farm, %d worker ranks, %d thread(s) each, %d tasks\n",
                    nranks - 1, threads, ntodo);
@@ -658,6 +660,9 @@ agree:
     } else {
         int jobs = o->jobs > 1 ? o->jobs : 1;
         if (jobs > ntodo) jobs = ntodo > 0 ? ntodo : 1;
+        /* the workers share the cores (or --threads) without oversubscription */
+        app_threads_limit(o->threads > 0 ? 0 : app_threads_cores() / jobs,
+                          o->threads > 0 ? (o->threads / jobs > 0 ? o->threads / jobs : 1) : 0);
         if (jobs == 1) {
             for (int i = 0; i < ntodo; i++)
                 run_one(&su, todo[i], &rows[todo[i]]);

@@ -20,6 +20,11 @@
 #include "export.h"
 #include "run.h"
 #include "test_util.h"
+#include "threads.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #define BENCH TOPOPT_SOURCE_DIR "/" APP_BENCHMARKS_RELPATH
 
@@ -1270,6 +1275,46 @@ static int cleanup(void **state)
     return 0;
 }
 
+/* threads: the environment overrides the program's choice; without it the program sets the
+ * count it asked for (requested, forced by the suite's division, or auto capped). */
+static void test_threads(void **state)
+{
+    (void)state;
+    app_threads_info ti;
+    setenv("OPENBLAS_NUM_THREADS", "1", 1);
+    app_threads_apply(1, 100, &ti);
+    assert_int_equal(ti.blas_env, 1);
+    assert_int_equal(ti.blas, 1);
+    unsetenv("OPENBLAS_NUM_THREADS");
+    unsetenv("GOTO_NUM_THREADS");
+    unsetenv("OMP_NUM_THREADS");
+    app_threads_apply(1, 100, &ti);
+    assert_int_equal(ti.blas_env, 0);
+    assert_int_equal(ti.omp_env, 0);
+    assert_int_equal(ti.blas, 1);
+    assert_int_equal(ti.omp, 1);
+#ifdef _OPENMP
+    {
+        int team = 0, dyn = omp_get_dynamic();
+        omp_set_dynamic(0); // else a loaded machine alone could give one thread
+#pragma omp parallel num_threads(4)
+        {
+#pragma omp master
+            team = omp_get_num_threads();
+        }
+        omp_set_dynamic(dyn);
+        assert_int_equal(team, 1); // a num_threads clause (as CHOLMOD's) gets one thread too
+    }
+#endif
+    assert_int_equal(app_threads_auto(256 * 256), 1);
+    assert_true(app_threads_cores() >= 1);
+    app_threads_limit(1, 0); // the suite with as many jobs as cores
+    app_threads_apply(0, 256 * 256, &ti);
+    assert_int_equal(ti.blas, 1);
+    app_threads_limit(0, 0);
+    setenv("OPENBLAS_NUM_THREADS", "1", 1); // as ctest runs every test
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1296,6 +1341,7 @@ int main(void)
         cmocka_unit_test(test_reproducible),
         cmocka_unit_test(test_cli_exit_codes),
         cmocka_unit_test(test_suite_seeds_methods),
+        cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests_name("app", tests, NULL, cleanup);
 }
