@@ -8,3 +8,5 @@ foreach(ex heat_source eigvec)
     ENVIRONMENT "OPENBLAS_NUM_THREADS=1")
 endforeach()
 topopt_add_bench(bench_solver SOURCES bench/bench_solver.c LIBS ncvx topopt::blas)
+# the public test set (Hock-Schittkowski and nonsmooth problems) and its benchmark table
+topopt_add_bench(bench_hs SOURCES bench/bench_hs.c hs_collection.c LIBS ncvx)
