@@ -10,3 +10,4 @@ endforeach()
 topopt_add_bench(bench_solver SOURCES bench/bench_solver.c LIBS ncvx topopt::blas)
 # the public test set (Hock-Schittkowski and nonsmooth problems) and its benchmark table
 topopt_add_bench(bench_hs SOURCES bench/bench_hs.c hs_collection.c LIBS ncvx)
+topopt_add_bench(bench_qp SOURCES bench/bench_qp.c LIBS ncvx)
