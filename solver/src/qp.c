@@ -21,7 +21,9 @@ void dtrtri_(const char *uplo, const char *diag, const int *n, double *a, const 
 size_t ncvx_qp_work_size(int n, int me, int mi)
 {
     (void)me;
-    return 2 * (size_t)n * n + 5 * (size_t)n + (size_t)mi + 8;
+    // also >= ncvx_qp_box_work_size(n) + 2n: the solver's QP call sites try ncvx_qp_box first
+    // and keep its bounds behind its workspace
+    return 2 * (size_t)n * n + 11 * (size_t)n + (size_t)mi + 8;
 }
 
 size_t ncvx_qp_iwork_size(int n, int me, int mi)
@@ -462,12 +464,13 @@ int ncvx_qp_box(int n, const double *G, const double *g, const double *lo, const
             status[j] = BOX_FREE;
     }
     for (int i = 0; i < n; i++) {
-        double acc = g[i];
-        for (int j = 0; j < n; j++)
-            acc += G[(size_t)j * n + i] * y[j];
-        grad[i] = acc;
+        grad[i] = g[i];
         gscale = fmax(gscale, fabs(g[i]));
     }
+    for (int j = 0; j < n; j++) // most multipliers are 0 at a solution: skip those columns
+        if (y[j] != 0)
+            for (int i = 0; i < n; i++)
+                grad[i] += G[(size_t)j * n + i] * y[j];
     gscale += dmax * 1;
     const double eig_tol = BOX_EIG_REL * (dmax > 0 ? dmax : 1);
     const long maxit = 20L * n + 100;
