@@ -304,7 +304,7 @@ int ncvx_qp_box(int n, const double *G, const double *g, const double *lo, const
 size_t ncvx_qp_box_work_size(int n);
 /** Ints of iwork needed by ncvx_qp_box. */
 size_t ncvx_qp_box_iwork_size(int n);
-/** Doubles of work needed by ncvx_qp_solve / ncvx_qp_solve_factored. */
+/** Doubles of work needed by ncvx_qp_solve / ncvx_qp_solve_factored (>= ncvx_qp_box_work_size). */
 size_t ncvx_qp_work_size(int n, int me, int mi);
 /** Ints of iwork needed by ncvx_qp_solve / ncvx_qp_solve_factored. */
 size_t ncvx_qp_iwork_size(int n, int me, int mi);

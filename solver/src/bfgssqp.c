@@ -429,12 +429,14 @@ static int box_rows(int N, const double *Ci, const double *ci0, double *lo, doub
  * iteration y+ = argmin 0.5 y'(G + delta I)y + (g - delta y)'y (Rockafellar 1976) runs from
  * y = 0: every subproblem is well conditioned, the factorization is shared by all of them,
  * and the iterates converge to a minimizer of the singular QP. gs[N], yp[N] are scratch. */
-static int qp_robust(int N, double *G, double *Rinv, const double *g, double *gs, double *yp,
-                     int me, const double *Ce, const double *ce0, int mi, const double *Ci,
-                     const double *ci0, double *y, double *work, int *iwork)
+static int qp_robust(int N, int rank_max, double *G, double *Rinv, const double *g, double *gs,
+                     double *yp, int me, const double *Ce, const double *ce0, int mi,
+                     const double *Ci, const double *ci0, double *y, double *work, int *iwork)
 {
-    double ridge = 0, dmax = 0;
-    if (ncvx_qp_factor(N, G, Rinv, &ridge) != 0) return 2;
+    double ridge = 1, dmax = 0;
+    // G = A'HA has rank <= rank_max = n: for N > n the factorization can only end with a
+    // ridge, so it is skipped (the fallback below factors when it needs to)
+    if (N <= rank_max && ncvx_qp_factor(N, G, Rinv, &ridge) != 0) return 2;
     // bounds only (+ one equality): each strictly convex subproblem by ncvx_qp_box (the same
     // solution as Goldfarb-Idnani, found on the free variables only), warm-started from the
     // previous one; Goldfarb-Idnani stays the fallback (work is sized for both, see qp.c)
@@ -729,7 +731,7 @@ static double stationarity(ncvx_sqp *w)
             w->sCe[v] = c == 0 ? 1 : 0;
         }
         w->sce0[0] = w->mu;
-        int rc = qp_robust(N, M, w->sRinv, w->sq, w->sgs, w->syp, 1, w->sCe, w->sce0, 2 * N, w->sCi,
+        int rc = qp_robust(N, n, M, w->sRinv, w->sq, w->sgs, w->syp, 1, w->sCe, w->sce0, 2 * N, w->sCi,
                            w->sci0, w->sy, w->swork, w->siwork);
         if (rc == 0) {
             cblas_dgemv(CblasColMajor, CblasNoTrans, n, N, -1.0, w->HA, n, w->sy, 1, 0.0, w->tmp,
