@@ -11,3 +11,5 @@ topopt_add_bench(bench_solver SOURCES bench/bench_solver.c LIBS ncvx topopt::bla
 # the public test set (Hock-Schittkowski and nonsmooth problems) and its benchmark table
 topopt_add_bench(bench_hs SOURCES bench/bench_hs.c hs_collection.c LIBS ncvx)
 topopt_add_bench(bench_qp SOURCES bench/bench_qp.c LIBS ncvx)
+topopt_add_test(test_solver_set SOURCES test_solver_set.c hs_collection.c LIBS ncvx TIMEOUT 300)
+set_tests_properties(test_solver_set PROPERTIES LABELS fast)

@@ -338,8 +338,8 @@ int ncvx_qp_solve_factored(int n, const double *Rinv, const double *g, int me, c
 // step is the minimizer on the face (pseudo-inverse on the range). No ridge, no proximal
 // iterations, finite termination; y and the status of each variable (warm start) in/out.
 
-void dsyev_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda,
-            double *w, double *work, const int *lwork, int *info);
+void dsyev_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda, double *w,
+            double *work, const int *lwork, int *info);
 
 #define BOX_FREE 0
 #define BOX_LO 1

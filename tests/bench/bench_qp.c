@@ -139,8 +139,8 @@ static int solve_gi(const qp *q, double *y, double *Ci, double *ci0, double *Rin
     for (int it = 0; it < 50; it++) {
         for (int i = 0; i < N; i++)
             gs[i] = q->g[i] - delta * yp[i];
-        rc = ncvx_qp_solve_factored(N, Rinv, gs, me, q->e, &b, 2 * N, Ci, ci0, y, NULL, NULL,
-                                    work, iwork);
+        rc = ncvx_qp_solve_factored(N, Rinv, gs, me, q->e, &b, 2 * N, Ci, ci0, y, NULL, NULL, work,
+                                    iwork);
         if (rc != 0) return rc;
         double dy = 0, ym = 1;
         for (int i = 0; i < N; i++) {
@@ -157,7 +157,7 @@ int main(int argc, char **argv)
 {
     const int reps = argc > 1 ? atoi(argv[1]) : 20;
     // (n, mc, L): steering QPs (L = 0) and stationarity QPs up to L (1 + mc) <= 400
-    const int cases[][3] = {{5, 13, 0}, {5, 20, 0}, {50, 20, 0}, {5, 13, 1},  {5, 16, 10},
+    const int cases[][3] = {{5, 13, 0},  {5, 20, 0},  {50, 20, 0},  {5, 13, 1},   {5, 16, 10},
                             {5, 20, 19}, {10, 3, 20}, {20, 1, 100}, {100, 3, 100}};
     const int nc = (int)(sizeof cases / sizeof cases[0]);
     printf("%5s %4s %4s %5s | %12s %12s | %9s %9s | %12s\n", "n", "mc", "L", "N", "box [ms]",
