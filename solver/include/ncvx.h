@@ -337,7 +337,24 @@ ncvx_status ncvx_state_import(ncvx_solver *sv, const double *buf, size_t size);
 int ncvx_qp_solve(int n, const double *G, const double *g, int me, const double *Ce,
                   const double *ce0, int mi, const double *Ci, const double *ci0, double *x,
                   double *lambda, double *fval, double *work, int *iwork);
-/** Doubles of work needed by ncvx_qp_solve / ncvx_qp_solve_factored. */
+/** Convex QP min 0.5 y'Gy + g'y s.t. lo <= y <= hi and, if e != NULL, e'y = b, for a
+ *  symmetric positive *semi*definite G (n x n, column-major, full storage; singular is fine):
+ *  primal active-set method on the free variables with an eigen-decomposition of the reduced
+ *  Hessian, no regularization. lo[n] <= hi[n] must be finite. y[n] is in/out: with warm != 0
+ *  the solve starts from y and status[n] (the result of a previous call, values clamped to the
+ *  box); status[n] is out (0 free, 1 at lo, 2 at hi). *lambda_e (may be NULL) gets the
+ *  multiplier of the equality (g + Gy - lambda_e e has the signs of the bound multipliers).
+ *  work: ncvx_qp_box_work_size(n) doubles, iwork: ncvx_qp_box_iwork_size(n) ints; nothing is
+ *  allocated. Returns 0 on success, 1 if the constraints are infeasible, 2 on failure
+ *  (iteration limit, LAPACK failure, non-finite data). */
+int ncvx_qp_box(int n, const double *G, const double *g, const double *lo, const double *hi,
+                const double *e, double b, double *y, int *status, int warm, double *lambda_e,
+                double *work, int *iwork);
+/** Doubles of work needed by ncvx_qp_box. */
+size_t ncvx_qp_box_work_size(int n);
+/** Ints of iwork needed by ncvx_qp_box. */
+size_t ncvx_qp_box_iwork_size(int n);
+/** Doubles of work needed by ncvx_qp_solve / ncvx_qp_solve_factored (>= ncvx_qp_box_work_size). */
 size_t ncvx_qp_work_size(int n, int me, int mi);
 /** Ints of iwork needed by ncvx_qp_solve / ncvx_qp_solve_factored. */
 size_t ncvx_qp_iwork_size(int n, int me, int mi);

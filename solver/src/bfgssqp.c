@@ -462,35 +462,72 @@ fail:
 #define PROX_DELTA 1e-7 ///< proximal weight relative to max diag(G) for a singular G
 #define PROX_MAXIT 50   ///< proximal-point iterations
 
+/* lo[N], hi[N] from the 2N inequality rows Ci'y >= ci0 if they are [I; -I] (the multiplier
+ * boxes of the steering and stationarity QPs); returns 0 for any other structure */
+static int box_rows(int N, const double *Ci, const double *ci0, double *lo, double *hi)
+{
+    for (int r = 0; r < 2 * N; r++) {
+        const int v = r < N ? r : r - N;
+        const double one = r < N ? 1 : -1, *row = Ci + (size_t)r * N;
+        for (int j = 0; j < N; j++)
+            if (row[j] != (j == v ? one : 0)) return 0;
+    }
+    for (int v = 0; v < N; v++) {
+        lo[v] = ci0[v];
+        hi[v] = -ci0[N + v];
+    }
+    return 1;
+}
+
 /* Convex QP with a possibly singular G (the dual steering and stationarity QPs are singular
  * whenever there are more gradients than variables). G (scratch, overwritten) is factored
  * once; if it is numerically singular, G + delta I is factored instead and the proximal-point
  * iteration y+ = argmin 0.5 y'(G + delta I)y + (g - delta y)'y (Rockafellar 1976) runs from
  * y = 0: every subproblem is well conditioned, the factorization is shared by all of them,
  * and the iterates converge to a minimizer of the singular QP. gs[N], yp[N] are scratch. */
-static int qp_robust(int N, double *G, double *Rinv, const double *g, double *gs, double *yp,
-                     int me, const double *Ce, const double *ce0, int mi, const double *Ci,
-                     const double *ci0, double *y, double *work, int *iwork)
+static int qp_robust(int N, int rank_max, double *G, double *Rinv, const double *g, double *gs,
+                     double *yp, int me, const double *Ce, const double *ce0, int mi,
+                     const double *Ci, const double *ci0, double *y, double *work, int *iwork)
 {
-    double ridge = 0, dmax = 0;
-    if (ncvx_qp_factor(N, G, Rinv, &ridge) != 0) return 2;
-    if (ridge == 0)
+    double ridge = 1, dmax = 0;
+    // G = A'HA has rank <= rank_max = n: for N > n the factorization can only end with a
+    // ridge, so it is skipped (the fallback below factors when it needs to)
+    if (N <= rank_max && ncvx_qp_factor(N, G, Rinv, &ridge) != 0) return 2;
+    // bounds only (+ one equality): each strictly convex subproblem by ncvx_qp_box (the same
+    // solution as Goldfarb-Idnani, found on the free variables only), warm-started from the
+    // previous one; Goldfarb-Idnani stays the fallback (work is sized for both, see qp.c)
+    double *lo = work + ncvx_qp_box_work_size(N), *hi = lo + N;
+    int box = me <= 1 && mi == 2 * N && box_rows(N, Ci, ci0, lo, hi);
+    if (ridge == 0) {
+        if (box && ncvx_qp_box(N, G, g, lo, hi, me ? Ce : NULL, me ? ce0[0] : 0, y, iwork, 0,
+                               NULL, work, iwork + N) == 0)
+            return 0;
         return ncvx_qp_solve_factored(N, Rinv, g, me, Ce, ce0, mi, Ci, ci0, y, NULL, NULL, work,
                                       iwork);
+    }
     for (int i = 0; i < N; i++)
         dmax = fmax(dmax, G[(size_t)i * N + i]);
     const double delta = PROX_DELTA * (dmax > 0 ? dmax : 1);
     for (int i = 0; i < N; i++)
         G[(size_t)i * N + i] += delta;
-    if (ncvx_qp_factor(N, G, Rinv, &ridge) != 0) return 2;
+    int factored = 0;
     for (int i = 0; i < N; i++)
         yp[i] = 0;
     int rc = 2;
     for (int it = 0; it < PROX_MAXIT; it++) {
         for (int i = 0; i < N; i++)
             gs[i] = g[i] - delta * yp[i];
-        rc = ncvx_qp_solve_factored(N, Rinv, gs, me, Ce, ce0, mi, Ci, ci0, y, NULL, NULL, work,
-                                    iwork);
+        rc = 2;
+        if (box)
+            rc = ncvx_qp_box(N, G, gs, lo, hi, me ? Ce : NULL, me ? ce0[0] : 0, y, iwork, it > 0,
+                             NULL, work, iwork + N);
+        if (rc != 0) {
+            box = 0;
+            if (!factored && ncvx_qp_factor(N, G, Rinv, &ridge) != 0) return 2;
+            factored = 1;
+            rc = ncvx_qp_solve_factored(N, Rinv, gs, me, Ce, ce0, mi, Ci, ci0, y, NULL, NULL,
+                                        work, iwork);
+        }
         if (rc != 0) return rc;
         double dy = 0, ym = 1;
         for (int i = 0; i < N; i++) {
@@ -538,8 +575,12 @@ static int steer_prox(ncvx_sqp *w)
     for (int it = 0; it < PROX_MAXIT; it++) {
         for (int i = 0; i < mc; i++)
             gs[i] = w->qg[i] - w->prox_delta * yp[i];
-        rc = ncvx_qp_solve_factored(mc, w->Rinv, gs, 0, NULL, NULL, 2 * mc, w->qCi, w->qci0, w->qy,
-                                    NULL, NULL, w->qwork, w->qiwork);
+        // the multiplier box (w->qci0 = lo, w->qlo = hi) on Kcc + delta I (w->M)
+        rc = ncvx_qp_box(mc, w->M, gs, w->qci0, w->qlo, NULL, 0, w->qy, w->qiwork, it > 0, NULL,
+                         w->qwork, w->qiwork + mc);
+        if (rc != 0)
+            rc = ncvx_qp_solve_factored(mc, w->Rinv, gs, 0, NULL, NULL, 2 * mc, w->qCi, w->qci0,
+                                        w->qy, NULL, NULL, w->qwork, w->qiwork);
         if (rc != 0) return rc;
         double dy = 0, ym = 1;
         for (int i = 0; i < mc; i++) {
@@ -560,11 +601,14 @@ static int steer_qp(ncvx_sqp *w, double mu)
         double c = i < w->mi ? w->ci[i] : w->ce[i - w->mi];
         w->qg[i] = mu * w->K[(size_t)0 * k + 1 + i] - c;
     }
-    int rc;
-    if (w->prox_delta == 0)
-        rc = ncvx_qp_solve_factored(mc, w->Rinv, w->qg, 0, NULL, NULL, 2 * mc, w->qCi, w->qci0,
-                                    w->qy, NULL, NULL, w->qwork, w->qiwork);
-    else
+    int rc = 2;
+    if (w->prox_delta == 0) { // Kcc = w->M positive definite: ncvx_qp_box, else Goldfarb-Idnani
+        rc = ncvx_qp_box(mc, w->M, w->qg, w->qci0, w->qlo, NULL, 0, w->qy, w->qiwork, 0, NULL,
+                         w->qwork, w->qiwork + mc);
+        if (rc != 0)
+            rc = ncvx_qp_solve_factored(mc, w->Rinv, w->qg, 0, NULL, NULL, 2 * mc, w->qCi,
+                                        w->qci0, w->qy, NULL, NULL, w->qwork, w->qiwork);
+    } else
         rc = steer_prox(w);
     if (rc != 0) return rc;
     // G'd = -mu K[:,0] - K[:,1:] y  (no n-vector work per mu trial)
@@ -615,6 +659,7 @@ static int steering(ncvx_sqp *w, const double *HGc, double *mu_out)
         w->qci0[i] = i < w->mi ? 0 : -1;
         w->qCi[(size_t)(mc + i) * mc + i] = -1;
         w->qci0[mc + i] = -1;
+        w->qlo[i] = 1; // upper end of the box, for ncvx_qp_box
     }
     const double viol = w->s.steering_l1_model
                             ? ncvx_viol_ineq(w->ci, w->mi) + ncvx_viol_eq(w->ce, w->me)
@@ -782,7 +827,7 @@ static double stationarity_ex(ncvx_sqp *w, int identity)
             w->sCe[v] = c == 0 ? 1 : 0;
         }
         w->sce0[0] = w->mu;
-        int rc = qp_robust(N, M, w->sRinv, w->sq, w->sgs, w->syp, 1, w->sCe, w->sce0, 2 * N, w->sCi,
+        int rc = qp_robust(N, n, M, w->sRinv, w->sq, w->sgs, w->syp, 1, w->sCe, w->sce0, 2 * N, w->sCi,
                            w->sci0, w->sy, w->swork, w->siwork);
         if (rc == 0) {
             cblas_dgemv(CblasColMajor, CblasNoTrans, n, N, -1.0, w->HA, n, w->sy, 1, 0.0, w->tmp,
