@@ -54,12 +54,15 @@ struct app_chain {
     double *ddisp;         /* [ne] its gradient w.r.t. rho_p */
     double compliance, volume;
     double fem_time, nn_time;
+    double map_time; /* density map, filter, projection and their transposes */
 };
+
+static clockid_t g_clock = CLOCK_MONOTONIC; /* app_chain_use_cpu_clock */
 
 static double now(void)
 {
     struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
+    clock_gettime(g_clock, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
@@ -245,6 +248,7 @@ static int phys_create(app_chain *ch, char *err, size_t errlen)
     fs.Emin = c->Emin;
     fs.nu = c->nu;
     fs.penal = c->penal;
+    fs.reuse = c->fem_reuse; // config names auto/off/on in FEM_REUSE_* order
     fem_status st = fem_model_create(&ch->fem, &p, &fs);
     if (st != FEM_OK) {
         if (st == FEM_ERR_NOT_SPD)
@@ -615,6 +619,21 @@ void app_chain_times(const app_chain *ch, double *fem_time, double *nn_time)
     if (nn_time) *nn_time = ch->nn_time;
 }
 
+double app_chain_map_time(const app_chain *ch)
+{
+    return ch->map_time;
+}
+
+void app_chain_use_cpu_clock(int on)
+{
+    g_clock = on ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC;
+}
+
+struct fem_model *app_chain_fem(const app_chain *ch)
+{
+    return ch->fem;
+}
+
 int app_chain_init_params(app_chain *ch, double *theta)
 {
     if (ch->net) return nn_model_init_params(ch->net, theta, (uint64_t)ch->c.seed) != NN_OK;
@@ -653,20 +672,24 @@ static int forward_params(app_chain *ch, const double *theta, int keep)
 static int forward_density(app_chain *ch, const double *theta, int keep)
 {
     if (forward_params(ch, theta, keep)) return 1;
+    const double t0 = now();
     map_forward(ch);
     phys_filter(ch, ch->rho, ch->rho_f);
     phys_project(ch, ch->rho_f, ch->rho_p, ch->dproj);
+    ch->map_time += now() - t0;
     return 0;
 }
 
 /* Take g[ne] = dL/drho_p back to dL/dz (in place). */
 static void density_backward(app_chain *ch, double *g)
 {
+    const double t0 = now();
     for (int e = 0; e < ch->ne; e++)
         g[e] *= ch->dproj[e];
     phys_filter_transpose(ch, g, ch->tmp);
     memcpy(g, ch->tmp, sizeof(double) * (size_t)ch->ne);
     map_backward(ch, g);
+    ch->map_time += now() - t0;
 }
 
 int app_chain_eval(const double *x, double *f, double *grad_f, double *c_ineq, double *jac_ineq,

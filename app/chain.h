@@ -73,4 +73,15 @@ int app_chain_compliance_of(app_chain *ch, const double *rho_physical, double *c
 /** Seconds spent in fem and nn so far. */
 void app_chain_times(const app_chain *ch, double *fem_time, double *nn_time);
 
+/** Seconds spent so far in the density map, filter, projection and their transposes. */
+double app_chain_map_time(const app_chain *ch);
+
+/** Benchmarks: time the chain's parts in CPU seconds of the calling thread (on = 1, for a
+ *  shared machine with one BLAS thread) instead of wall seconds (0, the default). Process-wide. */
+void app_chain_use_cpu_clock(int on);
+
+struct fem_model;
+/** The chain's fem model (for benchmarks and tests; owned by the chain). */
+struct fem_model *app_chain_fem(const app_chain *ch);
+
 #endif

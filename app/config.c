@@ -58,6 +58,7 @@ static const char *const sym_names[] = {"none", "x", "y", NULL};
 static const char *const dir_names[] = {"x", "y", NULL};
 static const char *const method_names[] = {"bfgs-sqp", "lbfgs", "penalty", "auglag",
                                            "projgrad", "mma",   "oc",      NULL};
+static const char *const reuse_names[] = {"auto", "off", "on", NULL};
 static const char *const act_names[] = {"tanh", "sigmoid", "leaky_relu", "swish", "identity", NULL};
 static const char *const prec_names[] = {"float32", "float64", NULL}; /* nn_precision order */
 
@@ -98,6 +99,10 @@ static const key KEYS[] = {
      "Young's modulus of void (modified SIMP, must be < E0)"},
     {"material.nu", T_DOUBLE, OFF(nu), 0, "0.3", -0.99, 0.49, NULL, "Poisson's ratio"},
     {"material.p", T_DOUBLE, OFF(penal), 0, "3", 1, 10, NULL, "SIMP penalization exponent"},
+    {"fem.reuse", T_ENUM, OFF(fem_reuse), 0, "auto", NORANGE, reuse_names,
+     "solve K u = f by conjugate gradients preconditioned with the last Cholesky factor, "
+     "refactoring only when CG stops paying (on), refactor every evaluation (off), or on only "
+     "for grids large enough that it pays (auto)"},
     /* filter */
     {"filter.kind", T_ENUM, OFF(filter_kind), 0, "density", NORANGE, filter_names,
      "density: cone filter on the density (benchmark suite, top88 ft=2); sensitivity: top88 "
@@ -274,6 +279,9 @@ static const key KEYS[] = {
      "0.01 with pixels; 0 = off)"},
     {"seed", T_ULONG, OFF(seed), 0, "0", NORANGE, NULL,
      "seed of the network initialization (same config + seed -> same numbers)"},
+    {"threads", T_INT, OFF(threads), 0, "0", 0, 1024, NULL,
+     "BLAS and OpenMP threads of the run (0 = auto: 1, measured fastest on every grid; "
+     "OPENBLAS_NUM_THREADS / OMP_NUM_THREADS still override)"},
     /* outputs */
     {"outputs.dir", T_STR, OFF(out_dir), sizeof(((app_config *)0)->out_dir), "\"\"", NORANGE, NULL,
      "output folder (empty = results/<config name>)"},
@@ -289,6 +297,10 @@ static const key KEYS[] = {
      "default CNN); periodic and interrupt checkpoints always hold it"},
     {"outputs.print_frequency", T_INT, OFF(print_frequency), 0, "10", 1, 1000000, NULL,
      "print a solver table row every k iterations"},
+    /* limits */
+    {"limits.max_memory_gb", T_DOUBLE, OFF(max_memory_gb), 0, "0", 0, BIG, NULL,
+     "`check` and `run` refuse (exit 2) a config whose estimated memory (network, FE factor, "
+     "solver; printed by `check`) exceeds this many GB (1e9 bytes); 0 = 80 % of physical memory"},
 };
 #undef S
 #define NKEYS ((int)(sizeof KEYS / sizeof KEYS[0]))
@@ -661,12 +673,57 @@ static int walk(ctx *x, const yaml_node_t *map, const char *prefix)
     return 0;
 }
 
+/* Refuse, before libyaml sees it, flow nesting deeper than APP_CONFIG_MAX_DEPTH: libyaml keeps
+ * a simple-key entry per open level and rescans them per token, so 50,000 nested `{a: ` took
+ * 21 s. [ and { are counted outside quoted scalars and comments (a [ inside a plain scalar
+ * counts too, which only errs on the safe side). 0 or 2. */
+static int check_depth(ctx *x, const char *text)
+{
+    int depth = 0;
+    char quote = 0;
+    size_t line = 0, col = 0;
+    for (const char *p = text; *p; p++, col++) {
+        char ch = *p;
+        if (ch == '\n') {
+            line++;
+            col = (size_t)-1;
+            if (quote == 0) continue;
+        }
+        if (quote) {
+            if (ch == '\\' && quote == '"' && p[1]) {
+                p++;
+                col++;
+            } else if (ch == quote) {
+                quote = 0;
+            }
+        } else if (ch == '#' && (p == text || p[-1] == ' ' || p[-1] == '\t' || p[-1] == '\n')) {
+            while (p[1] && p[1] != '\n')
+                p++;
+        } else if (ch == '"' || ch == '\'') {
+            quote = ch;
+        } else if (ch == '[' || ch == '{') {
+            if (++depth > APP_CONFIG_MAX_DEPTH) {
+                yaml_mark_t m = {(size_t)(p - text), line, col};
+                return fail(x, &m, "nesting deeper than %d levels of [ and {",
+                            APP_CONFIG_MAX_DEPTH);
+            }
+        } else if ((ch == ']' || ch == '}') && depth > 0) {
+            depth--;
+        }
+    }
+    return 0;
+}
+
 /* Parse `text` as one YAML document into doc; 0 or 2 (message in x). */
 static int load_doc(ctx *x, const char *text, yaml_document_t *doc)
 {
+    size_t tlen = strlen(text);
+    if (tlen > APP_CONFIG_MAX_BYTES)
+        return fail(x, NULL, "larger than %d bytes (not a config)", APP_CONFIG_MAX_BYTES);
+    if (check_depth(x, text)) return 2;
     yaml_parser_t parser;
     if (!yaml_parser_initialize(&parser)) return fail(x, NULL, "cannot initialize the parser");
-    yaml_parser_set_input_string(&parser, (const unsigned char *)text, strlen(text));
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, tlen);
     if (!yaml_parser_load(&parser, doc)) {
         yaml_mark_t m = parser.problem_mark;
         int r = fail(x, &m, "YAML syntax error: %s", parser.problem ? parser.problem : "?");
@@ -674,6 +731,14 @@ static int load_doc(ctx *x, const char *text, yaml_document_t *doc)
         return r;
     }
     yaml_parser_delete(&parser);
+    // A "\0" escape puts a NUL inside a scalar, which every C string use would truncate.
+    for (yaml_node_t *n = doc->nodes.start; n < doc->nodes.top; n++)
+        if (n->type == YAML_SCALAR_NODE &&
+            strlen((const char *)n->data.scalar.value) != n->data.scalar.length) {
+            yaml_mark_t m = n->start_mark;
+            yaml_document_delete(doc);
+            return fail(x, &m, "a NUL byte inside a string is not allowed");
+        }
     return 0;
 }
 
@@ -864,6 +929,13 @@ static int validate(const app_config *c, char *err, size_t len, const char **key
     if ((m == NCVX_OC || m == NCVX_MMA) && c->density_map != APP_MAP_PIXEL)
         return vfail(err, len, keyp, "method.name",
                      "'method.name' = %s needs density_map = pixel (box-bounded variables)",
+                     method_names[m]);
+    if (c->density_map == APP_MAP_PIXEL &&
+        (m == NCVX_LBFGS || m == NCVX_PENALTY || m == NCVX_AUGLAG || m == NCVX_BFGS_SQP))
+        return vfail(err, len, keyp, "method.name",
+                     "'method.name' = %s does not take the [0, 1] bounds of one variable per "
+                     "element (density_map = pixel needs mma, oc or projgrad; or use "
+                     "density_map sigmoid)",
                      method_names[m]);
     if (m == NCVX_OC && (c->binarity || c->symmetry || c->disp_enabled || c->volume == APP_VOL_EQ))
         return vfail(err, len, keyp, "method.name",
@@ -1065,6 +1137,14 @@ int app_config_load(app_config *c, const char *path, int n_sets, char *const *se
         size_t got = fread(buf + len, 1, cap - len - 1, f);
         len += got;
         if (len + 1 < cap) break;
+        if (cap > APP_CONFIG_MAX_BYTES) {
+            free(buf);
+            fclose(f);
+            app_config_default(c);
+            snprintf(err, errlen, "%s: larger than %d bytes (not a config)", path,
+                     APP_CONFIG_MAX_BYTES);
+            return 2;
+        }
         char *nb = realloc(buf, cap * 2);
         if (!nb) {
             free(buf);
@@ -1080,6 +1160,17 @@ int app_config_load(app_config *c, const char *path, int n_sets, char *const *se
         return 2;
     }
     buf[len] = '\0';
+    const char *nul = memchr(buf, '\0', len);
+    if (nul) {
+        size_t line = 1, off = (size_t)(nul - buf);
+        for (const char *p = buf; p < nul; p++)
+            line += *p == '\n';
+        free(buf);
+        app_config_default(c);
+        snprintf(err, errlen, "%s:%zu: a NUL byte (offset %zu) is not allowed in a config", path,
+                 line, off);
+        return 2;
+    }
     int r = load_common(c, path, buf, n_sets, sets, bench_path, err, errlen);
     free(buf);
     return r;
@@ -1237,6 +1328,41 @@ char *app_config_to_string(const app_config *c)
     if (!f) return NULL;
     app_config_write(c, f);
     fclose(f);
+    return buf;
+}
+
+/* Keys that neither define the problem nor the method: the budget (a resumed run may get a
+ * larger one), the outputs, resource limits and thread counts. */
+static int is_identity_key(const char *path)
+{
+    static const char *const skip[] = {"budget.", "outputs.", "limits.", NULL};
+    for (int i = 0; skip[i]; i++)
+        if (!strncmp(path, skip[i], strlen(skip[i]))) return 0;
+    const char *last = strrchr(path, '.');
+    return strcmp(last ? last + 1 : path, "threads") != 0;
+}
+
+char *app_config_identity(const app_config *c)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    size_t vlen = (size_t)APP_MAX_CASES * APP_MAX_LOADS * 128 + 65536;
+    char *v = malloc(vlen);
+    FILE *f = v ? open_memstream(&buf, &len) : NULL;
+    if (!f) {
+        free(v);
+        return NULL;
+    }
+    for (int i = 0; i < NKEYS; i++) {
+        if (!is_identity_key(KEYS[i].path)) continue;
+        fmt_value(c, &KEYS[i], v, vlen);
+        fprintf(f, "%s: %s\n", KEYS[i].path, v);
+    }
+    free(v);
+    if (fclose(f) != 0) {
+        free(buf);
+        return NULL;
+    }
     return buf;
 }
 

@@ -18,6 +18,8 @@
 #define APP_MAX_RECTS 64   ///< most rectangles per list (supports, passive regions)
 #define APP_MAX_LOADS 2048 ///< most load rectangles per load case (the suite needs 1836)
 #define APP_MAX_CASES 8    ///< most load cases
+#define APP_CONFIG_MAX_BYTES (8 << 20) ///< largest config file (the suite's largest: ~0.1 MB)
+#define APP_CONFIG_MAX_DEPTH 64        ///< deepest nesting of [ and { in a config
 
 /** Filter applied to the density (or, for `sensitivity`, to the compliance sensitivity). */
 typedef enum { APP_FILTER_DENSITY = 0, APP_FILTER_SENSITIVITY, APP_FILTER_NONE } app_filter_kind;
@@ -53,6 +55,7 @@ typedef struct {
 
     /* material */
     double E0, Emin, nu, penal;
+    int fem_reuse; ///< FE factor reuse: 0 auto, 1 off, 2 on (values of fem_settings.reuse)
 
     /* filter, projection */
     int filter_kind; ///< app_filter_kind
@@ -93,6 +96,7 @@ typedef struct {
     double change_tol; ///< stop when max |x_k - x_{k-1}| < change_tol (top88's criterion)
 
     unsigned long seed;
+    int threads; ///< BLAS and OpenMP threads of the run (0 = auto, app_threads_apply)
 
     /* outputs */
     char out_dir[512]; ///< "" = results/<name>
@@ -102,6 +106,9 @@ typedef struct {
     int keep_state;       ///< 1 = the final result.h5 keeps the solver state (resumable)
     int print_frequency;
     int quiet;
+
+    /* limits */
+    double max_memory_gb; ///< refuse configs estimated above this (0 = 80 % of physical memory)
 } app_config;
 
 /** Fill c with the schema defaults (library defaults for nn/ncvx fields). */
@@ -122,6 +129,12 @@ void app_config_write(const app_config *c, FILE *f);
 
 /** Write the resolved config as YAML into a malloc'd string (caller frees), NULL on failure. */
 char *app_config_to_string(const app_config *c);
+
+/** The keys that define the problem and the method, one "dotted.path: value" line each in
+ *  schema order (every key except budget.*, outputs.*, limits.* and thread counts), as a
+ *  malloc'd string (caller frees; NULL when out of memory). A checkpoint stores it with its
+ *  FNV-1a hash, and --resume refuses a config whose lines differ, naming the key. */
+char *app_config_identity(const app_config *c);
 
 /** Write the markdown reference of every key (configs/README.md is this output). */
 void app_config_schema_markdown(FILE *f);

@@ -32,6 +32,20 @@ typedef enum {
 /** Short English name of a status ("ok", "out of memory", ...). Never NULL. */
 const char *app_io_status_str(app_io_status st);
 
+/** Checked size multiplication: *out = a * b and 0, or -1 (and *out = SIZE_MAX) when the
+ *  product does not fit in size_t. Every size computed from a count read from a file or a
+ *  config goes through this (or app_size_mul3) before it reaches malloc. */
+int app_size_mul(size_t a, size_t b, size_t *out);
+
+/** *out = a * b * c with the same overflow check as app_size_mul. */
+int app_size_mul3(size_t a, size_t b, size_t c, size_t *out);
+
+/** FNV-1a 64-bit hash (Fowler, Noll, Vo; offset basis 0xcbf29ce484222325, prime
+ *  0x100000001b3) of n bytes at p, continuing from h (start with APP_FNV1A64_INIT).
+ *  A corruption check, not a cryptographic hash: it detects damaged files, not forged ones. */
+uint64_t app_fnv1a64(uint64_t h, const void *p, size_t n);
+#define APP_FNV1A64_INIT 0xcbf29ce484222325ULL
+
 /* ------------------------------------------------------------------------------------------ */
 /* PNG                                                                                        */
 /* ------------------------------------------------------------------------------------------ */
@@ -155,8 +169,11 @@ typedef struct {
     size_t n_params; ///< length of theta
     double *theta;   ///< [n_params] final parameters of the parameterization
     /* history and config */
-    app_history history; ///< iteration history (n_rows may be 0)
-    char *config_text;   ///< the resolved config as YAML text
+    app_history history;  ///< iteration history (n_rows may be 0)
+    char *config_text;    ///< the resolved config as YAML text
+    char *config_keys;    ///< "key: value" lines of the problem- and method-defining keys
+                          ///< (app_config_identity), compared key by key on --resume
+    uint64_t config_hash; ///< app_fnv1a64 of config_keys (0 = not stored)
     /* scalar attributes */
     double compliance;      ///< final compliance (sum over load cases)
     double volume_fraction; ///< mean physical density of the final design
@@ -175,7 +192,7 @@ typedef struct {
 
 /** HDF5 format tag stored in the root attribute "format", and its version ("format_version"). */
 #define APP_H5_FORMAT "topopt-result"
-#define APP_H5_FORMAT_VERSION 1
+#define APP_H5_FORMAT_VERSION 2
 
 /** Write r to path (atomic: "<path>.tmp" then rename, so an interrupted checkpoint never
  *  destroys the previous file). Checks that every non-NULL array has consistent sizes (W, H > 0
@@ -186,7 +203,9 @@ typedef struct {
  *                              W, H, status_code, mirror_left, mirror_right (int),
  *                              compliance, volume_fraction (double), seed (uint64),
  *                              status, version, config_name, method, parameterization (string)
+ *                              checksum (uint64, version 2: see below), config_hash (uint64)
  *      /config                 scalar string: the resolved config (YAML text)
+ *      /config_keys            scalar string: the defining keys (config_hash = FNV-1a of it)
  *      /density/raw            double [H][W]   (row 0 = top, so viewers show the picture upright)
  *      /density/filtered       double [H][W]
  *      /density/physical       double [H][W]
@@ -202,19 +221,39 @@ typedef struct {
  *      /checkpoint/words       uint64 [n_words]
  *      /checkpoint/solver_state double [n_solver_state]
  *      /checkpoint/extra       double [n_extra]
+ *
+ *  Integrity (format_version 2): HDF5's own metadata carries checksums (the file is written
+ *  with the 1.8 object-header format, whose headers and B-trees are checksummed), and the
+ *  root attribute "checksum" is app_result_checksum() of everything stored, so that a damaged
+ *  byte anywhere in the data is found when the file is read.
  */
 app_io_status app_h5_write(const char *path, const app_result *r, char *err, size_t errlen);
 
 /** Read a file written by app_h5_write into *r (zeroed first; on failure *r is left zeroed
- *  with nothing to free). A missing, truncated or foreign file gives APP_IO_ERR_IO or
- *  APP_IO_ERR_FORMAT with a message, never a crash. */
+ *  with nothing to free). A missing, truncated, damaged or foreign file gives APP_IO_ERR_IO or
+ *  APP_IO_ERR_FORMAT with a message naming the file, the object and what was expected, never
+ *  a crash. Every file is treated as hostile: ranks, dimensions and types are checked before
+ *  anything is allocated, the data declared by all datasets together may not exceed the
+ *  file's size (this writer stores them uncompressed, so a larger claim is a forged or
+ *  damaged file), densities must be [H][W], the displacement [n_load_cases][2 (W+1)(H+1)]
+ *  with n_load_cases <= APP_H5_MAX_LOAD_CASES, strings are fixed-length without NUL bytes, and
+ *  a version-2 file must match its "checksum". */
 app_io_status app_h5_read(const char *path, app_result *r, char *err, size_t errlen);
+
+/** Most displacement fields (load cases) a result file may hold. */
+#define APP_H5_MAX_LOAD_CASES 64
+
+/** FNV-1a 64 (app_fnv1a64) over every field of r that app_h5_write stores, in a fixed
+ *  order, each preceded by its name and element count, numbers as little-endian bytes. */
+uint64_t app_result_checksum(const app_result *r);
 
 /** Free every pointer of r (as returned by app_h5_read) with free() and zero it. NULL-safe. */
 void app_result_free(app_result *r);
 
 /** render: read the physical density and mirror flags of the result file h5_path and write
- *  them as png_path with app_png_write_density (scale 0 = default). */
+ *  them as png_path with app_png_write_density (scale 0 = default). A result file that cannot
+ *  be read (missing, damaged, foreign) gives APP_IO_ERR_FORMAT; APP_IO_ERR_IO means the
+ *  picture could not be written (disk full, unwritable path). */
 app_io_status app_result_render_png(const char *h5_path, const char *png_path, int scale, char *err,
                                     size_t errlen);
 

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,35 @@ const char *app_io_status_str(app_io_status st)
         return "unexpected file format";
     }
     return "unknown status";
+}
+
+int app_size_mul(size_t a, size_t b, size_t *out)
+{
+    if (__builtin_mul_overflow(a, b, out)) {
+        *out = SIZE_MAX;
+        return -1;
+    }
+    return 0;
+}
+
+int app_size_mul3(size_t a, size_t b, size_t c, size_t *out)
+{
+    size_t ab;
+    if (app_size_mul(a, b, &ab)) {
+        *out = SIZE_MAX;
+        return -1;
+    }
+    return app_size_mul(ab, c, out);
+}
+
+uint64_t app_fnv1a64(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
 }
 
 app_io_status app_io_fail_(app_io_status st, char *err, size_t errlen, const char *fmt, ...)
@@ -168,7 +198,8 @@ static app_io_status history_grow(app_history *h, int cap)
     size_t c = (size_t)cap;
 #define GROW(field, width)                                                                         \
     do {                                                                                           \
-        size_t bytes_ = c * (size_t)(width) * sizeof *h->field;                                    \
+        size_t bytes_;                                                                             \
+        if (app_size_mul3(c, (size_t)(width), sizeof *h->field, &bytes_)) return APP_IO_ERR_NOMEM; \
         void *p_ = realloc(h->field, bytes_ > 0 ? bytes_ : 1);                                     \
         if (!p_) return APP_IO_ERR_NOMEM;                                                          \
         h->field = p_;                                                                             \

@@ -23,18 +23,32 @@ typedef struct {
     char *err;
     size_t errlen;
     const char *path;
-    char group[32]; ///< "density/" etc. once inside a group, "" at the root (for messages)
+    char group[32];    ///< "density/" etc. once inside a group, "" at the root (for messages)
+    size_t budget;     ///< bytes the datasets and strings still to be read may declare in total
+    int has_checksum;  ///< the file has a root attribute "checksum"
+    uint64_t checksum; ///< its value
     H5E_auto2_t old_fn;
     void *old_data;
 } h5ctx;
 
 static void h5_enter(h5ctx *c, const char *path, char *err, size_t errlen)
 {
+    static int first = 1;
     pthread_mutex_lock(&h5_lock);
+    if (first) {
+        // After a failed H5Fclose (disk full) HDF5 keeps a half-closed file that its atexit
+        // cleanup then dereferences (SIGSEGV at exit). The process releases everything when it
+        // ends anyway, so HDF5 gets no atexit hook; H5close() stays available to callers.
+        H5dont_atexit();
+        first = 0;
+    }
     c->err = err;
     c->errlen = errlen;
     c->path = path;
     c->group[0] = '\0';
+    c->budget = 0;
+    c->has_checksum = 0;
+    c->checksum = 0;
     c->old_fn = NULL;
     c->old_data = NULL;
     // Failures are reported through err[] with the HDF5 stack's text; HDF5 must not also print
@@ -50,18 +64,23 @@ static void h5_leave(h5ctx *c)
     pthread_mutex_unlock(&h5_lock);
 }
 
-/* H5Ewalk2 callback: keep the innermost (first, when walking upward) error description. */
+/* H5Ewalk2 callback: the operating system's reason, if an HDF5 error record carries one
+ * ("... errno = 28, error message = 'No space left on device', buf = 0x..."). The rest of
+ * HDF5's stack text (function names, addresses, internal sizes) means nothing to a user and
+ * is not shown. */
 static herr_t h5_walk_cb(unsigned n, const H5E_error2_t *e, void *data)
 {
     char *buf = data;
     (void)n;
-    if (buf[0] == '\0' && e->desc) {
-        snprintf(buf, 256, "%s", e->desc);
+    const char *p = e->desc ? strstr(e->desc, "errno = ") : NULL;
+    if (buf[0] == '\0' && p) {
+        int code = atoi(p + 8);
+        if (code > 0) snprintf(buf, 256, "%s", strerror(code));
     }
     return 0;
 }
 
-/* Write "<path>: <what>[: <innermost HDF5 error>]" into c->err, clear the HDF5 stack, return st. */
+/* Write "<path>: <what>[: <OS reason>]" into c->err, clear the HDF5 stack, return st. */
 #if defined(__GNUC__)
 __attribute__((format(printf, 3, 4)))
 #endif
@@ -92,6 +111,18 @@ static hid_t new_fapl(void)
 {
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     if (fapl < 0) return -1;
+        // The 1.8 object-header format (version-2 headers, superblock and B-trees) carries a
+        // checksum on every piece of metadata, so HDF5 itself detects damaged metadata instead of
+        // parsing it; h5py and every HDF5 >= 1.8 read it.
+#if H5_VERSION_GE(1, 10, 2)
+    H5F_libver_t low = H5F_LIBVER_V18;
+#else
+    H5F_libver_t low = H5F_LIBVER_LATEST;
+#endif
+    if (H5Pset_libver_bounds(fapl, low, H5F_LIBVER_LATEST) < 0) {
+        H5Pclose(fapl);
+        return -1;
+    }
 #if H5_VERSION_GE(1, 10, 7)
     if (H5Pset_file_locking(fapl, 0, 1) < 0) {
         H5Pclose(fapl);
@@ -323,11 +354,119 @@ static app_io_status write_checkpoint(h5ctx *c, hid_t file, const app_checkpoint
     return st;
 }
 
+/* ---------------------------------------------------------------------------------------- */
+/* checksum                                                                                 */
+/* ---------------------------------------------------------------------------------------- */
+
+/* Hash a field: its name (with the NUL), its element count as 8 little-endian bytes, then the
+ * n elements of elem bytes each (1, 4 or 8) as little-endian bytes. data may be NULL for a
+ * field that is absent: then the count is hashed as all ones. */
+static uint64_t hash_field(uint64_t h, const char *name, const void *data, size_t n, size_t elem)
+{
+    h = app_fnv1a64(h, name, strlen(name) + 1);
+    uint64_t cnt = data ? (uint64_t)n : UINT64_MAX;
+    unsigned char b[8];
+    for (int i = 0; i < 8; i++)
+        b[i] = (unsigned char)(cnt >> (8 * i));
+    h = app_fnv1a64(h, b, 8);
+    if (!data || n == 0) return h;
+    const uint16_t one = 1;
+    size_t bytes;
+    if (*(const unsigned char *)&one || elem == 1) { // little-endian host: native bytes
+        if (app_size_mul(n, elem, &bytes)) return h; // cannot happen for an allocated array
+        return app_fnv1a64(h, data, bytes);
+    }
+    const unsigned char *p = data;
+    for (size_t k = 0; k < n; k++, p += elem)
+        for (size_t i = elem; i-- > 0;)
+            h = app_fnv1a64(h, p + i, 1);
+    return h;
+}
+
+static uint64_t hash_str(uint64_t h, const char *name, const char *s)
+{
+    return hash_field(h, name, s, s ? strlen(s) : 0, 1);
+}
+
+static uint64_t hash_int(uint64_t h, const char *name, int v)
+{
+    int32_t x = (int32_t)v;
+    return hash_field(h, name, &x, 1, 4);
+}
+
+uint64_t app_result_checksum(const app_result *r)
+{
+    uint64_t h = APP_FNV1A64_INIT;
+    size_t wh = 0, nu = 0;
+    app_size_mul((size_t)(r->W > 0 ? r->W : 0), (size_t)(r->H > 0 ? r->H : 0), &wh);
+    h = hash_int(h, "W", r->W);
+    h = hash_int(h, "H", r->H);
+    h = hash_field(h, "density/raw", r->rho_raw, wh, 8);
+    h = hash_field(h, "density/filtered", r->rho_filtered, wh, 8);
+    h = hash_field(h, "density/physical", r->rho_physical, wh, 8);
+    if (r->displacement) {
+        h = hash_int(h, "ndof", r->ndof);
+        h = hash_int(h, "n_load_cases", r->n_load_cases);
+        app_size_mul((size_t)r->ndof, (size_t)r->n_load_cases, &nu);
+    }
+    h = hash_field(h, "fem/displacement", r->displacement, nu, 8);
+    h = hash_field(h, "fem/strain_energy", r->strain_energy, wh, 8);
+    h = hash_field(h, "params/theta", r->n_params > 0 ? r->theta : NULL, r->n_params, 8);
+    const app_history *y = &r->history;
+    size_t rows = (size_t)(y->n_rows > 0 ? y->n_rows : 0), nc = 0, ne = 0;
+    app_size_mul(rows, (size_t)(y->n_constraints > 0 ? y->n_constraints : 0), &nc);
+    app_size_mul(rows, (size_t)(y->n_extra > 0 ? y->n_extra : 0), &ne);
+    h = hash_int(h, "history/n_rows", y->n_rows);
+    h = hash_int(h, "history/n_constraints", y->n_constraints);
+    h = hash_int(h, "history/n_extra", y->n_extra);
+    for (int j = 0; y->constraint_names && j < y->n_constraints; j++)
+        h = hash_str(h, "history/constraint_names", y->constraint_names[j]);
+    for (int j = 0; y->extra_names && j < y->n_extra; j++)
+        h = hash_str(h, "history/extra_names", y->extra_names[j]);
+    h = hash_field(h, "history/iteration", rows ? y->iteration : NULL, rows, 8);
+    h = hash_field(h, "history/evaluations", rows ? y->evaluations : NULL, rows, 8);
+    h = hash_field(h, "history/objective", rows ? y->objective : NULL, rows, 8);
+    h = hash_field(h, "history/constraints", nc ? y->constraints : NULL, nc, 8);
+    h = hash_field(h, "history/violation", rows ? y->violation : NULL, rows, 8);
+    h = hash_field(h, "history/step", rows ? y->step : NULL, rows, 8);
+    h = hash_field(h, "history/time", rows ? y->time : NULL, rows, 8);
+    h = hash_field(h, "history/extra", ne ? y->extra : NULL, ne, 8);
+    h = hash_str(h, "config", r->config_text);
+    h = hash_str(h, "config_keys", r->config_keys);
+    h = hash_field(h, "config_hash", &r->config_hash, 1, 8);
+    h = hash_field(h, "compliance", &r->compliance, 1, 8);
+    h = hash_field(h, "volume_fraction", &r->volume_fraction, 1, 8);
+    h = hash_int(h, "status_code", r->status_code);
+    h = hash_str(h, "status", r->status);
+    h = hash_str(h, "version", r->version);
+    h = hash_field(h, "seed", &r->seed, 1, 8);
+    h = hash_str(h, "config_name", r->config_name);
+    h = hash_str(h, "method", r->method);
+    h = hash_str(h, "parameterization", r->parameterization);
+    h = hash_int(h, "mirror_left", r->mirror_left != 0);
+    h = hash_int(h, "mirror_right", r->mirror_right != 0);
+    const app_checkpoint *k = &r->checkpoint;
+    h = hash_int(h, "checkpoint", k->present != 0);
+    if (k->present) {
+        h = hash_field(h, "checkpoint/counters", k->n_counters ? (const void *)k->counters : "",
+                       k->n_counters, 8);
+        h = hash_field(h, "checkpoint/words", k->n_words ? (const void *)k->words : "", k->n_words,
+                       8);
+        h = hash_field(h, "checkpoint/solver_state",
+                       k->n_solver_state ? (const void *)k->solver_state : "", k->n_solver_state,
+                       8);
+        h = hash_field(h, "checkpoint/extra", k->n_extra ? (const void *)k->extra : "", k->n_extra,
+                       8);
+    }
+    return h;
+}
+
 /* Everything of r into the open file. */
 static app_io_status write_all(h5ctx *c, hid_t f, const app_result *r)
 {
     app_io_status st;
     hid_t g = -1;
+    if ((st = put_attr_u64(c, f, "checksum", app_result_checksum(r)))) return st;
     if ((st = put_attr_str(c, f, "format", APP_H5_FORMAT)) ||
         (st = put_attr_int(c, f, "format_version", APP_H5_FORMAT_VERSION)) ||
         (st = put_attr_int(c, f, "W", r->W)) || (st = put_attr_int(c, f, "H", r->H)) ||
@@ -344,6 +483,8 @@ static app_io_status write_all(h5ctx *c, hid_t f, const app_result *r)
         (st = put_attr_int(c, f, "mirror_right", r->mirror_right != 0)))
         return st;
     if (r->config_text && (st = put_string_data(c, f, "config", r->config_text))) return st;
+    if (r->config_keys && (st = put_string_data(c, f, "config_keys", r->config_keys))) return st;
+    if (r->config_hash && (st = put_attr_u64(c, f, "config_hash", r->config_hash))) return st;
 
     // Densities as [H][W] so that h5dump/h5py show the image the right way up (row 0 = top).
     hsize_t img[2] = {(hsize_t)r->H, (hsize_t)r->W};
@@ -442,13 +583,52 @@ static app_io_status get_attr(h5ctx *c, hid_t loc, const char *name, hid_t mtype
         return required ? h5_fail(c, APP_IO_ERR_FORMAT, "attribute %s%s missing", c->group, name)
                         : APP_IO_OK;
     app_io_status st = APP_IO_OK;
-    hid_t a = -1, sp = -1;
+    hid_t a = -1, sp = -1, ft = -1;
+    H5T_class_t want = H5Tget_class(mtype);
     if ((a = H5Aopen(loc, name, H5P_DEFAULT)) < 0 || (sp = H5Aget_space(a)) < 0 ||
-        H5Sget_simple_extent_npoints(sp) != 1 || H5Aread(a, mtype, v) < 0)
+        (ft = H5Aget_type(a)) < 0) {
+        st = h5_fail(c, APP_IO_ERR_FORMAT, "cannot open attribute %s%s", c->group, name);
+    } else if (H5Tget_class(ft) != want || H5Tget_size(ft) > 8 ||
+               H5Sget_simple_extent_npoints(sp) != 1) {
+        st = h5_fail(c, APP_IO_ERR_FORMAT, "attribute %s%s: expected one %s", c->group, name,
+                     want == H5T_FLOAT ? "floating-point number" : "integer");
+    } else if (H5Aread(a, mtype, v) < 0) {
         st = h5_fail(c, APP_IO_ERR_FORMAT, "cannot read attribute %s%s", c->group, name);
+    }
+    if (ft >= 0) H5Tclose(ft);
     if (sp >= 0) H5Sclose(sp);
     if (a >= 0) H5Aclose(a);
     return st;
+}
+
+/* Charge bytes to the read budget (the file's size): 0, or a format error naming the object.
+ * A version-2 file stores every dataset and string uncompressed, so together they can never
+ * declare more bytes than the file holds; a larger claim is a damaged or forged file, and
+ * refusing it before allocating is what keeps a 3 KB file from asking for 16 EiB. */
+static app_io_status take_budget(h5ctx *c, const char *kind, const char *name, size_t bytes,
+                                 int overflow)
+{
+    if (overflow)
+        return h5_fail(c, APP_IO_ERR_FORMAT,
+                       "%s %s%s declares more than 2^64 bytes (damaged or forged file)", kind,
+                       c->group, name);
+    if (bytes > c->budget)
+        return h5_fail(c, APP_IO_ERR_FORMAT,
+                       "%s %s%s declares %zu bytes, more than the %zu bytes of the file left to "
+                       "hold it (damaged or forged file)",
+                       kind, c->group, name, bytes, c->budget);
+    c->budget -= bytes;
+    return APP_IO_OK;
+}
+
+/* After reading a fixed-length string of l bytes into s[l+1]: padding NULs are fine, a NUL
+ * followed by other bytes is not (the value would be silently truncated). */
+static int has_inner_nul(const char *s, size_t l)
+{
+    size_t n = strnlen(s, l);
+    for (size_t i = n; i < l; i++)
+        if (s[i] != '\0') return 1;
+    return 0;
 }
 
 /* Read the string attribute name (fixed-length or variable-length) into a malloc'd *out.
@@ -470,38 +650,37 @@ static app_io_status get_attr_str(h5ctx *c, hid_t loc, const char *name, char **
         st = h5_fail(c, APP_IO_ERR_FORMAT, "attribute %s%s is not a string", c->group, name);
         goto done;
     }
-    htri_t vlen = H5Tis_variable_str(ft);
+    // Only fixed-length strings (what app_h5_write stores): a variable-length string would be
+    // sized by HDF5 itself from the file, outside the checks here.
+    if (H5Tis_variable_str(ft) != 0) {
+        st = h5_fail(c, APP_IO_ERR_FORMAT, "attribute %s%s: expected a fixed-length string",
+                     c->group, name);
+        goto done;
+    }
     // Same character set as the file: HDF5 has no conversion between ASCII and UTF-8.
-    if (vlen < 0 || (mt = H5Tcopy(H5T_C_S1)) < 0 || H5Tset_cset(mt, H5Tget_cset(ft)) < 0) {
+    size_t l = H5Tget_size(ft);
+    // The file's own padding too: a conversion to another padding would stop at a NUL byte
+    // and hide what follows it.
+    H5T_str_t pad = H5Tget_strpad(ft);
+    if ((mt = H5Tcopy(H5T_C_S1)) < 0 || H5Tset_cset(mt, H5Tget_cset(ft)) < 0 || l == 0 || pad < 0 ||
+        H5Tset_size(mt, l) < 0 || H5Tset_strpad(mt, pad) < 0) {
         st = h5_fail(c, APP_IO_ERR_FORMAT, "attribute %s%s: bad string type", c->group, name);
         goto done;
     }
-    if (vlen) {
-        char *s = NULL;
-        if (H5Tset_size(mt, H5T_VARIABLE) < 0 || H5Aread(a, mt, &s) < 0) {
-            st = h5_fail(c, APP_IO_ERR_FORMAT, "cannot read attribute %s%s", c->group, name);
-            goto done;
-        }
-        size_t l = s ? strlen(s) : 0;
-        *out = malloc(l + 1);
-        if (*out) {
-            if (l) memcpy(*out, s, l);
-            (*out)[l] = '\0';
-        }
-        H5free_memory(s);
-    } else {
-        size_t l = H5Tget_size(ft);
-        if (l == 0 || H5Tset_size(mt, l) < 0 || H5Tset_strpad(mt, H5T_STR_NULLPAD) < 0) {
-            st = h5_fail(c, APP_IO_ERR_FORMAT, "attribute %s%s: bad string size", c->group, name);
-            goto done;
-        }
-        *out = calloc(l + 1, 1);
-        if (*out && H5Aread(a, mt, *out) < 0) {
-            free(*out);
-            *out = NULL;
-            st = h5_fail(c, APP_IO_ERR_FORMAT, "cannot read attribute %s%s", c->group, name);
-            goto done;
-        }
+    if ((st = take_budget(c, "attribute", name, l, 0))) goto done;
+    *out = calloc(l + 1, 1);
+    if (*out && H5Aread(a, mt, *out) < 0) {
+        free(*out);
+        *out = NULL;
+        st = h5_fail(c, APP_IO_ERR_FORMAT, "cannot read attribute %s%s", c->group, name);
+        goto done;
+    }
+    if (*out && has_inner_nul(*out, l)) {
+        free(*out);
+        *out = NULL;
+        st = h5_fail(c, APP_IO_ERR_FORMAT, "attribute %s%s: string contains a NUL byte", c->group,
+                     name);
+        goto done;
     }
     if (!*out)
         st = h5_fail(c, APP_IO_ERR_NOMEM, "out of memory for attribute %s%s", c->group, name);
@@ -533,7 +712,10 @@ static app_io_status get_attr_names(h5ctx *c, hid_t loc, const char *name, int n
                      c->group, name, n);
         goto done;
     }
-    buf = malloc((size_t)n * l);
+    size_t bytes;
+    int ovf = app_size_mul((size_t)n, l, &bytes);
+    if ((st = take_budget(c, "attribute", name, bytes, ovf))) goto done;
+    buf = malloc(bytes);
     names = calloc((size_t)n, sizeof *names);
     if (!buf || !names) {
         st = h5_fail(c, APP_IO_ERR_NOMEM, "out of memory for attribute %s%s", c->group, name);
@@ -550,6 +732,11 @@ static app_io_status get_attr_names(h5ctx *c, hid_t loc, const char *name, int n
             goto done;
         }
         memcpy(names[j], buf + (size_t)j * l, l); // NUL-padded; calloc'd l+1 ends it
+        if (has_inner_nul(names[j], l)) {
+            st = h5_fail(c, APP_IO_ERR_FORMAT, "attribute %s%s: name %d contains a NUL byte",
+                         c->group, name, j);
+            goto done;
+        }
     }
     *out = names;
     names = NULL;
@@ -568,7 +755,10 @@ done:
 
 /* Read dataset name, which must have the given rank and dims (dims[i] = 0 in want means "any",
  * and the found size is returned there), into a malloc'd *out of elem bytes per value. A
- * missing dataset leaves *out NULL unless required. */
+ * missing dataset leaves *out NULL unless required. Checked before anything is allocated:
+ * the rank, each dimension, the byte size (checked multiplication, charged to the read
+ * budget), the type class (numbers of mtype's class, at most 8 bytes) and the layout
+ * (contiguous or compact, no filters: no decompression bomb). */
 static app_io_status get_data(h5ctx *c, hid_t loc, const char *name, int rank, hsize_t *want,
                               hid_t mtype, size_t elem, void **out, int required)
 {
@@ -579,17 +769,21 @@ static app_io_status get_data(h5ctx *c, hid_t loc, const char *name, int rank, h
         return required ? h5_fail(c, APP_IO_ERR_FORMAT, "dataset %s%s missing", c->group, name)
                         : APP_IO_OK;
     app_io_status st = APP_IO_OK;
-    hid_t d = -1, sp = -1;
+    hid_t d = -1, sp = -1, ft = -1, dcpl = -1;
     hsize_t dims[2] = {0, 0};
-    if ((d = H5Dopen2(loc, name, H5P_DEFAULT)) < 0 || (sp = H5Dget_space(d)) < 0) {
+    if ((d = H5Dopen2(loc, name, H5P_DEFAULT)) < 0 || (sp = H5Dget_space(d)) < 0 ||
+        (ft = H5Dget_type(d)) < 0 || (dcpl = H5Dget_create_plist(d)) < 0) {
         st = h5_fail(c, APP_IO_ERR_FORMAT, "cannot open dataset %s%s", c->group, name);
         goto done;
     }
-    if (H5Sget_simple_extent_ndims(sp) != rank || H5Sget_simple_extent_dims(sp, dims, NULL) < 0) {
-        st = h5_fail(c, APP_IO_ERR_FORMAT, "dataset %s%s: expected rank %d", c->group, name, rank);
+    int nd = H5Sget_simple_extent_ndims(sp);
+    if (nd != rank || H5Sget_simple_extent_dims(sp, dims, NULL) < 0) {
+        st = h5_fail(c, APP_IO_ERR_FORMAT, "dataset %s%s: rank %d, expected %d", c->group, name, nd,
+                     rank);
         goto done;
     }
     size_t count = 1;
+    int ovf = 0;
     for (int i = 0; i < rank; i++) {
         if (want[i] != 0 && dims[i] != want[i]) {
             st = h5_fail(c, APP_IO_ERR_FORMAT, "dataset %s%s: dimension %d is %llu, expected %llu",
@@ -598,13 +792,25 @@ static app_io_status get_data(h5ctx *c, hid_t loc, const char *name, int rank, h
             goto done;
         }
         want[i] = dims[i];
-        if (dims[i] > ((size_t)1 << 40)) {
-            st = h5_fail(c, APP_IO_ERR_FORMAT, "dataset %s%s: implausible size", c->group, name);
-            goto done;
-        }
-        count *= (size_t)dims[i];
+        ovf |= dims[i] > SIZE_MAX || app_size_mul(count, (size_t)dims[i], &count);
     }
-    *out = malloc(count > 0 ? count * elem : 1);
+    size_t bytes;
+    ovf |= app_size_mul(count, elem, &bytes);
+    if ((st = take_budget(c, "dataset", name, bytes, ovf))) goto done;
+    H5T_class_t want_class = H5Tget_class(mtype), cls = H5Tget_class(ft);
+    if (cls != want_class || H5Tget_size(ft) > 8) {
+        st = h5_fail(c, APP_IO_ERR_FORMAT, "dataset %s%s: expected %s", c->group, name,
+                     want_class == H5T_FLOAT ? "floating-point numbers" : "integers");
+        goto done;
+    }
+    H5D_layout_t lay = H5Pget_layout(dcpl);
+    if ((lay != H5D_CONTIGUOUS && lay != H5D_COMPACT) || H5Pget_nfilters(dcpl) != 0) {
+        st = h5_fail(c, APP_IO_ERR_FORMAT,
+                     "dataset %s%s: expected a contiguous, unfiltered layout (as written here)",
+                     c->group, name);
+        goto done;
+    }
+    *out = malloc(count > 0 ? bytes : 1);
     if (!*out) {
         st = h5_fail(c, APP_IO_ERR_NOMEM, "out of memory for dataset %s%s", c->group, name);
         goto done;
@@ -615,6 +821,8 @@ static app_io_status get_data(h5ctx *c, hid_t loc, const char *name, int rank, h
         st = h5_fail(c, APP_IO_ERR_FORMAT, "cannot read dataset %s%s", c->group, name);
     }
 done:
+    if (dcpl >= 0) H5Pclose(dcpl);
+    if (ft >= 0) H5Tclose(ft);
     if (sp >= 0) H5Sclose(sp);
     if (d >= 0) H5Dclose(d);
     return st;
@@ -646,33 +854,30 @@ static app_io_status get_string_data(h5ctx *c, hid_t loc, const char *name, char
         st = h5_fail(c, APP_IO_ERR_FORMAT, "dataset %s%s is not a string", c->group, name);
         goto done;
     }
-    htri_t vlen = H5Tis_variable_str(ft);
-    if (vlen > 0) {
-        char *s = NULL;
-        if (H5Tset_size(mt, H5T_VARIABLE) < 0 ||
-            H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, &s) < 0) {
-            st = h5_fail(c, APP_IO_ERR_FORMAT, "cannot read dataset %s%s", c->group, name);
-            goto done;
-        }
-        size_t l = s ? strlen(s) : 0;
-        if ((*out = malloc(l + 1))) {
-            if (l) memcpy(*out, s, l);
-            (*out)[l] = '\0';
-        }
-        H5free_memory(s);
-    } else {
-        size_t l = H5Tget_size(ft);
-        if (vlen < 0 || l == 0 || H5Tset_size(mt, l) < 0 ||
-            H5Tset_strpad(mt, H5T_STR_NULLPAD) < 0) {
-            st = h5_fail(c, APP_IO_ERR_FORMAT, "dataset %s%s: bad string type", c->group, name);
-            goto done;
-        }
-        if ((*out = calloc(l + 1, 1)) && H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, *out) < 0) {
-            free(*out);
-            *out = NULL;
-            st = h5_fail(c, APP_IO_ERR_FORMAT, "cannot read dataset %s%s", c->group, name);
-            goto done;
-        }
+    if (H5Tis_variable_str(ft) != 0) {
+        st = h5_fail(c, APP_IO_ERR_FORMAT, "dataset %s%s: expected a fixed-length string", c->group,
+                     name);
+        goto done;
+    }
+    size_t l = H5Tget_size(ft);
+    H5T_str_t pad = H5Tget_strpad(ft);
+    if (l == 0 || pad < 0 || H5Tset_size(mt, l) < 0 || H5Tset_strpad(mt, pad) < 0) {
+        st = h5_fail(c, APP_IO_ERR_FORMAT, "dataset %s%s: bad string type", c->group, name);
+        goto done;
+    }
+    if ((st = take_budget(c, "dataset", name, l, 0))) goto done;
+    if ((*out = calloc(l + 1, 1)) && H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, *out) < 0) {
+        free(*out);
+        *out = NULL;
+        st = h5_fail(c, APP_IO_ERR_FORMAT, "cannot read dataset %s%s", c->group, name);
+        goto done;
+    }
+    if (*out && has_inner_nul(*out, l)) {
+        free(*out);
+        *out = NULL;
+        st = h5_fail(c, APP_IO_ERR_FORMAT, "dataset %s%s: string contains a NUL byte", c->group,
+                     name);
+        goto done;
     }
     if (!*out) st = h5_fail(c, APP_IO_ERR_NOMEM, "out of memory for dataset %s%s", c->group, name);
 done:
@@ -764,7 +969,7 @@ static app_io_status read_checkpoint(h5ctx *c, hid_t g, app_checkpoint *k)
     return APP_IO_OK;
 }
 
-static app_io_status read_all(h5ctx *c, hid_t f, app_result *r)
+static app_io_status read_all(h5ctx *c, hid_t f, app_result *r, int *versionp)
 {
     app_io_status st;
     char *format = NULL;
@@ -779,6 +984,11 @@ static app_io_status read_all(h5ctx *c, hid_t f, app_result *r)
     if (version < 1 || version > APP_H5_FORMAT_VERSION)
         return h5_fail(c, APP_IO_ERR_FORMAT, "format_version %d not supported (this program: %d)",
                        version, APP_H5_FORMAT_VERSION);
+    *versionp = version;
+    htri_t hc = H5Aexists(f, "checksum");
+    if (hc < 0) return h5_fail(c, APP_IO_ERR_FORMAT, "cannot query attribute checksum");
+    c->has_checksum = hc > 0;
+    if (hc > 0 && (st = get_attr(c, f, "checksum", H5T_NATIVE_UINT64, &c->checksum, 1))) return st;
     if ((st = get_attr(c, f, "W", H5T_NATIVE_INT, &r->W, 1)) ||
         (st = get_attr(c, f, "H", H5T_NATIVE_INT, &r->H, 1)))
         return st;
@@ -795,7 +1005,9 @@ static app_io_status read_all(h5ctx *c, hid_t f, app_result *r)
         (st = get_attr_str(c, f, "parameterization", &r->parameterization)) ||
         (st = get_attr(c, f, "mirror_left", H5T_NATIVE_INT, &r->mirror_left, 0)) ||
         (st = get_attr(c, f, "mirror_right", H5T_NATIVE_INT, &r->mirror_right, 0)) ||
-        (st = get_string_data(c, f, "config", &r->config_text)))
+        (st = get_string_data(c, f, "config", &r->config_text)) ||
+        (st = get_string_data(c, f, "config_keys", &r->config_keys)) ||
+        (st = get_attr(c, f, "config_hash", H5T_NATIVE_UINT64, &r->config_hash, 0)))
         return st;
 
     hid_t g = -1;
@@ -810,11 +1022,14 @@ static app_io_status read_all(h5ctx *c, hid_t f, app_result *r)
     }
     if ((st = open_group(c, f, "fem", &g))) return st;
     if (g >= 0) {
-        hsize_t du[2] = {0, 0};
+        // One displacement field per load case, 2 dofs per node of the (W+1) x (H+1) grid.
+        hsize_t du[2] = {0, 2 * ((hsize_t)r->W + 1) * ((hsize_t)r->H + 1)};
         st = get_doubles(c, g, "displacement", 2, du, &r->displacement, 0);
         if (!st && r->displacement) {
-            if (du[0] == 0 || du[1] == 0 || du[0] > INT_MAX || du[1] > INT_MAX)
-                st = h5_fail(c, APP_IO_ERR_FORMAT, "fem/displacement: bad size");
+            if (du[0] == 0 || du[0] > APP_H5_MAX_LOAD_CASES || du[1] > INT_MAX)
+                st = h5_fail(c, APP_IO_ERR_FORMAT,
+                             "dataset fem/displacement: %llu load cases, expected 1 to %d",
+                             (unsigned long long)du[0], APP_H5_MAX_LOAD_CASES);
             r->n_load_cases = (int)du[0];
             r->ndof = (int)du[1];
         }
@@ -845,6 +1060,23 @@ static app_io_status read_all(h5ctx *c, hid_t f, app_result *r)
     return APP_IO_OK;
 }
 
+/* The version of the HDF5 superblock of the file at path (the byte after the 8-byte signature,
+ * which HDF5 looks for at offset 0, 512, 1024, 2048, ...), or -1 if there is none. */
+static int superblock_version(const char *path, long long size)
+{
+    static const unsigned char sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    int version = -1;
+    for (long long off = 0; off + 9 <= size && version < 0; off = off ? 2 * off : 512) {
+        unsigned char b[9];
+        if (fseek(f, (long)off, SEEK_SET) != 0 || fread(b, 1, 9, f) != 9) break;
+        if (memcmp(b, sig, 8) == 0) version = b[8];
+    }
+    fclose(f);
+    return version;
+}
+
 app_io_status app_h5_read(const char *path, app_result *r, char *err, size_t errlen)
 {
     if (r) memset(r, 0, sizeof *r);
@@ -854,6 +1086,19 @@ app_io_status app_h5_read(const char *path, app_result *r, char *err, size_t err
     if (stat(path, &sb) != 0)
         return APP_IO_FAIL(APP_IO_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     if (!S_ISREG(sb.st_mode)) return APP_IO_FAIL(APP_IO_ERR_IO, "%s: not a regular file", path);
+    // HDF5 parses the metadata of a version-0/1 superblock file without any checksum, and
+    // HDF5 1.10 has memory errors on damaged metadata of that kind (found by fuzzing:
+    // heap-buffer-overflow in H5O__attr_exists). From superblock version 2 on every piece of
+    // metadata is checksummed and HDF5 refuses damage before parsing it; app_h5_write writes
+    // version 2 (the 1.8 format), so only checksummed files are read.
+    int sbv = superblock_version(path, (long long)sb.st_size);
+    if (sbv < 0) return APP_IO_FAIL(APP_IO_ERR_FORMAT, "%s: not an HDF5 file", path);
+    if (sbv < 2)
+        return APP_IO_FAIL(APP_IO_ERR_FORMAT,
+                           "%s: HDF5 file format without metadata checksums (superblock version "
+                           "%d; topopt writes version 2 or later); a trusted file can be "
+                           "converted with `h5repack -L IN OUT`",
+                           path, sbv);
     h5ctx c;
     h5_enter(&c, path, err, errlen);
     app_io_status st;
@@ -877,8 +1122,25 @@ app_io_status app_h5_read(const char *path, app_result *r, char *err, size_t err
         st = h5_fail(&c, APP_IO_ERR_FORMAT, "cannot open as HDF5");
         goto done;
     }
-    st = read_all(&c, f, r);
+    // Everything the datasets and strings declare must fit in the file (see take_budget).
+    c.budget = (size_t)sb.st_size;
+    int version = 0;
+    st = read_all(&c, f, r, &version);
     if (H5Fclose(f) < 0 && !st) st = h5_fail(&c, APP_IO_ERR_IO, "cannot close");
+    if (!st && version >= 2) {
+        c.group[0] = '\0';
+        uint64_t stored = 0, got = app_result_checksum(r);
+        stored = c.checksum; // read by read_all
+
+        if (!c.has_checksum)
+            st = h5_fail(&c, APP_IO_ERR_FORMAT, "attribute checksum missing (format_version %d)",
+                         version);
+        else if (stored != got)
+            st = h5_fail(&c, APP_IO_ERR_FORMAT,
+                         "data checksum mismatch (stored %016llx, computed %016llx): the file is "
+                         "damaged",
+                         (unsigned long long)stored, (unsigned long long)got);
+    }
 done:
     h5_leave(&c);
     if (st) app_result_free(r);
@@ -896,6 +1158,7 @@ void app_result_free(app_result *r)
     free(r->theta);
     app_history_free(&r->history);
     free(r->config_text);
+    free(r->config_keys);
     free(r->status);
     free(r->version);
     free(r->config_name);
@@ -914,7 +1177,9 @@ app_io_status app_result_render_png(const char *h5_path, const char *png_path, i
     if (!h5_path || !png_path) return APP_IO_FAIL(APP_IO_ERR_INVALID, "render: NULL path");
     app_result r;
     app_io_status st = app_h5_read(h5_path, &r, err, errlen);
-    if (st) return st;
+    // Whatever keeps the input from being read is the caller's input (missing, damaged,
+    // foreign); APP_IO_ERR_IO is then left to mean the picture could not be written.
+    if (st) return st == APP_IO_ERR_NOMEM ? st : APP_IO_ERR_FORMAT;
     if (!r.rho_physical) {
         st = APP_IO_FAIL(APP_IO_ERR_FORMAT, "%s: no density/physical dataset", h5_path);
     } else {

@@ -41,11 +41,15 @@ app_io_status app_png_write_density(const char *path, const double *rho, int W, 
                            scale);
     int copies = 1 + (mirror_left != 0) + (mirror_right != 0);
     int k = scale > 0 ? scale : app_png_default_scale(W, H, mirror_left, mirror_right);
-    long long pw = (long long)k * W * copies, ph = (long long)k * H;
-    if (pw > APP_PNG_MAX_SIDE || ph > APP_PNG_MAX_SIDE)
-        return APP_IO_FAIL(APP_IO_ERR_INVALID, "%s: picture %lld x %lld exceeds %d pixels a side",
-                           path, pw, ph, APP_PNG_MAX_SIDE);
-    size_t n = (size_t)W * (size_t)H;
+    size_t pw_, ph_, n;
+    int big = app_size_mul3((size_t)k, (size_t)W, (size_t)copies, &pw_) ||
+              app_size_mul((size_t)k, (size_t)H, &ph_);
+    if (big || pw_ > APP_PNG_MAX_SIDE || ph_ > APP_PNG_MAX_SIDE)
+        return APP_IO_FAIL(APP_IO_ERR_INVALID,
+                           "%s: picture %llu x %llu (scale %d) exceeds %d pixels a side", path,
+                           (unsigned long long)pw_, (unsigned long long)ph_, k, APP_PNG_MAX_SIDE);
+    long long pw = (long long)pw_, ph = (long long)ph_;
+    app_size_mul((size_t)W, (size_t)H, &n); // <= pw_ * ph_, which fits
     for (size_t i = 0; i < n; i++)
         if (!isfinite(rho[i]))
             return APP_IO_FAIL(APP_IO_ERR_INVALID,

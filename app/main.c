@@ -4,8 +4,10 @@
 #include <string.h>
 
 #include "config.h"
+#include "cost.h"
 #include "export.h"
 #include "run.h"
+#include "threads.h"
 
 static const char *USAGE =
     "usage: topopt <command> [options]\n"
@@ -27,7 +29,7 @@ static const char *USAGE =
 
 static const char *RUN_USAGE =
     "usage: topopt run CONFIG [--set key=value]... [--out DIR] [--seed N] [--quiet]\n"
-    "                         [--resume DIR]\n"
+    "                         [--resume DIR] [--threads N]\n"
     "\n"
     "Optimize one design. Writes DIR/design.png, DIR/result.h5 (densities, displacements,\n"
     "parameters, history, resolved config; also the checkpoint), DIR/history.csv and, with\n"
@@ -39,6 +41,8 @@ static const char *RUN_USAGE =
     "  --seed N         seed of the initialization (overrides the config's seed)\n"
     "  --quiet          no iteration table, only the summary line\n"
     "  --resume DIR     continue from the checkpoint DIR/result.h5 (same config)\n"
+    "  --threads N      BLAS and OpenMP threads (overrides the config key threads; default\n"
+    "                   auto = 1; OPENBLAS_NUM_THREADS / OMP_NUM_THREADS still override)\n"
     "\n"
     "SIGINT/SIGTERM stop the run after the current iteration and write the checkpoint.\n";
 
@@ -55,23 +59,29 @@ static const char *RENDER_USAGE = "usage: topopt render RESULT.h5 [--png FILE] [
                                   "K is pixels per element (default: at least 600 px wide).\n";
 
 static const char *SUITE_USAGE =
-    "usage: topopt suite [--filter PATTERN] [--method M] [--steps N] [--jobs N] [--out DIR]\n"
-    "                    [--seed N] [--small] [--resume] [--list]\n"
+    "usage: topopt suite [--filter PATTERN] [--methods M,...] [--seeds LIST] [--steps N]\n"
+    "                    [--jobs N] [--out DIR] [--small] [--resume] [--list] [--threads N]\n"
+    "       mpirun -n N topopt suite ...   (MPI task farm, if built with MPI)\n"
     "\n"
-    "Run the problems of configs/benchmarks/hoyer2019/problems.json and write\n"
-    "DIR/summary.csv and DIR/summary.md (our compliance beside the paper's typical and\n"
-    "best-of-ensemble result of the same method family). DIR defaults to results/suite.\n"
+    "Run the problems of configs/benchmarks/hoyer2019/problems.json, each with every method\n"
+    "and seed (one task each, results in DIR/<problem>/<method>/seed<k>/), and write\n"
+    "DIR/summary.csv, summary.md, tasks.csv, summary.png and gallery.png: per problem and\n"
+    "method our typical (median over the seeds) and best compliance beside the paper's.\n"
+    "DIR defaults to results/suite.\n"
     "\n"
     "  --filter PATTERN  only problems whose name contains PATTERN\n"
-    "  --method M        cnn-lbfgs (default), pixel-lbfgs, pixel-mma, pixel-oc, cnn-bfgs-sqp\n"
-    "  --steps N         function evaluations per problem (default 1000)\n"
-    "  --jobs N          problems run in parallel processes (default 1)\n"
-    "  --seed N          seed of the network initialization (default 0); the paper's typical\n"
-    "                    compliance is a median over seeds\n"
+    "  --methods M,...   methods (default cnn-lbfgs), from the list below; --method M: one\n"
+    "  --steps N         function evaluations per task (default 1000)\n"
+    "  --jobs N          tasks run in parallel processes (default 1; not under mpirun)\n"
+    "  --seeds LIST      seeds of the network initialization, ranges and lists: 0-9, 0,3,7-9\n"
+    "                    (default 0); the paper's typical compliance is a median over seeds\n"
+    "  --seed N          the same as --seeds N\n"
     "  --small           only the paper's 62 small problems\n"
-    "  --resume          keep the problems DIR already holds a finished result of (same\n"
-    "                    method and --steps) and run only the others\n"
-    "  --list            print the problem names and exit\n";
+    "  --resume          keep the tasks DIR already holds a finished result of (same\n"
+    "                    method, seed and --steps) and run only the others\n"
+    "  --list            print the problem names and exit\n"
+    "  --threads N       threads of the whole suite, divided among the --jobs workers\n"
+    "                    (default: each worker the auto count, 1, at most cores / jobs)\n";
 
 static int usage_error(const char *msg, const char *usage)
 {
@@ -94,7 +104,7 @@ typedef struct {
     char **sets;
     int n_sets;
     const char *out, *resume;
-    int quiet, has_seed;
+    int quiet, has_seed, threads;
     unsigned long seed;
 } run_args;
 
@@ -125,6 +135,12 @@ static int parse_run_args(int argc, char **argv, run_args *a, int is_run, const 
                 return usage_error("--seed needs a non-negative integer", usage);
             a->seed = (unsigned long)v;
             a->has_seed = 1;
+            i++;
+        } else if (is_run && !strcmp(s, "--threads")) {
+            long v;
+            if (i + 1 >= argc || parse_int(argv[i + 1], 1, 1024, &v))
+                return usage_error("--threads needs an integer 1..1024", usage);
+            a->threads = (int)v;
             i++;
         } else if (is_run && !strcmp(s, "--quiet")) {
             a->quiet = 1;
@@ -167,8 +183,15 @@ static int cmd_run(int argc, char **argv, int is_run)
         return APP_EXIT_USAGE;
     }
     free(a.sets);
+    app_cost cost;
+    if (app_cost_check(c, &cost, err, sizeof err)) { /* before any work, in check and run */
+        fprintf(stderr, "topopt: %s\n", err);
+        free(c);
+        return APP_EXIT_USAGE;
+    }
     if (!is_run) {
         app_config_write(c, stdout);
+        app_cost_print(&cost, stdout);
         fprintf(stderr, "%s: ok\n", a.config);
         free(c);
         return APP_EXIT_OK;
@@ -176,6 +199,7 @@ static int cmd_run(int argc, char **argv, int is_run)
     if (a.out) snprintf(c->out_dir, sizeof c->out_dir, "%s", a.out);
     if (a.has_seed) c->seed = a.seed;
     if (a.quiet) c->quiet = 1;
+    if (a.threads) c->threads = a.threads;
     app_run_opts o = {.resume_dir = a.resume, .quiet = c->quiet};
     app_run_install_signals();
     r = app_run(c, &o, NULL);
@@ -222,7 +246,8 @@ static int cmd_render(int argc, char **argv)
     app_io_status st = app_result_render_png(in, png, (int)scale, err, sizeof err);
     if (st != APP_IO_OK) {
         fprintf(stderr, "topopt: render: %s\n", err);
-        return st == APP_IO_ERR_IO || st == APP_IO_ERR_FORMAT ? APP_EXIT_USAGE : APP_EXIT_FAILED;
+        /* a bad input is a usage error; a picture that cannot be written is a failure */
+        return st == APP_IO_ERR_IO || st == APP_IO_ERR_NOMEM ? APP_EXIT_FAILED : APP_EXIT_USAGE;
     }
     printf("wrote %s\n", png);
     return APP_EXIT_OK;
@@ -237,11 +262,18 @@ static int cmd_suite(int argc, char **argv)
         long v;
         if (!strcmp(s, "--help") || !strcmp(s, "-h")) {
             fputs(SUITE_USAGE, stdout);
+            fputs("\nmethods: ", stdout);
+            app_suite_print_methods(stdout);
+            fputs("\n", stdout);
             return APP_EXIT_OK;
         } else if (!strcmp(s, "--filter") && i + 1 < argc) {
             o.filter = argv[++i];
         } else if (!strcmp(s, "--method") && i + 1 < argc) {
             o.method = argv[++i];
+        } else if (!strcmp(s, "--methods") && i + 1 < argc) {
+            o.methods = argv[++i];
+        } else if (!strcmp(s, "--seeds") && i + 1 < argc) {
+            o.seeds = argv[++i];
         } else if (!strcmp(s, "--out") && i + 1 < argc) {
             o.out_dir = argv[++i];
         } else if (!strcmp(s, "--steps") && i + 1 < argc) {
@@ -252,6 +284,10 @@ static int cmd_suite(int argc, char **argv)
             if (parse_int(argv[++i], 1, 256, &v))
                 return usage_error("--jobs needs an integer 1..256", SUITE_USAGE);
             o.jobs = (int)v;
+        } else if (!strcmp(s, "--threads") && i + 1 < argc) {
+            if (parse_int(argv[++i], 1, 1024, &v))
+                return usage_error("--threads needs an integer 1..1024", SUITE_USAGE);
+            o.threads = (int)v;
         } else if (!strcmp(s, "--seed") && i + 1 < argc) {
             if (parse_int(argv[++i], 0, 2147483647L, &v))
                 return usage_error("--seed needs a non-negative integer", SUITE_USAGE);
@@ -289,6 +325,7 @@ static int cmd_suite(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    app_blas_kernel_fix(argv); // OpenBLAS's fast kernels on CPUs it does not know (threads.h)
     if (argc < 2) return usage_error("missing command", USAGE);
     const char *cmd = argv[1];
     if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {

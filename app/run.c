@@ -13,6 +13,7 @@
 #include "chain.h"
 #include "export.h"
 #include "ncvx.h"
+#include "threads.h"
 
 static volatile sig_atomic_t g_stop = 0;
 
@@ -65,8 +66,10 @@ typedef struct {
     int converged;  /* stopped by budget.change_tol */
     double *x_prev; /* [n] previous iterate (change_tol) */
     int monitor_failed;
-    char err[1024];
+    char err[4096];
     FILE *log;
+    char *identity;         /* app_config_identity(c) */
+    uint64_t identity_hash; /* its FNV-1a 64 */
 } run_ctx;
 
 static uint64_t dbits(double d)
@@ -103,32 +106,68 @@ static const char *status_text(int term, int interrupted)
     }
 }
 
-/* Write result.h5 (with the checkpoint of the last saved state) and, if final, the pictures. */
+/* The output set, in the order it is put in place: result.h5 last, because it is what
+ * --resume, render and the suite read, so it is the commit point of the set. */
+static const char *const OUT_FILES[3] = {"design.png", "history.csv", "result.h5"};
+
+/* Move the staged set (DIR/<name>.new, each complete and fsynced) into place. The renames
+ * need no space; a failure leaves the files not yet renamed as they were. */
+static int commit_outputs(run_ctx *r)
+{
+    char from[1200], to[1200];
+    for (int i = 0; i < 3; i++) {
+        snprintf(from, sizeof from, "%s/%s.new", r->dir, OUT_FILES[i]);
+        snprintf(to, sizeof to, "%s/%s", r->dir, OUT_FILES[i]);
+        if (rename(from, to) != 0) {
+            snprintf(r->err, sizeof r->err, "%s: cannot rename %s into place: %s", r->dir, from,
+                     strerror(errno));
+            for (int j = i; j < 3; j++) {
+                snprintf(from, sizeof from, "%s/%s.new", r->dir, OUT_FILES[j]);
+                remove(from);
+            }
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* A staged write failed: remove what was staged and keep the message. */
+static int discard_outputs(run_ctx *r, const char *err)
+{
+    char p[1200];
+    for (int i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s/%s.new", r->dir, OUT_FILES[i]);
+        remove(p);
+    }
+    snprintf(r->err, sizeof r->err, "%s (the previous outputs in %s, if any, are unchanged)", err,
+             r->dir);
+    return 1;
+}
+
+/* Write design.png, history.csv and result.h5 (with the checkpoint of the last saved state)
+ * as one set: each is first written completely under DIR/<name>.new (fsynced), then all are
+ * renamed into place with result.h5 last. A fault while writing (disk full, I/O error) leaves
+ * the previous set untouched; the set is replaced at every checkpoint too, so the three files
+ * always describe the same iterate. */
 static int write_outputs(run_ctx *r, const double *theta, double compliance_attr, int term,
                          int interrupted, int final)
 {
     const app_config *c = r->c;
     app_chain_fields fl;
+    (void) final;
     if (app_chain_fields_at(r->ch, theta, &fl)) {
         snprintf(r->err, sizeof r->err, "evaluation of the final design failed");
         return 1;
     }
     (void)compliance_attr;
     char path[1200], err[1024];
-    if (final) {
-        snprintf(path, sizeof path, "%s/design.png", r->dir);
-        int scale = c->png_scale;
-        if (app_png_write_density(path, fl.rho_physical, fl.W, fl.H, scale, c->mirror_left,
-                                  c->mirror_right, err, sizeof err) != APP_IO_OK) {
-            snprintf(r->err, sizeof r->err, "%s", err);
-            return 1;
-        }
-        snprintf(path, sizeof path, "%s/history.csv", r->dir);
-        if (app_history_write_csv(path, &r->hist, err, sizeof err) != APP_IO_OK) {
-            snprintf(r->err, sizeof r->err, "%s", err);
-            return 1;
-        }
-    }
+    snprintf(path, sizeof path, "%s/design.png.new", r->dir);
+    if (app_png_write_density(path, fl.rho_physical, fl.W, fl.H, c->png_scale, c->mirror_left,
+                              c->mirror_right, err, sizeof err) != APP_IO_OK)
+        return discard_outputs(r, err);
+    snprintf(path, sizeof path, "%s/history.csv.new", r->dir);
+    if (app_history_write_csv(path, &r->hist, err, sizeof err) != APP_IO_OK)
+        return discard_outputs(r, err);
     char *cfg = app_config_to_string(c);
     app_result res;
     memset(&res, 0, sizeof res);
@@ -145,6 +184,8 @@ static int write_outputs(run_ctx *r, const double *theta, double compliance_attr
     res.theta = (double *)theta;
     res.history = r->hist;
     res.config_text = cfg;
+    res.config_keys = r->identity;
+    res.config_hash = r->identity_hash;
     res.compliance = fl.compliance;
     res.volume_fraction = fl.volume;
     res.status_code = term;
@@ -179,11 +220,101 @@ static int write_outputs(run_ctx *r, const double *theta, double compliance_attr
         res.checkpoint.n_extra = (size_t)r->n;
         res.checkpoint.extra = r->theta_ck;
     }
-    snprintf(path, sizeof path, "%s/result.h5", r->dir);
-    app_io_status st = app_h5_write(path, &res, err, sizeof err);
+    snprintf(path, sizeof path, "%s/result.h5.new", r->dir);
+    app_io_status st = cfg ? app_h5_write(path, &res, err, sizeof err) : APP_IO_ERR_NOMEM;
     free(cfg);
-    if (st != APP_IO_OK) {
-        snprintf(r->err, sizeof r->err, "%s", err);
+    if (st == APP_IO_ERR_NOMEM && !cfg) snprintf(err, sizeof err, "out of memory");
+    if (st != APP_IO_OK) return discard_outputs(r, err);
+    return commit_outputs(r);
+}
+
+/* The first line of `have` (a stored identity) that differs from `want` (this config's), as a
+ * message naming the key and both values. Lines are "key: value" in schema order; a key one
+ * side lacks (a program version with other keys) is named too. */
+static void identity_diff(const char *have, const char *want, char *msg, size_t len)
+{
+    const char *a = have, *b = want;
+    while (*a || *b) {
+        size_t la = strcspn(a, "\n"), lb = strcspn(b, "\n");
+        size_t ka = strcspn(a, ":"), kb = strcspn(b, ":");
+        if (ka > la) ka = la;
+        if (kb > lb) kb = lb;
+        if (la != lb || strncmp(a, b, la) != 0) {
+            if (ka == kb && strncmp(a, b, ka) == 0) {
+                int vl = (int)(la - ka > 2 ? la - ka - 2 : 0),
+                    wl = (int)(lb - kb > 2 ? lb - kb - 2 : 0);
+                snprintf(msg, len, "%.*s is %.*s%s in the checkpoint but %.*s%s here", (int)ka, a,
+                         vl > 200 ? 200 : vl, a + ka + 2, vl > 200 ? "..." : "",
+                         wl > 200 ? 200 : wl, b + kb + 2, wl > 200 ? "..." : "");
+            } else if (*a) {
+                snprintf(msg, len, "key %.*s of the checkpoint is not set the same way here",
+                         (int)ka, a);
+            } else {
+                snprintf(msg, len, "key %.*s is not in the checkpoint", (int)kb, b);
+            }
+            return;
+        }
+        a += la + (a[la] == '\n');
+        b += lb + (b[lb] == '\n');
+    }
+    snprintf(msg, len, "the config hash differs");
+}
+
+/* Does checkpoint prev (read from path) belong to this run? 0, or 1 with a message printed. */
+static int resume_check(const run_ctx *r, const app_result *prev, const char *path)
+{
+    const app_config *c = r->c;
+    const app_checkpoint *k = &prev->checkpoint;
+    char msg[1024];
+    if (!prev->config_keys || !prev->config_hash) {
+        fprintf(stderr,
+                "topopt: --resume: %s has no config hash (written by an older topopt); "
+                "start a fresh run\n",
+                path);
+        return 1;
+    }
+    if (prev->config_hash !=
+        app_fnv1a64(APP_FNV1A64_INIT, prev->config_keys, strlen(prev->config_keys))) {
+        fprintf(stderr, "topopt: --resume: %s: config_hash does not match config_keys\n", path);
+        return 1;
+    }
+    if (prev->config_hash != r->identity_hash || strcmp(prev->config_keys, r->identity) != 0) {
+        identity_diff(prev->config_keys, r->identity, msg, sizeof msg);
+        fprintf(stderr,
+                "topopt: --resume: %s is a checkpoint of another problem or method: %s (only "
+                "budget.*, outputs.* and limits.* may change on resume)\n",
+                path, msg);
+        return 1;
+    }
+    if (!k->present) {
+        fprintf(stderr,
+                "topopt: --resume: %s holds no checkpoint (a finished run keeps the solver "
+                "state only with outputs.keep_state: true)\n",
+                path);
+        return 1;
+    }
+    const app_history *h = &prev->history;
+    int nc = r->n_ineq + r->n_eq;
+    const char *bad = NULL;
+    if (k->n_counters != CK_COUNT || k->n_words != CW_COUNT)
+        bad = "checkpoint/counters or words: wrong length";
+    else if (k->counters[CK_N_PARAMS] != r->n || k->n_extra != (size_t)r->n)
+        bad = "checkpoint/extra: parameter count differs from this config's";
+    else if (k->counters[CK_N_INEQ] != r->n_ineq || k->counters[CK_N_EQ] != r->n_eq)
+        bad = "checkpoint/counters: constraint counts differ from this config's";
+    else if (k->words[CW_SEED] != (uint64_t)c->seed)
+        bad = "checkpoint/words: seed differs from this config's";
+    else if (prev->W != c->width || prev->H != c->height)
+        bad = "root attributes W, H differ from this config's grid";
+    else if (prev->theta && prev->n_params != (size_t)r->n)
+        bad = "params/theta: parameter count differs from this config's";
+    else if (k->counters[CK_ITER] < 0 || k->counters[CK_EVALS] < 0 || k->counters[CK_ROWS] < 0 ||
+             k->counters[CK_ROWS] > h->n_rows)
+        bad = "checkpoint/counters: iteration, evaluation or row count out of range";
+    else if (h->n_rows > 0 && (h->n_constraints != nc || h->n_extra != 2))
+        bad = "history: columns differ from this config's constraints";
+    if (bad) {
+        fprintf(stderr, "topopt: --resume: %s: %s\n", path, bad);
         return 1;
     }
     return 0;
@@ -286,6 +417,7 @@ int app_run(const app_config *c, const app_run_opts *o, app_run_result *res)
     r.o = o;
     r.log = o->log ? o->log : stdout;
     g_stop = 0;
+    app_threads_apply(c->threads, c->width * c->height, NULL);
     int rc = APP_EXIT_FAILED;
     double *theta = NULL;
     app_result prev;
@@ -298,8 +430,14 @@ int app_run(const app_config *c, const app_run_opts *o, app_run_result *res)
         snprintf(r.dir, sizeof r.dir, "results/%s", c->name);
     if (o->resume_dir) snprintf(r.dir, sizeof r.dir, "%s", o->resume_dir);
 
+    if (!(r.identity = app_config_identity(c))) {
+        fprintf(stderr, "topopt: out of memory\n");
+        return APP_EXIT_FAILED;
+    }
+    r.identity_hash = app_fnv1a64(APP_FNV1A64_INIT, r.identity, strlen(r.identity));
     if (app_chain_create(&r.ch, c, err, sizeof err)) {
         fprintf(stderr, "topopt: %s\n", err);
+        free(r.identity);
         return APP_EXIT_FAILED;
     }
     r.n = app_chain_num_params(r.ch);
@@ -326,23 +464,7 @@ int app_run(const app_config *c, const app_run_opts *o, app_run_result *res)
             rc = APP_EXIT_USAGE;
             goto done;
         }
-        const app_checkpoint *k = &prev.checkpoint;
-        if (!k->present) {
-            fprintf(stderr,
-                    "topopt: --resume: %s holds no checkpoint (a finished run keeps the solver "
-                    "state only with outputs.keep_state: true)\n",
-                    path);
-            rc = APP_EXIT_USAGE;
-            goto done;
-        }
-        if (k->n_counters != CK_COUNT || k->n_words != CW_COUNT ||
-            k->counters[CK_N_PARAMS] != r.n || k->counters[CK_N_INEQ] != r.n_ineq ||
-            k->counters[CK_N_EQ] != r.n_eq || k->n_extra != (size_t)r.n ||
-            k->words[CW_SEED] != (uint64_t)c->seed) {
-            fprintf(stderr,
-                    "topopt: --resume: %s holds no checkpoint of this config (different "
-                    "problem, parameterization, constraints or seed)\n",
-                    path);
+        if (resume_check(&r, &prev, path)) {
             rc = APP_EXIT_USAGE;
             goto done;
         }
@@ -527,6 +649,7 @@ done:
     free(r.state);
     free(r.theta_ck);
     free(r.x_prev);
+    free(r.identity);
     free(theta);
     return rc;
 }

@@ -51,12 +51,21 @@ typedef struct {
     const char *out_dir;    ///< default results/suite
     int small_only;         ///< 1 = only the paper's 62 small problems
     const char *bench_path; ///< problems.json (NULL = app_benchmarks_path())
-    unsigned long seed;     ///< seed of every problem's run (default 0)
+    unsigned long seed;     ///< seed of every problem's run (default 0; when seeds is NULL)
+    const char *seeds;      ///< seeds as ranges and lists, "0-9", "0,3,7-9" (NULL = seed)
+    const char *methods;    ///< comma-separated methods (NULL = method, or cnn-lbfgs)
     int resume;             ///< 1 = keep the problems OUT already holds a finished row of
+    int threads;            ///< threads of the whole suite, divided among the jobs (0 = auto)
     int quiet;
 } app_suite_opts;
 
-/** Run the suite; writes OUT/summary.csv and OUT/summary.md. Returns an exit code. */
+/** Run the suite: one task per problem x method x seed, each into OUT/<problem>/<method>/
+ *  seed<k>/ (result files and suite_row.txt), in o->jobs forked workers, or as an MPI task farm
+ *  when started by mpirun with several ranks. Writes OUT/summary.csv, summary.md, tasks.csv,
+ *  summary.png and gallery.png. Returns an exit code. */
 int app_suite(const app_suite_opts *o);
+
+/** Print the suite's method names, comma-separated, to f (the one list of them). */
+void app_suite_print_methods(FILE *f);
 
 #endif

@@ -83,3 +83,23 @@ if(TOPOPT_DNNL)
                    "the network uses its own SGEMM path")
   endif()
 endif()
+# cairo: the suite's charts and contact sheets (app/charts.c).
+pkg_check_modules(CAIRO QUIET IMPORTED_TARGET cairo)
+if(NOT CAIRO_FOUND)
+  topopt_missing("cairo" "libcairo2-dev")
+endif()
+
+# MPI (optional): the suite's task farm over many processes or machines. AUTO uses it when
+# found, ON requires it, OFF leaves it out (the suite then has its forked workers only).
+set(TOPOPT_MPI AUTO CACHE STRING "Build the MPI task farm of `topopt suite` (AUTO, ON, OFF)")
+set_property(CACHE TOPOPT_MPI PROPERTY STRINGS AUTO ON OFF)
+set(TOPOPT_HAVE_MPI OFF)
+if(NOT TOPOPT_MPI STREQUAL "OFF")
+  find_package(MPI QUIET COMPONENTS C)
+  if(MPI_C_FOUND)
+    set(TOPOPT_HAVE_MPI ON)
+  elseif(TOPOPT_MPI STREQUAL "ON")
+    topopt_missing("MPI (TOPOPT_MPI=ON)" "libopenmpi-dev openmpi-bin")
+  endif()
+endif()
+message(STATUS "topopt: MPI task farm ${TOPOPT_HAVE_MPI}")

@@ -4,6 +4,10 @@ topopt_add_test(test_app SOURCES test_app.c LIBS app_core fem nn ncvx app_export
 target_include_directories(test_app PRIVATE ${PROJECT_SOURCE_DIR}/app)
 target_compile_definitions(test_app PRIVATE TOPOPT_EXE="$<TARGET_FILE:topopt>")
 add_dependencies(test_app topopt)
+find_package(OpenMP QUIET COMPONENTS C) # test_threads checks a num_threads clause stays serial
+if(OpenMP_C_FOUND)
+  target_link_libraries(test_app PRIVATE OpenMP::OpenMP_C)
+endif()
 if(NOT TOPOPT_SANITIZE)
   # Hoyer et al.'s CNN end to end on mbb_beam_96x32: about 1-3 minutes in Release (800
   # network evaluations), far longer under the sanitizers, so Release only; label "long" so
@@ -13,3 +17,22 @@ if(NOT TOPOPT_SANITIZE)
   target_include_directories(test_app_hoyer PRIVATE ${PROJECT_SOURCE_DIR}/app)
   set_tests_properties(test_app_hoyer PROPERTIES LABELS long)
 endif()
+# bench_eval: the whole evaluation beside the machine's limit (white-box on the fem model)
+topopt_add_bench(bench_eval SOURCES bench/bench_eval.c LIBS app_core fem nn ncvx app_export
+  app_benchmarks SuiteSparse::CHOLMOD topopt::blas)
+target_include_directories(bench_eval PRIVATE ${PROJECT_SOURCE_DIR}/app ${PROJECT_SOURCE_DIR}/fem/src)
+# The suite as an MPI task farm against the serial runner (tests/suite_mpi.sh).
+if(TOPOPT_HAVE_MPI AND MPIEXEC_EXECUTABLE)
+  add_test(NAME test_suite_mpi
+    COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/suite_mpi.sh ${MPIEXEC_EXECUTABLE} $<TARGET_FILE:topopt>
+    WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+  set_tests_properties(test_suite_mpi PROPERTIES TIMEOUT 300)
+endif()
+# The suite draws with cairo (fontconfig caches) and may start Open MPI: their process-lifetime
+# allocations are not ours (tests/lsan.supp).
+foreach(t test_app test_suite_mpi)
+  if(TEST ${t})
+    set_property(TEST ${t} APPEND PROPERTY ENVIRONMENT
+      "LSAN_OPTIONS=suppressions=${CMAKE_CURRENT_SOURCE_DIR}/lsan.supp")
+  endif()
+endforeach()

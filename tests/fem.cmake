@@ -8,3 +8,6 @@ target_include_directories(bench_fem PRIVATE ${PROJECT_SOURCE_DIR}/fem/src)
 add_test(NAME test_fem_c0_all COMMAND test_fem --c0-all)
 set_tests_properties(test_fem_c0_all PROPERTIES LABELS slow TIMEOUT 1800
   ENVIRONMENT "OPENBLAS_NUM_THREADS=1;TOPOPT_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+set_tests_properties(test_fem PROPERTIES LABELS fast) # scripts/kernel_matrix.sh
+topopt_add_bench(bench_fem_reuse SOURCES bench/bench_fem_reuse.c LIBS fem SuiteSparse::CHOLMOD)
+target_include_directories(bench_fem_reuse PRIVATE ${PROJECT_SOURCE_DIR}/fem/src)

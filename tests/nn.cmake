@@ -16,3 +16,4 @@ if(TOPOPT_HAVE_DNNL)
   target_link_libraries(bench_nn PRIVATE topopt::dnnl)
   target_compile_definitions(bench_nn PRIVATE TOPOPT_HAVE_DNNL)
 endif()
+set_tests_properties(test_nn PROPERTIES LABELS fast) # scripts/kernel_matrix.sh

@@ -16,9 +16,15 @@
 
 #include "chain.h"
 #include "config.h"
+#include "cost.h"
 #include "export.h"
 #include "run.h"
 #include "test_util.h"
+#include "threads.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #define BENCH TOPOPT_SOURCE_DIR "/" APP_BENCHMARKS_RELPATH
 
@@ -173,6 +179,11 @@ static void test_config_errors(void **state)
                  NULL);
     expect_error(MBB_SMALL "material: {E0: 1, Emin: 2}\n", 0, NULL, "'material.Emin' = 2 must be",
                  NULL);
+    // pixel densities are bounded: methods that ignore or cannot fold the bounds are refused
+    expect_error(MBB_SMALL "parameterization: {kind: pixel}\ndensity_map: pixel\n"
+                           "method: {name: penalty}\n",
+                 0, NULL, "'method.name' = penalty does not take the [0, 1] bounds",
+                 "mma, oc or projgrad");
 }
 
 static void test_config_dump_roundtrip(void **state)
@@ -685,6 +696,352 @@ static ino_t inode_of(const char *path)
     return st.st_ino;
 }
 
+/* file into a malloc'd buffer of *n bytes */
+static unsigned char *read_bytes(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc((size_t)len + 1);
+    assert_non_null(b);
+    assert_int_equal(fread(b, 1, (size_t)len, f), (size_t)len);
+    fclose(f);
+    *n = (size_t)len;
+    return b;
+}
+
+/* stderr of the last command holds text */
+static void assert_file_has(const char *path, const char *text)
+{
+    size_t n;
+    unsigned char *b = read_bytes(path, &n);
+    b[n] = '\0';
+    if (!strstr((char *)b, text)) fail_msg("%s lacks \"%s\": %s", path, text, (char *)b);
+    free(b);
+}
+
+/* --resume refuses a checkpoint of another problem or method and names the key; a larger
+ * budget is accepted. */
+static void test_resume_other_problem(void **state)
+{
+    (void)state;
+    make_tmp();
+    const char *exe = TOPOPT_EXE;
+    char cfg[600], dir[600], errf[600];
+    snprintf(cfg, sizeof cfg, "%s/guard.yaml", tmp_root);
+    snprintf(dir, sizeof dir, "%s/guard", tmp_root);
+    snprintf(errf, sizeof errf, "%s/guard.err", tmp_root);
+    write_file(cfg, SMALL_RUN "outputs: {keep_state: true}\n");
+    assert_int_equal(
+        sh("%s run %s --out %s --quiet --set budget.iterations=4 > /dev/null", exe, cfg, dir), 0);
+    static const char *const sets[][2] = {
+        {"problem.volfrac=0.3", "problem.volfrac is 0.4 in the checkpoint but 0.3 here"},
+        {"material.E0=2", "material.E0"},
+        {"filter.radius=3", "filter.radius"},
+        {"problem.loads=[[0,0,0,0,0,-2]]", "problem.loads"},
+        {"method.name=mma", "method.name"},
+        {"parameterization.cnn.kernel_size=5", "parameterization.cnn.kernel_size"},
+    };
+    for (size_t i = 0; i < sizeof sets / sizeof *sets; i++) {
+        int rc = sh("%s run %s --resume %s --quiet --set budget.iterations=6 --set '%s' 2> %s", exe,
+                    cfg, dir, sets[i][0], errf);
+        if (rc != 2) fail_msg("--set %s: exit %d, expected 2", sets[i][0], rc);
+        assert_file_has(errf, sets[i][1]);
+    }
+    // budget and outputs may change
+    assert_int_equal(sh("%s run %s --resume %s --quiet --set budget.iterations=6 --set "
+                        "budget.evaluations=100 --set outputs.png_scale=2 > /dev/null",
+                        exe, cfg, dir),
+                     0);
+}
+
+/* Damaged checkpoints: every copy with one damaged byte either is refused (exit 2) or, when
+ * the damage hit bytes that carry no value, resumes from exactly the stored data. None may
+ * crash (under the sanitizers a memory error aborts the child). */
+static void test_resume_damaged(void **state)
+{
+    (void)state;
+    make_tmp();
+    app_config *c = cfg_new();
+    char err[1024], dir[512], h5[600], cdir[512], ch5[600];
+    if (load(c, SMALL_RUN "outputs: {keep_state: true}\n", 0, NULL, err)) fail_msg("%s", err);
+    c->max_iters = 4;
+    snprintf(dir, sizeof dir, "%s/dmg", tmp_root);
+    snprintf(cdir, sizeof cdir, "%s/dmg_copy", tmp_root);
+    snprintf(c->out_dir, sizeof c->out_dir, "%s", dir);
+    app_run_opts o = {.quiet = 1, .log = stderr};
+    app_run_result rr;
+    assert_int_equal(app_run(c, &o, &rr), APP_EXIT_OK);
+    snprintf(h5, sizeof h5, "%s/result.h5", dir);
+    snprintf(ch5, sizeof ch5, "%s/result.h5", cdir);
+    app_result ref;
+    assert_int_equal(app_h5_read(h5, &ref, err, sizeof err), APP_IO_OK);
+    uint64_t want = app_result_checksum(&ref);
+    app_result_free(&ref);
+    size_t n;
+    unsigned char *bytes = read_bytes(h5, &n);
+    assert_int_equal(mkdir(cdir, 0700), 0);
+    int refused = 0, resumed = 0;
+    size_t step = n / 97 > 0 ? n / 97 : 1;
+    // the first pass writes an undamaged copy, which must resume (exit 0)
+    for (size_t off = SIZE_MAX; off == SIZE_MAX || off < n;
+         off = off == SIZE_MAX ? 0 : off + step) {
+        FILE *f = fopen(ch5, "wb");
+        assert_non_null(f);
+        if (off != SIZE_MAX) bytes[off] ^= 0xFF;
+        assert_int_equal(fwrite(bytes, 1, n, f), n);
+        if (off != SIZE_MAX) bytes[off] ^= 0xFF;
+        fclose(f);
+        // In a child ending with _exit: HDF5 1.10 leaks a cache entry on every damaged header
+        // it refuses, which would otherwise be charged to this program by LeakSanitizer.
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            app_result r;
+            int same = 0;
+            if (app_h5_read(ch5, &r, err, sizeof err) == APP_IO_OK) {
+                same = app_result_checksum(&r) == want;
+                app_result_free(&r);
+            }
+            app_run_opts oc = {.quiet = 1, .log = stderr, .resume_dir = cdir, .no_outputs = 1};
+            FILE *null = freopen("/dev/null", "w", stderr);
+            (void)null;
+            int rc = app_run(c, &oc, NULL);
+            _exit(rc == APP_EXIT_OK ? (same ? 0 : 3) : rc == APP_EXIT_USAGE ? 2 : 4);
+        }
+        int status = 0;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        if (!WIFEXITED(status)) fail_msg("offset %zu: the resume crashed", off);
+        int code = WEXITSTATUS(status);
+        if (code == 3) fail_msg("offset %zu: resumed from damaged data", off);
+        if (code != 0 && code != 2) fail_msg("offset %zu: exit %d", off, code);
+        if (off == SIZE_MAX) {
+            if (code != 0) fail_msg("the undamaged copy did not resume (exit %d)", code);
+            continue;
+        }
+        code == 0 ? resumed++ : refused++;
+    }
+    print_message("damaged checkpoints: %d refused, %d resumed from unchanged data\n", refused,
+                  resumed);
+    assert_true(refused > resumed);
+    free(bytes);
+    free(c);
+}
+
+#define PIXEL_OC_64x32                                                                             \
+    "problem:\n  width: 64\n  height: 32\n  supports: {x: [[0, 0, 0, 32]], y: [[64, 64, 32, "      \
+    "32]]}\n  loads: [[0, 0, 0, 0, 0, -1]]\nparameterization: {kind: pixel}\ndensity_map: "        \
+    "pixel\nmethod: {name: oc}\nbudget: {iterations: 3}\n"
+
+/* No file of DIR is named *.new or *.tmp (staged outputs are cleaned up after a fault). */
+static void assert_no_staged(const char *dir)
+{
+    assert_int_equal(sh("ls -a %s | grep -q -e '\\.new' -e '\\.tmp'", dir), 1);
+}
+
+/* Faults while writing: a full disk at every fill level gives exit 0 with a complete new set
+ * or exit 1 with one clear line and the previous set unchanged (never a crash, never a mixed
+ * set); unwritable output paths give exit 1. The disk is a 512 KB tmpfs (skipped with a
+ * message where mounting is not permitted). */
+static void test_disk_full(void **state)
+{
+    (void)state;
+    make_tmp();
+    const char *exe = TOPOPT_EXE;
+    char cfg[600], mnt[600], out[700], errf[600], keep[600];
+    snprintf(cfg, sizeof cfg, "%s/full.yaml", tmp_root);
+    snprintf(errf, sizeof errf, "%s/full.err", tmp_root);
+    write_file(cfg, PIXEL_OC_64x32);
+
+    // unwritable paths: below a regular file, and in /proc
+    snprintf(out, sizeof out, "%s/sub", cfg);
+    assert_int_equal(sh("%s run %s --out %s --quiet 2> %s", exe, cfg, out, errf), 1);
+    assert_file_has(errf, "Not a directory");
+    assert_int_equal(sh("%s run %s --out /proc/topopt_no_such/x --quiet 2> %s", exe, cfg, errf), 1);
+    assert_file_has(errf, "/proc/topopt_no_such");
+    // render: a missing input is a usage error (2), an unwritable picture a failure (1)
+    snprintf(out, sizeof out, "%s/render_src", tmp_root);
+    assert_int_equal(sh("%s run %s --out %s --quiet > /dev/null", exe, cfg, out), 0);
+    assert_int_equal(sh("%s render %s/no_such.h5 2> %s", exe, out, errf), 2);
+    assert_int_equal(
+        sh("%s render %s/result.h5 --png /proc/topopt_no_such.png 2> %s", exe, out, errf), 1);
+    assert_file_has(errf, "topopt_no_such.png");
+
+    snprintf(mnt, sizeof mnt, "%s/tmpfs", tmp_root);
+    assert_int_equal(mkdir(mnt, 0700), 0);
+    if (sh("mount -t tmpfs -o size=512k tmpfs %s 2> /dev/null", mnt) != 0) {
+        print_message("disk-full test skipped: cannot mount a tmpfs here (needs root)\n");
+        return;
+    }
+    snprintf(out, sizeof out, "%s/r", mnt);
+    snprintf(keep, sizeof keep, "%s/kept", tmp_root);
+    // a complete first set (131 KB result.h5), kept aside to compare with
+    assert_int_equal(sh("%s run %s --out %s --quiet > /dev/null", exe, cfg, out), 0);
+    assert_int_equal(sh("cp -r %s %s", out, keep), 0);
+    int failed = 0, ok = 0;
+    for (int fill = 0; fill <= 320; fill += 40) {
+        // fill KB of the remaining space taken, then a run whose set is larger (96 x 32)
+        assert_int_equal(sh("rm -f %s/filler; dd if=/dev/zero of=%s/filler bs=1k count=%d "
+                            "2> /dev/null; true",
+                            mnt, mnt, fill),
+                         0);
+        int rc = sh("%s run %s --out %s --quiet --set problem.width=96 --set "
+                    "'problem.supports.y=[[96,96,32,32]]' > /dev/null 2> %s",
+                    exe, cfg, out, errf);
+        if (rc != 0 && rc != 1) fail_msg("fill %d KB: exit %d (a crash?)", fill, rc);
+        assert_no_staged(out);
+        if (rc == 1) {
+            failed++;
+            assert_file_has(errf, "No space left on device");
+            assert_file_has(errf, "unchanged");
+            assert_int_equal(sh("test $(wc -l < %s) -eq 1", errf), 0); // one line
+            assert_int_equal(sh("! grep -q -e 0x -e H5 %s", errf), 0); // no HDF5 internals
+            for (int i = 0; i < 3; i++) {
+                static const char *const names[] = {"design.png", "history.csv", "result.h5"};
+                assert_int_equal(sh("cmp -s %s/%s %s/%s", keep, names[i], out, names[i]), 0);
+            }
+        } else {
+            ok++;
+            char h5[800];
+            app_result r;
+            char err[1024];
+            snprintf(h5, sizeof h5, "%s/result.h5", out);
+            assert_int_equal(app_h5_read(h5, &r, err, sizeof err), APP_IO_OK);
+            assert_int_equal(r.W, 96);
+            app_result_free(&r);
+            assert_int_equal(sh("rm -rf %s && cp -r %s %s", keep, out, keep), 0);
+        }
+    }
+    print_message("disk full: %d runs refused cleanly, %d fitted\n", failed, ok);
+    assert_true(failed > 0);
+    assert_int_equal(sh("umount %s", mnt), 0);
+}
+
+/* Hostile YAML: deep nesting fails fast (it took 21 s / 9 s), NUL bytes and oversized files
+ * are refused with a message. */
+static void test_config_hostile_yaml(void **state)
+{
+    (void)state;
+    app_config *c = cfg_new();
+    char err[1024];
+    size_t n = 50000;
+    char *deep = malloc(4 * n + 1), *brk = malloc(n + 1);
+    assert_non_null(deep);
+    assert_non_null(brk);
+    for (size_t i = 0; i < n; i++)
+        memcpy(deep + 4 * i, "{a: ", 4);
+    deep[4 * n] = '\0';
+    memset(brk, '[', n);
+    brk[n] = '\0';
+    double t0 = app_now();
+    assert_int_equal(load(c, deep, 0, NULL, err), 2);
+    assert_non_null(strstr(err, "nesting deeper than"));
+    assert_int_equal(load(c, brk, 0, NULL, err), 2);
+    assert_non_null(strstr(err, "nesting deeper than"));
+    double dt = app_now() - t0;
+    if (dt > 2.0) fail_msg("deep nesting took %.2f s to refuse", dt);
+    // 64 levels are still fine (a list of lists of lists is as deep as configs go: 3)
+    assert_int_equal(load(c, MBB_SMALL "  passive_void: [[0, 1, 0, 1]]\n", 0, NULL, err), 0);
+    free(deep);
+    free(brk);
+    // a NUL byte from a "\0" escape, and a raw one in a file
+    assert_int_equal(load(c, "problem:\n  benchmark: \"mbb\\0x\"\n", 0, NULL, err), 2);
+    assert_non_null(strstr(err, "NUL"));
+    make_tmp();
+    char path[600];
+    snprintf(path, sizeof path, "%s/nul.yaml", tmp_root);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fwrite("problem:\n  benchmark: \"mbb\0x\"\n", 1, 31, f);
+    fclose(f);
+    assert_int_equal(app_config_load(c, path, 0, NULL, BENCH, err, sizeof err), 2);
+    assert_non_null(strstr(err, "NUL byte"));
+    // a file above the size cap
+    snprintf(path, sizeof path, "%s/huge.yaml", tmp_root);
+    f = fopen(path, "wb");
+    assert_non_null(f);
+    for (int i = 0; i < APP_CONFIG_MAX_BYTES / 64 + 1; i++)
+        fputs("# a comment line that pads the file to well past the size cap..\n", f);
+    fclose(f);
+    assert_int_equal(app_config_load(c, path, 0, NULL, BENCH, err, sizeof err), 2);
+    assert_non_null(strstr(err, "larger than"));
+    free(c);
+}
+
+/* The cost estimate: parameter counts equal the built network's (CNN and MLP), the solver
+ * term reproduces the worked example of ncvx.h, and check/run refuse what cannot run before
+ * any work. */
+static void test_cost_check(void **state)
+{
+    (void)state;
+    app_config *c = cfg_new();
+    char err[1024];
+    app_cost e;
+    static const char *const nets[] = {
+        SMALL_RUN,
+        MBB_SMALL "parameterization:\n  kind: mlp\n  mlp: {n_fourier: 8, width: 6, n_layers: 2}\n",
+        MBB_SMALL "parameterization: {kind: pixel}\ndensity_map: pixel\nmethod: {name: oc}\n",
+    };
+    for (size_t i = 0; i < sizeof nets / sizeof *nets; i++) {
+        if (load(c, nets[i], 0, NULL, err)) fail_msg("%s", err);
+        app_chain *ch;
+        if (app_chain_create(&ch, c, err, sizeof err)) fail_msg("%s", err);
+        assert_int_equal(app_cost_check(c, &e, err, sizeof err), 0);
+        assert_true(e.n_params == (double)app_chain_num_params(ch));
+        assert_int_equal(e.n_constraints, app_chain_num_ineq(ch) + app_chain_num_eq(ch));
+        app_chain_destroy(ch);
+    }
+    // ncvx.h: n = 7e6, one constraint (k = 2), m = 20, default settings -> 1.79 GB
+    if (load(c, MBB_SMALL "method: {name: bfgs-sqp, limited_mem_size: 20}\n", 0, NULL, err))
+        fail_msg("%s", err);
+    c->param_kind = APP_PARAM_PIXEL;
+    c->density_map = APP_MAP_SIGMOID;
+    c->volume = APP_VOL_LE;
+    app_config big = *c;
+    big.width = 7000;
+    big.height = 1000;
+    app_cost_estimate(&big, &e);
+    assert_close(e.solver_bytes, 1.792e9, 1e-3, 0);
+
+    // a 4096 x 4096 CNN: refused (with the estimate and the limit), accepted with a high limit
+    if (load(c, SMALL_RUN, 2, (const char *[]){"problem.width=4096", "problem.height=4096"}, err))
+        fail_msg("%s", err);
+    assert_int_equal(app_cost_check(c, &e, err, sizeof err), 2);
+    assert_non_null(strstr(err, "GB of memory"));
+    assert_non_null(strstr(err, "limit"));
+    c->max_memory_gb = 1e6;
+    assert_int_equal(app_cost_check(c, &e, err, sizeof err), 0);
+    // design.png larger than the writer accepts
+    if (load(c, SMALL_RUN, 3,
+             (const char *[]){"outputs.png_scale=64", "problem.width=1024", "problem.height=512"},
+             err))
+        fail_msg("%s", err);
+    assert_int_equal(app_cost_check(c, &e, err, sizeof err), 2);
+    assert_non_null(strstr(err, "design.png would be 65536 x 32768"));
+    free(c);
+
+    // the program: check and run both refuse with exit 2 before any work (no output folder)
+    make_tmp();
+    char cfg[600], out[600];
+    snprintf(cfg, sizeof cfg, "%s/cost.yaml", tmp_root);
+    snprintf(out, sizeof out, "%s/cost_out", tmp_root);
+    write_file(cfg, SMALL_RUN);
+    const char *exe = TOPOPT_EXE;
+    assert_int_equal(sh("%s check %s --set outputs.png_scale=64 --set problem.width=1024 --set "
+                        "problem.height=512 > /dev/null 2>&1",
+                        exe, cfg),
+                     2);
+    assert_int_equal(sh("%s run %s --out %s --set problem.width=4096 --set problem.height=4096 "
+                        "> /dev/null 2>&1",
+                        exe, cfg, out),
+                     2);
+    struct stat sb;
+    assert_int_not_equal(stat(out, &sb), 0);
+    assert_int_equal(sh("%s check %s | grep -q '^# estimate: memory'", exe, cfg), 0);
+}
+
 /* `topopt suite --resume` on the two 96x32 problems with pixels + OC; the inode of h5 after. */
 static ino_t resumed_suite(const char *exe, const char *args, const char *h5)
 {
@@ -738,6 +1095,11 @@ static void test_cli_exit_codes(void **state)
     assert_int_equal(sh("%s render %s/result.h5 --png %s/r.png --scale 2 %s", exe, out, out, q), 0);
     assert_int_equal(sh("%s render %s/nothing.h5 %s", exe, tmp_root, q), 2);
     assert_int_equal(sh("%s suite --method nope %s", exe, q), 2);
+    assert_int_equal(sh("%s suite --methods pixel-oc,nope %s", exe, q), 2);
+    assert_int_equal(sh("%s suite --methods pixel-oc,pixel-oc %s", exe, q), 2);
+    assert_int_equal(sh("%s suite --seeds 3-1 %s", exe, q), 2);
+    assert_int_equal(sh("%s suite --seeds 0,x %s", exe, q), 2);
+    assert_int_equal(sh("%s suite --seeds 1,0-2 %s", exe, q), 2);
     assert_int_equal(sh("%s suite --list --filter mbb_beam_96 %s", exe, q), 0);
     /* the suite runner with two worker processes on two small problems */
     assert_int_equal(sh("%s suite --filter _96x32 --method pixel-oc --steps 3 --jobs 2 --quiet "
@@ -762,9 +1124,11 @@ static void test_cli_exit_codes(void **state)
     /* --resume keeps the finished problems (their result.h5 is not rewritten: same inode)
      * and reruns the one whose row is gone; another budget or seed reruns everything */
     char h5m[700], h5c[700], rowc[700];
-    snprintf(h5m, sizeof h5m, "%s/suite/mbb_beam_96x32_0.5/result.h5", tmp_root);
-    snprintf(h5c, sizeof h5c, "%s/suite/cantilever_beam_full_96x32_0.4/result.h5", tmp_root);
-    snprintf(rowc, sizeof rowc, "%s/suite/cantilever_beam_full_96x32_0.4/suite_row.txt", tmp_root);
+    snprintf(h5m, sizeof h5m, "%s/suite/mbb_beam_96x32_0.5/pixel-oc/seed0/result.h5", tmp_root);
+    snprintf(h5c, sizeof h5c, "%s/suite/cantilever_beam_full_96x32_0.4/pixel-oc/seed0/result.h5",
+             tmp_root);
+    snprintf(rowc, sizeof rowc,
+             "%s/suite/cantilever_beam_full_96x32_0.4/pixel-oc/seed0/suite_row.txt", tmp_root);
     ino_t i0 = inode_of(h5m);
     assert_int_equal(unlink(rowc), 0);
     assert_int_equal(unlink(h5c), 0);
@@ -773,7 +1137,11 @@ static void test_cli_exit_codes(void **state)
     ino_t i1 = resumed_suite(exe, "--steps 4", h5m);
     assert_true(i1 != i0);
     assert_true(resumed_suite(exe, "--steps 4", h5m) == i1);
-    assert_true(resumed_suite(exe, "--steps 4 --seed 1", h5m) != i1);
+    /* another seed is another task in its own directory: seed 0's result stays */
+    assert_true(resumed_suite(exe, "--steps 4 --seed 1", h5m) == i1);
+    char h5s1[700];
+    snprintf(h5s1, sizeof h5s1, "%s/suite/mbb_beam_96x32_0.5/pixel-oc/seed1/result.h5", tmp_root);
+    (void)inode_of(h5s1);
     f = fopen(csv, "r");
     assert_non_null(f);
     rows = 0;
@@ -792,6 +1160,111 @@ static void test_cli_exit_codes(void **state)
     free(px);
 }
 
+/* Field k (0-based) of a CSV line (no quoted fields in the suite's files). */
+static void csv_field(const char *line, int k, char *out, size_t len)
+{
+    for (int i = 0; i < k && line; i++) {
+        line = strchr(line, ',');
+        if (line) line++;
+    }
+    if (!line) fail_msg("CSV line too short");
+    size_t n = strcspn(line, ",\n");
+    if (n >= len) n = len - 1;
+    memcpy(out, line, n);
+    out[n] = '\0';
+}
+
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* --methods x --seeds: one task each (tasks.csv), and per method the typical compliance is the
+ * median of that method's seeds, the best their minimum, beside the paper's columns of
+ * problems.json; the pictures decode. */
+static void test_suite_seeds_methods(void **state)
+{
+    (void)state;
+    make_tmp();
+    const char *pb = "pure_bending_moment_32x64_0.15";
+    assert_int_equal(sh("%s suite --filter %s --methods cnn-lbfgs,pixel-oc --seeds 0-1,5,7 "
+                        "--steps 3 --jobs 2 --quiet --out %s/seeds >/dev/null 2>&1",
+                        TOPOPT_EXE, pb, tmp_root),
+                     0);
+    char path[700], line[2048], f[128];
+    snprintf(path, sizeof path, "%s/seeds/tasks.csv", tmp_root);
+    FILE *fp = fopen(path, "r");
+    assert_non_null(fp);
+    double c[2][4];
+    int nc[2] = {0, 0}, rows = 0;
+    static const char *const seeds[4] = {"0", "1", "5", "7"};
+    assert_non_null(fgets(line, sizeof line, fp));
+    while (fgets(line, sizeof line, fp)) {
+        rows++;
+        csv_field(line, 1, f, sizeof f);
+        int m = !strcmp(f, "pixel-oc");
+        if (!m && strcmp(f, "cnn-lbfgs")) fail_msg("method %s", f);
+        csv_field(line, 2, f, sizeof f);
+        assert_string_equal(f, seeds[nc[m]]); /* task order: problem, method, seed */
+        csv_field(line, 3, f, sizeof f);
+        c[m][nc[m]++] = strtod(f, NULL);
+        assert_non_null(strstr(line, ",ok\n"));
+    }
+    fclose(fp);
+    assert_int_equal(rows, 8);
+    assert_true(c[0][0] != c[0][1]); /* the network seed matters */
+    app_benchmark *b;
+    int nb;
+    char err[512];
+    assert_int_equal(app_benchmarks_load(BENCH, &b, &nb, err, sizeof err), 0);
+    int ib = app_benchmarks_find(b, nb, pb);
+    assert_true(ib >= 0);
+    double best4 = b[ib].typical[0];
+    for (int r = 1; r < APP_REF_N; r++)
+        best4 = fmin(best4, b[ib].typical[r]);
+    snprintf(path, sizeof path, "%s/seeds/summary.csv", tmp_root);
+    fp = fopen(path, "r");
+    assert_non_null(fp);
+    assert_non_null(fgets(line, sizeof line, fp));
+    static const int ref[2] = {APP_REF_CNN_LBFGS, APP_REF_PIXEL_OC};
+    for (int m = 0; m < 2; m++) {
+        assert_non_null(fgets(line, sizeof line, fp));
+        qsort(c[m], 4, sizeof c[m][0], cmp_dbl);
+        csv_field(line, 8, f, sizeof f);
+        assert_close(strtod(f, NULL), 0.5 * (c[m][1] + c[m][2]), 1e-15, 0);
+        csv_field(line, 9, f, sizeof f);
+        assert_close(strtod(f, NULL), c[m][0], 1e-15, 0);
+        csv_field(line, 10, f, sizeof f);
+        assert_close(strtod(f, NULL), b[ib].typical[ref[m]], 1e-15, 0);
+        csv_field(line, 11, f, sizeof f);
+        assert_close(strtod(f, NULL), b[ib].ensemble[ref[m]], 1e-15, 0);
+        csv_field(line, 12, f, sizeof f);
+        assert_close(strtod(f, NULL), best4, 1e-15, 0);
+    }
+    assert_null(fgets(line, sizeof line, fp));
+    fclose(fp);
+    app_benchmarks_free(b, nb);
+    /* the counts per method are in summary.md; the pictures decode */
+    snprintf(path, sizeof path, "%s/seeds/summary.md", tmp_root);
+    fp = fopen(path, "r");
+    assert_non_null(fp);
+    int counts = 0;
+    while (fgets(line, sizeof line, fp))
+        counts += !strncmp(line, "| cnn-lbfgs | 1 |", 17) || !strncmp(line, "| pixel-oc | 1 |", 16);
+    fclose(fp);
+    assert_int_equal(counts, 2);
+    static const char *const pics[2] = {"summary.png", "gallery.png"};
+    for (int i = 0; i < 2; i++) {
+        unsigned char *px;
+        int w, h;
+        snprintf(path, sizeof path, "%s/seeds/%s", tmp_root, pics[i]);
+        assert_int_equal(app_png_read_gray(path, &px, &w, &h, err, sizeof err), APP_IO_OK);
+        assert_true(w >= 300 && h >= 100 && w <= 4000 && h <= 4000);
+        free(px);
+    }
+}
+
 static int cleanup(void **state)
 {
     (void)state;
@@ -801,6 +1274,46 @@ static int cleanup(void **state)
         if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp_root);
     }
     return 0;
+}
+
+/* threads: the environment overrides the program's choice; without it the program sets the
+ * count it asked for (requested, forced by the suite's division, or auto capped). */
+static void test_threads(void **state)
+{
+    (void)state;
+    app_threads_info ti;
+    setenv("OPENBLAS_NUM_THREADS", "1", 1);
+    app_threads_apply(1, 100, &ti);
+    assert_int_equal(ti.blas_env, 1);
+    assert_int_equal(ti.blas, 1);
+    unsetenv("OPENBLAS_NUM_THREADS");
+    unsetenv("GOTO_NUM_THREADS");
+    unsetenv("OMP_NUM_THREADS");
+    app_threads_apply(1, 100, &ti);
+    assert_int_equal(ti.blas_env, 0);
+    assert_int_equal(ti.omp_env, 0);
+    assert_int_equal(ti.blas, 1);
+    assert_int_equal(ti.omp, 1);
+#ifdef _OPENMP
+    {
+        int team = 0, dyn = omp_get_dynamic();
+        omp_set_dynamic(0); // else a loaded machine alone could give one thread
+#pragma omp parallel num_threads(4)
+        {
+#pragma omp master
+            team = omp_get_num_threads();
+        }
+        omp_set_dynamic(dyn);
+        assert_int_equal(team, 1); // a num_threads clause (as CHOLMOD's) gets one thread too
+    }
+#endif
+    assert_int_equal(app_threads_auto(256 * 256), 1);
+    assert_true(app_threads_cores() >= 1);
+    app_threads_limit(1, 0); // the suite with as many jobs as cores
+    app_threads_apply(0, 256 * 256, &ti);
+    assert_int_equal(ti.blas, 1);
+    app_threads_limit(0, 0);
+    setenv("OPENBLAS_NUM_THREADS", "1", 1); // as ctest runs every test
 }
 
 int main(void)
@@ -820,9 +1333,16 @@ int main(void)
         cmocka_unit_test(test_top88_mbb),
         cmocka_unit_test(test_outputs_roundtrip),
         cmocka_unit_test(test_resume_equals_uninterrupted),
+        cmocka_unit_test(test_resume_other_problem),
+        cmocka_unit_test(test_resume_damaged),
+        cmocka_unit_test(test_disk_full),
+        cmocka_unit_test(test_config_hostile_yaml),
+        cmocka_unit_test(test_cost_check),
         cmocka_unit_test(test_keep_state_continues),
         cmocka_unit_test(test_reproducible),
         cmocka_unit_test(test_cli_exit_codes),
+        cmocka_unit_test(test_suite_seeds_methods),
+        cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests_name("app", tests, NULL, cleanup);
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "test_util.h"
@@ -15,6 +16,7 @@
 #include <hdf5.h>
 
 #include "export.h"
+#include "h5_craft.h"
 
 /* ---------------------------------------------------------------------------------------- */
 /* fixture: a fresh temporary directory for the whole group                                  */
@@ -703,8 +705,18 @@ static void test_h5_bad_files(void **state)
     spit(tpath(p, "text.h5"), "hello", strlen("hello"));
     assert_int_equal(app_h5_read(p, &r, err, sizeof err), APP_IO_ERR_FORMAT);
 
-    // an HDF5 file that is not ours
+    // an HDF5 file that is not ours; in the default (superblock 0, unchecksummed) format it is
+    // refused before HDF5 parses it, in the 1.8 format for lacking the format attribute
     hid_t f = H5Fcreate(tpath(p, "foreign.h5"), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(f >= 0);
+    H5Fclose(f);
+    err[0] = '\0';
+    assert_int_equal(app_h5_read(p, &r, err, sizeof err), APP_IO_ERR_FORMAT);
+    assert_err_has(err, "without metadata checksums");
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST);
+    f = H5Fcreate(tpath(p, "foreign18.h5"), H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
     assert_true(f >= 0);
     H5Fclose(f);
     err[0] = '\0';
@@ -726,8 +738,17 @@ static void test_h5_bad_files(void **state)
         assert_true(strlen(err) > 0);
         assert_null(r.rho_physical);
     }
-    // flipped bytes in the middle (dataset payload or metadata): error or clean read, no crash
-    for (size_t off = 64; off < n; off += n / 13) {
+    // flipped bytes in the middle (dataset payload or metadata): error or clean read, no crash;
+    // in a child that ends with _exit (HDF5 leaks on refused damaged headers, see
+    // test_h5_checksum), which AddressSanitizer aborts on a memory error
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid > 0) {
+        int status = 0;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    for (size_t off = 64; pid == 0 && off < n; off += n / 13) {
         unsigned char *m = malloc(n);
         assert_non_null(m);
         memcpy(m, bytes, n);
@@ -737,6 +758,7 @@ static void test_h5_bad_files(void **state)
         free(m);
         if (app_h5_read(p, &r, err, sizeof err) == APP_IO_OK) app_result_free(&r);
     }
+    if (pid == 0) _exit(0);
     free(bytes);
 
     // inconsistent metadata: W attribute changed so /density no longer matches
@@ -754,6 +776,131 @@ static void test_h5_bad_files(void **state)
     assert_int_equal(app_h5_read(p, &r, err, sizeof err), APP_IO_ERR_FORMAT);
     assert_err_has(err, "density");
     assert_null(r.rho_raw);
+}
+
+/* Hostile files (issue: a 2.7 KB result.h5 gave a heap overflow in render and --resume):
+ * declared sizes that overflow, that ask for GBs, wrong types, filters, NUL bytes, vlen
+ * strings. Each is refused with a format error naming the file and the object, before any
+ * allocation (ASan would report the overflow or the 8/17 GB request). */
+static void test_h5_hostile(void **state)
+{
+    (void)state;
+    char p[512], png[512], err[512];
+    app_result r;
+    struct {
+        h5_craft_spec s;
+        const char *what;
+    } cases[] = {
+        // [2^21, 2^40] doubles: 2^64 bytes, the product wrapped to 0 before
+        {{4, 3, 1, "fem", "displacement", 2, {1ull << 21, 1ull << 40}, 1, 0, 0, NULL, 0, 0},
+         "fem/displacement"},
+        // 2^62 doubles: the byte count itself overflows
+        {{4, 3, 1, "params", "theta", 1, {1ull << 62, 0}, 1, 0, 0, NULL, 0, 0}, "2^64"},
+        // 2^30 doubles (8 GiB) in a 1-D dataset
+        {{4, 3, 1, "params", "theta", 1, {1ull << 30, 0}, 1, 0, 0, NULL, 0, 0}, "params/theta"},
+        // a 46340 x 46340 grid: 17 GB per density
+        {{46340, 46340, 1, "density", "physical", 2, {46340, 46340}, 1, 0, 0, NULL, 0, 0},
+         "density/physical"},
+        // the displacement must be [n_load_cases][2 (W+1)(H+1)]
+        {{4, 3, 1, "fem", "displacement", 2, {1, 7}, 0, 0, 0, NULL, 0, 0}, "fem/displacement"},
+        // a small but compressed dataset (a decompression bomb needs a filter)
+        {{4, 3, 1, "density", "physical", 2, {3, 4}, 0, 1, 0, NULL, 0, 0}, "density/physical"},
+        // wrong attribute types and strings
+        {{4, 3, 1, NULL, NULL, 0, {0, 0}, 0, 0, 1, NULL, 0, 0},
+         "attribute W: expected one integer"},
+        {{4, 3, 1, NULL, NULL, 0, {0, 0}, 0, 0, 0, "ok\0evil", 7, 0}, "NUL"},
+        {{4, 3, 1, NULL, NULL, 0, {0, 0}, 0, 0, 0, "vlen", 4, 1}, "fixed-length"},
+        // format_version 2 requires the checksum
+        {{4, 3, 2, NULL, NULL, 0, {0, 0}, 0, 0, 0, NULL, 0, 0}, "checksum"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "hostile%zu.h5", i);
+        assert_int_equal(h5_craft(tpath(p, name), &cases[i].s), 0);
+        struct stat sb;
+        assert_int_equal(stat(p, &sb), 0);
+        assert_true(sb.st_size < 16384); // the whole attack fits in a few KB
+        err[0] = '\0';
+        assert_int_equal(app_h5_read(p, &r, err, sizeof err), APP_IO_ERR_FORMAT);
+        assert_err_has(err, name);
+        assert_err_has(err, cases[i].what);
+        assert_null(r.rho_physical);
+        assert_null(r.displacement);
+        assert_null(r.theta);
+        // render reads the same way: a clean error, no picture
+        err[0] = '\0';
+        assert_int_equal(app_result_render_png(p, tpath(png, "hostile.png"), 0, err, sizeof err),
+                         APP_IO_ERR_FORMAT);
+        assert_err_has(err, cases[i].what);
+        assert_false(file_exists(png));
+    }
+}
+
+/* Version-2 files carry a checksum over all data: any damaged byte of a checksummed value is
+ * refused; a read that succeeds returns exactly the data written. */
+static void test_h5_checksum(void **state)
+{
+    (void)state;
+    char p[512], err[512];
+    app_result a, r;
+    make_result(&a, 5, 8, 5);
+    a.config_keys = "problem.volfrac: 0.5\n";
+    a.config_hash = app_fnv1a64(APP_FNV1A64_INIT, a.config_keys, strlen(a.config_keys));
+    assert_int_equal(app_h5_write(tpath(p, "ck.h5"), &a, err, sizeof err), APP_IO_OK);
+    uint64_t want = app_result_checksum(&a);
+    assert_int_equal(app_h5_read(p, &r, err, sizeof err), APP_IO_OK);
+    assert_true(app_result_checksum(&r) == want);
+    assert_string_equal(r.config_keys, a.config_keys);
+    assert_true(r.config_hash == a.config_hash);
+    app_result_free(&r);
+    a.config_keys = NULL;
+    app_result_free(&a);
+    size_t n = 0;
+    unsigned char *bytes = slurp(p, &n);
+    // HDF5 1.10 leaks a metadata-cache entry whenever it refuses a damaged header (and then
+    // cannot release its free lists at H5close): the damaged reads run in a child that ends
+    // with _exit, so LeakSanitizer keeps judging this program's own frees in the parent.
+    // AddressSanitizer still aborts the child (non-zero status) on any memory error.
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid > 0) {
+        int counts[3] = {0, 0, 0}, status = 0;
+        close(fds[1]);
+        ssize_t got = read(fds[0], counts, sizeof counts);
+        close(fds[0]);
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        assert_int_equal(got, (ssize_t)sizeof counts);
+        print_message("checksum: %d of %d damaged copies refused, %d read unchanged data\n",
+                      counts[0], counts[0] + counts[1], counts[1]);
+        assert_int_equal(counts[2], 0); // damaged data read as valid
+        assert_true(counts[0] > 0);
+        free(bytes);
+        return;
+    }
+    close(fds[0]);
+    int refused = 0, clean = 0, bad = 0;
+    for (size_t off = 0; off < n; off += 7) {
+        bytes[off] ^= 0x5A;
+        spit(tpath(p, "ck_flip.h5"), bytes, n);
+        bytes[off] ^= 0x5A;
+        err[0] = '\0';
+        if (app_h5_read(p, &r, err, sizeof err) == APP_IO_OK) {
+            // the damage hit bytes that carry no value (padding, free space): same data
+            if (app_result_checksum(&r) != want) bad++;
+            app_result_free(&r);
+            clean++;
+        } else {
+            // a message, without HDF5 internals (addresses) in it
+            if (!err[0] || strstr(err, "0x")) bad++;
+            refused++;
+        }
+    }
+    int counts[3] = {refused, clean, bad};
+    ssize_t put = write(fds[1], counts, sizeof counts);
+    _exit(put == (ssize_t)sizeof counts ? 0 : 1);
 }
 
 /* render: result.h5 -> PNG equals the picture written directly from the same density. */
@@ -792,7 +939,14 @@ static void test_render(void **state)
     err[0] = '\0';
     assert_int_equal(app_result_render_png(p, q, 0, err, sizeof err), APP_IO_ERR_FORMAT);
     assert_err_has(err, "physical");
+    // a missing input is the caller's (FORMAT), a picture that cannot be written is IO
     assert_int_equal(app_result_render_png(tpath(p, "none.h5"), q, 0, err, sizeof err),
+                     APP_IO_ERR_FORMAT);
+    assert_err_has(err, "none.h5");
+    make_result(&a, 5, 8, 5);
+    assert_int_equal(app_h5_write(tpath(p, "good.h5"), &a, err, sizeof err), APP_IO_OK);
+    app_result_free(&a);
+    assert_int_equal(app_result_render_png(p, tpath(q, "no_dir/x.png"), 0, err, sizeof err),
                      APP_IO_ERR_IO);
 }
 
@@ -922,6 +1076,8 @@ int main(void)
         cmocka_unit_test(test_h5_invalid_struct),
         cmocka_unit_test(test_h5_atomic),
         cmocka_unit_test(test_h5_bad_files),
+        cmocka_unit_test(test_h5_hostile),
+        cmocka_unit_test(test_h5_checksum),
         cmocka_unit_test(test_render),
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_odd_paths),

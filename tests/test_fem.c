@@ -9,6 +9,7 @@
 #include "benchmarks.h"
 #include "fem.h"
 #include "fem_internal.h" // white-box: the assembled CHOLMOD matrix, malloc counters
+#include "fem_trajectory.h"
 
 /* ------------------------------------------------------------------------------------------ */
 /* helpers                                                                                     */
@@ -677,10 +678,11 @@ static void test_no_allocation(void **state)
     SuiteSparse_config.malloc_func = count_malloc;
     SuiteSparse_config.calloc_func = count_calloc;
     SuiteSparse_config.realloc_func = count_realloc;
-    for (int fk = 0; fk < 3; fk++) {
+    for (int fk = 0; fk < 4; fk++) {
         fem_settings st;
         fem_settings_default(&st);
-        st.factor = fk;
+        st.factor = fk % 3;
+        st.reuse = fk == 3 ? FEM_REUSE_ON : FEM_REUSE_OFF; // CG with the last factor
         fem_model *m = NULL;
         n_alloc = 0;
         assert_int_equal(fem_model_create(&m, &s.p, &st), FEM_OK);
@@ -690,18 +692,24 @@ static void test_no_allocation(void **state)
         uint64_t seed = 3;
         random_design(&seed, ne, 0.1, 1, rho);
         // the first evaluation may size CHOLMOD's workspaces (solve2's Y and E)
-        assert_int_equal(fem_model_compliance(m, rho, &c, dc), FEM_OK);
-        assert_int_equal(fem_model_functional(m, 1, ell, &J, dc), FEM_OK);
+        // (and, with reuse, the first CG solve sizes its own); then small design changes, so
+        // that CG with the reused factor converges
+        for (int w = 0; w < 2; w++) {
+            rho[w] *= 1.01;
+            assert_int_equal(fem_model_compliance(m, rho, &c, dc), FEM_OK);
+            assert_int_equal(fem_model_functional(m, 1, ell, &J, dc), FEM_OK);
+        }
         n_alloc = 0;
+        long f0 = m->stats.factorizations;
         for (int it = 0; it < 3; it++) {
-            random_design(&seed, ne, 0.1, 1, rho);
+            rho[it + 7] *= 1.02;
             assert_int_equal(fem_model_compliance(m, rho, &c, dc), FEM_OK);
             assert_int_equal(fem_model_functional(m, it % 2, ell, &J, dc), FEM_OK);
         }
         // none at all with a simplicial factor; a supernodal factorization allocates and frees
         // its update buffer inside cholmod_l_super_numeric (one dense = 2 mallocs per call)
         if (m->L->is_super)
-            assert_true(n_alloc <= 2 * 3);
+            assert_true(n_alloc <= 2 * (size_t)(m->stats.factorizations - f0));
         else
             assert_int_equal(n_alloc, 0);
         free(rho);
@@ -710,6 +718,74 @@ static void test_no_allocation(void **state)
         fem_model_destroy(m);
     }
     SuiteSparse_config = saved;
+}
+
+/* Factor reuse on a real trajectory: top88's OC from the uniform design (its first steps change
+ * the design fastest, move limit 0.2), recorded with fresh factorizations, replayed through a
+ * model that reuses factors (CG preconditioned with the last factor). Oracle: the fresh
+ * factorization at every step. Compliance within 1e-10 relative, gradient within 1e-8 relative
+ * (2-norm, and every component within 1e-8 of the largest), for one and two load cases, and the
+ * adjoint of a functional (a displacement) likewise. Reuse must really happen: fewer
+ * factorizations than evaluations and CG iterations done. */
+static void test_factor_reuse(void **state)
+{
+    (void)state;
+    const int W = 60, H = 20, n = W * H, steps = 40;
+    for (int nc = 1; nc <= 2; nc++) {
+        fem_model *ref = NULL, *on = NULL;
+        assert_int_equal(traj_mbb_model(&ref, W, H, FEM_REUSE_OFF, nc), FEM_OK);
+        assert_int_equal(traj_mbb_model(&on, W, H, FEM_REUSE_ON, nc), FEM_OK);
+        double *rhos = dalloc((size_t)steps * n), *dc0 = dalloc(n), *dc1 = dalloc(n);
+        double *dj0 = dalloc(n), *dj1 = dalloc(n);
+        double *ell = dalloc((size_t)fem_model_ndof(on));
+        ell[fem_dof_y(H, W / 2, H)] = 1; // deflection at the middle of the bottom edge
+        assert_int_equal(traj_record(ref, steps, 0.5, rhos), 0);
+        for (int k = 0; k < steps; k++) {
+            const double *rho = rhos + (size_t)k * n;
+            double c0, c1, j0, j1;
+            assert_int_equal(fem_model_compliance(ref, rho, &c0, dc0), FEM_OK);
+            assert_int_equal(fem_model_compliance(on, rho, &c1, dc1), FEM_OK);
+            assert_close(c1, c0, 1e-10, 0);
+            for (int q = 0; q < nc; q++)
+                assert_close(fem_model_case_compliance(on, q), fem_model_case_compliance(ref, q),
+                             1e-10, 0);
+            double e2 = 0, n2 = 0, mx = 0;
+            for (int e = 0; e < n; e++) {
+                e2 += (dc1[e] - dc0[e]) * (dc1[e] - dc0[e]);
+                n2 += dc0[e] * dc0[e];
+                mx = fmax(mx, fabs(dc0[e]));
+            }
+            if (!(sqrt(e2) <= 1e-8 * sqrt(n2))) fail_msg("step %d: |dc - dc_ref| / |dc_ref| = %g", k, sqrt(e2 / n2));
+            for (int e = 0; e < n; e++)
+                assert_close(dc1[e], dc0[e], 0, 1e-8 * mx);
+            // the adjoint solve (the factor of `on` may belong to an earlier design)
+            assert_int_equal(fem_model_functional(ref, 0, ell, &j0, dj0), FEM_OK);
+            assert_int_equal(fem_model_functional(on, 0, ell, &j1, dj1), FEM_OK);
+            assert_close(j1, j0, 1e-10, 0);
+            double m2 = 0;
+            for (int e = 0; e < n; e++)
+                m2 = fmax(m2, fabs(dj0[e]));
+            for (int e = 0; e < n; e++)
+                assert_close(dj1[e], dj0[e], 0, 1e-8 * m2);
+        }
+        fem_solve_stats st;
+        fem_model_solve_stats(on, &st);
+        assert_int_equal(st.evaluations, steps);
+        assert_true(st.factorizations < steps);
+        assert_true(st.cg_iterations > 0);
+        assert_int_equal(st.reuse, 1);
+        fem_model_solve_stats(ref, &st);
+        assert_int_equal(st.factorizations, 2 * steps); // recording + replay, no CG
+        assert_int_equal(st.cg_iterations, 0);
+        free(rhos);
+        free(dc0);
+        free(dc1);
+        free(dj0);
+        free(dj1);
+        free(ell);
+        fem_model_destroy(ref);
+        fem_model_destroy(on);
+    }
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1105,6 +1181,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_functional_gradient),
         cmocka_unit_test(test_load_cases),
         cmocka_unit_test(test_no_allocation),
+        cmocka_unit_test(test_factor_reuse),
         cmocka_unit_test(test_filters),
         cmocka_unit_test(test_filtered_gradient),
         cmocka_unit_test(test_projection),

@@ -100,6 +100,32 @@ enum { FEM_FACTOR_AUTO = 0, FEM_FACTOR_SIMPLICIAL = 1, FEM_FACTOR_SUPERNODAL = 2
 /** CHOLMOD fill-reducing ordering for fem_settings.ordering. */
 enum { FEM_ORDER_DEFAULT = 0, FEM_ORDER_AMD = 1, FEM_ORDER_METIS = 2, FEM_ORDER_NESDIS = 3 };
 
+/** FE solve strategy for fem_settings.reuse. */
+enum {
+    FEM_REUSE_AUTO = 0, ///< ON where a factorization costs at least FEM_REUSE_AUTO_MIN_COST
+                        ///< CG iterations (large grids), OFF below
+    FEM_REUSE_OFF = 1,  ///< factorize every evaluation (direct solve)
+    FEM_REUSE_ON = 2    ///< conjugate gradients preconditioned with the last factor
+};
+/** Default fem_settings.reuse_tol: CG stops when the preconditioned residual norm estimates
+ *  the energy-norm error of u below 1e-9 of |u|_K (see fem_model_compliance). */
+#define FEM_REUSE_TOL 1e-9
+/** FEM_REUSE_AUTO turns reuse on when one factorization costs at least this many CG
+ *  iterations (fem_solve_stats.fact_cost, the policy's cost model). Measured (CPU time, one
+ *  thread): a factorization costs 8-12 CG iterations from 60x20 to 256x256 (8.1 at 256x256
+ *  with OpenBLAS's SkylakeX kernels). On the CNN + L-BFGS trajectory of mbb_beam_96x32 (400
+ *  evaluations, reuse on) CG converged in 60 % of the evaluations (6.1 iterations per
+ *  evaluation on average) and the FE time was 5 % below fresh factorizations (7.28 vs 7.69 ms);
+ *  in the first 20 evaluations of a run CG fails (designs change fast) and reuse costs 20 %
+ *  more (128x512); on top88 OC trajectories reuse was 2-3x slower (20-60 iterations per
+ *  solve). So auto keeps fresh factorizations on the suite's grids (up to 512x512: model cost
+ *  <= 14) and reuses from about 768x768 (model 21, 26 at 1024x1024), where a factorization
+ *  outgrows the CG iterations a step needs (extrapolated, not measured). */
+#define FEM_REUSE_AUTO_MIN_COST 16.0
+/** With FEM_REUSE_ON, CG may take this many iterations per right-hand side before the model
+ *  gives up and refactors, even where a factorization costs less (small grids). */
+#define FEM_REUSE_ON_MIN_ITERS 60
+
 /** Material and solver settings. Fill with fem_settings_default(), then change fields. */
 typedef struct {
     double E0;    ///< Young's modulus of solid material (default FEM_E0 = 1), > Emin
@@ -114,6 +140,8 @@ typedef struct {
      *  loaded 2-core machine this made a factorization up to 10x faster. 0: leave OpenMP's
      *  settings alone (OMP_DYNAMIC / OMP_THREAD_LIMIT still apply). */
     int omp_dynamic;
+    int reuse;        ///< FEM_REUSE_* (default FEM_REUSE_AUTO)
+    double reuse_tol; ///< CG tolerance, relative energy norm (default FEM_REUSE_TOL), in (0, 1e-6]
 } fem_settings;
 
 /** Set every field of *s to its default. */
@@ -185,12 +213,19 @@ const unsigned char *fem_model_designable(const fem_model *m);
  *  the model, valid until fem_model_destroy(). */
 const signed char *fem_model_passive(const fem_model *m);
 
-/** One evaluation: scatter E(rho) into the matrix, factorize, solve every load case and form
+/** One evaluation: scatter E(rho) into the matrix, solve every load case and form
  *  the compliance c = sum_k f_k^T u_k and (if dc != NULL) its exact sensitivity
  *  dc[e] = -p rho_e^(p-1) (E0 - Emin) sum_k u_ke^T KE u_ke (adjoint; compliance is
  *  self-adjoint, no extra solve), 0 on passive elements. fem allocates nothing here; the
  *  only allocation is CHOLMOD's own update buffer inside a supernodal cholmod_l_factorize
  *  (allocated and freed per call by cholmod_l_super_numeric; none with a simplicial factor).
+ *  Solve: with reuse off, factorize and solve directly. With reuse (fem_settings.reuse), CG
+ *  preconditioned with the last factor, stopped when the estimated energy-norm error is below
+ *  reuse_tol |u|_K (compliance within ~reuse_tol^2, gradient within ~reuse_tol relative of a
+ *  fresh factorization); the model refactors when CG would cost more than a factorization,
+ *  when an evaluation's CG iterations reach the average cost per evaluation since the last
+ *  factorization (renewal rule), or after CG failed (with a back-off). fem_model_solve_stats()
+ *  counts the work. The first evaluation always factorizes.
  *  @param rho physical densities [nelem] (element index e = ey*W + ex); values on passive
  *         elements are ignored (replaced by 0 / 1) but must still be finite. Every value must
  *         be finite and >= 0 (values > 1 are allowed: the column-sum filter can produce them).
@@ -199,6 +234,22 @@ const signed char *fem_model_passive(const fem_model *m);
  *  @return FEM_OK; FEM_ERR_INVALID naming the first bad element (NaN/Inf/negative);
  *          FEM_ERR_NOT_SPD if CHOLMOD finds the matrix not positive definite. */
 fem_status fem_model_compliance(fem_model *m, const double *rho, double *c, double *dc);
+
+/** Work counters of the linear solves (fem_model_solve_stats). */
+typedef struct {
+    long evaluations;    ///< successful fem_model_compliance() calls
+    long factorizations; ///< numerical Cholesky factorizations
+    long cg_solves;      ///< right-hand sides solved by preconditioned CG (cases and adjoints)
+    long cg_iterations;  ///< CG iterations in all (each: one K product, two triangular solves)
+    long cg_failures;    ///< CG runs abandoned (budget or breakdown) for a refactorization
+    int last_iterations; ///< CG iterations of the last evaluation (0 if it factorized)
+    int last_factored;   ///< 1 if the last evaluation factorized
+    int reuse;           ///< 1 if the model reuses factors (reuse on, or auto and large enough)
+    double fact_cost;    ///< cost of one factorization in CG iterations (the policy's model)
+} fem_solve_stats;
+
+/** Copy the work counters of m into *st. */
+void fem_model_solve_stats(const fem_model *m, fem_solve_stats *st);
 
 /** Compliance of load case k (0 <= k < n_cases) at the last successful evaluation, or NaN. */
 double fem_model_case_compliance(const fem_model *m, int k);
@@ -220,7 +271,8 @@ fem_status fem_model_strain_energy(const fem_model *m, int k, double *se);
 /** Linear response J = ell^T u_k of load case k at the last successful evaluation (e.g. ell =
  *  unit vector at a dof: that displacement) and, if dJ != NULL, its sensitivity
  *  dJ[e] = -p rho_e^(p-1) (E0 - Emin) lambda_e^T KE u_ke with K lambda = ell (one extra solve
- *  with the existing factor; no refactorization, no allocation); 0 on passive elements.
+ *  with the existing factor, or CG preconditioned with it when the last evaluation reused an
+ *  older factor; no allocation); 0 on passive elements.
  *  @param ell [ndof] weights; entries on fixed dofs are ignored (u = 0 there)
  *  @param J   out: value (may be NULL); @param dJ out: [nelem] or NULL
  *  @return FEM_ERR_STATE before the first successful fem_model_compliance(). */

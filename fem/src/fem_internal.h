@@ -40,6 +40,20 @@ struct fem_model {
     uint32_t *smap; ///< [nelem * 36] value slot of each pair, elements in column-major order
                     ///< (ex outer, ey inner: q = (ex*H + ey)*36 + pair)
 
+    /* factor reuse: CG on K(rho) preconditioned with the factor of an earlier K */
+    int reuse;             ///< 1 = reuse factors (settings resolved at create)
+    double tol;            ///< CG tolerance (relative energy norm of the error)
+    int factor_valid;      ///< 1 once L holds a factor of some earlier matrix
+    int refactor_next;     ///< 1 = the policy asks for a factorization at the next evaluation
+    int min_budget;        ///< fewest CG iterations per right-hand side before giving up
+    int skip, backoff;     ///< evaluations left without CG after a failure; next back-off
+    double fact_cost;      ///< one factorization in CG-iteration units (cost model)
+    double since_cost;     ///< work since the last factorization, in CG-iteration units
+    int since_evals;       ///< evaluations since the last factorization (including it)
+    fem_solve_stats stats; ///< counters (fem_model_solve_stats)
+    double *cg_p, *cg_q;   ///< [nfree] CG direction and K p
+    cholmod_dense *R, *Z, *Yc, *Ec; ///< CG residual (nfree x 1), M^-1 r, solve2 workspaces
+
     /* results of the last successful evaluation */
     int evaluated;
     double *rho;   ///< [nelem] densities used (passive substituted)
@@ -60,6 +74,10 @@ static inline void fem_edofs_(int H, int ex, int ey, int d[8])
 
 /** Local pair index q -> (a, b), a <= b, in the order used by the scatter map. */
 void fem_pairs_(int pa[FEM_NPAIR], int pb[FEM_NPAIR]);
+
+/** Cost of one numerical factorization in preconditioned-CG iterations (the reuse policy's
+ *  model) from the analysis' flop count fl, nnz(L) lnz, stored entries of A and order n. */
+double fem_fact_cost_(double fl, double lnz, double nnz_a, double n);
 
 /** Map a CHOLMOD status after a call to a fem_status (reported with what = the call). */
 fem_status fem_cholmod_status_(const cholmod_common *cc, const char *func, const char *what);

@@ -19,6 +19,8 @@ void fem_settings_default(fem_settings *s)
     s->factor = FEM_FACTOR_AUTO;
     s->ordering = FEM_ORDER_DEFAULT;
     s->omp_dynamic = 1;
+    s->reuse = FEM_REUSE_AUTO;
+    s->reuse_tol = FEM_REUSE_TOL;
 }
 
 static fem_status settings_check(const fem_settings *s)
@@ -35,6 +37,10 @@ static fem_status settings_check(const fem_settings *s)
         return FEM_FAIL(FEM_ERR_SETTINGS, "factor = %d is not a FEM_FACTOR_* value", s->factor);
     if (s->ordering < FEM_ORDER_DEFAULT || s->ordering > FEM_ORDER_NESDIS)
         return FEM_FAIL(FEM_ERR_SETTINGS, "ordering = %d is not a FEM_ORDER_* value", s->ordering);
+    if (s->reuse < FEM_REUSE_AUTO || s->reuse > FEM_REUSE_ON)
+        return FEM_FAIL(FEM_ERR_SETTINGS, "reuse = %d is not a FEM_REUSE_* value", s->reuse);
+    if (!(s->reuse_tol > 0 && s->reuse_tol <= 1e-6))
+        return FEM_FAIL(FEM_ERR_SETTINGS, "reuse_tol = %g must lie in (0, 1e-6]", s->reuse_tol);
     return FEM_OK;
 }
 
@@ -115,6 +121,10 @@ void fem_model_destroy(fem_model *m)
         cholmod_l_free_dense(&m->Xl, &m->cc);
         cholmod_l_free_dense(&m->Yl, &m->cc);
         cholmod_l_free_dense(&m->El, &m->cc);
+        cholmod_l_free_dense(&m->R, &m->cc);
+        cholmod_l_free_dense(&m->Z, &m->cc);
+        cholmod_l_free_dense(&m->Yc, &m->cc);
+        cholmod_l_free_dense(&m->Ec, &m->cc);
         cholmod_l_finish(&m->cc);
     }
     free(m->fidx);
@@ -128,6 +138,8 @@ void fem_model_destroy(fem_model *m)
     free(m->lam);
     free(m->wrho);
     free(m->wdc);
+    free(m->cg_p);
+    free(m->cg_q);
     free(m);
 }
 
@@ -416,11 +428,30 @@ fem_status fem_model_create(fem_model **out, const fem_problem *p, const fem_set
     m->cc.print = 0; // problems surface as fem_status
     if ((st = analyze(m, s)) != FEM_OK) goto fail;
     build_scatter_map(m);
+    m->fact_cost = fem_fact_cost_(m->cc.fl, m->cc.lnz, (double)m->nnz, (double)m->nfree);
+    m->reuse = s->reuse == FEM_REUSE_ON ||
+               (s->reuse == FEM_REUSE_AUTO && m->fact_cost >= FEM_REUSE_AUTO_MIN_COST);
+    m->tol = s->reuse_tol;
+    // forced on: CG gets FEM_REUSE_ON_MIN_ITERS per right-hand side even where one
+    // factorization is cheaper (tests, small grids); auto: at most the factorization's cost
+    m->min_budget = s->reuse == FEM_REUSE_ON ? FEM_REUSE_ON_MIN_ITERS : 2;
+    m->stats.reuse = m->reuse;
+    m->stats.fact_cost = m->fact_cost;
 
     /* dense right-hand sides and solve workspaces, reused by every evaluation */
     m->B = cholmod_l_zeros(m->nfree, nc, CHOLMOD_REAL, &m->cc);
     m->Bl = cholmod_l_zeros(m->nfree, 1, CHOLMOD_REAL, &m->cc);
-    if (!m->B || !m->Bl) {
+    m->X = cholmod_l_zeros(m->nfree, nc, CHOLMOD_REAL, &m->cc);
+    m->Xl = cholmod_l_zeros(m->nfree, 1, CHOLMOD_REAL, &m->cc);
+    m->R = cholmod_l_zeros(m->nfree, 1, CHOLMOD_REAL, &m->cc);
+    m->Z = cholmod_l_zeros(m->nfree, 1, CHOLMOD_REAL, &m->cc);
+    m->cg_p = malloc((size_t)m->nfree * sizeof *m->cg_p);
+    m->cg_q = malloc((size_t)m->nfree * sizeof *m->cg_q);
+    if (!m->cg_p || !m->cg_q) {
+        st = FEM_FAIL(FEM_ERR_NOMEM, "CG workspaces of %d", m->nfree);
+        goto fail;
+    }
+    if (!m->B || !m->Bl || !m->X || !m->Xl || !m->R || !m->Z) {
         st = fem_cholmod_status_(&m->cc, __func__, "cholmod_l_zeros");
         if (st == FEM_OK) st = FEM_ERR_NOMEM;
         goto fail;
@@ -437,6 +468,11 @@ fem_status fem_model_create(fem_model **out, const fem_problem *p, const fem_set
 fail:
     fem_model_destroy(m);
     return st;
+}
+
+void fem_model_solve_stats(const fem_model *m, fem_solve_stats *st)
+{
+    *st = m->stats;
 }
 
 int fem_model_width(const fem_model *m)

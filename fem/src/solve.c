@@ -55,8 +55,26 @@ static int solve(fem_model *m, cholmod_dense *B, cholmod_dense **X, cholmod_dens
     return cholmod_l_solve2(CHOLMOD_A, m->L, B, NULL, X, NULL, Y, E, &m->cc);
 }
 
-/* Scatter E(rho_e) KE into A->x through the scatter map; factorize. */
-static fem_status assemble_factorize(fem_model *m)
+/* Cost model of the reuse policy. One preconditioned CG iteration reads the factor twice
+ * (two triangular solves, 4 lnz flops, bandwidth-bound), multiplies by K from one stored
+ * triangle (4 nnz flops) and does about 12 n vector flops; a factorization does fl flops at
+ * BLAS-3 speed on large grids, FEM_CG_FLOP_PENALTY times faster per flop than CG. On small
+ * grids the factorization is far from BLAS-3 speed, and measured it never costs fewer than
+ * FEM_FACT_COST_MIN iterations. Measured with tests/bench/bench_fem_reuse (CPU time, one
+ * thread, Xeon with AVX-512, OpenBLAS SkylakeX kernels): factorization / CG iteration = 9.6 at
+ * 96x32 and 8.1 at 256x256 (the flop model with penalty 7.2 gives 2 and 8.1). */
+#define FEM_CG_FLOP_PENALTY 7.2
+#define FEM_FACT_COST_MIN 8.0
+
+double fem_fact_cost_(double fl, double lnz, double nnz_a, double n)
+{
+    const double it = 4 * lnz + 4 * nnz_a + 12 * n;
+    const double f = it > 0 ? fl / (FEM_CG_FLOP_PENALTY * it) : 0;
+    return f > FEM_FACT_COST_MIN ? f : FEM_FACT_COST_MIN;
+}
+
+/* Scatter E(rho_e) KE into A->x through the scatter map. */
+static void assemble(fem_model *m)
 {
     double *Ax = m->A->x;
     memset(Ax, 0, (size_t)(m->nnz + 1) * sizeof *Ax);
@@ -68,9 +86,159 @@ static fem_status assemble_factorize(fem_model *m)
             for (int q = 0; q < FEM_NPAIR; q++)
                 Ax[s[q]] += E * ke[q];
         }
+}
+
+/* Numerical factorization of the assembled A; restarts the reuse cycle. */
+static fem_status factorize(fem_model *m)
+{
+    m->factor_valid = 0;
     if (!cholmod_l_factorize(m->A, m->L, &m->cc) || m->cc.status < CHOLMOD_OK ||
         m->cc.status == CHOLMOD_NOT_POSDEF) {
         fem_status st = fem_cholmod_status_(&m->cc, __func__, "cholmod_l_factorize");
+        return st == FEM_OK ? FEM_ERR_CHOLMOD : st;
+    }
+    m->factor_valid = 1;
+    m->refactor_next = 0;
+    m->since_cost = m->fact_cost;
+    m->since_evals = 0;
+    m->stats.factorizations++;
+    return FEM_OK;
+}
+
+/* y = A x with A symmetric, one triangle stored (either one: the loop is the same). */
+static void symv(const fem_model *m, const double *x, double *y)
+{
+    const SuiteSparse_long *Ap = m->A->p, *Ai = m->A->i;
+    const double *Ax = m->A->x;
+    const SuiteSparse_long n = m->nfree;
+    memset(y, 0, (size_t)n * sizeof *y);
+    for (SuiteSparse_long j = 0; j < n; j++) {
+        const double xj = x[j];
+        double yj = 0;
+        for (SuiteSparse_long k = Ap[j]; k < Ap[j + 1]; k++) {
+            const SuiteSparse_long i = Ai[k];
+            const double a = Ax[k];
+            if (i == j) {
+                yj += a * xj;
+            } else {
+                y[i] += a * xj;
+                yj += a * x[i];
+            }
+        }
+        y[j] += yj;
+    }
+}
+
+static double dot(size_t n, const double *a, const double *b)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += a[i] * b[i];
+    return s;
+}
+
+/* Solve A x = b by conjugate gradients preconditioned with M = L L^T, the factor of an
+ * earlier matrix, from x0 = 0 (so that b^T x_k -> c from below with error |e_k|_A^2: the
+ * compliance error is quadratic in the CG error). Stopping rule: with gamma = r^T M^-1 r and
+ * rate q = gamma_k / gamma_(k-1), the remaining energy error sum_(j>k) alpha_j gamma_j
+ * (Hestenes-Stiefel) is estimated by alpha_k gamma_k / (1 - q); stop when it is below
+ * tol^2 b^T x, i.e. |e|_A <= tol |u|_A. The gradient's error is linear in e, hence the tight
+ * default tol 1e-9: the measured gradient error is about tol (tol 1e-7 gave 1.1e-7, 1e-9 gave
+ * 1e-9, 1e-10 gave 9.5e-11 on the OC trajectories of test_fem and bench_fem_reuse), 10x inside
+ * the 1e-8 asked for; the compliance error ~tol^2 is far inside 1e-10. Each factor 10 of tol
+ * costs about 4 iterations (gamma falls about 0.3x per iteration on those trajectories). Returns 0 converged, 1 not
+ * within max_it iterations or breakdown (A not SPD in finite precision), -1 CHOLMOD error.
+ * *iters = iterations done. Allocates nothing (solve2 reuses R, Z, Yc, Ec). */
+static int pcg(fem_model *m, const double *b, double *x, int max_it, int *iters)
+{
+    const size_t n = (size_t)m->nfree;
+    double *r = m->R->x, *p = m->cg_p, *q = m->cg_q;
+    *iters = 0;
+    memcpy(r, b, n * sizeof *r);
+    memset(x, 0, n * sizeof *x);
+    if (dot(n, b, b) == 0) return 0;
+    if (!solve(m, m->R, &m->Z, &m->Yc, &m->Ec) || m->cc.status < CHOLMOD_OK) return -1;
+    const double *z = m->Z->x;
+    memcpy(p, z, n * sizeof *p);
+    double gamma = dot(n, r, z);
+    const double tol2 = m->tol * m->tol;
+    for (int k = 0; k < max_it; k++) {
+        symv(m, p, q);
+        const double pq = dot(n, p, q);
+        if (!(pq > 0) || !(gamma > 0)) return 1;
+        const double alpha = gamma / pq;
+        for (size_t i = 0; i < n; i++) {
+            x[i] += alpha * p[i];
+            r[i] -= alpha * q[i];
+        }
+        *iters = k + 1;
+        if (!solve(m, m->R, &m->Z, &m->Yc, &m->Ec) || m->cc.status < CHOLMOD_OK) return -1;
+        z = m->Z->x;
+        const double gnew = dot(n, r, z), bx = dot(n, b, x), rate = gnew / gamma;
+        if (!isfinite(gnew)) return 1;
+        if (rate < 1 && alpha * gnew / (1 - rate) <= tol2 * bx) return 0;
+        const double beta = gnew / gamma;
+        for (size_t i = 0; i < n; i++)
+            p[i] = z[i] + beta * p[i];
+        gamma = gnew;
+    }
+    return 1;
+}
+
+/* Solve every load case into X: CG with the last factor when the policy allows it, else (or
+ * when CG runs past the cost of a factorization) factorize and solve directly.
+ * Policy (renewal rule): a cycle is one factorization followed by CG evaluations; its average
+ * cost per evaluation A = (F + sum of CG iterations) / evaluations falls as long as the next
+ * evaluation costs less than A, so the policy refactors at the next evaluation as soon as an
+ * evaluation's CG iterations reach the cycle's average (iterations grow as the design drifts
+ * from the factorized one). F = fact_cost, the factorization in CG-iteration units. CG gives
+ * up past max(F, min_budget) iterations for all cases (then: refactor now, solve directly). */
+static fem_status solve_cases(fem_model *m)
+{
+    const size_t nf = (size_t)m->nfree;
+    m->stats.last_iterations = 0;
+    m->stats.last_factored = 0;
+    int try_cg = m->reuse && m->factor_valid && !m->refactor_next;
+    if (try_cg && m->skip > 0) {
+        m->skip--;
+        try_cg = 0;
+    }
+    if (try_cg) {
+        int budget = (int)m->fact_cost, used = 0, ok = 1;
+        if (budget < m->min_budget * m->n_cases) budget = m->min_budget * m->n_cases;
+        for (int k = 0; k < m->n_cases && ok; k++) {
+            int it = 0;
+            const int rc = pcg(m, (const double *)m->B->x + (size_t)k * nf,
+                               (double *)m->X->x + (size_t)k * nf, budget - used, &it);
+            used += it;
+            m->stats.cg_solves++;
+            if (rc < 0) {
+                fem_status st = fem_cholmod_status_(&m->cc, __func__, "cholmod_l_solve2");
+                return st == FEM_OK ? FEM_ERR_CHOLMOD : st;
+            }
+            if (rc) ok = 0;
+        }
+        m->stats.cg_iterations += used;
+        if (ok) {
+            m->backoff = 0;
+            m->stats.last_iterations = used;
+            m->since_cost += used;
+            m->since_evals++;
+            if (used >= m->since_cost / m->since_evals) m->refactor_next = 1;
+            return FEM_OK;
+        }
+        m->stats.cg_failures++;
+        // back off: skip CG for 1, 2, 4 ... 32 evaluations after consecutive failures, so that
+        // a run whose designs change fast (first steps) wastes at most a few CG budgets
+        m->backoff = m->backoff ? (m->backoff < 32 ? 2 * m->backoff : 32) : 1;
+        m->skip = m->backoff;
+    }
+    fem_status st = factorize(m);
+    if (st != FEM_OK) return st;
+    m->since_evals = 1;
+    m->stats.last_factored = 1;
+    if (!solve(m, m->B, &m->X, &m->Y, &m->E) || m->cc.status < CHOLMOD_OK) {
+        st = fem_cholmod_status_(&m->cc, __func__, "cholmod_l_solve2");
         return st == FEM_OK ? FEM_ERR_CHOLMOD : st;
     }
     return FEM_OK;
@@ -89,13 +257,9 @@ fem_status fem_model_compliance(fem_model *m, const double *rho, double *c, doub
                             e, e % m->W, e / m->W, r);
         m->rho[e] = m->passive[e] < 0 ? r : (double)m->passive[e];
     }
-    fem_status st = assemble_factorize(m);
+    assemble(m);
+    fem_status st = solve_cases(m);
     if (st != FEM_OK) return st;
-
-    if (!solve(m, m->B, &m->X, &m->Y, &m->E) || m->cc.status < CHOLMOD_OK) {
-        st = fem_cholmod_status_(&m->cc, __func__, "cholmod_l_solve2");
-        return st == FEM_OK ? FEM_ERR_CHOLMOD : st;
-    }
 
     const size_t nd = (size_t)m->ndof, nf = (size_t)m->nfree;
     const double *X = m->X->x, *Bx = m->B->x;
@@ -136,6 +300,7 @@ fem_status fem_model_compliance(fem_model *m, const double *rho, double *c, doub
     }
     if (c) *c = ctot;
     m->evaluated = 1;
+    m->stats.evaluations++;
     return FEM_OK;
 }
 
@@ -198,7 +363,30 @@ fem_status fem_model_functional(fem_model *m, int k, const double *ell, double *
     }
     if (dJ) {
         // adjoint: K lambda = ell (K symmetric), dJ/drho_e = -lambda_e^T dK_e/drho_e u_e
-        if (!solve(m, m->Bl, &m->Xl, &m->Yl, &m->El) || m->cc.status < CHOLMOD_OK) {
+        // with a reused factor: CG (the factor belongs to an earlier matrix); on failure
+        // refactor the current matrix (A still holds it) and solve directly
+        int direct = m->stats.last_factored || !m->reuse;
+        if (!direct) {
+            int it = 0;
+            const int budget = (int)m->fact_cost > m->min_budget ? (int)m->fact_cost : m->min_budget;
+            const int rc = pcg(m, m->Bl->x, m->Xl->x, budget, &it);
+            m->stats.cg_solves++;
+            m->stats.cg_iterations += it;
+            m->since_cost += it;
+            if (rc < 0) {
+                fem_status st = fem_cholmod_status_(&m->cc, __func__, "cholmod_l_solve2");
+                return st == FEM_OK ? FEM_ERR_CHOLMOD : st;
+            }
+            if (rc) {
+                m->stats.cg_failures++;
+                fem_status st = factorize(m);
+                if (st != FEM_OK) return st;
+                m->since_evals = 1;
+                m->stats.last_factored = 1;
+                direct = 1;
+            }
+        }
+        if (direct && (!solve(m, m->Bl, &m->Xl, &m->Yl, &m->El) || m->cc.status < CHOLMOD_OK)) {
             fem_status st = fem_cholmod_status_(&m->cc, __func__, "cholmod_l_solve2");
             return st == FEM_OK ? FEM_ERR_CHOLMOD : st;
         }

@@ -67,6 +67,9 @@ typedef enum {
     NCVX_TERM_UNKNOWN = 13,      ///< unknown error
     NCVX_TERM_MAXEVAL = 14,      ///< max_evals function evaluations reached
     NCVX_TERM_STEP_TOL = 15,     ///< step shorter than step_tol (non-GRANSO methods)
+    NCVX_TERM_NOT_KKT = 16,      ///< BFGS-SQP: the penalty function is stationary at a feasible
+                                 ///< point that is not a KKT point of the problem, even after
+                                 ///< 3 restarts (mu restored to mu0, H = I); see kkt_stat
 } ncvx_term;
 
 /** One-line explanation of a termination code. Never NULL. */
@@ -91,7 +94,7 @@ typedef struct {
     double viol_ineq;     ///< ||max(c_ineq, 0)||_1
     double viol_eq;       ///< ||c_eq||_1
     double mu;            ///< penalty parameter (BFGS-SQP), penalty weight (penalty, auglag)
-    double stat;          ///< stationarity measure (NaN where not computed)
+    double stat;          ///< stationarity measure as in ncvx_info.stat (NaN where not computed)
     double step;          ///< ||x_k - x_{k-1}||_2
     int ls_evals;         ///< evaluations spent in this iteration's line search
     double time;          ///< seconds since the solve started
@@ -104,6 +107,9 @@ typedef int (*ncvx_monitor_fn)(const ncvx_iterate *it, void *user);
  *  Return 0, or nonzero on failure. */
 typedef int (*ncvx_project_fn)(double *x, int n, void *user);
 
+/** Most finite bounds BFGS-SQP folds in as inequality constraints (ncvx_problem.lower). */
+#define NCVX_MAX_FOLDED_BOUNDS 200
+
 /** The problem. Copied by ncvx_create (the pointers inside are borrowed, not copied). */
 typedef struct {
     int n;                   ///< number of variables (> 0)
@@ -112,8 +118,16 @@ typedef struct {
     ncvx_eval_fn eval;       ///< required
     ncvx_monitor_fn monitor; ///< may be NULL
     ncvx_project_fn project; ///< NCVX_PROJGRAD only; may be NULL elsewhere
-    const double *lower;     ///< [n] lower bounds for MMA/OC/projgrad box (NULL = -inf)
-    const double *upper;     ///< [n] upper bounds for MMA/OC/projgrad box (NULL = +inf)
+    /** [n] lower bounds (NULL = all -inf; entries may be -inf). MMA, OC and projgrad use the
+     *  box directly. BFGS-SQP folds each finite bound in as a linear inequality
+     *  (lower_i - x_i <= 0, then x_i - upper_i <= 0, by increasing i), placed after the n_ineq
+     *  user inequalities: the monitor's c_ineq and ncvx_multipliers then have n_ineq + nb
+     *  inequality entries (nb = number of finite bounds, at most NCVX_MAX_FOLDED_BOUNDS,
+     *  else NCVX_ERR_SETTINGS). lbfgs, penalty and auglag refuse finite bounds with
+     *  NCVX_ERR_SETTINGS (write them as inequality constraints). lower > upper or NaN is
+     *  NCVX_ERR_INVALID. */
+    const double *lower;
+    const double *upper;     ///< [n] upper bounds (NULL = all +inf); see lower
     void *user;              ///< handed back unchanged, never dereferenced
 } ncvx_problem;
 
@@ -127,6 +141,8 @@ typedef struct {
     long max_evals;       ///< maximum function evaluations, 0 = no limit (default 0)
     double maxclocktime;  ///< seconds, 0 = no limit (default 0)
     double opt_tol;       ///< 1e-8
+    double kkt_tol;       ///< BFGS-SQP: tolerance of the KKT certificate that code 0 also
+                          ///< requires (relative; see ncvx_info.kkt_stat), default 1e-6
     double rel_tol;       ///< 0 (off)
     double step_tol;      ///< 1e-12
     double fvalquit;      ///< -inf (off)
@@ -205,9 +221,33 @@ typedef struct {
     ncvx_term term;       ///< why it stopped
     const char *term_msg; ///< ncvx_term_str(term)
     double f;             ///< objective at the returned (best) point
-    double viol_ineq;     ///< ||max(c_ineq, 0)||_1 at it
-    double viol_eq;       ///< ||c_eq||_1 at it
-    double stat;          ///< last stationarity measure (NaN if none)
+    double viol_ineq;     ///< ||max(c_ineq, 0)||_1 at it (l1 norm)
+    double viol_eq;       ///< ||c_eq||_1 at it (l1 norm)
+    double viol_ineq_max; ///< max_i max(c_i, 0) at it (the norm the feasibility test uses:
+                          ///< feasible means viol_ineq_max <= viol_ineq_tol)
+    double viol_eq_max;   ///< max_i |c_e,i| at it (feasible: viol_eq_max <= viol_eq_tol)
+    double stat;          ///< last stationarity measure of the method (NaN if none); for
+                          ///< BFGS-SQP ||sum_j (y_j0 grad f_j + sum_i y_ji grad c_ij)||_2 of
+                          ///< the penalty function over the gradients sampled near x, with
+                          ///< y from GRANSO's stationarity QP (GRANSO tests the same sum
+                          ///< with H applied against opt_tol; with a badly scaled H that
+                          ///< value can be 1e18 at a solution, so it is not reported)
+    /** BFGS-SQP: KKT residual of the ORIGINAL problem at the last iterate,
+     *  ||g + sum_i lam_i grad c_i||_2, where g is a convex combination of the gradients of f
+     *  sampled within evaldist (the plain gradient where f is smooth) and lam the multipliers
+     *  of the stationarity QP divided by mu (see ncvx_multipliers). Code 0 (STATIONARY)
+     *  requires, besides stat <= opt_tol and feasibility (viol_*_max within viol_*_tol),
+     *  kkt_stat <= kkt_tol max(1, ||grad f||_2) and kkt_comp <= kkt_tol max(1, |f|)
+     *  (grad f at the last iterate; kkt_tol = 1e-6 by default). The multipliers come from
+     *  the stationarity QP solved with H = I (the Euclidean metric) at candidate ends: with
+     *  the BFGS H a residual along directions where H is tiny would go unseen.
+     *  NaN for the other methods and before the first stationarity QP. */
+    double kkt_stat;
+    double kkt_comp; ///< BFGS-SQP: complementarity max_i |lam_i c_i| over the inequalities
+    int restarts; ///< BFGS-SQP: restarts from H = I at points that are not KKT points: when
+                  ///< stat <= opt_tol there (also restoring mu0, at most 3 times, then
+                  ///< NCVX_TERM_NOT_KKT) and after a bracketed line-search failure there
+                  ///< (then along the gradient-sampling direction)
     double mu;            ///< final penalty parameter
     int iters;            ///< iterations done
     long evals;           ///< function evaluations (values-only and with gradients)
@@ -259,6 +299,16 @@ ncvx_status ncvx_create(ncvx_solver **out, const ncvx_problem *p, const ncvx_set
  *  (see info->term), an error status otherwise. */
 ncvx_status ncvx_solve(ncvx_solver *sv, double *x, ncvx_info *info);
 
+/** Lagrange multipliers of BFGS-SQP at the last iterate: [n_ineq + nb + n_eq] doubles (nb
+ *  folded finite bounds after the user's inequalities: see ncvx_problem.lower),
+ *  inequalities first (lam_i >= 0), then equalities; the KKT conditions read
+ *  g + sum_i lam_i grad c_i = 0 (residual in ncvx_info.kkt_stat). Taken from the
+ *  stationarity QP (GRANSO's termination QP) and divided by mu; within [0, 1/mu] by the exact
+ *  penalty. The pointer is owned by the solver and valid until the next ncvx_solve,
+ *  ncvx_state_import or ncvx_destroy. NULL for the other methods, for a problem without
+ *  constraints, or before the first solve. */
+const double *ncvx_multipliers(const ncvx_solver *sv);
+
 /** NULL-safe; frees everything ncvx_create allocated. */
 void ncvx_destroy(ncvx_solver *sv);
 
@@ -287,7 +337,24 @@ ncvx_status ncvx_state_import(ncvx_solver *sv, const double *buf, size_t size);
 int ncvx_qp_solve(int n, const double *G, const double *g, int me, const double *Ce,
                   const double *ce0, int mi, const double *Ci, const double *ci0, double *x,
                   double *lambda, double *fval, double *work, int *iwork);
-/** Doubles of work needed by ncvx_qp_solve / ncvx_qp_solve_factored. */
+/** Convex QP min 0.5 y'Gy + g'y s.t. lo <= y <= hi and, if e != NULL, e'y = b, for a
+ *  symmetric positive *semi*definite G (n x n, column-major, full storage; singular is fine):
+ *  primal active-set method on the free variables with an eigen-decomposition of the reduced
+ *  Hessian, no regularization. lo[n] <= hi[n] must be finite. y[n] is in/out: with warm != 0
+ *  the solve starts from y and status[n] (the result of a previous call, values clamped to the
+ *  box); status[n] is out (0 free, 1 at lo, 2 at hi). *lambda_e (may be NULL) gets the
+ *  multiplier of the equality (g + Gy - lambda_e e has the signs of the bound multipliers).
+ *  work: ncvx_qp_box_work_size(n) doubles, iwork: ncvx_qp_box_iwork_size(n) ints; nothing is
+ *  allocated. Returns 0 on success, 1 if the constraints are infeasible, 2 on failure
+ *  (iteration limit, LAPACK failure, non-finite data). */
+int ncvx_qp_box(int n, const double *G, const double *g, const double *lo, const double *hi,
+                const double *e, double b, double *y, int *status, int warm, double *lambda_e,
+                double *work, int *iwork);
+/** Doubles of work needed by ncvx_qp_box. */
+size_t ncvx_qp_box_work_size(int n);
+/** Ints of iwork needed by ncvx_qp_box. */
+size_t ncvx_qp_box_iwork_size(int n);
+/** Doubles of work needed by ncvx_qp_solve / ncvx_qp_solve_factored (>= ncvx_qp_box_work_size). */
 size_t ncvx_qp_work_size(int n, int me, int mi);
 /** Ints of iwork needed by ncvx_qp_solve / ncvx_qp_solve_factored. */
 size_t ncvx_qp_iwork_size(int n, int me, int mi);

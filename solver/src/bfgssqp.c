@@ -19,19 +19,26 @@
 /* GRANSO constants that PyGRANSO does not expose as our settings */
 #define POSTQP_FALLBACK_LEVEL 2 ///< levels 0-1 are steering (with H, with identity)
 #define LAST_FALLBACK_LEVEL 4   ///< random directions
-#define LS_REATTEMPTS 0         ///< line-search retries with lower mu when not bracketed
-#define LS_REATTEMPTS_X0 10     ///< ... during the first iteration
-#define LS_C_MU 0.5             ///< mu factor of those retries
-#define LS_C_MU_X0 0.5          ///< ... during the first iteration
-#define HALT_ON_LS_BRACKET 1    ///< GRANSO default: a feasible bracketed failure ends the run
-#define HEADER_EVERY 20         ///< table header repeats every 20 printed rows
-#define STATE_MAGIC 5120171.0   ///< first double of a BFGS-SQP state
+#define LS_REATTEMPTS                                                                              \
+    5                         ///< line-search retries with lower mu when not bracketed (GRANSO: 0;
+                              ///< phi = mu f + v is unbounded below off the feasible set whenever f
+                              ///< falls faster than v grows, e.g. a cubic f, even at a solution)
+#define LS_REATTEMPTS_X0 10   ///< ... during the first iteration
+#define LS_C_MU 0.5           ///< mu factor of those retries
+#define LS_C_MU_X0 0.5        ///< ... during the first iteration
+#define HALT_ON_LS_BRACKET 1  ///< GRANSO default: a feasible bracketed failure ends the run
+#define HEADER_EVERY 20       ///< table header repeats every 20 printed rows
+#define STATE_MAGIC 5120172.0 ///< first double of a BFGS-SQP state
+#define MAX_RESTARTS 3        ///< restarts (mu0, H = I) at penalty-stationary non-KKT points
 
 struct ncvx_sqp {
     ncvx_problem p;
     ncvx_settings s;
     FILE *log;
     int n, mi, me, mc, k;
+    int nb;    ///< finite bounds folded in as inequalities after the user's (index p.n_ineq..)
+    int *bidx; ///< [nb] variable of each folded bound; bsg: -1 lower (lo - x <= 0), +1 upper
+    int *bsg;
     int constrained;
 
     /* current point and trial point (swapped on acceptance) */
@@ -66,7 +73,15 @@ struct ncvx_sqp {
 
     ncvx_hess h;
     double mu;
-    double stat;
+    double stat;   ///< GRANSO's stationarity measure ||H A y|| (the opt_tol test)
+    double stat_e; ///< the same y in the Euclidean norm, ||A y|| (reported: H may be far from I)
+    /* KKT certificate of the original problem at x (from the last stationarity QP) */
+    double *lam;     ///< [mc] multipliers: inequalities, then equalities
+    double kkt_res;  ///< ||conv(grad f) + sum lam grad c||_2
+    double kkt_comp; ///< max_i |lam_i c_i| over the inequalities
+    double gnorm;    ///< ||grad f(x)||_2 (scale of the stationarity tolerance)
+    int restarts;    ///< restarts at penalty-stationary points that were not KKT points
+    int ls_restarts; ///< restarts (H = I) after line-search failures at non-KKT points
     double rel_diff;
     int iter;
     long evals, grad_evals;
@@ -79,7 +94,8 @@ struct ncvx_sqp {
     /* best point */
     double *xbest;
     double fbest, vibest, vebest;
-    int best_kind; ///< 0 none, 1 infeasible, 2 feasible
+    double vimax, vemax; ///< max-norm violations of the best point
+    int best_kind;       ///< 0 none, 1 infeasible, 2 feasible
 };
 
 /* ------------------------------------------------------------------------------------------ */
@@ -136,6 +152,8 @@ static void track_best(ncvx_sqp *w, const double *x, double f, const double *ci,
     w->fbest = f;
     w->vibest = vi;
     w->vebest = ve;
+    w->vimax = viol_iinf(ci, w->mi);
+    w->vemax = viol_einf(ce, w->me);
     w->best_kind = feas ? 2 : 1;
 }
 
@@ -146,6 +164,20 @@ static int all_finite(const double *a, size_t len)
     return 1;
 }
 
+/* the folded bounds at x into c[nb] and, if Gb is non-NULL, their gradients (columns of n) */
+static void bound_constraints(const ncvx_sqp *w, const double *x, double *c, double *Gb)
+{
+    for (int r = 0; r < w->nb; r++) {
+        const int i = w->bidx[r];
+        c[r] = w->bsg[r] < 0 ? w->p.lower[i] - x[i] : x[i] - w->p.upper[i];
+        if (Gb) {
+            double *g = Gb + (size_t)r * w->n;
+            memset(g, 0, (size_t)w->n * sizeof *g);
+            g[i] = w->bsg[r];
+        }
+    }
+}
+
 /* Evaluate at xe into (f, G, ci, ce); G == NULL = values only.
  * Returns NCVX_LSE_OK / _NONFIN, or -1 callback failure, -2 evaluation budget. */
 static int evaluate(ncvx_sqp *w, const double *xe, double *f, double *G, double *ci, double *ce)
@@ -154,8 +186,10 @@ static int evaluate(ncvx_sqp *w, const double *xe, double *f, double *G, double 
     if (w->s.max_evals > 0 && w->evals >= w->s.max_evals) return -2;
     double t = ncvx_now();
     *f = NAN;
-    int rc = w->p.eval(xe, f, G, mi ? ci : NULL, G && mi ? G + (size_t)n : NULL, me ? ce : NULL,
+    const int miu = mi - w->nb; // the user's inequalities
+    int rc = w->p.eval(xe, f, G, miu ? ci : NULL, G && miu ? G + (size_t)n : NULL, me ? ce : NULL,
                        G && me ? G + (size_t)n * (1 + mi) : NULL, w->p.user);
+    if (w->nb) bound_constraints(w, xe, ci + miu, G ? G + (size_t)n * (1 + miu) : NULL);
     w->eval_time += ncvx_now() - t;
     w->evals++;
     if (G) w->grad_evals++;
@@ -208,7 +242,7 @@ static void print_row(ncvx_sqp *w, int ls_evals, double t, int fb)
     fprintf(w->log,
             "%5d | %9.3e | %12.5e | %12.5e | %9.2e | %9.2e | %9.2e | %4d | %9.2e | %5d | %2d\n",
             w->iter, w->mu, w->phi, w->f, ncvx_viol_ineq(w->ci, w->mi), ncvx_viol_eq(w->ce, w->me),
-            w->stat, ls_evals, t, w->last_nsamp, fb);
+            w->stat_e, ls_evals, t, w->last_nsamp, fb);
 }
 
 static int monitor(ncvx_sqp *w, int ls_evals, double step)
@@ -224,7 +258,7 @@ static int monitor(ncvx_sqp *w, int ls_evals, double step)
     it.viol_ineq = ncvx_viol_ineq(w->ci, w->mi);
     it.viol_eq = ncvx_viol_eq(w->ce, w->me);
     it.mu = w->mu;
-    it.stat = w->stat;
+    it.stat = w->stat_e;
     it.step = step;
     it.ls_evals = ls_evals;
     it.time = elapsed(w);
@@ -233,6 +267,11 @@ static int monitor(ncvx_sqp *w, int ls_evals, double step)
 
 /* ------------------------------------------------------------------------------------------ */
 /* create / destroy                                                                             */
+
+const double *ncvx_sqp_multipliers(const ncvx_sqp *w)
+{
+    return w->started && w->mc > 0 ? w->lam : NULL;
+}
 
 int ncvx_sqp_nsamples(const ncvx_sqp *w)
 {
@@ -290,6 +329,9 @@ void ncvx_sqp_destroy(ncvx_sqp *w)
     free(w->near);
     free(w->lb);
     free(w->xbest);
+    free(w->lam);
+    free(w->bidx);
+    free(w->bsg);
     ncvx_hess_free(&w->h);
     free(w);
 }
@@ -304,7 +346,13 @@ ncvx_status ncvx_sqp_create(ncvx_sqp **out, const ncvx_problem *p, const ncvx_se
     w->p = *p;
     w->s = *s;
     w->log = s->log ? s->log : stdout;
-    const int n = p->n, mi = p->n_ineq, me = p->n_eq, k = 1 + mi + me, mc = mi + me;
+    // bounds: each finite one a linear inequality after the user's (lower_i - x_i <= 0,
+    // x_i - upper_i <= 0); ncvx_create refuses more than NCVX_MAX_FOLDED_BOUNDS
+    int nb = 0;
+    for (int i = 0; i < p->n; i++)
+        nb += (p->lower && p->lower[i] > -INFINITY) + (p->upper && p->upper[i] < INFINITY);
+    const int n = p->n, mi = p->n_ineq + nb, me = p->n_eq, k = 1 + mi + me, mc = mi + me;
+    w->nb = nb;
     w->n = n;
     w->mi = mi;
     w->me = me;
@@ -349,6 +397,13 @@ ncvx_status ncvx_sqp_create(ncvx_sqp **out, const ncvx_problem *p, const ncvx_se
     NCVX_ALLOC(w->qwork, ncvx_qp_work_size(mc, 0, 2 * mc));
     NCVX_ALLOC(w->qiwork, ncvx_qp_iwork_size(mc, 0, 2 * mc));
     NCVX_ALLOC(w->xbest, n);
+    NCVX_ALLOC(w->lam, mc);
+    NCVX_ALLOC(w->bidx, nb);
+    NCVX_ALLOC(w->bsg, nb);
+    for (int i = 0, r = 0; i < n; i++) {
+        if (p->lower && p->lower[i] > -INFINITY) w->bidx[r] = i, w->bsg[r++] = -1;
+        if (p->upper && p->upper[i] < INFINITY) w->bidx[r] = i, w->bsg[r++] = 1;
+    }
     // one sample = the current point (aliased, nothing stored); more are copied into a ring
     NCVX_ALLOC(w->sx, w->nslots > 1 ? (size_t)n * w->nslots : 0);
     NCVX_ALLOC(w->sG, w->nslots > 1 ? nk * w->nslots : 0);
@@ -391,7 +446,8 @@ ncvx_status ncvx_sqp_create(ncvx_sqp **out, const ncvx_problem *p, const ncvx_se
     }
     ncvx_hess_touch(&w->h);
     w->rng = (uint64_t)s->seed;
-    w->stat = NAN;
+    w->stat = w->stat_e = NAN;
+    w->kkt_res = w->kkt_comp = NAN;
     w->setup_time = ncvx_now() - t0;
     *out = w;
     return NCVX_OK;
@@ -406,35 +462,72 @@ fail:
 #define PROX_DELTA 1e-7 ///< proximal weight relative to max diag(G) for a singular G
 #define PROX_MAXIT 50   ///< proximal-point iterations
 
+/* lo[N], hi[N] from the 2N inequality rows Ci'y >= ci0 if they are [I; -I] (the multiplier
+ * boxes of the steering and stationarity QPs); returns 0 for any other structure */
+static int box_rows(int N, const double *Ci, const double *ci0, double *lo, double *hi)
+{
+    for (int r = 0; r < 2 * N; r++) {
+        const int v = r < N ? r : r - N;
+        const double one = r < N ? 1 : -1, *row = Ci + (size_t)r * N;
+        for (int j = 0; j < N; j++)
+            if (row[j] != (j == v ? one : 0)) return 0;
+    }
+    for (int v = 0; v < N; v++) {
+        lo[v] = ci0[v];
+        hi[v] = -ci0[N + v];
+    }
+    return 1;
+}
+
 /* Convex QP with a possibly singular G (the dual steering and stationarity QPs are singular
  * whenever there are more gradients than variables). G (scratch, overwritten) is factored
  * once; if it is numerically singular, G + delta I is factored instead and the proximal-point
  * iteration y+ = argmin 0.5 y'(G + delta I)y + (g - delta y)'y (Rockafellar 1976) runs from
  * y = 0: every subproblem is well conditioned, the factorization is shared by all of them,
  * and the iterates converge to a minimizer of the singular QP. gs[N], yp[N] are scratch. */
-static int qp_robust(int N, double *G, double *Rinv, const double *g, double *gs, double *yp,
-                     int me, const double *Ce, const double *ce0, int mi, const double *Ci,
-                     const double *ci0, double *y, double *work, int *iwork)
+static int qp_robust(int N, int rank_max, double *G, double *Rinv, const double *g, double *gs,
+                     double *yp, int me, const double *Ce, const double *ce0, int mi,
+                     const double *Ci, const double *ci0, double *y, double *work, int *iwork)
 {
-    double ridge = 0, dmax = 0;
-    if (ncvx_qp_factor(N, G, Rinv, &ridge) != 0) return 2;
-    if (ridge == 0)
+    double ridge = 1, dmax = 0;
+    // G = A'HA has rank <= rank_max = n: for N > n the factorization can only end with a
+    // ridge, so it is skipped (the fallback below factors when it needs to)
+    if (N <= rank_max && ncvx_qp_factor(N, G, Rinv, &ridge) != 0) return 2;
+    // bounds only (+ one equality): each strictly convex subproblem by ncvx_qp_box (the same
+    // solution as Goldfarb-Idnani, found on the free variables only), warm-started from the
+    // previous one; Goldfarb-Idnani stays the fallback (work is sized for both, see qp.c)
+    double *lo = work + ncvx_qp_box_work_size(N), *hi = lo + N;
+    int box = me <= 1 && mi == 2 * N && box_rows(N, Ci, ci0, lo, hi);
+    if (ridge == 0) {
+        if (box && ncvx_qp_box(N, G, g, lo, hi, me ? Ce : NULL, me ? ce0[0] : 0, y, iwork, 0,
+                               NULL, work, iwork + N) == 0)
+            return 0;
         return ncvx_qp_solve_factored(N, Rinv, g, me, Ce, ce0, mi, Ci, ci0, y, NULL, NULL, work,
                                       iwork);
+    }
     for (int i = 0; i < N; i++)
         dmax = fmax(dmax, G[(size_t)i * N + i]);
     const double delta = PROX_DELTA * (dmax > 0 ? dmax : 1);
     for (int i = 0; i < N; i++)
         G[(size_t)i * N + i] += delta;
-    if (ncvx_qp_factor(N, G, Rinv, &ridge) != 0) return 2;
+    int factored = 0;
     for (int i = 0; i < N; i++)
         yp[i] = 0;
     int rc = 2;
     for (int it = 0; it < PROX_MAXIT; it++) {
         for (int i = 0; i < N; i++)
             gs[i] = g[i] - delta * yp[i];
-        rc = ncvx_qp_solve_factored(N, Rinv, gs, me, Ce, ce0, mi, Ci, ci0, y, NULL, NULL, work,
-                                    iwork);
+        rc = 2;
+        if (box)
+            rc = ncvx_qp_box(N, G, gs, lo, hi, me ? Ce : NULL, me ? ce0[0] : 0, y, iwork, it > 0,
+                             NULL, work, iwork + N);
+        if (rc != 0) {
+            box = 0;
+            if (!factored && ncvx_qp_factor(N, G, Rinv, &ridge) != 0) return 2;
+            factored = 1;
+            rc = ncvx_qp_solve_factored(N, Rinv, gs, me, Ce, ce0, mi, Ci, ci0, y, NULL, NULL,
+                                        work, iwork);
+        }
         if (rc != 0) return rc;
         double dy = 0, ym = 1;
         for (int i = 0; i < N; i++) {
@@ -482,8 +575,12 @@ static int steer_prox(ncvx_sqp *w)
     for (int it = 0; it < PROX_MAXIT; it++) {
         for (int i = 0; i < mc; i++)
             gs[i] = w->qg[i] - w->prox_delta * yp[i];
-        rc = ncvx_qp_solve_factored(mc, w->Rinv, gs, 0, NULL, NULL, 2 * mc, w->qCi, w->qci0, w->qy,
-                                    NULL, NULL, w->qwork, w->qiwork);
+        // the multiplier box (w->qci0 = lo, w->qlo = hi) on Kcc + delta I (w->M)
+        rc = ncvx_qp_box(mc, w->M, gs, w->qci0, w->qlo, NULL, 0, w->qy, w->qiwork, it > 0, NULL,
+                         w->qwork, w->qiwork + mc);
+        if (rc != 0)
+            rc = ncvx_qp_solve_factored(mc, w->Rinv, gs, 0, NULL, NULL, 2 * mc, w->qCi, w->qci0,
+                                        w->qy, NULL, NULL, w->qwork, w->qiwork);
         if (rc != 0) return rc;
         double dy = 0, ym = 1;
         for (int i = 0; i < mc; i++) {
@@ -504,11 +601,14 @@ static int steer_qp(ncvx_sqp *w, double mu)
         double c = i < w->mi ? w->ci[i] : w->ce[i - w->mi];
         w->qg[i] = mu * w->K[(size_t)0 * k + 1 + i] - c;
     }
-    int rc;
-    if (w->prox_delta == 0)
-        rc = ncvx_qp_solve_factored(mc, w->Rinv, w->qg, 0, NULL, NULL, 2 * mc, w->qCi, w->qci0,
-                                    w->qy, NULL, NULL, w->qwork, w->qiwork);
-    else
+    int rc = 2;
+    if (w->prox_delta == 0) { // Kcc = w->M positive definite: ncvx_qp_box, else Goldfarb-Idnani
+        rc = ncvx_qp_box(mc, w->M, w->qg, w->qci0, w->qlo, NULL, 0, w->qy, w->qiwork, 0, NULL,
+                         w->qwork, w->qiwork + mc);
+        if (rc != 0)
+            rc = ncvx_qp_solve_factored(mc, w->Rinv, w->qg, 0, NULL, NULL, 2 * mc, w->qCi,
+                                        w->qci0, w->qy, NULL, NULL, w->qwork, w->qiwork);
+    } else
         rc = steer_prox(w);
     if (rc != 0) return rc;
     // G'd = -mu K[:,0] - K[:,1:] y  (no n-vector work per mu trial)
@@ -559,6 +659,7 @@ static int steering(ncvx_sqp *w, const double *HGc, double *mu_out)
         w->qci0[i] = i < w->mi ? 0 : -1;
         w->qCi[(size_t)(mc + i) * mc + i] = -1;
         w->qci0[mc + i] = -1;
+        w->qlo[i] = 1; // upper end of the box, for ncvx_qp_box
     }
     const double viol = w->s.steering_l1_model
                             ? ncvx_viol_ineq(w->ci, w->mi) + ncvx_viol_eq(w->ce, w->me)
@@ -606,30 +707,70 @@ static int steering(ncvx_sqp *w, const double *HGc, double *mu_out)
     return 0;
 }
 
-/* push the current point into the sample ring */
-static void push_sample(ncvx_sqp *w)
+/* push the point xs with gradients Gs into the sample ring */
+static void push_sample_at(ncvx_sqp *w, const double *xs, const double *Gs)
 {
     const size_t nk = (size_t)w->n * w->k;
     if (w->nslots == 1) { // the only sample is the current point itself: no copy
         w->scount = 1;
         return;
     }
-    memcpy(w->sx + (size_t)w->shead * w->n, w->x, (size_t)w->n * sizeof *w->x);
+    memcpy(w->sx + (size_t)w->shead * w->n, xs, (size_t)w->n * sizeof *xs);
     w->lb[w->shead] = 0;
-    memcpy(w->sG + (size_t)w->shead * nk, w->G, nk * sizeof *w->G);
+    memcpy(w->sG + (size_t)w->shead * nk, Gs, nk * sizeof *Gs);
     w->shead = (w->shead + 1) % w->nslots;
     if (w->scount < w->nslots) w->scount++;
 }
 
+/* push the current point into the sample ring */
+static void push_sample(ncvx_sqp *w)
+{
+    push_sample_at(w, w->x, w->G);
+}
+
+/* H = I exactly: no update and no scaling since the last reset */
+static int h_identity(const ncvx_sqp *w)
+{
+    return w->h.updates == 0 && w->h.gamma == 1;
+}
+
+/* complementarity max_i |lam_i c_i| of the inequalities at x */
+static void kkt_comp(ncvx_sqp *w)
+{
+    double m = 0;
+    for (int i = 0; i < w->mi; i++)
+        m = fmax(m, fabs(w->lam[i] * w->ci[i]));
+    w->kkt_comp = m;
+}
+
+/* The KKT certificate of the original problem (documented in ncvx.h, ncvx_info.kkt_stat):
+ * stationarity ||conv(grad f) + sum lam grad c||_2 <= kkt_tol max(1, ||grad f||_2),
+ * complementarity max |lam_i c_i| <= kkt_tol max(1, |f|); feasibility is tested by
+ * converged() itself. */
+static int kkt_ok(const ncvx_sqp *w)
+{
+    const double t = w->s.kkt_tol;
+    return w->kkt_res <= t * fmax(1, w->gnorm) && w->kkt_comp <= t * fmax(1, fabs(w->f));
+}
+
 /* stationarity measure at the current point (after push_sample), with the current H */
-static double stationarity(ncvx_sqp *w)
+static double stationarity_ex(ncvx_sqp *w, int identity)
 {
     const int n = w->n, k = w->k, mi = w->mi;
     // smooth case first: ||grad phi||
     cblas_dgemv(CblasColMajor, CblasNoTrans, n, k, 1.0, w->G, n, w->w, 1, 0.0, w->tmp, 1);
     double gn = cblas_dnrm2(n, w->tmp, 1);
     w->last_nsamp = 1;
-    if (gn <= w->s.opt_tol) return gn;
+    w->gnorm = cblas_dnrm2(n, w->G, 1);
+    if (gn <= w->s.opt_tol) {
+        // grad phi = G w: the multipliers are w[1:] / mu
+        for (int i = 0; i < w->mc; i++)
+            w->lam[i] = w->w[1 + i] / w->mu;
+        w->kkt_res = gn / w->mu;
+        w->stat_e = gn;
+        kkt_comp(w);
+        return gn;
+    }
     // samples within evaldist of x (GRANSO measures ||x_k - x_j||)
     // ||x_k - x_j|| >= ||x_{k-1} - x_j|| - ||x_k - x_{k-1}||: samples whose lower bound
     // exceeds evaldist are skipped without an O(n) distance; the selection stays exact
@@ -655,7 +796,7 @@ static double stationarity(ncvx_sqp *w)
     const size_t nk = (size_t)n * k;
     // HA = H A, A = [G_j], one multi-column apply per sample; M = A' H A
     double *M = w->M;
-    for (int attempt = 0; attempt < 2; attempt++) {
+    for (int attempt = identity; attempt < 2; attempt++) {
         for (int a = 0; a < L; a++) {
             const double *Ga = w->nslots == 1 ? w->G : w->sG + (size_t)w->near[a] * nk;
             if (attempt == 0)
@@ -686,13 +827,64 @@ static double stationarity(ncvx_sqp *w)
             w->sCe[v] = c == 0 ? 1 : 0;
         }
         w->sce0[0] = w->mu;
-        int rc = qp_robust(N, M, w->sRinv, w->sq, w->sgs, w->syp, 1, w->sCe, w->sce0, 2 * N, w->sCi,
+        int rc = qp_robust(N, n, M, w->sRinv, w->sq, w->sgs, w->syp, 1, w->sCe, w->sce0, 2 * N, w->sCi,
                            w->sci0, w->sy, w->swork, w->siwork);
         if (rc == 0) {
             cblas_dgemv(CblasColMajor, CblasNoTrans, n, N, -1.0, w->HA, n, w->sy, 1, 0.0, w->tmp,
                         1);
             double sv = cblas_dnrm2(n, w->tmp, 1);
             if (w->HA == w->HG) w->hg_ok = 0;
+            // the certificate: y per sample = (f weight, c_i, c_e multipliers) of the
+            // penalty; divided by mu they are a convex combination of the sampled grad f
+            // and the multipliers of the original problem, whose residual is measured in
+            // the Euclidean norm (H may have eigenvalues far from 1 near kinks)
+            if (attempt == 0 && !h_identity(w)) {
+                // multipliers from the H-metric QP certify nothing in the Euclidean norm
+                // (H may be tiny along the residual): see certify()
+                double *r = w->tmp;
+                for (int i = 0; i < n; i++)
+                    r[i] = 0;
+                for (int a = 0; a < L; a++) {
+                    const double *Ga = w->nslots == 1 ? w->G : w->sG + (size_t)w->near[a] * nk;
+                    cblas_dgemv(CblasColMajor, CblasNoTrans, n, k, 1.0, Ga, n,
+                                w->sy + (size_t)a * k, 1, 1.0, r, 1);
+                }
+                // reported: ||A y||_2 (||H A y|| means little to a user when H is badly scaled)
+                w->stat_e = cblas_dnrm2(n, r, 1);
+                w->kkt_res = NAN;
+                return sv;
+            }
+            for (int i = 0; i < w->mc; i++)
+                w->lam[i] = 0;
+            double *r = w->tmp;
+            for (int i = 0; i < n; i++)
+                r[i] = 0;
+            for (int a = 0; a < L; a++) {
+                const double *Ga = w->nslots == 1 ? w->G : w->sG + (size_t)w->near[a] * nk;
+                cblas_dgemv(CblasColMajor, CblasNoTrans, n, k, 1.0, Ga, n, w->sy + (size_t)a * k, 1,
+                            1.0, r, 1);
+                for (int i = 0; i < w->mc; i++)
+                    w->lam[i] += w->sy[(size_t)a * k + 1 + i] / w->mu;
+            }
+            // a QP answer that breaks its own constraints (boxes, f weights summing to mu)
+            // certifies nothing: the dual QP here is singular and only solved approximately.
+            // The f weights are normalized by their actual sum (a convex combination).
+            double wsum = 0, bad = 0;
+            for (int v = 0; v < N; v++) {
+                const int c = v % k;
+                const double hi = c == 0 ? w->mu : 1, lo = c > mi ? -1 : 0;
+                if (c == 0) wsum += w->sy[v];
+                bad = fmax(bad, fmax(w->sy[v] - hi, lo - w->sy[v]));
+            }
+            w->stat_e = cblas_dnrm2(n, r, 1);
+            if (wsum > 0.5 * w->mu && bad <= 1e-9) {
+                for (int i = 0; i < w->mc; i++)
+                    w->lam[i] *= w->mu / wsum;
+                w->kkt_res = cblas_dnrm2(n, r, 1) / wsum;
+            } else {
+                w->kkt_res = INFINITY;
+            }
+            kkt_comp(w);
             return sv;
         }
         // GRANSO's first fallback: the identity in place of H
@@ -701,7 +893,47 @@ static double stationarity(ncvx_sqp *w)
                     attempt ? "identity" : "H");
     }
     if (w->HA == w->HG) w->hg_ok = 0;
+    w->kkt_res = INFINITY;
+    w->stat_e = NAN; // no QP answer: nothing to report
     return INFINITY;
+}
+
+static double stationarity(ncvx_sqp *w)
+{
+    return stationarity_ex(w, 0);
+}
+
+/* The KKT certificate at x: the stationarity QP in the Euclidean metric (H = I), whose
+ * multipliers make w->lam and the residual w->kkt_res. Only at candidate ends (and line-search
+ * failures): one more small QP there. Overwrites tmp (and HG when one sample is kept). */
+static void certify(ncvx_sqp *w)
+{
+    (void)stationarity_ex(w, 1);
+}
+
+/* Gradient sampling proper (Burke, Lewis, Overton 2005): evaluate the gradients at up to
+ * min(n + 1, nslots - 1) points drawn uniformly from the ball of radius evaldist around x and
+ * add them to the sample ring, so that the stationarity QP sees every piece of a kink near x
+ * (the past iterates alone may miss some). Uses xt/Gt/cit/cet as scratch. Returns 0, or -1
+ * callback failure / -2 evaluation budget. */
+static int sample_ball(ncvx_sqp *w)
+{
+    const int n = w->n;
+    int m = w->nslots - 1 < n + 1 ? w->nslots - 1 : n + 1;
+    for (int j = 0; j < m; j++) {
+        randn(&w->rng, w->xt, n);
+        const double nr = cblas_dnrm2(n, w->xt, 1);
+        if (!(nr > 0)) continue;
+        const double r = w->s.evaldist * pow(rng_unif(&w->rng), 1.0 / n) / nr;
+        for (int i = 0; i < n; i++)
+            w->xt[i] = w->x[i] + r * w->xt[i];
+        double ft;
+        int rc = evaluate(w, w->xt, &ft, w->Gt, w->cit, w->cet);
+        if (rc < 0) return rc;
+        if (rc != NCVX_LSE_OK) continue;
+        push_sample_at(w, w->xt, w->Gt);
+    }
+    return 0;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -769,13 +1001,23 @@ static void finish(ncvx_sqp *w, double *x, ncvx_info *info, ncvx_term term)
         info->f = w->fbest;
         info->viol_ineq = w->vibest;
         info->viol_eq = w->vebest;
+        info->viol_ineq_max = w->vimax;
+        info->viol_eq_max = w->vemax;
     } else {
         memcpy(x, w->x, (size_t)w->n * sizeof *x);
         info->f = w->f;
         info->viol_ineq = ncvx_viol_ineq(w->ci, w->mi);
         info->viol_eq = ncvx_viol_eq(w->ce, w->me);
+        info->viol_ineq_max = viol_iinf(w->ci, w->mi);
+        info->viol_eq_max = viol_einf(w->ce, w->me);
     }
-    info->stat = w->stat;
+    // the certificate at the last iterate, in the Euclidean metric (computed during the run
+    // only at candidate ends)
+    if (w->started && !(w->kkt_res >= 0)) certify(w);
+    info->stat = w->stat_e;
+    info->kkt_stat = w->kkt_res;
+    info->kkt_comp = w->kkt_comp;
+    info->restarts = w->restarts + w->ls_restarts;
     info->mu = w->mu;
     info->iters = w->iter;
     info->evals = w->evals;
@@ -785,17 +1027,42 @@ static void finish(ncvx_sqp *w, double *x, ncvx_info *info, ncvx_term term)
     info->eval_time = w->eval_time;
     if (w->s.print_level >= 1)
         fprintf(w->log,
-                "bfgs-sqp: %s (code %d): f = %.10e, viol = %.3e / %.3e, %d iters, %ld evals\n",
-                info->term_msg, (int)term, info->f, info->viol_ineq, info->viol_eq, info->iters,
-                info->evals);
+                "bfgs-sqp: %s (code %d): f = %.10e, viol = %.3e / %.3e, KKT residual %.2e, %d "
+                "iters, %ld evals\n",
+                info->term_msg, (int)term, info->f, info->viol_ineq, info->viol_eq, info->kkt_stat,
+                info->iters, info->evals);
 }
 
 static int converged(ncvx_sqp *w, ncvx_term *term)
 {
     if (!feasible(w, w->ci, w->ce)) return 0;
     if (w->stat <= w->s.opt_tol) {
-        *term = NCVX_TERM_STATIONARY;
-        return 1;
+        if (!h_identity(w)) certify(w);
+        if (kkt_ok(w)) {
+            *term = NCVX_TERM_STATIONARY;
+            return 1;
+        }
+        // the penalty function is stationary but x is not a KKT point of the problem (mu
+        // too small for phi to see f, or H badly scaled near a kink): restore mu0, restart
+        // from H = I and continue, as a careful user would; after MAX_RESTARTS say so
+        if (w->restarts >= MAX_RESTARTS) {
+            *term = NCVX_TERM_NOT_KKT;
+            return 1;
+        }
+        w->restarts++;
+        // mu back to mu0 (never above: with a larger mu, phi may decrease without bound off
+        // the feasible set)
+        if (w->constrained && w->mu < w->s.mu0) w->mu = w->s.mu0;
+        w->phi = penalty(w, w->mu, w->f, w->ci, w->ce, w->w);
+        ncvx_hess_reset(&w->h);
+        w->hg_ok = 0;
+        w->rel_diff = INFINITY;
+        if (w->s.print_level >= 2)
+            fprintf(w->log,
+                    "  iter %d: not a KKT point (residual %.2e, complementarity %.2e): "
+                    "restart %d with mu = %.3e, H = I\n",
+                    w->iter, w->kkt_res, w->kkt_comp, w->restarts, w->mu);
+        return 0;
     }
     if (w->rel_diff <= w->s.rel_tol) {
         *term = NCVX_TERM_REL_TOL;
@@ -831,6 +1098,7 @@ ncvx_status ncvx_sqp_solve(ncvx_sqp *w, double *x, ncvx_info *info)
         if (!all_finite(x, (size_t)n)) return NCVX_FAIL(NCVX_ERR_NONFINITE, "x0 is not finite");
         w->iter = 0;
         w->evals = w->grad_evals = 0;
+        w->restarts = w->ls_restarts = 0;
         w->best_kind = 0;
         w->rows = 0;
         w->shead = w->scount = 0;
@@ -868,7 +1136,7 @@ ncvx_status ncvx_sqp_solve(ncvx_sqp *w, double *x, ncvx_info *info)
     const int max_level = LAST_FALLBACK_LEVEL;
     ls_ctx lc = {w, w->mu, 0};
     while (w->iter < w->s.maxit) {
-        int level = min_level, random_attempts = 0;
+        int level = min_level, random_attempts = 0, restarted = 0;
         long evals0 = w->evals;
         const double mu_snap = w->mu;
         ncvx_ls_result ls = {0, 0, 0, 0};
@@ -959,6 +1227,59 @@ ncvx_status ncvx_sqp_solve(ncvx_sqp *w, double *x, ncvx_info *info)
                 level++;
             else if (level == LAST_FALLBACK_LEVEL && random_attempts < w->s.max_random_attempts)
                 can = 1;
+            if (!bump && ls.fail == 1 && !restarted) certify(w);
+            if (!bump && ls.fail == 1 && !restarted && !kkt_ok(w)) {
+                // a bracketed failure at a point that is not a KKT point: the quasi-Newton
+                // model has gone stale (near a kink BFGS learns huge curvature, and the
+                // steering direction sees one piece of phi only). Restart from H = I and try
+                // the gradient-sampling direction (Burke, Lewis, Overton 2005): the
+                // stationarity QP's -A y is the least-norm element of the hull of the
+                // gradients sampled near x, a descent direction of phi there when x is not
+                // (approximately) Clarke stationary
+                restarted = 1;
+                ncvx_hess_reset(&w->h);
+                w->hg_ok = 0;
+                w->ls_restarts++;
+                int accepted = 0;
+                for (int pass = 0; pass < 2 && !accepted; pass++) {
+                    if (pass == 1) {
+                        if (w->nslots < 2) break;
+                        const int src = sample_ball(w);
+                        if (src < 0) {
+                            term = src == -2 ? NCVX_TERM_MAXEVAL : NCVX_TERM_CALLBACK;
+                            goto done;
+                        }
+                    }
+                    const double sn = stationarity(w);
+                    if (isfinite(sn) && sn > 0) {
+                        // tmp = A y, the certificate's residual (H = I now): d = -A y
+                        for (int i = 0; i < n; i++)
+                            w->d[i] = -w->tmp[i];
+                        cblas_dgemv(CblasColMajor, CblasTrans, n, k, 1.0, w->G, n, w->d, 1, 0.0,
+                                    w->Gd, 1);
+                        const double g2 = cblas_ddot(k, w->Gd, 1, w->w, 1);
+                        if (g2 < 0) {
+                            ls = line_search(w, &lc, g2);
+                            if (ls.fail == 3) {
+                                term = lc.abort_code == -2 ? NCVX_TERM_MAXEVAL : NCVX_TERM_CALLBACK;
+                                goto done;
+                            }
+                            if (ls.fail == 0) accepted = 1;
+                        }
+                    }
+                }
+                if (accepted) {
+                    level = POSTQP_FALLBACK_LEVEL;
+                    break;
+                }
+                if (w->s.print_level >= 2)
+                    fprintf(w->log, "  iter %d: restart (H = I, sampled direction) failed\n",
+                            w->iter + 1);
+                level = min_level;
+                random_attempts = 0;
+                ls.fail = 1;
+                continue;
+            }
             if (!bump && ls.fail == 1) {
                 int feas = feasible(w, w->ci, w->ce);
                 if (HALT_ON_LS_BRACKET && feas) {
@@ -1060,7 +1381,14 @@ static void walk(ncvx_sqp *w, ncvx_sw *c)
     ncvx_sw_d(c, &w->mu);
     ncvx_sw_d(c, &w->phi);
     ncvx_sw_d(c, &w->stat);
+    ncvx_sw_d(c, &w->stat_e);
     ncvx_sw_d(c, &w->rel_diff);
+    ncvx_sw_d(c, &w->kkt_res);
+    ncvx_sw_d(c, &w->kkt_comp);
+    ncvx_sw_d(c, &w->gnorm);
+    ncvx_sw_i(c, &w->restarts);
+    ncvx_sw_i(c, &w->ls_restarts);
+    ncvx_sw_a(c, w->lam, (size_t)w->mc);
     ncvx_sw_d(c, &w->eval_time);
     ncvx_sw_d(c, &w->elapsed0);
     ncvx_sw_u64(c, &w->rng);
@@ -1074,6 +1402,8 @@ static void walk(ncvx_sqp *w, ncvx_sw *c)
     ncvx_sw_d(c, &w->fbest);
     ncvx_sw_d(c, &w->vibest);
     ncvx_sw_d(c, &w->vebest);
+    ncvx_sw_d(c, &w->vimax);
+    ncvx_sw_d(c, &w->vemax);
     ncvx_sw_i(c, &w->best_kind);
     ncvx_sw_i(c, &w->shead);
     ncvx_sw_i(c, &w->scount);

@@ -67,6 +67,11 @@ int ncvx_classic_eval(ncvx_classic *w, const double *x, int grad)
         w->fbest = w->ef;
         w->vibest = vi;
         w->vebest = ve;
+        w->vimax = w->vemax = 0;
+        for (int i = 0; i < mi; i++)
+            w->vimax = fmax(w->vimax, w->eci[i]);
+        for (int i = 0; i < me; i++)
+            w->vemax = fmax(w->vemax, fabs(w->ece[i]));
         w->best_kind = feas ? 2 : 1;
     }
     return NCVX_EV_OK;
@@ -142,7 +147,11 @@ void ncvx_classic_finish(ncvx_classic *w, double *x, ncvx_info *info, int term)
     info->f = w->best_kind ? w->fbest : NAN;
     info->viol_ineq = w->best_kind ? w->vibest : NAN;
     info->viol_eq = w->best_kind ? w->vebest : NAN;
+    info->viol_ineq_max = w->best_kind ? w->vimax : NAN;
+    info->viol_eq_max = w->best_kind ? w->vemax : NAN;
     info->stat = w->stat;
+    info->kkt_stat = info->kkt_comp = NAN; // no multipliers of the original problem here
+    info->restarts = 0;
     info->mu = w->mu;
     info->iters = w->iters;
     info->evals = w->evals;
@@ -410,6 +419,8 @@ ncvx_status ncvx_classic_solve(ncvx_classic *w, double *x, ncvx_info *info)
         info->term = NCVX_TERM_UNKNOWN;
         info->term_msg = ncvx_term_str(NCVX_TERM_UNKNOWN);
         info->f = info->viol_ineq = info->viol_eq = info->stat = info->mu = NAN;
+        info->viol_ineq_max = info->viol_eq_max = info->kkt_stat = info->kkt_comp = NAN;
+        info->restarts = 0;
         info->evals = w->evals;
         info->grad_evals = w->grad_evals;
         info->setup_time = w->setup_time;
@@ -436,6 +447,8 @@ static void state_walk(ncvx_classic *w, ncvx_sw *c)
     ncvx_sw_d(c, &w->fbest);
     ncvx_sw_d(c, &w->vibest);
     ncvx_sw_d(c, &w->vebest);
+    ncvx_sw_d(c, &w->vimax);
+    ncvx_sw_d(c, &w->vemax);
     ncvx_sw_a(c, w->xbest, (size_t)w->n);
     ncvx_sw_d(c, &w->fprev);
     ncvx_sw_d(c, &w->last_step);

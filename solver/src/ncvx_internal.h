@@ -179,6 +179,8 @@ ncvx_status ncvx_sqp_state_export(const ncvx_sqp *w, double *buf, size_t size);
 ncvx_status ncvx_sqp_state_import(ncvx_sqp *w, const double *buf, size_t size);
 /** Number of gradient samples kept (after the sample_mem_max and QP-size caps). */
 int ncvx_sqp_nsamples(const ncvx_sqp *w);
+/** Multipliers [n_ineq + n_eq] of the last stationarity QP (NULL before any solve). */
+const double *ncvx_sqp_multipliers(const ncvx_sqp *w);
 /** 1 if the L-BFGS pairs are stored in single precision (after the lm_single = -1 rule). */
 int ncvx_sqp_lm_single(const ncvx_sqp *w);
 

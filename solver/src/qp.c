@@ -21,7 +21,9 @@ void dtrtri_(const char *uplo, const char *diag, const int *n, double *a, const 
 size_t ncvx_qp_work_size(int n, int me, int mi)
 {
     (void)me;
-    return 2 * (size_t)n * n + 5 * (size_t)n + (size_t)mi + 8;
+    // also >= ncvx_qp_box_work_size(n) + 2n: the solver's QP call sites try ncvx_qp_box first
+    // and keep its bounds behind its workspace
+    return 2 * (size_t)n * n + 11 * (size_t)n + (size_t)mi + 8;
 }
 
 size_t ncvx_qp_iwork_size(int n, int me, int mi)
@@ -320,4 +322,330 @@ int ncvx_qp_solve_factored(int n, const double *Rinv, const double *g, int me, c
     for (int k = 0; k < n; k++)
         if (!isfinite(x[k])) return 2;
     return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* box (+ one equality) QP with a positive semidefinite G: primal active-set method           */
+//
+// min 0.5 y'Gy + g'y s.t. lo <= y <= hi and e'y = b. The steering and stationarity QPs have
+// this form (multipliers in boxes, the objective weights of the gradient samples summing to
+// mu), G = A'HA has rank <= n and is singular as soon as there are more gradients than
+// variables. A primal active-set method (Nocedal, Wright, Numerical Optimization, Alg. 16.3)
+// works on the free variables only, so the many variables sitting at a bound cost nothing
+// beyond one column of G each step, and the reduced Hessian Z'G_FF Z (Z: null space of e on
+// the free set, one Householder reflection) is decomposed into eigenpairs: a descent direction
+// of zero curvature moves to the first bound it meets (the box keeps it finite), otherwise the
+// step is the minimizer on the face (pseudo-inverse on the range). No ridge, no proximal
+// iterations, finite termination; y and the status of each variable (warm start) in/out.
+
+void dsyev_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda, double *w,
+            double *work, const int *lwork, int *info);
+
+#define BOX_FREE 0
+#define BOX_LO 1
+#define BOX_HI 2
+#define BOX_EIG_REL 1e-12  ///< eigenvalues below this times the largest |G_jj| count as zero
+#define BOX_STEP_REL 1e-15 ///< steps below this (relative to |y|) count as none
+#define BOX_MULT_REL 1e-12 ///< multipliers above -this * gradient scale count as nonnegative
+
+size_t ncvx_qp_box_work_size(int n)
+{
+    return 2 * (size_t)n * n + 9 * (size_t)n + 8;
+}
+
+size_t ncvx_qp_box_iwork_size(int n)
+{
+    return 2 * (size_t)n + 1;
+}
+
+/* Householder vector v of e_F (length nf): H = I - 2 v v'/(v'v), H e_F = alpha e_1. */
+static double box_house(int nf, const double *ef, double *v)
+{
+    double nrm = 0;
+    for (int i = 0; i < nf; i++) {
+        v[i] = ef[i];
+        nrm += ef[i] * ef[i];
+    }
+    nrm = sqrt(nrm);
+    v[0] += v[0] >= 0 ? nrm : -nrm;
+    double vv = 0;
+    for (int i = 0; i < nf; i++)
+        vv += v[i] * v[i];
+    return vv;
+}
+
+/* x <- H x */
+static void box_house_apply(int nf, const double *v, double vv, double *x)
+{
+    double s = 0;
+    for (int i = 0; i < nf; i++)
+        s += v[i] * x[i];
+    s *= 2 / vv;
+    for (int i = 0; i < nf; i++)
+        x[i] -= s * v[i];
+}
+
+/* u = -A^-1 rg by Cholesky of the m x m matrix A (left intact; the factor goes to Lf, m x m)
+ * when every pivot is clearly positive (pivot^2 above 1e-8 of its diagonal and above tol);
+ * returns 0 if not (then the caller takes the eigen path). */
+static int box_chol_step(int m, const double *A, const double *rg, double tol, double *Lf,
+                         double *u)
+{
+    for (int j = 0; j < m; j++) {
+        for (int i = j; i < m; i++) {
+            double acc = A[(size_t)j * m + i];
+            for (int k = 0; k < j; k++)
+                acc -= Lf[(size_t)k * m + i] * Lf[(size_t)k * m + j];
+            if (i == j) {
+                if (!(acc > tol) || !(acc > 1e-8 * A[(size_t)j * m + j])) return 0;
+                Lf[(size_t)j * m + j] = sqrt(acc);
+            } else {
+                Lf[(size_t)j * m + i] = acc / Lf[(size_t)j * m + j];
+            }
+        }
+    }
+    for (int i = 0; i < m; i++) { // L z = -rg
+        double acc = -rg[i];
+        for (int k = 0; k < i; k++)
+            acc -= Lf[(size_t)k * m + i] * u[k];
+        u[i] = acc / Lf[(size_t)i * m + i];
+    }
+    for (int i = m - 1; i >= 0; i--) { // L' u = z
+        double acc = u[i];
+        for (int k = i + 1; k < m; k++)
+            acc -= Lf[(size_t)i * m + k] * u[k];
+        u[i] = acc / Lf[(size_t)i * m + i];
+    }
+    return 1;
+}
+
+int ncvx_qp_box(int n, const double *G, const double *g, const double *lo, const double *hi,
+                const double *e, double b, double *y, int *status, int warm, double *lambda_e,
+                double *work, int *iwork)
+{
+    double *grad = work, *p = grad + n, *c = p + n, *ev = c + n, *hv = ev + n, *ef = hv + n;
+    double *A = ef + n, *T = A + (size_t)n * n, *dwork = T + (size_t)n * n;
+    const int ldw = 3 * n + 2;
+    int *F = iwork;
+    double gscale = 0, dmax = 0;
+    for (int j = 0; j < n; j++) {
+        if (!(lo[j] <= hi[j])) return 1;
+        dmax = fmax(dmax, fabs(G[(size_t)j * n + j]));
+    }
+    // a feasible start: y (warm) or the vertex y = lo (the free set grows from nothing, so
+    // the reduced Hessians stay small), then e'y = b restored greedily
+    for (int j = 0; j < n; j++) {
+        double v = warm ? y[j] : lo[j];
+        y[j] = v < lo[j] ? lo[j] : v > hi[j] ? hi[j] : v;
+        if (!warm) status[j] = BOX_FREE;
+    }
+    if (e) {
+        double r = b;
+        for (int j = 0; j < n; j++)
+            r -= e[j] * y[j];
+        for (int j = 0; j < n && r != 0; j++) {
+            if (e[j] == 0) continue;
+            double t = y[j] + r / e[j];
+            t = t < lo[j] ? lo[j] : t > hi[j] ? hi[j] : t;
+            r -= e[j] * (t - y[j]);
+            y[j] = t;
+        }
+        double sc = fabs(b);
+        for (int j = 0; j < n; j++)
+            sc += fabs(e[j] * y[j]);
+        if (fabs(r) > 1e-12 * (1 + sc)) return 1;
+    }
+    for (int j = 0; j < n; j++) {
+        if (y[j] == lo[j])
+            status[j] = BOX_LO;
+        else if (y[j] == hi[j])
+            status[j] = BOX_HI;
+        else
+            status[j] = BOX_FREE;
+    }
+    for (int i = 0; i < n; i++) {
+        grad[i] = g[i];
+        gscale = fmax(gscale, fabs(g[i]));
+    }
+    for (int j = 0; j < n; j++) // most multipliers are 0 at a solution: skip those columns
+        if (y[j] != 0)
+            for (int i = 0; i < n; i++)
+                grad[i] += G[(size_t)j * n + i] * y[j];
+    gscale += dmax * 1;
+    const double eig_tol = BOX_EIG_REL * (dmax > 0 ? dmax : 1);
+    const long maxit = 20L * n + 100;
+    double nu = 0;
+    for (long it = 0; it < maxit; it++) {
+        // free set; an equality needs a free variable of its own (one at a bound is freed:
+        // the equality keeps it where it is)
+        int nf = 0, ne = 0;
+        for (int j = 0; j < n; j++)
+            if (status[j] == BOX_FREE) {
+                F[nf++] = j;
+                if (e && e[j] != 0) ne++;
+            }
+        if (e && ne == 0) {
+            int jb = -1;
+            for (int j = 0; j < n; j++)
+                if (e[j] != 0 && (jb < 0 || fabs(e[j]) > fabs(e[jb]))) jb = j;
+            if (jb >= 0) {
+                status[jb] = BOX_FREE;
+                F[nf++] = jb;
+                ne = 1;
+            }
+        }
+        const int useq = e && ne > 0;
+        const int m = useq ? nf - 1 : nf; // dimension of the reduced space
+        double pmax = 0;
+        if (m > 0) {
+            double vv = 1;
+            if (useq) {
+                for (int a = 0; a < nf; a++)
+                    ef[a] = e[F[a]];
+                vv = box_house(nf, ef, hv);
+            }
+            // T = G_FF, then A = H' G_FF H (rows/cols 1.. for the reduced Hessian)
+            for (int bb = 0; bb < nf; bb++)
+                for (int a = 0; a < nf; a++)
+                    T[(size_t)bb * nf + a] = G[(size_t)F[bb] * n + F[a]];
+            if (useq) {
+                for (int bb = 0; bb < nf; bb++) // columns: H G
+                    box_house_apply(nf, hv, vv, T + (size_t)bb * nf);
+                for (int a = 0; a < nf; a++) { // rows: (H G) H
+                    for (int bb = 0; bb < nf; bb++)
+                        c[bb] = T[(size_t)bb * nf + a];
+                    box_house_apply(nf, hv, vv, c);
+                    for (int bb = 0; bb < nf; bb++)
+                        T[(size_t)bb * nf + a] = c[bb];
+                }
+            }
+            const int off = useq ? 1 : 0;
+            for (int bb = 0; bb < m; bb++)
+                for (int a = 0; a < m; a++)
+                    A[(size_t)bb * m + a] = T[(size_t)(bb + off) * nf + a + off];
+            // reduced gradient rg = (H grad_F)[off:]
+            for (int a = 0; a < nf; a++)
+                p[a] = grad[F[a]];
+            if (useq) box_house_apply(nf, hv, vv, p);
+            double gmax = 0;
+            for (int a = 0; a < m; a++)
+                gmax = fmax(gmax, fabs(p[a + off]));
+            int has_null = 0;
+            double *u = T; // T is free again
+            // the common case, a clearly positive definite reduced Hessian: Newton step by
+            // Cholesky (A is kept for the eigen path below)
+            if (box_chol_step(m, A, p + off, eig_tol, T, c)) {
+                memcpy(u, c, (size_t)m * sizeof *u);
+                goto step;
+            }
+            int info = 0;
+            dsyev_("V", "U", &m, A, &m, ev, dwork, &ldw, &info);
+            if (info != 0) return 2;
+            // coordinates c = V' rg
+            for (int k = 0; k < m; k++) {
+                double acc = 0;
+                for (int a = 0; a < m; a++)
+                    acc += A[(size_t)k * m + a] * p[a + off];
+                c[k] = acc;
+                if (ev[k] <= eig_tol && fabs(acc) > 1e-13 * (gscale + gmax)) has_null = 1;
+            }
+            // u = -sum over null c_k v_k (zero curvature descent), else -sum c_k/ev_k v_k
+            for (int a = 0; a < m; a++)
+                u[a] = 0;
+            for (int k = 0; k < m; k++) {
+                double coef;
+                if (has_null)
+                    coef = ev[k] <= eig_tol ? -c[k] : 0;
+                else
+                    coef = ev[k] > eig_tol ? -c[k] / ev[k] : 0;
+                if (coef == 0) continue;
+                for (int a = 0; a < m; a++)
+                    u[a] += coef * A[(size_t)k * m + a];
+            }
+        step:
+            // p_F = H [0; u]
+            if (useq) {
+                p[0] = 0;
+                for (int a = 0; a < m; a++)
+                    p[a + 1] = u[a];
+                box_house_apply(nf, hv, vv, p);
+            } else {
+                for (int a = 0; a < m; a++)
+                    p[a] = u[a];
+            }
+            double ymax = 0;
+            for (int a = 0; a < nf; a++) {
+                pmax = fmax(pmax, fabs(p[a]));
+                ymax = fmax(ymax, fabs(y[F[a]]));
+            }
+            if (pmax > BOX_STEP_REL * (1 + ymax)) {
+                // ratio test against the bounds of the free variables
+                double alpha = has_null ? INFINITY : 1;
+                int blk = -1;
+                for (int a = 0; a < nf; a++) {
+                    const int j = F[a];
+                    double t = INFINITY;
+                    if (p[a] < 0)
+                        t = (lo[j] - y[j]) / p[a];
+                    else if (p[a] > 0)
+                        t = (hi[j] - y[j]) / p[a];
+                    if (t < 0) t = 0;
+                    if (t < alpha) {
+                        alpha = t;
+                        blk = a;
+                    }
+                }
+                if (!isfinite(alpha)) return 2; // cannot happen with finite bounds
+                for (int a = 0; a < nf; a++)
+                    y[F[a]] += alpha * p[a];
+                for (int i = 0; i < n; i++) {
+                    double acc = 0;
+                    for (int a = 0; a < nf; a++)
+                        acc += G[(size_t)F[a] * n + i] * p[a];
+                    grad[i] += alpha * acc;
+                }
+                if (blk >= 0) {
+                    const int j = F[blk];
+                    if (p[blk] < 0) {
+                        y[j] = lo[j];
+                        status[j] = BOX_LO;
+                    } else {
+                        y[j] = hi[j];
+                        status[j] = BOX_HI;
+                    }
+                }
+                if (blk >= 0 || has_null) continue;
+            }
+        }
+        // minimizer on this face: multiplier of the equality (least squares on the free
+        // variables), then the bound multipliers; release the most negative one
+        nu = 0;
+        if (e) {
+            double num = 0, den = 0;
+            for (int a = 0; a < nf; a++) {
+                num += e[F[a]] * grad[F[a]];
+                den += e[F[a]] * e[F[a]];
+            }
+            nu = den > 0 ? num / den : 0;
+        }
+        double worst = -BOX_MULT_REL * gscale;
+        int rel = -1;
+        for (int j = 0; j < n; j++) {
+            if (status[j] == BOX_FREE || lo[j] == hi[j]) continue;
+            double mj = grad[j] - (e ? nu * e[j] : 0); // >= 0 at LO, <= 0 at HI
+            double v = status[j] == BOX_LO ? mj : -mj;
+            if (v < worst) {
+                worst = v;
+                rel = j;
+            }
+        }
+        if (rel < 0) {
+            if (lambda_e) *lambda_e = nu;
+            for (int j = 0; j < n; j++)
+                if (!isfinite(y[j])) return 2;
+            return 0;
+        }
+        status[rel] = BOX_FREE;
+    }
+    return 2;
 }

@@ -13,6 +13,7 @@
 /* defaults (PyGRANSO's where the name is PyGRANSO's) */
 #define DEF_MAXIT 1000
 #define DEF_OPT_TOL 1e-8
+#define DEF_KKT_TOL 1e-6 ///< KKT certificate of code 0 (relative, see ncvx.h)
 #define DEF_STEP_TOL 1e-12
 #define DEF_VIOL_TOL 1e-6
 #define DEF_BFGS_DAMPING 1e-4
@@ -144,6 +145,9 @@ const char *ncvx_term_str(ncvx_term t)
         return "unknown error";
     case NCVX_TERM_MAXEVAL:
         return "maximum number of function evaluations reached";
+    case NCVX_TERM_NOT_KKT:
+        return "penalty function stationary at a feasible point that is not a KKT point "
+               "(after restarts)";
     case NCVX_TERM_STEP_TOL:
         return "step shorter than step_tol";
     }
@@ -158,6 +162,7 @@ void ncvx_settings_default(ncvx_settings *s)
     s->max_evals = 0;
     s->maxclocktime = 0;
     s->opt_tol = DEF_OPT_TOL;
+    s->kkt_tol = DEF_KKT_TOL;
     s->rel_tol = 0;
     s->step_tol = DEF_STEP_TOL;
     s->fvalquit = -INFINITY;
@@ -217,6 +222,7 @@ static ncvx_status check_settings(const ncvx_settings *s)
     BAD(s->max_evals < 0, "max_evals");
     BAD(!(s->maxclocktime >= 0), "maxclocktime");
     BAD(!(s->opt_tol >= 0), "opt_tol");
+    BAD(!(s->kkt_tol >= 0), "kkt_tol");
     BAD(!(s->rel_tol >= 0), "rel_tol");
     BAD(!(s->step_tol >= 0) || !isfinite(s->step_tol), "step_tol");
     BAD(isnan(s->fvalquit), "fvalquit");
@@ -256,6 +262,35 @@ static ncvx_status check_problem(const ncvx_problem *p)
     return NCVX_OK;
 }
 
+/* Bounds: BFGS-SQP folds them in as inequalities, MMA/OC/projgrad use them as their box;
+ * lbfgs, penalty and auglag would silently ignore them, so they refuse them. */
+static ncvx_status check_bounds(const ncvx_problem *p, ncvx_method m)
+{
+    long nb = 0;
+    for (int i = 0; i < p->n; i++)
+        nb += (p->lower && p->lower[i] > -INFINITY) + (p->upper && p->upper[i] < INFINITY);
+    if (!nb) return NCVX_OK;
+    for (int i = 0; i < p->n; i++) {
+        const double lo = p->lower ? p->lower[i] : -INFINITY;
+        const double hi = p->upper ? p->upper[i] : INFINITY;
+        if (isnan(lo) || isnan(hi) || lo > hi)
+            return NCVX_FAIL(NCVX_ERR_INVALID, "problem.lower[%d] = %g > upper[%d] = %g (or NaN)",
+                             i, lo, i, hi);
+    }
+    if (m == NCVX_LBFGS || m == NCVX_PENALTY || m == NCVX_AUGLAG)
+        return NCVX_FAIL(NCVX_ERR_SETTINGS,
+                         "method %s does not take bounds (problem.lower/upper are set): write "
+                         "them as inequality constraints, or use bfgs-sqp, mma, oc or projgrad",
+                         ncvx_method_str(m));
+    if (m == NCVX_BFGS_SQP && nb > NCVX_MAX_FOLDED_BOUNDS)
+        return NCVX_FAIL(NCVX_ERR_SETTINGS,
+                         "method bfgs-sqp folds finite bounds in as inequalities, at most %d "
+                         "(every constraint enters its dense QPs); %ld are set: use mma, oc or "
+                         "projgrad, or a bounded parameterization",
+                         NCVX_MAX_FOLDED_BOUNDS, nb);
+    return NCVX_OK;
+}
+
 ncvx_status ncvx_create(ncvx_solver **out, const ncvx_problem *p, const ncvx_settings *s)
 {
     if (!out) return NCVX_FAIL(NCVX_ERR_INVALID, "out is NULL");
@@ -264,6 +299,7 @@ ncvx_status ncvx_create(ncvx_solver **out, const ncvx_problem *p, const ncvx_set
     ncvx_status st = check_settings(s);
     if (st != NCVX_OK) return st;
     if (s->method == NCVX_BFGS_SQP && (st = check_problem(p)) != NCVX_OK) return st;
+    if ((st = check_bounds(p, s->method)) != NCVX_OK) return st;
     ncvx_solver *sv = calloc(1, sizeof *sv);
     if (!sv) return NCVX_FAIL(NCVX_ERR_NOMEM, "solver");
     sv->method = s->method;
@@ -277,6 +313,12 @@ ncvx_status ncvx_create(ncvx_solver **out, const ncvx_problem *p, const ncvx_set
     }
     *out = sv;
     return NCVX_OK;
+}
+
+const double *ncvx_multipliers(const ncvx_solver *sv)
+{
+    if (!sv || sv->method != NCVX_BFGS_SQP || !sv->sqp) return NULL;
+    return ncvx_sqp_multipliers(sv->sqp);
 }
 
 ncvx_status ncvx_solve(ncvx_solver *sv, double *x, ncvx_info *info)

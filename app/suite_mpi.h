@@ -1,0 +1,34 @@
+// app/suite_mpi.h: the suite's MPI task farm (stubs that report "no MPI" when built without it)
+#ifndef APP_SUITE_MPI_H
+#define APP_SUITE_MPI_H
+
+/** If this process was started by an MPI launcher (mpirun/mpiexec of Open MPI or MPICH, or srun
+ *  with PMI/PMIx) with more than one rank, initialize MPI, set *rank and *size and return 1.
+ *  Otherwise return 0 (a launch with one rank initializes and finalizes MPI at once, so that
+ *  the serial runner with forked workers keeps working), or -1 if MPI_Init failed (message on
+ *  stderr). Built without MPI: always 0. */
+int app_mpi_start(int *rank, int *size);
+
+/** The largest of rc over all ranks (each rank learns whether any set-up failed). Built
+ *  without MPI or not started by a launcher: rc. Collective. */
+int app_mpi_agree(int rc);
+
+/** Threads for each worker rank: the cores of this node divided by the worker ranks on it
+ *  (ranks of MPI_COMM_TYPE_SHARED, without rank 0, which only coordinates), at least 1, and at
+ *  most OPENBLAS_NUM_THREADS or OMP_NUM_THREADS if the environment sets them. Collective. */
+int app_mpi_threads_per_rank(void);
+
+/** Set the BLAS and OpenMP threads of this process. */
+void app_mpi_set_threads(int n);
+
+/** The farm. On rank 0, order[n] are task indices in dispatch order: rank 0 hands them out one
+ *  at a time to the first rank that asks (dynamic scheduling) and returns when every other rank
+ *  has been told to stop; rank 0 runs no task itself and waits with short sleeps, so that it
+ *  costs no core. On the other ranks order and n are ignored: each calls run(task, user) for
+ *  every index it receives. Returns 0, or -1 on an MPI error. Collective. */
+int app_mpi_farm(const int *order, int n, void (*run)(int task, void *user), void *user);
+
+/** MPI_Finalize if app_mpi_start initialized MPI (no-op otherwise). */
+void app_mpi_finish(void);
+
+#endif
