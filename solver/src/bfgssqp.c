@@ -82,6 +82,7 @@ struct ncvx_sqp {
     double gnorm;    ///< ||grad f(x)||_2 (scale of the stationarity tolerance)
     int restarts;    ///< restarts at penalty-stationary points that were not KKT points
     int ls_restarts; ///< restarts (H = I) after line-search failures at non-KKT points
+    int gs_next;     ///< after a restart: the next step is the gradient-sampling direction
     double rel_diff;
     int iter;
     long evals, grad_evals;
@@ -991,6 +992,44 @@ static ncvx_ls_result line_search(ncvx_sqp *w, ls_ctx *c, double gtd0)
 /* ------------------------------------------------------------------------------------------ */
 /* solve                                                                                        */
 
+/* A step along the gradient-sampling direction with H = I (Burke, Lewis, Overton 2005): the
+ * stationarity QP's -A y is the least-norm element of the hull of the gradients sampled near
+ * x (with the constraint terms), a descent direction of phi there when x is not (approximately)
+ * Clarke stationary. First with the samples in the ring, then with fresh ones drawn from the
+ * ball of radius evaldist. Returns 1 (step found: ls, xt/ft/Gt/... hold the trial point), 0
+ * (none), -1 (evaluation failure or budget: *term set). */
+static int sampled_step(ncvx_sqp *w, ls_ctx *lc, ncvx_ls_result *ls, ncvx_term *term)
+{
+    const int n = w->n, k = w->k;
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1) {
+            if (w->nslots < 2) break;
+            const int src = sample_ball(w);
+            if (src < 0) {
+                *term = src == -2 ? NCVX_TERM_MAXEVAL : NCVX_TERM_CALLBACK;
+                return -1;
+            }
+        }
+        const double sn = stationarity(w);
+        if (isfinite(sn) && sn > 0) {
+            // tmp = A y, the certificate's residual (H = I now): d = -A y
+            for (int i = 0; i < n; i++)
+                w->d[i] = -w->tmp[i];
+            cblas_dgemv(CblasColMajor, CblasTrans, n, k, 1.0, w->G, n, w->d, 1, 0.0, w->Gd, 1);
+            const double g2 = cblas_ddot(k, w->Gd, 1, w->w, 1);
+            if (g2 < 0) {
+                *ls = line_search(w, lc, g2);
+                if (ls->fail == 3) {
+                    *term = lc->abort_code == -2 ? NCVX_TERM_MAXEVAL : NCVX_TERM_CALLBACK;
+                    return -1;
+                }
+                if (ls->fail == 0) return 1;
+            }
+        }
+    }
+    return 0;
+}
+
 static void finish(ncvx_sqp *w, double *x, ncvx_info *info, ncvx_term term)
 {
     memset(info, 0, sizeof *info);
@@ -1057,6 +1096,9 @@ static int converged(ncvx_sqp *w, ncvx_term *term)
         ncvx_hess_reset(&w->h);
         w->hg_ok = 0;
         w->rel_diff = INFINITY;
+        // the next step along the gradient-sampling direction: the steering direction with
+        // H = I is the one that led here (a BFGS update across a kink collapses H again)
+        w->gs_next = 1;
         if (w->s.print_level >= 2)
             fprintf(w->log,
                     "  iter %d: not a KKT point (residual %.2e, complementarity %.2e): "
@@ -1099,6 +1141,7 @@ ncvx_status ncvx_sqp_solve(ncvx_sqp *w, double *x, ncvx_info *info)
         w->iter = 0;
         w->evals = w->grad_evals = 0;
         w->restarts = w->ls_restarts = 0;
+        w->gs_next = 0;
         w->best_kind = 0;
         w->rows = 0;
         w->shead = w->scount = 0;
@@ -1140,8 +1183,17 @@ ncvx_status ncvx_sqp_solve(ncvx_sqp *w, double *x, ncvx_info *info)
         long evals0 = w->evals;
         const double mu_snap = w->mu;
         ncvx_ls_result ls = {0, 0, 0, 0};
-        int mu_changed;
-        for (;;) { // direction attempts of one iteration (fallback loop)
+        int mu_changed = 0, pre = 0;
+        if (w->gs_next) { // restarted at a non-KKT point: the gradient-sampling step first
+            w->gs_next = 0;
+            const int r = sampled_step(w, &lc, &ls, &term);
+            if (r < 0) goto done;
+            if (r == 1) {
+                level = POSTQP_FALLBACK_LEVEL;
+                pre = 1;
+            }
+        }
+        while (!pre) { // direction attempts of one iteration (fallback loop)
             mu_changed = 0;
             int bump = 0;
             if (level < POSTQP_FALLBACK_LEVEL) {
@@ -1240,34 +1292,8 @@ ncvx_status ncvx_sqp_solve(ncvx_sqp *w, double *x, ncvx_info *info)
                 ncvx_hess_reset(&w->h);
                 w->hg_ok = 0;
                 w->ls_restarts++;
-                int accepted = 0;
-                for (int pass = 0; pass < 2 && !accepted; pass++) {
-                    if (pass == 1) {
-                        if (w->nslots < 2) break;
-                        const int src = sample_ball(w);
-                        if (src < 0) {
-                            term = src == -2 ? NCVX_TERM_MAXEVAL : NCVX_TERM_CALLBACK;
-                            goto done;
-                        }
-                    }
-                    const double sn = stationarity(w);
-                    if (isfinite(sn) && sn > 0) {
-                        // tmp = A y, the certificate's residual (H = I now): d = -A y
-                        for (int i = 0; i < n; i++)
-                            w->d[i] = -w->tmp[i];
-                        cblas_dgemv(CblasColMajor, CblasTrans, n, k, 1.0, w->G, n, w->d, 1, 0.0,
-                                    w->Gd, 1);
-                        const double g2 = cblas_ddot(k, w->Gd, 1, w->w, 1);
-                        if (g2 < 0) {
-                            ls = line_search(w, &lc, g2);
-                            if (ls.fail == 3) {
-                                term = lc.abort_code == -2 ? NCVX_TERM_MAXEVAL : NCVX_TERM_CALLBACK;
-                                goto done;
-                            }
-                            if (ls.fail == 0) accepted = 1;
-                        }
-                    }
-                }
+                const int accepted = sampled_step(w, &lc, &ls, &term);
+                if (accepted < 0) goto done;
                 if (accepted) {
                     level = POSTQP_FALLBACK_LEVEL;
                     break;
@@ -1388,6 +1414,7 @@ static void walk(ncvx_sqp *w, ncvx_sw *c)
     ncvx_sw_d(c, &w->gnorm);
     ncvx_sw_i(c, &w->restarts);
     ncvx_sw_i(c, &w->ls_restarts);
+    ncvx_sw_i(c, &w->gs_next);
     ncvx_sw_a(c, w->lam, (size_t)w->mc);
     ncvx_sw_d(c, &w->eval_time);
     ncvx_sw_d(c, &w->elapsed0);
