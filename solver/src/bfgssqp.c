@@ -491,21 +491,22 @@ static int qp_robust(int N, int rank_max, double *G, double *Rinv, const double 
                      const double *Ci, const double *ci0, double *y, double *work, int *iwork)
 {
     double ridge = 1, dmax = 0;
+    // bounds only (+ one equality): ncvx_qp_box solves the semidefinite QP itself, exactly
+    // (active set on the free variables, no ridge). The proximal-point iterations below are
+    // only the fallback: on a singular G they converge slowly along the eigenvalues near
+    // delta (after PROX_MAXIT iterations y still moved by 1e-4..1e-2), and such a y is no
+    // certificate: the residual ||A y|| stayed at 1e-5..1e-4 at KKT points (HS052).
+    double *lo = work + ncvx_qp_box_work_size(N), *hi = lo + N;
+    int box = me <= 1 && mi == 2 * N && box_rows(N, Ci, ci0, lo, hi);
+    if (box && ncvx_qp_box(N, G, g, lo, hi, me ? Ce : NULL, me ? ce0[0] : 0, y, iwork, 0, NULL,
+                           work, iwork + N) == 0)
+        return 0;
     // G = A'HA has rank <= rank_max = n: for N > n the factorization can only end with a
     // ridge, so it is skipped (the fallback below factors when it needs to)
     if (N <= rank_max && ncvx_qp_factor(N, G, Rinv, &ridge) != 0) return 2;
-    // bounds only (+ one equality): each strictly convex subproblem by ncvx_qp_box (the same
-    // solution as Goldfarb-Idnani, found on the free variables only), warm-started from the
-    // previous one; Goldfarb-Idnani stays the fallback (work is sized for both, see qp.c)
-    double *lo = work + ncvx_qp_box_work_size(N), *hi = lo + N;
-    int box = me <= 1 && mi == 2 * N && box_rows(N, Ci, ci0, lo, hi);
-    if (ridge == 0) {
-        if (box && ncvx_qp_box(N, G, g, lo, hi, me ? Ce : NULL, me ? ce0[0] : 0, y, iwork, 0,
-                               NULL, work, iwork + N) == 0)
-            return 0;
+    if (ridge == 0)
         return ncvx_qp_solve_factored(N, Rinv, g, me, Ce, ce0, mi, Ci, ci0, y, NULL, NULL, work,
                                       iwork);
-    }
     for (int i = 0; i < N; i++)
         dmax = fmax(dmax, G[(size_t)i * N + i]);
     const double delta = PROX_DELTA * (dmax > 0 ? dmax : 1);
@@ -754,6 +755,51 @@ static int kkt_ok(const ncvx_sqp *w)
     return w->kkt_res <= t * fmax(1, w->gnorm) && w->kkt_comp <= t * fmax(1, fabs(w->f));
 }
 
+/* ||r||_2 of the certificate with multipliers of the original problem. The penalty's QP may
+ * weight one equality's gradients at different samples with opposite signs (the l1 term's
+ * subgradients on both sides of c_e = 0): sum_a y_a grad c(x_a) then cancels up to the
+ * curvature of c times evaldist, which certifies points that are not KKT points (HS6: x
+ * 8e-4 from x*, residual 2e-9). The KKT conditions need lambda_i times a convex combination
+ * of the sampled gradients of c_i: per equality, the weights of the minority sign are
+ * dropped and the others rescaled to the same sum (lambda_i unchanged) before the residual
+ * is formed. r = A y on entry (kept); xt is scratch. */
+static double kkt_residual(ncvx_sqp *w, int L, const double *r)
+{
+    const int n = w->n, k = w->k, mi = w->mi;
+    const size_t nk = (size_t)n * k;
+    int mixed = 0;
+    for (int e = 0; e < w->me && !mixed; e++) {
+        int pos = 0, neg = 0;
+        for (int a = 0; a < L; a++) {
+            const double v = w->sy[(size_t)a * k + 1 + mi + e];
+            pos |= v > 0;
+            neg |= v < 0;
+        }
+        mixed = pos && neg;
+    }
+    if (!mixed) return cblas_dnrm2(n, r, 1);
+    double *rc = w->xt;
+    memcpy(rc, r, (size_t)n * sizeof *rc);
+    for (int e = 0; e < w->me; e++) {
+        const int c = 1 + mi + e;
+        double sp = 0, sn = 0;
+        for (int a = 0; a < L; a++) {
+            const double v = w->sy[(size_t)a * k + c];
+            if (v > 0) sp += v;
+            else sn += v;
+        }
+        if (!(sp > 0 && sn < 0)) continue;
+        const double sum = sp + sn, keep = sum >= 0 ? sp : sn;
+        for (int a = 0; a < L; a++) {
+            const double v = w->sy[(size_t)a * k + c];
+            const double vn = (sum >= 0) == (v > 0) && v != 0 ? v * (sum / keep) : 0;
+            const double *Ga = w->nslots == 1 ? w->G : w->sG + (size_t)w->near[a] * nk;
+            cblas_daxpy(n, vn - v, Ga + (size_t)c * n, 1, rc, 1);
+        }
+    }
+    return cblas_dnrm2(n, rc, 1);
+}
+
 /* stationarity measure at the current point (after push_sample), with the current H */
 static double stationarity_ex(ncvx_sqp *w, int identity)
 {
@@ -881,7 +927,7 @@ static double stationarity_ex(ncvx_sqp *w, int identity)
             if (wsum > 0.5 * w->mu && bad <= 1e-9) {
                 for (int i = 0; i < w->mc; i++)
                     w->lam[i] *= w->mu / wsum;
-                w->kkt_res = cblas_dnrm2(n, r, 1) / wsum;
+                w->kkt_res = kkt_residual(w, L, r) / wsum;
             } else {
                 w->kkt_res = INFINITY;
             }
