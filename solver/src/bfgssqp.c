@@ -30,6 +30,7 @@
 #define HEADER_EVERY 20       ///< table header repeats every 20 printed rows
 #define STATE_MAGIC 5120172.0 ///< first double of a BFGS-SQP state
 #define MAX_RESTARTS 3        ///< restarts (mu0, H = I) at penalty-stationary non-KKT points
+#define RADIUS_SHRINK 10      ///< sampling radius reduction at each such restart
 
 struct ncvx_sqp {
     ncvx_problem p;
@@ -83,6 +84,7 @@ struct ncvx_sqp {
     int restarts;    ///< restarts at penalty-stationary points that were not KKT points
     int ls_restarts; ///< restarts (H = I) after line-search failures at non-KKT points
     int gs_next;     ///< after a restart: the next step is the gradient-sampling direction
+    double radius;   ///< sampling radius: evaldist, divided by RADIUS_SHRINK at each restart
     double rel_diff;
     int iter;
     long evals, grad_evals;
@@ -828,14 +830,14 @@ static double stationarity_ex(ncvx_sqp *w, int identity)
             continue;
         }
         const double *xj = w->sx + (size_t)j * n;
-        if (w->lb[j] > w->s.evaldist) continue;
+        if (w->lb[j] > w->radius) continue;
         double dist = 0;
         for (int i = 0; i < n; i++) {
             double t = w->x[i] - xj[i];
             dist += t * t;
         }
         w->lb[j] = sqrt(dist);
-        if (w->lb[j] <= w->s.evaldist) w->near[L++] = j;
+        if (w->lb[j] <= w->radius) w->near[L++] = j;
     }
     if (L == 0) return gn; // cannot happen: the current point is in the ring
     w->last_nsamp = L;
@@ -971,7 +973,7 @@ static int sample_ball(ncvx_sqp *w)
         randn(&w->rng, w->xt, n);
         const double nr = cblas_dnrm2(n, w->xt, 1);
         if (!(nr > 0)) continue;
-        const double r = w->s.evaldist * pow(rng_unif(&w->rng), 1.0 / n) / nr;
+        const double r = w->radius * pow(rng_unif(&w->rng), 1.0 / n) / nr;
         for (int i = 0; i < n; i++)
             w->xt[i] = w->x[i] + r * w->xt[i];
         double ft;
@@ -1135,9 +1137,17 @@ static int converged(ncvx_sqp *w, ncvx_term *term)
             return 1;
         }
         w->restarts++;
-        // mu back to mu0 (never above: with a larger mu, phi may decrease without bound off
-        // the feasible set)
-        if (w->constrained && w->mu < w->s.mu0) w->mu = w->s.mu0;
+        // mu back up, to mu0 at most (above, phi may decrease without bound off the feasible
+        // set) and to 1 / (2 max |lam_i|) at most: the l1 penalty is exact only for
+        // mu max |lam_i| < 1, and with mu0 = 1 an f falling faster than |c| grows (the
+        // Rayleigh quotient, lam = 30) made phi unbounded at the restart (code 8)
+        if (w->constrained) {
+            double lmax = 0;
+            for (int i = 0; i < w->mc; i++)
+                if (isfinite(w->lam[i])) lmax = fmax(lmax, fabs(w->lam[i]));
+            const double mu_up = lmax > 0 ? fmin(w->s.mu0, 0.5 / lmax) : w->s.mu0;
+            if (w->mu < mu_up) w->mu = mu_up;
+        }
         w->phi = penalty(w, w->mu, w->f, w->ci, w->ce, w->w);
         ncvx_hess_reset(&w->h);
         w->hg_ok = 0;
@@ -1145,6 +1155,11 @@ static int converged(ncvx_sqp *w, ncvx_term *term)
         // the next step along the gradient-sampling direction: the steering direction with
         // H = I is the one that led here (a BFGS update across a kink collapses H again)
         w->gs_next = 1;
+        // and a smaller sampling radius (gradient sampling's epsilon reduction, Burke, Lewis,
+        // Overton 2005): the penalty is stationary over the samples within the radius, which
+        // near a curved constraint leaves x up to curvature times radius away from a KKT
+        // point (HS6: 8e-4 with evaldist = 1e-4)
+        w->radius /= RADIUS_SHRINK;
         if (w->s.print_level >= 2)
             fprintf(w->log,
                     "  iter %d: not a KKT point (residual %.2e, complementarity %.2e): "
@@ -1188,6 +1203,7 @@ ncvx_status ncvx_sqp_solve(ncvx_sqp *w, double *x, ncvx_info *info)
         w->evals = w->grad_evals = 0;
         w->restarts = w->ls_restarts = 0;
         w->gs_next = 0;
+        w->radius = w->s.evaldist;
         w->best_kind = 0;
         w->rows = 0;
         w->shead = w->scount = 0;
@@ -1461,6 +1477,7 @@ static void walk(ncvx_sqp *w, ncvx_sw *c)
     ncvx_sw_i(c, &w->restarts);
     ncvx_sw_i(c, &w->ls_restarts);
     ncvx_sw_i(c, &w->gs_next);
+    ncvx_sw_d(c, &w->radius);
     ncvx_sw_a(c, w->lam, (size_t)w->mc);
     ncvx_sw_d(c, &w->eval_time);
     ncvx_sw_d(c, &w->elapsed0);
