@@ -237,7 +237,10 @@ typedef struct {
      *  sampled within evaldist (the plain gradient where f is smooth; the radius is divided
      *  by 10 at each restart below) and lam the multipliers of the stationarity QP divided
      *  by mu (see ncvx_multipliers), one sign per equality across the samples (as in
-     *  lam_i times a convex combination of the sampled grad c_i). Code 0 (STATIONARY)
+     *  lam_i times a convex combination of the sampled grad c_i). A certificate that puts
+     *  weight on samples other than x (a kink of f or c) and that x alone does not pass
+     *  divides the radius by 10 and the run continues, down to evaldist / 100; x is then
+     *  within about that radius of a KKT point. Code 0 (STATIONARY)
      *  requires, besides stat <= opt_tol and feasibility (viol_*_max within viol_*_tol),
      *  kkt_stat <= kkt_tol max(1, ||grad f||_2) and kkt_comp <= kkt_tol max(1, |f|)
      *  (grad f at the last iterate; kkt_tol = 1e-6 by default). The multipliers come from
