@@ -234,8 +234,13 @@ typedef struct {
                           ///< value can be 1e18 at a solution, so it is not reported)
     /** BFGS-SQP: KKT residual of the ORIGINAL problem at the last iterate,
      *  ||g + sum_i lam_i grad c_i||_2, where g is a convex combination of the gradients of f
-     *  sampled within evaldist (the plain gradient where f is smooth) and lam the multipliers
-     *  of the stationarity QP divided by mu (see ncvx_multipliers). Code 0 (STATIONARY)
+     *  sampled within evaldist (the plain gradient where f is smooth; the radius is divided
+     *  by 10 at each restart below) and lam the multipliers of the stationarity QP divided
+     *  by mu (see ncvx_multipliers), one sign per equality across the samples (as in
+     *  lam_i times a convex combination of the sampled grad c_i). A certificate that puts
+     *  weight on samples other than x (a kink of f or c) and that x alone does not pass
+     *  divides the radius by 10 and the run continues, down to evaldist / 100; x is then
+     *  within about that radius of a KKT point. Code 0 (STATIONARY)
      *  requires, besides stat <= opt_tol and feasibility (viol_*_max within viol_*_tol),
      *  kkt_stat <= kkt_tol max(1, ||grad f||_2) and kkt_comp <= kkt_tol max(1, |f|)
      *  (grad f at the last iterate; kkt_tol = 1e-6 by default). The multipliers come from
@@ -245,9 +250,10 @@ typedef struct {
     double kkt_stat;
     double kkt_comp; ///< BFGS-SQP: complementarity max_i |lam_i c_i| over the inequalities
     int restarts; ///< BFGS-SQP: restarts from H = I at points that are not KKT points: when
-                  ///< stat <= opt_tol there (also restoring mu0, at most 3 times, then
-                  ///< NCVX_TERM_NOT_KKT) and after a bracketed line-search failure there
-                  ///< (then along the gradient-sampling direction)
+                  ///< stat <= opt_tol there (also restoring mu0, dividing the sampling
+                  ///< radius by 10 and taking the next step along the gradient-sampling
+                  ///< direction; at most 3 times, then NCVX_TERM_NOT_KKT) and after a
+                  ///< bracketed line-search failure there (then along that direction)
     double mu;            ///< final penalty parameter
     int iters;            ///< iterations done
     long evals;           ///< function evaluations (values-only and with gradients)
