@@ -33,6 +33,11 @@ typedef enum { APP_VOL_AUTO = 0, APP_VOL_NONE, APP_VOL_LE, APP_VOL_EQ } app_volu
 /** Mirror symmetry constraint of the physical density. */
 typedef enum { APP_SYM_NONE = 0, APP_SYM_X, APP_SYM_Y } app_symmetry;
 
+/** Design strategy (app/strategy.h): one solver run, or a neural phase then a pixel polish. */
+typedef enum { APP_STRATEGY_SINGLE = 0, APP_STRATEGY_NEURAL_POLISH } app_strategy_kind;
+/** Method of the polish phase. */
+typedef enum { APP_POLISH_MMA = 0, APP_POLISH_OC } app_polish_method;
+
 /** A fully resolved config. Every field has a schema entry (see app_config_schema_markdown). */
 typedef struct {
     char path[512]; ///< file it came from ("" for defaults only)
@@ -92,6 +97,11 @@ typedef struct {
     double change_tol; ///< stop when max |x_k - x_{k-1}| < change_tol (top88's criterion)
 
     unsigned long seed;
+
+    /* strategy */
+    int strategy;                    ///< app_strategy_kind
+    double strategy_neural_fraction; ///< share of budget.evaluations for the neural phase
+    int strategy_polish;             ///< app_polish_method
 
     /* outputs */
     char out_dir[512]; ///< "" = results/<name>

@@ -13,6 +13,7 @@
 #include "chain.h"
 #include "export.h"
 #include "ncvx.h"
+#include "strategy.h"
 
 static volatile sig_atomic_t g_stop = 0;
 
@@ -31,6 +32,11 @@ void app_run_install_signals(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+}
+
+int app_run_stop_requested(void)
+{
+    return g_stop != 0;
 }
 
 double app_now(void)
@@ -286,6 +292,7 @@ int app_run(const app_config *c, const app_run_opts *o, app_run_result *res)
     r.o = o;
     r.log = o->log ? o->log : stdout;
     g_stop = 0;
+    if (c->strategy != APP_STRATEGY_SINGLE) return app_strategy_run(c, o, res);
     int rc = APP_EXIT_FAILED;
     double *theta = NULL;
     app_result prev;
