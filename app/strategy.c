@@ -189,8 +189,8 @@ int app_strategy_run_info(const app_config *c, const app_run_opts *o, app_run_re
         fprintf(stderr, "topopt: unknown strategy %d\n", c->strategy);
         return APP_EXIT_FAILED;
     }
-    if (c->max_evals < 4) {
-        fprintf(stderr, "topopt: strategy.kind neural-polish needs budget.evaluations >= 4 (it "
+    if (c->max_evals < 5) {
+        fprintf(stderr, "topopt: strategy.kind neural-polish needs budget.evaluations >= 5 (it "
                         "splits the evaluations between its phases)\n");
         return APP_EXIT_USAGE;
     }
@@ -225,7 +225,7 @@ int app_strategy_run_info(const app_config *c, const app_run_opts *o, app_run_re
     }
     long budget = c->max_evals;
     long n_neural = (long)floor(c->strategy_neural_fraction * (double)budget);
-    if (n_neural < 2) n_neural = 2;
+    if (n_neural < 3) n_neural = 3;
     if (n_neural > budget - 2) n_neural = budget - 2;
     if (!o->quiet) {
         static const char *const pk[] = {"cnn", "mlp", "pixel"};
@@ -255,7 +255,8 @@ int app_strategy_run_info(const app_config *c, const app_run_opts *o, app_run_re
     }
     s.evals_base = app_chain_fem_solves(ch1);
     ncvx_info i1, i2;
-    if (run_phase(&s, ch1, &c->solver, n_neural - s.evals_base, theta, &i1)) goto done;
+    /* one solve of the neural share is kept for the hand-over below */
+    if (run_phase(&s, ch1, &c->solver, n_neural - 1 - s.evals_base, theta, &i1)) goto done;
 
     /* hand-over: the raw density of phase 1's best point starts the pixels; this solve also
      * gives the neural design's compliance, and counts */

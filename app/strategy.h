@@ -17,7 +17,7 @@ typedef struct {
 /** Run the strategy c->strategy (not APP_STRATEGY_SINGLE; app_run dispatches here).
  *
  *  neural-polish: phase 1 runs c's method on c's parameterization with at most
- *  floor(strategy.neural_fraction * budget.evaluations) FE solves; its best point's raw density
+ *  floor(strategy.neural_fraction * budget.evaluations) FE solves (the hand-over included); its best point's raw density
  *  (before the filter) becomes the start of phase 2, a pixel run of strategy.polish_method
  *  (density map pixel, the same filter, projection, penalty and constraints, volume <= volfrac
  *  explicit) with every remaining FE solve of budget.evaluations. Every FE solve counts
