@@ -185,12 +185,58 @@ static void test_strategy_resume_refused(void **state)
     free(c);
 }
 
+/* The shipped configs of the strategy load; the suite runs it as a method, within its steps. */
+static void test_strategy_configs_and_suite(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"cantilever_hole", "bridge_deck"};
+    for (int i = 0; i < 2; i++) {
+        char path[512], err[1024];
+        snprintf(path, sizeof path, "%s/configs/%s.yaml", TOPOPT_SOURCE_DIR, names[i]);
+        app_config *c = malloc(sizeof *c);
+        assert_non_null(c);
+        if (app_config_load(c, path, 0, NULL, BENCH, err, sizeof err))
+            fail_msg("%s: %s", names[i], err);
+        assert_int_equal(c->strategy, APP_STRATEGY_NEURAL_POLISH);
+        free(c);
+    }
+    char out[400];
+    snprintf(out, sizeof out, "%s/suite", g_dir);
+    app_suite_opts so = {.filter = "pure_bending_moment_32x64",
+                         .methods = "cnn-polish,cnn-polish-oc",
+                         .steps = 8,
+                         .jobs = 1,
+                         .out_dir = out,
+                         .small_only = 1,
+                         .bench_path = BENCH,
+                         .quiet = 1};
+    g_fe_solves = 0;
+    assert_int_equal(app_suite(&so), APP_EXIT_OK);
+    /* two tasks of at most 8 solves each, plus one output evaluation each */
+    assert_true(g_fe_solves <= 2 * (8 + 1));
+    assert_true(g_fe_solves >= 2 * 5);
+    char path[600];
+    snprintf(path, sizeof path, "%s/tasks.csv", out);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char line[2048];
+    int rows = 0;
+    while (fgets(line, sizeof line, f))
+        if (strstr(line, "cnn-polish")) {
+            rows++;
+            assert_non_null(strstr(line, ",ok"));
+        }
+    fclose(f);
+    assert_int_equal(rows, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_strategy_accounting_mma),
         cmocka_unit_test(test_strategy_accounting_oc),
         cmocka_unit_test(test_strategy_resume_refused),
+        cmocka_unit_test(test_strategy_configs_and_suite),
     };
     return cmocka_run_group_tests_name("app_strategy", tests, setup, teardown);
 }
