@@ -194,6 +194,9 @@ int app_strategy_run_info(const app_config *c, const app_run_opts *o, app_run_re
                         "splits the evaluations between its phases)\n");
         return APP_EXIT_USAGE;
     }
+    if (c->keep_state || c->checkpoint_every > 0 || c->frames_every > 0)
+        fprintf(stderr, "topopt: warning: strategy.kind neural-polish writes no checkpoints or "
+                        "frames (outputs.keep_state, checkpoint_every, frames_every ignored)\n");
     if (c->out_dir[0])
         snprintf(dir, sizeof dir, "%s", c->out_dir);
     else
