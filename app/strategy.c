@@ -23,8 +23,8 @@ typedef struct {
     int failed;
 } strat_ctx;
 
-static int strat_eval(const double *x, double *f, double *grad_f, double *c_ineq,
-                      double *jac_ineq, double *c_eq, double *jac_eq, void *user)
+static int strat_eval(const double *x, double *f, double *grad_f, double *c_ineq, double *jac_ineq,
+                      double *c_eq, double *jac_eq, void *user)
 {
     return app_chain_eval(x, f, grad_f, c_ineq, jac_ineq, c_eq, jac_eq, ((strat_ctx *)user)->ch);
 }
@@ -129,8 +129,8 @@ static int write_outputs(const strat_ctx *s, app_chain *ch, const double *x, con
     res.version = (char *)APP_VERSION;
     res.seed = (uint64_t)c->seed;
     res.config_name = (char *)c->name;
-    res.method = (char *)(c->strategy_polish == APP_POLISH_OC ? "neural-polish-oc"
-                                                              : "neural-polish-mma");
+    res.method =
+        (char *)(c->strategy_polish == APP_POLISH_OC ? "neural-polish-oc" : "neural-polish-mma");
     res.parameterization = (char *)"pixel"; /* theta holds the polished pixels */
     res.mirror_left = c->mirror_left;
     res.mirror_right = c->mirror_right;
@@ -180,8 +180,9 @@ int app_strategy_run_info(const app_config *c, const app_run_opts *o, app_run_re
     memset(&si, 0, sizeof si);
 
     if (o->resume_dir) {
-        fprintf(stderr, "topopt: --resume: strategy.kind %s keeps no checkpoint; run it again "
-                        "from the start (or resume a strategy.kind: single run)\n",
+        fprintf(stderr,
+                "topopt: --resume: strategy.kind %s keeps no checkpoint; run it again "
+                "from the start (or resume a strategy.kind: single run)\n",
                 c->strategy == APP_STRATEGY_NEURAL_POLISH ? "neural-polish" : "?");
         return APP_EXIT_USAGE;
     }
@@ -236,8 +237,8 @@ int app_strategy_run_info(const app_config *c, const app_run_opts *o, app_run_re
                 "%s: %dx%d grid, volfrac %.3g, neural-polish: %s parameterization (%d variables) "
                 "with %s for %ld evaluations, then pixel %s for the rest of %ld -> %s\n",
                 c->name, c->width, c->height, c->volfrac, pk[c->param_kind], n1,
-                ncvx_method_str(c->solver.method), n_neural,
-                ncvx_method_str(pc->solver.method), budget, o->no_outputs ? "(no outputs)" : dir);
+                ncvx_method_str(c->solver.method), n_neural, ncvx_method_str(pc->solver.method),
+                budget, o->no_outputs ? "(no outputs)" : dir);
         fflush(log);
     }
     if (!o->no_outputs && app_io_mkdirs(dir, err, sizeof err) != APP_IO_OK) {

@@ -17,11 +17,11 @@ typedef struct {
 /** Run the strategy c->strategy (not APP_STRATEGY_SINGLE; app_run dispatches here).
  *
  *  neural-polish: phase 1 runs c's method on c's parameterization with at most
- *  floor(strategy.neural_fraction * budget.evaluations) FE solves (the hand-over included); its best point's raw density
- *  (before the filter) becomes the start of phase 2, a pixel run of strategy.polish_method
- *  (density map pixel, the same filter, projection, penalty and constraints, volume <= volfrac
- *  explicit) with every remaining FE solve of budget.evaluations. Every FE solve counts
- *  (line-search trials, the normalization and the hand-over evaluation); only the evaluation
+ *  floor(strategy.neural_fraction * budget.evaluations) FE solves (the hand-over included); its
+ * best point's raw density (before the filter) becomes the start of phase 2, a pixel run of
+ * strategy.polish_method (density map pixel, the same filter, projection, penalty and constraints,
+ * volume <= volfrac explicit) with every remaining FE solve of budget.evaluations. Every FE solve
+ * counts (line-search trials, the normalization and the hand-over evaluation); only the evaluation
  *  that writes the outputs does not, as in a single run. Writes result.h5 (the polished pixels as
  *  theta, the history of both phases with a "phase" column, no checkpoint), design.png and
  *  history.csv. `--resume` is refused (exit APP_EXIT_USAGE). Returns an exit code like app_run;

@@ -45,7 +45,7 @@ fem_status __wrap_fem_model_compliance(fem_model *m, const double *rho, double *
     "    y: [[16, 16, 8, 8]]\n"                                                                    \
     "  loads: [[0, 0, 0, 0, 0, -1]]\n"                                                             \
     "parameterization:\n  kind: cnn\n"                                                             \
-    "  cnn: {latent_size: 8, dense_channels: 4, resizes: [1, 2, 2], conv_filters: [8, 4, 1], "    \
+    "  cnn: {latent_size: 8, dense_channels: 4, resizes: [1, 2, 2], conv_filters: [8, 4, 1], "     \
     "kernel_size: 3}\n"                                                                            \
     "density_map: sigmoid-mean\n"                                                                  \
     "method: {name: lbfgs}\n"                                                                      \
