@@ -814,10 +814,3 @@ int app_chain_pixels_from_density(const app_chain *ch, const double *rho, double
     }
     return 0;
 }
-
-int app_chain_volume_at(app_chain *ch, const double *x, double *volume)
-{
-    if (forward_density(ch, x, 0)) return 1;
-    *volume = constraint(ch, APP_CON_VOLUME_LE, NULL) + ch->c.volfrac;
-    return 0;
-}

@@ -79,10 +79,6 @@ long app_chain_fem_solves(const app_chain *ch);
  *  0, or 1 if the chain is not a pixel chain. */
 int app_chain_pixels_from_density(const app_chain *ch, const double *rho, double *x);
 
-/** Mean physical density over the designable elements at x, without an FE solve (the
- *  forward chain up to the projection only). Returns 0 or 1. */
-int app_chain_volume_at(app_chain *ch, const double *x, double *volume);
-
 /** Seconds spent in fem and nn so far. */
 void app_chain_times(const app_chain *ch, double *fem_time, double *nn_time);
 

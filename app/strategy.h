@@ -20,14 +20,13 @@ typedef struct {
  *  floor(strategy.neural_fraction * budget.evaluations) FE solves (the hand-over included); its
  * best point's raw density (before the filter) becomes the start of phase 2, a pixel run of
  * strategy.polish_method (density map pixel, the same filter, projection, penalty and constraints,
- * volume <= volfrac explicit) with every remaining FE solve of budget.evaluations. If the neural
- * design's physical volume exceeds volfrac, the pixels are first shifted down to volfrac
- * (bisection, no FE solve). The polish keeps its best feasible point, so the result is never above
- * a feasible neural design. Every FE solve counts (line-search trials, the normalization and the
- * hand-over evaluation); only the evaluation that writes the outputs does not, as in a single run.
- * Writes result.h5 (the polished pixels as theta, the history of both phases with a "phase" column,
- * no checkpoint), design.png and history.csv. `--resume` is refused (exit APP_EXIT_USAGE). Returns
- * an exit code like app_run; info may be NULL. */
+ * volume <= volfrac explicit) with every remaining FE solve of budget.evaluations. The polish
+ * minimizes the compliance divided by the neural design's and keeps its best feasible point, so
+ * the result is never above a feasible neural design. Every FE solve counts (line-search trials,
+ * the normalization and the hand-over evaluation); only the evaluation that writes the outputs does
+ * not, as in a single run. Writes result.h5 (the polished pixels as theta, the history of both
+ * phases with a "phase" column, no checkpoint), design.png and history.csv. `--resume` is refused
+ * (exit APP_EXIT_USAGE). Returns an exit code like app_run; info may be NULL. */
 int app_strategy_run_info(const app_config *c, const app_run_opts *o, app_run_result *res,
                           app_strategy_info *info);
 
