@@ -55,6 +55,7 @@ struct app_chain {
     double compliance, volume;
     double fem_time, nn_time;
     double map_time; /* density map, filter, projection and their transposes */
+    long fem_solves; /* every FE solve of this chain (evaluation accounting) */
 };
 
 static clockid_t g_clock = CLOCK_MONOTONIC; /* app_chain_use_cpu_clock */
@@ -360,6 +361,7 @@ static void phys_project(app_chain *ch, const double *in, double *out, double *d
 static int phys_compliance(app_chain *ch, double *dc, double *comp, double *disp, double *ddisp)
 {
     double t0 = now();
+    ch->fem_solves++;
     fem_status st = fem_model_compliance(ch->fem, ch->rho_p, comp, dc);
     if (st == FEM_OK && disp) st = fem_model_functional(ch->fem, 0, ch->ell, disp, ddisp);
     ch->fem_time += now() - t0;
@@ -819,4 +821,19 @@ int app_chain_compliance_of(app_chain *ch, const double *rho_physical, double *c
 {
     memcpy(ch->rho_p, rho_physical, sizeof(double) * (size_t)ch->ne);
     return phys_compliance(ch, NULL, compliance, NULL, NULL);
+}
+
+long app_chain_fem_solves(const app_chain *ch)
+{
+    return ch->fem_solves;
+}
+
+int app_chain_pixels_from_density(const app_chain *ch, const double *rho, double *x)
+{
+    if (ch->net || ch->c.density_map != APP_MAP_PIXEL) return 1;
+    for (int i = 0; i < ch->n_design; i++) {
+        double v = rho[ch->design[i]];
+        x[i] = v < ch->lower[i] ? ch->lower[i] : v > ch->upper[i] ? ch->upper[i] : v;
+    }
+    return 0;
 }

@@ -70,6 +70,15 @@ int app_chain_fields_at(app_chain *ch, const double *theta, app_chain_fields *ou
  *  same fem model: used to verify a stored result. Returns 0 or 1. */
 int app_chain_compliance_of(app_chain *ch, const double *rho_physical, double *compliance);
 
+/** FE solves (compliance evaluations) done by this chain so far, counted at the solve itself:
+ *  solver evaluations, value-only trials and fields_at/compliance_of calls alike. */
+long app_chain_fem_solves(const app_chain *ch);
+
+/** Pixel variables x[n] of a pixel chain (density map pixel) whose raw density equals
+ *  rho[W*H] (row-major, top row first) on the designable elements, clipped to the box. Returns
+ *  0, or 1 if the chain is not a pixel chain. */
+int app_chain_pixels_from_density(const app_chain *ch, const double *rho, double *x);
+
 /** Seconds spent in fem and nn so far. */
 void app_chain_times(const app_chain *ch, double *fem_time, double *nn_time);
 

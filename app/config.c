@@ -59,6 +59,8 @@ static const char *const dir_names[] = {"x", "y", NULL};
 static const char *const method_names[] = {"bfgs-sqp", "lbfgs", "penalty", "auglag",
                                            "projgrad", "mma",   "oc",      NULL};
 static const char *const reuse_names[] = {"auto", "off", "on", NULL};
+static const char *const strategy_names[] = {"single", "neural-polish", NULL};
+static const char *const polish_names[] = {"mma", "oc", NULL};
 static const char *const act_names[] = {"tanh", "sigmoid", "leaky_relu", "swish", "identity", NULL};
 static const char *const prec_names[] = {"float32", "float64", NULL}; /* nn_precision order */
 
@@ -282,6 +284,16 @@ static const key KEYS[] = {
     {"threads", T_INT, OFF(threads), 0, "0", 0, 1024, NULL,
      "BLAS and OpenMP threads of the run (0 = auto: 1, measured fastest on every grid; "
      "OPENBLAS_NUM_THREADS / OMP_NUM_THREADS still override)"},
+    /* strategy */
+    {"strategy.kind", T_ENUM, OFF(strategy), 0, "single", NORANGE, strategy_names,
+     "single: one run of the method above. neural-polish: the method above on the "
+     "parameterization above for neural_fraction of budget.evaluations, then the remaining "
+     "evaluations polish the pixels of its density (same filter, penalty and volfrac, volume "
+     "<= volfrac explicit) with polish_method; every FE solve of both phases counts"},
+    {"strategy.neural_fraction", T_DOUBLE, OFF(strategy_neural_fraction), 0, "0.6", 0.01, 0.99,
+     NULL, "share of budget.evaluations given to the neural phase (neural-polish)"},
+    {"strategy.polish_method", T_ENUM, OFF(strategy_polish), 0, "mma", NORANGE, polish_names,
+     "method of the pixel polish (neural-polish), with its default settings"},
     /* outputs */
     {"outputs.dir", T_STR, OFF(out_dir), sizeof(((app_config *)0)->out_dir), "\"\"", NORANGE, NULL,
      "output folder (empty = results/<config name>)"},

@@ -35,6 +35,11 @@ typedef enum { APP_VOL_AUTO = 0, APP_VOL_NONE, APP_VOL_LE, APP_VOL_EQ } app_volu
 /** Mirror symmetry constraint of the physical density. */
 typedef enum { APP_SYM_NONE = 0, APP_SYM_X, APP_SYM_Y } app_symmetry;
 
+/** Design strategy (app/strategy.h): one solver run, or a neural phase then a pixel polish. */
+typedef enum { APP_STRATEGY_SINGLE = 0, APP_STRATEGY_NEURAL_POLISH } app_strategy_kind;
+/** Method of the polish phase. */
+typedef enum { APP_POLISH_MMA = 0, APP_POLISH_OC } app_polish_method;
+
 /** A fully resolved config. Every field has a schema entry (see app_config_schema_markdown). */
 typedef struct {
     char path[512]; ///< file it came from ("" for defaults only)
@@ -97,6 +102,11 @@ typedef struct {
 
     unsigned long seed;
     int threads; ///< BLAS and OpenMP threads of the run (0 = auto, app_threads_apply)
+
+    /* strategy */
+    int strategy;                    ///< app_strategy_kind
+    double strategy_neural_fraction; ///< share of budget.evaluations for the neural phase
+    int strategy_polish;             ///< app_polish_method
 
     /* outputs */
     char out_dir[512]; ///< "" = results/<name>

@@ -14,6 +14,7 @@
 #include "export.h"
 #include "ncvx.h"
 #include "threads.h"
+#include "strategy.h"
 
 static volatile sig_atomic_t g_stop = 0;
 
@@ -32,6 +33,11 @@ void app_run_install_signals(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+}
+
+int app_run_stop_requested(void)
+{
+    return g_stop != 0;
 }
 
 double app_now(void)
@@ -418,6 +424,7 @@ int app_run(const app_config *c, const app_run_opts *o, app_run_result *res)
     r.log = o->log ? o->log : stdout;
     g_stop = 0;
     app_threads_apply(c->threads, c->width * c->height, NULL);
+    if (c->strategy != APP_STRATEGY_SINGLE) return app_strategy_run(c, o, res);
     int rc = APP_EXIT_FAILED;
     double *theta = NULL;
     app_result prev;

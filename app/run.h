@@ -38,6 +38,9 @@ int app_run(const app_config *c, const app_run_opts *o, app_run_result *res);
 /** Install SIGINT/SIGTERM handlers that make the running solve halt and checkpoint. */
 void app_run_install_signals(void);
 
+/** 1 once SIGINT/SIGTERM arrived (handlers of app_run_install_signals). */
+int app_run_stop_requested(void);
+
 /** Seconds on a monotonic clock (for wall times). */
 double app_now(void);
 

@@ -40,6 +40,12 @@ static const family FAMILIES[] = {
     {"cnn-bfgs-sqp", APP_REF_CNN_LBFGS,
      "parameterization: {kind: cnn}\ndensity_map: sigmoid\nconstraints: {volume: le}\n"
      "method: {name: bfgs-sqp, limited_mem_size: 10, mu0: 0.01, normalize_objective: true}\n"},
+    {"cnn-polish", APP_REF_CNN_LBFGS,
+     "parameterization: {kind: cnn}\ndensity_map: sigmoid-mean\nmethod: {name: lbfgs}\n"
+     "strategy: {kind: neural-polish, polish_method: mma}\n"},
+    {"cnn-polish-oc", APP_REF_CNN_LBFGS,
+     "parameterization: {kind: cnn}\ndensity_map: sigmoid-mean\nmethod: {name: lbfgs}\n"
+     "strategy: {kind: neural-polish, polish_method: oc}\n"},
 };
 #define NFAM ((int)(sizeof FAMILIES / sizeof FAMILIES[0]))
 #define MAX_SEEDS 4096

@@ -1,0 +1,350 @@
+// app/strategy.c: neural phase then pixel polish under one FE-evaluation budget
+#include "strategy.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chain.h"
+#include "export.h"
+#include "ncvx.h"
+
+/* What the solver callbacks of one phase share. */
+typedef struct {
+    const app_config *c;
+    const app_run_opts *o;
+    app_chain *ch;    /* chain of the running phase */
+    int phase;        /* 1 neural, 2 polish */
+    long evals_base;  /* FE solves before this phase (history offsets) */
+    int iter_base;    /* iterations before this phase */
+    double t_base;    /* seconds before this phase */
+    app_history hist; /* both phases */
+    int halted;       /* SIGINT/SIGTERM */
+    int failed;
+} strat_ctx;
+
+static int strat_eval(const double *x, double *f, double *grad_f, double *c_ineq, double *jac_ineq,
+                      double *c_eq, double *jac_eq, void *user)
+{
+    return app_chain_eval(x, f, grad_f, c_ineq, jac_ineq, c_eq, jac_eq, ((strat_ctx *)user)->ch);
+}
+
+static int strat_project(double *x, int n, void *user)
+{
+    return app_chain_project(x, n, ((strat_ctx *)user)->ch);
+}
+
+/* One history row per iteration: the compliance (unnormalized, so both phases share units),
+ * the evaluations counted over both phases, and the phase. */
+static int strat_monitor(const ncvx_iterate *it, void *user)
+{
+    strat_ctx *s = user;
+    double extra[2] = {(double)s->phase, it->stat};
+    if (app_history_append(&s->hist, s->iter_base + it->iter, s->evals_base + it->evals,
+                           it->f * app_chain_scale(s->ch), NULL, it->viol_ineq + it->viol_eq,
+                           it->step, s->t_base + it->time, extra) != APP_IO_OK) {
+        s->failed = 1;
+        return 1;
+    }
+    if (it->iter > 0 && app_run_stop_requested()) {
+        s->halted = 1;
+        return 1;
+    }
+    return 0;
+}
+
+/* Run one phase on chain ch from x (in: start, out: best point) with at most max_evals FE
+ * solves. Returns 0 or 1 (message printed). */
+static int run_phase(strat_ctx *s, app_chain *ch, const ncvx_settings *base, long max_evals,
+                     double *x, ncvx_info *info)
+{
+    ncvx_solver *sv = NULL;
+    s->ch = ch;
+    ncvx_settings st = *base;
+    st.maxit = s->c->max_iters;
+    st.max_evals = max_evals;
+    st.maxclocktime = s->c->max_time > 0 ? s->c->max_time - s->t_base : 0;
+    if (s->c->max_time > 0 && st.maxclocktime <= 0) st.maxclocktime = 1e-9;
+    st.print_level = s->o->quiet ? 0 : 1;
+    st.print_frequency = s->c->print_frequency;
+    st.log = s->o->log ? s->o->log : stdout;
+    if (s->c->seed) st.seed = s->c->seed;
+    ncvx_problem p = {.n = app_chain_num_params(ch),
+                      .n_ineq = app_chain_num_ineq(ch),
+                      .n_eq = app_chain_num_eq(ch),
+                      .eval = strat_eval,
+                      .monitor = strat_monitor,
+                      .project = strat_project,
+                      .lower = app_chain_lower(ch),
+                      .upper = app_chain_upper(ch),
+                      .user = s};
+    memset(info, 0, sizeof *info);
+    ncvx_status rc = ncvx_create(&sv, &p, &st);
+    if (rc == NCVX_OK) rc = ncvx_solve(sv, x, info);
+    ncvx_destroy(sv);
+    if (rc != NCVX_OK) {
+        fprintf(stderr, "topopt: strategy phase %d: solver failed: %s\n", s->phase,
+                ncvx_status_str(rc));
+        return 1;
+    }
+    if (s->failed) {
+        fprintf(stderr, "topopt: out of memory recording the history\n");
+        return 1;
+    }
+    return 0;
+}
+
+/* result.h5, design.png and history.csv of the polished design x (fields of ch at x). */
+static int write_outputs(const strat_ctx *s, app_chain *ch, const double *x, const char *dir,
+                         const app_chain_fields *fl, int term, const char *status)
+{
+    const app_config *c = s->c;
+    char path[1200], err[1024];
+    snprintf(path, sizeof path, "%s/design.png", dir);
+    if (app_png_write_density(path, fl->rho_physical, fl->W, fl->H, c->png_scale, c->mirror_left,
+                              c->mirror_right, err, sizeof err) != APP_IO_OK)
+        goto fail;
+    snprintf(path, sizeof path, "%s/history.csv", dir);
+    if (app_history_write_csv(path, &s->hist, err, sizeof err) != APP_IO_OK) goto fail;
+    char *cfg = app_config_to_string(c);
+    app_result res;
+    memset(&res, 0, sizeof res);
+    res.W = fl->W;
+    res.H = fl->H;
+    res.rho_raw = (double *)fl->rho_raw;
+    res.rho_filtered = (double *)fl->rho_filtered;
+    res.rho_physical = (double *)fl->rho_physical;
+    res.ndof = fl->displacement ? fl->ndof : 0;
+    res.n_load_cases = fl->displacement ? fl->n_cases : 0;
+    res.displacement = (double *)fl->displacement;
+    res.strain_energy = (double *)fl->strain_energy;
+    res.n_params = (size_t)app_chain_num_params(ch);
+    res.theta = (double *)x;
+    res.history = s->hist;
+    res.config_text = cfg;
+    res.compliance = fl->compliance;
+    res.volume_fraction = fl->volume;
+    res.status_code = term;
+    res.status = (char *)status;
+    res.version = (char *)APP_VERSION;
+    res.seed = (uint64_t)c->seed;
+    res.config_name = (char *)c->name;
+    res.method =
+        (char *)(c->strategy_polish == APP_POLISH_OC ? "neural-polish-oc" : "neural-polish-mma");
+    res.parameterization = (char *)"pixel"; /* theta holds the polished pixels */
+    res.mirror_left = c->mirror_left;
+    res.mirror_right = c->mirror_right;
+    snprintf(path, sizeof path, "%s/result.h5", dir);
+    app_io_status st = app_h5_write(path, &res, err, sizeof err);
+    free(cfg);
+    if (st != APP_IO_OK) goto fail;
+    return 0;
+fail:
+    fprintf(stderr, "topopt: %s\n", err);
+    return 1;
+}
+
+/* The config of the polish phase: pixels of the same problem, filter, projection and
+ * constraints, the volume explicit, the polish method with the schema's default settings
+ * (as the suite's pixel-mma and pixel-oc runs). */
+static void polish_config(const app_config *c, app_config *p)
+{
+    app_config *d = p; /* p first takes the defaults' solver settings */
+    app_config_default(d);
+    ncvx_settings solver = d->solver;
+    *p = *c;
+    p->solver = solver;
+    p->solver.method = c->strategy_polish == APP_POLISH_OC ? NCVX_OC : NCVX_MMA;
+    p->param_kind = APP_PARAM_PIXEL;
+    p->density_map = APP_MAP_PIXEL;
+    p->pixel_init = -1;
+    if (p->volume != APP_VOL_EQ) p->volume = APP_VOL_LE;
+    p->normalize_objective = 0;
+    p->strategy = APP_STRATEGY_SINGLE;
+}
+
+int app_strategy_run_info(const app_config *c, const app_run_opts *o, app_run_result *res,
+                          app_strategy_info *info)
+{
+    strat_ctx s;
+    memset(&s, 0, sizeof s);
+    s.c = c;
+    s.o = o;
+    FILE *log = o->log ? o->log : stdout;
+    int rc = APP_EXIT_FAILED;
+    app_chain *ch1 = NULL, *ch2 = NULL;
+    app_config *pc = NULL;
+    double *theta = NULL, *x = NULL;
+    char err[1024], dir[1024];
+    app_strategy_info si;
+    memset(&si, 0, sizeof si);
+
+    if (o->resume_dir) {
+        fprintf(stderr,
+                "topopt: --resume: strategy.kind %s keeps no checkpoint; run it again "
+                "from the start (or resume a strategy.kind: single run)\n",
+                c->strategy == APP_STRATEGY_NEURAL_POLISH ? "neural-polish" : "?");
+        return APP_EXIT_USAGE;
+    }
+    if (c->strategy != APP_STRATEGY_NEURAL_POLISH) {
+        fprintf(stderr, "topopt: unknown strategy %d\n", c->strategy);
+        return APP_EXIT_FAILED;
+    }
+    if (c->max_evals < 5) {
+        fprintf(stderr, "topopt: strategy.kind neural-polish needs budget.evaluations >= 5 (it "
+                        "splits the evaluations between its phases)\n");
+        return APP_EXIT_USAGE;
+    }
+    if (c->keep_state || c->checkpoint_every > 0 || c->frames_every > 0)
+        fprintf(stderr, "topopt: warning: strategy.kind neural-polish writes no checkpoints or "
+                        "frames (outputs.keep_state, checkpoint_every, frames_every ignored)\n");
+    if (c->out_dir[0])
+        snprintf(dir, sizeof dir, "%s", c->out_dir);
+    else
+        snprintf(dir, sizeof dir, "results/%s", c->name);
+
+    pc = malloc(sizeof *pc);
+    if (!pc) {
+        fprintf(stderr, "topopt: out of memory\n");
+        goto done;
+    }
+    polish_config(c, pc);
+    if (app_chain_create(&ch1, c, err, sizeof err) || app_chain_create(&ch2, pc, err, sizeof err)) {
+        fprintf(stderr, "topopt: %s\n", err);
+        goto done;
+    }
+    int n1 = app_chain_num_params(ch1), n2 = app_chain_num_params(ch2);
+    theta = malloc(sizeof(double) * (size_t)n1);
+    x = malloc(sizeof(double) * (size_t)n2);
+    static const char *const extra_names[2] = {"phase", "stationarity"};
+    int cap = c->max_iters + 4;
+    if (cap > 100000) cap = 100000;
+    if (!theta || !x || app_history_init(&s.hist, 0, NULL, 2, extra_names, cap) != APP_IO_OK) {
+        fprintf(stderr, "topopt: out of memory\n");
+        goto done;
+    }
+    if (app_chain_init_params(ch1, theta)) {
+        fprintf(stderr, "topopt: parameter initialization failed\n");
+        goto done;
+    }
+    long budget = c->max_evals;
+    long n_neural = (long)floor(c->strategy_neural_fraction * (double)budget);
+    if (n_neural < 3) n_neural = 3;
+    if (n_neural > budget - 2) n_neural = budget - 2;
+    if (!o->quiet) {
+        static const char *const pk[] = {"cnn", "mlp", "pixel"};
+        fprintf(log,
+                "%s: %dx%d grid, volfrac %.3g, neural-polish: %s parameterization (%d variables) "
+                "with %s for %ld evaluations, then pixel %s for the rest of %ld -> %s\n",
+                c->name, c->width, c->height, c->volfrac, pk[c->param_kind], n1,
+                ncvx_method_str(c->solver.method), n_neural, ncvx_method_str(pc->solver.method),
+                budget, o->no_outputs ? "(no outputs)" : dir);
+        fflush(log);
+    }
+    if (!o->no_outputs && app_io_mkdirs(dir, err, sizeof err) != APP_IO_OK) {
+        fprintf(stderr, "topopt: %s\n", err);
+        goto done;
+    }
+    double t0 = app_now();
+
+    /* phase 1: the neural (or given) parameterization; its normalization solve counts */
+    s.phase = 1;
+    if (c->normalize_objective) {
+        double f0;
+        if (app_chain_eval(theta, &f0, NULL, NULL, NULL, NULL, NULL, ch1)) {
+            fprintf(stderr, "topopt: the starting design cannot be evaluated\n");
+            goto done;
+        }
+        app_chain_set_scale(ch1, f0);
+    }
+    s.evals_base = app_chain_fem_solves(ch1);
+    ncvx_info i1, i2;
+    /* one solve of the neural share is kept for the hand-over below */
+    if (run_phase(&s, ch1, &c->solver, n_neural - 1 - s.evals_base, theta, &i1)) goto done;
+
+    /* hand-over: the raw density of phase 1's best point starts the pixels; this solve also
+     * gives the neural design's compliance, and counts */
+    app_chain_fields fl;
+    if (app_chain_fields_at(ch1, theta, &fl)) {
+        fprintf(stderr, "topopt: evaluation of the neural design failed\n");
+        goto done;
+    }
+    si.neural_compliance = fl.compliance;
+    si.neural_volume = fl.volume;
+    si.neural_evals = app_chain_fem_solves(ch1);
+    if (app_chain_pixels_from_density(ch2, fl.rho_raw, x)) {
+        fprintf(stderr, "topopt: the polish phase is not a pixel chain\n");
+        goto done;
+    }
+    /* the polish sees f = compliance / the neural compliance: O(1), so that MMA's weight of the
+     * artificial variables (mma_c = 1000) exceeds the volume multiplier (about c / volfrac
+     * unscaled) and the polish is driven back to volfrac when the neural design exceeds it
+     * (measured: unscaled, MMA settled 0.8 % above volfrac on bridge_deck) */
+    app_chain_set_scale(ch2, si.neural_compliance);
+    if (!o->quiet)
+        fprintf(log, "neural phase: compliance %.6g  volume %.4f  %ld evaluations; polishing\n",
+                si.neural_compliance, si.neural_volume, si.neural_evals);
+
+    /* phase 2: pixel polish with what is left of the budget */
+    ncvx_info *last = &i1;
+    memset(&i2, 0, sizeof i2);
+    if (!s.halted && budget - si.neural_evals >= 2) {
+        s.phase = 2;
+        s.evals_base = si.neural_evals;
+        s.iter_base = i1.iters + 1;
+        s.t_base = app_now() - t0;
+        if (run_phase(&s, ch2, &pc->solver, budget - si.neural_evals, x, &i2)) goto done;
+        last = &i2;
+    }
+    si.polish_evals = app_chain_fem_solves(ch2);
+    si.fem_solves = si.neural_evals + si.polish_evals;
+    double elapsed = app_now() - t0;
+
+    /* the reported design: the polished pixels (the polish starts from the neural design and
+     * keeps its best feasible point, so it is never worse than a feasible neural design) */
+    if (app_chain_fields_at(ch2, x, &fl)) {
+        fprintf(stderr, "topopt: evaluation of the final design failed\n");
+        goto done;
+    }
+    double viol = last->viol_ineq + last->viol_eq;
+    if (!isfinite(viol)) viol = 0;
+    const char *status = s.halted ? "interrupted" : "budget";
+    if (!s.halted && last->term != NCVX_TERM_MAXEVAL && last->term != NCVX_TERM_MAXIT &&
+        last->term != NCVX_TERM_CLOCK)
+        status = "converged";
+    if (!o->no_outputs && write_outputs(&s, ch2, x, dir, &fl, last->term, status)) goto done;
+    fprintf(log,
+            "%s: compliance %.6g  volume %.4f  violation %.2e  evaluations %ld  iterations %d  "
+            "time %.2f s  (neural-polish: %s; neural %.6g after %ld evaluations)%s%s\n",
+            c->name, fl.compliance, fl.volume, viol, si.fem_solves, i1.iters + i2.iters, elapsed,
+            status, si.neural_compliance, si.neural_evals, o->no_outputs ? "" : "  -> ",
+            o->no_outputs ? "" : dir);
+    if (s.halted)
+        fprintf(log, "interrupted: the neural-polish strategy cannot resume; run it again\n");
+    if (res) {
+        res->compliance = fl.compliance;
+        res->volume = fl.volume;
+        res->violation = viol;
+        res->evals = si.fem_solves;
+        res->iters = i1.iters + i2.iters;
+        res->time = elapsed;
+        res->term = last->term;
+        res->interrupted = s.halted;
+        snprintf(res->out_dir, sizeof res->out_dir, "%s", o->no_outputs ? "" : dir);
+    }
+    if (info) *info = si;
+    rc = s.halted ? APP_EXIT_FAILED : APP_EXIT_OK;
+done:
+    app_chain_destroy(ch1);
+    app_chain_destroy(ch2);
+    app_history_free(&s.hist);
+    free(pc);
+    free(theta);
+    free(x);
+    return rc;
+}
+
+int app_strategy_run(const app_config *c, const app_run_opts *o, app_run_result *res)
+{
+    return app_strategy_run_info(c, o, res, NULL);
+}

@@ -1,0 +1,36 @@
+// app/strategy.h: design strategies that chain several solver runs under one evaluation budget
+#ifndef APP_STRATEGY_H
+#define APP_STRATEGY_H
+
+#include "config.h"
+#include "run.h"
+
+/** Outcome of each phase of a strategy run (for tests and reports). */
+typedef struct {
+    double neural_compliance; ///< compliance of the neural phase's design (its best point)
+    double neural_volume;     ///< its mean physical density
+    long neural_evals;        ///< FE solves of the neural phase (with the hand-over evaluation)
+    long polish_evals;        ///< FE solves of the polish phase
+    long fem_solves;          ///< FE solves counted at the solve, both phases, output excluded
+} app_strategy_info;
+
+/** Run the strategy c->strategy (not APP_STRATEGY_SINGLE; app_run dispatches here).
+ *
+ *  neural-polish: phase 1 runs c's method on c's parameterization with at most
+ *  floor(strategy.neural_fraction * budget.evaluations) FE solves (the hand-over included); its
+ * best point's raw density (before the filter) becomes the start of phase 2, a pixel run of
+ * strategy.polish_method (density map pixel, the same filter, projection, penalty and constraints,
+ * volume <= volfrac explicit) with every remaining FE solve of budget.evaluations. The polish
+ * minimizes the compliance divided by the neural design's and keeps its best feasible point, so
+ * the result is never above a feasible neural design. Every FE solve counts (line-search trials,
+ * the normalization and the hand-over evaluation); only the evaluation that writes the outputs does
+ * not, as in a single run. Writes result.h5 (the polished pixels as theta, the history of both
+ * phases with a "phase" column, no checkpoint), design.png and history.csv. `--resume` is refused
+ * (exit APP_EXIT_USAGE). Returns an exit code like app_run; info may be NULL. */
+int app_strategy_run_info(const app_config *c, const app_run_opts *o, app_run_result *res,
+                          app_strategy_info *info);
+
+/** app_strategy_run_info without the phase details. */
+int app_strategy_run(const app_config *c, const app_run_opts *o, app_run_result *res);
+
+#endif
