@@ -118,17 +118,16 @@ static const char *const OUT_FILES[3] = {"design.png", "history.csv", "result.h5
 
 /* Move the staged set (DIR/<name>.new, each complete and fsynced) into place. The renames
  * need no space; a failure leaves the files not yet renamed as they were. */
-static int commit_outputs(run_ctx *r)
+static int commit_outputs(const char *dir, char *err, size_t len)
 {
     char from[1200], to[1200];
     for (int i = 0; i < 3; i++) {
-        snprintf(from, sizeof from, "%s/%s.new", r->dir, OUT_FILES[i]);
-        snprintf(to, sizeof to, "%s/%s", r->dir, OUT_FILES[i]);
+        snprintf(from, sizeof from, "%s/%s.new", dir, OUT_FILES[i]);
+        snprintf(to, sizeof to, "%s/%s", dir, OUT_FILES[i]);
         if (rename(from, to) != 0) {
-            snprintf(r->err, sizeof r->err, "%s: cannot rename %s into place: %s", r->dir, from,
-                     strerror(errno));
+            snprintf(err, len, "%s: cannot rename %s into place: %s", dir, from, strerror(errno));
             for (int j = i; j < 3; j++) {
-                snprintf(from, sizeof from, "%s/%s.new", r->dir, OUT_FILES[j]);
+                snprintf(from, sizeof from, "%s/%s.new", dir, OUT_FILES[j]);
                 remove(from);
             }
             return 1;
@@ -138,16 +137,54 @@ static int commit_outputs(run_ctx *r)
 }
 
 /* A staged write failed: remove what was staged and keep the message. */
-static int discard_outputs(run_ctx *r, const char *err)
+static int discard_outputs(const char *dir, const char *why, char *err, size_t len)
 {
     char p[1200];
     for (int i = 0; i < 3; i++) {
-        snprintf(p, sizeof p, "%s/%s.new", r->dir, OUT_FILES[i]);
+        snprintf(p, sizeof p, "%s/%s.new", dir, OUT_FILES[i]);
         remove(p);
     }
-    snprintf(r->err, sizeof r->err, "%s (the previous outputs in %s, if any, are unchanged)", err,
-             r->dir);
+    snprintf(err, len, "%s (the previous outputs in %s, if any, are unchanged)", why, dir);
     return 1;
+}
+
+int app_outputs_publish(const char *dir, const app_config *c, const app_chain_fields *fl,
+                        const app_history *hist, app_result *res, char *err, size_t len)
+{
+    char path[1200], why[1024];
+    snprintf(path, sizeof path, "%s/design.png.new", dir);
+    if (app_png_write_density(path, fl->rho_physical, fl->W, fl->H, c->png_scale, c->mirror_left,
+                              c->mirror_right, why, sizeof why) != APP_IO_OK)
+        return discard_outputs(dir, why, err, len);
+    snprintf(path, sizeof path, "%s/history.csv.new", dir);
+    if (app_history_write_csv(path, hist, why, sizeof why) != APP_IO_OK)
+        return discard_outputs(dir, why, err, len);
+    char *cfg = app_config_to_string(c);
+    if (!cfg) return discard_outputs(dir, "out of memory", err, len);
+    res->W = fl->W;
+    res->H = fl->H;
+    res->rho_raw = (double *)fl->rho_raw;
+    res->rho_filtered = (double *)fl->rho_filtered;
+    res->rho_physical = (double *)fl->rho_physical;
+    res->ndof = fl->displacement ? fl->ndof : 0;
+    res->n_load_cases = fl->displacement ? fl->n_cases : 0;
+    res->displacement = (double *)fl->displacement;
+    res->strain_energy = (double *)fl->strain_energy;
+    res->history = *hist;
+    res->config_text = cfg;
+    res->compliance = fl->compliance;
+    res->volume_fraction = fl->volume;
+    res->version = (char *)APP_VERSION;
+    res->seed = (uint64_t)c->seed;
+    res->config_name = (char *)c->name;
+    res->mirror_left = c->mirror_left;
+    res->mirror_right = c->mirror_right;
+    snprintf(path, sizeof path, "%s/result.h5.new", dir);
+    app_io_status st = app_h5_write(path, res, why, sizeof why);
+    free(cfg);
+    res->config_text = NULL;
+    if (st != APP_IO_OK) return discard_outputs(dir, why, err, len);
+    return commit_outputs(dir, err, len);
 }
 
 /* Write design.png, history.csv and result.h5 (with the checkpoint of the last saved state)
@@ -160,50 +197,23 @@ static int write_outputs(run_ctx *r, const double *theta, double compliance_attr
 {
     const app_config *c = r->c;
     app_chain_fields fl;
-    (void) final;
+    (void)final;
+    (void)compliance_attr;
     if (app_chain_fields_at(r->ch, theta, &fl)) {
         snprintf(r->err, sizeof r->err, "evaluation of the final design failed");
         return 1;
     }
-    (void)compliance_attr;
-    char path[1200], err[1024];
-    snprintf(path, sizeof path, "%s/design.png.new", r->dir);
-    if (app_png_write_density(path, fl.rho_physical, fl.W, fl.H, c->png_scale, c->mirror_left,
-                              c->mirror_right, err, sizeof err) != APP_IO_OK)
-        return discard_outputs(r, err);
-    snprintf(path, sizeof path, "%s/history.csv.new", r->dir);
-    if (app_history_write_csv(path, &r->hist, err, sizeof err) != APP_IO_OK)
-        return discard_outputs(r, err);
-    char *cfg = app_config_to_string(c);
     app_result res;
     memset(&res, 0, sizeof res);
-    res.W = fl.W;
-    res.H = fl.H;
-    res.rho_raw = (double *)fl.rho_raw;
-    res.rho_filtered = (double *)fl.rho_filtered;
-    res.rho_physical = (double *)fl.rho_physical;
-    res.ndof = fl.displacement ? fl.ndof : 0;
-    res.n_load_cases = fl.displacement ? fl.n_cases : 0;
-    res.displacement = (double *)fl.displacement;
-    res.strain_energy = (double *)fl.strain_energy;
     res.n_params = (size_t)r->n;
     res.theta = (double *)theta;
-    res.history = r->hist;
-    res.config_text = cfg;
     res.config_keys = r->identity;
     res.config_hash = r->identity_hash;
-    res.compliance = fl.compliance;
-    res.volume_fraction = fl.volume;
     res.status_code = term;
     res.status = (char *)(r->converged ? "converged" : status_text(term, interrupted));
-    res.version = (char *)APP_VERSION;
-    res.seed = (uint64_t)c->seed;
-    res.config_name = (char *)c->name;
     res.method = (char *)ncvx_method_str(c->solver.method);
     static const char *const pk[] = {"cnn", "mlp", "pixel"};
     res.parameterization = (char *)pk[c->param_kind];
-    res.mirror_left = c->mirror_left;
-    res.mirror_right = c->mirror_right;
     int64_t counters[CK_COUNT];
     uint64_t words[CW_COUNT];
     if (r->have_ck) {
@@ -226,12 +236,7 @@ static int write_outputs(run_ctx *r, const double *theta, double compliance_attr
         res.checkpoint.n_extra = (size_t)r->n;
         res.checkpoint.extra = r->theta_ck;
     }
-    snprintf(path, sizeof path, "%s/result.h5.new", r->dir);
-    app_io_status st = cfg ? app_h5_write(path, &res, err, sizeof err) : APP_IO_ERR_NOMEM;
-    free(cfg);
-    if (st == APP_IO_ERR_NOMEM && !cfg) snprintf(err, sizeof err, "out of memory");
-    if (st != APP_IO_OK) return discard_outputs(r, err);
-    return commit_outputs(r);
+    return app_outputs_publish(r->dir, c, &fl, &r->hist, &res, r->err, sizeof r->err);
 }
 
 /* The first line of `have` (a stored identity) that differs from `want` (this config's), as a

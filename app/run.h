@@ -4,7 +4,9 @@
 
 #include <stdio.h>
 
+#include "chain.h"
 #include "config.h"
+#include "export.h"
 
 /** Exit codes of the program. */
 enum { APP_EXIT_OK = 0, APP_EXIT_FAILED = 1, APP_EXIT_USAGE = 2 };
@@ -34,6 +36,15 @@ typedef struct {
 /** Run the optimization described by c. Returns APP_EXIT_OK, APP_EXIT_FAILED (run failed, the
  *  message is on stderr) or APP_EXIT_USAGE (bad resume directory). res may be NULL. */
 int app_run(const app_config *c, const app_run_opts *o, app_run_result *res);
+
+/** Write DIR/design.png, history.csv and result.h5 of the design fields fl as one set: each
+ *  is first written completely as DIR/<name>.new, then all are renamed into place with
+ *  result.h5 last (the commit point that --resume, render and the suite read), so a fault
+ *  leaves the previous set or none, never a mixed one. res carries the run-specific fields
+ *  (theta, status, method, identity, checkpoint); the fields of fl, the history, the config
+ *  text and the version are filled in here. Returns 0, or 1 with the message in err. */
+int app_outputs_publish(const char *dir, const app_config *c, const app_chain_fields *fl,
+                        const app_history *hist, app_result *res, char *err, size_t len);
 
 /** Install SIGINT/SIGTERM handlers that make the running solve halt and checkpoint. */
 void app_run_install_signals(void);

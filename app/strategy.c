@@ -94,54 +94,33 @@ static int run_phase(strat_ctx *s, app_chain *ch, const ncvx_settings *base, lon
     return 0;
 }
 
-/* result.h5, design.png and history.csv of the polished design x (fields of ch at x). */
+/* result.h5, design.png and history.csv of the polished design x (fields of ch at x), written
+ * as one set like a single run's (app_outputs_publish), with the config's identity. */
 static int write_outputs(const strat_ctx *s, app_chain *ch, const double *x, const char *dir,
                          const app_chain_fields *fl, int term, const char *status)
 {
     const app_config *c = s->c;
-    char path[1200], err[1024];
-    snprintf(path, sizeof path, "%s/design.png", dir);
-    if (app_png_write_density(path, fl->rho_physical, fl->W, fl->H, c->png_scale, c->mirror_left,
-                              c->mirror_right, err, sizeof err) != APP_IO_OK)
-        goto fail;
-    snprintf(path, sizeof path, "%s/history.csv", dir);
-    if (app_history_write_csv(path, &s->hist, err, sizeof err) != APP_IO_OK) goto fail;
-    char *cfg = app_config_to_string(c);
+    char err[1024];
+    char *identity = app_config_identity(c);
+    if (!identity) {
+        fprintf(stderr, "topopt: out of memory\n");
+        return 1;
+    }
     app_result res;
     memset(&res, 0, sizeof res);
-    res.W = fl->W;
-    res.H = fl->H;
-    res.rho_raw = (double *)fl->rho_raw;
-    res.rho_filtered = (double *)fl->rho_filtered;
-    res.rho_physical = (double *)fl->rho_physical;
-    res.ndof = fl->displacement ? fl->ndof : 0;
-    res.n_load_cases = fl->displacement ? fl->n_cases : 0;
-    res.displacement = (double *)fl->displacement;
-    res.strain_energy = (double *)fl->strain_energy;
     res.n_params = (size_t)app_chain_num_params(ch);
     res.theta = (double *)x;
-    res.history = s->hist;
-    res.config_text = cfg;
-    res.compliance = fl->compliance;
-    res.volume_fraction = fl->volume;
+    res.config_keys = identity;
+    res.config_hash = app_fnv1a64(APP_FNV1A64_INIT, identity, strlen(identity));
     res.status_code = term;
     res.status = (char *)status;
-    res.version = (char *)APP_VERSION;
-    res.seed = (uint64_t)c->seed;
-    res.config_name = (char *)c->name;
     res.method =
         (char *)(c->strategy_polish == APP_POLISH_OC ? "neural-polish-oc" : "neural-polish-mma");
     res.parameterization = (char *)"pixel"; /* theta holds the polished pixels */
-    res.mirror_left = c->mirror_left;
-    res.mirror_right = c->mirror_right;
-    snprintf(path, sizeof path, "%s/result.h5", dir);
-    app_io_status st = app_h5_write(path, &res, err, sizeof err);
-    free(cfg);
-    if (st != APP_IO_OK) goto fail;
-    return 0;
-fail:
-    fprintf(stderr, "topopt: %s\n", err);
-    return 1;
+    int rc = app_outputs_publish(dir, c, fl, &s->hist, &res, err, sizeof err);
+    free(identity);
+    if (rc) fprintf(stderr, "topopt: %s\n", err);
+    return rc;
 }
 
 /* The config of the polish phase: pixels of the same problem, filter, projection and
