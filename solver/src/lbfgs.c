@@ -208,6 +208,33 @@ LB_CLONES static void lb_pass2(const double *S, const double *Y, int n, int c, c
     }
 }
 
+/* s = x1 - x0, y = g1 - g0 (stored if S, Y are not NULL) and pr = (s'y, y'y, s's) in one
+ * pass, fixed order (eight partial sums each). */
+LB_CLONES static void lb_pair(const double *restrict x1, const double *restrict x0,
+                              const double *restrict g1, const double *restrict g0, int n,
+                              double *restrict S, double *restrict Y, double pr[3])
+{
+    double sy[8] = {0}, yy[8] = {0}, ss[8] = {0};
+    for (int r0 = 0; r0 < n; r0 += 8) {
+        const int len = n - r0 < 8 ? n - r0 : 8;
+        for (int k = 0; k < len; k++) {
+            const double s = x1[r0 + k] - x0[r0 + k], y = g1[r0 + k] - g0[r0 + k];
+            sy[k] += s * y;
+            yy[k] += y * y;
+            ss[k] += s * s;
+        }
+        if (S)
+            for (int k = 0; k < len; k++) {
+                S[r0 + k] = x1[r0 + k] - x0[r0 + k];
+                Y[r0 + k] = g1[r0 + k] - g0[r0 + k];
+            }
+    }
+    double *q[3] = {sy, yy, ss};
+    for (int j = 0; j < 3; j++)
+        pr[j] = ((q[j][0] + q[j][4]) + (q[j][1] + q[j][5])) +
+                ((q[j][2] + q[j][6]) + (q[j][3] + q[j][7]));
+}
+
 /* Compact representation (Byrd, Nocedal & Schnabel 1994, eq. 3.1), pairs oldest to newest,
  *   H = g I + [S  gY] [R^-T (D + g Y'Y) R^-1   -R^-T] [S' ]
  *                     [-R^-1                       0] [gY']
@@ -216,11 +243,12 @@ LB_CLONES static void lb_pass2(const double *S, const double *Y, int n, int c, c
  * Pass 1 reads every pair once for a and b (and the columns S'y_p, Y'y_p of a pair p stored
  * since the last call: y_p is in the same block), pass 2 reads them once more for the result:
  * 4 m n words against the two-loop recursion's ~10 m n. */
-void ncvx_lbfgs_apply(ncvx_lbfgs *e, const double *v, double *out)
+static void apply_signed(ncvx_lbfgs *e, const double *v, double *out, double sign)
 {
     const int n = e->n, m = e->m, c = e->count;
     if (c == 0) {
-        memcpy(out, v, (size_t)n * sizeof *out);
+        for (int j = 0; j < n; j++)
+            out[j] = sign * v[j];
         return;
     }
     /* the filled slots are 0 .. c-1 (the ring fills from slot 0 after a reset) */
@@ -266,20 +294,23 @@ void ncvx_lbfgs_apply(ncvx_lbfgs *e, const double *v, double *out)
 #undef R_
     /* coefficients by slot: out = g v + sum_i cs_i s_i + sum_i cy_i y_i */
     double *cs = a, *cy = b;
-    for (int k = 0; k < c; k++) {
-        cs[SL(k)] = u[k];
-        cy[SL(k)] = -gam * t[k];
+    for (int k = 0; k < c; k++) { /* sign = -1 (the direction -H g) flips them exactly */
+        cs[SL(k)] = sign * u[k];
+        cy[SL(k)] = sign * (-gam * t[k]);
     }
 #undef SL
-    lb_pass2(e->S, e->Y, n, c, v, gam, cs, cy, out);
+    lb_pass2(e->S, e->Y, n, c, v, sign * gam, cs, cy, out);
+}
+
+void ncvx_lbfgs_apply(ncvx_lbfgs *e, const double *v, double *out)
+{
+    apply_signed(e, v, out, 1.0);
 }
 
 /* d = -H g */
 static void direction(ncvx_lbfgs *e)
 {
-    ncvx_lbfgs_apply(e, e->cur.g, e->d);
-    for (int j = 0; j < e->n; j++)
-        e->d[j] = -e->d[j];
+    apply_signed(e, e->cur.g, e->d, -1.0);
 }
 
 /* Move to the point p (a line-search slot): store the pair (s, y) if the curvature s'y is
@@ -287,24 +318,15 @@ static void direction(ncvx_lbfgs *e)
 static void accept(ncvx_lbfgs *e, ncvx_lbfgs_pt *p)
 {
     const int n = e->n;
-    /* s and y go straight into the next ring slot (BLAS kernels); the slot only counts as a
-     * pair if the curvature test passes */
-    double *S = e->S + (size_t)e->head * n, *Y = e->Y + (size_t)e->head * n;
-    if (e->count == e->m) { /* the slot holds the oldest pair: keep it until the test passes */
-        S = e->d;           /* d is free here and is recomputed from scratch next step */
-        Y = e->tr.g == p->g ? e->lo.g : e->tr.g;
-    }
-    memcpy(S, p->x, (size_t)n * sizeof *S);
-    axpy(n, -1.0, e->cur.x, S);
-    memcpy(Y, p->g, (size_t)n * sizeof *Y);
-    axpy(n, -1.0, e->cur.g, Y);
-    const double sy = dot(S, Y, n), yy = dot(Y, Y, n), ss = dot(S, S, n);
+    /* one pass for s, y and their products, straight into the next ring slot; when the slot
+     * holds the oldest pair, a first pass computes the products only, as the pair must stay
+     * if the test fails */
+    double *Sh = e->S + (size_t)e->head * n, *Yh = e->Y + (size_t)e->head * n, pr[3];
+    const int full = e->count == e->m;
+    lb_pair(p->x, e->cur.x, p->g, e->cur.g, n, full ? NULL : Sh, full ? NULL : Yh, pr);
+    const double sy = pr[0], yy = pr[1], ss = pr[2];
     if (sy > 2.220446049250313e-16 * yy && sy > 0) {
-        double *Sh = e->S + (size_t)e->head * n, *Yh = e->Y + (size_t)e->head * n;
-        if (S != Sh) {
-            memcpy(Sh, S, (size_t)n * sizeof *S);
-            memcpy(Yh, Y, (size_t)n * sizeof *Y);
-        }
+        if (full) lb_pair(p->x, e->cur.x, p->g, e->cur.g, n, Sh, Yh, pr);
         e->rho[e->head] = 1.0 / sy;
         e->stale[e->head] = 1;
         e->head = (e->head + 1) % e->m;
