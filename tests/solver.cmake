@@ -13,6 +13,7 @@ foreach(ex heat_source eigvec)
     ENVIRONMENT "OPENBLAS_NUM_THREADS=1")
 endforeach()
 topopt_add_bench(bench_solver SOURCES bench/bench_solver.c LIBS ncvx topopt::blas)
+target_include_directories(bench_solver PRIVATE ${PROJECT_SOURCE_DIR}/solver/src)
 # label "fast": rerun under every OpenBLAS kernel by scripts/kernel_matrix.sh
 set_tests_properties(test_solver solver_example_heat_source solver_example_eigvec
   PROPERTIES LABELS fast)

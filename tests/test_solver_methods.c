@@ -877,6 +877,126 @@ static void test_lbfgs_engine_secant(void **state)
     ncvx_lbfgs_free(&e);
 }
 
+/* Store the pair (s, y) in the engine's ring as accept() does. */
+static void lbfgs_push(ncvx_lbfgs *e, const double *s, const double *y)
+{
+    const int n = e->n;
+    double sy = 0;
+    for (int j = 0; j < n; j++)
+        sy += s[j] * y[j];
+    memcpy(e->S + (size_t)e->head * n, s, (size_t)n * sizeof *s);
+    memcpy(e->Y + (size_t)e->head * n, y, (size_t)n * sizeof *y);
+    e->rho[e->head] = 1.0 / sy;
+    e->stale[e->head] = 1;
+    e->head = (e->head + 1) % e->m;
+    if (e->count < e->m) e->count++;
+}
+
+static double rel_diff(const double *a, const double *b, int n)
+{
+    double num = 0, den = 0;
+    for (int j = 0; j < n; j++)
+        num += (a[j] - b[j]) * (a[j] - b[j]), den += b[j] * b[j];
+    return sqrt(num / den);
+}
+
+/* The compact representation equals the two-loop recursion and the dense BFGS inverse built
+ * from the same pairs (independent oracle: H <- (I - r s y')H(I - r y s') + r s s' from
+ * H0 = gamma I), through the ring's wrap-around, at lengths that are not multiples of the
+ * block; recomputing S'Y and Y'Y from scratch (as after a state import) gives the same bits. */
+static void test_lbfgs_compact(void **state)
+{
+    (void)state;
+    uint64_t seed = 11;
+    const int ns[] = {37, 1500}, m = 5;
+    for (int c = 0; c < 2; c++) {
+        const int n = ns[c];
+        ncvx_lbfgs e;
+        assert_int_equal(ncvx_lbfgs_alloc(&e, n, m, 1), 0);
+        double *s = malloc(n * sizeof *s), *y = malloc(n * sizeof *y), *v = malloc(n * sizeof *v);
+        double *h1 = malloc(n * sizeof *h1), *h2 = malloc(n * sizeof *h2);
+        double *h3 = malloc(n * sizeof *h3), *dg = malloc(n * sizeof *dg);
+        assert_non_null(h3);
+        for (int j = 0; j < n; j++) /* y = diag(dg) s + noise: s'y > 0, curvatures 1..1000 */
+            dg[j] = pow(10.0, 3.0 * test_uniform(&seed));
+        double *Sh = malloc((size_t)(m + 4) * n * sizeof *Sh),
+               *Yh = malloc((size_t)(m + 4) * n * sizeof *Yh);
+        for (int k = 0; k < m + 4; k++) { /* 9 pairs: the ring wraps */
+            for (int j = 0; j < n; j++) {
+                s[j] = test_uniform(&seed) - 0.5;
+                y[j] = dg[j] * s[j] + 0.1 * (test_uniform(&seed) - 0.5);
+            }
+            double sy = 0;
+            for (int j = 0; j < n; j++)
+                sy += s[j] * y[j];
+            assert_true(sy > 0);
+            memcpy(Sh + (size_t)k * n, s, n * sizeof *s);
+            memcpy(Yh + (size_t)k * n, y, n * sizeof *y);
+            lbfgs_push(&e, s, y);
+            for (int j = 0; j < n; j++)
+                v[j] = test_uniform(&seed) - 0.5;
+            ncvx_lbfgs_apply(&e, v, h1);
+            ncvx_lbfgs_apply_twoloop(&e, v, h2);
+            /* both are O(m) dot products and updates in double: a few hundred ulps of
+             * cond(H) <= 1e3 stays far below 1e-12 */
+            assert_true(rel_diff(h1, h2, n) < 1e-12);
+            /* S'Y and Y'Y recomputed from scratch: the same bits */
+            for (int i = 0; i < m; i++)
+                e.stale[i] = 1;
+            ncvx_lbfgs_apply(&e, v, h3);
+            assert_memory_equal(h1, h3, n * sizeof *h1);
+            /* H maps the newest y to the newest s (secant equation) */
+            ncvx_lbfgs_apply(&e, y, h3);
+            assert_true(rel_diff(h3, s, n) < 1e-12);
+        }
+        if (n <= 64) { /* dense oracle from the last m pairs */
+            double *H = calloc((size_t)n * n, sizeof *H), *T = calloc((size_t)n * n, sizeof *T);
+            const double *sl = Sh + (size_t)(m + 3) * n, *yl = Yh + (size_t)(m + 3) * n;
+            double sy = 0, yy = 0;
+            for (int j = 0; j < n; j++)
+                sy += sl[j] * yl[j], yy += yl[j] * yl[j];
+            for (int j = 0; j < n; j++)
+                H[(size_t)j * n + j] = sy / yy;
+            for (int k = 4; k < m + 4; k++) {
+                const double *sk = Sh + (size_t)k * n, *yk = Yh + (size_t)k * n;
+                double r = 0;
+                for (int j = 0; j < n; j++)
+                    r += sk[j] * yk[j];
+                r = 1 / r;
+                /* T = H (I - r y s') */
+                for (int i = 0; i < n; i++) {
+                    double hy = 0;
+                    for (int j = 0; j < n; j++)
+                        hy += H[(size_t)i * n + j] * yk[j];
+                    for (int j = 0; j < n; j++)
+                        T[(size_t)i * n + j] = H[(size_t)i * n + j] - r * hy * sk[j];
+                }
+                /* H = (I - r s y') T + r s s' */
+                for (int j = 0; j < n; j++) {
+                    double yt = 0;
+                    for (int i = 0; i < n; i++)
+                        yt += yk[i] * T[(size_t)i * n + j];
+                    for (int i = 0; i < n; i++)
+                        H[(size_t)i * n + j] =
+                            T[(size_t)i * n + j] - r * sk[i] * yt + r * sk[i] * sk[j];
+                }
+            }
+            for (int i = 0; i < n; i++) {
+                double a = 0;
+                for (int j = 0; j < n; j++)
+                    a += H[(size_t)i * n + j] * v[j];
+                h2[i] = a;
+            }
+            ncvx_lbfgs_apply(&e, v, h1);
+            assert_true(rel_diff(h1, h2, n) < 1e-10);
+            free(H);
+            free(T);
+        }
+        free(s), free(y), free(v), free(h1), free(h2), free(h3), free(dg), free(Sh), free(Yh);
+        ncvx_lbfgs_free(&e);
+    }
+}
+
 /* Callback failure mid-run for the other methods: TERM_CALLBACK, the count stops exactly at
  * the failing call, and the returned point is the best one seen (feasible here). */
 static void test_failures_other_methods(void **state)
@@ -1161,6 +1281,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lbfgs_problems),
+        cmocka_unit_test(test_lbfgs_compact),
         cmocka_unit_test(test_lbfgs_eval_budget),
         cmocka_unit_test(test_lbfgs_termination),
         cmocka_unit_test(test_lbfgs_failures),

@@ -73,6 +73,9 @@ typedef struct {
     double *S, *Y;     ///< [m*n] ring of steps s_k and gradient differences y_k
     double *rho;       ///< [m] 1/(y_k's_k)
     double *alpha;     ///< [m] two-loop scratch
+    double *SY, *YY;   ///< [m*m] by ring slot: SY[i*m+j] = s_i'y_j, YY[i*m+j] = y_i'y_j
+    double *cw;        ///< [5m] scratch of the compact representation
+    int *stale;        ///< [2m] 1 if the slot's column of SY and YY is still to compute; list
     int head, count;   ///< next ring slot, pairs stored
     ncvx_lbfgs_pt cur; ///< current iterate
     ncvx_lbfgs_pt tr;  ///< line-search trial
@@ -90,8 +93,12 @@ void ncvx_lbfgs_free(ncvx_lbfgs *e);
 /** Forget the stored pairs (the next direction is steepest descent). */
 void ncvx_lbfgs_reset(ncvx_lbfgs *e);
 /** out[n] = H v, H the L-BFGS inverse Hessian of the stored pairs with H0 = gamma I, gamma =
- *  s'y/y'y of the newest pair (two-loop recursion, Nocedal & Wright Alg. 7.4, eq. 7.20). */
+ *  s'y/y'y of the newest pair, by the compact representation (Byrd, Nocedal & Schnabel 1994,
+ *  eq. 3.1): two passes over the pairs instead of the two-loop recursion's four. */
 void ncvx_lbfgs_apply(ncvx_lbfgs *e, const double *v, double *out);
+/** The same H v by the two-loop recursion (Nocedal & Wright Alg. 7.4, eq. 7.20): the reference
+ *  of the compact form in tests and benchmarks. */
+void ncvx_lbfgs_apply_twoloop(ncvx_lbfgs *e, const double *v, double *out);
 /** One iteration from e->cur: direction, line search, pair update. Returns an NCVX_LS_* code. */
 int ncvx_lbfgs_step(ncvx_lbfgs *e, ncvx_lbfgs_fg fg, void *ctx);
 

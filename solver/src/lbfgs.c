@@ -1,5 +1,6 @@
-// solver/src/lbfgs.c: the L-BFGS engine (two-loop recursion, strong Wolfe line search by
-// bracketing and cubic zoom) and the unconstrained method NCVX_LBFGS built on it.
+// solver/src/lbfgs.c: the L-BFGS engine (compact representation of the inverse Hessian, strong
+// Wolfe line search by bracketing and cubic zoom) and the unconstrained method NCVX_LBFGS built
+// on it.
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
@@ -18,8 +19,13 @@ int ncvx_lbfgs_alloc(ncvx_lbfgs *e, int n, int m, size_t naux)
     e->rho = calloc((size_t)m, sizeof *e->rho);
     e->alpha = calloc((size_t)m, sizeof *e->alpha);
     e->d = calloc(nn, sizeof *e->d);
+    const size_t mm = (size_t)m * (size_t)m;
+    e->SY = calloc(mm, sizeof *e->SY);
+    e->YY = calloc(mm, sizeof *e->YY);
+    e->cw = calloc(5 * (size_t)m, sizeof *e->cw);
+    e->stale = calloc(2 * (size_t)m, sizeof *e->stale);
     ncvx_lbfgs_pt *pts[3] = {&e->cur, &e->tr, &e->lo};
-    int ok = e->S && e->Y && e->rho && e->alpha && e->d;
+    int ok = e->S && e->Y && e->rho && e->alpha && e->d && e->SY && e->YY && e->cw && e->stale;
     for (int k = 0; k < 3; k++) {
         pts[k]->x = calloc(nn, sizeof(double));
         pts[k]->g = calloc(nn, sizeof(double));
@@ -44,6 +50,10 @@ void ncvx_lbfgs_free(ncvx_lbfgs *e)
     free(e->rho);
     free(e->alpha);
     free(e->d);
+    free(e->SY);
+    free(e->YY);
+    free(e->cw);
+    free(e->stale);
     ncvx_lbfgs_pt *pts[3] = {&e->cur, &e->tr, &e->lo};
     for (int k = 0; k < 3; k++) {
         free(pts[k]->x);
@@ -73,6 +83,11 @@ void ncvx_lbfgs_state(ncvx_lbfgs *e, ncvx_sw *c)
     ncvx_sw_a(c, e->Y, (size_t)e->m * n);
     ncvx_sw_i(c, &e->ls_evals);
     ncvx_sw_d(c, &e->step);
+    /* SY and YY are not part of the state: recomputed by the next apply from the pairs, with
+     * the same fixed-order kernel, hence to the same bits */
+    if (c->mode == 2)
+        for (int i = 0; i < e->m; i++)
+            e->stale[i] = 1;
 }
 
 /* Vector kernels on BLAS: the L-BFGS iteration is ~4m + 8 passes over n-vectors, and the
@@ -94,7 +109,7 @@ static void swap_pt(ncvx_lbfgs_pt *a, ncvx_lbfgs_pt *b)
     *b = t;
 }
 
-void ncvx_lbfgs_apply(ncvx_lbfgs *e, const double *v, double *out)
+void ncvx_lbfgs_apply_twoloop(ncvx_lbfgs *e, const double *v, double *out)
 {
     const int n = e->n, m = e->m;
     double *d = out;
@@ -121,12 +136,181 @@ void ncvx_lbfgs_apply(ncvx_lbfgs *e, const double *v, double *out)
     }
 }
 
+/* Rows per block of the compact form's passes: a block of v (and of a stale y) stays in L1
+ * while the m columns of S and Y stream through it once. */
+#define LB_BLOCK 512
+
+/* Fixed-order dot product of length len <= LB_BLOCK (sixteen interleaved partial sums, then a
+ * fixed tree): the same bits for the same vectors wherever it is called, whatever the pointer
+ * alignment, so SY and YY recomputed after a state import equal those of an uninterrupted run.
+ * Sixteen sums: two independent 8-wide vector chains, enough to hide the add latency. */
+static inline double bdot(const double *restrict a, const double *restrict b, int len)
+{
+    double p[16] = {0};
+    int i = 0;
+    for (; i + 16 <= len; i += 16)
+        for (int k = 0; k < 16; k++)
+            p[k] += a[i + k] * b[i + k];
+    for (int k = 0; i < len; i++, k++)
+        p[k] += a[i] * b[i];
+    for (int k = 0; k < 8; k++)
+        p[k] += p[k + 8];
+    return ((p[0] + p[4]) + (p[1] + p[5])) + ((p[2] + p[6]) + (p[3] + p[7]));
+}
+
+/* Both passes are compiled for AVX-512, AVX2 and the baseline: at 16 m n bytes per pass they
+ * need ~2 G multiply-adds/s to keep up with memory, more than SSE2 code sustains. ISO C
+ * (-std=c11) does not contract a * b + c into FMA, so every clone gives the same bits. */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+#define LB_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define LB_CLONES
+#endif
+
+/* Pass 1: a = S'v, b = Y'v over the c filled slots, and the columns S'y_p, Y'y_p of the
+ * stale slots p = st[0 .. ns-1] (added to SY, YY, zeroed by the caller). */
+LB_CLONES static void lb_pass1(const double *S, const double *Y, int n, int c, int m,
+                               const double *v, double *a, double *b, const int *st, int ns,
+                               double *SY, double *YY)
+{
+    for (int r0 = 0; r0 < n; r0 += LB_BLOCK) {
+        const int len = n - r0 < LB_BLOCK ? n - r0 : LB_BLOCK;
+        for (int i = 0; i < c; i++) {
+            const double *s = S + (size_t)i * n + r0, *y = Y + (size_t)i * n + r0;
+            a[i] += bdot(s, v + r0, len);
+            b[i] += bdot(y, v + r0, len);
+            for (int k = 0; k < ns; k++) {
+                const double *yp = Y + (size_t)st[k] * n + r0;
+                SY[(size_t)i * m + st[k]] += bdot(s, yp, len);
+                YY[(size_t)i * m + st[k]] += bdot(y, yp, len);
+            }
+        }
+    }
+}
+
+/* Pass 2: out = gam v + sum_i cs_i s_i + cy_i y_i. */
+LB_CLONES static void lb_pass2(const double *S, const double *Y, int n, int c, const double *v,
+                               double gam, const double *cs, const double *cy, double *out)
+{
+    for (int r0 = 0; r0 < n; r0 += LB_BLOCK) {
+        const int len = n - r0 < LB_BLOCK ? n - r0 : LB_BLOCK;
+        double *restrict o = out + r0;
+        const double *restrict vv = v + r0;
+        for (int j = 0; j < len; j++)
+            o[j] = gam * vv[j];
+        for (int i = 0; i < c; i++) {
+            const double *restrict s = S + (size_t)i * n + r0;
+            const double *restrict y = Y + (size_t)i * n + r0;
+            const double ci = cs[i], di = cy[i];
+            for (int j = 0; j < len; j++)
+                o[j] += ci * s[j] + di * y[j];
+        }
+    }
+}
+
+/* s = x1 - x0, y = g1 - g0 (stored if S, Y are not NULL) and pr = (s'y, y'y, s's) in one
+ * pass, fixed order (eight partial sums each). */
+LB_CLONES static void lb_pair(const double *restrict x1, const double *restrict x0,
+                              const double *restrict g1, const double *restrict g0, int n,
+                              double *restrict S, double *restrict Y, double pr[3])
+{
+    double sy[8] = {0}, yy[8] = {0}, ss[8] = {0};
+    for (int r0 = 0; r0 < n; r0 += 8) {
+        const int len = n - r0 < 8 ? n - r0 : 8;
+        for (int k = 0; k < len; k++) {
+            const double s = x1[r0 + k] - x0[r0 + k], y = g1[r0 + k] - g0[r0 + k];
+            sy[k] += s * y;
+            yy[k] += y * y;
+            ss[k] += s * s;
+        }
+        if (S)
+            for (int k = 0; k < len; k++) {
+                S[r0 + k] = x1[r0 + k] - x0[r0 + k];
+                Y[r0 + k] = g1[r0 + k] - g0[r0 + k];
+            }
+    }
+    double *q[3] = {sy, yy, ss};
+    for (int j = 0; j < 3; j++)
+        pr[j] = ((q[j][0] + q[j][4]) + (q[j][1] + q[j][5])) +
+                ((q[j][2] + q[j][6]) + (q[j][3] + q[j][7]));
+}
+
+/* Compact representation (Byrd, Nocedal & Schnabel 1994, eq. 3.1), pairs oldest to newest,
+ *   H = g I + [S  gY] [R^-T (D + g Y'Y) R^-1   -R^-T] [S' ]
+ *                     [-R^-1                       0] [gY']
+ * R = upper triangle of S'Y, D its diagonal, g = s'y/y'y of the newest pair. With a = S'v,
+ * b = Y'v, t = R^-1 a and u = R^-T ((D + g Y'Y) t - g b):  H v = g v + S u - g Y t.
+ * Pass 1 reads every pair once for a and b (and the columns S'y_p, Y'y_p of a pair p stored
+ * since the last call: y_p is in the same block), pass 2 reads them once more for the result:
+ * 4 m n words against the two-loop recursion's ~10 m n. */
+static void apply_signed(ncvx_lbfgs *e, const double *v, double *out, double sign)
+{
+    const int n = e->n, m = e->m, c = e->count;
+    if (c == 0) {
+        for (int j = 0; j < n; j++)
+            out[j] = sign * v[j];
+        return;
+    }
+    /* the filled slots are 0 .. c-1 (the ring fills from slot 0 after a reset) */
+    double *a = e->cw, *b = a + m, *t = b + m, *u = t + m, *sl = u + m;
+    int *st = e->stale + m, ns = 0; /* the stale slots, listed */
+    for (int i = 0; i < c; i++)
+        if (e->stale[i]) {
+            st[ns++] = i;
+            for (int j = 0; j < c; j++)
+                e->SY[(size_t)j * m + i] = e->YY[(size_t)j * m + i] = 0;
+        }
+    for (int i = 0; i < c; i++)
+        a[i] = b[i] = 0;
+    lb_pass1(e->S, e->Y, n, c, m, v, a, b, st, ns, e->SY, e->YY);
+    for (int k = 0; k < ns; k++) {
+        const int p = st[k];
+        for (int i = 0; i < c; i++) /* Y'Y is symmetric: mirror the new column */
+            e->YY[(size_t)p * m + i] = e->YY[(size_t)i * m + p];
+        e->stale[p] = 0;
+    }
+    /* chronological order: k = 0 oldest .. c-1 newest, slot sl[k] */
+    for (int k = 0; k < c; k++)
+        sl[k] = (double)((e->head - c + k + 2 * m) % m);
+#define SL(k) ((int)sl[k])
+#define R_(k, l) e->SY[(size_t)SL(k) * m + SL(l)]
+    const int nw = SL(c - 1);
+    const double gam = e->SY[(size_t)nw * m + nw] / e->YY[(size_t)nw * m + nw];
+    for (int k = c - 1; k >= 0; k--) { /* t = R^-1 a */
+        double r = a[SL(k)];
+        for (int l = k + 1; l < c; l++)
+            r -= R_(k, l) * t[l];
+        t[k] = r / R_(k, k);
+    }
+    for (int k = 0; k < c; k++) { /* z = (D + g Y'Y) t - g b, then u = R^-T z */
+        double z = R_(k, k) * t[k], yy = 0;
+        for (int l = 0; l < c; l++)
+            yy += e->YY[(size_t)SL(k) * m + SL(l)] * t[l];
+        z += gam * yy - gam * b[SL(k)];
+        for (int l = 0; l < k; l++)
+            z -= R_(l, k) * u[l];
+        u[k] = z / R_(k, k);
+    }
+#undef R_
+    /* coefficients by slot: out = g v + sum_i cs_i s_i + sum_i cy_i y_i */
+    double *cs = a, *cy = b;
+    for (int k = 0; k < c; k++) { /* sign = -1 (the direction -H g) flips them exactly */
+        cs[SL(k)] = sign * u[k];
+        cy[SL(k)] = sign * (-gam * t[k]);
+    }
+#undef SL
+    lb_pass2(e->S, e->Y, n, c, v, sign * gam, cs, cy, out);
+}
+
+void ncvx_lbfgs_apply(ncvx_lbfgs *e, const double *v, double *out)
+{
+    apply_signed(e, v, out, 1.0);
+}
+
 /* d = -H g */
 static void direction(ncvx_lbfgs *e)
 {
-    ncvx_lbfgs_apply(e, e->cur.g, e->d);
-    for (int j = 0; j < e->n; j++)
-        e->d[j] = -e->d[j];
+    apply_signed(e, e->cur.g, e->d, -1.0);
 }
 
 /* Move to the point p (a line-search slot): store the pair (s, y) if the curvature s'y is
@@ -134,25 +318,17 @@ static void direction(ncvx_lbfgs *e)
 static void accept(ncvx_lbfgs *e, ncvx_lbfgs_pt *p)
 {
     const int n = e->n;
-    /* s and y go straight into the next ring slot (BLAS kernels); the slot only counts as a
-     * pair if the curvature test passes */
-    double *S = e->S + (size_t)e->head * n, *Y = e->Y + (size_t)e->head * n;
-    if (e->count == e->m) { /* the slot holds the oldest pair: keep it until the test passes */
-        S = e->d;           /* d is free here and is recomputed from scratch next step */
-        Y = e->tr.g == p->g ? e->lo.g : e->tr.g;
-    }
-    memcpy(S, p->x, (size_t)n * sizeof *S);
-    axpy(n, -1.0, e->cur.x, S);
-    memcpy(Y, p->g, (size_t)n * sizeof *Y);
-    axpy(n, -1.0, e->cur.g, Y);
-    const double sy = dot(S, Y, n), yy = dot(Y, Y, n), ss = dot(S, S, n);
+    /* one pass for s, y and their products, straight into the next ring slot; when the slot
+     * holds the oldest pair, a first pass computes the products only, as the pair must stay
+     * if the test fails */
+    double *Sh = e->S + (size_t)e->head * n, *Yh = e->Y + (size_t)e->head * n, pr[3];
+    const int full = e->count == e->m;
+    lb_pair(p->x, e->cur.x, p->g, e->cur.g, n, full ? NULL : Sh, full ? NULL : Yh, pr);
+    const double sy = pr[0], yy = pr[1], ss = pr[2];
     if (sy > 2.220446049250313e-16 * yy && sy > 0) {
-        double *Sh = e->S + (size_t)e->head * n, *Yh = e->Y + (size_t)e->head * n;
-        if (S != Sh) {
-            memcpy(Sh, S, (size_t)n * sizeof *S);
-            memcpy(Yh, Y, (size_t)n * sizeof *Y);
-        }
+        if (full) lb_pair(p->x, e->cur.x, p->g, e->cur.g, n, Sh, Yh, pr);
         e->rho[e->head] = 1.0 / sy;
+        e->stale[e->head] = 1;
         e->head = (e->head + 1) % e->m;
         if (e->count < e->m) e->count++;
     }

@@ -10,6 +10,11 @@
 // as 16 m n bytes exceed lm_mem_max); "single" shows -1 for it.
 // Usage: bench_solver [--quick] [--csv] [--n N]   (median of 5 runs per case; --n N runs only
 // that case of the full list)
+//        bench_solver --lbfgs [--csv] [--n N] [--m M]: the L-BFGS engine's direction H g alone
+// (compact representation and two-loop recursion) at n = 665,000 and 6,600,000 (or N), m = 10
+// (or M), against the traffic floor measured in the same run: the bytes that must be read
+// (every pair once, 16 m n, plus g) over the memory bandwidth of a read-only stream (a dot
+// product over two arrays of 2 x 256 MB, like the pair passes) and of a STREAM triad.
 #include <cblas.h>
 #include <math.h>
 #include <stdio.h>
@@ -19,6 +24,7 @@
 #include <time.h>
 
 #include "bench/bench_util.h"
+#include "classic.h" // white-box: the L-BFGS engine
 #include "ncvx.h"
 
 #define RUNS 5
@@ -121,9 +127,106 @@ static double floor_time(int n, int m)
     return bench_median(t, RUNS);
 }
 
+/* Memory bandwidth in bytes/s, median of RUNS: dot (reads 2 arrays) and triad a = b + s c
+ * (reads 2, writes 1, and the write allocates: 4 arrays of traffic), arrays of 256 MB. */
+static void bandwidth(double *bw_dot, double *bw_triad)
+{
+    const size_t len = (size_t)32 << 20;
+    double *a = malloc(len * sizeof *a), *b = malloc(len * sizeof *b), *c = malloc(len * sizeof *c);
+    if (!a || !b || !c) {
+        fprintf(stderr, "bench_solver: out of memory for the bandwidth arrays\n");
+        exit(1);
+    }
+    for (size_t i = 0; i < len; i++)
+        a[i] = 0, b[i] = 1e-3 * (double)(i % 7), c[i] = 1e-3 * (double)(i % 11);
+    double td[RUNS], tt[RUNS];
+    volatile double sink = 0;
+    for (int r = 0; r < RUNS; r++) {
+        double t0 = bench_now();
+        sink += cblas_ddot((int)len, b, 1, c, 1);
+        td[r] = bench_now() - t0;
+        t0 = bench_now();
+        for (size_t i = 0; i < len; i++)
+            a[i] = b[i] + 0.5 * c[i];
+        tt[r] = bench_now() - t0;
+        sink += a[len / 2];
+    }
+    (void)sink;
+    *bw_dot = 2.0 * 8.0 * (double)len / bench_median(td, RUNS);
+    *bw_triad = 4.0 * 8.0 * (double)len / bench_median(tt, RUNS);
+    free(a);
+    free(b);
+    free(c);
+}
+
+static int bench_lbfgs(int csv, int only, int m)
+{
+    double bwd, bwt;
+    bandwidth(&bwd, &bwt);
+    const int ns[] = {665000, 6600000};
+    if (csv)
+        printf("n,m,bw_dot_gbs,bw_triad_gbs,floor_ms,compact_ms,twoloop_ms,compact_ratio,"
+               "twoloop_ratio\n");
+    else
+        printf("bandwidth: dot %.2f GB/s, triad %.2f GB/s (one thread, 256 MB arrays)\n"
+               "%9s %3s %10s %11s %11s %14s %14s\n",
+               1e-9 * bwd, 1e-9 * bwt, "n", "m", "floor ms", "compact ms", "two-loop ms",
+               "compact/floor", "two-loop/floor");
+    for (int c = 0; c < 2 || (only > 0 && c < 1); c++) {
+        const int n = only > 0 ? only : ns[c];
+        ncvx_lbfgs e;
+        if (ncvx_lbfgs_alloc(&e, n, m, 1)) {
+            fprintf(stderr, "bench_solver: out of memory for the pairs at n = %d\n", n);
+            return 1;
+        }
+        double *g = malloc((size_t)n * sizeof *g), *d = malloc((size_t)n * sizeof *d);
+        if (!g || !d) return 1;
+        for (int k = 0; k < m + 3; k++) { /* wrap the ring; y = diag(a) s, a in [1, 100] */
+            double *S = e.S + (size_t)e.head * n, *Y = e.Y + (size_t)e.head * n, sy = 0;
+            for (int i = 0; i < n; i++) {
+                S[i] = 1e-3 * sin(0.001 * i + k);
+                Y[i] = (1 + 99.0 * (double)((i * 7919L) % 1000) / 999.0) * S[i];
+                sy += S[i] * Y[i];
+            }
+            e.rho[e.head] = 1 / sy;
+            e.stale[e.head] = 1;
+            e.head = (e.head + 1) % m;
+            if (e.count < m) e.count++;
+            ncvx_lbfgs_apply(&e, Y, d); /* as in a run: one direction per new pair */
+        }
+        for (int i = 0; i < n; i++)
+            g[i] = cos(0.002 * i);
+        double tc[RUNS], tl[RUNS];
+        for (int r = 0; r < RUNS; r++) {
+            /* a run stores one pair per direction: the newest column of S'Y, Y'Y is computed
+             * in the same pass */
+            e.stale[(e.head + m - 1) % m] = 1;
+            double t0 = bench_now();
+            ncvx_lbfgs_apply(&e, g, d);
+            tc[r] = bench_now() - t0;
+            t0 = bench_now();
+            ncvx_lbfgs_apply_twoloop(&e, g, d);
+            tl[r] = bench_now() - t0;
+        }
+        const double floor_s = (16.0 * m * n + 16.0 * n) / bwd;
+        const double c_ms = 1e3 * bench_median(tc, RUNS), l_ms = 1e3 * bench_median(tl, RUNS);
+        if (csv)
+            printf("%d,%d,%.3f,%.3f,%.4f,%.4f,%.4f,%.2f,%.2f\n", n, m, 1e-9 * bwd, 1e-9 * bwt,
+                   1e3 * floor_s, c_ms, l_ms, c_ms / (1e3 * floor_s), l_ms / (1e3 * floor_s));
+        else
+            printf("%9d %3d %10.3f %11.3f %11.3f %14.2f %14.2f\n", n, m, 1e3 * floor_s, c_ms, l_ms,
+                   c_ms / (1e3 * floor_s), l_ms / (1e3 * floor_s));
+        fflush(stdout);
+        free(g);
+        free(d);
+        ncvx_lbfgs_free(&e);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    int quick = 0, csv = 0, only = 0;
+    int quick = 0, csv = 0, only = 0, lbfgs = 0, lm = 10;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0)
             quick = 1;
@@ -131,11 +234,18 @@ int main(int argc, char **argv)
             csv = 1;
         else if (strcmp(argv[i], "--n") == 0 && i + 1 < argc)
             only = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--lbfgs") == 0)
+            lbfgs = 1;
+        else if (strcmp(argv[i], "--m") == 0 && i + 1 < argc)
+            lm = atoi(argv[++i]);
         else {
-            fprintf(stderr, "usage: %s [--quick] [--csv] [--n N]\n", argv[0]);
+            fprintf(stderr,
+                    "usage: %s [--quick] [--csv] [--n N] | --lbfgs [--csv] [--n N] [--m M]\n",
+                    argv[0]);
             return 2;
         }
     }
+    if (lbfgs) return bench_lbfgs(csv, only, lm > 0 ? lm : 10);
     const int m = 20;
     struct {
         int n, single;
