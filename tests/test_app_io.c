@@ -881,12 +881,23 @@ static void test_h5_image(void **state)
         read_both(p, &st, err, sizeof err);
         assert_int_equal(st, APP_IO_ERR_FORMAT);
     }
-    // a damaged data byte: the checksum refuses it on both paths
-    size_t off = n / 2;
-    bytes[off] ^= 0x5A;
-    spit(tpath(p, "img_flip.h5"), bytes, n);
+    // damaged bytes: the same outcome on both paths; in a child that ends with _exit (HDF5
+    // leaks on refused damaged headers, see test_h5_checksum)
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        for (size_t off = 0; off < n; off += 97) {
+            bytes[off] ^= 0x5A;
+            spit(tpath(p, "img_flip.h5"), bytes, n);
+            bytes[off] ^= 0x5A;
+            read_both(p, &st, err, sizeof err);
+        }
+        _exit(0);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     free(bytes);
-    read_both(p, &st, err, sizeof err);
     h5_craft_spec s = {4, 3, 1, "fem", "displacement", 2, {1ull << 21, 1ull << 40}, 1, 0, 0,
                        NULL, 0, 0};
     assert_int_equal(h5_craft(tpath(p, "img_hostile.h5"), &s), 0);
