@@ -796,8 +796,7 @@ static pthread_once_t defaults_once = PTHREAD_ONCE_INIT;
 
 static void build_defaults(void)
 {
-    app_config *c = &defaults_cache;
-    memset(c, 0, sizeof *c);
+    app_config *c = &defaults_cache; // static storage: zero already, runs once
     nn_hoyer_cnn_settings_default(&c->cnn);
     nn_fourier_mlp_settings_default(&c->mlp);
     ncvx_settings_default(&c->solver);
