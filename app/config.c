@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -469,6 +470,8 @@ static int parse_rows(ctx *x, const key *k, const yaml_node_t *n, int width, int
             if (ints && j < 4) {
                 long l;
                 if (parse_long(x, k, e, &l)) return 2;
+                if (l < INT_MIN || l > INT_MAX) // stored as int (found by fuzzing)
+                    return fail(x, &e->start_mark, "'%s' is out of the int range", k->path);
                 v = (double)l;
             } else if (parse_double(x, k, e, &v))
                 return 2;
@@ -582,6 +585,8 @@ static int set_value(ctx *x, int ki, const yaml_node_t *n)
             yaml_node_t *e = seq_item(x, n, i);
             long v;
             if (parse_long(x, k, e, &v) || check_range(x, k, e, (double)v)) return 2;
+            if (v < INT_MIN || v > INT_MAX)
+                return fail(x, &e->start_mark, "'%s' is out of the int range", k->path);
             arr[i] = (int)v;
         }
         *(int *)(base + k->aux) = (int)len;
@@ -593,7 +598,10 @@ static int set_value(ctx *x, int ki, const yaml_node_t *n)
         int *arr = (int *)f;
         for (size_t i = 0; i < 2; i++) {
             long v;
-            if (parse_long(x, k, seq_item(x, n, i), &v)) return 2;
+            yaml_node_t *e = seq_item(x, n, i);
+            if (parse_long(x, k, e, &v)) return 2;
+            if (v < INT_MIN || v > INT_MAX)
+                return fail(x, &e->start_mark, "'%s' is out of the int range", k->path);
             arr[i] = (int)v;
         }
         return 0;
