@@ -3,7 +3,9 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -484,6 +486,8 @@ static int parse_rows(ctx *x, const key *k, const yaml_node_t *n, int width, int
             if (ints && j < 4) {
                 long l;
                 if (parse_long(x, k, e, &l)) return 2;
+                if (l < INT_MIN || l > INT_MAX) // stored as int (found by fuzzing)
+                    return fail(x, &e->start_mark, "'%s' is out of the int range", k->path);
                 v = (double)l;
             } else if (parse_double(x, k, e, &v))
                 return 2;
@@ -597,6 +601,8 @@ static int set_value(ctx *x, int ki, const yaml_node_t *n)
             yaml_node_t *e = seq_item(x, n, i);
             long v;
             if (parse_long(x, k, e, &v) || check_range(x, k, e, (double)v)) return 2;
+            if (v < INT_MIN || v > INT_MAX)
+                return fail(x, &e->start_mark, "'%s' is out of the int range", k->path);
             arr[i] = (int)v;
         }
         *(int *)(base + k->aux) = (int)len;
@@ -608,14 +614,17 @@ static int set_value(ctx *x, int ki, const yaml_node_t *n)
         int *arr = (int *)f;
         for (size_t i = 0; i < 2; i++) {
             long v;
-            if (parse_long(x, k, seq_item(x, n, i), &v)) return 2;
+            yaml_node_t *e = seq_item(x, n, i);
+            if (parse_long(x, k, e, &v)) return 2;
+            if (v < INT_MIN || v > INT_MAX)
+                return fail(x, &e->start_mark, "'%s' is out of the int range", k->path);
             arr[i] = (int)v;
         }
         return 0;
     }
     case T_RECTS: {
         double v[APP_MAX_RECTS * 4];
-        int r;
+        int r = 0;
         if (parse_rows(x, k, n, 4, APP_MAX_RECTS, v, &r, 1)) return 2;
         app_rect *a = (app_rect *)f;
         for (int i = 0; i < r; i++)
@@ -789,22 +798,62 @@ const char *app_benchmarks_path(void)
 #endif
 }
 
-void app_config_default(app_config *c)
+/* A default that YAML reads as the plain scalar of exactly its own text (a name or a number):
+ * stored through set_value from a scalar node built in place, without the parser. */
+static int plain_default(const char *t)
 {
-    memset(c, 0, sizeof *c);
+    if (!((t[0] >= '0' && t[0] <= '9') || (t[0] >= 'a' && t[0] <= 'z') ||
+          (t[0] >= 'A' && t[0] <= 'Z') ||
+          ((t[0] == '-' || t[0] == '.') && t[1] >= '0' && t[1] <= '9')))
+        return 0;
+    for (const char *p = t; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+              *p == '.' || *p == '-' || *p == '+' || *p == '_'))
+            return 0;
+    return 1;
+}
+
+/* The resolved defaults, built once per process from the table and copied by every
+ * app_config_default: a config load used to run the YAML parser once per default. */
+static app_config defaults_cache;
+static pthread_once_t defaults_once = PTHREAD_ONCE_INIT;
+
+static void build_defaults(void)
+{
+    app_config *c = &defaults_cache; // static storage: zero already, runs once
     nn_hoyer_cnn_settings_default(&c->cnn);
     nn_fourier_mlp_settings_default(&c->mlp);
     ncvx_settings_default(&c->solver);
     c->n_cases = 1;
     char err[512];
     ctx x = {.c = c, .file = "<defaults>", .err = err, .errlen = sizeof err};
-    for (int i = 0; i < NKEYS; i++)
-        if (KEYS[i].def && apply_text(&x, i, KEYS[i].def)) {
+    for (int i = 0; i < NKEYS; i++) {
+        const char *d = KEYS[i].def;
+        int r = 0;
+        if (d && plain_default(d)) {
+            yaml_node_t n;
+            memset(&n, 0, sizeof n);
+            n.type = YAML_SCALAR_NODE;
+            n.data.scalar.value = (yaml_char_t *)(uintptr_t)d;
+            n.data.scalar.length = strlen(d);
+            n.data.scalar.style = YAML_PLAIN_SCALAR_STYLE;
+            r = set_value(&x, i, &n);
+        } else if (d) {
+            r = apply_text(&x, i, d);
+        }
+        if (r) {
             fprintf(stderr, "app: app_config_default: %s\n", err); /* a bug in the table */
             abort();
         }
+    }
     c->cnn_n_resizes = c->cnn_n_filters = c->cnn.n_blocks;
     c->normalize_objective = 0;
+}
+
+void app_config_default(app_config *c)
+{
+    if (pthread_once(&defaults_once, build_defaults) != 0) abort();
+    memcpy(c, &defaults_cache, sizeof *c);
 }
 
 int app_config_from_benchmark(app_config *c, const app_benchmark *b)

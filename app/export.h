@@ -240,6 +240,12 @@ app_io_status app_h5_write(const char *path, const app_result *r, char *err, siz
  *  a version-2 file must match its "checksum". */
 app_io_status app_h5_read(const char *path, app_result *r, char *err, size_t errlen);
 
+/** app_h5_read of a result file held in memory (size bytes at image, e.g. received or
+ *  mapped): the same checks and messages, which name the file as name. The image is not
+ *  modified and may be released after the call. */
+app_io_status app_h5_read_image(const char *name, const void *image, size_t size, app_result *r,
+                                char *err, size_t errlen);
+
 /** Most displacement fields (load cases) a result file may hold. */
 #define APP_H5_MAX_LOAD_CASES 64
 

@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1060,70 +1061,87 @@ static app_io_status read_all(h5ctx *c, hid_t f, app_result *r, int *versionp)
     return APP_IO_OK;
 }
 
+static const unsigned char h5_signature[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+
 /* The version of the HDF5 superblock of the file at path (the byte after the 8-byte signature,
  * which HDF5 looks for at offset 0, 512, 1024, 2048, ...), or -1 if there is none. */
 static int superblock_version(const char *path, long long size)
 {
-    static const unsigned char sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
     FILE *f = fopen(path, "rb");
     if (!f) return -1;
     int version = -1;
     for (long long off = 0; off + 9 <= size && version < 0; off = off ? 2 * off : 512) {
         unsigned char b[9];
         if (fseek(f, (long)off, SEEK_SET) != 0 || fread(b, 1, 9, f) != 9) break;
-        if (memcmp(b, sig, 8) == 0) version = b[8];
+        if (memcmp(b, h5_signature, 8) == 0) version = b[8];
     }
     fclose(f);
     return version;
 }
 
-app_io_status app_h5_read(const char *path, app_result *r, char *err, size_t errlen)
+/* superblock_version of a file image in memory. */
+static int superblock_version_image(const unsigned char *image, size_t size)
 {
-    if (r) memset(r, 0, sizeof *r);
-    if (!path || !r) return APP_IO_FAIL(APP_IO_ERR_INVALID, "h5 read: NULL path or result");
-    // A clear message for the common case, before HDF5's less direct one.
-    struct stat sb;
-    if (stat(path, &sb) != 0)
-        return APP_IO_FAIL(APP_IO_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    if (!S_ISREG(sb.st_mode)) return APP_IO_FAIL(APP_IO_ERR_IO, "%s: not a regular file", path);
+    for (size_t off = 0; size >= 9 && off <= size - 9; off = off ? 2 * off : 512)
+        if (memcmp(image + off, h5_signature, 8) == 0) return image[off + 8];
+    return -1;
+}
+
+/* The one validating reader behind app_h5_read and app_h5_read_image: name is the path of the
+ * file, or (image != NULL) only the name its messages use while the file is read from image. */
+static app_io_status read_file(const char *name, const void *image, size_t size, int sbv,
+                               app_result *r, char *err, size_t errlen)
+{
     // HDF5 parses the metadata of a version-0/1 superblock file without any checksum, and
     // HDF5 1.10 has memory errors on damaged metadata of that kind (found by fuzzing:
     // heap-buffer-overflow in H5O__attr_exists). From superblock version 2 on every piece of
     // metadata is checksummed and HDF5 refuses damage before parsing it; app_h5_write writes
     // version 2 (the 1.8 format), so only checksummed files are read.
-    int sbv = superblock_version(path, (long long)sb.st_size);
-    if (sbv < 0) return APP_IO_FAIL(APP_IO_ERR_FORMAT, "%s: not an HDF5 file", path);
+    if (sbv < 0) return APP_IO_FAIL(APP_IO_ERR_FORMAT, "%s: not an HDF5 file", name);
     if (sbv < 2)
         return APP_IO_FAIL(APP_IO_ERR_FORMAT,
                            "%s: HDF5 file format without metadata checksums (superblock version "
                            "%d; topopt writes version 2 or later); a trusted file can be "
                            "converted with `h5repack -L IN OUT`",
-                           path, sbv);
+                           name, sbv);
     h5ctx c;
-    h5_enter(&c, path, err, errlen);
+    h5_enter(&c, name, err, errlen);
     app_io_status st;
+    hid_t fapl = -1, f = -1;
+    if (!image) {
 #if H5_VERSION_GE(1, 12, 0)
-    htri_t is = H5Fis_accessible(path, H5P_DEFAULT); // H5Fis_hdf5 is deprecated from 1.12 on
+        htri_t is = H5Fis_accessible(name, H5P_DEFAULT); // H5Fis_hdf5 is deprecated from 1.12 on
 #else
-    htri_t is = H5Fis_hdf5(path);
+        htri_t is = H5Fis_hdf5(name);
 #endif
-    if (is <= 0) {
-        st = h5_fail(&c, APP_IO_ERR_FORMAT, "not an HDF5 file");
-        goto done;
+        if (is <= 0) {
+            st = h5_fail(&c, APP_IO_ERR_FORMAT, "not an HDF5 file");
+            goto done;
+        }
     }
-    hid_t fapl = new_fapl(), f = -1;
+    fapl = new_fapl();
+    // An image is opened with the in-memory driver, without a backing file; HDF5 reads it from
+    // a copy of the buffer.
+    if (fapl >= 0 && image &&
+        (H5Pset_fapl_core(fapl, 1 << 16, 0) < 0 ||
+         H5Pset_file_image(fapl, (void *)(uintptr_t)image, size) < 0)) {
+        H5Pclose(fapl);
+        fapl = -1;
+    }
     if (fapl < 0) {
         st = h5_fail(&c, APP_IO_ERR_IO, "cannot create a file access property list");
         goto done;
     }
-    f = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+    // The in-memory driver refuses an image whose name exists as a file; it gets a name that
+    // cannot exist (the messages keep name).
+    f = H5Fopen(image ? "/dev/null/topopt-image.h5" : name, H5F_ACC_RDONLY, fapl);
     H5Pclose(fapl);
     if (f < 0) {
         st = h5_fail(&c, APP_IO_ERR_FORMAT, "cannot open as HDF5");
         goto done;
     }
     // Everything the datasets and strings declare must fit in the file (see take_budget).
-    c.budget = (size_t)sb.st_size;
+    c.budget = size;
     int version = 0;
     st = read_all(&c, f, r, &version);
     if (H5Fclose(f) < 0 && !st) st = h5_fail(&c, APP_IO_ERR_IO, "cannot close");
@@ -1145,6 +1163,29 @@ done:
     h5_leave(&c);
     if (st) app_result_free(r);
     return st;
+}
+
+app_io_status app_h5_read(const char *path, app_result *r, char *err, size_t errlen)
+{
+    if (r) memset(r, 0, sizeof *r);
+    if (!path || !r) return APP_IO_FAIL(APP_IO_ERR_INVALID, "h5 read: NULL path or result");
+    // A clear message for the common case, before HDF5's less direct one.
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return APP_IO_FAIL(APP_IO_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    if (!S_ISREG(sb.st_mode)) return APP_IO_FAIL(APP_IO_ERR_IO, "%s: not a regular file", path);
+    int sbv = superblock_version(path, (long long)sb.st_size);
+    return read_file(path, NULL, (size_t)sb.st_size, sbv, r, err, errlen);
+}
+
+app_io_status app_h5_read_image(const char *name, const void *image, size_t size, app_result *r,
+                                char *err, size_t errlen)
+{
+    if (r) memset(r, 0, sizeof *r);
+    if (!name || (!image && size) || !r)
+        return APP_IO_FAIL(APP_IO_ERR_INVALID, "h5 read: NULL name, image or result");
+    int sbv = image ? superblock_version_image(image, size) : -1;
+    return read_file(name, image, size, sbv, r, err, errlen);
 }
 
 void app_result_free(app_result *r)

@@ -967,6 +967,19 @@ static void test_config_hostile_yaml(void **state)
     fclose(f);
     assert_int_equal(app_config_load(c, path, 0, NULL, BENCH, err, sizeof err), 2);
     assert_non_null(strstr(err, "larger than"));
+    // integers of rectangles, loads and nodes beyond int (found by fuzzing: the conversion to
+    // int was undefined behaviour)
+    static const char *const wide[][2] = {
+        {"problem:\n  supports:\n    y: [[0, 0, 0, 34444444444444442]]\n", "problem.supports.y"},
+        {"problem:\n  loads: [[1, 2, -3000000000, 0, 0, 1]]\n", "problem.loads"},
+        {"constraints:\n  displacement:\n    node: [0, 2147483648]\n",
+         "constraints.displacement.node"},
+    };
+    for (size_t i = 0; i < sizeof wide / sizeof *wide; i++) {
+        assert_int_equal(load(c, wide[i][0], 0, NULL, err), 2);
+        assert_non_null(strstr(err, wide[i][1]));
+        assert_non_null(strstr(err, "out of the int range"));
+    }
     free(c);
 }
 
