@@ -28,17 +28,17 @@ if(TOPOPT_HAVE_MPI AND MPIEXEC_EXECUTABLE)
     WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
   set_tests_properties(test_suite_mpi PROPERTIES TIMEOUT 300)
 endif()
-# The suite draws with cairo (fontconfig caches) and may start Open MPI: their process-lifetime
-# allocations are not ours (tests/lsan.supp).
-foreach(t test_app test_suite_mpi)
-  if(TEST ${t})
-    set_property(TEST ${t} APPEND PROPERTY ENVIRONMENT
-      "LSAN_OPTIONS=suppressions=${CMAKE_CURRENT_SOURCE_DIR}/lsan.supp")
-  endif()
-endforeach()
 # The neural-polish strategy (app/strategy.c): its FE solves counted by a wrapper of the fem
 # solve itself, so the count does not rely on the strategy's own bookkeeping.
 topopt_add_test(test_app_strategy SOURCES test_app_strategy.c LIBS app_core fem nn ncvx
   app_export app_benchmarks TIMEOUT 300)
 target_include_directories(test_app_strategy PRIVATE ${PROJECT_SOURCE_DIR}/app)
 target_link_options(test_app_strategy PRIVATE "-Wl,--wrap=fem_model_compliance")
+# The suite draws with cairo (fontconfig caches) and may start Open MPI: their process-lifetime
+# allocations are not ours (tests/lsan.supp).
+foreach(t test_app test_suite_mpi test_app_strategy)
+  if(TEST ${t})
+    set_property(TEST ${t} APPEND PROPERTY ENVIRONMENT
+      "LSAN_OPTIONS=suppressions=${CMAKE_CURRENT_SOURCE_DIR}/lsan.supp")
+  endif()
+endforeach()
