@@ -13,8 +13,8 @@
 #include "chain.h"
 #include "export.h"
 #include "ncvx.h"
-#include "threads.h"
 #include "strategy.h"
+#include "threads.h"
 
 static volatile sig_atomic_t g_stop = 0;
 
@@ -197,7 +197,7 @@ static int write_outputs(run_ctx *r, const double *theta, double compliance_attr
 {
     const app_config *c = r->c;
     app_chain_fields fl;
-    (void)final;
+    (void) final;
     (void)compliance_attr;
     if (app_chain_fields_at(r->ch, theta, &fl)) {
         snprintf(r->err, sizeof r->err, "evaluation of the final design failed");

@@ -46,8 +46,8 @@ void app_threads_apply(int requested, int nelem, app_threads_info *info)
         if (g_cap > 0 && n > g_cap) n = g_cap;
     }
     if (n < 1) n = 1;
-    const int blas_env =
-        env_set("OPENBLAS_NUM_THREADS") || env_set("GOTO_NUM_THREADS") || env_set("OMP_NUM_THREADS");
+    const int blas_env = env_set("OPENBLAS_NUM_THREADS") || env_set("GOTO_NUM_THREADS") ||
+                         env_set("OMP_NUM_THREADS");
     const int omp_env = env_set("OMP_NUM_THREADS");
     if (!blas_env) openblas_set_num_threads(n);
 #ifdef APP_HAVE_OPENMP

@@ -898,8 +898,8 @@ static void test_h5_image(void **state)
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     free(bytes);
-    h5_craft_spec s = {4, 3, 1, "fem", "displacement", 2, {1ull << 21, 1ull << 40}, 1, 0, 0,
-                       NULL, 0, 0};
+    h5_craft_spec s = {4, 3,    1, "fem", "displacement", 2, {1ull << 21, 1ull << 40}, 1, 0,
+                       0, NULL, 0, 0};
     assert_int_equal(h5_craft(tpath(p, "img_hostile.h5"), &s), 0);
     read_both(p, &st, err, sizeof err);
     assert_int_equal(st, APP_IO_ERR_FORMAT);

@@ -755,7 +755,8 @@ static void test_factor_reuse(void **state)
                 n2 += dc0[e] * dc0[e];
                 mx = fmax(mx, fabs(dc0[e]));
             }
-            if (!(sqrt(e2) <= 1e-8 * sqrt(n2))) fail_msg("step %d: |dc - dc_ref| / |dc_ref| = %g", k, sqrt(e2 / n2));
+            if (!(sqrt(e2) <= 1e-8 * sqrt(n2)))
+                fail_msg("step %d: |dc - dc_ref| / |dc_ref| = %g", k, sqrt(e2 / n2));
             for (int e = 0; e < n; e++)
                 assert_close(dc1[e], dc0[e], 0, 1e-8 * mx);
             // the adjoint solve (the factor of `on` may belong to an earlier design)
@@ -1175,18 +1176,12 @@ int main(int argc, char **argv)
         return cmocka_run_group_tests_name("fem_c0_all", all, NULL, NULL);
     }
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_element_matrix),
-        cmocka_unit_test(test_assembly),
-        cmocka_unit_test(test_compliance_gradient),
-        cmocka_unit_test(test_functional_gradient),
-        cmocka_unit_test(test_load_cases),
-        cmocka_unit_test(test_no_allocation),
-        cmocka_unit_test(test_factor_reuse),
-        cmocka_unit_test(test_filters),
-        cmocka_unit_test(test_filtered_gradient),
-        cmocka_unit_test(test_projection),
-        cmocka_unit_test(test_cantilever),
-        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_element_matrix),      cmocka_unit_test(test_assembly),
+        cmocka_unit_test(test_compliance_gradient), cmocka_unit_test(test_functional_gradient),
+        cmocka_unit_test(test_load_cases),          cmocka_unit_test(test_no_allocation),
+        cmocka_unit_test(test_factor_reuse),        cmocka_unit_test(test_filters),
+        cmocka_unit_test(test_filtered_gradient),   cmocka_unit_test(test_projection),
+        cmocka_unit_test(test_cantilever),          cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_benchmark_c0),
     };
     return cmocka_run_group_tests_name("fem", tests, NULL, NULL);

@@ -906,7 +906,8 @@ static void layer_f32(int h, int w, int c, const nn_layer_desc *d, int use_dnnl,
         assert_int_equal(nn_build_finish(m[p]), NN_OK);
     }
     assert_int_equal(m[1]->layers[1].f32, 1);
-    assert_int_equal(m[1]->layers[1].dnnl != NULL, use_dnnl && nn_have_dnnl() && d->k > 1 && d->cout > 1);
+    assert_int_equal(m[1]->layers[1].dnnl != NULL,
+                     use_dnnl && nn_have_dnnl() && d->k > 1 && d->cout > 1);
     const int np = nn_model_num_params(m[0]), no = nn_model_num_outputs(m[0]), k = 3;
     double *theta = malloc((size_t)np * sizeof *theta), *u = malloc((size_t)k * no * sizeof *u);
     uint64_t st = 1234;
@@ -1133,30 +1134,18 @@ static void test_f32_mlp(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rng_golden),
-        cmocka_unit_test(test_upsample_hand),
-        cmocka_unit_test(test_gnorm_hand),
-        cmocka_unit_test(test_conv_hand),
-        cmocka_unit_test(test_conv_direct),
-        cmocka_unit_test(test_fd_dense),
-        cmocka_unit_test(test_fd_conv),
-        cmocka_unit_test(test_fd_reshape),
-        cmocka_unit_test(test_fd_activations),
-        cmocka_unit_test(test_fd_upsample),
-        cmocka_unit_test(test_fd_norms),
-        cmocka_unit_test(test_fd_offset_fourier),
-        cmocka_unit_test(test_param_counts),
-        cmocka_unit_test(test_fd_hoyer_small),
-        cmocka_unit_test(test_fd_hoyer_default),
-        cmocka_unit_test(test_fd_mlp),
-        cmocka_unit_test(test_batched_backward),
-        cmocka_unit_test(test_f32_layers),
-        cmocka_unit_test(test_f32_hoyer),
-        cmocka_unit_test(test_f32_mlp),
-        cmocka_unit_test(test_f32_omp_dynamic),
-        cmocka_unit_test(test_determinism),
-        cmocka_unit_test(test_init_hoyer),
-        cmocka_unit_test(test_errors_and_summary),
+        cmocka_unit_test(test_rng_golden),       cmocka_unit_test(test_upsample_hand),
+        cmocka_unit_test(test_gnorm_hand),       cmocka_unit_test(test_conv_hand),
+        cmocka_unit_test(test_conv_direct),      cmocka_unit_test(test_fd_dense),
+        cmocka_unit_test(test_fd_conv),          cmocka_unit_test(test_fd_reshape),
+        cmocka_unit_test(test_fd_activations),   cmocka_unit_test(test_fd_upsample),
+        cmocka_unit_test(test_fd_norms),         cmocka_unit_test(test_fd_offset_fourier),
+        cmocka_unit_test(test_param_counts),     cmocka_unit_test(test_fd_hoyer_small),
+        cmocka_unit_test(test_fd_hoyer_default), cmocka_unit_test(test_fd_mlp),
+        cmocka_unit_test(test_batched_backward), cmocka_unit_test(test_f32_layers),
+        cmocka_unit_test(test_f32_hoyer),        cmocka_unit_test(test_f32_mlp),
+        cmocka_unit_test(test_f32_omp_dynamic),  cmocka_unit_test(test_determinism),
+        cmocka_unit_test(test_init_hoyer),       cmocka_unit_test(test_errors_and_summary),
     };
     return cmocka_run_group_tests_name("nn", tests, NULL, NULL);
 }

@@ -98,16 +98,15 @@ static void test_set_published_solutions(void **state)
  * Prescott, Sandybridge, Haswell, SkylakeX and Cooperlake OpenBLAS kernels, also from x0
  * perturbed by 1e-10 relative (measured with bench_hs and scripts/kernel_matrix.sh). */
 static const char *const robust[] = {
-    "HS001", "HS002", "HS003", "HS004", "HS005",     "HS006",  "HS007", "HS008", "HS009",
-    "HS010", "HS011", "HS012", "HS014", "HS016",     "HS018",  "HS019", "HS020", "HS021",
-    "HS022", "HS023", "HS024", "HS029", "HS030",     "HS031",  "HS034", "HS035", "HS038",
-    "HS039", "HS040", "HS041", "HS042", "HS043",     "HS045",  "HS048", "HS051", "HS052",
-    "HS057", "HS061", "HS063", "HS065", "HS066",     "HS071",  "HS074", "HS076", "HS078",
-    "HS079", "HS083", "HS100", "HS110", "NS-EIGMAX", "NS-MAXQ",
+    "HS001", "HS002", "HS003", "HS004", "HS005", "HS006", "HS007", "HS008", "HS009", "HS010",
+    "HS011", "HS012", "HS014", "HS016", "HS018", "HS019", "HS020", "HS021", "HS022", "HS023",
+    "HS024", "HS029", "HS030", "HS031", "HS034", "HS035", "HS038", "HS039", "HS040", "HS041",
+    "HS042", "HS043", "HS045", "HS048", "HS051", "HS052", "HS057", "HS061", "HS063", "HS065",
+    "HS066", "HS071", "HS074", "HS076", "HS078", "HS079", "HS083", "HS100", "HS110", "NS-EIGMAX",
+    "NS-MAXQ",
     // solved on every kernel, also from the perturbed x0, since the exact stationarity QP and
     // the certificate's restarts
-    "HS028", "HS047", "HS053", "HS060", "HS064", "HS073", "HS086", "HS113", "NS-L1REG",
-    "NS-ROSEN"};
+    "HS028", "HS047", "HS053", "HS060", "HS064", "HS073", "HS086", "HS113", "NS-L1REG", "NS-ROSEN"};
 
 static int solve(const hs_problem *p, double rel_perturb, double *fout, double *vout)
 {

@@ -146,9 +146,9 @@ static double dot(size_t n, const double *a, const double *b)
  * default tol 1e-9: the measured gradient error is about tol (tol 1e-7 gave 1.1e-7, 1e-9 gave
  * 1e-9, 1e-10 gave 9.5e-11 on the OC trajectories of test_fem and bench_fem_reuse), 10x inside
  * the 1e-8 asked for; the compliance error ~tol^2 is far inside 1e-10. Each factor 10 of tol
- * costs about 4 iterations (gamma falls about 0.3x per iteration on those trajectories). Returns 0 converged, 1 not
- * within max_it iterations or breakdown (A not SPD in finite precision), -1 CHOLMOD error.
- * *iters = iterations done. Allocates nothing (solve2 reuses R, Z, Yc, Ec). */
+ * costs about 4 iterations (gamma falls about 0.3x per iteration on those trajectories). Returns 0
+ * converged, 1 not within max_it iterations or breakdown (A not SPD in finite precision), -1
+ * CHOLMOD error. *iters = iterations done. Allocates nothing (solve2 reuses R, Z, Yc, Ec). */
 static int pcg(fem_model *m, const double *b, double *x, int max_it, int *iters)
 {
     const size_t n = (size_t)m->nfree;
@@ -368,7 +368,8 @@ fem_status fem_model_functional(fem_model *m, int k, const double *ell, double *
         int direct = m->stats.last_factored || !m->reuse;
         if (!direct) {
             int it = 0;
-            const int budget = (int)m->fact_cost > m->min_budget ? (int)m->fact_cost : m->min_budget;
+            const int budget =
+                (int)m->fact_cost > m->min_budget ? (int)m->fact_cost : m->min_budget;
             const int rc = pcg(m, m->Bl->x, m->Xl->x, budget, &it);
             m->stats.cg_solves++;
             m->stats.cg_iterations += it;

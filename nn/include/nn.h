@@ -125,14 +125,14 @@ typedef struct {
     int normalization;               ///< 1 = global normalization in every block, 0 = none (1)
     double norm_eps;                 ///< epsilon of the global normalization (1e-6)
     int auto_resize;                 ///< 1 = reduce resizes when W, H are not divisible (1)
-    int max_batch;   ///< upstream gradients per BLAS-3 pass in backward; a larger k is
-                     ///< processed in groups of max_batch (4). Sizes the workspace.
-    int chunk_kib;   ///< im2col chunk budget in KiB (16384): bounds workspace memory
+    int max_batch;          ///< upstream gradients per BLAS-3 pass in backward; a larger k is
+                            ///< processed in groups of max_batch (4). Sizes the workspace.
+    int chunk_kib;          ///< im2col chunk budget in KiB (16384): bounds workspace memory
     nn_precision precision; ///< arithmetic of the network (NN_PREC_FLOAT32). In float32 the
                             ///< logits and gradients carry ~1e-6 relative rounding noise
                             ///< (use float64 for finite-difference checks).
-    int use_dnnl; ///< 1 = float32 convolutions on oneDNN when built with it (1); 0 = the
-                  ///< library's own im2col + SGEMM path. Ignored in float64.
+    int use_dnnl;           ///< 1 = float32 convolutions on oneDNN when built with it (1); 0 = the
+                            ///< library's own im2col + SGEMM path. Ignored in float64.
 } nn_hoyer_cnn_settings;
 
 /** Fill *s with the defaults listed in nn_hoyer_cnn_settings. */

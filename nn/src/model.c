@@ -940,9 +940,8 @@ nn_status nn_model_backward(nn_model *m, int k, const double *upstream, double *
             }
             for (; i >= fs && i >= m->first_param; i--) {
                 const int want_dx = i > m->first_param;
-                if (nn_layer_backward_f(m, &m->layers[i], m->theta, kb, m->actf[i],
-                                        m->actf[i + 1], cf, want_dx ? of : NULL, g,
-                                        m->n_params)) {
+                if (nn_layer_backward_f(m, &m->layers[i], m->theta, kb, m->actf[i], m->actf[i + 1],
+                                        cf, want_dx ? of : NULL, g, m->n_params)) {
                     float *t = cf;
                     cf = of;
                     of = t;
@@ -988,7 +987,8 @@ void nn_model_summary(const nn_model *m, FILE *f)
         fprintf(f, "hoyer_cnn %d x %d, upsampling factors (", m->W, m->H);
         for (int b = 0; b < m->n_blocks; b++)
             fprintf(f, "%s%d", b ? "," : "", m->resizes[b]);
-        fprintf(f, "), %s%s\n", nn_precision_str(m->prec), m->dnnl_ctx ? " (oneDNN convolutions)" : "");
+        fprintf(f, "), %s%s\n", nn_precision_str(m->prec),
+                m->dnnl_ctx ? " (oneDNN convolutions)" : "");
     } else if (m->kind == NN_KIND_FOURIER_MLP) {
         fprintf(f, "fourier_mlp %d x %d, %s\n", m->W, m->H, nn_precision_str(m->prec));
     }

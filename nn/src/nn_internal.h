@@ -119,8 +119,8 @@ struct nn_model {
     float *gbf[2];     ///< backward ping-pong of the float layers
     float *wf;         ///< float copies of the conv weights and biases (converted in forward)
     float *colf, *dcolf, *dyf, *dwf; ///< float chunks of the im2col path, one upstream's dy
-    float *dxf, *dbf;  ///< float input gradient of one upstream [max in], bias gradient [max oc]
-    void *dnnl_ctx;    ///< oneDNN engine, stream and scratchpad (conv32.c), or NULL
+    float *dxf, *dbf; ///< float input gradient of one upstream [max in], bias gradient [max oc]
+    void *dnnl_ctx;   ///< oneDNN engine, stream and scratchpad (conv32.c), or NULL
     int built;
     int have_forward;    ///< a forward with keep_for_backward ran since the last build
     const double *theta; ///< theta of that forward (borrowed)

@@ -127,8 +127,8 @@ typedef struct {
      *  NCVX_ERR_SETTINGS (write them as inequality constraints). lower > upper or NaN is
      *  NCVX_ERR_INVALID. */
     const double *lower;
-    const double *upper;     ///< [n] upper bounds (NULL = all +inf); see lower
-    void *user;              ///< handed back unchanged, never dereferenced
+    const double *upper; ///< [n] upper bounds (NULL = all +inf); see lower
+    void *user;          ///< handed back unchanged, never dereferenced
 } ncvx_problem;
 
 /** All settings; ncvx_settings_default() sets every field. Names and defaults of the
@@ -248,19 +248,19 @@ typedef struct {
      *  the BFGS H a residual along directions where H is tiny would go unseen.
      *  NaN for the other methods and before the first stationarity QP. */
     double kkt_stat;
-    double kkt_comp; ///< BFGS-SQP: complementarity max_i |lam_i c_i| over the inequalities
-    int restarts; ///< BFGS-SQP: restarts from H = I at points that are not KKT points: when
-                  ///< stat <= opt_tol there (also restoring mu0, dividing the sampling
-                  ///< radius by 10 and taking the next step along the gradient-sampling
-                  ///< direction; at most 3 times, then NCVX_TERM_NOT_KKT) and after a
-                  ///< bracketed line-search failure there (then along that direction)
-    double mu;            ///< final penalty parameter
-    int iters;            ///< iterations done
-    long evals;           ///< function evaluations (values-only and with gradients)
-    long grad_evals;      ///< evaluations that also computed gradients
-    double setup_time;    ///< seconds in ncvx_create
-    double solve_time;    ///< seconds in ncvx_solve
-    double eval_time;     ///< seconds spent inside the callback during ncvx_solve
+    double kkt_comp;   ///< BFGS-SQP: complementarity max_i |lam_i c_i| over the inequalities
+    int restarts;      ///< BFGS-SQP: restarts from H = I at points that are not KKT points: when
+                       ///< stat <= opt_tol there (also restoring mu0, dividing the sampling
+                       ///< radius by 10 and taking the next step along the gradient-sampling
+                       ///< direction; at most 3 times, then NCVX_TERM_NOT_KKT) and after a
+                       ///< bracketed line-search failure there (then along that direction)
+    double mu;         ///< final penalty parameter
+    int iters;         ///< iterations done
+    long evals;        ///< function evaluations (values-only and with gradients)
+    long grad_evals;   ///< evaluations that also computed gradients
+    double setup_time; ///< seconds in ncvx_create
+    double solve_time; ///< seconds in ncvx_solve
+    double eval_time;  ///< seconds spent inside the callback during ncvx_solve
 } ncvx_info;
 
 /* ---------------------------------------------------------------------------------------- */

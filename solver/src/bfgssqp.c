@@ -80,16 +80,16 @@ struct ncvx_sqp {
     double stat;   ///< GRANSO's stationarity measure ||H A y|| (the opt_tol test)
     double stat_e; ///< the same y in the Euclidean norm, ||A y|| (reported: H may be far from I)
     /* KKT certificate of the original problem at x (from the last stationarity QP) */
-    double *lam;     ///< [mc] multipliers: inequalities, then equalities
-    double kkt_res;  ///< ||conv(grad f) + sum lam grad c||_2
-    double kkt_comp; ///< max_i |lam_i c_i| over the inequalities
-    double gnorm;    ///< ||grad f(x)||_2 (scale of the stationarity tolerance)
-    int restarts;    ///< restarts at penalty-stationary points that were not KKT points
-    int ls_restarts; ///< restarts (H = I) after line-search failures at non-KKT points
-    int gs_next;     ///< after a restart: the next step is the gradient-sampling direction
-    double radius;   ///< sampling radius: evaldist, divided by RADIUS_SHRINK at each restart
-    int stalls;      ///< restarts after which the KKT residual did not halve (MAX_RESTARTS)
-    double nbr_w;    ///< share of the certificate's weights on samples other than x
+    double *lam;        ///< [mc] multipliers: inequalities, then equalities
+    double kkt_res;     ///< ||conv(grad f) + sum lam grad c||_2
+    double kkt_comp;    ///< max_i |lam_i c_i| over the inequalities
+    double gnorm;       ///< ||grad f(x)||_2 (scale of the stationarity tolerance)
+    int restarts;       ///< restarts at penalty-stationary points that were not KKT points
+    int ls_restarts;    ///< restarts (H = I) after line-search failures at non-KKT points
+    int gs_next;        ///< after a restart: the next step is the gradient-sampling direction
+    double radius;      ///< sampling radius: evaldist, divided by RADIUS_SHRINK at each restart
+    int stalls;         ///< restarts after which the KKT residual did not halve (MAX_RESTARTS)
+    double nbr_w;       ///< share of the certificate's weights on samples other than x
     double kkt_restart; ///< KKT residual at the last restart
     double rel_diff;
     int iter;
@@ -535,8 +535,8 @@ static int qp_robust(int N, int rank_max, double *G, double *Rinv, const double 
             box = 0;
             if (!factored && ncvx_qp_factor(N, G, Rinv, &ridge) != 0) return 2;
             factored = 1;
-            rc = ncvx_qp_solve_factored(N, Rinv, gs, me, Ce, ce0, mi, Ci, ci0, y, NULL, NULL,
-                                        work, iwork);
+            rc = ncvx_qp_solve_factored(N, Rinv, gs, me, Ce, ce0, mi, Ci, ci0, y, NULL, NULL, work,
+                                        iwork);
         }
         if (rc != 0) return rc;
         double dy = 0, ym = 1;
@@ -616,8 +616,8 @@ static int steer_qp(ncvx_sqp *w, double mu)
         rc = ncvx_qp_box(mc, w->M, w->qg, w->qci0, w->qlo, NULL, 0, w->qy, w->qiwork, 0, NULL,
                          w->qwork, w->qiwork + mc);
         if (rc != 0)
-            rc = ncvx_qp_solve_factored(mc, w->Rinv, w->qg, 0, NULL, NULL, 2 * mc, w->qCi,
-                                        w->qci0, w->qy, NULL, NULL, w->qwork, w->qiwork);
+            rc = ncvx_qp_solve_factored(mc, w->Rinv, w->qg, 0, NULL, NULL, 2 * mc, w->qCi, w->qci0,
+                                        w->qy, NULL, NULL, w->qwork, w->qiwork);
     } else
         rc = steer_prox(w);
     if (rc != 0) return rc;
@@ -793,8 +793,10 @@ static double kkt_residual(ncvx_sqp *w, int L, const double *r)
         double sp = 0, sn = 0;
         for (int a = 0; a < L; a++) {
             const double v = w->sy[(size_t)a * k + c];
-            if (v > 0) sp += v;
-            else sn += v;
+            if (v > 0)
+                sp += v;
+            else
+                sn += v;
         }
         if (!(sp > 0 && sn < 0)) continue;
         const double sum = sp + sn, keep = sum >= 0 ? sp : sn;
@@ -882,8 +884,8 @@ static double stationarity_ex(ncvx_sqp *w, int identity)
             w->sCe[v] = c == 0 ? 1 : 0;
         }
         w->sce0[0] = w->mu;
-        int rc = qp_robust(N, n, M, w->sRinv, w->sq, w->sgs, w->syp, 1, w->sCe, w->sce0, 2 * N, w->sCi,
-                           w->sci0, w->sy, w->swork, w->siwork);
+        int rc = qp_robust(N, n, M, w->sRinv, w->sq, w->sgs, w->syp, 1, w->sCe, w->sce0, 2 * N,
+                           w->sCi, w->sci0, w->sy, w->swork, w->siwork);
         if (rc == 0) {
             cblas_dgemv(CblasColMajor, CblasNoTrans, n, N, -1.0, w->HA, n, w->sy, 1, 0.0, w->tmp,
                         1);
@@ -1159,7 +1161,8 @@ static int converged(ncvx_sqp *w, ncvx_term *term)
                 }
                 w->radius /= RADIUS_SHRINK;
                 if (w->s.print_level >= 2)
-                    fprintf(w->log, "  iter %d: certified with neighbours' gradients: radius %.1e\n",
+                    fprintf(w->log,
+                            "  iter %d: certified with neighbours' gradients: radius %.1e\n",
                             w->iter, w->radius);
                 return 0;
             }

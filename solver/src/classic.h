@@ -138,7 +138,7 @@ struct ncvx_classic {
     double *xbest; ///< [n]
     double fbest, vibest, vebest;
     double vimax, vemax; ///< max-norm violations of the best point
-    int best_kind; ///< 0 none, 1 infeasible, 2 feasible
+    int best_kind;       ///< 0 none, 1 infeasible, 2 feasible
 
     int resume; ///< a state was imported: the next solve continues it
 

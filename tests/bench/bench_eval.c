@@ -128,8 +128,9 @@ static const char *problem_of(int W, int H)
 
 static int usage(const char *p)
 {
-    fprintf(stderr, "usage: %s [--csv] [--evals N] [--grids WxH,...] [--method M] [--reuse auto|off|on]\n"
-                    "grids: 96x32, 256x256, 128x512\n",
+    fprintf(stderr,
+            "usage: %s [--csv] [--evals N] [--grids WxH,...] [--method M] [--reuse auto|off|on]\n"
+            "grids: 96x32, 256x256, 128x512\n",
             p);
     return 2;
 }
@@ -234,8 +235,7 @@ int main(int argc, char **argv)
                    grid, name, method, x.evals, x.grads, ti.blas, eval_s, nn_t / ne, map_t / ne,
                    fem_t / ne, solver_s, other_s, 100 * solver_s / eval_s, 1e-9 * flops,
                    1e-9 * peak, net_s, floor_s, st.reuse, st.fact_cost, st.factorizations, cg_per,
-                   limit,
-                   eval_s / limit);
+                   limit, eval_s / limit);
         else
             printf("%-8s %-36s %s: %ld evals (%ld with gradient), eval %.4g s = nn %.4g + map "
                    "%.4g + FE %.4g + solver %.4g (%.2g %%) + other %.4g; limit %.4g s = net %.4g "

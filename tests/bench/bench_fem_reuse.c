@@ -64,9 +64,9 @@ int main(int argc, char **argv)
                "factorizations,cg_iterations,cg_failures,max_rel_c,max_rel_grad,off_eval_s,"
                "on_eval_s,speedup\n");
     else
-        printf("%-9s %8s %5s %4s %9s %9s %7s %7s %6s %7s %5s %9s %9s %9s %9s %7s\n", "grid", "nfree",
-               "steps", "auto", "fact_s", "cgiter_s", "F_mod", "F_meas", "facts", "cg_it", "fail",
-               "rel_c", "rel_grad", "off_s", "on_s", "speedup");
+        printf("%-9s %8s %5s %4s %9s %9s %7s %7s %6s %7s %5s %9s %9s %9s %9s %7s\n", "grid",
+               "nfree", "steps", "auto", "fact_s", "cgiter_s", "F_mod", "F_meas", "facts", "cg_it",
+               "fail", "rel_c", "rel_grad", "off_s", "on_s", "speedup");
     for (int g = 0; g < ns; g++) {
         const int W = sizes[g][0], H = sizes[g][1], n = W * H;
         fem_model *ref = NULL, *on = NULL, *off = NULL, *aut = NULL;
@@ -122,12 +122,13 @@ int main(int argc, char **argv)
         fem_model_solve_stats(aut, &sa);
         char grid[32];
         snprintf(grid, sizeof grid, "%dx%d", W, H);
-        printf(csv ? "%s,%d,%d,%d,%.6g,%.6g,%.4g,%.4g,%ld,%ld,%ld,%.3g,%.3g,%.6g,%.6g,%.4g\n"
-                   : "%-9s %8d %5d %4d %9.3g %9.3g %7.3g %7.3g %6ld %7ld %5ld %9.2g %9.2g %9.4g %9.4g "
-                     "%7.3g\n",
-               grid, fem_model_nfree(on), steps, sa.reuse, t_fact, t_iter, s.fact_cost,
-               t_fact / t_iter, s.factorizations, s.cg_iterations, s.cg_failures, max_c, max_g,
-               sum_off / steps, sum_on / steps, sum_off / sum_on);
+        printf(
+            csv ? "%s,%d,%d,%d,%.6g,%.6g,%.4g,%.4g,%ld,%ld,%ld,%.3g,%.3g,%.6g,%.6g,%.4g\n"
+                : "%-9s %8d %5d %4d %9.3g %9.3g %7.3g %7.3g %6ld %7ld %5ld %9.2g %9.2g %9.4g %9.4g "
+                  "%7.3g\n",
+            grid, fem_model_nfree(on), steps, sa.reuse, t_fact, t_iter, s.fact_cost,
+            t_fact / t_iter, s.factorizations, s.cg_iterations, s.cg_failures, max_c, max_g,
+            sum_off / steps, sum_on / steps, sum_off / sum_on);
         fflush(stdout);
         fem_model_destroy(ref);
         fem_model_destroy(on);

@@ -235,21 +235,22 @@ int main(int argc, char **argv)
                "faster, %d thread(s), %s\n%-9s %-15s %9s %3s "
                "%8s %10s %7s %8s %6s\n",
                n, n, np, openblas_get_corename(), 1e-9 * peak_blas, 1e-9 * peak_dnnl, threads,
-               use_cpu_clock ? "process CPU time" : "wall time", "case", "variant", "params", "k", "fwd ms",
-               "fwd+bwd ms", "GFLOP", "GFLOP/s", "ratio");
+               use_cpu_clock ? "process CPU time" : "wall time", "case", "variant", "params", "k",
+               "fwd ms", "fwd+bwd ms", "GFLOP", "GFLOP/s", "ratio");
     for (int c = 0; c < ncase; c++) {
         const bench_case *b = &cases[c];
         for (int v = 0; v < nv; v++) {
             const double gfs = 1e-9 * b->flops / b->fb[v], ratio = b->flops / peak / b->fb[v];
             if (csv)
-                printf("%dx%d,%d,%d,%d,%d,%d,%d,%s,%.3f,%.3f,%.3f,%.2f,%.2f,%.3f,%.1f,%.2f,%.2f,%s\n",
-                       b->W, b->H, b->W, b->H, b->n_params, k, threads, runs, VNAME[v],
-                       1e3 * b->fwd[v], 1e3 * b->fb[v], 1e-9 * b->flops, gfs, 1e-9 * peak, ratio,
-                       b->rss, 1e-9 * peak_blas, 1e-9 * peak_dnnl, openblas_get_corename());
+                printf(
+                    "%dx%d,%d,%d,%d,%d,%d,%d,%s,%.3f,%.3f,%.3f,%.2f,%.2f,%.3f,%.1f,%.2f,%.2f,%s\n",
+                    b->W, b->H, b->W, b->H, b->n_params, k, threads, runs, VNAME[v],
+                    1e3 * b->fwd[v], 1e3 * b->fb[v], 1e-9 * b->flops, gfs, 1e-9 * peak, ratio,
+                    b->rss, 1e-9 * peak_blas, 1e-9 * peak_dnnl, openblas_get_corename());
             else
                 printf("%4dx%-4d %-15s %9d %3d %8.2f %10.2f %7.2f %8.2f %6.2f\n", b->W, b->H,
-                       VNAME[v], b->n_params, k, 1e3 * b->fwd[v], 1e3 * b->fb[v],
-                       1e-9 * b->flops, gfs, ratio);
+                       VNAME[v], b->n_params, k, 1e3 * b->fwd[v], 1e3 * b->fb[v], 1e-9 * b->flops,
+                       gfs, ratio);
         }
     }
     return chk != chk; // NaN logits fail the run
