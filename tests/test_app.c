@@ -696,27 +696,11 @@ static ino_t inode_of(const char *path)
     return st.st_ino;
 }
 
-/* file into a malloc'd buffer of *n bytes */
-static unsigned char *read_bytes(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)len + 1);
-    assert_non_null(b);
-    assert_int_equal(fread(b, 1, (size_t)len, f), (size_t)len);
-    fclose(f);
-    *n = (size_t)len;
-    return b;
-}
-
 /* stderr of the last command holds text */
 static void assert_file_has(const char *path, const char *text)
 {
     size_t n;
-    unsigned char *b = read_bytes(path, &n);
+    unsigned char *b = test_read_file(path, &n);
     b[n] = '\0';
     if (!strstr((char *)b, text)) fail_msg("%s lacks \"%s\": %s", path, text, (char *)b);
     free(b);
@@ -781,7 +765,7 @@ static void test_resume_damaged(void **state)
     uint64_t want = app_result_checksum(&ref);
     app_result_free(&ref);
     size_t n;
-    unsigned char *bytes = read_bytes(h5, &n);
+    unsigned char *bytes = test_read_file(h5, &n);
     assert_int_equal(mkdir(cdir, 0700), 0);
     int refused = 0, resumed = 0;
     size_t step = n / 97 > 0 ? n / 97 : 1;

@@ -82,22 +82,6 @@ static int file_exists(const char *p)
     return stat(p, &sb) == 0;
 }
 
-/* Whole file into a malloc'd buffer; *n bytes. */
-static unsigned char *slurp(const char *p, size_t *n)
-{
-    FILE *f = fopen(p, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)len + 1);
-    assert_non_null(b);
-    assert_int_equal(fread(b, 1, (size_t)len, f), (size_t)len);
-    fclose(f);
-    *n = (size_t)len;
-    return b;
-}
-
 static void spit(const char *p, const void *data, size_t n)
 {
     FILE *f = fopen(p, "wb");
@@ -264,7 +248,7 @@ static void test_png_bad_input(void **state)
     assert_int_equal(app_png_write_density(tpath(p, "t.png"), rho, 2, 2, 50, 0, 0, err, sizeof err),
                      APP_IO_OK);
     size_t n = 0;
-    unsigned char *bytes = slurp(p, &n);
+    unsigned char *bytes = test_read_file(p, &n);
     spit(p, bytes, n / 2);
     free(bytes);
     assert_int_equal(app_png_read_gray(p, &px, &w, &h, err, sizeof err), APP_IO_ERR_FORMAT);
@@ -280,13 +264,13 @@ static void test_png_atomic(void **state)
     assert_int_equal(app_png_write_density(tpath(p, "keep.png"), a, 2, 2, 1, 0, 0, err, sizeof err),
                      APP_IO_OK);
     size_t n0 = 0, n1 = 0;
-    unsigned char *before = slurp(p, &n0);
+    unsigned char *before = test_read_file(p, &n0);
     // A directory where the temp file must go makes creating it fail, even for root.
     assert_int_equal(mkdir(tpath(t, "keep.png.tmp"), 0700), 0);
     err[0] = '\0';
     assert_int_equal(app_png_write_density(p, b, 2, 2, 1, 0, 0, err, sizeof err), APP_IO_ERR_IO);
     assert_err_has(err, "keep.png");
-    unsigned char *after = slurp(p, &n1);
+    unsigned char *after = test_read_file(p, &n1);
     assert_int_equal(n0, n1);
     assert_memory_equal(before, after, n0);
     free(before);
@@ -729,7 +713,7 @@ static void test_h5_bad_files(void **state)
     assert_int_equal(app_h5_write(tpath(p, "full.h5"), &a, err, sizeof err), APP_IO_OK);
     app_result_free(&a);
     size_t n = 0;
-    unsigned char *bytes = slurp(p, &n);
+    unsigned char *bytes = test_read_file(p, &n);
     const double cut[] = {0.1, 0.5, 0.9, 0.99};
     for (size_t i = 0; i < sizeof cut / sizeof *cut; i++) {
         spit(tpath(p, "cut.h5"), bytes, (size_t)(cut[i] * (double)n));
@@ -844,7 +828,7 @@ static void read_both(const char *p, app_io_status *st, char *err, size_t errlen
     app_result a, b;
     char err2[512];
     size_t n = 0;
-    unsigned char *bytes = slurp(p, &n);
+    unsigned char *bytes = test_read_file(p, &n);
     err[0] = err2[0] = '\0';
     *st = app_h5_read(p, &a, err, errlen);
     app_io_status st2 = app_h5_read_image(p, bytes, n, &b, err2, sizeof err2);
@@ -874,7 +858,7 @@ static void test_h5_image(void **state)
     read_both(p, &st, err, sizeof err);
     assert_int_equal(st, APP_IO_OK);
     size_t n = 0;
-    unsigned char *bytes = slurp(p, &n);
+    unsigned char *bytes = test_read_file(p, &n);
     const double cut[] = {0.0, 0.1, 0.5, 0.99};
     for (size_t i = 0; i < sizeof cut / sizeof *cut; i++) {
         spit(tpath(p, "img_cut.h5"), bytes, (size_t)(cut[i] * (double)n));
@@ -932,7 +916,7 @@ static void test_h5_checksum(void **state)
     a.config_keys = NULL;
     app_result_free(&a);
     size_t n = 0;
-    unsigned char *bytes = slurp(p, &n);
+    unsigned char *bytes = test_read_file(p, &n);
     // HDF5 1.10 leaks a metadata-cache entry whenever it refuses a damaged header (and then
     // cannot release its free lists at H5close): the damaged reads run in a child that ends
     // with _exit, so LeakSanitizer keeps judging this program's own frees in the parent.
@@ -1119,7 +1103,7 @@ static void test_odd_paths(void **state)
     memset(&h, 0, sizeof h);
     assert_int_equal(app_history_write_csv(tpath(p, "empty.csv"), &h, err, sizeof err), APP_IO_OK);
     size_t n = 0;
-    unsigned char *b = slurp(p, &n);
+    unsigned char *b = test_read_file(p, &n);
     const char want[] = "iteration,evaluations,objective,violation,step,time\n";
     assert_int_equal(n, sizeof want - 1);
     assert_memory_equal(b, want, n);
