@@ -60,7 +60,8 @@ static const char *RENDER_USAGE = "usage: topopt render RESULT.h5 [--png FILE] [
 
 static const char *SUITE_USAGE =
     "usage: topopt suite [--filter PATTERN] [--methods M,...] [--seeds LIST] [--steps N]\n"
-    "                    [--jobs N] [--out DIR] [--small] [--resume] [--list] [--threads N]\n"
+    "                    [--jobs N] [--out DIR] [--small|--large] [--resume] [--report]\n"
+    "                    [--list] [--threads N]\n"
     "       mpirun -n N topopt suite ...   (MPI task farm, if built with MPI)\n"
     "\n"
     "Run the problems of configs/benchmarks/hoyer2019/problems.json, each with every method\n"
@@ -77,8 +78,11 @@ static const char *SUITE_USAGE =
     "                    (default 0); the paper's typical compliance is a median over seeds\n"
     "  --seed N          the same as --seeds N\n"
     "  --small           only the paper's 62 small problems\n"
+    "  --large           only the paper's 54 large problems\n"
     "  --resume          keep the tasks DIR already holds a finished result of (same\n"
     "                    method, seed and --steps) and run only the others\n"
+    "  --report          run nothing: write the summary of the finished tasks DIR holds\n"
+    "                    (a suite still running or cut short; the others show as not run)\n"
     "  --list            print the problem names and exit\n"
     "  --threads N       threads of the whole suite, divided among the --jobs workers\n"
     "                    (default: each worker the auto count, 1, at most cores / jobs)\n";
@@ -294,6 +298,10 @@ static int cmd_suite(int argc, char **argv)
             o.seed = (unsigned long)v;
         } else if (!strcmp(s, "--small")) {
             o.small_only = 1;
+        } else if (!strcmp(s, "--large")) {
+            o.large_only = 1;
+        } else if (!strcmp(s, "--report")) {
+            o.report = 1;
         } else if (!strcmp(s, "--resume")) {
             o.resume = 1;
         } else if (!strcmp(s, "--quiet")) {
@@ -306,6 +314,8 @@ static int cmd_suite(int argc, char **argv)
             return usage_error(m, SUITE_USAGE);
         }
     }
+    if (o.small_only && o.large_only)
+        return usage_error("--small and --large exclude each other", SUITE_USAGE);
     if (list) {
         app_benchmark *b;
         int n;
@@ -315,8 +325,7 @@ static int cmd_suite(int argc, char **argv)
             return APP_EXIT_USAGE;
         }
         for (int i = 0; i < n; i++)
-            if ((!o.filter || strstr(b[i].name, o.filter)) && (!o.small_only || !b[i].large))
-                printf("%s\n", b[i].name);
+            if (app_suite_selects(&o, &b[i])) printf("%s\n", b[i].name);
         app_benchmarks_free(b, n);
         return APP_EXIT_OK;
     }

@@ -64,6 +64,8 @@ typedef struct {
     int jobs;               ///< parallel processes (default 1)
     const char *out_dir;    ///< default results/suite
     int small_only;         ///< 1 = only the paper's 62 small problems
+    int large_only;         ///< 1 = only the paper's 54 large problems
+    int report;             ///< 1 = run nothing: write the summary of the tasks OUT holds
     const char *bench_path; ///< problems.json (NULL = app_benchmarks_path())
     unsigned long seed;     ///< seed of every problem's run (default 0; when seeds is NULL)
     const char *seeds;      ///< seeds as ranges and lists, "0-9", "0,3,7-9" (NULL = seed)
@@ -78,6 +80,9 @@ typedef struct {
  *  when started by mpirun with several ranks. Writes OUT/summary.csv, summary.md, tasks.csv,
  *  summary.png and gallery.png. Returns an exit code. */
 int app_suite(const app_suite_opts *o);
+
+/** 1 if the suite options o select problem b (--filter, --small, --large). */
+int app_suite_selects(const app_suite_opts *o, const app_benchmark *b);
 
 /** Print the suite's method names, comma-separated, to f (the one list of them). */
 void app_suite_print_methods(FILE *f);

@@ -1098,6 +1098,13 @@ static void test_cli_exit_codes(void **state)
     assert_int_equal(sh("%s suite --seeds 0,x %s", exe, q), 2);
     assert_int_equal(sh("%s suite --seeds 1,0-2 %s", exe, q), 2);
     assert_int_equal(sh("%s suite --list --filter mbb_beam_96 %s", exe, q), 0);
+    assert_int_equal(sh("%s suite --list --small --large %s", exe, q), 2);
+    /* --large: the paper's 54 large problems only; of the five MBB beams one is large */
+    assert_int_equal(sh("test \"$(%s suite --list --large --filter mbb_beam_)\" = "
+                        "mbb_beam_384x128_0.3",
+                        exe),
+                     0);
+    assert_int_equal(sh("test \"$(%s suite --list --large | wc -l)\" -eq 54", exe), 0);
     /* the suite runner with two worker processes on two small problems */
     assert_int_equal(sh("%s suite --filter _96x32 --method pixel-oc --steps 3 --jobs 2 --quiet "
                         "--out %s/suite %s",
@@ -1129,6 +1136,23 @@ static void test_cli_exit_codes(void **state)
     ino_t i0 = inode_of(h5m);
     assert_int_equal(unlink(rowc), 0);
     assert_int_equal(unlink(h5c), 0);
+    /* --report runs nothing, exits 0 and lists the lost task as not finished */
+    assert_int_equal(sh("%s suite --filter _96x32 --method pixel-oc --steps 3 --report --quiet "
+                        "--out %s/suite %s",
+                        exe, tmp_root, q),
+                     0);
+    assert_int_equal(access(h5c, F_OK), -1);
+    f = fopen(csv, "r");
+    assert_non_null(f);
+    int ok = 0, failed = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (!strncmp(line, "mbb_beam_96x32_0.5,", 19) && strstr(line, ",ok\n")) ok++;
+        if (!strncmp(line, "cantilever_beam_full_96x32_0.4,", 31) && strstr(line, ",failed\n"))
+            failed++;
+    }
+    fclose(f);
+    assert_int_equal(ok, 1);
+    assert_int_equal(failed, 1);
     assert_true(resumed_suite(exe, "--steps 3", h5m) == i0);
     (void)inode_of(h5c); /* the cantilever ran again: its result.h5 is back */
     ino_t i1 = resumed_suite(exe, "--steps 4", h5m);
