@@ -270,7 +270,9 @@ static const key KEYS[] = {
     {"method.mma_asydecr", T_DOUBLE, S(mma_asydecr), 0, NULL, 0, 1, NULL, "MMA asydecr"},
     {"method.mma_raa0", T_DOUBLE, S(mma_raa0), 0, NULL, 0, 1, NULL, "MMA raa0"},
     {"method.mma_albefa", T_DOUBLE, S(mma_albefa), 0, NULL, 0, 1, NULL, "MMA albefa"},
-    {"method.mma_c", T_DOUBLE, S(mma_c), 0, NULL, 0, BIG, NULL, "MMA weight of y"},
+    {"method.mma_c", T_DOUBLE, S(mma_c), 0, NULL, 0, BIG, NULL, "MMA least weight of y"},
+    {"method.mma_c_fixed", T_BOOL, S(mma_c_fixed), 0, NULL, NORANGE, NULL,
+     "MMA weight of y fixed at mma_c (else raised above the multipliers)"},
     {"method.seed", T_ULONG, S(seed), 0, NULL, NORANGE, NULL,
      "seed of the random-direction fallback"},
     /* budget */

@@ -205,7 +205,11 @@ typedef struct {
     double mma_asydecr; ///< 0.7
     double mma_raa0;    ///< 1e-5
     double mma_albefa;  ///< 0.1
-    double mma_c;       ///< 1000 (weight of the artificial variables y)
+    double mma_c;       ///< 1000: the least weight c_i of the artificial variables y_i
+    int mma_c_fixed;    ///< 0 (default): c_i = max(mma_c, 10 |g.a_i| / |a_i|^2) at each
+                        ///< iteration (g the gradient of f, a_i of constraint i: a multiplier
+                        ///< estimate), so that c_i outweighs the multipliers whatever the units
+                        ///< of f; 1: c_i = mma_c (Svanberg's fixed weight, which wants f scaled)
 
     /* output */
     int print_level;     ///< 0 silent, 1 iteration table (default), 2 debug

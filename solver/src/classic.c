@@ -213,6 +213,7 @@ static ncvx_status check_settings(const ncvx_settings *s)
         BAD(!(s->mma_raa0 > 0) || !isfinite(s->mma_raa0), "mma_raa0");
         BAD(!(s->mma_albefa > 0 && s->mma_albefa < 1), "mma_albefa");
         BAD(!(s->mma_c > 0) || !isfinite(s->mma_c), "mma_c");
+        BAD(s->mma_c_fixed != 0 && s->mma_c_fixed != 1, "mma_c_fixed");
         break;
     case NCVX_OC:
         BAD(!(s->move <= 1) || isnan(s->move), "move");

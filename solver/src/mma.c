@@ -1,7 +1,8 @@
 // solver/src/mma.c: NCVX_MMA, the Method of Moving Asymptotes (Svanberg 1987; the 2002/2007
 // "mmasub" update of asymptotes and move limits) with its subproblem solved by the
 // primal-dual interior point method of Svanberg's "subsolv". Constants a0 = 1, a_i = 0,
-// c_i = settings.mma_c, d_i = 1 (Svanberg's recommended standard form).
+// c_i = settings.mma_c, d_i = 1 (Svanberg's recommended standard form), c_i raised above an
+// estimate of the multiplier of constraint i at every iteration (settings.mma_c_fixed).
 #include <math.h>
 
 #include "classic.h"
@@ -307,8 +308,10 @@ static void mmasub(ncvx_classic *w, int k, double *xnew)
     }
     for (int i = 0; i < m; i++) {
         const double *Ji = w->mJ + (size_t)i * n;
-        double *Pi = S.P + (size_t)i * n, *Qi = S.Q + (size_t)i * n, bi = 0;
+        double *Pi = S.P + (size_t)i * n, *Qi = S.Q + (size_t)i * n, bi = 0, ga = 0, aa = 0;
         for (int j = 0; j < n; j++) {
+            ga += w->mg[j] * Ji[j];
+            aa += Ji[j] * Ji[j];
             double rng = xmax[j] - xmin[j], xmamiinv = 1.0 / fmax(rng, 1e-5);
             double ux1 = w->upp[j] - xv[j], xl1 = xv[j] - w->low[j];
             double p = fmax(Ji[j], 0), q = fmax(-Ji[j], 0);
@@ -318,7 +321,13 @@ static void mmasub(ncvx_classic *w, int k, double *xnew)
             bi += Pi[j] / ux1 + Qi[j] / xl1;
         }
         S.b[i] = bi - w->mci[i];
-        S.c[i] = st->mma_c;
+        /* y_i > 0 in the subproblem's optimum unless c_i exceeds the multiplier of constraint
+         * i: with a compliance of 1e4 a volume multiplier is about 1e5 and a fixed c_i = 1000
+         * trades feasibility for f for good. |g.a_i| / |a_i|^2 is the multiplier that makes
+         * g + lam a_i smallest; ten times it, never below mma_c. */
+        double est = aa > 0 ? fabs(ga) / aa : 0;
+        S.c[i] =
+            st->mma_c_fixed || !(10 * est > st->mma_c) || !isfinite(est) ? st->mma_c : 10 * est;
     }
     S.low = w->low;
     S.upp = w->upp;
