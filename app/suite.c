@@ -160,8 +160,10 @@ static void run_one(const suite *su, int t, row *rw)
     const app_suite_opts *o = su->o;
     memset(rw, 0, sizeof *rw);
     rw->rc = APP_EXIT_FAILED;
-    char text[2600], err[2048], dir[1100];
+    char text[2600], err[2048], dir[1100], p[1300];
     task_dir(dir, sizeof dir, su, t);
+    row_path(p, sizeof p, su, t);
+    remove(p); /* a row of an earlier run must not stand for this one if this one dies */
     snprintf(text, sizeof text,
              "problem: {benchmark: %s}\n%sbudget: {evaluations: %d, iterations: %d}\n"
              "seed: %lu\noutputs: {dir: \"%s\", print_frequency: 100}\n",
@@ -187,9 +189,7 @@ static void run_one(const suite *su, int t, row *rw)
     rw->time = res.time;
     rw->evals = res.evals;
     rw->iters = res.iters;
-record:;
-    char p[1300];
-    row_path(p, sizeof p, su, t);
+record:
     if (write_row(p, rw, fam, o->steps, seed))
         fprintf(stderr, "topopt: suite: cannot write %s: %s\n", p, strerror(errno));
     fflush(stdout);
@@ -200,6 +200,12 @@ static void run_task_cb(int t, void *user)
 {
     row rw;
     run_one(user, t, &rw);
+}
+static const char *task_name_cb(int t, void *user)
+{
+    static char d[1100];
+    task_dir(d, sizeof d, user, t);
+    return d;
 }
 
 /* Parse "0-9", "1,3,5", "0-4,7" into seed[*n] (at most max, each <= 2^31-1, no repeats). */
@@ -290,7 +296,8 @@ static int cmp_task(const void *a, const void *b)
 }
 
 /* Run the tasks todo[ntodo] (already in dispatch order) in jobs forked workers that take the
- * next task index from a pipe; each writes its own row file. */
+ * next task index from a pipe; each writes its own row file. A worker that dies loses its
+ * running task, the others take the rest. Returns the number of workers that died, or -1. */
 static int run_forked(const suite *su, const int *todo, int ntodo, int jobs)
 {
     pid_t *pids = calloc((size_t)jobs, sizeof *pids);
@@ -324,13 +331,20 @@ static int run_forked(const suite *su, const int *todo, int ntodo, int jobs)
     for (int t = 0; t < ntodo && jobs > 0; t++)
         if (write(queue[1], &t, sizeof t) != (ssize_t)sizeof t) break;
     close(queue[1]);
+    int died = 0;
     for (int j = 0; j < jobs; j++) {
-        int status;
+        int status = 0;
         while (waitpid(pids[j], &status, 0) < 0 && errno == EINTR) {
+        }
+        if (WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status))) {
+            fprintf(stderr, "topopt: suite: worker %ld died (%s %d) with its running task\n",
+                    (long)pids[j], WIFSIGNALED(status) ? "signal" : "exit status",
+                    WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+            died++;
         }
     }
     free(pids);
-    return 0;
+    return died;
 }
 
 /* Shrink a w x h grey picture in place by the smallest integer factor that fits it into
@@ -578,7 +592,7 @@ int app_suite(const app_suite_opts *o)
      * alone would leave the others waiting for it forever) */
     suite su = {.o = o, .out = o->out_dir ? o->out_dir : "results/suite"};
     app_benchmark *b = NULL;
-    int nb = 0, rc = APP_EXIT_OK, *sel = NULL, *todo = NULL, nt = 0, ntodo = 0;
+    int nb = 0, rc = APP_EXIT_OK, *sel = NULL, *todo = NULL, nt = 0, ntodo = 0, lost = 0;
     row *rows = NULL;
     su.seed = malloc(sizeof(unsigned long) * MAX_SEEDS);
     char err[1024];
@@ -674,7 +688,8 @@ agree:
             printf("suite: MPI task farm, %d worker ranks, %d thread(s) each, %d tasks\n",
                    nranks - 1, threads, ntodo);
         fflush(NULL);
-        if (app_mpi_farm(todo, ntodo, run_task_cb, &su)) rc = APP_EXIT_FAILED;
+        if ((lost = app_mpi_farm(todo, ntodo, run_task_cb, task_name_cb, &su)) < 0)
+            rc = APP_EXIT_FAILED;
         snprintf(how, sizeof how, "MPI, %d worker ranks x %d thread%s", nranks - 1, threads,
                  threads > 1 ? "s" : "");
     } else {
@@ -686,7 +701,7 @@ agree:
         if (jobs == 1) {
             for (int i = 0; i < ntodo; i++)
                 run_one(&su, todo[i], &rows[todo[i]]);
-        } else if (run_forked(&su, todo, ntodo, jobs)) {
+        } else if ((lost = run_forked(&su, todo, ntodo, jobs)) < 0) {
             rc = APP_EXIT_FAILED;
         }
         snprintf(how, sizeof how, "%d job%s", jobs, jobs > 1 ? "s" : "");
@@ -699,6 +714,11 @@ agree:
         /* a failed task fails the suite; a report of a suite still running or cut short is
          * what it says */
         if (missing && rc == APP_EXIT_OK && !o->report) rc = APP_EXIT_FAILED;
+    }
+    if (lost > 0) {
+        printf("suite: %d task%s lost (process died, see above); --resume reruns %s\n", lost,
+               lost > 1 ? "s" : "", lost > 1 ? "them" : "it");
+        rc = APP_EXIT_FAILED;
     }
 done:
     free(sel);

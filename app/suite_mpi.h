@@ -24,9 +24,15 @@ void app_mpi_set_threads(int n);
 /** The farm. On rank 0, order[n] are task indices in dispatch order: rank 0 hands them out one
  *  at a time to the first rank that asks (dynamic scheduling) and returns when every other rank
  *  has been told to stop; rank 0 runs no task itself and waits with short sleeps, so that it
- *  costs no core. On the other ranks order and n are ignored: each calls run(task, user) for
- *  every index it receives. Returns 0, or -1 on an MPI error. Collective. */
-int app_mpi_farm(const int *order, int n, void (*run)(int task, void *user), void *user);
+ *  costs no core. On the other ranks order and n are ignored: each runs every index it receives
+ *  in a forked child process that calls run(task, user) and never MPI, so that a task that
+ *  dies (a signal, the OOM killer) costs only itself: the rank reports it to rank 0 with its
+ *  next request and goes on. Rank 0 prints one line on stderr per lost task, naming it by
+ *  name(task, user) (may be NULL: the index only; the string is copied at once). Returns, on
+ *  rank 0, the number of tasks lost that way, on the other ranks 0; -1 on an MPI error.
+ *  Collective. */
+int app_mpi_farm(const int *order, int n, void (*run)(int task, void *user),
+                 const char *(*name)(int task, void *user), void *user);
 
 /** MPI_Finalize if app_mpi_start initialized MPI (no-op otherwise). */
 void app_mpi_finish(void);
