@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/suite_mpi.sh MPIEXEC TOPOPT: `topopt suite` as an MPI task farm (3 ranks: rank 0 hands
 # out, two run) against the serial runner on tiny problems: the same tasks, bit-identical
-# compliances; a lost task is rerun by --resume, and only it.
+# compliances; a task whose process is killed is the only one lost, and --resume reruns it.
 set -euo pipefail
 mpiexec=$1
 exe=$2
@@ -33,16 +33,74 @@ done
 # both worker ranks ran tasks (each task's line names its directory; ranks share the log, so
 # count the tasks instead: all 8 directories hold a result)
 [ "$(ls "$tmp"/mpi/*/*/seed*/result.h5 | wc -l)" -eq 8 ] || fail "result files"
-# a task whose result is lost (as if its rank died) is the only one --resume runs again
-row="$tmp/mpi/pure_bending_moment_32x64_0.15/cnn-lbfgs/seed1/suite_row.txt"
-rm "$row"
-"${mpi_env[@]}" "$mpiexec" -n 3 --oversubscribe "$exe" "${args[@]}" --resume --out "$tmp/mpi" \
-  >"$tmp/resume.log" 2>&1 || { cat "$tmp/resume.log"; fail "mpirun --resume"; }
-grep -q "7 of 8 tasks already done" "$tmp/resume.log" || { cat "$tmp/resume.log"; fail "resume count"; }
+# A task whose process dies (kill -9 of the child a worker rank forked for it, as the OOM killer
+# would) is the only one lost: the job goes on, ends non-zero with one line naming the task, and
+# --resume reruns exactly that one, to the serial run's results. Tasks of a few seconds, so that
+# the child is killed long before it could finish.
+kargs=(suite --filter 32x64_0.1 --methods cnn-lbfgs --seeds 0-1 --steps 12)
+"$exe" "${kargs[@]}" --quiet --out "$tmp/kserial" >"$tmp/kserial.log" 2>&1 || fail "serial run (kill)"
+prog=$(readlink -f "$exe")
+# the processes below $1 that run topopt and whose parent runs topopt too: a rank's task children
+task_children() {
+  local todo=("$1") p q
+  while ((${#todo[@]})); do
+    p=${todo[0]}
+    todo=("${todo[@]:1}")
+    for q in $(pgrep -P "$p"); do
+      todo+=("$q")
+      [ "$(readlink -f /proc/$q/exe 2>/dev/null)" = "$prog" ] &&
+        [ "$(readlink -f /proc/$p/exe 2>/dev/null)" = "$prog" ] && echo "$q"
+    done
+  done
+  return 0
+}
+killed=""
+for attempt in 1 2 3; do
+  rm -rf "$tmp/kill"
+  timeout 120 "${mpi_env[@]}" "$mpiexec" -n 3 --oversubscribe "$exe" "${kargs[@]}" --quiet \
+    --out "$tmp/kill" >"$tmp/kill.log" 2>&1 &
+  job=$!
+  victim=""
+  for ((i = 0; i < 300; i++)); do # up to 30 s for the first task to start
+    victim=$(task_children "$job")
+    victim=${victim%%$'\n'*} # the first (no pipe into head: pipefail)
+    [ -n "$victim" ] && kill -9 "$victim" 2>/dev/null && break
+    victim=""
+    sleep 0.1
+  done
+  rc=0
+  wait "$job" || rc=$?
+  [ "$rc" -ne 124 ] || { cat "$tmp/kill.log"; fail "the farm with a killed task did not end in 120 s"; }
+  [ -n "$victim" ] || { cat "$tmp/kill.log"; fail "no task process found to kill"; }
+  # a child killed as it was ending leaves no lost task: try again
+  if grep -q "lost task .*its process $victim on rank" "$tmp/kill.log"; then
+    killed=$victim
+    break
+  fi
+  echo "attempt $attempt: process $victim was not reported lost, again" >&2
+done
+[ -n "$killed" ] || { cat "$tmp/kill.log"; fail "no killed task was reported lost in 3 attempts"; }
+[ "$rc" -ne 0 ] || fail "a farm that lost a task exited 0"
+[ "$(grep -c "lost task" "$tmp/kill.log")" -eq 1 ] || { cat "$tmp/kill.log"; fail "not one lost task"; }
+grep -q "its process $killed on rank [12] was killed by signal 9" "$tmp/kill.log" ||
+  { cat "$tmp/kill.log"; fail "the lost-task line does not say how"; }
+grep -q "^suite: 1 task lost (process died, see above); --resume reruns it$" "$tmp/kill.log" ||
+  { cat "$tmp/kill.log"; fail "no summary line of the lost task"; }
+lostdir=$(sed -n 's/.*lost task [0-9]* (\([^)]*\)).*/\1/p' "$tmp/kill.log")
+[ -d "$lostdir" ] || fail "the lost task's directory '$lostdir'"
+[ ! -e "$lostdir/suite_row.txt" ] || fail "the lost task has a row"
+[ "$(ls "$tmp"/kill/*/*/seed*/suite_row.txt | wc -l)" -eq 3 ] || fail "not the 3 other rows"
+# the summary of what finished is written all the same
+[ "$(grep -c ',ok$' "$tmp/kill/tasks.csv")" -eq 3 ] || fail "tasks.csv: not 3 ok"
+[ "$(grep -c ',failed$' "$tmp/kill/tasks.csv")" -eq 1 ] || fail "tasks.csv: not 1 failed"
+"${mpi_env[@]}" timeout 120 "$mpiexec" -n 3 --oversubscribe "$exe" "${kargs[@]}" --resume \
+  --out "$tmp/kill" >"$tmp/resume.log" 2>&1 || { cat "$tmp/resume.log"; fail "mpirun --resume"; }
+grep -q "3 of 4 tasks already done" "$tmp/resume.log" || { cat "$tmp/resume.log"; fail "resume count"; }
 [ "$(grep -c -- '-> ' "$tmp/resume.log")" -eq 1 ] || fail "resume ran more than the lost task"
-[ -f "$row" ] || fail "the lost task's row is not back"
-diff <(cut -d, -f1-8 "$tmp/serial/tasks.csv") <(cut -d, -f1-8 "$tmp/mpi/tasks.csv") ||
-  fail "resumed results differ"
+grep -q -- "-> $lostdir\$" "$tmp/resume.log" || fail "resume did not run the lost task"
+[ -f "$lostdir/suite_row.txt" ] || fail "the lost task's row is not back"
+diff <(cut -d, -f1-8 "$tmp/kserial/tasks.csv") <(cut -d, -f1-8 "$tmp/kill/tasks.csv") ||
+  fail "resumed results differ from the serial run"
 # threads per rank: the node's cores divided by the worker ranks on it (rank 0 only hands out),
 # when the environment sets no cap
 cores=$(getconf _NPROCESSORS_ONLN) # what the suite counts (nproc would obey OMP_NUM_THREADS)
