@@ -225,8 +225,9 @@ static int coordinate(const int *order, int n, int nranks,
  * (a signal, the OOM killer, kill -9) then ends only that child, not the rank, which Open MPI
  * would answer by ending the whole job. The child never calls MPI: it runs the task, which
  * writes its own files, and leaves with _exit, so that no atexit handler or stdio buffer of
- * the rank runs twice. If fork fails (no memory, process limit) the task runs in this
- * process, as without the child. */
+ * the rank runs twice. If fork fails (no memory, process limit) this task and all later ones
+ * of the rank run in the rank's own process, as without children: once a task has started
+ * thread pools (OpenMP) in the rank, a forked child could not use them. */
 static void run_in_child(int t, void (*run)(int task, void *user), void *user, int *req)
 {
     req[REQ_TASK] = t;
@@ -234,11 +235,16 @@ static void run_in_child(int t, void (*run)(int task, void *user), void *user, i
     req[REQ_DETAIL] = 0;
     req[REQ_PID] = 0;
     fflush(NULL); /* what the rank buffered would otherwise be written by the child too */
+    static int in_process;
     pid_t parent = getpid();
-    pid_t pid = fork();
+    pid_t pid = in_process ? -1 : fork();
     if (pid < 0) {
-        fprintf(stderr, "topopt: suite: fork: %s; task %d runs in the rank's process\n",
-                strerror(errno), t);
+        if (!in_process)
+            fprintf(stderr,
+                    "topopt: suite: fork: %s; this rank runs its tasks in its own process "
+                    "from now on\n",
+                    strerror(errno));
+        in_process = 1;
         run(t, user);
         req[REQ_PID] = (int)parent;
         return;
