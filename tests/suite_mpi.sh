@@ -101,6 +101,35 @@ grep -q -- "-> $lostdir\$" "$tmp/resume.log" || fail "resume did not run the los
 [ -f "$lostdir/suite_row.txt" ] || fail "the lost task's row is not back"
 diff <(cut -d, -f1-8 "$tmp/kserial/tasks.csv") <(cut -d, -f1-8 "$tmp/kill/tasks.csv") ||
   fail "resumed results differ from the serial run"
+# A worker rank that dies (kill -9 of the rank itself): Open MPI ends the job, and the task
+# process the rank had forked dies with it instead of running on as an orphan (tasks of many
+# seconds, so that an orphan would still run when checked; the job ends long before).
+rm -rf "$tmp/rank"
+timeout 120 "${mpi_env[@]}" "$mpiexec" -n 3 --oversubscribe "$exe" "${kargs[@]:0:${#kargs[@]}-1}" 100 \
+  --quiet --out "$tmp/rank" >"$tmp/rank.log" 2>&1 &
+job=$!
+child=""
+for ((i = 0; i < 300; i++)); do
+  child=$(task_children "$job")
+  child=${child%%$'\n'*}
+  [ -n "$child" ] && break
+  sleep 0.1
+done
+[ -n "$child" ] || fail "no task process found (rank kill)"
+rank=$(ps -o ppid= -p "$child" | tr -d ' ')
+[ -n "$rank" ] && [ "$rank" -gt 1 ] || fail "the rank of task process $child"
+kill -9 "$rank"
+rc=0
+wait "$job" || rc=$?
+[ "$rc" -ne 124 ] || { cat "$tmp/rank.log"; fail "the farm with a killed rank did not end in 120 s"; }
+[ "$rc" -ne 0 ] || fail "a farm that lost a rank exited 0"
+for ((i = 0; i < 20; i++)); do # gone, or a zombie not yet reaped by its new parent
+  st=$(sed 's/.*) //' "/proc/$child/stat" 2>/dev/null | cut -d' ' -f1) || st=""
+  [ -z "$st" ] || [ "$st" = Z ] || [ "$st" = X ] && break
+  sleep 0.1
+done
+[ -z "$st" ] || [ "$st" = Z ] || [ "$st" = X ] ||
+  { kill -9 "$child"; fail "task process $child outlived its rank"; }
 # threads per rank: the node's cores divided by the worker ranks on it (rank 0 only hands out),
 # when the environment sets no cap
 cores=$(getconf _NPROCESSORS_ONLN) # what the suite counts (nproc would obey OMP_NUM_THREADS)
