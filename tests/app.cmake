@@ -28,6 +28,11 @@ if(TOPOPT_HAVE_MPI AND MPIEXEC_EXECUTABLE)
     WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
   set_tests_properties(test_suite_mpi PROPERTIES TIMEOUT 300)
 endif()
+# The suite's forked workers (--jobs) when one dies: only its task is lost (tests/suite_jobs_kill.sh).
+add_test(NAME test_suite_jobs_kill COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/suite_jobs_kill.sh
+  $<TARGET_FILE:topopt> WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+set_tests_properties(test_suite_jobs_kill PROPERTIES TIMEOUT 300
+  ENVIRONMENT "LSAN_OPTIONS=suppressions=${CMAKE_CURRENT_SOURCE_DIR}/lsan.supp")
 # The neural-polish strategy (app/strategy.c): its FE solves counted by a wrapper of the fem
 # solve itself, so the count does not rely on the strategy's own bookkeeping.
 topopt_add_test(test_app_strategy SOURCES test_app_strategy.c LIBS app_core fem nn ncvx
