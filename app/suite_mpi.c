@@ -102,10 +102,11 @@ int app_mpi_start(int *rank, int *size)
     *rank = 0;
     *size = 1;
     if (!launched_by_mpi()) return 0;
-    /* The workers fork a process per task (see work). Open MPI warns about any fork once a
-     * verbs (InfiniBand) device is in use, because a child that touched memory registered with
-     * the device could corrupt it; the children here never touch MPI state or its buffers.
-     * A setting of the user's (environment, mca-params.conf read later) still wins. */
+    /* The workers fork a process per task (run_in_child). Open MPI warns about any fork once
+     * a verbs (InfiniBand) device is in use, because a child that touched memory registered
+     * with the device could corrupt it; the children here never touch MPI state or its
+     * buffers. A value already in the environment (also `mpirun --mca mpi_warn_on_fork 1`,
+     * which arrives that way) is kept; one in an mca-params.conf file is overridden. */
     setenv("OMPI_MCA_mpi_warn_on_fork", "0", 0);
     if (MPI_Init(NULL, NULL) != MPI_SUCCESS) {
         fprintf(stderr, "topopt: suite: MPI_Init failed\n");
