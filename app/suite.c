@@ -12,6 +12,9 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #include "charts.h"
 #include "export.h"
@@ -307,6 +310,7 @@ static int run_forked(const suite *su, const int *todo, int ntodo, int jobs)
         free(pids);
         return -1;
     }
+    const pid_t parent = getpid();
     for (int j = 0; j < jobs; j++) {
         pid_t pid = fork();
         if (pid < 0) {
@@ -315,6 +319,12 @@ static int run_forked(const suite *su, const int *todo, int ntodo, int jobs)
             break;
         }
         if (pid == 0) {
+#ifdef __linux__
+            /* a suite that is killed takes its workers with it (no orphans left running) */
+            if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(127);
+#else
+            (void)parent;
+#endif
             close(queue[1]);
             int t;
             /* one int per write and read: pipe writes of <= PIPE_BUF bytes are atomic */

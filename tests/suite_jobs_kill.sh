@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tests/suite_jobs_kill.sh TOPOPT: `topopt suite --jobs 2` (forked workers, no MPI) when a worker
 # dies (kill -9, as the OOM killer would): only its running task is lost, the other worker runs
-# the rest, the run ends non-zero saying so, and --resume reruns exactly the lost task.
+# the rest, the run ends non-zero saying so, and --resume reruns exactly the lost task; a
+# suite that is killed leaves no worker running.
 set -euo pipefail
 exe=$1
 tmp=$(mktemp -d /tmp/test_suite_jobs_kill.XXXXXX)
@@ -48,4 +49,24 @@ timeout 120 "$exe" "${args[@]}" --resume --out "$tmp/out" >"$tmp/resume.log" 2>&
 grep -q "3 of 4 tasks already done" "$tmp/resume.log" || { cat "$tmp/resume.log"; fail "resume count"; }
 [ "$(grep -c -- '-> ' "$tmp/resume.log")" -eq 1 ] || fail "resume ran more than the lost task"
 [ "$(grep -c ',ok$' "$tmp/out/tasks.csv")" -eq 4 ] || fail "tasks.csv after --resume: not 4 ok"
+# a suite that is killed takes its workers with it: none is left running as an orphan
+rm -rf "$tmp/out2"
+"$exe" "${args[@]}" --quiet --out "$tmp/out2" >"$tmp/run2.log" 2>&1 &
+job=$!
+workers=""
+for ((i = 0; i < 300; i++)); do
+  workers=$(pgrep -P "$job" || true)
+  [ "$(echo "$workers" | grep -c .)" -eq 2 ] && break
+  sleep 0.1
+done
+[ "$(echo "$workers" | grep -c .)" -eq 2 ] || fail "the second run's two workers did not start"
+kill -9 "$job"
+wait "$job" 2>/dev/null || true
+for ((i = 0; i < 50; i++)); do # the kernel delivers the parent-death signal at once
+  alive=0
+  for w in $workers; do kill -0 "$w" 2>/dev/null && alive=1; done
+  [ "$alive" -eq 0 ] && break
+  sleep 0.1
+done
+[ "$alive" -eq 0 ] || { for w in $workers; do kill -9 "$w" 2>/dev/null; done; fail "workers left running after the suite was killed"; }
 echo "suite_jobs_kill: ok"
