@@ -16,7 +16,7 @@
 #define MAXK 8 /* objective + at most 5 constraints (+ slack) */
 
 struct app_chain {
-    app_config c;       /* copy */
+    app_config c;       /* deep copy (app_config_copy) */
     int W, H, ne;       /* ne = W*H */
     int n;              /* variables */
     int n_design;       /* designable elements */
@@ -479,6 +479,7 @@ void app_chain_destroy(app_chain *ch)
     free(ch->energy);
     free(ch->ell);
     free(ch->ddisp);
+    app_config_free(&ch->c);
     free(ch);
 }
 
@@ -492,7 +493,10 @@ int app_chain_create(app_chain **out, const app_config *c, char *err, size_t err
     *out = NULL;
     app_chain *ch = calloc(1, sizeof *ch);
     if (!ch) return errf(err, errlen, "out of memory");
-    ch->c = *c;
+    if (app_config_copy(&ch->c, c)) {
+        free(ch);
+        return errf(err, errlen, "out of memory");
+    }
     ch->W = c->width;
     ch->H = c->height;
     ch->ne = ch->W * ch->H;

@@ -20,7 +20,8 @@ typedef enum {
     APP_CON_VOLUME_EQ,     ///< mean(rho) - volfrac = 0 (the only equality)
 } app_con_kind;
 
-/** Build everything for config c (validated). Returns 0, or 1 with a message in err. */
+/** Build everything for config c (validated; deep-copied, so c may go after the call).
+ *  Returns 0, or 1 with a message in err. */
 int app_chain_create(app_chain **out, const app_config *c, char *err, size_t errlen);
 
 /** NULL-safe. */

@@ -500,20 +500,78 @@ static int parse_rows(ctx *x, const key *k, const yaml_node_t *n, int width, int
     return 0;
 }
 
-static int parse_loads(ctx *x, const key *k, const yaml_node_t *n, app_load_rect *out, int *count)
+/* Read one load list into a new array *out (NULL when empty; the caller owns it). */
+static int parse_loads(ctx *x, const key *k, const yaml_node_t *n, app_load_rect **out, int *count)
 {
-    double *v = malloc(sizeof(double) * APP_MAX_LOADS * 6);
-    int r;
+    *out = NULL;
+    size_t rows = n->type == YAML_SEQUENCE_NODE ? seq_len(n) : 0;
+    if (rows > APP_MAX_LOADS) rows = 0; /* parse_rows reports it */
+    double *v = malloc(sizeof(double) * 6 * (rows ? rows : 1));
+    int r = 0;
     if (!v) return fail(x, &n->start_mark, "out of memory reading '%s'", k->path);
     if (parse_rows(x, k, n, 6, APP_MAX_LOADS, v, &r, 1)) {
         free(v);
         return 2;
     }
+    app_load_rect *l = r ? malloc(sizeof *l * (size_t)r) : NULL;
+    if (r && !l) {
+        free(v);
+        return fail(x, &n->start_mark, "out of memory reading '%s'", k->path);
+    }
     for (int i = 0; i < r; i++)
-        out[i] = (app_load_rect){(int)v[6 * i],     (int)v[6 * i + 1], (int)v[6 * i + 2],
-                                 (int)v[6 * i + 3], v[6 * i + 4],      v[6 * i + 5]};
+        l[i] = (app_load_rect){(int)v[6 * i],     (int)v[6 * i + 1], (int)v[6 * i + 2],
+                               (int)v[6 * i + 3], v[6 * i + 4],      v[6 * i + 5]};
+    *out = l;
     *count = r;
     free(v);
+    return 0;
+}
+
+static void free_loads(app_config *c)
+{
+    for (int i = 0; c->loads && i < c->n_cases; i++)
+        free(c->loads[i]);
+    free(c->loads);
+    free(c->n_loads);
+    c->loads = NULL;
+    c->n_loads = NULL;
+    c->n_cases = 0;
+}
+
+/* Replace the load cases of c by the nc arrays cases[] of counts[] entries, whose ownership
+ * passes to c (also on failure, when they are freed). 0, or -1 when out of memory. */
+static int replace_loads(app_config *c, int nc, app_load_rect **cases, const int *counts)
+{
+    free_loads(c);
+    if (nc == 0) return 0;
+    c->loads = calloc((size_t)nc, sizeof *c->loads);
+    c->n_loads = calloc((size_t)nc, sizeof *c->n_loads);
+    if (!c->loads || !c->n_loads) {
+        for (int i = 0; i < nc; i++)
+            free(cases[i]);
+        free(c->loads);
+        free(c->n_loads);
+        c->loads = NULL;
+        c->n_loads = NULL;
+        return -1;
+    }
+    for (int i = 0; i < nc; i++) {
+        c->loads[i] = cases[i];
+        c->n_loads[i] = counts[i];
+    }
+    c->n_cases = nc;
+    return 0;
+}
+
+/* *dst = a new copy of src[n] (NULL when n is 0); the old *dst is freed. 0 or -1. */
+static int replace_rects(app_rect **dst, int *count, const app_rect *src, int n)
+{
+    app_rect *a = n > 0 ? malloc(sizeof *a * (size_t)n) : NULL;
+    if (n > 0 && !a) return -1;
+    if (n > 0) memcpy(a, src, sizeof *a * (size_t)n);
+    free(*dst);
+    *dst = a;
+    *count = n > 0 ? n : 0;
     return 0;
 }
 
@@ -626,21 +684,24 @@ static int set_value(ctx *x, int ki, const yaml_node_t *n)
     }
     case T_RECTS: {
         double v[APP_MAX_RECTS * 4];
+        app_rect a[APP_MAX_RECTS];
         int r = 0;
         if (parse_rows(x, k, n, 4, APP_MAX_RECTS, v, &r, 1)) return 2;
-        app_rect *a = (app_rect *)f;
         for (int i = 0; i < r; i++)
             a[i] =
                 (app_rect){(int)v[4 * i], (int)v[4 * i + 1], (int)v[4 * i + 2], (int)v[4 * i + 3]};
-        *(int *)(base + k->aux) = r;
+        if (replace_rects((app_rect **)f, (int *)(base + k->aux), a, r))
+            return fail(x, &n->start_mark, "out of memory reading '%s'", k->path);
         return 0;
     }
     case T_LOADS: {
+        app_load_rect *l;
         int cnt;
-        if (parse_loads(x, k, n, x->c->loads[0], &cnt)) return 2;
+        if (parse_loads(x, k, n, &l, &cnt)) return 2;
         if (cnt == 0 && x->cases_given > 0) return 0; /* keep the cases */
-        x->c->n_loads[0] = cnt;
-        x->c->n_cases = 1;
+        /* an empty list leaves no load case (validation reports the missing loads) */
+        if (replace_loads(x->c, cnt ? 1 : 0, &l, &cnt))
+            return fail(x, &n->start_mark, "out of memory reading '%s'", k->path);
         x->loads_given = cnt;
         return 0;
     }
@@ -651,9 +712,16 @@ static int set_value(ctx *x, int ki, const yaml_node_t *n)
         if (nc > APP_MAX_CASES)
             return fail(x, &n->start_mark, "'%s' has %zu cases (allowed: at most %d)", k->path, nc,
                         APP_MAX_CASES);
+        app_load_rect *cases[APP_MAX_CASES] = {NULL};
+        int counts[APP_MAX_CASES] = {0};
         for (size_t i = 0; i < nc; i++)
-            if (parse_loads(x, k, seq_item(x, n, i), x->c->loads[i], &x->c->n_loads[i])) return 2;
-        if (nc > 0) x->c->n_cases = (int)nc;
+            if (parse_loads(x, k, seq_item(x, n, i), &cases[i], &counts[i])) {
+                for (size_t j = 0; j < i; j++)
+                    free(cases[j]);
+                return 2;
+            }
+        if (nc > 0 && replace_loads(x->c, (int)nc, cases, counts))
+            return fail(x, &n->start_mark, "out of memory reading '%s'", k->path);
         x->cases_given = (int)nc;
         return 0;
     }
@@ -826,7 +894,6 @@ static void build_defaults(void)
     nn_hoyer_cnn_settings_default(&c->cnn);
     nn_fourier_mlp_settings_default(&c->mlp);
     ncvx_settings_default(&c->solver);
-    c->n_cases = 1;
     char err[512];
     ctx x = {.c = c, .file = "<defaults>", .err = err, .errlen = sizeof err};
     for (int i = 0; i < NKEYS; i++) {
@@ -858,29 +925,67 @@ void app_config_default(app_config *c)
     memcpy(c, &defaults_cache, sizeof *c);
 }
 
+void app_config_free(app_config *c)
+{
+    if (!c) return;
+    free_loads(c);
+    free(c->fix_x);
+    free(c->fix_y);
+    free(c->void_rects);
+    free(c->solid_rects);
+    c->fix_x = c->fix_y = c->void_rects = c->solid_rects = NULL;
+    c->n_fix_x = c->n_fix_y = c->n_void = c->n_solid = 0;
+}
+
+int app_config_copy(app_config *dst, const app_config *src)
+{
+    *dst = *src;
+    dst->fix_x = dst->fix_y = dst->void_rects = dst->solid_rects = NULL;
+    dst->loads = NULL;
+    dst->n_loads = NULL;
+    dst->n_cases = 0;
+    if (replace_rects(&dst->fix_x, &dst->n_fix_x, src->fix_x, src->n_fix_x) ||
+        replace_rects(&dst->fix_y, &dst->n_fix_y, src->fix_y, src->n_fix_y) ||
+        replace_rects(&dst->void_rects, &dst->n_void, src->void_rects, src->n_void) ||
+        replace_rects(&dst->solid_rects, &dst->n_solid, src->solid_rects, src->n_solid))
+        goto fail;
+    if (src->n_cases > 0) {
+        dst->loads = calloc((size_t)src->n_cases, sizeof *dst->loads);
+        dst->n_loads = calloc((size_t)src->n_cases, sizeof *dst->n_loads);
+        if (!dst->loads || !dst->n_loads) goto fail;
+        dst->n_cases = src->n_cases;
+        for (int i = 0; i < src->n_cases; i++) {
+            size_t bytes = sizeof **dst->loads * (size_t)src->n_loads[i];
+            if (bytes && !(dst->loads[i] = malloc(bytes))) goto fail;
+            if (bytes) memcpy(dst->loads[i], src->loads[i], bytes);
+            dst->n_loads[i] = src->n_loads[i];
+        }
+    }
+    return 0;
+fail:
+    app_config_free(dst);
+    return -1;
+}
+
 int app_config_from_benchmark(app_config *c, const app_benchmark *b)
 {
     if (b->n_fix_x > APP_MAX_RECTS || b->n_fix_y > APP_MAX_RECTS || b->n_loads > APP_MAX_LOADS ||
         b->n_void > APP_MAX_RECTS)
         return -1;
+    app_load_rect *l = b->n_loads > 0 ? malloc(sizeof *l * (size_t)b->n_loads) : NULL;
+    if (b->n_loads > 0 && !l) return -1;
+    if (l) memcpy(l, b->loads, sizeof *l * (size_t)b->n_loads);
+    int nl = b->n_loads > 0 ? b->n_loads : 0;
+    if (replace_loads(c, 1, &l, &nl) || /* takes l */
+        replace_rects(&c->fix_x, &c->n_fix_x, b->fix_x, b->n_fix_x) ||
+        replace_rects(&c->fix_y, &c->n_fix_y, b->fix_y, b->n_fix_y) ||
+        replace_rects(&c->void_rects, &c->n_void, b->void_rects, b->n_void) ||
+        replace_rects(&c->solid_rects, &c->n_solid, NULL, 0))
+        return -1;
     snprintf(c->benchmark, sizeof c->benchmark, "%s", b->name);
     c->width = b->width;
     c->height = b->height;
     c->volfrac = b->density;
-    c->n_fix_x = b->n_fix_x;
-    c->n_fix_y = b->n_fix_y;
-    for (int i = 0; i < c->n_fix_x; i++)
-        c->fix_x[i] = b->fix_x[i];
-    for (int i = 0; i < c->n_fix_y; i++)
-        c->fix_y[i] = b->fix_y[i];
-    c->n_cases = 1;
-    c->n_loads[0] = b->n_loads;
-    for (int i = 0; i < c->n_loads[0]; i++)
-        c->loads[0][i] = b->loads[i];
-    c->n_void = b->n_void;
-    for (int i = 0; i < c->n_void; i++)
-        c->void_rects[i] = b->void_rects[i];
-    c->n_solid = 0;
     c->mirror_left = b->mirror_left;
     c->mirror_right = b->mirror_right;
     return 0;
@@ -1145,7 +1250,9 @@ static int load_common(app_config *c, const char *name, const char *text, int n_
         double vf = c->volfrac;
         if (app_config_from_benchmark(c, &b[i])) {
             app_benchmarks_free(b, nb);
-            return fail(&x, NULL, "benchmark '%s' has more rectangles than a config holds",
+            return fail(&x, NULL,
+                        "benchmark '%s' has more rectangles than a config allows, or memory "
+                        "ran out",
                         c->benchmark);
         }
         if (x.set[find_key("problem.volfrac")]) c->volfrac = vf;
@@ -1182,7 +1289,9 @@ static int load_common(app_config *c, const char *name, const char *text, int n_
 int app_config_load_string(app_config *c, const char *name, const char *text, int n_sets,
                            char *const *sets, const char *bench_path, char *err, size_t errlen)
 {
-    return load_common(c, name, text, n_sets, sets, bench_path, err, errlen);
+    int r = load_common(c, name, text, n_sets, sets, bench_path, err, errlen);
+    if (r) app_config_free(c);
+    return r;
 }
 
 int app_config_load(app_config *c, const char *path, int n_sets, char *const *sets,
@@ -1236,6 +1345,7 @@ int app_config_load(app_config *c, const char *path, int n_sets, char *const *se
     }
     int r = load_common(c, path, buf, n_sets, sets, bench_path, err, errlen);
     free(buf);
+    if (r) app_config_free(c);
     return r;
 }
 
@@ -1311,7 +1421,7 @@ static void fmt_value(const app_config *c, const key *k, char *buf, size_t len)
         break;
     case T_RECTS: {
         int n = *(const int *)(base + k->aux);
-        const app_rect *r = (const app_rect *)f;
+        const app_rect *r = *(app_rect *const *)f;
         APPEND("[");
         for (int i = 0; i < n; i++)
             APPEND("%s[%d, %d, %d, %d]", i ? ", " : "", r[i].x0, r[i].x1, r[i].y0, r[i].y1);
@@ -1346,11 +1456,19 @@ static void fmt_value(const app_config *c, const key *k, char *buf, size_t len)
 #undef APPEND
 }
 
+/* Room for the longest value of c: every rectangle of its longest list (~120 chars each). */
+static size_t value_room(const app_config *c)
+{
+    size_t n = (size_t)c->n_fix_x + (size_t)c->n_fix_y + (size_t)c->n_void + (size_t)c->n_solid;
+    for (int i = 0; i < c->n_cases; i++)
+        n += (size_t)c->n_loads[i];
+    return n * 128 + 65536;
+}
+
 void app_config_write(const app_config *c, FILE *f)
 {
     const char *prev = "";
-    /* room for the longest value: every load rectangle of every case (~120 chars each) */
-    size_t vlen = (size_t)APP_MAX_CASES * APP_MAX_LOADS * 128 + 65536;
+    size_t vlen = value_room(c);
     char *v = malloc(vlen);
     if (!v) {
         fprintf(f, "# out of memory writing the config\n");
@@ -1409,7 +1527,7 @@ char *app_config_identity(const app_config *c)
 {
     char *buf = NULL;
     size_t len = 0;
-    size_t vlen = (size_t)APP_MAX_CASES * APP_MAX_LOADS * 128 + 65536;
+    size_t vlen = value_room(c);
     char *v = malloc(vlen);
     FILE *f = v ? open_memstream(&buf, &len) : NULL;
     if (!f) {
@@ -1461,9 +1579,9 @@ static const char *type_name(const key *k)
 
 void app_config_schema_markdown(FILE *f)
 {
-    app_config *dp = malloc(sizeof *dp); /* large (load tables): not on the stack */
-    if (!dp) return;
-    app_config_default(dp);
+    app_config d;
+    const app_config *dp = &d;
+    app_config_default(&d);
     fprintf(f, "# Config reference\n\n"
                "Generated by `topopt schema` from the schema table in `app/config.c` (do not "
                "edit by hand; a test checks that this file matches). A config is a YAML file; "
@@ -1509,5 +1627,4 @@ void app_config_schema_markdown(FILE *f)
         }
         fprintf(f, "| `%s` | %s | `%s` | %s | %s |\n", k->path, type_name(k), v, allowed, k->doc);
     }
-    free(dp);
 }

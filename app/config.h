@@ -15,6 +15,7 @@
 
 #define APP_VERSION "0.1.0"
 
+/* Limits of the parser against hostile input (the lists are allocated to the size given). */
 #define APP_MAX_RECTS 64   ///< most rectangles per list (supports, passive regions)
 #define APP_MAX_LOADS 2048 ///< most load rectangles per load case (the suite needs 1836)
 #define APP_MAX_CASES 8    ///< most load cases
@@ -40,7 +41,10 @@ typedef enum { APP_STRATEGY_SINGLE = 0, APP_STRATEGY_NEURAL_POLISH } app_strateg
 /** Method of the polish phase. */
 typedef enum { APP_POLISH_MMA = 0, APP_POLISH_OC } app_polish_method;
 
-/** A fully resolved config. Every field has a schema entry (see app_config_schema_markdown). */
+/** A fully resolved config. Every field has a schema entry (see app_config_schema_markdown).
+ *  The lists (supports, loads, passive regions) are allocated to the size given and owned by
+ *  the config: app_config_free releases them, app_config_copy duplicates them; a plain struct
+ *  assignment would share them. */
 typedef struct {
     char path[512]; ///< file it came from ("" for defaults only)
     char name[128]; ///< config name: file stem (results/<name>/)
@@ -50,12 +54,12 @@ typedef struct {
     int width, height;
     double volfrac;
     int n_fix_x, n_fix_y;
-    app_rect fix_x[APP_MAX_RECTS], fix_y[APP_MAX_RECTS];
-    int n_cases;                ///< load cases (>= 1)
-    int n_loads[APP_MAX_CASES]; ///< rectangles per case
-    app_load_rect loads[APP_MAX_CASES][APP_MAX_LOADS];
+    app_rect *fix_x, *fix_y; ///< [n_fix_x], [n_fix_y]
+    int n_cases;             ///< load cases (>= 1 once loads are given; 0 = none)
+    int *n_loads;            ///< [n_cases] rectangles per case
+    app_load_rect **loads;   ///< [n_cases][n_loads[k]]
     int n_void, n_solid;
-    app_rect void_rects[APP_MAX_RECTS], solid_rects[APP_MAX_RECTS];
+    app_rect *void_rects, *solid_rects; ///< [n_void], [n_solid]
     int mirror_left, mirror_right;
 
     /* material */
@@ -121,12 +125,22 @@ typedef struct {
     double max_memory_gb; ///< refuse configs estimated above this (0 = 80 % of physical memory)
 } app_config;
 
-/** Fill c with the schema defaults (library defaults for nn/ncvx fields). */
+/** Fill c with the schema defaults (library defaults for nn/ncvx fields). c is overwritten
+ *  (not freed first); the defaults own no lists. */
 void app_config_default(app_config *c);
 
+/** Release the lists c owns and empty them (c itself is the caller's). NULL-safe; a config
+ *  that owns no lists (defaults, a failed load) may be freed too. */
+void app_config_free(app_config *c);
+
+/** Deep copy: dst (overwritten, not freed first) gets src's values and its own copies of the
+ *  lists. Returns 0, or -1 when out of memory (dst then owns nothing). */
+int app_config_copy(app_config *dst, const app_config *src);
+
 /** Read a YAML config file, apply the `--set` overrides (n_sets strings "key=value") and
- *  validate everything. Returns 0, or 2 with a message "FILE:LINE:COL: message" in
- *  err[errlen] (nothing else is done). bench_path: problems.json (NULL = app_benchmarks_path). */
+ *  validate everything. c is overwritten (not freed first); release it with app_config_free.
+ *  Returns 0, or 2 with a message "FILE:LINE:COL: message" in err[errlen] (c then owns no
+ *  lists). bench_path: problems.json (NULL = app_benchmarks_path). */
 int app_config_load(app_config *c, const char *path, int n_sets, char *const *sets,
                     const char *bench_path, char *err, size_t errlen);
 
@@ -153,7 +167,8 @@ void app_config_schema_markdown(FILE *f);
 const char *app_benchmarks_path(void);
 
 /** Fill the problem fields of c from benchmark b (grid, supports, loads, passive, mirrors,
- *  volfrac). Returns 0, or -1 if b has more rectangles than the config can hold. */
+ *  volfrac), replacing c's lists. Returns 0, or -1 if b has more rectangles than a config
+ *  allows (APP_MAX_RECTS, APP_MAX_LOADS) or memory runs out. */
 int app_config_from_benchmark(app_config *c, const app_benchmark *b);
 
 /** Cross-field validation (grid, supports, loads, network shapes...). Returns 0 or 2 with a

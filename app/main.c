@@ -190,6 +190,7 @@ static int cmd_run(int argc, char **argv, int is_run)
     app_cost cost;
     if (app_cost_check(c, &cost, err, sizeof err)) { /* before any work, in check and run */
         fprintf(stderr, "topopt: %s\n", err);
+        app_config_free(c);
         free(c);
         return APP_EXIT_USAGE;
     }
@@ -197,6 +198,7 @@ static int cmd_run(int argc, char **argv, int is_run)
         app_config_write(c, stdout);
         app_cost_print(&cost, stdout);
         fprintf(stderr, "%s: ok\n", a.config);
+        app_config_free(c);
         free(c);
         return APP_EXIT_OK;
     }
@@ -207,6 +209,7 @@ static int cmd_run(int argc, char **argv, int is_run)
     app_run_opts o = {.resume_dir = a.resume, .quiet = c->quiet};
     app_run_install_signals();
     r = app_run(c, &o, NULL);
+    app_config_free(c);
     free(c);
     return r;
 }

@@ -126,13 +126,12 @@ static int write_outputs(const strat_ctx *s, app_chain *ch, const double *x, con
 /* The config of the polish phase: pixels of the same problem, filter, projection and
  * constraints, the volume explicit, the polish method with the schema's default settings
  * (as the suite's pixel-mma and pixel-oc runs). */
-static void polish_config(const app_config *c, app_config *p)
+static int polish_config(const app_config *c, app_config *p)
 {
-    app_config *d = p; /* p first takes the defaults' solver settings */
-    app_config_default(d);
-    ncvx_settings solver = d->solver;
-    *p = *c;
-    p->solver = solver;
+    app_config d; /* the defaults' solver settings */
+    app_config_default(&d);
+    if (app_config_copy(p, c)) return -1;
+    p->solver = d.solver;
     p->solver.method = c->strategy_polish == APP_POLISH_OC ? NCVX_OC : NCVX_MMA;
     p->param_kind = APP_PARAM_PIXEL;
     p->density_map = APP_MAP_PIXEL;
@@ -140,6 +139,7 @@ static void polish_config(const app_config *c, app_config *p)
     if (p->volume != APP_VOL_EQ) p->volume = APP_VOL_LE;
     p->normalize_objective = 0;
     p->strategy = APP_STRATEGY_SINGLE;
+    return 0;
 }
 
 int app_strategy_run_info(const app_config *c, const app_run_opts *o, app_run_result *res,
@@ -152,7 +152,7 @@ int app_strategy_run_info(const app_config *c, const app_run_opts *o, app_run_re
     FILE *log = o->log ? o->log : stdout;
     int rc = APP_EXIT_FAILED;
     app_chain *ch1 = NULL, *ch2 = NULL;
-    app_config *pc = NULL;
+    app_config polish, *pc = NULL;
     double *theta = NULL, *x = NULL;
     char err[1024], dir[1024];
     app_strategy_info si;
@@ -182,12 +182,11 @@ int app_strategy_run_info(const app_config *c, const app_run_opts *o, app_run_re
     else
         snprintf(dir, sizeof dir, "results/%s", c->name);
 
-    pc = malloc(sizeof *pc);
-    if (!pc) {
+    if (polish_config(c, &polish)) {
         fprintf(stderr, "topopt: out of memory\n");
         goto done;
     }
-    polish_config(c, pc);
+    pc = &polish;
     if (app_chain_create(&ch1, c, err, sizeof err) || app_chain_create(&ch2, pc, err, sizeof err)) {
         fprintf(stderr, "topopt: %s\n", err);
         goto done;
@@ -317,7 +316,7 @@ done:
     app_chain_destroy(ch1);
     app_chain_destroy(ch2);
     app_history_free(&s.hist);
-    free(pc);
+    app_config_free(pc);
     free(theta);
     free(x);
     return rc;

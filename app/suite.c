@@ -184,6 +184,7 @@ static void run_one(const suite *su, int t, row *rw)
     app_run_result res;
     memset(&res, 0, sizeof res);
     rw->rc = app_run(c, &ro, &res);
+    app_config_free(c);
     free(c);
     rw->done = 1;
     rw->compliance = res.compliance;

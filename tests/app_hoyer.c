@@ -37,6 +37,7 @@ static void run_config(const char *config, int n_sets, const char **sets, double
             "%s: c = %.4f (%.4fx the paper's typical CNN result) in %ld evaluations, "
             "%.1f s\n",
             config, r.compliance, r.compliance / PAPER_TYPICAL_CNN, r.evals, r.time);
+    app_config_free(c);
     free(c);
 }
 

@@ -28,16 +28,24 @@
 
 #define BENCH TOPOPT_SOURCE_DIR "/" APP_BENCHMARKS_RELPATH
 
+/* A config that owns nothing yet (app_config_free is a no-op on it). */
 static app_config *cfg_new(void)
 {
-    app_config *c = malloc(sizeof *c);
+    app_config *c = calloc(1, sizeof *c);
     assert_non_null(c);
     return c;
 }
 
-/* Load text as config "t.yaml"; returns the status, message in err. */
+static void cfg_free(app_config *c)
+{
+    app_config_free(c);
+    free(c);
+}
+
+/* Load text as config "t.yaml" (releasing what c held); returns the status, message in err. */
 static int load(app_config *c, const char *text, int n_sets, const char **sets, char *err)
 {
+    app_config_free(c);
     return app_config_load_string(c, "t.yaml", text, n_sets, (char *const *)sets, BENCH, err, 1024);
 }
 
@@ -79,7 +87,7 @@ static void test_config_defaults(void **state)
     assert_int_equal(c->n_cases, 1);
     assert_close(c->loads[0][0].fy, -1, 0, 0);
     assert_string_equal(c->name, "t");
-    free(c);
+    cfg_free(c);
 }
 
 static void test_config_benchmark(void **state)
@@ -95,7 +103,7 @@ static void test_config_benchmark(void **state)
     assert_int_equal(c->mirror_left, 1);
     assert_int_equal(c->n_fix_y, 1);
     assert_int_equal(c->fix_y[0].x0, 96);
-    free(c);
+    cfg_free(c);
 }
 
 static void test_config_set_overrides(void **state)
@@ -114,7 +122,7 @@ static void test_config_set_overrides(void **state)
     assert_int_equal(c->fix_y[0].y0, 0);
     assert_int_equal(c->solver.lbfgs_m, 7);
     assert_int_equal(c->seed, 42);
-    free(c);
+    cfg_free(c);
 }
 
 /* Every documented error: message with the position and the allowed values. */
@@ -124,7 +132,7 @@ static void expect_error(const char *text, int n_sets, const char **sets, const 
     app_config *c = cfg_new();
     char err[1024] = "";
     int r = load(c, text, n_sets, sets, err);
-    free(c);
+    cfg_free(c);
     if (r != 2) fail_msg("expected an error containing '%s', got status %d", want1, r);
     if (!strstr(err, want1)) fail_msg("message '%s' lacks '%s'", err, want1);
     if (want2 && !strstr(err, want2)) fail_msg("message '%s' lacks '%s'", err, want2);
@@ -186,6 +194,36 @@ static void test_config_errors(void **state)
                  "mma, oc or projgrad");
 }
 
+/* app_config_copy is deep: the copy outlives its source and writes the same config; the
+ * struct itself stays small (the lists are allocated to the size given). */
+static void test_config_copy_free(void **state)
+{
+    (void)state;
+    assert_true(sizeof(app_config) < 4096);
+    app_config *a = cfg_new(), *b = cfg_new();
+    char err[1024];
+    if (load(a,
+             "problem:\n  width: 16\n  height: 8\n"
+             "  supports: {x: [[0, 0, 0, 8]], y: [[16, 16, 8, 8]]}\n"
+             "  passive_void: [[0, 1, 0, 1]]\n  passive_solid: [[2, 3, 0, 1]]\n"
+             "  load_cases: [[[0, 0, 0, 0, 0, -1]], [], [[1, 1, 0, 0, 1, 0]]]\n",
+             0, NULL, err))
+        fail_msg("%s", err);
+    assert_int_equal(a->n_cases, 3);
+    assert_int_equal(a->n_loads[1], 0);
+    char *t1 = app_config_to_string(a);
+    assert_non_null(t1);
+    assert_int_equal(app_config_copy(b, a), 0);
+    assert_true(b->loads != a->loads && b->fix_x != a->fix_x && b->void_rects != a->void_rects);
+    cfg_free(a); /* b must not share anything with a (ASan checks the reads below) */
+    char *t2 = app_config_to_string(b);
+    assert_non_null(t2);
+    assert_string_equal(t1, t2);
+    free(t1);
+    free(t2);
+    cfg_free(b);
+}
+
 static void test_config_dump_roundtrip(void **state)
 {
     (void)state;
@@ -209,8 +247,8 @@ static void test_config_dump_roundtrip(void **state)
     assert_string_equal(t1, t2);
     free(t1);
     free(t2);
-    free(a);
-    free(b);
+    cfg_free(a);
+    cfg_free(b);
 }
 
 /* configs/README.md is the output of `topopt schema`. */
@@ -252,7 +290,7 @@ static void test_config_shipped(void **state)
         app_config *c = cfg_new();
         if (app_config_load(c, path, 0, NULL, BENCH, err, sizeof err))
             fail_msg("%s: %s", names[i], err);
-        free(c);
+        cfg_free(c);
     }
 }
 
@@ -336,7 +374,7 @@ static void check_chain_gradient(const char *text)
     free(d);
     free(g);
     app_chain_destroy(ch);
-    free(c);
+    cfg_free(c);
 }
 
 static void test_chain_gradient_cnn(void **state)
@@ -396,7 +434,7 @@ static void test_chain_sigmoid_mean_volume(void **state)
     assert_close(fl.volume, 0.3, 1e-12, 0);
     free(x);
     app_chain_destroy(ch);
-    free(c);
+    cfg_free(c);
 }
 
 /* Every small benchmark problem, built from problems.json through the config and the chain,
@@ -449,8 +487,8 @@ static void test_chain_benchmark_c0(void **state)
     assert_int_equal(c2->n_loads[0], 1836);
     assert_true(c2->loads[0][1835].fy == c->loads[0][1835].fy);
     free(t);
-    free(c2);
-    free(c);
+    cfg_free(c2);
+    cfg_free(c);
     app_benchmarks_free(b, nb);
 }
 
@@ -485,7 +523,7 @@ static void run_top88(const char *config, double published)
             res.iters, published);
     assert_close(res.compliance, published, 0.01, 0);
     assert_close(res.volume, 0.5, 1e-3, 0);
-    free(c);
+    cfg_free(c);
 }
 
 static void test_top88_mbb(void **state)
@@ -541,7 +579,7 @@ static void test_outputs_roundtrip(void **state)
     app_config *c2 = cfg_new();
     if (load(c2, r.config_text, 0, NULL, err)) fail_msg("stored config: %s", err);
     assert_int_equal(c2->width, 16);
-    free(c2);
+    cfg_free(c2);
     app_chain_destroy(ch);
     app_result_free(&r);
 
@@ -553,7 +591,7 @@ static void test_outputs_roundtrip(void **state)
     assert_int_equal(w, 16 * 3);
     assert_int_equal(h, 8 * 3);
     free(px);
-    free(c);
+    cfg_free(c);
 }
 
 /* An interrupted run resumed from its checkpoint ends exactly where an uninterrupted one does
@@ -599,7 +637,7 @@ static void check_resume(const char *text, const char *tag)
     /* a checkpoint of another config is refused with a usage error */
     c->seed = 99;
     assert_int_equal(app_run(c, &o, &rc), APP_EXIT_USAGE);
-    free(c);
+    cfg_free(c);
 }
 
 /* With outputs.keep_state a finished run continues with a larger budget to exactly where one
@@ -633,7 +671,7 @@ static void test_keep_state_continues(void **state)
     assert_int_equal(ra.evals, rb.evals);
     if (ra.compliance != rb.compliance)
         fail_msg("compliance %.17g (one run) vs %.17g (continued)", ra.compliance, rb.compliance);
-    free(c);
+    cfg_free(c);
 }
 
 static void test_resume_equals_uninterrupted(void **state)
@@ -662,7 +700,7 @@ static void test_reproducible(void **state)
     assert_int_equal(app_run(c, &o, &r2), APP_EXIT_OK);
     assert_true(r1.compliance == r2.compliance);
     assert_int_equal(r1.evals, r2.evals);
-    free(c);
+    cfg_free(c);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -811,7 +849,7 @@ static void test_resume_damaged(void **state)
                   resumed);
     assert_true(refused > resumed);
     free(bytes);
-    free(c);
+    cfg_free(c);
 }
 
 #define PIXEL_OC_64x32                                                                             \
@@ -940,6 +978,7 @@ static void test_config_hostile_yaml(void **state)
     assert_non_null(f);
     fwrite("problem:\n  benchmark: \"mbb\0x\"\n", 1, 31, f);
     fclose(f);
+    app_config_free(c);
     assert_int_equal(app_config_load(c, path, 0, NULL, BENCH, err, sizeof err), 2);
     assert_non_null(strstr(err, "NUL byte"));
     // a file above the size cap
@@ -964,7 +1003,7 @@ static void test_config_hostile_yaml(void **state)
         assert_non_null(strstr(err, wide[i][1]));
         assert_non_null(strstr(err, "out of the int range"));
     }
-    free(c);
+    cfg_free(c);
 }
 
 /* The cost estimate: parameter counts equal the built network's (CNN and MLP), the solver
@@ -1017,7 +1056,7 @@ static void test_cost_check(void **state)
         fail_msg("%s", err);
     assert_int_equal(app_cost_check(c, &e, err, sizeof err), 2);
     assert_non_null(strstr(err, "design.png would be 65536 x 32768"));
-    free(c);
+    cfg_free(c);
 
     // the program: check and run both refuse with exit 2 before any work (no output folder)
     make_tmp();
@@ -1344,6 +1383,7 @@ int main(void)
         cmocka_unit_test(test_config_benchmark),
         cmocka_unit_test(test_config_set_overrides),
         cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_config_copy_free),
         cmocka_unit_test(test_config_dump_roundtrip),
         cmocka_unit_test(test_config_readme_in_sync),
         cmocka_unit_test(test_config_shipped),

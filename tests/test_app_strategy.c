@@ -146,6 +146,7 @@ static void run_accounting(const char *polish)
     snprintf(path, sizeof path, "%s/design.png", g_dir);
     assert_int_equal(access(path, R_OK), 0);
     fclose(log);
+    app_config_free(c);
     free(c);
 }
 
@@ -182,6 +183,7 @@ static void test_strategy_resume_refused(void **state)
     assert_int_equal(g_fe_solves - 1, res.evals);
     assert_true(res.evals <= 40);
     fclose(log);
+    app_config_free(c);
     free(c);
 }
 
@@ -198,6 +200,7 @@ static void test_strategy_configs_and_suite(void **state)
         if (app_config_load(c, path, 0, NULL, BENCH, err, sizeof err))
             fail_msg("%s: %s", names[i], err);
         assert_int_equal(c->strategy, APP_STRATEGY_NEURAL_POLISH);
+        app_config_free(c);
         free(c);
     }
     char out[400];

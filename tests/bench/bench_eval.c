@@ -248,6 +248,7 @@ int main(int argc, char **argv)
         fflush(stdout);
         free(theta);
         app_chain_destroy(ch);
+        app_config_free(c);
         free(c);
     }
     return 0;

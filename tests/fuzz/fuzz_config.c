@@ -11,8 +11,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static app_config *c = NULL; // large (the load tables): allocated once
-    if (!c && !(c = malloc(sizeof *c))) return 0;
+    app_config conf, *c = &conf;
     char *text = malloc(size + 1);
     if (!text) return 0;
     memcpy(text, data, size);
@@ -22,6 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         0) {
         app_cost e;
         (void)app_cost_check(c, &e, err, sizeof err);
+        app_config_free(c);
     }
     free(text);
     return 0;
