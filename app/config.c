@@ -276,10 +276,10 @@ static const key KEYS[] = {
     {"method.seed", T_ULONG, S(seed), 0, NULL, NORANGE, NULL,
      "seed of the random-direction fallback"},
     /* budget */
-    {"budget.evaluations", T_LONG, OFF(max_evals), 0, "1000", 0, 1e12, NULL,
+    {"budget.evaluations", T_LONG, S(max_evals), 0, "1000", 0, 1e12, NULL,
      "function evaluations (0 = unlimited)"},
-    {"budget.iterations", T_INT, OFF(max_iters), 0, "1000", 1, 1e9, NULL, "solver iterations"},
-    {"budget.time", T_DOUBLE, OFF(max_time), 0, "0", 0, BIG, NULL, "seconds (0 = unlimited)"},
+    {"budget.iterations", T_INT, S(maxit), 0, "1000", 1, 1e9, NULL, "solver iterations"},
+    {"budget.time", T_DOUBLE, S(maxclocktime), 0, "0", 0, BIG, NULL, "seconds (0 = unlimited)"},
     {"budget.change_tol", T_DOUBLE, OFF(change_tol), 0, "0", 0, BIG, NULL,
      "stop when the largest change of a variable in one iteration is below this (top88 uses "
      "0.01 with pixels; 0 = off)"},
@@ -311,7 +311,7 @@ static const key KEYS[] = {
      "keep the solver state in the final result.h5, so that `run --resume` can continue a "
      "finished run with a larger budget (L-BFGS/BFGS memory: about 2*m*n doubles, 106 MB for the "
      "default CNN); periodic and interrupt checkpoints always hold it"},
-    {"outputs.print_frequency", T_INT, OFF(print_frequency), 0, "10", 1, 1000000, NULL,
+    {"outputs.print_frequency", T_INT, S(print_frequency), 0, "10", 1, 1000000, NULL,
      "print a solver table row every k iterations"},
     /* limits */
     {"limits.max_memory_gb", T_DOUBLE, OFF(max_memory_gb), 0, "0", 0, BIG, NULL,

@@ -93,15 +93,14 @@ typedef struct {
     int disp_dir;      ///< 0 = x, 1 = y
     double disp_limit; ///< |u| <= limit, written as sign * u <= limit with sign from the load
 
-    /* method */
-    ncvx_settings solver;    ///< method and all solver settings (field names of ncvx_settings)
+    /* method, budget and printing: the one home of every solver setting. method.* are the
+     * fields of the same names; budget.evaluations, budget.iterations, budget.time and
+     * outputs.print_frequency are max_evals, maxit, maxclocktime and print_frequency.
+     * app_run_solver_settings adds what belongs to a run (log, quiet, seed). */
+    ncvx_settings solver;
     int normalize_objective; ///< 1 = divide the compliance by its value at the start
-    double oc_move;          ///< stored into solver.move when method is oc (kept for docs)
 
-    /* budget */
-    long max_evals;
-    int max_iters;
-    double max_time;
+    /* budget (beside solver.max_evals, maxit, maxclocktime) */
     double change_tol; ///< stop when max |x_k - x_{k-1}| < change_tol (top88's criterion)
 
     unsigned long seed;
@@ -118,7 +117,6 @@ typedef struct {
     int frames_every;     ///< 0 = no frames
     int checkpoint_every; ///< 0 = only at the end and on a signal
     int keep_state;       ///< 1 = the final result.h5 keeps the solver state (resumable)
-    int print_frequency;
     int quiet;
 
     /* limits */

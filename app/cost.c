@@ -134,7 +134,7 @@ void app_cost_estimate(const app_config *c, app_cost *e)
                                           : HUGE_VAL;
     // result.h5: densities, strain energy, displacements, theta, checkpoint (theta and the
     // solver state: at most the solver's vectors), history rows, config text
-    double rows = fmin(c->max_iters + 2.0, 1e5);
+    double rows = fmin(c->solver.maxit + 2.0, 1e5);
     e->h5_bytes =
         8 * (4 * ne + ndof * c->n_cases + 2 * n) + e->solver_bytes + 8 * rows * (8 + k) + 4e5;
     double scale = c->png_scale > 0 ? c->png_scale : 1;

@@ -420,6 +420,14 @@ static int run_project(double *x, int n, void *user)
     return app_chain_project(x, n, ((run_ctx *)user)->ch);
 }
 
+void app_run_solver_settings(const app_config *c, const app_run_opts *o, ncvx_settings *s)
+{
+    *s = c->solver;
+    s->print_level = o->quiet ? 0 : 1;
+    s->log = o->log ? o->log : stdout;
+    if (c->seed) s->seed = c->seed;
+}
+
 int app_run(const app_config *c, const app_run_opts *o, app_run_result *res)
 {
     run_ctx r;
@@ -503,21 +511,15 @@ int app_run(const app_config *c, const app_run_opts *o, app_run_result *res)
     for (int i = 0; i < r.n_eq; i++)
         names[r.n_ineq + i] = app_chain_con_name(r.ch, i, 1);
     static const char *const extra_names[2] = {"mu", "stationarity"};
-    int cap = c->max_iters + 2;
+    int cap = c->solver.maxit + 2;
     if (cap > 100000) cap = 100000;
     if (app_history_init(&r.hist, nc, nc ? names : NULL, 2, extra_names, cap) != APP_IO_OK) {
         fprintf(stderr, "topopt: out of memory\n");
         goto done;
     }
 
-    ncvx_settings s = c->solver;
-    s.maxit = c->max_iters;
-    s.max_evals = c->max_evals;
-    s.maxclocktime = c->max_time;
-    s.print_level = o->quiet ? 0 : 1;
-    s.print_frequency = c->print_frequency;
-    s.log = r.log;
-    if (c->seed) s.seed = c->seed;
+    ncvx_settings s;
+    app_run_solver_settings(c, o, &s);
     ncvx_problem p = {.n = r.n,
                       .n_ineq = r.n_ineq,
                       .n_eq = r.n_eq,
@@ -564,10 +566,10 @@ int app_run(const app_config *c, const app_run_opts *o, app_run_result *res)
     if (!o->quiet) {
         static const char *const pk[] = {"cnn", "mlp", "pixel"};
         char budget[64];
-        if (c->max_evals > 0)
-            snprintf(budget, sizeof budget, "%ld evaluations", c->max_evals);
+        if (c->solver.max_evals > 0)
+            snprintf(budget, sizeof budget, "%ld evaluations", c->solver.max_evals);
         else
-            snprintf(budget, sizeof budget, "%d iterations", c->max_iters);
+            snprintf(budget, sizeof budget, "%d iterations", c->solver.maxit);
         fprintf(r.log,
                 "%s: %dx%d grid, volfrac %.3g, %s parameterization (%d variables), %s, %d "
                 "inequality and %d equality constraints, budget %s -> %s\n",

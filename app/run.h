@@ -33,6 +33,11 @@ typedef struct {
     char out_dir[1024]; ///< where the outputs went ("" if none)
 } app_run_result;
 
+/** The solver settings of a run of c: c->solver (method, budget, print frequency) with the
+ *  run's log and print level from o, and the seed rule (a nonzero config seed also seeds
+ *  the solver's random directions). The one place where a run's ncvx_settings are made. */
+void app_run_solver_settings(const app_config *c, const app_run_opts *o, ncvx_settings *s);
+
 /** Run the optimization described by c. Returns APP_EXIT_OK, APP_EXIT_FAILED (run failed, the
  *  message is on stderr) or APP_EXIT_USAGE (bad resume directory). res may be NULL. */
 int app_run(const app_config *c, const app_run_opts *o, app_run_result *res);

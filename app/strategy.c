@@ -53,22 +53,19 @@ static int strat_monitor(const ncvx_iterate *it, void *user)
     return 0;
 }
 
-/* Run one phase on chain ch from x (in: start, out: best point) with at most max_evals FE
- * solves. Returns 0 or 1 (message printed). */
-static int run_phase(strat_ctx *s, app_chain *ch, const ncvx_settings *base, long max_evals,
-                     double *x, ncvx_info *info)
+/* Run one phase of config pc on chain ch from x (in: start, out: best point) with at most
+ * max_evals FE solves and what is left of the run's time. Returns 0 or 1 (message printed). */
+static int run_phase(strat_ctx *s, app_chain *ch, const app_config *pc, long max_evals, double *x,
+                     ncvx_info *info)
 {
     ncvx_solver *sv = NULL;
     s->ch = ch;
-    ncvx_settings st = *base;
-    st.maxit = s->c->max_iters;
+    ncvx_settings st;
+    app_run_solver_settings(pc, s->o, &st);
+    double max_time = s->c->solver.maxclocktime;
     st.max_evals = max_evals;
-    st.maxclocktime = s->c->max_time > 0 ? s->c->max_time - s->t_base : 0;
-    if (s->c->max_time > 0 && st.maxclocktime <= 0) st.maxclocktime = 1e-9;
-    st.print_level = s->o->quiet ? 0 : 1;
-    st.print_frequency = s->c->print_frequency;
-    st.log = s->o->log ? s->o->log : stdout;
-    if (s->c->seed) st.seed = s->c->seed;
+    st.maxclocktime = max_time > 0 ? max_time - s->t_base : 0;
+    if (max_time > 0 && st.maxclocktime <= 0) st.maxclocktime = 1e-9;
     ncvx_problem p = {.n = app_chain_num_params(ch),
                       .n_ineq = app_chain_num_ineq(ch),
                       .n_eq = app_chain_num_eq(ch),
@@ -125,13 +122,17 @@ static int write_outputs(const strat_ctx *s, app_chain *ch, const double *x, con
 
 /* The config of the polish phase: pixels of the same problem, filter, projection and
  * constraints, the volume explicit, the polish method with the schema's default settings
- * (as the suite's pixel-mma and pixel-oc runs). */
+ * (as the suite's pixel-mma and pixel-oc runs) under the run's budget and printing. */
 static int polish_config(const app_config *c, app_config *p)
 {
     app_config d; /* the defaults' solver settings */
     app_config_default(&d);
     if (app_config_copy(p, c)) return -1;
     p->solver = d.solver;
+    p->solver.maxit = c->solver.maxit;
+    p->solver.max_evals = c->solver.max_evals;
+    p->solver.maxclocktime = c->solver.maxclocktime;
+    p->solver.print_frequency = c->solver.print_frequency;
     p->solver.method = c->strategy_polish == APP_POLISH_OC ? NCVX_OC : NCVX_MMA;
     p->param_kind = APP_PARAM_PIXEL;
     p->density_map = APP_MAP_PIXEL;
@@ -169,7 +170,7 @@ int app_strategy_run_info(const app_config *c, const app_run_opts *o, app_run_re
         fprintf(stderr, "topopt: unknown strategy %d\n", c->strategy);
         return APP_EXIT_FAILED;
     }
-    if (c->max_evals < 5) {
+    if (c->solver.max_evals < 5) {
         fprintf(stderr, "topopt: strategy.kind neural-polish needs budget.evaluations >= 5 (it "
                         "splits the evaluations between its phases)\n");
         return APP_EXIT_USAGE;
@@ -195,7 +196,7 @@ int app_strategy_run_info(const app_config *c, const app_run_opts *o, app_run_re
     theta = malloc(sizeof(double) * (size_t)n1);
     x = malloc(sizeof(double) * (size_t)n2);
     static const char *const extra_names[2] = {"phase", "stationarity"};
-    int cap = c->max_iters + 4;
+    int cap = c->solver.maxit + 4;
     if (cap > 100000) cap = 100000;
     if (!theta || !x || app_history_init(&s.hist, 0, NULL, 2, extra_names, cap) != APP_IO_OK) {
         fprintf(stderr, "topopt: out of memory\n");
@@ -205,7 +206,7 @@ int app_strategy_run_info(const app_config *c, const app_run_opts *o, app_run_re
         fprintf(stderr, "topopt: parameter initialization failed\n");
         goto done;
     }
-    long budget = c->max_evals;
+    long budget = c->solver.max_evals;
     long n_neural = (long)floor(c->strategy_neural_fraction * (double)budget);
     if (n_neural < 3) n_neural = 3;
     if (n_neural > budget - 2) n_neural = budget - 2;
@@ -238,7 +239,7 @@ int app_strategy_run_info(const app_config *c, const app_run_opts *o, app_run_re
     s.evals_base = app_chain_fem_solves(ch1);
     ncvx_info i1, i2;
     /* one solve of the neural share is kept for the hand-over below */
-    if (run_phase(&s, ch1, &c->solver, n_neural - 1 - s.evals_base, theta, &i1)) goto done;
+    if (run_phase(&s, ch1, c, n_neural - 1 - s.evals_base, theta, &i1)) goto done;
 
     /* hand-over: the raw density of phase 1's best point starts the pixels; this solve also
      * gives the neural design's compliance, and counts */
@@ -271,7 +272,7 @@ int app_strategy_run_info(const app_config *c, const app_run_opts *o, app_run_re
         s.evals_base = si.neural_evals;
         s.iter_base = i1.iters + 1;
         s.t_base = app_now() - t0;
-        if (run_phase(&s, ch2, &pc->solver, budget - si.neural_evals, x, &i2)) goto done;
+        if (run_phase(&s, ch2, pc, budget - si.neural_evals, x, &i2)) goto done;
         last = &i2;
     }
     si.polish_evals = app_chain_fem_solves(ch2);

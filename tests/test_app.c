@@ -80,7 +80,7 @@ static void test_config_defaults(void **state)
     assert_int_equal(c->param_kind, APP_PARAM_CNN);
     assert_int_equal(c->density_map, APP_MAP_SIGMOID_MEAN);
     assert_int_equal((int)c->solver.method, (int)NCVX_LBFGS);
-    assert_int_equal(c->max_evals, 1000);
+    assert_int_equal(c->solver.max_evals, 1000);
     assert_int_equal(c->cnn.latent_size, 128); /* the library default, untouched */
     assert_int_equal(c->n_fix_x, 1);
     assert_int_equal(c->fix_x[0].y1, 8);
@@ -655,8 +655,8 @@ static void test_keep_state_continues(void **state)
     app_run_result ra, rb;
     snprintf(c->out_dir, sizeof c->out_dir, "%s", a);
     assert_int_equal(app_run(c, &o, &ra), APP_EXIT_OK);
-    int full_iters = c->max_iters;
-    c->max_iters = 10;
+    int full_iters = c->solver.maxit;
+    c->solver.maxit = 10;
     snprintf(c->out_dir, sizeof c->out_dir, "%s", b);
     assert_int_equal(app_run(c, &o, &rb), APP_EXIT_OK);
     assert_int_equal(rb.iters, 10);
@@ -664,7 +664,7 @@ static void test_keep_state_continues(void **state)
     assert_int_equal(read_result(b, &B), 0);
     assert_true(B.checkpoint.present);
     app_result_free(&B);
-    c->max_iters = full_iters;
+    c->solver.maxit = full_iters;
     o.resume_dir = b;
     assert_int_equal(app_run(c, &o, &rb), APP_EXIT_OK);
     assert_int_equal(ra.iters, rb.iters);
@@ -789,7 +789,7 @@ static void test_resume_damaged(void **state)
     app_config *c = cfg_new();
     char err[1024], dir[512], h5[600], cdir[512], ch5[600];
     if (load(c, SMALL_RUN "outputs: {keep_state: true}\n", 0, NULL, err)) fail_msg("%s", err);
-    c->max_iters = 4;
+    c->solver.maxit = 4;
     snprintf(dir, sizeof dir, "%s/dmg", tmp_root);
     snprintf(cdir, sizeof cdir, "%s/dmg_copy", tmp_root);
     snprintf(c->out_dir, sizeof c->out_dir, "%s", dir);

@@ -98,7 +98,7 @@ static void run_accounting(const char *polish)
     /* every FE solve of the optimization counts; the one extra solve is the evaluation of the
      * final design for the outputs, which a single run does too */
     assert_int_equal(counted - 1, res.evals);
-    assert_true(res.evals <= c->max_evals);
+    assert_true(res.evals <= c->solver.max_evals);
     assert_int_equal(si.neural_evals + si.polish_evals, res.evals);
     assert_true(si.neural_evals <= (long)(0.5 * 40)); /* the neural share, hand-over included */
     assert_true(si.polish_evals >= 2);                /* the polish did run */

@@ -194,9 +194,7 @@ int main(int argc, char **argv)
         double *theta = malloc((size_t)n * sizeof *theta);
         if (!theta || app_chain_init_params(ch, theta)) return 1;
         ctx x = {.ch = ch};
-        ncvx_settings s = c->solver;
-        s.maxit = c->max_iters;
-        s.max_evals = c->max_evals;
+        ncvx_settings s = c->solver; /* with the budget of the config */
         s.print_level = 0;
         ncvx_problem p = {.n = n,
                           .n_ineq = app_chain_num_ineq(ch),
