@@ -76,6 +76,11 @@ typedef struct {
     FILE *log;
     char *identity;         /* app_config_identity(c) */
     uint64_t identity_hash; /* its FNV-1a 64 */
+    double *theta;          /* [n] the iterate: start, then the solver's result */
+    app_result prev;        /* the checkpoint read by --resume (zero otherwise) */
+    ncvx_info info;         /* of the solve */
+    double elapsed;         /* wall seconds of the solve, resumed time included */
+    int interrupted;        /* the solve was halted by a signal (or halt_after) */
 } run_ctx;
 
 static uint64_t dbits(double d)
@@ -428,141 +433,150 @@ void app_run_solver_settings(const app_config *c, const app_run_opts *o, ncvx_se
     if (c->seed) s->seed = c->seed;
 }
 
-int app_run(const app_config *c, const app_run_opts *o, app_run_result *res)
+/* The stages of app_run. Each returns APP_EXIT_OK to go on, or the exit code with the message
+ * already on stderr; run_free releases whatever the stages built. */
+
+/* Output folder, config identity, chain, iterate buffers and the starting point. */
+static int run_build(run_ctx *r)
 {
-    run_ctx r;
-    memset(&r, 0, sizeof r);
-    r.c = c;
-    r.o = o;
-    r.log = o->log ? o->log : stdout;
-    g_stop = 0;
-    app_threads_apply(c->threads, c->width * c->height, NULL);
-    if (c->strategy != APP_STRATEGY_SINGLE) return app_strategy_run(c, o, res);
-    int rc = APP_EXIT_FAILED;
-    double *theta = NULL;
-    app_result prev;
-    memset(&prev, 0, sizeof prev);
+    const app_config *c = r->c;
+    const app_run_opts *o = r->o;
     char err[1024];
-
     if (c->out_dir[0])
-        snprintf(r.dir, sizeof r.dir, "%s", c->out_dir);
+        snprintf(r->dir, sizeof r->dir, "%s", c->out_dir);
     else
-        snprintf(r.dir, sizeof r.dir, "results/%s", c->name);
-    if (o->resume_dir) snprintf(r.dir, sizeof r.dir, "%s", o->resume_dir);
+        snprintf(r->dir, sizeof r->dir, "results/%s", c->name);
+    if (o->resume_dir) snprintf(r->dir, sizeof r->dir, "%s", o->resume_dir);
 
-    if (!(r.identity = app_config_identity(c))) {
+    if (!(r->identity = app_config_identity(c))) {
         fprintf(stderr, "topopt: out of memory\n");
         return APP_EXIT_FAILED;
     }
-    r.identity_hash = app_fnv1a64(APP_FNV1A64_INIT, r.identity, strlen(r.identity));
-    if (app_chain_create(&r.ch, c, err, sizeof err)) {
+    r->identity_hash = app_fnv1a64(APP_FNV1A64_INIT, r->identity, strlen(r->identity));
+    if (app_chain_create(&r->ch, c, err, sizeof err)) {
         fprintf(stderr, "topopt: %s\n", err);
-        free(r.identity);
         return APP_EXIT_FAILED;
     }
-    r.n = app_chain_num_params(r.ch);
-    r.n_ineq = app_chain_num_ineq(r.ch);
-    r.n_eq = app_chain_num_eq(r.ch);
-    theta = malloc(sizeof(double) * (size_t)r.n);
-    r.theta_ck = malloc(sizeof(double) * (size_t)r.n);
-    r.x_prev = calloc((size_t)r.n, sizeof(double));
-    if (!theta || !r.theta_ck || !r.x_prev) {
-        fprintf(stderr, "topopt: out of memory (%d parameters)\n", r.n);
-        goto done;
+    r->n = app_chain_num_params(r->ch);
+    r->n_ineq = app_chain_num_ineq(r->ch);
+    r->n_eq = app_chain_num_eq(r->ch);
+    r->theta = malloc(sizeof(double) * (size_t)r->n);
+    r->theta_ck = malloc(sizeof(double) * (size_t)r->n);
+    r->x_prev = calloc((size_t)r->n, sizeof(double));
+    if (!r->theta || !r->theta_ck || !r->x_prev) {
+        fprintf(stderr, "topopt: out of memory (%d parameters)\n", r->n);
+        return APP_EXIT_FAILED;
     }
-    if (app_chain_init_params(r.ch, theta)) {
+    if (app_chain_init_params(r->ch, r->theta)) {
         fprintf(stderr, "topopt: parameter initialization failed\n");
-        goto done;
+        return APP_EXIT_FAILED;
     }
+    return APP_EXIT_OK;
+}
 
-    /* resume: read the checkpoint first, so that a bad folder is reported before any work */
+/* --resume: read the checkpoint into r->prev and check that it belongs to this config, first,
+ * so that a bad folder is reported before any work (APP_EXIT_USAGE). Then the objective scale:
+ * the checkpoint's, or the compliance at the start (NCVX normalizes by it). */
+static int run_load(run_ctx *r)
+{
+    const app_run_opts *o = r->o;
+    char err[1024];
     if (o->resume_dir) {
         char path[1200];
         snprintf(path, sizeof path, "%s/result.h5", o->resume_dir);
-        if (app_h5_read(path, &prev, err, sizeof err) != APP_IO_OK) {
+        if (app_h5_read(path, &r->prev, err, sizeof err) != APP_IO_OK) {
             fprintf(stderr, "topopt: --resume: %s\n", err);
-            rc = APP_EXIT_USAGE;
-            goto done;
+            return APP_EXIT_USAGE;
         }
-        if (resume_check(&r, &prev, path)) {
-            rc = APP_EXIT_USAGE;
-            goto done;
-        }
+        if (resume_check(r, &r->prev, path)) return APP_EXIT_USAGE;
     }
-
-    /* objective scale: the compliance at the start (NCVX normalizes by it) */
-    if (c->normalize_objective) {
+    if (r->c->normalize_objective) {
         if (o->resume_dir) {
-            app_chain_set_scale(r.ch, bitsd(prev.checkpoint.words[CW_SCALE]));
+            app_chain_set_scale(r->ch, bitsd(r->prev.checkpoint.words[CW_SCALE]));
         } else {
             double f0;
-            if (app_chain_eval(theta, &f0, NULL, NULL, NULL, NULL, NULL, r.ch)) {
+            if (app_chain_eval(r->theta, &f0, NULL, NULL, NULL, NULL, NULL, r->ch)) {
                 fprintf(stderr, "topopt: the starting design cannot be evaluated\n");
-                goto done;
+                return APP_EXIT_FAILED;
             }
-            app_chain_set_scale(r.ch, f0);
+            app_chain_set_scale(r->ch, f0);
         }
     }
+    return APP_EXIT_OK;
+}
 
+/* The history, the solver and its state buffer; on --resume the solver state, the iterate,
+ * the history up to the checkpoint and the time already spent are restored from r->prev. */
+static int run_setup_solver(run_ctx *r)
+{
+    const app_config *c = r->c;
+    const app_run_opts *o = r->o;
     const char *names[16];
-    int nc = r.n_ineq + r.n_eq;
-    for (int i = 0; i < r.n_ineq; i++)
-        names[i] = app_chain_con_name(r.ch, i, 0);
-    for (int i = 0; i < r.n_eq; i++)
-        names[r.n_ineq + i] = app_chain_con_name(r.ch, i, 1);
+    int nc = r->n_ineq + r->n_eq;
+    for (int i = 0; i < r->n_ineq; i++)
+        names[i] = app_chain_con_name(r->ch, i, 0);
+    for (int i = 0; i < r->n_eq; i++)
+        names[r->n_ineq + i] = app_chain_con_name(r->ch, i, 1);
     static const char *const extra_names[2] = {"mu", "stationarity"};
     int cap = c->solver.maxit + 2;
     if (cap > 100000) cap = 100000;
-    if (app_history_init(&r.hist, nc, nc ? names : NULL, 2, extra_names, cap) != APP_IO_OK) {
+    if (app_history_init(&r->hist, nc, nc ? names : NULL, 2, extra_names, cap) != APP_IO_OK) {
         fprintf(stderr, "topopt: out of memory\n");
-        goto done;
+        return APP_EXIT_FAILED;
     }
 
     ncvx_settings s;
     app_run_solver_settings(c, o, &s);
-    ncvx_problem p = {.n = r.n,
-                      .n_ineq = r.n_ineq,
-                      .n_eq = r.n_eq,
+    ncvx_problem p = {.n = r->n,
+                      .n_ineq = r->n_ineq,
+                      .n_eq = r->n_eq,
                       .eval = run_eval,
                       .monitor = monitor,
                       .project = run_project,
-                      .lower = app_chain_lower(r.ch),
-                      .upper = app_chain_upper(r.ch),
-                      .user = &r};
-    ncvx_status st = ncvx_create(&r.sv, &p, &s);
+                      .lower = app_chain_lower(r->ch),
+                      .upper = app_chain_upper(r->ch),
+                      .user = r};
+    ncvx_status st = ncvx_create(&r->sv, &p, &s);
     if (st != NCVX_OK) {
         fprintf(stderr, "topopt: solver setup failed: %s\n", ncvx_status_str(st));
-        goto done;
+        return APP_EXIT_FAILED;
     }
-    r.state_size = ncvx_state_size(r.sv);
-    r.state = malloc(sizeof(double) * (r.state_size ? r.state_size : 1));
-    if (!r.state) {
+    r->state_size = ncvx_state_size(r->sv);
+    r->state = malloc(sizeof(double) * (r->state_size ? r->state_size : 1));
+    if (!r->state) {
         fprintf(stderr, "topopt: out of memory (solver state)\n");
-        goto done;
+        return APP_EXIT_FAILED;
     }
-    if (o->resume_dir) {
-        const app_checkpoint *k = &prev.checkpoint;
-        if (k->n_solver_state != r.state_size ||
-            ncvx_state_import(r.sv, k->solver_state, k->n_solver_state) != NCVX_OK) {
-            fprintf(stderr, "topopt: --resume: the solver state does not match this config\n");
-            rc = APP_EXIT_USAGE;
-            goto done;
-        }
-        memcpy(theta, k->extra, sizeof(double) * (size_t)r.n);
-        memcpy(r.x_prev, theta, sizeof(double) * (size_t)r.n);
-        /* history up to the checkpoint */
-        const app_history *h = &prev.history;
-        int rows = (int)k->counters[CK_ROWS];
-        for (int i = 0; i < rows && i < h->n_rows; i++)
-            app_history_append(&r.hist, h->iteration[i], h->evaluations[i], h->objective[i],
-                               nc ? h->constraints + (size_t)i * nc : NULL, h->violation[i],
-                               h->step[i], h->time[i], h->n_extra == 2 ? h->extra + 2 * i : NULL);
-        r.t_offset = h->n_rows ? h->time[rows > 0 ? rows - 1 : 0] : 0;
-        if (!o->quiet)
-            fprintf(r.log, "resuming %s at iteration %lld (%lld evaluations)\n", r.dir,
-                    (long long)k->counters[CK_ITER], (long long)k->counters[CK_EVALS]);
-    }
+    if (!o->resume_dir) return APP_EXIT_OK;
 
+    const app_checkpoint *k = &r->prev.checkpoint;
+    if (k->n_solver_state != r->state_size ||
+        ncvx_state_import(r->sv, k->solver_state, k->n_solver_state) != NCVX_OK) {
+        fprintf(stderr, "topopt: --resume: the solver state does not match this config\n");
+        return APP_EXIT_USAGE;
+    }
+    memcpy(r->theta, k->extra, sizeof(double) * (size_t)r->n);
+    memcpy(r->x_prev, r->theta, sizeof(double) * (size_t)r->n);
+    /* history up to the checkpoint */
+    const app_history *h = &r->prev.history;
+    int rows = (int)k->counters[CK_ROWS];
+    for (int i = 0; i < rows && i < h->n_rows; i++)
+        app_history_append(&r->hist, h->iteration[i], h->evaluations[i], h->objective[i],
+                           nc ? h->constraints + (size_t)i * nc : NULL, h->violation[i], h->step[i],
+                           h->time[i], h->n_extra == 2 ? h->extra + 2 * i : NULL);
+    r->t_offset = h->n_rows ? h->time[rows > 0 ? rows - 1 : 0] : 0;
+    if (!o->quiet)
+        fprintf(r->log, "resuming %s at iteration %lld (%lld evaluations)\n", r->dir,
+                (long long)k->counters[CK_ITER], (long long)k->counters[CK_EVALS]);
+    return APP_EXIT_OK;
+}
+
+/* The banner line (unless quiet) and the output folders (DIR, DIR/frames). */
+static int run_prepare_outputs(run_ctx *r)
+{
+    const app_config *c = r->c;
+    const app_run_opts *o = r->o;
+    char err[1024];
     if (!o->quiet) {
         static const char *const pk[] = {"cnn", "mlp", "pixel"};
         char budget[64];
@@ -570,100 +584,139 @@ int app_run(const app_config *c, const app_run_opts *o, app_run_result *res)
             snprintf(budget, sizeof budget, "%ld evaluations", c->solver.max_evals);
         else
             snprintf(budget, sizeof budget, "%d iterations", c->solver.maxit);
-        fprintf(r.log,
+        fprintf(r->log,
                 "%s: %dx%d grid, volfrac %.3g, %s parameterization (%d variables), %s, %d "
                 "inequality and %d equality constraints, budget %s -> %s\n",
-                c->name, c->width, c->height, c->volfrac, pk[c->param_kind], r.n,
-                ncvx_method_str(c->solver.method), r.n_ineq, r.n_eq, budget,
-                o->no_outputs ? "(no outputs)" : r.dir);
-        fflush(r.log);
+                c->name, c->width, c->height, c->volfrac, pk[c->param_kind], r->n,
+                ncvx_method_str(c->solver.method), r->n_ineq, r->n_eq, budget,
+                o->no_outputs ? "(no outputs)" : r->dir);
+        fflush(r->log);
     }
-    if (!o->no_outputs && app_io_mkdirs(r.dir, err, sizeof err) != APP_IO_OK) {
+    if (!o->no_outputs && app_io_mkdirs(r->dir, err, sizeof err) != APP_IO_OK) {
         fprintf(stderr, "topopt: %s\n", err);
-        goto done;
+        return APP_EXIT_FAILED;
     }
     if (!o->no_outputs && c->frames_every > 0) {
         char fdir[1200];
-        snprintf(fdir, sizeof fdir, "%s/frames", r.dir);
+        snprintf(fdir, sizeof fdir, "%s/frames", r->dir);
         if (app_io_mkdirs(fdir, err, sizeof err) != APP_IO_OK) {
             fprintf(stderr, "topopt: %s\n", err);
-            goto done;
+            return APP_EXIT_FAILED;
         }
     }
+    return APP_EXIT_OK;
+}
 
-    ncvx_info info;
-    memset(&info, 0, sizeof info);
+/* Solve from r->theta (the result comes back there), then settle what the final result.h5
+ * keeps: nothing of the solver for a finished run (unless outputs.keep_state), the final
+ * state with keep_state, and for an interrupted run the checkpoint the monitor took, whose
+ * iterate becomes r->theta. */
+static int run_optimize(run_ctx *r)
+{
+    memset(&r->info, 0, sizeof r->info);
     double t0 = app_now();
-    st = ncvx_solve(r.sv, theta, &info);
-    double elapsed = app_now() - t0 + r.t_offset;
+    ncvx_status st = ncvx_solve(r->sv, r->theta, &r->info);
+    r->elapsed = app_now() - t0 + r->t_offset;
     if (st != NCVX_OK) {
         fprintf(stderr, "topopt: solver failed: %s\n", ncvx_status_str(st));
-        goto done;
+        return APP_EXIT_FAILED;
     }
-    if (r.monitor_failed) {
-        fprintf(stderr, "topopt: %s\n", r.err);
-        goto done;
+    if (r->monitor_failed) {
+        fprintf(stderr, "topopt: %s\n", r->err);
+        return APP_EXIT_FAILED;
     }
-    int interrupted = r.halted_by_signal;
-    if (!interrupted && !c->keep_state) {
+    r->interrupted = r->halted_by_signal;
+    if (!r->interrupted && !r->c->keep_state) {
         /* a finished run: the result without the solver state (outputs.keep_state keeps it) */
-        r.have_ck = 0;
-    } else if (!interrupted) {
+        r->have_ck = 0;
+    } else if (!r->interrupted) {
         /* the final state: a later --resume continues from here (e.g. with a larger budget) */
-        ncvx_state_export(r.sv, r.state, r.state_size);
-        memcpy(r.theta_ck, theta, sizeof(double) * (size_t)r.n);
-        r.ck_iter = info.iters;
-        r.ck_evals = info.evals;
-        r.ck_rows = r.hist.n_rows;
-        r.have_ck = 1;
+        ncvx_state_export(r->sv, r->state, r->state_size);
+        memcpy(r->theta_ck, r->theta, sizeof(double) * (size_t)r->n);
+        r->ck_iter = r->info.iters;
+        r->ck_evals = r->info.evals;
+        r->ck_rows = r->hist.n_rows;
+        r->have_ck = 1;
     } else {
         /* continue from the checkpoint taken in the monitor (the iterate it saw) */
-        memcpy(theta, r.theta_ck, sizeof(double) * (size_t)r.n);
+        memcpy(r->theta, r->theta_ck, sizeof(double) * (size_t)r->n);
     }
-    r.t_offset = elapsed;
+    r->t_offset = r->elapsed;
+    return APP_EXIT_OK;
+}
+
+/* The final design: the output set (unless no_outputs), the summary line, the resume hint of
+ * an interrupted run, and res. APP_EXIT_OK, or APP_EXIT_FAILED when interrupted. */
+static int run_publish(run_ctx *r, app_run_result *res)
+{
+    const app_config *c = r->c;
+    const app_run_opts *o = r->o;
+    const ncvx_info *info = &r->info;
     app_chain_fields fl;
-    if (app_chain_fields_at(r.ch, theta, &fl)) {
+    if (app_chain_fields_at(r->ch, r->theta, &fl)) {
         fprintf(stderr, "topopt: evaluation of the final design failed\n");
-        goto done;
+        return APP_EXIT_FAILED;
     }
     double comp = fl.compliance, vol = fl.volume;
-    double viol = info.viol_ineq + info.viol_eq;
-    if (!o->no_outputs && write_outputs(&r, theta, comp, info.term, interrupted, 1)) {
-        fprintf(stderr, "topopt: %s\n", r.err);
-        goto done;
+    double viol = info->viol_ineq + info->viol_eq;
+    if (!o->no_outputs && write_outputs(r, r->theta, comp, info->term, r->interrupted, 1)) {
+        fprintf(stderr, "topopt: %s\n", r->err);
+        return APP_EXIT_FAILED;
     }
-    fprintf(r.log,
+    fprintf(r->log,
             "%s: compliance %.6g  volume %.4f  violation %.2e  evaluations %ld  iterations %d  "
             "time %.2f s  (%s: %s)%s%s\n",
-            c->name, comp, vol, viol, info.evals, info.iters, elapsed,
-            r.converged ? "converged" : status_text(info.term, interrupted),
-            r.converged ? "largest variable change below budget.change_tol"
-                        : (info.term_msg ? info.term_msg : ""),
-            o->no_outputs ? "" : "  -> ", o->no_outputs ? "" : r.dir);
-    if (interrupted)
-        fprintf(r.log, "interrupted: continue with  topopt run %s --resume %s\n",
-                c->path[0] ? c->path : "CONFIG", r.dir);
+            c->name, comp, vol, viol, info->evals, info->iters, r->elapsed,
+            r->converged ? "converged" : status_text(info->term, r->interrupted),
+            r->converged ? "largest variable change below budget.change_tol"
+                         : (info->term_msg ? info->term_msg : ""),
+            o->no_outputs ? "" : "  -> ", o->no_outputs ? "" : r->dir);
+    if (r->interrupted)
+        fprintf(r->log, "interrupted: continue with  topopt run %s --resume %s\n",
+                c->path[0] ? c->path : "CONFIG", r->dir);
     if (res) {
         res->compliance = comp;
         res->volume = vol;
         res->violation = viol;
-        res->evals = info.evals;
-        res->iters = info.iters;
-        res->time = elapsed;
-        res->term = info.term;
-        res->interrupted = interrupted;
-        snprintf(res->out_dir, sizeof res->out_dir, "%s", o->no_outputs ? "" : r.dir);
+        res->evals = info->evals;
+        res->iters = info->iters;
+        res->time = r->elapsed;
+        res->term = info->term;
+        res->interrupted = r->interrupted;
+        snprintf(res->out_dir, sizeof res->out_dir, "%s", o->no_outputs ? "" : r->dir);
     }
-    rc = interrupted ? APP_EXIT_FAILED : APP_EXIT_OK;
-done:
-    ncvx_destroy(r.sv);
-    app_chain_destroy(r.ch);
-    app_history_free(&r.hist);
-    app_result_free(&prev);
-    free(r.state);
-    free(r.theta_ck);
-    free(r.x_prev);
-    free(r.identity);
-    free(theta);
+    return r->interrupted ? APP_EXIT_FAILED : APP_EXIT_OK;
+}
+
+static void run_free(run_ctx *r)
+{
+    ncvx_destroy(r->sv);
+    app_chain_destroy(r->ch);
+    app_history_free(&r->hist);
+    app_result_free(&r->prev);
+    free(r->state);
+    free(r->theta_ck);
+    free(r->x_prev);
+    free(r->identity);
+    free(r->theta);
+}
+
+int app_run(const app_config *c, const app_run_opts *o, app_run_result *res)
+{
+    g_stop = 0;
+    app_threads_apply(c->threads, c->width * c->height, NULL);
+    if (c->strategy != APP_STRATEGY_SINGLE) return app_strategy_run(c, o, res);
+    run_ctx r;
+    memset(&r, 0, sizeof r);
+    r.c = c;
+    r.o = o;
+    r.log = o->log ? o->log : stdout;
+    int rc = run_build(&r);
+    if (rc == APP_EXIT_OK) rc = run_load(&r);
+    if (rc == APP_EXIT_OK) rc = run_setup_solver(&r);
+    if (rc == APP_EXIT_OK) rc = run_prepare_outputs(&r);
+    if (rc == APP_EXIT_OK) rc = run_optimize(&r);
+    if (rc == APP_EXIT_OK) rc = run_publish(&r, res);
+    run_free(&r);
     return rc;
 }
