@@ -281,8 +281,8 @@ static int phys_create(app_chain *ch, char *err, size_t errlen)
         goto out;
     }
     if (c->disp_enabled) {
-        ch->disp_dof = c->disp_dir == 0 ? fem_dof_x(H, c->disp_node[0], c->disp_node[1])
-                                        : fem_dof_y(H, c->disp_node[0], c->disp_node[1]);
+        ch->disp_dof = c->disp_dir == APP_DIR_X ? fem_dof_x(H, c->disp_node[0], c->disp_node[1])
+                                                : fem_dof_y(H, c->disp_node[0], c->disp_node[1]);
         ch->ell[ch->disp_dof] = 1.0;
         /* the sign of the displacement in the uniform design fixes which way is limited */
         for (int e = 0; e < ch->ne; e++)
@@ -299,7 +299,7 @@ static int phys_create(app_chain *ch, char *err, size_t errlen)
             errf(err, errlen,
                  "constraints.displacement: the node's %s displacement is zero in the uniform "
                  "design (a fixed dof?)",
-                 c->disp_dir == 0 ? "x" : "y");
+                 app_name_str(&app_direction_names, c->disp_dir));
             goto out;
         }
     }

@@ -18,6 +18,148 @@ _Static_assert(sizeof(ncvx_method) == sizeof(int), "enum stored as int");
 _Static_assert(sizeof(nn_activation) == sizeof(int), "enum stored as int");
 
 /* ------------------------------------------------------------------------------------------ */
+/* Name lists: one table per enum (index = value)                                              */
+
+#define NAMES(a) ((int)(sizeof(a) / sizeof(a)[0])), (a)
+
+static const app_name filter_v[] = {
+    {"density", "cone filter on the density (benchmark suite, top88 ft=2)"},
+    {"sensitivity", "top88 ft=1 sensitivity filter (pixel + oc only)"},
+    {"none", "no filter"},
+};
+const app_names app_filter_kind_names = {NAMES(filter_v), NULL};
+
+static const app_name norm_v[] = {
+    {"row", "rows sum to one (top88)"},
+    {"column", "columns sum to one (benchmark suite)"},
+};
+const app_names app_filter_norm_names = {NAMES(norm_v), NULL};
+
+static const app_name param_v[] = {
+    {"cnn", "Hoyer et al. 2019 network"},
+    {"mlp", "TOuNN-style Fourier MLP"},
+    {"pixel", "one variable per element"},
+};
+const app_names app_param_kind_names = {NAMES(param_v), NULL};
+
+static const app_name map_v[] = {
+    {"sigmoid-mean", "sigmoid(z + b), b by bisection so the mean equals volfrac (Hoyer et al.)"},
+    {"sigmoid", "plain sigmoid (volume is a solver constraint)"},
+    {"pixel", "identity with bounds [0, 1]"},
+};
+const app_names app_density_map_names = {NAMES(map_v), NULL};
+
+static const app_name vol_v[] = {
+    {"auto", "none with density_map sigmoid-mean, le otherwise"},
+    {"none", "no volume constraint"},
+    {"le", "mean density <= volfrac"},
+    {"eq", "mean density = volfrac"},
+};
+const app_names app_volume_kind_names = {NAMES(vol_v), NULL};
+
+static const app_name sym_v[] = {
+    {"none", "no symmetry constraint"},
+    {"x", "mirror about the vertical centre line"},
+    {"y", "mirror about the horizontal centre line"},
+};
+const app_names app_symmetry_names = {NAMES(sym_v), NULL};
+
+static const app_name dir_v[] = {
+    {"x", "horizontal"},
+    {"y", "vertical (y grows downward)"},
+};
+const app_names app_direction_names = {NAMES(dir_v), NULL};
+
+static const app_name reuse_v[] = {
+    /* FEM_REUSE_* order */
+    {"auto", "on only for grids large enough that it pays"},
+    {"off", "a Cholesky factorization every evaluation"},
+    {"on", "conjugate gradients preconditioned with the last Cholesky factor, refactoring only "
+           "when CG stops paying"},
+};
+const app_names app_fem_reuse_names = {NAMES(reuse_v), NULL};
+
+static const app_name strategy_v[] = {
+    {"single", "one run of the method above"},
+    {"neural-polish",
+     "the method above on the parameterization above for neural_fraction of "
+     "budget.evaluations, then the remaining evaluations polish the pixels of its density (same "
+     "filter, penalty and volfrac, volume <= volfrac explicit) with polish_method; every FE "
+     "solve of both phases counts"},
+};
+const app_names app_strategy_kind_names = {NAMES(strategy_v), NULL};
+
+/* Names owned by the libraries: the tables here hold the docs, in the libraries' enum order
+ * (test_app checks that every library value has one). */
+static const char *method_name(int i)
+{
+    return ncvx_method_str((ncvx_method)i);
+}
+static const app_name method_v[] = {
+    {NULL, "BFGS-SQP with steering (Curtis, Mitchell, Overton 2017; GRANSO)"},
+    {NULL, "unconstrained L-BFGS with a weak Wolfe line search"},
+    {NULL, "quadratic or exact penalty, increasing weight, inner L-BFGS"},
+    {NULL, "augmented Lagrangian (PHR for inequalities), inner L-BFGS"},
+    {NULL, "projected gradient with a line search"},
+    {NULL, "Method of Moving Asymptotes (Svanberg 1987/2002)"},
+    {NULL, "optimality criteria (one volume constraint, move limit)"},
+};
+const app_names app_method_names = {NAMES(method_v), method_name};
+
+static const ncvx_method polish_methods[] = {NCVX_MMA, NCVX_OC}; /* app_polish_method order */
+ncvx_method app_polish_ncvx_method(app_polish_method p)
+{
+    return polish_methods[p == APP_POLISH_OC ? 1 : 0];
+}
+static const char *polish_name(int i)
+{
+    if (i < APP_POLISH_MMA || i > APP_POLISH_OC) return "unknown";
+    return ncvx_method_str(app_polish_ncvx_method((app_polish_method)i));
+}
+static const app_name polish_v[] = {
+    {NULL, "Method of Moving Asymptotes"},
+    {NULL, "optimality criteria"},
+};
+const app_names app_polish_method_names = {NAMES(polish_v), polish_name};
+
+static const char *activation_name(int i)
+{
+    return nn_activation_str((nn_activation)i);
+}
+static const app_name act_v[] = {
+    {NULL, "tanh(x)"},
+    {NULL, "1 / (1 + exp(-x))"},
+    {NULL, "x if x >= 0, else leaky_relu_slope * x"},
+    {NULL, "x * sigmoid(x)"},
+    {NULL, "x"},
+};
+const app_names app_activation_names = {NAMES(act_v), activation_name};
+
+static const char *precision_name(int i)
+{
+    return nn_precision_str((nn_precision)i);
+}
+static const app_name prec_v[] = {
+    {NULL, "as the paper's TensorFlow code"},
+    {NULL, "everything in double (for finite-difference checks)"},
+};
+const app_names app_precision_names = {NAMES(prec_v), precision_name};
+#undef NAMES
+
+const char *app_name_str(const app_names *l, int i)
+{
+    if (i < 0 || i >= l->n) return "unknown";
+    return l->lib_name ? l->lib_name(i) : l->v[i].name;
+}
+
+int app_name_parse(const app_names *l, const char *s)
+{
+    for (int i = 0; i < l->n; i++)
+        if (!strcmp(s, app_name_str(l, i))) return i;
+    return -1;
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* The schema                                                                                  */
 
 typedef enum {
@@ -40,31 +182,16 @@ typedef struct {
     const char *path;
     ktype type;
     size_t off;
-    size_t aux;               /* string capacity, or offset of a list's count */
-    const char *def;          /* default as YAML text; NULL = the library default */
-    double min, max;          /* inclusive range for numbers (min > max: no range) */
-    const char *const *names; /* enum names (NULL-terminated, index = value) */
+    size_t aux;             /* string capacity, or offset of a list's count */
+    const char *def;        /* default as YAML text; NULL = the library default */
+    double min, max;        /* inclusive range for numbers (min > max: no range) */
+    const app_names *names; /* the enum's name list (T_ENUM) */
     const char *doc;
 } key;
 
 #define OFF(f) offsetof(app_config, f)
 #define NORANGE 1, 0
 #define BIG 1e300
-
-static const char *const filter_names[] = {"density", "sensitivity", "none", NULL};
-static const char *const norm_names[] = {"row", "column", NULL};
-static const char *const param_names[] = {"cnn", "mlp", "pixel", NULL};
-static const char *const map_names[] = {"sigmoid-mean", "sigmoid", "pixel", NULL};
-static const char *const vol_names[] = {"auto", "none", "le", "eq", NULL};
-static const char *const sym_names[] = {"none", "x", "y", NULL};
-static const char *const dir_names[] = {"x", "y", NULL};
-static const char *const method_names[] = {"bfgs-sqp", "lbfgs", "penalty", "auglag",
-                                           "projgrad", "mma",   "oc",      NULL};
-static const char *const reuse_names[] = {"auto", "off", "on", NULL};
-static const char *const strategy_names[] = {"single", "neural-polish", NULL};
-static const char *const polish_names[] = {"mma", "oc", NULL};
-static const char *const act_names[] = {"tanh", "sigmoid", "leaky_relu", "swish", "identity", NULL};
-static const char *const prec_names[] = {"float32", "float64", NULL}; /* nn_precision order */
 
 #define S(f) OFF(solver.f)
 static const key KEYS[] = {
@@ -103,30 +230,26 @@ static const key KEYS[] = {
      "Young's modulus of void (modified SIMP, must be < E0)"},
     {"material.nu", T_DOUBLE, OFF(nu), 0, "0.3", -0.99, 0.49, NULL, "Poisson's ratio"},
     {"material.p", T_DOUBLE, OFF(penal), 0, "3", 1, 10, NULL, "SIMP penalization exponent"},
-    {"fem.reuse", T_ENUM, OFF(fem_reuse), 0, "auto", NORANGE, reuse_names,
-     "solve K u = f by conjugate gradients preconditioned with the last Cholesky factor, "
-     "refactoring only when CG stops paying (on), refactor every evaluation (off), or on only "
-     "for grids large enough that it pays (auto)"},
+    {"fem.reuse", T_ENUM, OFF(fem_reuse), 0, "auto", NORANGE, &app_fem_reuse_names,
+     "how K u = f is solved at each evaluation"},
     /* filter */
-    {"filter.kind", T_ENUM, OFF(filter_kind), 0, "density", NORANGE, filter_names,
-     "density: cone filter on the density (benchmark suite, top88 ft=2); sensitivity: top88 "
-     "ft=1 sensitivity filter (pixel + oc only); none"},
+    {"filter.kind", T_ENUM, OFF(filter_kind), 0, "density", NORANGE, &app_filter_kind_names,
+     "filter of the density (or of the compliance sensitivity)"},
     {"filter.radius", T_DOUBLE, OFF(filter_radius), 0, "2", 0, 100, NULL,
      "cone radius r in elements: weights max(0, r - distance between centres)"},
-    {"filter.normalization", T_ENUM, OFF(filter_norm), 0, "column", NORANGE, norm_names,
-     "row: rows sum to one (top88); column: columns sum to one (benchmark suite)"},
+    {"filter.normalization", T_ENUM, OFF(filter_norm), 0, "column", NORANGE, &app_filter_norm_names,
+     "normalization of the cone filter's weights"},
     /* projection */
     {"projection.enabled", T_BOOL, OFF(projection), 0, "false", NORANGE, NULL,
      "Heaviside projection of the filtered density"},
     {"projection.beta", T_DOUBLE, OFF(beta), 0, "1", 1e-6, 1000, NULL, "projection sharpness"},
     {"projection.eta", T_DOUBLE, OFF(eta), 0, "0.5", 0, 1, NULL, "projection threshold"},
     /* parameterization */
-    {"parameterization.kind", T_ENUM, OFF(param_kind), 0, "cnn", NORANGE, param_names,
-     "cnn: Hoyer et al. 2019 network; mlp: TOuNN-style Fourier MLP; pixel: one variable per "
-     "element"},
-    {"parameterization.precision", T_ENUM, OFF(precision), 0, "float32", NORANGE, prec_names,
-     "arithmetic of the cnn and mlp networks: float32 (as the paper's TensorFlow code; "
-     "parameters and solver stay double) or float64"},
+    {"parameterization.kind", T_ENUM, OFF(param_kind), 0, "cnn", NORANGE, &app_param_kind_names,
+     "what the optimization variables are"},
+    {"parameterization.precision", T_ENUM, OFF(precision), 0, "float32", NORANGE,
+     &app_precision_names,
+     "arithmetic of the cnn and mlp networks (parameters and solver stay double)"},
     {"parameterization.cnn.latent_size", T_INT, OFF(cnn.latent_size), 0, NULL, 1, 100000, NULL,
      "length of the trainable latent vector"},
     {"parameterization.cnn.latent_scale", T_DOUBLE, OFF(cnn.latent_scale), 0, NULL, 0, BIG, NULL,
@@ -148,8 +271,8 @@ static const key KEYS[] = {
      NULL, "variance-scaling scale of the conv init"},
     {"parameterization.cnn.offset_scale", T_DOUBLE, OFF(cnn.offset_scale), 0, NULL, 0, BIG, NULL,
      "scale of the per-pixel offset layers (0 = none)"},
-    {"parameterization.cnn.activation", T_ENUM, OFF(cnn.activation), 0, NULL, NORANGE, act_names,
-     "activation at the start of each block"},
+    {"parameterization.cnn.activation", T_ENUM, OFF(cnn.activation), 0, NULL, NORANGE,
+     &app_activation_names, "activation at the start of each block"},
     {"parameterization.cnn.leaky_relu_slope", T_DOUBLE, OFF(cnn.leaky_relu_slope), 0, NULL, 0, 1,
      NULL, "slope for leaky_relu"},
     {"parameterization.cnn.normalization", T_BOOL, OFF(cnn.normalization), 0, NULL, NORANGE, NULL,
@@ -161,8 +284,8 @@ static const key KEYS[] = {
     {"parameterization.mlp.n_layers", T_INT, OFF(mlp.n_layers), 0, NULL, 0, 64, NULL,
      "hidden layers"},
     {"parameterization.mlp.width", T_INT, OFF(mlp.width), 0, NULL, 1, 4096, NULL, "hidden width"},
-    {"parameterization.mlp.activation", T_ENUM, OFF(mlp.activation), 0, NULL, NORANGE, act_names,
-     "hidden activation"},
+    {"parameterization.mlp.activation", T_ENUM, OFF(mlp.activation), 0, NULL, NORANGE,
+     &app_activation_names, "hidden activation"},
     {"parameterization.mlp.leaky_relu_slope", T_DOUBLE, OFF(mlp.leaky_relu_slope), 0, NULL, 0, 1,
      NULL, "slope for leaky_relu"},
     {"parameterization.mlp.batch_norm", T_BOOL, OFF(mlp.batch_norm), 0, NULL, NORANGE, NULL,
@@ -182,33 +305,30 @@ static const key KEYS[] = {
     {"parameterization.pixel.init", T_DOUBLE, OFF(pixel_init), 0, "-1", -1, 1, NULL,
      "initial pixel value; -1 = volfrac (with density_map pixel) or 0 logits (sigmoid maps)"},
     /* density map */
-    {"density_map", T_ENUM, OFF(density_map), 0, "sigmoid-mean", NORANGE, map_names,
-     "sigmoid-mean: sigmoid(z + b), b by bisection so the mean equals volfrac (Hoyer et al.); "
-     "sigmoid: plain sigmoid (volume is a solver constraint); pixel: identity with bounds "
-     "[0, 1]"},
+    {"density_map", T_ENUM, OFF(density_map), 0, "sigmoid-mean", NORANGE, &app_density_map_names,
+     "map from the logits z to the densities"},
     /* constraints */
-    {"constraints.volume", T_ENUM, OFF(volume), 0, "auto", NORANGE, vol_names,
-     "mean density <= volfrac (le) or = volfrac (eq); auto: none with sigmoid-mean, le "
-     "otherwise"},
+    {"constraints.volume", T_ENUM, OFF(volume), 0, "auto", NORANGE, &app_volume_kind_names,
+     "volume constraint of the solver"},
     {"constraints.binarity", T_BOOL, OFF(binarity), 0, "false", NORANGE, NULL,
      "add mean(rho (1 - rho)) <= binarity_tol as an inequality (NCVX)"},
     {"constraints.binarity_tol", T_DOUBLE, OFF(binarity_tol), 0, "0.01", 0, 0.25, NULL,
      "bound of the binarity constraint"},
-    {"constraints.symmetry", T_ENUM, OFF(symmetry), 0, "none", NORANGE, sym_names,
-     "mirror symmetry of the physical density about the vertical (x) or horizontal (y) centre "
-     "line: mean((rho - mirror(rho))^2) <= symmetry_tol"},
+    {"constraints.symmetry", T_ENUM, OFF(symmetry), 0, "none", NORANGE, &app_symmetry_names,
+     "mirror symmetry of the physical density: mean((rho - mirror(rho))^2) <= symmetry_tol"},
     {"constraints.symmetry_tol", T_DOUBLE, OFF(symmetry_tol), 0, "1e-4", 0, 1, NULL,
      "bound of the symmetry constraint"},
     {"constraints.displacement.enabled", T_BOOL, OFF(disp_enabled), 0, "false", NORANGE, NULL,
      "limit the displacement at one node (load case 1)"},
     {"constraints.displacement.node", T_NODE, OFF(disp_node), 0, "[0, 0]", NORANGE, NULL,
      "node [ix, iy]"},
-    {"constraints.displacement.dir", T_ENUM, OFF(disp_dir), 0, "y", NORANGE, dir_names,
+    {"constraints.displacement.dir", T_ENUM, OFF(disp_dir), 0, "y", NORANGE, &app_direction_names,
      "displacement component"},
     {"constraints.displacement.limit", T_DOUBLE, OFF(disp_limit), 0, "1", 0, BIG, NULL,
      "|u| limit: written as s*u <= limit with s the sign of u in the starting design"},
     /* method */
-    {"method.name", T_ENUM, S(method), 0, "lbfgs", NORANGE, method_names, "optimization method"},
+    {"method.name", T_ENUM, S(method), 0, "lbfgs", NORANGE, &app_method_names,
+     "optimization method"},
     {"method.normalize_objective", T_BOOL, OFF(normalize_objective), 0, "false", NORANGE, NULL,
      "divide the compliance by its starting value (as NCVX examples do)"},
     {"method.opt_tol", T_DOUBLE, S(opt_tol), 0, NULL, 0, BIG, NULL, "stationarity tolerance"},
@@ -289,14 +409,12 @@ static const key KEYS[] = {
      "BLAS and OpenMP threads of the run (0 = auto: 1, measured fastest on every grid; "
      "OPENBLAS_NUM_THREADS / OMP_NUM_THREADS still override)"},
     /* strategy */
-    {"strategy.kind", T_ENUM, OFF(strategy), 0, "single", NORANGE, strategy_names,
-     "single: one run of the method above. neural-polish: the method above on the "
-     "parameterization above for neural_fraction of budget.evaluations, then the remaining "
-     "evaluations polish the pixels of its density (same filter, penalty and volfrac, volume "
-     "<= volfrac explicit) with polish_method; every FE solve of both phases counts"},
+    {"strategy.kind", T_ENUM, OFF(strategy), 0, "single", NORANGE, &app_strategy_kind_names,
+     "design strategy"},
     {"strategy.neural_fraction", T_DOUBLE, OFF(strategy_neural_fraction), 0, "0.6", 0.01, 0.99,
      NULL, "share of budget.evaluations given to the neural phase (neural-polish)"},
-    {"strategy.polish_method", T_ENUM, OFF(strategy_polish), 0, "mma", NORANGE, polish_names,
+    {"strategy.polish_method", T_ENUM, OFF(strategy_polish), 0, "mma", NORANGE,
+     &app_polish_method_names,
      "method of the pixel polish (neural-polish), with its default settings"},
     /* outputs */
     {"outputs.dir", T_STR, OFF(out_dir), sizeof(((app_config *)0)->out_dir), "\"\"", NORANGE, NULL,
@@ -398,12 +516,16 @@ static void allowed_under(const char *prefix, char *buf, size_t len)
     }
 }
 
-static void enum_list(const char *const *names, char *buf, size_t len)
+/* The names of list l, comma-separated; with docs != 0, each as "name: doc" separated by
+ * "; " (the schema's allowed column). */
+static void enum_list(const app_names *l, int docs, char *buf, size_t len)
 {
     size_t used = 0;
     buf[0] = '\0';
-    for (int i = 0; names[i]; i++) {
-        int w = snprintf(buf + used, len - used, "%s%s", i ? ", " : "", names[i]);
+    for (int i = 0; i < l->n; i++) {
+        int w = docs ? snprintf(buf + used, len - used, "%s%s: %s", i ? "; " : "",
+                                app_name_str(l, i), l->v[i].doc)
+                     : snprintf(buf + used, len - used, "%s%s", i ? ", " : "", app_name_str(l, i));
         if (w < 0 || (size_t)w >= len - used) break;
         used += (size_t)w;
     }
@@ -639,13 +761,13 @@ static int set_value(ctx *x, int ki, const yaml_node_t *n)
     }
     case T_ENUM: {
         const char *s = scalar(n);
-        for (int i = 0; k->names[i]; i++)
-            if (!strcmp(s, k->names[i])) {
-                *(int *)f = i;
-                return 0;
-            }
+        int i = app_name_parse(k->names, s);
+        if (i >= 0) {
+            *(int *)f = i;
+            return 0;
+        }
         char list[256];
-        enum_list(k->names, list, sizeof list);
+        enum_list(k->names, 0, list, sizeof list);
         return fail(x, &n->start_mark, "'%s' has unknown value '%s' (allowed: %s)", k->path, s,
                     list);
     }
@@ -1097,14 +1219,14 @@ static int validate(const app_config *c, char *err, size_t len, const char **key
     if ((m == NCVX_OC || m == NCVX_MMA) && c->density_map != APP_MAP_PIXEL)
         return vfail(err, len, keyp, "method.name",
                      "'method.name' = %s needs density_map = pixel (box-bounded variables)",
-                     method_names[m]);
+                     ncvx_method_str(m));
     if (c->density_map == APP_MAP_PIXEL &&
         (m == NCVX_LBFGS || m == NCVX_PENALTY || m == NCVX_AUGLAG || m == NCVX_BFGS_SQP))
         return vfail(err, len, keyp, "method.name",
                      "'method.name' = %s does not take the [0, 1] bounds of one variable per "
                      "element (density_map = pixel needs mma, oc or projgrad; or use "
                      "density_map sigmoid)",
-                     method_names[m]);
+                     ncvx_method_str(m));
     if (m == NCVX_OC && (c->binarity || c->symmetry || c->disp_enabled || c->volume == APP_VOL_EQ))
         return vfail(err, len, keyp, "method.name",
                      "'method.name' = oc takes one volume constraint only (allowed constraints: "
@@ -1406,7 +1528,7 @@ static void fmt_value(const app_config *c, const key *k, char *buf, size_t len)
             APPEND("\"%s\"", (const char *)f);
         break;
     case T_ENUM:
-        APPEND("%s", k->names[*(const int *)f]);
+        APPEND("%s", app_name_str(k->names, *(const int *)f));
         break;
     case T_INTLIST: {
         int n = *(const int *)(base + k->aux);
@@ -1615,10 +1737,10 @@ void app_config_schema_markdown(FILE *f)
                     "---|\n",
                     sec);
         }
-        char v[2048], allowed[256] = "";
+        char v[2048], allowed[1024] = "";
         fmt_value(dp, k, v, sizeof v);
         if (k->type == T_ENUM)
-            enum_list(k->names, allowed, sizeof allowed);
+            enum_list(k->names, 1, allowed, sizeof allowed);
         else if (k->min <= k->max) {
             if (k->max >= BIG)
                 snprintf(allowed, sizeof allowed, ">= %g", k->min);

@@ -40,6 +40,44 @@ typedef enum { APP_SYM_NONE = 0, APP_SYM_X, APP_SYM_Y } app_symmetry;
 typedef enum { APP_STRATEGY_SINGLE = 0, APP_STRATEGY_NEURAL_POLISH } app_strategy_kind;
 /** Method of the polish phase. */
 typedef enum { APP_POLISH_MMA = 0, APP_POLISH_OC } app_polish_method;
+/** Component of the limited displacement. */
+typedef enum { APP_DIR_X = 0, APP_DIR_Y } app_direction;
+
+/** One value of a name list: its name in configs, outputs and messages, and a one-line doc. */
+typedef struct {
+    const char *name; ///< NULL when the name belongs to a library (app_names.lib_name)
+    const char *doc;
+} app_name;
+
+/** A name list: the one table of an enum's names. Value i (0 <= i < n) is v[i]; the config
+ *  parser, `topopt schema`, the error messages, the identity hash and the outputs all read
+ *  it through app_name_str and app_name_parse. */
+typedef struct {
+    int n;
+    const app_name *v;
+    const char *(*lib_name)(int i); ///< names kept by a library (ncvx, nn); NULL: v[i].name
+} app_names;
+
+extern const app_names app_filter_kind_names;   ///< app_filter_kind
+extern const app_names app_filter_norm_names;   ///< app_filter_norm
+extern const app_names app_param_kind_names;    ///< app_param_kind
+extern const app_names app_density_map_names;   ///< app_density_map
+extern const app_names app_volume_kind_names;   ///< app_volume_kind
+extern const app_names app_symmetry_names;      ///< app_symmetry
+extern const app_names app_direction_names;     ///< app_direction
+extern const app_names app_fem_reuse_names;     ///< fem_settings.reuse (auto, off, on)
+extern const app_names app_strategy_kind_names; ///< app_strategy_kind
+extern const app_names app_polish_method_names; ///< app_polish_method (names of ncvx methods)
+extern const app_names app_method_names;        ///< ncvx_method (names of ncvx_method_str)
+extern const app_names app_activation_names;    ///< nn_activation (names of nn_activation_str)
+extern const app_names app_precision_names;     ///< nn_precision (names of nn_precision_str)
+
+/** Name of value i of list l ("unknown" outside 0..n-1). Never NULL. */
+const char *app_name_str(const app_names *l, int i);
+/** Value of name s in list l, or -1. */
+int app_name_parse(const app_names *l, const char *s);
+/** The solver method of polish method p (APP_POLISH_MMA: NCVX_MMA, APP_POLISH_OC: NCVX_OC). */
+ncvx_method app_polish_ncvx_method(app_polish_method p);
 
 /** A fully resolved config. Every field has a schema entry (see app_config_schema_markdown).
  *  The lists (supports, loads, passive regions) are allocated to the size given and owned by
@@ -90,7 +128,7 @@ typedef struct {
     double symmetry_tol;
     int disp_enabled;  ///< displacement limit at a node
     int disp_node[2];  ///< (ix, iy)
-    int disp_dir;      ///< 0 = x, 1 = y
+    int disp_dir;      ///< app_direction
     double disp_limit; ///< |u| <= limit, written as sign * u <= limit with sign from the load
 
     /* method, budget and printing: the one home of every solver setting. method.* are the

@@ -217,8 +217,7 @@ static int write_outputs(run_ctx *r, const double *theta, double compliance_attr
     res.status_code = term;
     res.status = (char *)(r->converged ? "converged" : status_text(term, interrupted));
     res.method = (char *)ncvx_method_str(c->solver.method);
-    static const char *const pk[] = {"cnn", "mlp", "pixel"};
-    res.parameterization = (char *)pk[c->param_kind];
+    res.parameterization = (char *)app_name_str(&app_param_kind_names, c->param_kind);
     int64_t counters[CK_COUNT];
     uint64_t words[CW_COUNT];
     if (r->have_ck) {
@@ -578,7 +577,6 @@ static int run_prepare_outputs(run_ctx *r)
     const app_run_opts *o = r->o;
     char err[1024];
     if (!o->quiet) {
-        static const char *const pk[] = {"cnn", "mlp", "pixel"};
         char budget[64];
         if (c->solver.max_evals > 0)
             snprintf(budget, sizeof budget, "%ld evaluations", c->solver.max_evals);
@@ -587,7 +585,8 @@ static int run_prepare_outputs(run_ctx *r)
         fprintf(r->log,
                 "%s: %dx%d grid, volfrac %.3g, %s parameterization (%d variables), %s, %d "
                 "inequality and %d equality constraints, budget %s -> %s\n",
-                c->name, c->width, c->height, c->volfrac, pk[c->param_kind], r->n,
+                c->name, c->width, c->height, c->volfrac,
+                app_name_str(&app_param_kind_names, c->param_kind), r->n,
                 ncvx_method_str(c->solver.method), r->n_ineq, r->n_eq, budget,
                 o->no_outputs ? "(no outputs)" : r->dir);
         fflush(r->log);

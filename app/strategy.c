@@ -103,6 +103,9 @@ static int write_outputs(const strat_ctx *s, app_chain *ch, const double *x, con
         fprintf(stderr, "topopt: out of memory\n");
         return 1;
     }
+    char method[64]; /* neural-polish-mma, neural-polish-oc */
+    snprintf(method, sizeof method, "%s-%s", app_name_str(&app_strategy_kind_names, c->strategy),
+             app_name_str(&app_polish_method_names, c->strategy_polish));
     app_result res;
     memset(&res, 0, sizeof res);
     res.n_params = (size_t)app_chain_num_params(ch);
@@ -111,8 +114,7 @@ static int write_outputs(const strat_ctx *s, app_chain *ch, const double *x, con
     res.config_hash = app_fnv1a64(APP_FNV1A64_INIT, identity, strlen(identity));
     res.status_code = term;
     res.status = (char *)status;
-    res.method =
-        (char *)(c->strategy_polish == APP_POLISH_OC ? "neural-polish-oc" : "neural-polish-mma");
+    res.method = method;
     res.parameterization = (char *)"pixel"; /* theta holds the polished pixels */
     int rc = app_outputs_publish(dir, c, fl, &s->hist, &res, err, sizeof err);
     free(identity);
@@ -133,7 +135,7 @@ static int polish_config(const app_config *c, app_config *p)
     p->solver.max_evals = c->solver.max_evals;
     p->solver.maxclocktime = c->solver.maxclocktime;
     p->solver.print_frequency = c->solver.print_frequency;
-    p->solver.method = c->strategy_polish == APP_POLISH_OC ? NCVX_OC : NCVX_MMA;
+    p->solver.method = app_polish_ncvx_method((app_polish_method)c->strategy_polish);
     p->param_kind = APP_PARAM_PIXEL;
     p->density_map = APP_MAP_PIXEL;
     p->pixel_init = -1;
@@ -163,7 +165,7 @@ int app_strategy_run_info(const app_config *c, const app_run_opts *o, app_run_re
         fprintf(stderr,
                 "topopt: --resume: strategy.kind %s keeps no checkpoint; run it again "
                 "from the start (or resume a strategy.kind: single run)\n",
-                c->strategy == APP_STRATEGY_NEURAL_POLISH ? "neural-polish" : "?");
+                app_name_str(&app_strategy_kind_names, c->strategy));
         return APP_EXIT_USAGE;
     }
     if (c->strategy != APP_STRATEGY_NEURAL_POLISH) {
@@ -211,11 +213,11 @@ int app_strategy_run_info(const app_config *c, const app_run_opts *o, app_run_re
     if (n_neural < 3) n_neural = 3;
     if (n_neural > budget - 2) n_neural = budget - 2;
     if (!o->quiet) {
-        static const char *const pk[] = {"cnn", "mlp", "pixel"};
         fprintf(log,
                 "%s: %dx%d grid, volfrac %.3g, neural-polish: %s parameterization (%d variables) "
                 "with %s for %ld evaluations, then pixel %s for the rest of %ld -> %s\n",
-                c->name, c->width, c->height, c->volfrac, pk[c->param_kind], n1,
+                c->name, c->width, c->height, c->volfrac,
+                app_name_str(&app_param_kind_names, c->param_kind), n1,
                 ncvx_method_str(c->solver.method), n_neural, ncvx_method_str(pc->solver.method),
                 budget, o->no_outputs ? "(no outputs)" : dir);
         fflush(log);

@@ -194,6 +194,45 @@ static void test_config_errors(void **state)
                  "mma, oc or projgrad");
 }
 
+/* Every name list: names unique, parsed back to their value, each with a doc; the lists whose
+ * names a library keeps (ncvx methods, nn activations and precisions) cover every value of the
+ * library's enum, and the polish methods map to the solver methods of the same names. */
+static void test_name_lists(void **state)
+{
+    (void)state;
+    const app_names *lists[] = {
+        &app_filter_kind_names,   &app_filter_norm_names, &app_param_kind_names,
+        &app_density_map_names,   &app_volume_kind_names, &app_symmetry_names,
+        &app_direction_names,     &app_fem_reuse_names,   &app_strategy_kind_names,
+        &app_polish_method_names, &app_method_names,      &app_activation_names,
+        &app_precision_names};
+    for (size_t k = 0; k < sizeof lists / sizeof lists[0]; k++) {
+        const app_names *l = lists[k];
+        assert_true(l->n >= 2);
+        for (int i = 0; i < l->n; i++) {
+            const char *name = app_name_str(l, i);
+            assert_string_not_equal(name, "unknown");
+            assert_int_equal(app_name_parse(l, name), i);
+            assert_non_null(l->v[i].doc);
+            assert_true(strlen(l->v[i].doc) > 0);
+        }
+        assert_string_equal(app_name_str(l, l->n), "unknown");
+        assert_string_equal(app_name_str(l, -1), "unknown");
+        assert_int_equal(app_name_parse(l, "no-such-name"), -1);
+        if (l->lib_name) assert_string_equal(l->lib_name(l->n), "unknown");
+    }
+    for (int i = 0; i < app_method_names.n; i++) {
+        ncvx_method m;
+        assert_int_equal(ncvx_method_parse(app_name_str(&app_method_names, i), &m), 0);
+        assert_int_equal((int)m, i);
+    }
+    assert_int_equal((int)app_polish_ncvx_method(APP_POLISH_MMA), (int)NCVX_MMA);
+    assert_int_equal((int)app_polish_ncvx_method(APP_POLISH_OC), (int)NCVX_OC);
+    assert_string_equal(app_name_str(&app_polish_method_names, APP_POLISH_OC), "oc");
+    assert_string_equal(app_name_str(&app_param_kind_names, APP_PARAM_PIXEL), "pixel");
+    assert_string_equal(app_name_str(&app_density_map_names, APP_MAP_SIGMOID_MEAN), "sigmoid-mean");
+}
+
 /* app_config_copy is deep: the copy outlives its source and writes the same config; the
  * struct itself stays small (the lists are allocated to the size given). */
 static void test_config_copy_free(void **state)
@@ -1383,6 +1422,7 @@ int main(void)
         cmocka_unit_test(test_config_benchmark),
         cmocka_unit_test(test_config_set_overrides),
         cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_name_lists),
         cmocka_unit_test(test_config_copy_free),
         cmocka_unit_test(test_config_dump_roundtrip),
         cmocka_unit_test(test_config_readme_in_sync),
