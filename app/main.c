@@ -173,17 +173,11 @@ static int cmd_run(int argc, char **argv, int is_run)
         free(a.sets);
         return r < 0 ? APP_EXIT_OK : r;
     }
-    app_config *c = malloc(sizeof *c);
-    if (!c) {
-        free(a.sets);
-        fprintf(stderr, "topopt: out of memory\n");
-        return APP_EXIT_FAILED;
-    }
+    app_config conf, *c = &conf; /* its lists are released by app_config_free */
     char err[2048];
     if (app_config_load(c, a.config, a.n_sets, a.sets, NULL, err, sizeof err)) {
         fprintf(stderr, "%s\n", err);
         free(a.sets);
-        free(c);
         return APP_EXIT_USAGE;
     }
     free(a.sets);
@@ -191,7 +185,6 @@ static int cmd_run(int argc, char **argv, int is_run)
     if (app_cost_check(c, &cost, err, sizeof err)) { /* before any work, in check and run */
         fprintf(stderr, "topopt: %s\n", err);
         app_config_free(c);
-        free(c);
         return APP_EXIT_USAGE;
     }
     if (!is_run) {
@@ -199,7 +192,6 @@ static int cmd_run(int argc, char **argv, int is_run)
         app_cost_print(&cost, stdout);
         fprintf(stderr, "%s: ok\n", a.config);
         app_config_free(c);
-        free(c);
         return APP_EXIT_OK;
     }
     if (a.out) snprintf(c->out_dir, sizeof c->out_dir, "%s", a.out);
@@ -210,7 +202,6 @@ static int cmd_run(int argc, char **argv, int is_run)
     app_run_install_signals();
     r = app_run(c, &o, NULL);
     app_config_free(c);
-    free(c);
     return r;
 }
 

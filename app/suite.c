@@ -171,21 +171,18 @@ static void run_one(const suite *su, int t, row *rw)
              "problem: {benchmark: %s}\n%sbudget: {evaluations: %d, iterations: %d}\n"
              "seed: %lu\noutputs: {dir: \"%s\", print_frequency: 100}\n",
              b->name, fam->yaml, o->steps, o->steps, seed, dir);
-    app_config *c = malloc(sizeof *c);
-    if (!c) goto record;
-    if (app_config_load_string(c, b->name, text, 0, NULL, o->bench_path, err, sizeof err)) {
+    app_config c;
+    if (app_config_load_string(&c, b->name, text, 0, NULL, o->bench_path, err, sizeof err)) {
         fprintf(stderr, "topopt: suite: %s\n", err);
-        free(c);
         rw->rc = APP_EXIT_USAGE;
         goto record;
     }
-    snprintf(c->name, sizeof c->name, "%s", b->name);
+    snprintf(c.name, sizeof c.name, "%s", b->name);
     app_run_opts ro = {.quiet = 1};
     app_run_result res;
     memset(&res, 0, sizeof res);
-    rw->rc = app_run(c, &ro, &res);
-    app_config_free(c);
-    free(c);
+    rw->rc = app_run(&c, &ro, &res);
+    app_config_free(&c);
     rw->done = 1;
     rw->compliance = res.compliance;
     rw->volume = res.volume;
