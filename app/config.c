@@ -1421,8 +1421,9 @@ int app_config_load(app_config *c, const char *path, int n_sets, char *const *se
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
+        int e = errno; /* app_config_default may change errno */
         app_config_default(c);
-        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(e));
         return 2;
     }
     size_t cap = 4096, len = 0;

@@ -926,6 +926,9 @@ static void test_disk_full(void **state)
     snprintf(out, sizeof out, "%s/render_src", tmp_root);
     assert_int_equal(sh("%s run %s --out %s --quiet > /dev/null", exe, cfg, out), 0);
     assert_int_equal(sh("%s render %s/no_such.h5 2> %s", exe, out, errf), 2);
+    // a missing config names the reason (the first config load of a process said "Success")
+    assert_int_equal(sh("%s check %s/no_such.yaml 2> %s", exe, out, errf), 2);
+    assert_file_has(errf, "cannot open: No such file or directory");
     assert_int_equal(
         sh("%s render %s/result.h5 --png /proc/topopt_no_such.png 2> %s", exe, out, errf), 1);
     assert_file_has(errf, "topopt_no_such.png");
