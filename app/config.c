@@ -172,9 +172,9 @@ typedef enum {
     T_STR,
     T_ENUM,
     T_INTLIST, /* int array, count at aux */
-    T_RECTS,   /* app_rect array, count at aux */
-    T_LOADS,   /* one load case: loads[0], n_loads[0] */
-    T_CASES,   /* several load cases */
+    T_RECTS,   /* app_rect * (allocated to the size given), count at aux */
+    T_LOADS,   /* one load case: loads[0], n_loads[0] (allocated) */
+    T_CASES,   /* several load cases (allocated) */
     T_NODE,    /* int[2] */
 } ktype;
 

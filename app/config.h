@@ -155,7 +155,6 @@ typedef struct {
     int frames_every;     ///< 0 = no frames
     int checkpoint_every; ///< 0 = only at the end and on a signal
     int keep_state;       ///< 1 = the final result.h5 keeps the solver state (resumable)
-    int quiet;
 
     /* limits */
     double max_memory_gb; ///< refuse configs estimated above this (0 = 80 % of physical memory)

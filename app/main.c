@@ -196,9 +196,8 @@ static int cmd_run(int argc, char **argv, int is_run)
     }
     if (a.out) snprintf(c->out_dir, sizeof c->out_dir, "%s", a.out);
     if (a.has_seed) c->seed = a.seed;
-    if (a.quiet) c->quiet = 1;
     if (a.threads) c->threads = a.threads;
-    app_run_opts o = {.resume_dir = a.resume, .quiet = c->quiet};
+    app_run_opts o = {.resume_dir = a.resume, .quiet = a.quiet};
     app_run_install_signals();
     r = app_run(c, &o, NULL);
     app_config_free(c);
