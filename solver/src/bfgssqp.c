@@ -26,6 +26,8 @@
 #define LS_REATTEMPTS_X0 10   ///< ... during the first iteration
 #define LS_C_MU 0.5           ///< mu factor of those retries
 #define LS_C_MU_X0 0.5        ///< ... during the first iteration
+#define UNB_REDIRECTS 6       ///< steering directions recomputed with lower mu when not bracketed
+#define UNB_C_MU 0.1          ///< mu factor of each
 #define HALT_ON_LS_BRACKET 1  ///< GRANSO default: a feasible bracketed failure ends the run
 #define HEADER_EVERY 20       ///< table header repeats every 20 printed rows
 #define STATE_MAGIC 5120172.0 ///< first double of a BFGS-SQP state
@@ -1289,9 +1291,9 @@ ncvx_status ncvx_sqp_solve(ncvx_sqp *w, double *x, ncvx_info *info)
     while (w->iter < w->s.maxit) {
         int level = min_level, random_attempts = 0, restarted = 0;
         long evals0 = w->evals;
-        const double mu_snap = w->mu;
+        double mu_snap = w->mu;
         ncvx_ls_result ls = {0, 0, 0, 0};
-        int mu_changed = 0, pre = 0;
+        int mu_changed = 0, pre = 0, redirect = 0;
         if (w->gs_next) { // restarted at a non-KKT point: the gradient-sampling step first
             w->gs_next = 0;
             const int r = sampled_step(w, &lc, &ls, &term);
@@ -1370,6 +1372,22 @@ ncvx_status ncvx_sqp_solve(ncvx_sqp *w, double *x, ncvx_info *info)
                         ls = line_search(w, &lc, g2);
                         if (ls.fail == 0) mu_changed = 1;
                     }
+                }
+                if (ls.fail == 2 && w->constrained && level < POSTQP_FALLBACK_LEVEL &&
+                    redirect < UNB_REDIRECTS) {
+                    // still unbounded along d: lowering mu along the same d cannot help when
+                    // the direction itself leaves the region where the l1 penalty is exact
+                    // (a feasible x0 of a cubic f with H = I: d = -mu grad f runs far outside
+                    // the bounds, phi falls without end for every mu). Lower mu and recompute
+                    // the steering direction, whose QP then sees the constraints
+                    redirect++;
+                    mu_snap *= UNB_C_MU;
+                    w->mu = mu_snap;
+                    w->phi = penalty(w, w->mu, w->f, w->ci, w->ce, w->w);
+                    if (w->s.print_level >= 2)
+                        fprintf(w->log, "  iter %d: not bracketed: steering again with mu = %.3e\n",
+                                w->iter + 1, w->mu);
+                    continue;
                 }
                 if (ls.fail == 3) {
                     term = lc.abort_code == -2 ? NCVX_TERM_MAXEVAL : NCVX_TERM_CALLBACK;
