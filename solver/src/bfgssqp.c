@@ -28,6 +28,9 @@
 #define LS_C_MU_X0 0.5        ///< ... during the first iteration
 #define UNB_REDIRECTS 6       ///< steering directions recomputed with lower mu when not bracketed
 #define UNB_C_MU 0.1          ///< mu factor of each
+#define SECANT_LAGRANGIAN 1   ///< steering steps update H with the Lagrangian's secant pair
+#define POLISH_VIOL 1e-3      ///< code 0 after this share of viol_*_tol is reached ...
+#define POLISH_ITERS 10       ///< ... or this many iterations after the first certificate
 #define HALT_ON_LS_BRACKET 1  ///< GRANSO default: a feasible bracketed failure ends the run
 #define HEADER_EVERY 20       ///< table header repeats every 20 printed rows
 #define STATE_MAGIC 5120172.0 ///< first double of a BFGS-SQP state
@@ -62,6 +65,9 @@ struct ncvx_sqp {
     double *K;                                      ///< [k x k] G' H G (or G'G)
     double *Rinv;                                   ///< [mc x mc]
     double *qg, *qy, *qlo, *qCi, *qci0, *Gd, *keep; ///< steering QP data
+    double *wl;        ///< [k] (mu, QP multipliers) of the steering direction: the secant pair's
+                       ///< weights (gradient difference of mu times the Lagrangian)
+    int wl_ok;         ///< wl belongs to this iteration's direction
     double prox_delta; ///< proximal weight of this iteration's steering QPs (0 = none)
     double *qwork;
     int *qiwork;
@@ -101,6 +107,12 @@ struct ncvx_sqp {
     int rows;
     int started; ///< the current-point data are valid (a solve ran or a state was imported)
     int resume;  ///< a state was imported: the next solve continues it
+
+    /* the last certified KKT point (code 0), kept while the run polishes its feasibility */
+    double *xc, *lamc;
+    double fc, vic, vec, vicmax, vecmax, kkt_res_c, kkt_comp_c, stat_e_c;
+    int cert;   ///< xc holds a certified point
+    int polish; ///< iterations since the first certificate
 
     /* best point */
     double *xbest;
@@ -320,6 +332,9 @@ void ncvx_sqp_destroy(ncvx_sqp *w)
     free(w->qci0);
     free(w->Gd);
     free(w->keep);
+    free(w->xc);
+    free(w->lamc);
+    free(w->wl);
     free(w->qwork);
     free(w->qiwork);
     free(w->sx);
@@ -405,6 +420,9 @@ ncvx_status ncvx_sqp_create(ncvx_sqp **out, const ncvx_problem *p, const ncvx_se
     NCVX_ALLOC(w->qci0, 2 * mc);
     NCVX_ALLOC(w->Gd, k);
     NCVX_ALLOC(w->keep, 3 * mc + k);
+    NCVX_ALLOC(w->xc, n);
+    NCVX_ALLOC(w->lamc, mc > 0 ? mc : 1);
+    NCVX_ALLOC(w->wl, k);
     NCVX_ALLOC(w->qwork, ncvx_qp_work_size(mc, 0, 2 * mc));
     NCVX_ALLOC(w->qiwork, ncvx_qp_iwork_size(mc, 0, 2 * mc));
     NCVX_ALLOC(w->xbest, n);
@@ -715,6 +733,9 @@ static int steering(ncvx_sqp *w, const double *HGc, double *mu_out)
     for (int j = 0; j < mc; j++)
         coef[1 + j] = -w->qy[j];
     cblas_dgemv(CblasColMajor, CblasNoTrans, n, k, 1.0, HGc, n, coef, 1, 0.0, w->d, 1);
+    for (int j = 0; j < k; j++)
+        w->wl[j] = -coef[j];
+    w->wl_ok = 1;
     *mu_out = mu;
     return 0;
 }
@@ -1102,9 +1123,25 @@ static int sampled_step(ncvx_sqp *w, ls_ctx *lc, ncvx_ls_result *ls, ncvx_term *
 static void finish(ncvx_sqp *w, double *x, ncvx_info *info, ncvx_term term)
 {
     memset(info, 0, sizeof *info);
+    // a certified point was found: the run ends there with code 0, whatever stopped the
+    // polishing steps after it (a line-search failure, maxit), unless the user or the callback
+    // stopped the run
+    const int at_cert = w->cert && term != NCVX_TERM_USER_HALT && term != NCVX_TERM_CALLBACK;
+    if (at_cert) term = NCVX_TERM_STATIONARY;
     info->term = term;
     info->term_msg = ncvx_term_str(term);
-    if (w->best_kind > 0) {
+    if (at_cert) {
+        memcpy(x, w->xc, (size_t)w->n * sizeof *x);
+        memcpy(w->lam, w->lamc, (size_t)w->mc * sizeof *w->lam);
+        w->kkt_res = w->kkt_res_c;
+        w->kkt_comp = w->kkt_comp_c;
+        w->stat_e = w->stat_e_c;
+        info->f = w->fc;
+        info->viol_ineq = w->vic;
+        info->viol_eq = w->vec;
+        info->viol_ineq_max = w->vicmax;
+        info->viol_eq_max = w->vecmax;
+    } else if (w->best_kind > 0) {
         memcpy(x, w->xbest, (size_t)w->n * sizeof *x);
         info->f = w->fbest;
         info->viol_ineq = w->vibest;
@@ -1141,8 +1178,41 @@ static void finish(ncvx_sqp *w, double *x, ncvx_info *info, ncvx_term term)
                 info->iters, info->evals);
 }
 
+/* x is a certified KKT point: keep it; code 0 once its violation is below POLISH_VIOL times
+ * the tolerances. A point that meets the tolerances only just costs f up to lam times the
+ * violation (HS015: lam = 700, violation 5e-7 of the tolerance 1e-6, f 3e-4 below f*); near
+ * such a point SQP converges fast, so a few more steps usually bring the violation far below
+ * the tolerance. The run then ends at the latest certified point, whatever stops it. */
+static int stationary_end(ncvx_sqp *w, ncvx_term *term)
+{
+    memcpy(w->xc, w->x, (size_t)w->n * sizeof *w->x);
+    memcpy(w->lamc, w->lam, (size_t)w->mc * sizeof *w->lam);
+    w->fc = w->f;
+    w->vic = ncvx_viol_ineq(w->ci, w->mi);
+    w->vec = ncvx_viol_eq(w->ce, w->me);
+    w->vicmax = viol_iinf(w->ci, w->mi);
+    w->vecmax = viol_einf(w->ce, w->me);
+    w->kkt_res_c = w->kkt_res;
+    w->kkt_comp_c = w->kkt_comp;
+    w->stat_e_c = w->stat_e;
+    w->cert = 1;
+    if (w->vicmax <= POLISH_VIOL * w->s.viol_ineq_tol &&
+        w->vecmax <= POLISH_VIOL * w->s.viol_eq_tol) {
+        *term = NCVX_TERM_STATIONARY;
+        return 1;
+    }
+    if (w->s.print_level >= 2)
+        fprintf(w->log, "  iter %d: certified KKT point, violation %.2e / %.2e: polishing\n",
+                w->iter, w->vicmax, w->vecmax);
+    return 0;
+}
+
 static int converged(ncvx_sqp *w, ncvx_term *term)
 {
+    if (w->cert && ++w->polish > POLISH_ITERS) {
+        *term = NCVX_TERM_STATIONARY; // the latest certified point (finish)
+        return 1;
+    }
     if (!feasible(w, w->ci, w->ce)) return 0;
     if (w->stat <= w->s.opt_tol) {
         if (!h_identity(w)) certify(w);
@@ -1157,10 +1227,7 @@ static int converged(ncvx_sqp *w, ncvx_term *term)
                 w->radius = 0;
                 certify(w);
                 w->radius = r0;
-                if (kkt_ok(w)) {
-                    *term = NCVX_TERM_STATIONARY;
-                    return 1;
-                }
+                if (kkt_ok(w)) return stationary_end(w, term);
                 w->radius /= RADIUS_SHRINK;
                 if (w->s.print_level >= 2)
                     fprintf(w->log,
@@ -1168,9 +1235,9 @@ static int converged(ncvx_sqp *w, ncvx_term *term)
                             w->iter, w->radius);
                 return 0;
             }
-            *term = NCVX_TERM_STATIONARY;
-            return 1;
+            return stationary_end(w, term);
         }
+        if (w->cert) return 0; // polishing: no restarts
         // the penalty function is stationary but x is not a KKT point of the problem (mu
         // too small for phi to see f, or H badly scaled near a kink): restore mu0, restart
         // from H = I and continue, as a careful user would; after MAX_RESTARTS say so
@@ -1249,6 +1316,7 @@ ncvx_status ncvx_sqp_solve(ncvx_sqp *w, double *x, ncvx_info *info)
         w->iter = 0;
         w->evals = w->grad_evals = 0;
         w->restarts = w->ls_restarts = w->stalls = 0;
+        w->cert = w->polish = 0;
         w->kkt_restart = INFINITY;
         w->gs_next = 0;
         w->radius = w->s.evaldist;
@@ -1305,6 +1373,7 @@ ncvx_status ncvx_sqp_solve(ncvx_sqp *w, double *x, ncvx_info *info)
         }
         while (!pre) { // direction attempts of one iteration (fallback loop)
             mu_changed = 0;
+            w->wl_ok = 0;
             int bump = 0;
             if (level < POSTQP_FALLBACK_LEVEL) {
                 const double *HGc = w->G;
@@ -1455,8 +1524,17 @@ ncvx_status ncvx_sqp_solve(ncvx_sqp *w, double *x, ncvx_info *info)
         // step accepted: phi_prev with the (possibly lowered) mu, s = alpha d, y = Gt wt - G w
         const double phi_prev = w->phi;
         const double alpha = ls.alpha;
-        cblas_dgemv(CblasColMajor, CblasNoTrans, n, k, 1.0, w->Gt, n, w->wt, 1, 0.0, w->y, 1);
-        cblas_dgemv(CblasColMajor, CblasNoTrans, n, k, -1.0, w->G, n, w->w, 1, 1.0, w->y, 1);
+        if (level < POSTQP_FALLBACK_LEVEL && w->wl_ok && SECANT_LAGRANGIAN) {
+            // a steering step: the secant pair of mu times the Lagrangian with the QP's
+            // multipliers (Powell's SQP update). The penalty's own gradient difference
+            // jumps by 2 grad c_e whenever an equality changes sign, and by grad c_i when an
+            // inequality becomes active, which is no curvature at all
+            cblas_dgemv(CblasColMajor, CblasNoTrans, n, k, 1.0, w->Gt, n, w->wl, 1, 0.0, w->y, 1);
+            cblas_dgemv(CblasColMajor, CblasNoTrans, n, k, -1.0, w->G, n, w->wl, 1, 1.0, w->y, 1);
+        } else {
+            cblas_dgemv(CblasColMajor, CblasNoTrans, n, k, 1.0, w->Gt, n, w->wt, 1, 0.0, w->y, 1);
+            cblas_dgemv(CblasColMajor, CblasNoTrans, n, k, -1.0, w->G, n, w->w, 1, 1.0, w->y, 1);
+        }
         swap_ptr(&w->x, &w->xt);
         swap_ptr(&w->G, &w->Gt);
         swap_ptr(&w->ci, &w->cit);
@@ -1562,6 +1640,18 @@ static void walk(ncvx_sqp *w, ncvx_sw *c)
     ncvx_sw_d(c, &w->vimax);
     ncvx_sw_d(c, &w->vemax);
     ncvx_sw_i(c, &w->best_kind);
+    ncvx_sw_i(c, &w->cert);
+    ncvx_sw_i(c, &w->polish);
+    ncvx_sw_a(c, w->xc, (size_t)n);
+    ncvx_sw_a(c, w->lamc, (size_t)w->mc);
+    ncvx_sw_d(c, &w->fc);
+    ncvx_sw_d(c, &w->vic);
+    ncvx_sw_d(c, &w->vec);
+    ncvx_sw_d(c, &w->vicmax);
+    ncvx_sw_d(c, &w->vecmax);
+    ncvx_sw_d(c, &w->kkt_res_c);
+    ncvx_sw_d(c, &w->kkt_comp_c);
+    ncvx_sw_d(c, &w->stat_e_c);
     ncvx_sw_i(c, &w->shead);
     ncvx_sw_i(c, &w->scount);
     const size_t ns = w->nslots > 1 ? (size_t)w->nslots : 0;
