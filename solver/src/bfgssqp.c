@@ -31,6 +31,9 @@
 #define SECANT_LAGRANGIAN 1   ///< steering steps update H with the Lagrangian's secant pair
 #define POLISH_VIOL 1e-3      ///< code 0 after this share of viol_*_tol is reached ...
 #define POLISH_ITERS 10       ///< ... or this many iterations after the first certificate
+#define STEER_EXTRA 12        ///< steering trials after steering_maxit ...
+#define STEER_EXTRA_C_MU 0.1  ///< ... each lowering mu by this factor
+#define LAG_DAMPING 0.2       ///< Powell's damping of the Lagrangian pairs (inverse form)
 #define HALT_ON_LS_BRACKET 1  ///< GRANSO default: a feasible bracketed failure ends the run
 #define HEADER_EVERY 20       ///< table header repeats every 20 printed rows
 #define STATE_MAGIC 5120172.0 ///< first double of a BFGS-SQP state
@@ -92,6 +95,7 @@ struct ncvx_sqp {
     double kkt_res;     ///< ||conv(grad f) + sum lam grad c||_2
     double kkt_comp;    ///< max_i |lam_i c_i| over the inequalities
     double gnorm;       ///< ||grad f(x)||_2 (scale of the stationarity tolerance)
+    int mu_restores;    ///< mu raised after a failed restart at a line-search failure
     int restarts;       ///< restarts at penalty-stationary points that were not KKT points
     int ls_restarts;    ///< restarts (H = I) after line-search failures at non-KKT points
     int gs_next;        ///< after a restart: the next step is the gradient-sampling direction
@@ -490,6 +494,7 @@ fail:
 
 #define PROX_DELTA 1e-7 ///< proximal weight relative to max diag(G) for a singular G
 #define PROX_MAXIT 50   ///< proximal-point iterations
+#define PROX_RTOL 1e-13 ///< ... until no multiplier moves by more than this times the largest
 
 /* lo[N], hi[N] from the 2N inequality rows Ci'y >= ci0 if they are [I; -I] (the multiplier
  * boxes of the steering and stationarity QPs); returns 0 for any other structure */
@@ -559,13 +564,13 @@ static int qp_robust(int N, int rank_max, double *G, double *Rinv, const double 
                                         iwork);
         }
         if (rc != 0) return rc;
-        double dy = 0, ym = 1;
+        double dy = 0, ym = 0;
         for (int i = 0; i < N; i++) {
             dy = fmax(dy, fabs(y[i] - yp[i]));
             ym = fmax(ym, fabs(y[i]));
             yp[i] = y[i];
         }
-        if (dy <= 1e-13 * ym) break;
+        if (dy <= PROX_RTOL * ym) break; // relative: multipliers scale with mu
     }
     return rc;
 }
@@ -612,13 +617,13 @@ static int steer_prox(ncvx_sqp *w)
             rc = ncvx_qp_solve_factored(mc, w->Rinv, gs, 0, NULL, NULL, 2 * mc, w->qCi, w->qci0,
                                         w->qy, NULL, NULL, w->qwork, w->qiwork);
         if (rc != 0) return rc;
-        double dy = 0, ym = 1;
+        double dy = 0, ym = 0;
         for (int i = 0; i < mc; i++) {
             dy = fmax(dy, fabs(w->qy[i] - yp[i]));
             ym = fmax(ym, fabs(w->qy[i]));
             yp[i] = w->qy[i];
         }
-        if (dy <= 1e-13 * ym) break;
+        if (dy <= PROX_RTOL * ym) break; // relative: multipliers scale with mu
     }
     return rc;
 }
@@ -638,8 +643,19 @@ static int steer_qp(ncvx_sqp *w, double mu)
         if (rc != 0)
             rc = ncvx_qp_solve_factored(mc, w->Rinv, w->qg, 0, NULL, NULL, 2 * mc, w->qCi, w->qci0,
                                         w->qy, NULL, NULL, w->qwork, w->qiwork);
-    } else
-        rc = steer_prox(w);
+    } else {
+        // a singular Kcc (more constraints than variables): the box QP solves the semidefinite
+        // QP itself, exactly; the proximal-point iterations are the fallback. Their fixed
+        // count leaves y short along the small eigenvalues of Kcc (HS081 at mu = 4e-7: the
+        // step reduced the linearized violation by 1 %, not a descent direction)
+        for (int i = 0; i < mc; i++)
+            w->M[(size_t)i * mc + i] -= w->prox_delta;
+        rc = ncvx_qp_box(mc, w->M, w->qg, w->qci0, w->qlo, NULL, 0, w->qy, w->qiwork, 0, NULL,
+                         w->qwork, w->qiwork + mc);
+        for (int i = 0; i < mc; i++)
+            w->M[(size_t)i * mc + i] += w->prox_delta;
+        if (rc != 0) rc = steer_prox(w);
+    }
     if (rc != 0) return rc;
     // G'd = -mu K[:,0] - K[:,1:] y  (no n-vector work per mu trial)
     for (int r = 0; r < k; r++) {
@@ -719,11 +735,33 @@ static int steering(ncvx_sqp *w, const double *HGc, double *mu_out)
             memcpy(w->qy, keep, (size_t)mc * sizeof *keep);
             memcpy(w->Gd, keep + mc, (size_t)k * sizeof *keep);
         } else {
-            for (int j = 0; j < w->s.steering_maxit; j++) {
+            int ok = 0;
+            for (int j = 0; j < w->s.steering_maxit && !ok; j++) {
                 mu *= w->s.steering_c_mu;
                 if ((rc = steer_qp(w, mu)) != 0) return rc;
                 red = pred_reduction(w, w->Gd, viol);
-                if (red >= c_viol * red_ref - vtol) break;
+                ok = red >= c_viol * red_ref - vtol;
+            }
+            // GRANSO's steering_maxit trials lower mu by 0.9^10 = 0.35 at most, nothing
+            // against a gradient of f 1e4 times those of the constraints (HS062 from x0 with
+            // H = I: the step left the unit box by 200, into the logarithms' wrong side).
+            // The multipliers of the steering QP are capped at 1, so mu must fall below about
+            // 1 / |lambda|: continue by factors of 10 until the step reduces the linearized
+            // violation as required. Only while the step increases the linearized violation
+            // (red < 0): a step that reduces it, if by less than asked, keeps its mu (HS074
+            // near feasibility: mu fell 0.15 -> 2e-7 and phi no longer saw f)
+            const double mu_std = mu;
+            int extra = 0;
+            for (int j = 0; j < STEER_EXTRA && !ok && red < -vtol; j++) {
+                mu *= STEER_EXTRA_C_MU;
+                extra = 1;
+                if ((rc = steer_qp(w, mu)) != 0) return rc;
+                red = pred_reduction(w, w->Gd, viol);
+                ok = red >= c_viol * red_ref - vtol;
+            }
+            if (extra && !ok) { // no mu did it: GRANSO's answer (a collapsed mu helps nobody)
+                mu = mu_std;
+                if ((rc = steer_qp(w, mu)) != 0) return rc;
             }
         }
     }
@@ -1207,6 +1245,17 @@ static int stationary_end(ncvx_sqp *w, ncvx_term *term)
     return 0;
 }
 
+/* mu for a restart at a non-KKT point: mu0 at most (above, phi may decrease without bound
+ * off the feasible set) and 1 / (2 max |lam_i|) at most (the multipliers of the last
+ * certificate): the l1 penalty is exact only for mu max |lam_i| < 1 */
+static double mu_restore_value(const ncvx_sqp *w)
+{
+    double lmax = 0;
+    for (int i = 0; i < w->mc; i++)
+        if (isfinite(w->lam[i])) lmax = fmax(lmax, fabs(w->lam[i]));
+    return lmax > 0 ? fmin(w->s.mu0, 0.5 / lmax) : w->s.mu0;
+}
+
 static int converged(ncvx_sqp *w, ncvx_term *term)
 {
     if (w->cert && ++w->polish > POLISH_ITERS) {
@@ -1256,10 +1305,7 @@ static int converged(ncvx_sqp *w, ncvx_term *term)
         // mu max |lam_i| < 1, and with mu0 = 1 an f falling faster than |c| grows (the
         // Rayleigh quotient, lam = 30) made phi unbounded at the restart (code 8)
         if (w->constrained) {
-            double lmax = 0;
-            for (int i = 0; i < w->mc; i++)
-                if (isfinite(w->lam[i])) lmax = fmax(lmax, fabs(w->lam[i]));
-            const double mu_up = lmax > 0 ? fmin(w->s.mu0, 0.5 / lmax) : w->s.mu0;
+            const double mu_up = mu_restore_value(w);
             if (w->mu < mu_up) w->mu = mu_up;
         }
         w->phi = penalty(w, w->mu, w->f, w->ci, w->ce, w->w);
@@ -1315,7 +1361,7 @@ ncvx_status ncvx_sqp_solve(ncvx_sqp *w, double *x, ncvx_info *info)
         if (!all_finite(x, (size_t)n)) return NCVX_FAIL(NCVX_ERR_NONFINITE, "x0 is not finite");
         w->iter = 0;
         w->evals = w->grad_evals = 0;
-        w->restarts = w->ls_restarts = w->stalls = 0;
+        w->restarts = w->ls_restarts = w->stalls = w->mu_restores = 0;
         w->cert = w->polish = 0;
         w->kkt_restart = INFINITY;
         w->gs_next = 0;
@@ -1496,6 +1542,20 @@ ncvx_status ncvx_sqp_solve(ncvx_sqp *w, double *x, ncvx_info *info)
                 if (w->s.print_level >= 2)
                     fprintf(w->log, "  iter %d: restart (H = I, sampled direction) failed\n",
                             w->iter + 1);
+                // mu may have collapsed (steering lowers it, nothing raises it): phi = mu f + v
+                // is then stationary at non-KKT points of the problem. Raise mu as a restart
+                // at a penalty-stationary point does, and steer again from H = I
+                if (w->constrained && w->mu_restores < MAX_RESTARTS) {
+                    const double mu_up = mu_restore_value(w);
+                    if (w->mu < mu_up) {
+                        w->mu_restores++;
+                        mu_snap = mu_up;
+                        w->mu = mu_up;
+                        w->phi = penalty(w, w->mu, w->f, w->ci, w->ce, w->w);
+                        if (w->s.print_level >= 2)
+                            fprintf(w->log, "  iter %d: mu raised to %.3e\n", w->iter + 1, w->mu);
+                    }
+                }
                 level = min_level;
                 random_attempts = 0;
                 ls.fail = 1;
@@ -1524,7 +1584,8 @@ ncvx_status ncvx_sqp_solve(ncvx_sqp *w, double *x, ncvx_info *info)
         // step accepted: phi_prev with the (possibly lowered) mu, s = alpha d, y = Gt wt - G w
         const double phi_prev = w->phi;
         const double alpha = ls.alpha;
-        if (level < POSTQP_FALLBACK_LEVEL && w->wl_ok && SECANT_LAGRANGIAN) {
+        const int lag_pair = level < POSTQP_FALLBACK_LEVEL && w->wl_ok && SECANT_LAGRANGIAN;
+        if (lag_pair) {
             // a steering step: the secant pair of mu times the Lagrangian with the QP's
             // multipliers (Powell's SQP update). The penalty's own gradient difference
             // jumps by 2 grad c_e whenever an equality changes sign, and by grad c_i when an
@@ -1558,7 +1619,21 @@ ncvx_status ncvx_sqp_solve(ncvx_sqp *w, double *x, ncvx_info *info)
         cblas_dscal(n, alpha, sv, 1);
         const double step = cblas_dnrm2(n, sv, 1);
         double sty = cblas_ddot(n, sv, 1, w->y, 1);
-        if (w->s.bfgs_damping > 0) {
+        if (lag_pair) {
+            // the Lagrangian's Hessian is indefinite off the tangent space of the active
+            // constraints: s'y may be tiny or negative, and the GRANSO damping (threshold
+            // 1e-4 s'Hs) let H grow by 1e4 per update (HS078: max diag(G'HG) 3e11, the
+            // steering QP lost all accuracy). Powell's damping in the inverse form instead:
+            // s'y >= 0.2 y'Hy, with s replaced by theta s + (1 - theta) H y
+            ncvx_hess_apply(&w->h, 1, w->y, w->tmp);
+            const double yHy = cblas_ddot(n, w->y, 1, w->tmp, 1);
+            if (yHy > 0 && sty < LAG_DAMPING * yHy) {
+                const double th = (1 - LAG_DAMPING) * yHy / (yHy - sty);
+                cblas_dscal(n, th, sv, 1);
+                cblas_daxpy(n, 1 - th, w->tmp, 1, sv, 1);
+                sty = LAG_DAMPING * yHy;
+            }
+        } else if (w->s.bfgs_damping > 0) {
             ncvx_hess_apply(&w->h, 1, sv, w->tmp);
             double sHs = cblas_ddot(n, sv, 1, w->tmp, 1);
             if (sty < w->s.bfgs_damping * sHs) {
@@ -1618,6 +1693,7 @@ static void walk(ncvx_sqp *w, ncvx_sw *c)
     ncvx_sw_d(c, &w->gnorm);
     ncvx_sw_i(c, &w->restarts);
     ncvx_sw_i(c, &w->ls_restarts);
+    ncvx_sw_i(c, &w->mu_restores);
     ncvx_sw_i(c, &w->gs_next);
     ncvx_sw_d(c, &w->radius);
     ncvx_sw_i(c, &w->stalls);
