@@ -34,6 +34,7 @@
 #define STEER_EXTRA 12        ///< steering trials after steering_maxit ...
 #define STEER_EXTRA_C_MU 0.1  ///< ... each lowering mu by this factor
 #define LAG_DAMPING 0.2       ///< Powell's damping of the Lagrangian pairs (inverse form)
+#define SAMPLE_PASSES 4       ///< sampled-direction attempts: the ring, then 3 fresh draws
 #define HALT_ON_LS_BRACKET 1  ///< GRANSO default: a feasible bracketed failure ends the run
 #define HEADER_EVERY 20       ///< table header repeats every 20 printed rows
 #define STATE_MAGIC 5120172.0 ///< first double of a BFGS-SQP state
@@ -751,8 +752,9 @@ static int steering(ncvx_sqp *w, const double *HGc, double *mu_out)
             // (red < 0): a step that reduces it, if by less than asked, keeps its mu (HS074
             // near feasibility: mu fell 0.15 -> 2e-7 and phi no longer saw f)
             const double mu_std = mu;
+            const int feas = feasible(w, w->ci, w->ce);
             int extra = 0;
-            for (int j = 0; j < STEER_EXTRA && !ok && red < -vtol; j++) {
+            for (int j = 0; j < STEER_EXTRA && !ok && red < -vtol && feas; j++) {
                 mu *= STEER_EXTRA_C_MU;
                 extra = 1;
                 if ((rc = steer_qp(w, mu)) != 0) return rc;
@@ -1124,13 +1126,15 @@ static ncvx_ls_result line_search(ncvx_sqp *w, ls_ctx *c, double gtd0)
  * stationarity QP's -A y is the least-norm element of the hull of the gradients sampled near
  * x (with the constraint terms), a descent direction of phi there when x is not (approximately)
  * Clarke stationary. First with the samples in the ring, then with fresh ones drawn from the
- * ball of radius evaldist. Returns 1 (step found: ls, xt/ft/Gt/... hold the trial point), 0
+ * ball of radius evaldist, again while the direction fails: a piece of a kink that no sample
+ * saw can make it an ascent direction (MAXQUAD from x0 = 0, where all 5 pieces meet: 11
+ * samples did not suffice). Returns 1 (step found: ls, xt/ft/Gt/... hold the trial point), 0
  * (none), -1 (evaluation failure or budget: *term set). */
 static int sampled_step(ncvx_sqp *w, ls_ctx *lc, ncvx_ls_result *ls, ncvx_term *term)
 {
     const int n = w->n, k = w->k;
-    for (int pass = 0; pass < 2; pass++) {
-        if (pass == 1) {
+    for (int pass = 0; pass < SAMPLE_PASSES; pass++) {
+        if (pass >= 1) {
             if (w->nslots < 2) break;
             const int src = sample_ball(w);
             if (src < 0) {
