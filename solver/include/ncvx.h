@@ -301,8 +301,11 @@ typedef struct ncvx_solver ncvx_solver; ///< opaque
 ncvx_status ncvx_create(ncvx_solver **out, const ncvx_problem *p, const ncvx_settings *s);
 
 /** Run the method from x[n] (in: x0; out: the best point found: the feasible point of lowest
- *  f if any was seen, else the least infeasible). Returns NCVX_OK when the run ended normally
- *  (see info->term), an error status otherwise. */
+ *  f if any was seen, else the least infeasible). BFGS-SQP: with code 0 the last certified
+ *  KKT point (after up to 10 more iterations that reduce its violation to 1e-3 of the
+ *  tolerances, whatever ended them); otherwise feasible points are ranked by mu f + v with
+ *  the final mu (within the tolerances, a point further out has the lower f). Returns
+ *  NCVX_OK when the run ended normally (see info->term), an error status otherwise. */
 ncvx_status ncvx_solve(ncvx_solver *sv, double *x, ncvx_info *info);
 
 /** Lagrange multipliers of BFGS-SQP at the last iterate: [n_ineq + nb + n_eq] doubles (nb
