@@ -1140,10 +1140,27 @@ static ncvx_ls_result line_search(ncvx_sqp *w, ls_ctx *c, double gtd0)
 static int sampled_step(ncvx_sqp *w, ls_ctx *lc, ncvx_ls_result *ls, ncvx_term *term)
 {
     const int n = w->n, k = w->k;
+    int have_d = 0;
     for (int pass = 0; pass < SAMPLE_PASSES; pass++) {
         if (pass >= 1) {
             if (w->nslots < 2) break;
-            const int src = sample_ball(w);
+            int src = sample_ball(w);
+            if (src == 0 && have_d) {
+                // the failed direction's own evidence (a bundle method's null step): the
+                // gradient at x + (radius / 2) d / |d| belongs to a piece of phi that rises
+                // along d, which random samples easily miss (MAXQUAD at 0: the smallest of
+                // the 5 pieces is the largest in about 1/32 of the directions)
+                const double dn = cblas_dnrm2(n, w->d, 1);
+                if (dn > 0) {
+                    const double t = 0.5 * w->radius / dn;
+                    for (int i = 0; i < n; i++)
+                        w->xt[i] = w->x[i] + t * w->d[i];
+                    double ft;
+                    src = evaluate(w, w->xt, &ft, w->Gt, w->cit, w->cet);
+                    if (src == NCVX_LSE_OK) push_sample_at(w, w->xt, w->Gt);
+                    if (src > 0) src = 0;
+                }
+            }
             if (src < 0) {
                 *term = src == -2 ? NCVX_TERM_MAXEVAL : NCVX_TERM_CALLBACK;
                 return -1;
@@ -1156,6 +1173,7 @@ static int sampled_step(ncvx_sqp *w, ls_ctx *lc, ncvx_ls_result *ls, ncvx_term *
                 w->d[i] = -w->tmp[i];
             cblas_dgemv(CblasColMajor, CblasTrans, n, k, 1.0, w->G, n, w->d, 1, 0.0, w->Gd, 1);
             const double g2 = cblas_ddot(k, w->Gd, 1, w->w, 1);
+            have_d = 1;
             if (g2 < 0) {
                 *ls = line_search(w, lc, g2);
                 if (ls->fail == 3) {
