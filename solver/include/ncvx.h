@@ -239,7 +239,7 @@ typedef struct {
      *  by mu (see ncvx_multipliers), one sign per equality across the samples (as in
      *  lam_i times a convex combination of the sampled grad c_i). A certificate that puts
      *  weight on samples other than x (a kink of f or c) and that x alone does not pass
-     *  divides the radius by 10 and the run continues, down to evaldist / 100; x is then
+     *  divides the radius by 10 and the run continues, down to evaldist / 1000; x is then
      *  within about that radius of a KKT point. Code 0 (STATIONARY)
      *  requires, besides stat <= opt_tol and feasibility (viol_*_max within viol_*_tol),
      *  kkt_stat <= kkt_tol max(1, ||grad f||_2) and kkt_comp <= kkt_tol max(1, |f|)
