@@ -39,6 +39,7 @@
  * out has the lower f (HS072: a point 5e-3 below f* at a violation of 4e-7 beat the last
  * iterate, feasible to 1e-17 and optimal); the exact penalty ranks them by their progress */
 #define BEST_BY_PHI 1
+#define DIR_DERIV_ONE_SIDED 1 ///< line-search slopes with one-sided terms at c = 0 (dir_deriv)
 #define HALT_ON_LS_BRACKET 1  ///< GRANSO default: a feasible bracketed failure ends the run
 #define HEADER_EVERY 20       ///< table header repeats every 20 printed rows
 #define STATE_MAGIC 5120172.0 ///< first double of a BFGS-SQP state
@@ -169,6 +170,28 @@ static double penalty(const ncvx_sqp *s, double mu, double f, const double *ci, 
     for (int i = 0; i < s->me; i++)
         wv[1 + s->mi + i] = ce[i] > 0 ? 1 : (ce[i] < 0 ? -1 : 0);
     return mu * f + ncvx_viol_ineq(ci, s->mi) + ncvx_viol_eq(ce, s->me);
+}
+
+/* The one-sided directional derivative of phi = mu f + v along d from gd = G'd (f smooth at
+ * x): sum_j wv_j gd_j, except that a constraint exactly at zero contributes its one-sided
+ * slope, max(gd_i, 0) for c_i = 0 and |gd_e| for c_e = 0, not the weight of the side that
+ * penalty() picked (c_i >= 0 counts as violated). At x0 of HS025, on its bound x1 = 100, the
+ * Armijo test asked for the decrease of the bound's term along a step into the box, where
+ * that term stays 0: every step failed. */
+static double dir_deriv(const ncvx_sqp *w, const double *gd, const double *ci, const double *ce,
+                        const double *wv)
+{
+    double g = 0;
+    for (int j = 0; j < w->k; j++) {
+        const int i = j - 1, e = j - 1 - w->mi;
+        if (j >= 1 && i < w->mi && ci[i] == 0)
+            g += DIR_DERIV_ONE_SIDED ? fmax(gd[j], 0) : wv[j] * gd[j];
+        else if (j > w->mi && ce[e] == 0)
+            g += DIR_DERIV_ONE_SIDED ? fabs(gd[j]) : wv[j] * gd[j];
+        else
+            g += wv[j] * gd[j];
+    }
+    return g;
 }
 
 static void track_best(ncvx_sqp *w, const double *x, double f, const double *ci, const double *ce)
@@ -1103,7 +1126,7 @@ static int ls_eval(void *vctx, double t, int grad, double *phi, double *gtd, int
     *quit = feasible(w, w->cit, w->cet) && w->ft <= w->s.fvalquit;
     if (grad) {
         cblas_dgemv(CblasColMajor, CblasTrans, n, w->k, 1.0, w->Gt, n, w->d, 1, 0.0, w->Gd, 1);
-        *gtd = cblas_ddot(w->k, w->Gd, 1, w->wt, 1);
+        *gtd = dir_deriv(w, w->Gd, w->cit, w->cet, w->wt);
         if (!isfinite(*gtd)) return NCVX_LSE_NONFIN;
     }
     return NCVX_LSE_OK;
@@ -1173,7 +1196,7 @@ static int sampled_step(ncvx_sqp *w, ls_ctx *lc, ncvx_ls_result *ls, ncvx_term *
             for (int i = 0; i < n; i++)
                 w->d[i] = -w->tmp[i];
             cblas_dgemv(CblasColMajor, CblasTrans, n, k, 1.0, w->G, n, w->d, 1, 0.0, w->Gd, 1);
-            const double g2 = cblas_ddot(k, w->Gd, 1, w->w, 1);
+            const double g2 = dir_deriv(w, w->Gd, w->ci, w->ce, w->w);
             have_d = 1;
             if (g2 < 0) {
                 *ls = line_search(w, lc, g2);
@@ -1489,7 +1512,7 @@ ncvx_status ncvx_sqp_solve(ncvx_sqp *w, double *x, ncvx_info *info)
             double gtd = NAN;
             if (!bump) {
                 cblas_dgemv(CblasColMajor, CblasTrans, n, k, 1.0, w->G, n, w->d, 1, 0.0, w->Gd, 1);
-                gtd = cblas_ddot(k, w->Gd, 1, w->w, 1);
+                gtd = dir_deriv(w, w->Gd, w->ci, w->ce, w->w);
                 if (!isfinite(gtd))
                     bump = 1;
                 else if (gtd > 0 && level == LAST_FALLBACK_LEVEL) {
@@ -1512,7 +1535,7 @@ ncvx_status ncvx_sqp_solve(ncvx_sqp *w, double *x, ncvx_info *info)
                         w->phi = penalty(w, w->mu, w->f, w->ci, w->ce, w->w);
                         cblas_dgemv(CblasColMajor, CblasTrans, n, k, 1.0, w->G, n, w->d, 1, 0.0,
                                     w->Gd, 1);
-                        double g2 = cblas_ddot(k, w->Gd, 1, w->w, 1);
+                        double g2 = dir_deriv(w, w->Gd, w->ci, w->ce, w->w);
                         if (!(g2 < 0)) break;
                         ls = line_search(w, &lc, g2);
                         if (ls.fail == 0) mu_changed = 1;
