@@ -17,8 +17,9 @@ enum { N = 40, M = 13 };
 // Tikhonov weight. With 13 sensors for 40 unknowns the misfit is flat along many directions;
 // at alpha = 1e-3 the problem is so ill-conditioned that BFGS-SQP, whose stationarity test
 // samples gradients of the one nonsmooth constraint max_j(-q_j) near the iterates only,
-// stalls 1e-5..1e-3 (relative) above the optimum and says so (code 6 or 16: not a KKT
-// point); at 1e-2 it reaches the QP optimum to 1e-7 on every BLAS kernel.
+// ends within 6e-7 (relative) of the optimum's f but cannot certify it (KKT residual 1e-4:
+// code 16 under Prescott and Haswell, 6 under Sandybridge and SkylakeX); at 1e-2 it reaches
+// the QP optimum to 1e-7 on every BLAS kernel.
 static const double ALPHA = 1e-2;
 
 typedef struct {
