@@ -173,7 +173,9 @@ typedef struct {
                            ///< measure then uses the current gradients only.
     double evaldist;       ///< 1e-4: samples x_j with ||x_k - x_j||_2 <= evaldist are used
     int steering_l1_model; ///< 1
-    double steering_ineq_margin; ///< 1e-6
+    double steering_ineq_margin; ///< 1e-6; no steering (problems without equalities) while
+                                 ///< every c_i < -margin at x and c_i + grad c_i'd <= margin
+                                 ///< at the end of the step's linearization (GRANSO: at x only)
     int steering_maxit;          ///< 10
     double steering_c_viol;      ///< 0.1
     double steering_c_mu;        ///< 0.9

@@ -750,10 +750,17 @@ static int steering(ncvx_sqp *w, const double *HGc, double *mu_out)
     double red = pred_reduction(w, w->Gd, viol);
     int done = red >= c_viol * viol - vtol;
     if (!done && w->me == 0 && isfinite(w->s.steering_ineq_margin)) {
+        // all inequalities strictly inside, at x and at the end of the step's linearization:
+        // no steering. GRANSO looks at x only, and from a strictly feasible x takes a step
+        // that leaves the linearized feasible set as it is; with mu too large for the exact
+        // penalty the line search then accepts a point far outside (HS093 from its feasible
+        // x0: violation 2.4 after the first step, then stuck where the gradient of the
+        // violated product constraint vanishes)
         int any = 0;
+        const double mg = w->s.steering_ineq_margin;
         for (int i = 0; i < w->mi; i++)
-            if (w->ci[i] >= -w->s.steering_ineq_margin) any = 1;
-        if (!any) done = 1; // all inequalities strictly inside: no steering
+            if (w->ci[i] >= -mg || w->ci[i] + w->Gd[1 + i] > mg) any = 1;
+        if (!any) done = 1;
     }
     if (!done) {
         // reference: the feasibility-only direction (mu = 0); qy and Gd get overwritten, so
