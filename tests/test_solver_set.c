@@ -113,7 +113,9 @@ static const char *const robust[] = {
     "HS015", "HS026", "HS027", "HS032", "HS036", "HS037", "HS044", "HS046", "HS049", "HS050",
     "HS056", "HS062", "HS072", "HS075", "HS077", "HS080", "HS081", "HS104", "HS112", "NS-MAXQUAD",
     // since the one-sided line-search slopes at c = 0
-    "HS017"};
+    "HS017",
+    // since steering at strictly feasible points whose step leaves the linearized feasible set
+    "HS093"};
 
 static int solve(const hs_problem *p, double rel_perturb, double *fout, double *vout)
 {
@@ -170,19 +172,17 @@ static void test_set_bfgssqp(void **state)
     }
     free(ok);
     assert_int_equal(bad, 0);
-    // measured (bench_hs -m bfgs-sqp, unperturbed x0): 84 (Prescott, Sandybridge, Haswell),
-    // 83 (SkylakeX, Cooperlake) of 89; the 82 above on all five kernels and from x0 perturbed
+    // measured (bench_hs -m bfgs-sqp, unperturbed x0): 85 of 89 on Prescott, Sandybridge,
+    // Haswell, SkylakeX and Cooperlake; the 83 above on all five kernels and from x0 perturbed
     // by +-1e-12..1e-6. Not solved: HS013 (the minimizer is a cusp of the feasible set, not a
     // KKT point: within the violation tolerance 1e-6 the cubic constraint allows f 2 % below
     // f*), HS033 (ends at the degenerate KKT point (0, 0, 2), f = -4, not a local minimizer),
-    // HS055 (the local minimizer t = 0 of the feasible segment, f = 20/3), HS093 and HS106
-    // (badly scaled: mu falls to 1e-2, the iterates stall at a point where the gradient of the
-    // violated product constraint vanishes, or 1000 iterations do not suffice); HS025 is
-    // solved from x0 on its bound x1 = 100 only (a start off the bound sees |grad f| = 2e-8),
-    // HS084 on some kernels only.
-    // Floor: 81, two below the lowest count measured (the margin of the previous floor, for
+    // HS055 (the local minimizer t = 0 of the feasible segment, f = 20/3), HS106 (badly
+    // scaled: 1000 iterations do not suffice); HS025 is solved from x0 on its bound x1 = 100
+    // only (a start off the bound sees |grad f| = 2e-8), HS084 not from every perturbed x0.
+    // Floor: 83, two below the lowest count measured (the margin of the previous floor, for
     // kernels not measured)
-    assert_true(solved >= 81);
+    assert_true(solved >= 83);
 }
 
 /* ------------------------------------------------------------------------------------------ */
