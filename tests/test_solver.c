@@ -194,14 +194,17 @@ static void test_hock_schittkowski(void **state)
                 lerr = fmax(lerr, fabs(lam[i] - lstar[i]) / (1 + fabs(lstar[i])));
             ncvx_destroy(sv);
             printf("# %s lm=%d: term %d iters %d evals %ld (grad %ld) |f-f*| %.2e |x-x*| %.2e "
-                   "mu %.2e kkt %.2e comp %.2e restarts %d |lam-lam*| %.2e\n",
+                   "mu %.2e kkt %.2e comp %.2e restarts %d |lam-lam*| %.2e viol %.2e %.2e\n",
                    h->name, lm, info.term, info.iters, info.evals, info.grad_evals,
                    fabs(info.f - h->fstar), err, info.mu, info.kkt_stat, info.kkt_comp,
-                   info.restarts, lerr);
+                   info.restarts, lerr, info.viol_ineq, info.viol_eq);
             // smooth problems: 1e-6 relative in f, 1e-4 in x (x* of HS71 has 7-8 digits)
             assert_close(info.f, h->fstar, 1e-6, 1e-6);
             assert_true(err < 1e-3);
-            assert_true(info.viol_ineq <= 1e-6 && info.viol_eq <= 1e-6);
+            // the feasibility test bounds each constraint (max norm) by 1e-6, so the l1 norms
+            // are within the number of constraints times that (HS71 ended with one bound and
+            // the product constraint violated by 5e-7 each: l1 1.02e-6)
+            assert_true(info.viol_ineq <= h->mi * 1e-6 && info.viol_eq <= h->me * 1e-6);
             // the max norms are those of the feasibility test and below the l1 norms
             assert_true(info.viol_ineq_max <= s.viol_ineq_tol && info.viol_eq_max <= s.viol_eq_tol);
             assert_true(info.viol_ineq_max <= info.viol_ineq && info.viol_eq_max <= info.viol_eq);
@@ -246,8 +249,10 @@ static void test_certified_termination(void **state)
         // never code 0 there: NOT_KKT after the restarts, or a line-search failure
         assert_true(info.term == NCVX_TERM_NOT_KKT || info.term == NCVX_TERM_LS_FEASIBLE);
         assert_true(info.restarts >= 3);
-        assert_true(info.kkt_stat > 1e-3);    // |grad f| ~ 6.9 at x0, f far from f* = 1/9
-        assert_true(info.f > 1.0 / 9 + 1e-3); // and the point is indeed not optimal
+        assert_true(info.kkt_stat > 1e-3); // |grad f| ~ 6.9 at x0, f far from f* = 1/9
+        // the point is not better than the optimum (the run may still have come close to it
+        // through restarts and sampled steps: f - f* = 1e-6 under SkylakeX, kkt 0.5, code 16)
+        assert_true(info.f > 1.0 / 9 - 1e-6);
         assert_true(info.viol_ineq_max <= s.viol_ineq_tol);
         assert_non_null(ncvx_multipliers(sv));
         ncvx_destroy(sv);
@@ -1181,7 +1186,7 @@ typedef struct {
 static int ckpt_monitor(const ncvx_iterate *it, void *u)
 {
     ckpt *c = u;
-    if (it->iter == 7) {
+    if (it->iter == 4) {
         c->size = ncvx_state_size(c->sv);
         c->buf = malloc(c->size * sizeof *c->buf);
         if (ncvx_state_export(c->sv, c->buf, c->size) != NCVX_OK) return 1;
@@ -1205,7 +1210,7 @@ static void test_monitor_checkpoint(void **state)
     assert_int_equal(ncvx_solve(c.sv, xa, &ia), NCVX_OK);
     ncvx_destroy(c.sv);
     assert_non_null(c.buf);
-    assert_true(ia.iters > 7);
+    assert_true(ia.iters > 4); // the checkpoint is mid-run (HS35 ends after 7 iterations)
     p.monitor = NULL;
     ncvx_solver *sv = NULL;
     assert_int_equal(ncvx_create(&sv, &p, &s), NCVX_OK);

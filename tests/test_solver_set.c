@@ -106,7 +106,16 @@ static const char *const robust[] = {
     "NS-MAXQ",
     // solved on every kernel, also from the perturbed x0, since the exact stationarity QP and
     // the certificate's restarts
-    "HS028", "HS047", "HS053", "HS060", "HS064", "HS073", "HS086", "HS113", "NS-L1REG", "NS-ROSEN"};
+    "HS028", "HS047", "HS053", "HS060", "HS064", "HS073", "HS086", "HS113", "NS-L1REG", "NS-ROSEN",
+    // solved on every kernel, also from x0 perturbed by +-1e-12..1e-6, since the Lagrangian
+    // secant pairs, the exact steering QP, the penalty-ranked best point and the null-step
+    // samples
+    "HS015", "HS026", "HS027", "HS032", "HS036", "HS037", "HS044", "HS046", "HS049", "HS050",
+    "HS056", "HS062", "HS072", "HS075", "HS077", "HS080", "HS081", "HS104", "HS112", "NS-MAXQUAD",
+    // since the one-sided line-search slopes at c = 0
+    "HS017",
+    // since steering at strictly feasible points whose step leaves the linearized feasible set
+    "HS093"};
 
 static int solve(const hs_problem *p, double rel_perturb, double *fout, double *vout)
 {
@@ -163,13 +172,17 @@ static void test_set_bfgssqp(void **state)
     }
     free(ok);
     assert_int_equal(bad, 0);
-    // measured (bench_hs -m bfgs-sqp, unperturbed x0): 70 (Prescott), 71 (Sandybridge,
-    // SkylakeX, Cooperlake), 74 (Haswell) of 89; 68 of them on all five kernels, of which the
-    // 61 above also from the perturbed x0 (HS015/026/027/032/050/081/112 are solved from x0
-    // but not from every perturbed one; HS046/049/056/072/075/077/080 on some kernels only).
-    // Floor: 68, two below the lowest count measured (the margin of the previous floor, for
-    // kernels not measured); it fails if the problems solved everywhere are no longer solved
-    assert_true(solved >= 68);
+    // measured (bench_hs -m bfgs-sqp, unperturbed x0): 85 of 89 on Prescott, Sandybridge,
+    // Haswell, SkylakeX and Cooperlake; the 83 above on all five kernels and from x0 perturbed
+    // by +-1e-12..1e-6. Not solved: HS013 (the minimizer is a cusp of the feasible set, not a
+    // KKT point: within the violation tolerance 1e-6 the cubic constraint allows f 2 % below
+    // f*), HS033 (ends at the degenerate KKT point (0, 0, 2), f = -4, not a local minimizer),
+    // HS055 (the local minimizer t = 0 of the feasible segment, f = 20/3), HS106 (badly
+    // scaled: 1000 iterations do not suffice); HS025 is solved from x0 on its bound x1 = 100
+    // only (a start off the bound sees |grad f| = 2e-8), HS084 not from every perturbed x0.
+    // Floor: 83, two below the lowest count measured (the margin of the previous floor, for
+    // kernels not measured)
+    assert_true(solved >= 83);
 }
 
 /* ------------------------------------------------------------------------------------------ */

@@ -15,11 +15,12 @@
 
 enum { N = 40, M = 13 };
 // Tikhonov weight. With 13 sensors for 40 unknowns the misfit is flat along many directions;
-// at alpha = 1e-3 the problem is so ill-conditioned that BFGS-SQP, whose stationarity test
-// samples gradients of the one nonsmooth constraint max_j(-q_j) near the iterates only,
-// stalls 1e-5..1e-3 (relative) above the optimum and says so (code 6 or 16: not a KKT
-// point); at 1e-2 it reaches the QP optimum to 1e-7 on every BLAS kernel.
-static const double ALPHA = 1e-2;
+// at alpha = 1e-3 the problem is ill-conditioned, and BFGS-SQP, whose stationarity test
+// samples gradients of the one nonsmooth constraint max_j(-q_j) near the iterates only, ends
+// within 6e-7 (relative) of the optimum's f on every BLAS kernel but does not always certify
+// it (KKT residual about 1e-4: code 16 under Prescott and Haswell, 6 under Sandybridge and
+// SkylakeX)
+static const double ALPHA = 1e-3;
 
 typedef struct {
     double K[M][N], d[M], h, Q;
@@ -176,11 +177,15 @@ int main(int argc, char **argv)
         // f(QP form) omits the constant 0.5 ||d||^2
         printf("check: QP f = %.8e, |q - q_qp|_inf / |q_qp|_inf = %.2e, min q = %.1e\n", fq + dd,
                err / scale, qmin);
-        // tolerances: objective to 1e-5 relative (achieved 2e-8 or better); q to 1e-2 relative
-        // (achieved 3e-4 or better: the objective is flat along directions the 13 sensors barely
-        // see); feasibility within the solver's tolerances (1e-6, max norm); a feasible end:
-        // converged (0) or the line search out of digits at a feasible point (6)
-        ok = ok && (info.term == NCVX_TERM_STATIONARY || info.term == NCVX_TERM_LS_FEASIBLE) &&
+        // tolerances: objective to 1e-5 relative (achieved 6e-7 or better over five kernels);
+        // q to 1e-2 relative (achieved 1.2e-3 or better: the objective is flat along directions
+        // the 13 sensors barely see); feasibility within the solver's tolerances (1e-6, max norm);
+        // a feasible end: converged (0), the line search out of digits at a feasible point (6), or
+        // stationary without a certificate (16), as in tests/test_solver.c: the QP above is the
+        // oracle
+        ok = ok &&
+             (info.term == NCVX_TERM_STATIONARY || info.term == NCVX_TERM_LS_FEASIBLE ||
+              info.term == NCVX_TERM_NOT_KKT) &&
              fabs(info.f - (fq + dd)) <= 1e-5 * fabs(fq + dd) && err <= 1e-2 * scale &&
              info.viol_eq_max <= 1e-6 && qmin >= -1e-6;
     }

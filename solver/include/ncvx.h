@@ -173,7 +173,9 @@ typedef struct {
                            ///< measure then uses the current gradients only.
     double evaldist;       ///< 1e-4: samples x_j with ||x_k - x_j||_2 <= evaldist are used
     int steering_l1_model; ///< 1
-    double steering_ineq_margin; ///< 1e-6
+    double steering_ineq_margin; ///< 1e-6; no steering (problems without equalities) while
+                                 ///< every c_i < -margin at x and c_i + grad c_i'd <= margin
+                                 ///< at the end of the step's linearization (GRANSO: at x only)
     int steering_maxit;          ///< 10
     double steering_c_viol;      ///< 0.1
     double steering_c_mu;        ///< 0.9
@@ -243,7 +245,7 @@ typedef struct {
      *  by mu (see ncvx_multipliers), one sign per equality across the samples (as in
      *  lam_i times a convex combination of the sampled grad c_i). A certificate that puts
      *  weight on samples other than x (a kink of f or c) and that x alone does not pass
-     *  divides the radius by 10 and the run continues, down to evaldist / 100; x is then
+     *  divides the radius by 10 and the run continues, down to evaldist / 1000; x is then
      *  within about that radius of a KKT point. Code 0 (STATIONARY)
      *  requires, besides stat <= opt_tol and feasibility (viol_*_max within viol_*_tol),
      *  kkt_stat <= kkt_tol max(1, ||grad f||_2) and kkt_comp <= kkt_tol max(1, |f|)
@@ -305,8 +307,11 @@ typedef struct ncvx_solver ncvx_solver; ///< opaque
 ncvx_status ncvx_create(ncvx_solver **out, const ncvx_problem *p, const ncvx_settings *s);
 
 /** Run the method from x[n] (in: x0; out: the best point found: the feasible point of lowest
- *  f if any was seen, else the least infeasible). Returns NCVX_OK when the run ended normally
- *  (see info->term), an error status otherwise. */
+ *  f if any was seen, else the least infeasible). BFGS-SQP: with code 0 the last certified
+ *  KKT point (after up to 10 more iterations that reduce its violation to 1e-3 of the
+ *  tolerances, whatever ended them); otherwise feasible points are ranked by mu f + v with
+ *  the final mu (within the tolerances, a point further out has the lower f). Returns
+ *  NCVX_OK when the run ended normally (see info->term), an error status otherwise. */
 ncvx_status ncvx_solve(ncvx_solver *sv, double *x, ncvx_info *info);
 
 /** Lagrange multipliers of BFGS-SQP at the last iterate: [n_ineq + nb + n_eq] doubles (nb
