@@ -31,14 +31,6 @@ int nn_have_dnnl(void)
 #endif
 }
 
-// Vector clones of the hot loops (the library is built for the baseline x86-64 ISA).
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) &&                             \
-    !defined(__SANITIZE_ADDRESS__)
-#define NN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define NN_CLONES
-#endif
-
 static NN_CLONES void to_float(float *dst, const double *src, size_t n)
 {
     for (size_t i = 0; i < n; i++)

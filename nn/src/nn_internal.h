@@ -149,6 +149,23 @@ int nn_layer_backward(nn_model *m, nn_layer *L, const double *theta, int kb, con
 // ---------------------------------------------------------------------------------------
 // float32 convolutions (conv32.c).
 
+/** Vector clones of the hot float loops (the library is built for the baseline x86-64 ISA;
+ *  GCC picks the clone for the CPU at load time). Not under sanitizers or other compilers. */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) &&                             \
+    !defined(__SANITIZE_ADDRESS__)
+#define NN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define NN_CLONES
+#endif
+
+/** Keeps a function out of line where inlining it into a dispatcher made GCC compile its hot
+ *  loop worse (measured with callgrind). */
+#if defined(__GNUC__)
+#define NN_NOINLINE __attribute__((noinline))
+#else
+#define NN_NOINLINE
+#endif
+
 /** Set up the float32 state of every conv layer (oneDNN primitives when enabled) once the
  *  float buffers of the model exist. */
 nn_status nn_conv32_setup(nn_model *m);
