@@ -59,67 +59,7 @@ static void gnorm_sums(size_t P, int C, int kb, int j, const double *y, const do
 // ---------------------------------------------------------------------------------------
 // Convolution k x k 'same' (zero padding k/2), channels last, kernel [k][k][cin][cout].
 
-// im2col and its adjoint col2im of the float64 path (conv32.c has the float32 ones).
-//
-// im2col: rows r0..r0+nr of the im2col matrix, col[(py-r0)*iw + px][(ky*k + kx)*ic + ci],
-// zero where the kernel reaches past the image.
-// col2im: dx[(q*kb + j)*ic + ci] += dcol[((p - r0*iw)*kb + j)*K + (ky*k + kx)*ic + ci].
-#define NN_DEFINE_IM2COL(im2col_name, col2im_name, T)                                              \
-    static void im2col_name(const double *x, int ih, int iw, int ic, int k, int r0, int nr,        \
-                            T *col)                                                                \
-    {                                                                                              \
-        const int pad = k / 2;                                                                     \
-        const size_t K = (size_t)k * k * ic;                                                       \
-        for (int py = r0; py < r0 + nr; py++) {                                                    \
-            for (int px = 0; px < iw; px++) {                                                      \
-                T *row = col + ((size_t)(py - r0) * iw + px) * K;                                  \
-                const int sx0 = px - pad;                                                          \
-                const int kx0 = sx0 < 0 ? -sx0 : 0;                                                \
-                const int kx1 = iw - sx0 < k ? iw - sx0 : k;                                       \
-                for (int ky = 0; ky < k; ky++) {                                                   \
-                    const int sy = py + ky - pad;                                                  \
-                    T *dst = row + (size_t)ky * k * ic;                                            \
-                    if (sy < 0 || sy >= ih) {                                                      \
-                        memset(dst, 0, sizeof(T) * k * ic);                                        \
-                        continue;                                                                  \
-                    }                                                                              \
-                    if (kx0 > 0) memset(dst, 0, sizeof(T) * kx0 * ic);                             \
-                    memcpy(dst + (size_t)kx0 * ic, x + ((size_t)sy * iw + sx0 + kx0) * ic,         \
-                           sizeof(T) * (kx1 - kx0) * ic);                                          \
-                    if (kx1 < k) memset(dst + (size_t)kx1 * ic, 0, sizeof(T) * (k - kx1) * ic);    \
-                }                                                                                  \
-            }                                                                                      \
-        }                                                                                          \
-    }                                                                                              \
-                                                                                                   \
-    static void col2im_name(const T *dcol, int ih, int iw, int ic, int k, int r0, int nr, int kb,  \
-                            double *dx)                                                            \
-    {                                                                                              \
-        const int pad = k / 2;                                                                     \
-        const size_t K = (size_t)k * k * ic;                                                       \
-        for (int py = r0; py < r0 + nr; py++) {                                                    \
-            for (int px = 0; px < iw; px++) {                                                      \
-                const int sx0 = px - pad;                                                          \
-                const int kx0 = sx0 < 0 ? -sx0 : 0;                                                \
-                const int kx1 = iw - sx0 < k ? iw - sx0 : k;                                       \
-                for (int j = 0; j < kb; j++) {                                                     \
-                    const T *row = dcol + (((size_t)(py - r0) * iw + px) * kb + j) * K;            \
-                    for (int ky = 0; ky < k; ky++) {                                               \
-                        const int sy = py + ky - pad;                                              \
-                        if (sy < 0 || sy >= ih) continue;                                          \
-                        for (int kx = kx0; kx < kx1; kx++) {                                       \
-                            const T *src = row + ((size_t)ky * k + kx) * ic;                       \
-                            double *dst = dx + (((size_t)sy * iw + sx0 + kx) * kb + j) * ic;       \
-                            for (int ci = 0; ci < ic; ci++)                                        \
-                                dst[ci] += (double)src[ci];                                        \
-                        }                                                                          \
-                    }                                                                              \
-                }                                                                                  \
-            }                                                                                      \
-        }                                                                                          \
-    }
-
-NN_DEFINE_IM2COL(im2col, col2im, double)
+#include "im2col_tmpl.h"
 
 static void conv_forward(nn_model *m, const nn_layer *L, const double *theta, const double *x,
                          double *y)

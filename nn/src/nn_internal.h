@@ -135,6 +135,15 @@ nn_status nn_build_add(nn_model *m, const nn_layer_desc *d);
 /** Allocate all workspaces and evaluate the constant prefix. */
 nn_status nn_build_finish(nn_model *m);
 
+/** Valid kernel columns [kx0, kx1) of output column px of a k x k 'same' convolution on an
+ *  image iw wide. */
+static inline void nn_tap_range(int px, int iw, int k, int *kx0, int *kx1)
+{
+    const int sx0 = px - k / 2;
+    *kx0 = sx0 < 0 ? -sx0 : 0;
+    *kx1 = iw - sx0 < k ? iw - sx0 : k;
+}
+
 /** Zero-initialized description. */
 nn_layer_desc nn_layer_desc_zero(nn_layer_type t);
 

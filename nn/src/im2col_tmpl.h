@@ -1,0 +1,66 @@
+// nn/src/im2col_tmpl.h: im2col and its adjoint col2im of a k x k 'same' convolution (zero
+// padding k/2, channels last), one body for the double path (layers.c) and the float path's
+// own im2col + SGEMM convolutions (conv32.c). Each includes it once, after defining NN_R (the
+// element type) and NN_FN(name) (the name in that precision), as for layers_tmpl.h.
+//
+// NN_FN(im2col): rows r0..r0+nr of the im2col matrix, col[(py-r0)*iw + px][(ky*k + kx)*ic + ci],
+// zero where the kernel reaches past the image.
+// NN_FN(col2im): dx[(q*kb + j)*ic + ci] += dcol[((p - r0*iw)*kb + j)*K + (ky*k + kx)*ic + ci],
+// for the kb upstreams of the batched layout.
+
+#if !defined(NN_R) || !defined(NN_FN)
+#error "define NN_R and NN_FN before including im2col_tmpl.h"
+#endif
+
+static void NN_FN(im2col)(const NN_R *x, int ih, int iw, int ic, int k, int r0, int nr, NN_R *col)
+{
+    const int pad = k / 2;
+    const size_t K = (size_t)k * k * ic;
+    for (int py = r0; py < r0 + nr; py++) {
+        for (int px = 0; px < iw; px++) {
+            NN_R *row = col + ((size_t)(py - r0) * iw + px) * K;
+            int kx0, kx1;
+            nn_tap_range(px, iw, k, &kx0, &kx1);
+            const int sx0 = px - pad;
+            for (int ky = 0; ky < k; ky++) {
+                const int sy = py + ky - pad;
+                NN_R *dst = row + (size_t)ky * k * ic;
+                if (sy < 0 || sy >= ih) {
+                    memset(dst, 0, sizeof(NN_R) * k * ic);
+                    continue;
+                }
+                if (kx0 > 0) memset(dst, 0, sizeof(NN_R) * kx0 * ic);
+                memcpy(dst + (size_t)kx0 * ic, x + ((size_t)sy * iw + sx0 + kx0) * ic,
+                       sizeof(NN_R) * (kx1 - kx0) * ic);
+                if (kx1 < k) memset(dst + (size_t)kx1 * ic, 0, sizeof(NN_R) * (k - kx1) * ic);
+            }
+        }
+    }
+}
+
+static void NN_FN(col2im)(const NN_R *dcol, int ih, int iw, int ic, int k, int r0, int nr, int kb,
+                          NN_R *dx)
+{
+    const int pad = k / 2;
+    const size_t K = (size_t)k * k * ic;
+    for (int py = r0; py < r0 + nr; py++) {
+        for (int px = 0; px < iw; px++) {
+            int kx0, kx1;
+            nn_tap_range(px, iw, k, &kx0, &kx1);
+            const int sx0 = px - pad;
+            for (int j = 0; j < kb; j++) {
+                const NN_R *row = dcol + (((size_t)(py - r0) * iw + px) * kb + j) * K;
+                for (int ky = 0; ky < k; ky++) {
+                    const int sy = py + ky - pad;
+                    if (sy < 0 || sy >= ih) continue;
+                    for (int kx = kx0; kx < kx1; kx++) {
+                        const NN_R *src = row + ((size_t)ky * k + kx) * ic;
+                        NN_R *dst = dx + (((size_t)sy * iw + sx0 + kx) * kb + j) * ic;
+                        for (int ci = 0; ci < ic; ci++)
+                            dst[ci] += src[ci];
+                    }
+                }
+            }
+        }
+    }
+}
