@@ -196,11 +196,11 @@ static void conv1_backward(const nn_layer *L, const float *x, const float *w, co
 }
 
 // ---------------------------------------------------------------------------------------
-// im2col and col2im on float images (the library's own path).
+// im2col, col2im and the parameter gradients of the library's own path.
 
 #define NN_R float
 #define NN_FN(name) name##_f
-#include "im2col_tmpl.h"
+#include "conv_tmpl.h"
 
 // ---------------------------------------------------------------------------------------
 // oneDNN
@@ -613,17 +613,7 @@ int nn_conv32_backward(nn_model *m, nn_layer *L, int kb, const float *x, const f
         }
         return dx != NULL;
     }
-    // Bias gradients in double: db_j[c] = sum_p dy[p][j][c].
-    const size_t boff = L->poff + (size_t)K * oc;
-    for (int j = 0; j < kb; j++) {
-        double *gb = grad + j * gstride + boff;
-        memset(gb, 0, (size_t)oc * sizeof *gb);
-        for (size_t p = 0; p < P; p++) {
-            const float *g = dy + (p * kb + j) * oc;
-            for (int c = 0; c < oc; c++)
-                gb[c] += (double)g[c];
-        }
-    }
+    conv_bias_grad_f(dy, P, oc, kb, grad, gstride, L->poff + (size_t)K * oc);
     memset(m->dw, 0, (size_t)K * N * sizeof *m->dw);
     if (dx && k > 1) memset(dx, 0, P * kb * ic * sizeof *dx);
     for (int r0 = 0; r0 < ih; r0 += L->rows_b) {
@@ -647,11 +637,6 @@ int nn_conv32_backward(nn_model *m, nn_layer *L, int kb, const float *x, const f
                         oc, wf, oc, 0.0f, dx + (size_t)r0 * iw * kb * ic, ic);
         }
     }
-    for (int j = 0; j < kb; j++) {
-        double *gw = grad + j * gstride + L->poff;
-        for (int r = 0; r < K; r++)
-            memcpy(gw + (size_t)r * oc, m->dw + (size_t)r * N + (size_t)j * oc,
-                   (size_t)oc * sizeof *gw);
-    }
+    conv_weight_grad_f(m->dw, K, oc, kb, grad, gstride, L->poff);
     return dx != NULL;
 }

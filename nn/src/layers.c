@@ -59,7 +59,7 @@ static void gnorm_sums(size_t P, int C, int kb, int j, const double *y, const do
 // ---------------------------------------------------------------------------------------
 // Convolution k x k 'same' (zero padding k/2), channels last, kernel [k][k][cin][cout].
 
-#include "im2col_tmpl.h"
+#include "conv_tmpl.h"
 
 static void conv_forward(nn_model *m, const nn_layer *L, const double *theta, const double *x,
                          double *y)
@@ -93,18 +93,8 @@ static NN_NOINLINE int conv_backward(nn_model *m, const nn_layer *L, const doubl
     const int K = k * k * ic;
     const size_t P = (size_t)ih * iw;
     const double *Wt = theta + L->poff;
-    const size_t boff = L->poff + (size_t)K * oc;
 
-    // Bias: db_j[c] = sum_p dy[p][j][c].
-    for (int j = 0; j < kb; j++) {
-        double *gb = grad + j * gstride + boff;
-        memset(gb, 0, (size_t)oc * sizeof *gb);
-        for (size_t p = 0; p < P; p++) {
-            const double *g = dy + (p * kb + j) * oc;
-            for (int c = 0; c < oc; c++)
-                gb[c] += g[c];
-        }
-    }
+    conv_bias_grad(dy, P, oc, kb, grad, gstride, L->poff + (size_t)K * oc);
 
     if (k == 1 && P == 1) {
         // Dense layer on a single vector (Hoyer's latent -> image): dW_j = x dy_j^T straight
@@ -143,12 +133,7 @@ static NN_NOINLINE int conv_backward(nn_model *m, const nn_layer *L, const doubl
             }
         }
     }
-    for (int j = 0; j < kb; j++) {
-        double *gw = grad + j * gstride + L->poff;
-        for (int r = 0; r < K; r++)
-            memcpy(gw + (size_t)r * oc, m->dw + (size_t)r * N + (size_t)j * oc,
-                   (size_t)oc * sizeof *gw);
-    }
+    conv_weight_grad(m->dw, K, oc, kb, grad, gstride, L->poff);
     return dx != NULL;
 }
 

@@ -1,7 +1,8 @@
-// nn/src/im2col_tmpl.h: im2col and its adjoint col2im of a k x k 'same' convolution (zero
-// padding k/2, channels last), one body for the double path (layers.c) and the float path's
-// own im2col + SGEMM convolutions (conv32.c). Each includes it once, after defining NN_R (the
-// element type) and NN_FN(name) (the name in that precision), as for layers_tmpl.h.
+// nn/src/conv_tmpl.h: the parts of the im2col + GEMM convolution (k x k 'same', zero padding
+// k/2, channels last) that the double path (layers.c) and the float path's own convolutions
+// (conv32.c) share: im2col, its adjoint col2im, and the bias and weight gradients, which are
+// double in both. Each file includes it once, after defining NN_R (the element type) and
+// NN_FN(name) (the name in that precision), as for layers_tmpl.h.
 //
 // NN_FN(im2col): rows r0..r0+nr of the im2col matrix, col[(py-r0)*iw + px][(ky*k + kx)*ic + ci],
 // zero where the kernel reaches past the image.
@@ -9,7 +10,7 @@
 // for the kb upstreams of the batched layout.
 
 #if !defined(NN_R) || !defined(NN_FN)
-#error "define NN_R and NN_FN before including im2col_tmpl.h"
+#error "define NN_R and NN_FN before including conv_tmpl.h"
 #endif
 
 static void NN_FN(im2col)(const NN_R *x, int ih, int iw, int ic, int k, int r0, int nr, NN_R *col)
@@ -62,5 +63,35 @@ static void NN_FN(col2im)(const NN_R *dcol, int ih, int iw, int ic, int k, int r
                 }
             }
         }
+    }
+}
+
+// Bias gradients of kb upstreams, summed in double: db_j[c] = sum_p dy[p][j][c], written to
+// grad[j*gstride + boff + c].
+static void NN_FN(conv_bias_grad)(const NN_R *dy, size_t P, int oc, int kb, double *grad,
+                                  size_t gstride, size_t boff)
+{
+    for (int j = 0; j < kb; j++) {
+        double *gb = grad + j * gstride + boff;
+        memset(gb, 0, (size_t)oc * sizeof *gb);
+        for (size_t p = 0; p < P; p++) {
+            const NN_R *g = dy + (p * kb + j) * oc;
+            for (int c = 0; c < oc; c++)
+                gb[c] += (double)g[c];
+        }
+    }
+}
+
+// The weight gradients of kb upstreams, dw[K][kb*oc] (one GEMM for all), copied to the
+// gradient row of each: grad[j*gstride + poff + r*oc + c] = dw[r][j*oc + c].
+static void NN_FN(conv_weight_grad)(const double *dw, int K, int oc, int kb, double *grad,
+                                    size_t gstride, size_t poff)
+{
+    const size_t N = (size_t)kb * oc;
+    for (int j = 0; j < kb; j++) {
+        double *gw = grad + j * gstride + poff;
+        for (int r = 0; r < K; r++)
+            memcpy(gw + (size_t)r * oc, dw + (size_t)r * N + (size_t)j * oc,
+                   (size_t)oc * sizeof *gw);
     }
 }
