@@ -39,8 +39,10 @@ static void NN_FN(im2col)(const NN_R *x, int ih, int iw, int ic, int k, int r0, 
     }
 }
 
-static void NN_FN(col2im)(const NN_R *dcol, int ih, int iw, int ic, int k, int r0, int nr, int kb,
-                          NN_R *dx)
+// Out of line: inlined into the convolutions' backward, GCC 12 compiled its inner loop into
+// up to 11% more instructions, depending on the code around it (callgrind).
+static NN_NOINLINE void NN_FN(col2im)(const NN_R *dcol, int ih, int iw, int ic, int k, int r0,
+                                      int nr, int kb, NN_R *dx)
 {
     const int pad = k / 2;
     const size_t K = (size_t)k * k * ic;
@@ -67,9 +69,10 @@ static void NN_FN(col2im)(const NN_R *dcol, int ih, int iw, int ic, int k, int r
 }
 
 // Bias gradients of kb upstreams, summed in double: db_j[c] = sum_p dy[p][j][c], written to
-// grad[j*gstride + boff + c].
-static void NN_FN(conv_bias_grad)(const NN_R *dy, size_t P, int oc, int kb, double *grad,
-                                  size_t gstride, size_t boff)
+// grad[j*gstride + boff + c] (the parameter gradient never overlaps dy: restrict lets the
+// inner loop vectorize without a run-time overlap test).
+static void NN_FN(conv_bias_grad)(const NN_R *restrict dy, size_t P, int oc, int kb,
+                                  double *restrict grad, size_t gstride, size_t boff)
 {
     for (int j = 0; j < kb; j++) {
         double *gb = grad + j * gstride + boff;

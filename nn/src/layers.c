@@ -83,11 +83,9 @@ static void conv_forward(nn_model *m, const nn_layer *L, const double *theta, co
     }
 }
 
-// Out of line: inlined into nn_layer_backward, its col2im loop took 11% more instructions
-// (GCC 12, callgrind of the float64 CNN's backward).
-static NN_NOINLINE int conv_backward(nn_model *m, const nn_layer *L, const double *theta, int kb,
-                                     const double *x, const double *dy, double *dx, double *grad,
-                                     size_t gstride)
+static int conv_backward(nn_model *m, const nn_layer *L, const double *theta, int kb,
+                         const double *x, const double *dy, double *dx, double *grad,
+                         size_t gstride)
 {
     const int ih = L->ih, iw = L->iw, ic = L->ic, oc = L->oc, k = L->d.k;
     const int K = k * k * ic;

@@ -167,8 +167,8 @@ int nn_layer_backward(nn_model *m, nn_layer *L, const double *theta, int kb, con
 #define NN_CLONES
 #endif
 
-/** Keeps a function out of line where inlining it into a dispatcher made GCC compile its hot
- *  loop worse (measured with callgrind). */
+/** Keeps a function out of line where inlining it made GCC compile its hot loop worse
+ *  (measured with callgrind). */
 #if defined(__GNUC__)
 #define NN_NOINLINE __attribute__((noinline))
 #else
