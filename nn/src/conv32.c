@@ -31,14 +31,6 @@ int nn_have_dnnl(void)
 #endif
 }
 
-// Vector clones of the hot loops (the library is built for the baseline x86-64 ISA).
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) &&                             \
-    !defined(__SANITIZE_ADDRESS__)
-#define NN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define NN_CLONES
-#endif
-
 static NN_CLONES void to_float(float *dst, const double *src, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -66,14 +58,6 @@ static NN_CLONES void axpy_f(float *y, float a, const float *x, int n)
         y[i] += a * x[i];
 }
 
-// Valid kernel columns [kx0, kx1) of output column px.
-static void tap_range(int px, int iw, int k, int *kx0, int *kx1)
-{
-    const int sx0 = px - k / 2;
-    *kx0 = sx0 < 0 ? -sx0 : 0;
-    *kx1 = iw - sx0 < k ? iw - sx0 : k;
-}
-
 // One output pixel's sum runs in 16 float lanes over all kernel rows; the lanes are added
 // once per pixel.
 static NN_CLONES void conv1_forward(const nn_layer *L, const float *x, const float *w, float b,
@@ -83,7 +67,7 @@ static NN_CLONES void conv1_forward(const nn_layer *L, const float *x, const flo
     for (int py = 0; py < ih; py++)
         for (int px = 0; px < iw; px++) {
             int kx0, kx1;
-            tap_range(px, iw, k, &kx0, &kx1);
+            nn_tap_range(px, iw, k, &kx0, &kx1);
             float acc[16] = {0}, s = b;
             const int len = (kx1 - kx0) * ic;
             for (int ky = 0; ky < k; ky++) {
@@ -195,7 +179,7 @@ static void conv1_backward(const nn_layer *L, const float *x, const float *w, co
             const float gp = g[(size_t)py * iw + px];
             brow += gp;
             int kx0, kx1;
-            tap_range(px, iw, k, &kx0, &kx1);
+            nn_tap_range(px, iw, k, &kx0, &kx1);
             for (int ky = 0; ky < k; ky++) {
                 const int sy = py + ky - pad;
                 if (sy < 0 || sy >= ih) continue;
@@ -212,59 +196,11 @@ static void conv1_backward(const nn_layer *L, const float *x, const float *w, co
 }
 
 // ---------------------------------------------------------------------------------------
-// im2col on float images (the library's own path; layout as layers.c's double im2col).
+// im2col, col2im and the parameter gradients of the library's own path.
 
-static void im2col_ff(const float *x, int ih, int iw, int ic, int k, int r0, int nr, float *col)
-{
-    const int pad = k / 2;
-    const size_t K = (size_t)k * k * ic;
-    for (int py = r0; py < r0 + nr; py++)
-        for (int px = 0; px < iw; px++) {
-            float *row = col + ((size_t)(py - r0) * iw + px) * K;
-            int kx0, kx1;
-            tap_range(px, iw, k, &kx0, &kx1);
-            const int sx0 = px - pad;
-            for (int ky = 0; ky < k; ky++) {
-                const int sy = py + ky - pad;
-                float *dst = row + (size_t)ky * k * ic;
-                if (sy < 0 || sy >= ih) {
-                    memset(dst, 0, sizeof(float) * k * ic);
-                    continue;
-                }
-                if (kx0 > 0) memset(dst, 0, sizeof(float) * kx0 * ic);
-                memcpy(dst + (size_t)kx0 * ic, x + ((size_t)sy * iw + sx0 + kx0) * ic,
-                       sizeof(float) * (kx1 - kx0) * ic);
-                if (kx1 < k) memset(dst + (size_t)kx1 * ic, 0, sizeof(float) * (k - kx1) * ic);
-            }
-        }
-}
-
-// dx[(q*kb + j)*ic + ci] += dcol[((p - r0*iw)*kb + j)*K + (ky*k + kx)*ic + ci]
-static void col2im_ff(const float *dcol, int ih, int iw, int ic, int k, int r0, int nr, int kb,
-                      float *dx)
-{
-    const int pad = k / 2;
-    const size_t K = (size_t)k * k * ic;
-    for (int py = r0; py < r0 + nr; py++)
-        for (int px = 0; px < iw; px++) {
-            int kx0, kx1;
-            tap_range(px, iw, k, &kx0, &kx1);
-            const int sx0 = px - pad;
-            for (int j = 0; j < kb; j++) {
-                const float *row = dcol + (((size_t)(py - r0) * iw + px) * kb + j) * K;
-                for (int ky = 0; ky < k; ky++) {
-                    const int sy = py + ky - pad;
-                    if (sy < 0 || sy >= ih) continue;
-                    for (int kx = kx0; kx < kx1; kx++) {
-                        const float *src = row + ((size_t)ky * k + kx) * ic;
-                        float *dst = dx + (((size_t)sy * iw + sx0 + kx) * kb + j) * ic;
-                        for (int ci = 0; ci < ic; ci++)
-                            dst[ci] += src[ci];
-                    }
-                }
-            }
-        }
-}
+#define NN_R float
+#define NN_FN(name) name##_f
+#include "conv_tmpl.h"
 
 // ---------------------------------------------------------------------------------------
 // oneDNN
@@ -622,7 +558,7 @@ void nn_conv32_forward(nn_model *m, nn_layer *L, const double *theta, const floa
         const int nr = ih - r0 < L->rows_f ? ih - r0 : L->rows_f;
         const float *A = x + (size_t)r0 * iw * ic;
         if (k > 1) {
-            im2col_ff(x, ih, iw, ic, k, r0, nr, m->colf);
+            im2col_f(x, ih, iw, ic, k, r0, nr, m->colf);
             A = m->colf;
         }
         float *yc = y + (size_t)r0 * iw * oc;
@@ -677,17 +613,7 @@ int nn_conv32_backward(nn_model *m, nn_layer *L, int kb, const float *x, const f
         }
         return dx != NULL;
     }
-    // Bias gradients in double: db_j[c] = sum_p dy[p][j][c].
-    const size_t boff = L->poff + (size_t)K * oc;
-    for (int j = 0; j < kb; j++) {
-        double *gb = grad + j * gstride + boff;
-        memset(gb, 0, (size_t)oc * sizeof *gb);
-        for (size_t p = 0; p < P; p++) {
-            const float *g = dy + (p * kb + j) * oc;
-            for (int c = 0; c < oc; c++)
-                gb[c] += (double)g[c];
-        }
-    }
+    conv_bias_grad_f(dy, P, oc, kb, grad, gstride, L->poff + (size_t)K * oc);
     memset(m->dw, 0, (size_t)K * N * sizeof *m->dw);
     if (dx && k > 1) memset(dx, 0, P * kb * ic * sizeof *dx);
     for (int r0 = 0; r0 < ih; r0 += L->rows_b) {
@@ -695,7 +621,7 @@ int nn_conv32_backward(nn_model *m, nn_layer *L, int kb, const float *x, const f
         const float *dyc = dy + (size_t)r0 * iw * N;
         const float *A = x + (size_t)r0 * iw * ic;
         if (k > 1) {
-            im2col_ff(x, ih, iw, ic, k, r0, nr, m->colf);
+            im2col_f(x, ih, iw, ic, k, r0, nr, m->colf);
             A = m->colf;
         }
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, nr * iw, 1.0f, A, K, dyc, N,
@@ -705,17 +631,12 @@ int nn_conv32_backward(nn_model *m, nn_layer *L, int kb, const float *x, const f
         if (dx && k > 1) {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nr * iw * kb, K, oc, 1.0f, dyc, oc,
                         wf, oc, 0.0f, m->dcolf, K);
-            col2im_ff(m->dcolf, ih, iw, ic, k, r0, nr, kb, dx);
+            col2im_f(m->dcolf, ih, iw, ic, k, r0, nr, kb, dx);
         } else if (dx) {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nr * iw * kb, ic, oc, 1.0f, dyc,
                         oc, wf, oc, 0.0f, dx + (size_t)r0 * iw * kb * ic, ic);
         }
     }
-    for (int j = 0; j < kb; j++) {
-        double *gw = grad + j * gstride + L->poff;
-        for (int r = 0; r < K; r++)
-            memcpy(gw + (size_t)r * oc, m->dw + (size_t)r * N + (size_t)j * oc,
-                   (size_t)oc * sizeof *gw);
-    }
+    conv_weight_grad_f(m->dw, K, oc, kb, grad, gstride, L->poff);
     return dx != NULL;
 }

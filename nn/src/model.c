@@ -152,6 +152,18 @@ static int valid_act(nn_activation a)
     return (int)a >= NN_ACT_TANH && (int)a <= NN_ACT_IDENTITY;
 }
 
+// The settings both public models have.
+static nn_status check_common(nn_activation act, double slope, int max_batch, nn_precision prec)
+{
+    if (!valid_act(act)) return NN_FAIL(NN_ERR_SETTINGS, "activation = %d", (int)act);
+    if (!isfinite(slope)) return NN_FAIL(NN_ERR_SETTINGS, "leaky_relu_slope = %g", slope);
+    if (max_batch < 1 || max_batch > 1024)
+        return NN_FAIL(NN_ERR_SETTINGS, "max_batch = %d not in [1, 1024]", max_batch);
+    if (prec != NN_PREC_FLOAT32 && prec != NN_PREC_FLOAT64)
+        return NN_FAIL(NN_ERR_SETTINGS, "precision = %d", (int)prec);
+    return NN_OK;
+}
+
 static nn_status check_hoyer(const nn_hoyer_cnn_settings *s)
 {
     if (s->latent_size < 1) return NN_FAIL(NN_ERR_SETTINGS, "latent_size = %d < 1", s->latent_size);
@@ -178,19 +190,13 @@ static nn_status check_hoyer(const nn_hoyer_cnn_settings *s)
         return NN_FAIL(NN_ERR_SETTINGS, "conv_init_scale = %g", s->conv_init_scale);
     if (!isfinite(s->offset_scale))
         return NN_FAIL(NN_ERR_SETTINGS, "offset_scale = %g", s->offset_scale);
-    if (!valid_act(s->activation))
-        return NN_FAIL(NN_ERR_SETTINGS, "activation = %d", (int)s->activation);
-    if (!isfinite(s->leaky_relu_slope))
-        return NN_FAIL(NN_ERR_SETTINGS, "leaky_relu_slope = %g", s->leaky_relu_slope);
+    nn_status st = check_common(s->activation, s->leaky_relu_slope, s->max_batch, s->precision);
+    if (st != NN_OK) return st;
     if (s->normalization != 0 && s->normalization != 1)
         return NN_FAIL(NN_ERR_SETTINGS, "normalization = %d (0 or 1)", s->normalization);
     if (!(s->norm_eps > 0) || !isfinite(s->norm_eps))
         return NN_FAIL(NN_ERR_SETTINGS, "norm_eps = %g <= 0", s->norm_eps);
-    if (s->max_batch < 1 || s->max_batch > 1024)
-        return NN_FAIL(NN_ERR_SETTINGS, "max_batch = %d not in [1, 1024]", s->max_batch);
     if (s->chunk_kib < 1) return NN_FAIL(NN_ERR_SETTINGS, "chunk_kib = %d < 1", s->chunk_kib);
-    if (s->precision != NN_PREC_FLOAT32 && s->precision != NN_PREC_FLOAT64)
-        return NN_FAIL(NN_ERR_SETTINGS, "precision = %d", (int)s->precision);
     if (s->use_dnnl != 0 && s->use_dnnl != 1)
         return NN_FAIL(NN_ERR_SETTINGS, "use_dnnl = %d (0 or 1)", s->use_dnnl);
     return NN_OK;
@@ -230,10 +236,8 @@ static nn_status check_mlp(const nn_fourier_mlp_settings *s)
     if (s->n_layers < 0 || s->n_layers > 64)
         return NN_FAIL(NN_ERR_SETTINGS, "n_layers = %d not in [0, 64]", s->n_layers);
     if (s->width < 1) return NN_FAIL(NN_ERR_SETTINGS, "width = %d < 1", s->width);
-    if (!valid_act(s->activation))
-        return NN_FAIL(NN_ERR_SETTINGS, "activation = %d", (int)s->activation);
-    if (!isfinite(s->leaky_relu_slope))
-        return NN_FAIL(NN_ERR_SETTINGS, "leaky_relu_slope = %g", s->leaky_relu_slope);
+    nn_status st = check_common(s->activation, s->leaky_relu_slope, s->max_batch, s->precision);
+    if (st != NN_OK) return st;
     if (s->batch_norm != 0 && s->batch_norm != 1)
         return NN_FAIL(NN_ERR_SETTINGS, "batch_norm = %d (0 or 1)", s->batch_norm);
     if (!(s->bn_eps > 0) || !isfinite(s->bn_eps))
@@ -247,10 +251,6 @@ static nn_status check_mlp(const nn_fourier_mlp_settings *s)
             return NN_FAIL(NN_ERR_SETTINGS, "fourier_rmin = %g, fourier_rmax = %g", s->fourier_rmin,
                            s->fourier_rmax);
     }
-    if (s->max_batch < 1 || s->max_batch > 1024)
-        return NN_FAIL(NN_ERR_SETTINGS, "max_batch = %d not in [1, 1024]", s->max_batch);
-    if (s->precision != NN_PREC_FLOAT32 && s->precision != NN_PREC_FLOAT64)
-        return NN_FAIL(NN_ERR_SETTINGS, "precision = %d", (int)s->precision);
     return NN_OK;
 }
 
@@ -404,6 +404,15 @@ static size_t layer_in_size(const nn_layer *L)
     return (size_t)L->ih * L->iw * L->ic;
 }
 
+// The float part's input: the double output of the layer before it, rounded.
+static void float_input(nn_model *m)
+{
+    const int fs = m->fstart;
+    const double *x = m->act[fs];
+    for (size_t i = 0; i < layer_in_size(&m->layers[fs]); i++)
+        m->actf[fs][i] = (float)x[i];
+}
+
 // Layers that run in double in a float32 model: inputs, Fourier features (both constant or
 // copied from theta) and the dense layer on one vector (Hoyer's latent -> image: a
 // matrix-vector product bound by reading the double kernel from theta, which a float copy
@@ -534,11 +543,7 @@ nn_status nn_build_finish(nn_model *m)
     // part that starts right after it gets its float input once, too.
     for (int i = 0; i < m->first_param; i++)
         nn_layer_forward(m, &m->layers[i], NULL, m->act[i], m->act[i + 1]);
-    if (fs < n && fs == m->first_param && fs > 0) {
-        const double *x = m->act[fs];
-        for (size_t i = 0; i < layer_in_size(&m->layers[fs]); i++)
-            m->actf[fs][i] = (float)x[i];
-    }
+    if (fs < n && fs == m->first_param && fs > 0) float_input(m);
     m->built = 1;
     return NN_OK;
 }
@@ -896,11 +901,7 @@ nn_status nn_model_forward(nn_model *m, const double *theta, double *logits, int
     for (int i = m->first_param; i < fs; i++)
         nn_layer_forward(m, &m->layers[i], theta, m->act[i], m->act[i + 1]);
     if (fs < n) {
-        if (fs > m->first_param) {
-            const double *x = m->act[fs];
-            for (size_t i = 0; i < layer_in_size(&m->layers[fs]); i++)
-                m->actf[fs][i] = (float)x[i];
-        }
+        if (fs > m->first_param) float_input(m);
         for (int i = fs; i < n; i++)
             nn_layer_forward_f(m, &m->layers[i], theta, m->actf[i], m->actf[i + 1]);
         for (size_t e = 0; e < m->n_out; e++)

@@ -135,6 +135,15 @@ nn_status nn_build_add(nn_model *m, const nn_layer_desc *d);
 /** Allocate all workspaces and evaluate the constant prefix. */
 nn_status nn_build_finish(nn_model *m);
 
+/** Valid kernel columns [kx0, kx1) of output column px of a k x k 'same' convolution on an
+ *  image iw wide. */
+static inline void nn_tap_range(int px, int iw, int k, int *kx0, int *kx1)
+{
+    const int sx0 = px - k / 2;
+    *kx0 = sx0 < 0 ? -sx0 : 0;
+    *kx1 = iw - sx0 < k ? iw - sx0 : k;
+}
+
 /** Zero-initialized description. */
 nn_layer_desc nn_layer_desc_zero(nn_layer_type t);
 
@@ -148,6 +157,23 @@ int nn_layer_backward(nn_model *m, nn_layer *L, const double *theta, int kb, con
 
 // ---------------------------------------------------------------------------------------
 // float32 convolutions (conv32.c).
+
+/** Vector clones of the hot float loops (the library is built for the baseline x86-64 ISA;
+ *  GCC picks the clone for the CPU at load time). Not under sanitizers or other compilers. */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) &&                             \
+    !defined(__SANITIZE_ADDRESS__)
+#define NN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define NN_CLONES
+#endif
+
+/** Keeps a function out of line where inlining it made GCC compile its hot loop worse
+ *  (measured with callgrind). */
+#if defined(__GNUC__)
+#define NN_NOINLINE __attribute__((noinline))
+#else
+#define NN_NOINLINE
+#endif
 
 /** Set up the float32 state of every conv layer (oneDNN primitives when enabled) once the
  *  float buffers of the model exist. */
