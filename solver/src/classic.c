@@ -27,63 +27,15 @@ double ncvx_norm_inf(const double *a, int n)
     return m;
 }
 
-static int all_finite(const double *a, size_t len)
-{
-    for (size_t i = 0; i < len; i++)
-        if (!isfinite(a[i])) return 0;
-    return 1;
-}
-
 int ncvx_classic_eval(ncvx_classic *w, const double *x, int grad)
 {
-    const int n = w->n, mi = w->mi, me = w->me;
-    if (w->s.max_evals > 0 && w->evals >= w->s.max_evals) return NCVX_EV_BUDGET;
-    double t = ncvx_now();
-    w->ef = NAN;
-    int rc =
-        w->p.eval(x, &w->ef, grad ? w->eg : NULL, mi ? w->eci : NULL, grad && mi ? w->eJi : NULL,
-                  me ? w->ece : NULL, grad && me ? w->eJe : NULL, w->p.user);
-    w->eval_time += ncvx_now() - t;
-    w->evals++;
-    if (grad) w->grad_evals++;
-    if (rc != 0) return NCVX_EV_FAIL;
-    if (!isfinite(w->ef) || !all_finite(w->eci, (size_t)mi) || !all_finite(w->ece, (size_t)me))
-        return NCVX_EV_NONFIN;
-    if (grad && (!all_finite(w->eg, (size_t)n) || !all_finite(w->eJi, (size_t)mi * n) ||
-                 !all_finite(w->eJe, (size_t)me * n)))
-        return NCVX_EV_NONFIN;
-    /* best point: the feasible point of lowest f, else the least infeasible */
-    double vi = ncvx_viol_ineq(w->eci, mi), ve = ncvx_viol_eq(w->ece, me);
-    int feas = vi <= w->s.viol_ineq_tol && ve <= w->s.viol_eq_tol;
-    int better = 0;
-    if (feas)
-        better = w->best_kind < 2 || w->ef < w->fbest;
-    else
-        better = w->best_kind == 0 ||
-                 (w->best_kind == 1 && (vi + ve < w->vibest + w->vebest ||
-                                        (vi + ve == w->vibest + w->vebest && w->ef < w->fbest)));
-    if (better) {
-        memcpy(w->xbest, x, (size_t)n * sizeof *x);
-        w->fbest = w->ef;
-        w->vibest = vi;
-        w->vebest = ve;
-        w->vimax = w->vemax = 0;
-        for (int i = 0; i < mi; i++)
-            w->vimax = fmax(w->vimax, w->eci[i]);
-        for (int i = 0; i < me; i++)
-            w->vemax = fmax(w->vemax, fabs(w->ece[i]));
-        w->best_kind = feas ? 2 : 1;
-    }
-    return NCVX_EV_OK;
+    return ncvx_evaluator_eval(&w->ev, x, &w->ef, grad ? w->eg : NULL, w->eci, w->eJi, w->ece,
+                               w->eJe);
 }
 
 int ncvx_classic_limits(const ncvx_classic *w)
 {
-    if (w->iters >= w->s.maxit) return NCVX_TERM_MAXIT;
-    if (w->s.max_evals > 0 && w->evals >= w->s.max_evals) return NCVX_TERM_MAXEVAL;
-    if (w->s.maxclocktime > 0 && ncvx_classic_elapsed(w) >= w->s.maxclocktime)
-        return NCVX_TERM_CLOCK;
-    return -1;
+    return ncvx_evaluator_budget(&w->ev, w->iters, ncvx_classic_elapsed(w));
 }
 
 int ncvx_classic_lbfgs_step(ncvx_classic *w, ncvx_lbfgs_fg fg, int ls_fail)
@@ -120,11 +72,11 @@ int ncvx_classic_iterate(ncvx_classic *w, const double *x, double f, const doubl
         if (w->print_rows % 20 == 0) print_header(w->log);
         w->print_rows++;
         fprintf(w->log, "%6d %9.2e %13.6e %13.6e %9.2e %9.2e %9.2e %5d %9ld %8.2f\n", w->iters,
-                w->mu, f, vi, ve, w->stat, w->last_step, w->ls_evals, w->evals, t);
+                w->mu, f, vi, ve, w->stat, w->last_step, w->ls_evals, w->ev.evals, t);
     }
     if (!w->p.monitor) return 0;
     ncvx_iterate it = {.iter = w->iters,
-                       .evals = (int)w->evals,
+                       .evals = (int)w->ev.evals,
                        .x = x,
                        .f = f,
                        .c_ineq = w->mi ? ci : NULL,
@@ -141,24 +93,25 @@ int ncvx_classic_iterate(ncvx_classic *w, const double *x, double f, const doubl
 
 void ncvx_classic_finish(ncvx_classic *w, double *x, ncvx_info *info, int term)
 {
-    if (w->best_kind) memcpy(x, w->xbest, (size_t)w->n * sizeof *x);
+    const ncvx_evaluator *e = &w->ev;
+    if (e->best_kind) memcpy(x, e->xbest, (size_t)w->n * sizeof *x);
     info->term = (ncvx_term)term;
     info->term_msg = ncvx_term_str((ncvx_term)term);
-    info->f = w->best_kind ? w->fbest : NAN;
-    info->viol_ineq = w->best_kind ? w->vibest : NAN;
-    info->viol_eq = w->best_kind ? w->vebest : NAN;
-    info->viol_ineq_max = w->best_kind ? w->vimax : NAN;
-    info->viol_eq_max = w->best_kind ? w->vemax : NAN;
+    info->f = e->best_kind ? e->fbest : NAN;
+    info->viol_ineq = e->best_kind ? e->vibest : NAN;
+    info->viol_eq = e->best_kind ? e->vebest : NAN;
+    info->viol_ineq_max = e->best_kind ? e->vimax : NAN;
+    info->viol_eq_max = e->best_kind ? e->vemax : NAN;
     info->stat = w->stat;
     info->kkt_stat = info->kkt_comp = NAN; // no multipliers of the original problem here
     info->restarts = 0;
     info->mu = w->mu;
     info->iters = w->iters;
-    info->evals = w->evals;
-    info->grad_evals = w->grad_evals;
+    info->evals = e->evals;
+    info->grad_evals = e->grad_evals;
     info->setup_time = w->setup_time;
     info->solve_time = ncvx_classic_elapsed(w);
-    info->eval_time = w->eval_time;
+    info->eval_time = e->eval_time;
     if (w->s.print_level >= 1) {
         fprintf(w->log, "%s: %s\n", ncvx_method_str(w->s.method), info->term_msg);
         fprintf(w->log, "f = %.10e, viol_ineq = %.3e, viol_eq = %.3e, iters %d, evals %ld\n",
@@ -300,7 +253,8 @@ ncvx_status ncvx_classic_create(ncvx_classic **out, const ncvx_problem *p, const
     NCVX_ALLOC(w->eJi, mi * n);
     NCVX_ALLOC(w->ece, me);
     NCVX_ALLOC(w->eJe, me * n);
-    NCVX_ALLOC(w->xbest, n);
+    if ((st = ncvx_evaluator_init(&w->ev, p, s, 0)) != NCVX_OK) goto fail;
+    w->ev.feas_l1 = 1;
     switch (s->method) {
     case NCVX_LBFGS:
     case NCVX_PENALTY:
@@ -366,12 +320,13 @@ fail:
 void ncvx_classic_destroy(ncvx_classic *w)
 {
     if (!w) return;
-    double *arrays[] = {w->eg, w->eci,   w->eJi,   w->ece, w->eJe, w->xbest, w->lam, w->muI, w->tmp,
-                        w->px, w->pg,    w->pxt,   w->pgt, w->mx,  w->mg,    w->mci, w->mJ,  w->lo,
-                        w->hi, w->xold1, w->xold2, w->low, w->upp, w->mw,    w->wts};
+    double *arrays[] = {w->eg, w->eci, w->eJi,   w->ece,   w->eJe, w->lam, w->muI, w->tmp,
+                        w->px, w->pg,  w->pxt,   w->pgt,   w->mx,  w->mg,  w->mci, w->mJ,
+                        w->lo, w->hi,  w->xold1, w->xold2, w->low, w->upp, w->mw,  w->wts};
     for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++)
         free(arrays[i]);
     ncvx_lbfgs_free(&w->eng);
+    ncvx_evaluator_free(&w->ev);
     free(w);
 }
 
@@ -382,10 +337,8 @@ ncvx_status ncvx_classic_solve(ncvx_classic *w, double *x, ncvx_info *info)
     w->t0 = ncvx_now();
     if (!w->resume) {
         w->iters = 0;
-        w->evals = w->grad_evals = 0;
-        w->eval_time = 0;
+        ncvx_evaluator_reset(&w->ev);
         w->elapsed0 = 0;
-        w->best_kind = 0;
         w->fprev = NAN;
         w->last_step = NAN;
         w->stat = NAN;
@@ -422,11 +375,11 @@ ncvx_status ncvx_classic_solve(ncvx_classic *w, double *x, ncvx_info *info)
         info->f = info->viol_ineq = info->viol_eq = info->stat = info->mu = NAN;
         info->viol_ineq_max = info->viol_eq_max = info->kkt_stat = info->kkt_comp = NAN;
         info->restarts = 0;
-        info->evals = w->evals;
-        info->grad_evals = w->grad_evals;
+        info->evals = w->ev.evals;
+        info->grad_evals = w->ev.grad_evals;
         info->setup_time = w->setup_time;
         info->solve_time = ncvx_classic_elapsed(w);
-        info->eval_time = w->eval_time;
+        info->eval_time = w->ev.eval_time;
         return st;
     }
     ncvx_classic_finish(w, x, info, term);
@@ -439,18 +392,18 @@ ncvx_status ncvx_classic_solve(ncvx_classic *w, double *x, ncvx_info *info)
 static void state_walk(ncvx_classic *w, ncvx_sw *c)
 {
     ncvx_sw_i(c, &w->iters);
-    ncvx_sw_l(c, &w->evals);
-    ncvx_sw_l(c, &w->grad_evals);
-    ncvx_sw_d(c, &w->eval_time);
+    ncvx_sw_l(c, &w->ev.evals);
+    ncvx_sw_l(c, &w->ev.grad_evals);
+    ncvx_sw_d(c, &w->ev.eval_time);
     ncvx_sw_d(c, &w->elapsed0);
     ncvx_sw_i(c, &w->print_rows);
-    ncvx_sw_i(c, &w->best_kind);
-    ncvx_sw_d(c, &w->fbest);
-    ncvx_sw_d(c, &w->vibest);
-    ncvx_sw_d(c, &w->vebest);
-    ncvx_sw_d(c, &w->vimax);
-    ncvx_sw_d(c, &w->vemax);
-    ncvx_sw_a(c, w->xbest, (size_t)w->n);
+    ncvx_sw_i(c, &w->ev.best_kind);
+    ncvx_sw_d(c, &w->ev.fbest);
+    ncvx_sw_d(c, &w->ev.vibest);
+    ncvx_sw_d(c, &w->ev.vebest);
+    ncvx_sw_d(c, &w->ev.vimax);
+    ncvx_sw_d(c, &w->ev.vemax);
+    ncvx_sw_a(c, w->ev.xbest, (size_t)w->n);
     ncvx_sw_d(c, &w->fprev);
     ncvx_sw_d(c, &w->last_step);
     ncvx_sw_d(c, &w->stat);

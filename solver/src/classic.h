@@ -38,12 +38,7 @@ ncvx_status ncvx_classic_state_import(ncvx_classic *w, const double *buf, size_t
 /* ------------------------------------------------------------------------------------------ */
 /* Counted evaluation                                                                           */
 
-enum {
-    NCVX_EV_OK = 0,     ///< evaluated, every requested value finite
-    NCVX_EV_FAIL = 1,   ///< the callback returned nonzero
-    NCVX_EV_BUDGET = 2, ///< max_evals reached: the callback was NOT called
-    NCVX_EV_NONFIN = 3, ///< evaluated, but a requested value is NaN or infinite
-};
+/* NCVX_EV_* codes: ncvx_internal.h */
 
 /* ------------------------------------------------------------------------------------------ */
 /* L-BFGS engine (method lbfgs, inner solver of penalty and auglag)                             */
@@ -126,19 +121,15 @@ struct ncvx_classic {
     double *ece; ///< [me]
     double *eJe; ///< [me*n]
 
+    /* the counted evaluation: evals, grad_evals, eval_time, budgets, best point */
+    ncvx_evaluator ev;
+
     /* counters and clocks */
     int iters;
-    long evals, grad_evals;
-    double eval_time, setup_time;
+    double setup_time;
     double t0;       ///< monotonic clock at the start of this solve call
     double elapsed0; ///< seconds spent in earlier (resumed-from) runs
     int print_rows;
-
-    /* best point: the feasible point of lowest f, else the least infeasible */
-    double *xbest; ///< [n]
-    double fbest, vibest, vebest;
-    double vimax, vemax; ///< max-norm violations of the best point
-    int best_kind;       ///< 0 none, 1 infeasible, 2 feasible
 
     int resume; ///< a state was imported: the next solve continues it
 
