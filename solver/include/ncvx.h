@@ -214,7 +214,18 @@ typedef struct {
                         ///< of f; 1: c_i = mma_c (Svanberg's fixed weight, which wants f scaled)
 
     /* output */
-    int print_level;     ///< 0 silent, 1 iteration table (default), 2 debug
+    /** 0 silent, 1 iteration table (default), 2 debug. The table has the same columns for
+     *  every method, the header repeated every 20 rows; "-" where a column does not apply:
+     *  iter; mu (BFGS-SQP's penalty parameter, the weight rho of penalty and auglag, the
+     *  first multiplier of MMA and OC); penalty (the merit the step decreases: mu f + v for
+     *  BFGS-SQP, the penalty or augmented Lagrangian of penalty and auglag); f; ineq viol
+     *  ||max(c_ineq, 0)||_1; eq viol ||c_eq||_1; stat (as ncvx_info.stat); step
+     *  ||x_k - x_{k-1}||_2; ls (evaluations of the iteration); evals (so far); time (seconds
+     *  since the solve started); ngrad (BFGS-SQP: gradients in the stationarity measure);
+     *  fb (BFGS-SQP: GRANSO's fallback level of the accepted direction: 0-1 steering with H or
+     *  with the identity, 2-3 the unsteered direction with H or the identity, 4 random).
+     *  Then one summary line (ncvx_solve). */
+    int print_level;
     int print_frequency; ///< print every k-th iteration, default 1
     FILE *log;           ///< NULL = stdout
 } ncvx_settings;

@@ -41,7 +41,6 @@
 #define BEST_BY_PHI 1
 #define DIR_DERIV_ONE_SIDED 1 ///< line-search slopes with one-sided terms at c = 0 (dir_deriv)
 #define HALT_ON_LS_BRACKET 1  ///< GRANSO default: a feasible bracketed failure ends the run
-#define HEADER_EVERY 20       ///< table header repeats every 20 printed rows
 #define STATE_MAGIC 5120172.0 ///< first double of a BFGS-SQP state
 #define MAX_RESTARTS 3        ///< restarts (mu0, H = I) at penalty-stationary non-KKT points
 #define RADIUS_SHRINK 10      ///< sampling radius reduction at each such restart
@@ -228,21 +227,23 @@ static void randn(uint64_t *st, double *v, int n)
 /* ------------------------------------------------------------------------------------------ */
 /* printing                                                                                     */
 
-static void print_header(ncvx_sqp *w)
-{
-    fprintf(w->log, "%5s | %9s | %12s | %12s | %9s | %9s | %9s | %4s | %9s | %5s | %2s\n", "iter",
-            "mu", "penalty", "f", "ineq viol", "eq viol", "stat", "ls", "t", "ngrad", "fb");
-}
-
-static void print_row(ncvx_sqp *w, int ls_evals, double t, int fb)
+static void print_row(ncvx_sqp *w, int ls_evals, double step, int fb)
 {
     if (w->s.print_level < 1 || w->iter % w->s.print_frequency != 0) return;
-    if (w->rows % HEADER_EVERY == 0) print_header(w);
-    w->rows++;
-    fprintf(w->log,
-            "%5d | %9.3e | %12.5e | %12.5e | %9.2e | %9.2e | %9.2e | %4d | %9.2e | %5d | %2d\n",
-            w->iter, w->mu, w->phi, w->f, ncvx_viol_ineq(w->ci, w->mi), ncvx_viol_eq(w->ce, w->me),
-            w->stat_e, ls_evals, t, w->last_nsamp, fb);
+    const ncvx_row r = {.iter = w->iter,
+                        .mu = w->mu,
+                        .penalty = w->phi,
+                        .f = w->f,
+                        .viol_ineq = ncvx_viol_ineq(w->ci, w->mi),
+                        .viol_eq = ncvx_viol_eq(w->ce, w->me),
+                        .stat = w->stat_e,
+                        .step = step,
+                        .ls_evals = ls_evals,
+                        .evals = w->ev.evals,
+                        .time = elapsed(w),
+                        .ngrad = w->last_nsamp,
+                        .fallback = fb};
+    ncvx_table_row(w->log, &w->rows, &r);
 }
 
 static int monitor(ncvx_sqp *w, int ls_evals, double step)
@@ -1373,7 +1374,7 @@ ncvx_status ncvx_sqp_solve(ncvx_sqp *w, double *x, ncvx_info *info)
         w->stat = stationarity(w);
         w->rel_diff = INFINITY;
         int halt = monitor(w, 1, 0);
-        print_row(w, 0, 0, 0);
+        print_row(w, 0, NAN, -1); // no step, no direction at x0
         if (converged(w, &term)) goto done;
         if (halt) {
             term = NCVX_TERM_USER_HALT;
@@ -1654,7 +1655,7 @@ ncvx_status ncvx_sqp_solve(ncvx_sqp *w, double *x, ncvx_info *info)
             fprintf(w->log, "  iter %d: BFGS update skipped (code %d)\n", w->iter, urc);
         const int ls_evals = (int)(w->ev.evals - evals0);
         int halt = monitor(w, ls_evals, step);
-        print_row(w, ls_evals, alpha, level);
+        print_row(w, ls_evals, step, level);
         if (converged(w, &term)) goto done;
         if (halt) {
             term = NCVX_TERM_USER_HALT;

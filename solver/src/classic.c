@@ -56,23 +56,26 @@ int ncvx_classic_lbfgs_step(ncvx_classic *w, ncvx_lbfgs_fg fg, int ls_fail)
     return NCVX_STEP_TAKEN;
 }
 
-/* The iteration table (STYLE.md: one header printer, one row printer, header every 20 rows). */
-static void print_header(FILE *f)
-{
-    fprintf(f, "%6s %9s %13s %13s %9s %9s %9s %5s %9s %8s\n", "iter", "mu", "f", "ineq viol",
-            "eq viol", "stat", "step", "ls", "evals", "t");
-}
-
-int ncvx_classic_iterate(ncvx_classic *w, const double *x, double f, const double *ci,
+int ncvx_classic_iterate(ncvx_classic *w, const double *x, double f, double merit, const double *ci,
                          const double *ce)
 {
     double vi = ncvx_viol_ineq(ci, w->mi), ve = ncvx_viol_eq(ce, w->me);
     double t = ncvx_classic_elapsed(w);
     if (w->s.print_level >= 1 && (w->iters % w->s.print_frequency == 0)) {
-        if (w->print_rows % 20 == 0) print_header(w->log);
-        w->print_rows++;
-        fprintf(w->log, "%6d %9.2e %13.6e %13.6e %9.2e %9.2e %9.2e %5d %9ld %8.2f\n", w->iters,
-                w->mu, f, vi, ve, w->stat, w->last_step, w->ls_evals, w->ev.evals, t);
+        const ncvx_row r = {.iter = w->iters,
+                            .mu = w->mu,
+                            .penalty = merit,
+                            .f = f,
+                            .viol_ineq = vi,
+                            .viol_eq = ve,
+                            .stat = w->stat,
+                            .step = w->last_step,
+                            .ls_evals = w->ls_evals,
+                            .evals = w->ev.evals,
+                            .time = t,
+                            .ngrad = -1,
+                            .fallback = -1};
+        ncvx_table_row(w->log, &w->print_rows, &r);
     }
     if (!w->p.monitor) return 0;
     ncvx_iterate it = {.iter = w->iters,

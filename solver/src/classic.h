@@ -180,8 +180,9 @@ enum {
  *  NCVX_STEP_TAKEN; a failed line search returns ls_fail, which is a termination code (lbfgs:
  *  the run ends) or NCVX_STEP_FAILED (penalty, auglag: the inner round ends instead). */
 int ncvx_classic_lbfgs_step(ncvx_classic *w, ncvx_lbfgs_fg fg, int ls_fail);
-/** Print the row of one iterate and call the monitor; returns 1 if the monitor halts. */
-int ncvx_classic_iterate(ncvx_classic *w, const double *x, double f, const double *ci,
+/** Print the row of one iterate (merit: the function the step decreases, NaN if it is f
+ *  itself) and call the monitor; returns 1 if the monitor halts. */
+int ncvx_classic_iterate(ncvx_classic *w, const double *x, double f, double merit, const double *ci,
                          const double *ce);
 /** Fill info and copy the best point into x. */
 void ncvx_classic_finish(ncvx_classic *w, double *x, ncvx_info *info, int term);

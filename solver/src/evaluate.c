@@ -1,6 +1,7 @@
 // solver/src/evaluate.c: the one counted evaluation of every method (budget, clock, finite
-// checks, folded bounds, best point) and the budget test that ends a run.
+// checks, folded bounds, best point), the budget test that ends a run and the iteration table.
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "ncvx_internal.h"
@@ -160,4 +161,49 @@ int ncvx_evaluator_budget(const ncvx_evaluator *e, int iters, double elapsed)
     if (e->maxclocktime > 0 && elapsed >= e->maxclocktime) return NCVX_TERM_CLOCK;
     if (iters >= e->maxit) return NCVX_TERM_MAXIT;
     return -1;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The iteration table (STYLE.md: one header printer, one row printer, header every 20 rows;
+ * columns documented at ncvx_settings.print_level). NaN or a negative count prints "-".      */
+
+#define TABLE_HEADER_EVERY 20
+
+static void table_header(FILE *f)
+{
+    fprintf(f, "%5s | %9s | %12s | %12s | %9s | %9s | %9s | %9s | %4s | %8s | %8s | %5s | %2s\n",
+            "iter", "mu", "penalty", "f", "ineq viol", "eq viol", "stat", "step", "ls", "evals",
+            "time", "ngrad", "fb");
+}
+
+/* "%*.*e" of v, or "-" right-aligned in the same width when v is NaN */
+static void table_num(FILE *f, int width, int prec, double v)
+{
+    if (isnan(v))
+        fprintf(f, "%*s | ", width, "-");
+    else
+        fprintf(f, "%*.*e | ", width, prec, v);
+}
+
+void ncvx_table_row(FILE *f, int *rows, const ncvx_row *r)
+{
+    if (*rows % TABLE_HEADER_EVERY == 0) table_header(f);
+    (*rows)++;
+    fprintf(f, "%5d | ", r->iter);
+    table_num(f, 9, 3, r->mu);
+    table_num(f, 12, 5, r->penalty);
+    table_num(f, 12, 5, r->f);
+    table_num(f, 9, 2, r->viol_ineq);
+    table_num(f, 9, 2, r->viol_eq);
+    table_num(f, 9, 2, r->stat);
+    table_num(f, 9, 2, r->step);
+    fprintf(f, "%4d | %8ld | %8.2f | ", r->ls_evals, r->evals, r->time);
+    if (r->ngrad >= 0)
+        fprintf(f, "%5d | ", r->ngrad);
+    else
+        fprintf(f, "%5s | ", "-");
+    if (r->fallback >= 0)
+        fprintf(f, "%2d\n", r->fallback);
+    else
+        fprintf(f, "%2s\n", "-");
 }

@@ -488,7 +488,7 @@ ncvx_status ncvx_lbfgs_solve(ncvx_classic *w, double *x, int *term)
         if (r == NCVX_EV_BUDGET)
             return NCVX_FAIL(NCVX_ERR_SETTINGS, "max_evals leaves no evaluation");
         w->stat = ncvx_norm_inf(e->cur.g, w->n);
-        if (ncvx_classic_iterate(w, e->cur.x, e->cur.f, NULL, NULL)) {
+        if (ncvx_classic_iterate(w, e->cur.x, e->cur.f, NAN, NULL, NULL)) {
             *term = NCVX_TERM_USER_HALT;
             return NCVX_OK;
         }
@@ -523,7 +523,7 @@ ncvx_status ncvx_lbfgs_solve(ncvx_classic *w, double *x, int *term)
             *term = t;
             break;
         }
-        if (ncvx_classic_iterate(w, e->cur.x, e->cur.f, NULL, NULL)) {
+        if (ncvx_classic_iterate(w, e->cur.x, e->cur.f, NAN, NULL, NULL)) {
             *term = NCVX_TERM_USER_HALT;
             break;
         }

@@ -401,7 +401,7 @@ ncvx_status ncvx_mma_loop(ncvx_classic *w, double *x, int *term, ncvx_mma_update
             memcpy(w->xold1, w->mx, (size_t)n * sizeof *x);
             memcpy(w->xold2, w->mx, (size_t)n * sizeof *x);
         }
-        if (ncvx_classic_iterate(w, w->mx, w->mf, w->mci, NULL)) {
+        if (ncvx_classic_iterate(w, w->mx, w->mf, NAN, w->mci, NULL)) {
             *term = NCVX_TERM_USER_HALT;
             return NCVX_OK;
         }
@@ -470,7 +470,7 @@ ncvx_status ncvx_mma_loop(ncvx_classic *w, double *x, int *term, ncvx_mma_update
         w->last_step = sqrt(ss);
         w->stat = ncvx_mma_kkt(w);
         w->mu = mi ? w->muI[0] : NAN;
-        if (ncvx_classic_iterate(w, w->mx, w->mf, w->mci, NULL)) {
+        if (ncvx_classic_iterate(w, w->mx, w->mf, NAN, w->mci, NULL)) {
             *term = NCVX_TERM_USER_HALT;
             break;
         }

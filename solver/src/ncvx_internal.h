@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "ncvx.h"
@@ -101,6 +102,27 @@ int ncvx_evaluator_feasible(const ncvx_evaluator *e, const double *ci, const dou
 /** The budget that ends a run after an iteration, in this order: max_evals (NCVX_TERM_MAXEVAL),
  *  maxclocktime (NCVX_TERM_CLOCK, elapsed in seconds), maxit (NCVX_TERM_MAXIT); -1 if none. */
 int ncvx_evaluator_budget(const ncvx_evaluator *e, int iters, double elapsed);
+
+/** One row of the iteration table, the same columns for every method (documented at
+ *  ncvx_settings.print_level). NaN prints "-", as do ngrad < 0 and fallback < 0. */
+typedef struct {
+    int iter;
+    double mu;        ///< BFGS-SQP's penalty parameter, penalty/auglag's rho, MMA/OC's multiplier
+    double penalty;   ///< the merit the step decreases (BFGS-SQP mu f + v; penalty, auglag)
+    double f;         ///< objective
+    double viol_ineq; ///< ||max(c_ineq, 0)||_1
+    double viol_eq;   ///< ||c_eq||_1
+    double stat;      ///< the method's stationarity measure (ncvx_info.stat)
+    double step;      ///< ||x_k - x_{k-1}||_2
+    int ls_evals;     ///< evaluations of this iteration's line search
+    long evals;       ///< evaluations so far
+    double time;      ///< seconds since the solve started
+    int ngrad;        ///< BFGS-SQP: gradients in the stationarity measure
+    int fallback;     ///< BFGS-SQP: fallback level of the accepted direction
+} ncvx_row;
+
+/** Print one row into f, preceded by the header every 20 rows (*rows counts the rows printed). */
+void ncvx_table_row(FILE *f, int *rows, const ncvx_row *r);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Continuation-state walker: one routine serves size (mode 0), export (1) and import (2).     */

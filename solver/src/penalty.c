@@ -136,7 +136,7 @@ ncvx_status ncvx_penalty_solve(ncvx_classic *w, double *x, int *term)
         w->mu = w->rho;
         w->stat = ncvx_norm_inf(e->cur.g, w->n);
         const double *a = e->cur.aux;
-        if (ncvx_classic_iterate(w, e->cur.x, a[0], a + 1, a + 1 + mi)) {
+        if (ncvx_classic_iterate(w, e->cur.x, a[0], e->cur.f, a + 1, a + 1 + mi)) {
             *term = NCVX_TERM_USER_HALT;
             return NCVX_OK;
         }
@@ -212,7 +212,7 @@ ncvx_status ncvx_penalty_solve(ncvx_classic *w, double *x, int *term)
             break;
         }
         const double *a = e->cur.aux;
-        if (ncvx_classic_iterate(w, e->cur.x, a[0], a + 1, a + 1 + mi)) {
+        if (ncvx_classic_iterate(w, e->cur.x, a[0], e->cur.f, a + 1, a + 1 + mi)) {
             *term = NCVX_TERM_USER_HALT;
             break;
         }

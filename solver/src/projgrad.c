@@ -65,7 +65,7 @@ ncvx_status ncvx_projgrad_solve(ncvx_classic *w, double *x, int *term)
             return NCVX_FAIL(NCVX_ERR_CALLBACK, "the projection failed at the starting point");
         w->palpha = s->init_step_size / fmax(w->stat, NCVX_PG_AMIN);
         w->palpha = fmin(NCVX_PG_AMAX, w->palpha);
-        if (ncvx_classic_iterate(w, w->px, w->pf, w->mci, w->mci + w->mi)) {
+        if (ncvx_classic_iterate(w, w->px, w->pf, NAN, w->mci, w->mci + w->mi)) {
             *term = NCVX_TERM_USER_HALT;
             return NCVX_OK;
         }
@@ -161,7 +161,7 @@ ncvx_status ncvx_projgrad_solve(ncvx_classic *w, double *x, int *term)
             *term = NCVX_TERM_CALLBACK;
             break;
         }
-        if (ncvx_classic_iterate(w, w->px, w->pf, w->mci, w->mci + w->mi)) {
+        if (ncvx_classic_iterate(w, w->px, w->pf, NAN, w->mci, w->mci + w->mi)) {
             *term = NCVX_TERM_USER_HALT;
             break;
         }
