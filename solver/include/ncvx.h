@@ -233,7 +233,11 @@ typedef struct {
 /** Fill s with the defaults listed above. */
 void ncvx_settings_default(ncvx_settings *s);
 
-/** Result of a solve. */
+/** Result of a solve, with the same meaning for every method. x, f and the violations are
+ *  those of the returned point (see ncvx_solve); when ncvx_solve returns an error (the
+ *  starting point failed), term is NCVX_TERM_UNKNOWN, f, the violations, stat and mu are NaN
+ *  and x is left as it was. Counts and times add up over the runs that a continuation state
+ *  carried on (ncvx_state_import). */
 typedef struct {
     ncvx_term term;       ///< why it stopped
     const char *term_msg; ///< ncvx_term_str(term)
@@ -276,7 +280,7 @@ typedef struct {
     long evals;        ///< function evaluations (values-only and with gradients)
     long grad_evals;   ///< evaluations that also computed gradients
     double setup_time; ///< seconds in ncvx_create
-    double solve_time; ///< seconds in ncvx_solve
+    double solve_time; ///< seconds in ncvx_solve (summed over continued runs, as evals)
     double eval_time;  ///< seconds spent inside the callback during ncvx_solve
 } ncvx_info;
 

@@ -1154,14 +1154,12 @@ static int sampled_step(ncvx_sqp *w, ls_ctx *lc, ncvx_ls_result *ls, ncvx_term *
 
 static void finish(ncvx_sqp *w, double *x, ncvx_info *info, ncvx_term term)
 {
-    memset(info, 0, sizeof *info);
     // a certified point was found: the run ends there with code 0, whatever stopped the
     // polishing steps after it (a line-search failure, maxit), unless the user or the callback
     // stopped the run
     const int at_cert = w->cert && term != NCVX_TERM_USER_HALT && term != NCVX_TERM_CALLBACK;
     if (at_cert) term = NCVX_TERM_STATIONARY;
-    info->term = term;
-    info->term_msg = ncvx_term_str(term);
+    ncvx_info_fill(info, &w->ev, x, term); // the best point, counts
     if (at_cert) {
         memcpy(x, w->xc, (size_t)w->n * sizeof *x);
         memcpy(w->lam, w->lamc, (size_t)w->mc * sizeof *w->lam);
@@ -1173,20 +1171,6 @@ static void finish(ncvx_sqp *w, double *x, ncvx_info *info, ncvx_term term)
         info->viol_eq = w->vec;
         info->viol_ineq_max = w->vicmax;
         info->viol_eq_max = w->vecmax;
-    } else if (w->ev.best_kind > 0) {
-        memcpy(x, w->ev.xbest, (size_t)w->n * sizeof *x);
-        info->f = w->ev.fbest;
-        info->viol_ineq = w->ev.vibest;
-        info->viol_eq = w->ev.vebest;
-        info->viol_ineq_max = w->ev.vimax;
-        info->viol_eq_max = w->ev.vemax;
-    } else {
-        memcpy(x, w->x, (size_t)w->n * sizeof *x);
-        info->f = w->f;
-        info->viol_ineq = ncvx_viol_ineq(w->ci, w->mi);
-        info->viol_eq = ncvx_viol_eq(w->ce, w->me);
-        info->viol_ineq_max = ncvx_viol_ineq_max(w->ci, w->mi);
-        info->viol_eq_max = ncvx_viol_eq_max(w->ce, w->me);
     }
     // the certificate at the last iterate, in the Euclidean metric (computed during the run
     // only at candidate ends)
@@ -1197,17 +1181,9 @@ static void finish(ncvx_sqp *w, double *x, ncvx_info *info, ncvx_term term)
     info->restarts = w->restarts + w->ls_restarts;
     info->mu = w->mu;
     info->iters = w->iter;
-    info->evals = w->ev.evals;
-    info->grad_evals = w->ev.grad_evals;
     info->setup_time = w->setup_time;
-    info->solve_time = ncvx_now() - w->t0;
-    info->eval_time = w->ev.eval_time;
-    if (w->s.print_level >= 1)
-        fprintf(w->log,
-                "bfgs-sqp: %s (code %d): f = %.10e, viol = %.3e / %.3e, KKT residual %.2e, %d "
-                "iters, %ld evals\n",
-                info->term_msg, (int)term, info->f, info->viol_ineq, info->viol_eq, info->kkt_stat,
-                info->iters, info->evals);
+    info->solve_time = w->elapsed0;
+    if (w->s.print_level >= 1) ncvx_info_print(w->log, NCVX_BFGS_SQP, info);
 }
 
 /* x is a certified KKT point: keep it; code 0 once its violation is below POLISH_VIOL times
@@ -1343,6 +1319,7 @@ ncvx_status ncvx_sqp_solve(ncvx_sqp *w, double *x, ncvx_info *info)
 {
     const int n = w->n, k = w->k;
     ncvx_term term = NCVX_TERM_UNKNOWN;
+    ncvx_status st = NCVX_OK;
     w->t0 = ncvx_now();
     w->log = w->s.log ? w->s.log : stdout;
 
@@ -1351,7 +1328,10 @@ ncvx_status ncvx_sqp_solve(ncvx_sqp *w, double *x, ncvx_info *info)
         w->hg_ok = 0;
         ncvx_hess_reset(&w->h); // a fresh run starts from H = I
         w->rng = (uint64_t)w->s.seed;
-        if (!all_finite(x, (size_t)n)) return NCVX_FAIL(NCVX_ERR_NONFINITE, "x0 is not finite");
+        if (!all_finite(x, (size_t)n)) {
+            st = NCVX_FAIL(NCVX_ERR_NONFINITE, "x0 is not finite");
+            goto fail;
+        }
         w->iter = 0;
         ncvx_evaluator_reset(&w->ev);
         w->restarts = w->ls_restarts = w->stalls = w->mu_restores = 0;
@@ -1363,10 +1343,11 @@ ncvx_status ncvx_sqp_solve(ncvx_sqp *w, double *x, ncvx_info *info)
         w->shead = w->scount = 0;
         memcpy(w->x, x, (size_t)n * sizeof *x);
         int rc = evaluate(w, w->x, &w->f, w->G, w->ci, w->ce);
-        if (rc == -1) return NCVX_FAIL(NCVX_ERR_CALLBACK, "evaluation failed at x0");
-        if (rc == -2) return NCVX_FAIL(NCVX_ERR_CALLBACK, "max_evals allows no evaluation");
+        if (rc == -1) st = NCVX_FAIL(NCVX_ERR_CALLBACK, "evaluation failed at x0");
+        if (rc == -2) st = NCVX_FAIL(NCVX_ERR_CALLBACK, "max_evals allows no evaluation");
         if (rc == NCVX_LSE_NONFIN)
-            return NCVX_FAIL(NCVX_ERR_NONFINITE, "non-finite f, c or gradient at x0");
+            st = NCVX_FAIL(NCVX_ERR_NONFINITE, "non-finite f, c or gradient at x0");
+        if (rc != NCVX_LSE_OK) goto fail;
         w->mu = w->constrained ? w->s.mu0 : 1.0;
         w->phi = penalty(w, w->mu, w->f, w->ci, w->ce, w->w);
         w->started = 1;
@@ -1672,6 +1653,11 @@ done:
     w->elapsed0 = elapsed(w);
     finish(w, x, info, term);
     return NCVX_OK;
+fail: // no run: the starting point failed (the info of every method's error, see ncvx_solve)
+    ncvx_info_fill(info, &w->ev, NULL, NCVX_TERM_UNKNOWN);
+    info->setup_time = w->setup_time;
+    info->solve_time = elapsed(w);
+    return st;
 }
 
 /* ------------------------------------------------------------------------------------------ */

@@ -96,30 +96,13 @@ int ncvx_classic_iterate(ncvx_classic *w, const double *x, double f, double meri
 
 void ncvx_classic_finish(ncvx_classic *w, double *x, ncvx_info *info, int term)
 {
-    const ncvx_evaluator *e = &w->ev;
-    if (e->best_kind) memcpy(x, e->xbest, (size_t)w->n * sizeof *x);
-    info->term = (ncvx_term)term;
-    info->term_msg = ncvx_term_str((ncvx_term)term);
-    info->f = e->best_kind ? e->fbest : NAN;
-    info->viol_ineq = e->best_kind ? e->vibest : NAN;
-    info->viol_eq = e->best_kind ? e->vebest : NAN;
-    info->viol_ineq_max = e->best_kind ? e->vimax : NAN;
-    info->viol_eq_max = e->best_kind ? e->vemax : NAN;
+    ncvx_info_fill(info, &w->ev, x, (ncvx_term)term); // the best point, counts
     info->stat = w->stat;
-    info->kkt_stat = info->kkt_comp = NAN; // no multipliers of the original problem here
-    info->restarts = 0;
     info->mu = w->mu;
     info->iters = w->iters;
-    info->evals = e->evals;
-    info->grad_evals = e->grad_evals;
     info->setup_time = w->setup_time;
     info->solve_time = ncvx_classic_elapsed(w);
-    info->eval_time = e->eval_time;
-    if (w->s.print_level >= 1) {
-        fprintf(w->log, "%s: %s\n", ncvx_method_str(w->s.method), info->term_msg);
-        fprintf(w->log, "f = %.10e, viol_ineq = %.3e, viol_eq = %.3e, iters %d, evals %ld\n",
-                info->f, info->viol_ineq, info->viol_eq, info->iters, info->evals);
-    }
+    if (w->s.print_level >= 1) ncvx_info_print(w->log, w->s.method, info);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -372,17 +355,10 @@ ncvx_status ncvx_classic_solve(ncvx_classic *w, double *x, ncvx_info *info)
         st = NCVX_FAIL(NCVX_ERR_SETTINGS, "method %d", (int)w->s.method);
     }
     w->resume = 0;
-    if (st != NCVX_OK) {
-        info->term = NCVX_TERM_UNKNOWN;
-        info->term_msg = ncvx_term_str(NCVX_TERM_UNKNOWN);
-        info->f = info->viol_ineq = info->viol_eq = info->stat = info->mu = NAN;
-        info->viol_ineq_max = info->viol_eq_max = info->kkt_stat = info->kkt_comp = NAN;
-        info->restarts = 0;
-        info->evals = w->ev.evals;
-        info->grad_evals = w->ev.grad_evals;
+    if (st != NCVX_OK) { // no run: the starting point failed
+        ncvx_info_fill(info, &w->ev, NULL, NCVX_TERM_UNKNOWN);
         info->setup_time = w->setup_time;
         info->solve_time = ncvx_classic_elapsed(w);
-        info->eval_time = w->ev.eval_time;
         return st;
     }
     ncvx_classic_finish(w, x, info, term);

@@ -1,5 +1,6 @@
 // solver/src/evaluate.c: the one counted evaluation of every method (budget, clock, finite
-// checks, folded bounds, best point), the budget test that ends a run and the iteration table.
+// checks, folded bounds, best point), the budget test that ends a run, the iteration table
+// and the result (ncvx_info) with its summary line.
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -206,4 +207,33 @@ void ncvx_table_row(FILE *f, int *rows, const ncvx_row *r)
         fprintf(f, "%2d\n", r->fallback);
     else
         fprintf(f, "%2s\n", "-");
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The result                                                                                   */
+
+void ncvx_info_fill(ncvx_info *info, const ncvx_evaluator *e, double *x, ncvx_term term)
+{
+    memset(info, 0, sizeof *info);
+    info->term = term;
+    info->term_msg = ncvx_term_str(term);
+    const int best = x && e->best_kind > 0;
+    if (best) memcpy(x, e->xbest, (size_t)e->n * sizeof *x);
+    info->f = best ? e->fbest : NAN;
+    info->viol_ineq = best ? e->vibest : NAN;
+    info->viol_eq = best ? e->vebest : NAN;
+    info->viol_ineq_max = best ? e->vimax : NAN;
+    info->viol_eq_max = best ? e->vemax : NAN;
+    info->stat = info->kkt_stat = info->kkt_comp = info->mu = NAN;
+    info->evals = e->evals;
+    info->grad_evals = e->grad_evals;
+    info->eval_time = e->eval_time;
+}
+
+void ncvx_info_print(FILE *f, ncvx_method m, const ncvx_info *info)
+{
+    fprintf(f, "%s: %s (code %d): f = %.10e, viol = %.3e / %.3e", ncvx_method_str(m),
+            info->term_msg, (int)info->term, info->f, info->viol_ineq, info->viol_eq);
+    if (!isnan(info->kkt_stat)) fprintf(f, ", KKT residual %.2e", info->kkt_stat);
+    fprintf(f, ", %d iters, %ld evals\n", info->iters, info->evals);
 }

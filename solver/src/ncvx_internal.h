@@ -124,6 +124,15 @@ typedef struct {
 /** Print one row into f, preceded by the header every 20 rows (*rows counts the rows printed). */
 void ncvx_table_row(FILE *f, int *rows, const ncvx_row *r);
 
+/** The part of ncvx_info every method fills the same way: term and term_msg; x, f and the
+ *  violations of the best point (x == NULL or no best point: f and the violations NaN and x
+ *  left as it is); evals, grad_evals, eval_time; stat, kkt_stat, kkt_comp and mu NaN, the
+ *  other fields 0, for the method to set. */
+void ncvx_info_fill(ncvx_info *info, const ncvx_evaluator *e, double *x, ncvx_term term);
+/** The one summary line after the table: method, reason, code, f, violations (l1), the KKT
+ *  residual where the method computes it, iterations, evaluations. */
+void ncvx_info_print(FILE *f, ncvx_method m, const ncvx_info *info);
+
 /* ------------------------------------------------------------------------------------------ */
 /* Continuation-state walker: one routine serves size (mode 0), export (1) and import (2).     */
 
