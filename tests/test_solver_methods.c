@@ -1301,6 +1301,49 @@ static void test_one_core(void **state)
     }
 }
 
+/* A projection that ignores the box [0.01, 1] of the problem (it projects onto [0, 2]). */
+static int proj_mean_wide(double *x, int n, void *user)
+{
+    ctx *u = user;
+    return ncvx_project_box_mean(x, n, 0, 2, u->V / n, 0);
+}
+
+/* projgrad honours problem.lower/upper also with problem.project: a projected point outside
+ * the box ends the run as a failed projection instead of being kept. */
+static void test_projgrad_bounds_checked(void **state)
+{
+    (void)state;
+    for (int wide = 0; wide < 2; wide++) {
+        ctx u = {.n = 12, .c = RC, .V = 3};
+        double lo[12], hi[12], x[12];
+        for (int j = 0; j < 12; j++)
+            lo[j] = 0.01, hi[j] = 1, x[j] = 0.2;
+        ncvx_problem p = {.n = 12,
+                          .n_ineq = 1,
+                          .eval = resource,
+                          .lower = lo,
+                          .upper = hi,
+                          .project = wide ? proj_mean_wide : proj_mean_le,
+                          .user = &u};
+        ncvx_settings s = quiet(NCVX_PROJGRAD);
+        ncvx_solver *sv = NULL;
+        assert_int_equal(ncvx_create(&sv, &p, &s), NCVX_OK);
+        ncvx_info info;
+        ncvx_status st = ncvx_solve(sv, x, &info);
+        if (wide) {
+            assert_true(st == NCVX_ERR_CALLBACK ||
+                        (st == NCVX_OK && info.term == NCVX_TERM_CALLBACK));
+        } else {
+            assert_int_equal(st, NCVX_OK);
+            assert_true(info.term != NCVX_TERM_CALLBACK);
+        }
+        if (st == NCVX_OK) /* the returned point is in the box either way */
+            for (int j = 0; j < 12; j++)
+                assert_true(x[j] >= lo[j] && x[j] <= hi[j]);
+        ncvx_destroy(sv);
+    }
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Projections                                                                                  */
 
@@ -1420,6 +1463,7 @@ int main(void)
         cmocka_unit_test(test_eval_budget_other_methods),
         cmocka_unit_test(test_print_table),
         cmocka_unit_test(test_one_core),
+        cmocka_unit_test(test_projgrad_bounds_checked),
     };
     return cmocka_run_group_tests_name("solver_methods", tests, NULL, print_table);
 }

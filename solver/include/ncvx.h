@@ -104,7 +104,9 @@ typedef struct {
 typedef int (*ncvx_monitor_fn)(const ncvx_iterate *it, void *user);
 
 /** Projection onto the feasible set for NCVX_PROJGRAD: overwrite x[n] with its projection.
- *  Return 0, or nonzero on failure. */
+ *  Return 0, or nonzero on failure. With problem.lower/upper set the feasible set includes
+ *  the box: a projected point outside it counts as a failed projection (reported on stderr;
+ *  NCVX_ERR_CALLBACK at x0, NCVX_TERM_CALLBACK later). */
 typedef int (*ncvx_project_fn)(double *x, int n, void *user);
 
 /** Most finite bounds BFGS-SQP folds in as inequality constraints (ncvx_problem.lower). */
@@ -118,8 +120,10 @@ typedef struct {
     ncvx_eval_fn eval;       ///< required
     ncvx_monitor_fn monitor; ///< may be NULL
     ncvx_project_fn project; ///< NCVX_PROJGRAD only; may be NULL elsewhere
-    /** [n] lower bounds (NULL = all -inf; entries may be -inf). MMA, OC and projgrad use the
-     *  box directly. BFGS-SQP folds each finite bound in as a linear inequality
+    /** [n] lower bounds (NULL = all -inf; entries may be -inf). Every method honours them
+     *  or refuses them. MMA and OC use the box directly (and require finite bounds); projgrad
+     *  projects onto it, or, with problem.project, checks that the projection stays in it.
+     *  BFGS-SQP folds each finite bound in as a linear inequality
      *  (lower_i - x_i <= 0, then x_i - upper_i <= 0, by increasing i), placed after the n_ineq
      *  user inequalities: the monitor's c_ineq and ncvx_multipliers then have n_ineq + nb
      *  inequality entries (nb = number of finite bounds, at most NCVX_MAX_FOLDED_BOUNDS,

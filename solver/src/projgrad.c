@@ -16,11 +16,25 @@ typedef struct {
     double pf, palpha;           ///< f there, spectral step
 } projgrad_st;
 
-/* The projection: the user's, else the box of problem.lower/upper, else none. */
+/* The projection: the user's, else the box of problem.lower/upper, else none. The user's
+ * projection is onto the whole feasible set, box included: a point it returns outside
+ * lower/upper is a failed projection (reported, never silently kept). */
 static int project(ncvx_classic *w, double *x)
 {
-    if (w->p.project) return w->p.project(x, w->n, w->p.user);
-    if (w->p.lower || w->p.upper) ncvx_project_box(x, w->n, w->p.lower, w->p.upper);
+    const double *lo = w->p.lower, *hi = w->p.upper;
+    if (!w->p.project) {
+        if (lo || hi) ncvx_project_box(x, w->n, lo, hi);
+        return 0;
+    }
+    int r = w->p.project(x, w->n, w->p.user);
+    if (r != 0) return r;
+    for (int j = 0; j < w->n && (lo || hi); j++)
+        if ((lo && !(x[j] >= lo[j])) || (hi && !(x[j] <= hi[j]))) {
+            NCVX_FAIL(NCVX_ERR_INVALID,
+                      "problem.project returned x[%d] = %g outside [lower, upper] = [%g, %g]", j,
+                      x[j], lo ? lo[j] : -INFINITY, hi ? hi[j] : INFINITY);
+            return -1;
+        }
     return 0;
 }
 
