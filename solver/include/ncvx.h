@@ -248,8 +248,8 @@ typedef struct {
     double f;             ///< objective at the returned (best) point
     double viol_ineq;     ///< ||max(c_ineq, 0)||_1 at it (l1 norm)
     double viol_eq;       ///< ||c_eq||_1 at it (l1 norm)
-    double viol_ineq_max; ///< max_i max(c_i, 0) at it (the norm the feasibility test uses:
-                          ///< feasible means viol_ineq_max <= viol_ineq_tol)
+    double viol_ineq_max; ///< max_i max(c_i, 0) at it (BFGS-SQP's feasibility test:
+                          ///< feasible means viol_ineq_max <= viol_ineq_tol; see ncvx_solve)
     double viol_eq_max;   ///< max_i |c_e,i| at it (feasible: viol_eq_max <= viol_eq_tol)
     double stat;          ///< last stationarity measure of the method (NaN if none); for
                           ///< BFGS-SQP ||sum_j (y_j0 grad f_j + sum_i y_ji grad c_ij)||_2 of
@@ -325,12 +325,16 @@ typedef struct ncvx_solver ncvx_solver; ///< opaque
 /** Validate p and s, copy them, allocate every workspace. *out = NULL on failure. */
 ncvx_status ncvx_create(ncvx_solver **out, const ncvx_problem *p, const ncvx_settings *s);
 
-/** Run the method from x[n] (in: x0; out: the best point found: the feasible point of lowest
- *  f if any was seen, else the least infeasible). BFGS-SQP: with code 0 the last certified
- *  KKT point (after up to 10 more iterations that reduce its violation to 1e-3 of the
- *  tolerances, whatever ended them); otherwise feasible points are ranked by mu f + v with
- *  the final mu (within the tolerances, a point further out has the lower f). Returns
- *  NCVX_OK when the run ended normally (see info->term), an error status otherwise. */
+/** Run the method from x[n] (in: x0; out: the best point found, by one rule for every
+ *  method: a feasible point beats any infeasible one; feasible points are ranked by f, for
+ *  BFGS-SQP by mu f + v with the mu in effect when the newer point was evaluated (within the
+ *  tolerances a point further out has the lower f); infeasible points by the l1 violation
+ *  v = viol_ineq + viol_eq, ties by f. Feasible means, as in each method's termination test,
+ *  viol_ineq_max and viol_eq_max within viol_ineq_tol and viol_eq_tol for BFGS-SQP, and the
+ *  l1 violations viol_ineq and viol_eq within them for the other methods). BFGS-SQP: with
+ *  code 0 the last certified KKT point (after up to 10 more iterations that reduce its
+ *  violation to 1e-3 of the tolerances, whatever ended them). Returns NCVX_OK when the run
+ *  ended normally (see info->term), an error status otherwise (info as documented there). */
 ncvx_status ncvx_solve(ncvx_solver *sv, double *x, ncvx_info *info);
 
 /** Lagrange multipliers of BFGS-SQP at the last iterate: [n_ineq + nb + n_eq] doubles (nb
