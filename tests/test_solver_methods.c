@@ -1235,6 +1235,115 @@ static void test_print_table(void **state)
     ncvx_destroy(sv);
 }
 
+/* One core for every method: the same iteration table (header, fixed width, one summary line
+ * naming the method) and the same ncvx_info when the starting point fails (term unknown, f and
+ * the violations NaN, x left as it was, the one evaluation counted). */
+static void test_one_core(void **state)
+{
+    (void)state;
+    const ncvx_method ms[] = {NCVX_BFGS_SQP, NCVX_LBFGS, NCVX_PENALTY, NCVX_PROJGRAD};
+    char header0[512] = "";
+    for (size_t k = 0; k < sizeof ms / sizeof ms[0]; k++) {
+        ctx u = {.n = 2};
+        ncvx_problem p = {.n = 2, .eval = rosen, .user = &u};
+        ncvx_settings s = quiet(ms[k]);
+        FILE *f = tmpfile();
+        assert_non_null(f);
+        s.print_level = 1;
+        s.log = f;
+        s.maxit = 3;
+        ncvx_solver *sv = NULL;
+        assert_int_equal(ncvx_create(&sv, &p, &s), NCVX_OK);
+        double x[2] = {-1.2, 1};
+        ncvx_info info;
+        assert_int_equal(ncvx_solve(sv, x, &info), NCVX_OK);
+        assert_int_equal(info.term, NCVX_TERM_MAXIT);
+        rewind(f);
+        char line[512], header[512] = "";
+        int rows = 0, summaries = 0;
+        size_t width = 0;
+        while (fgets(line, sizeof line, f)) {
+            if (strncmp(line, " iter |", 7) == 0) {
+                assert_int_equal(header[0], 0); // one header for 4 rows
+                strcpy(header, line);
+                width = strlen(line);
+            } else if (strchr(line, '|')) {
+                rows++;
+                assert_int_equal(strlen(line), width); // the header's width
+            } else if (strncmp(line, ncvx_method_str(ms[k]), strlen(ncvx_method_str(ms[k]))) == 0) {
+                summaries++;
+            }
+        }
+        fclose(f);
+        assert_int_equal(rows, 4); // iterations 0..3
+        assert_int_equal(summaries, 1);
+        if (k == 0)
+            strcpy(header0, header);
+        else
+            assert_string_equal(header, header0);
+        ncvx_destroy(sv);
+
+        /* the callback fails at x0 */
+        ctx v = {.n = 2, .fail_after = 1};
+        p.user = &v;
+        s.print_level = 0;
+        assert_int_equal(ncvx_create(&sv, &p, &s), NCVX_OK);
+        double y[2] = {-1.2, 1};
+        memset(&info, 0xff, sizeof info);
+        assert_int_equal(ncvx_solve(sv, y, &info), NCVX_ERR_CALLBACK);
+        assert_int_equal(info.term, NCVX_TERM_UNKNOWN);
+        assert_true(isnan(info.f) && isnan(info.viol_ineq) && isnan(info.viol_eq_max));
+        assert_true(isnan(info.stat) && isnan(info.mu));
+        assert_true(y[0] == -1.2 && y[1] == 1);
+        assert_int_equal(info.evals, 1);
+        assert_int_equal(info.iters, 0);
+        ncvx_destroy(sv);
+    }
+}
+
+/* A projection that ignores the box [0.01, 1] of the problem (it projects onto [0, 2]). */
+static int proj_mean_wide(double *x, int n, void *user)
+{
+    ctx *u = user;
+    return ncvx_project_box_mean(x, n, 0, 2, u->V / n, 0);
+}
+
+/* projgrad honours problem.lower/upper also with problem.project: a projected point outside
+ * the box ends the run as a failed projection instead of being kept. */
+static void test_projgrad_bounds_checked(void **state)
+{
+    (void)state;
+    for (int wide = 0; wide < 2; wide++) {
+        ctx u = {.n = 12, .c = RC, .V = 3};
+        double lo[12], hi[12], x[12];
+        for (int j = 0; j < 12; j++)
+            lo[j] = 0.01, hi[j] = 1, x[j] = 0.2;
+        ncvx_problem p = {.n = 12,
+                          .n_ineq = 1,
+                          .eval = resource,
+                          .lower = lo,
+                          .upper = hi,
+                          .project = wide ? proj_mean_wide : proj_mean_le,
+                          .user = &u};
+        ncvx_settings s = quiet(NCVX_PROJGRAD);
+        ncvx_solver *sv = NULL;
+        assert_int_equal(ncvx_create(&sv, &p, &s), NCVX_OK);
+        ncvx_info info;
+        ncvx_status st = ncvx_solve(sv, x, &info);
+        if (wide) {
+            assert_true(st == NCVX_ERR_CALLBACK ||
+                        (st == NCVX_OK && info.term == NCVX_TERM_CALLBACK));
+        } else {
+            assert_int_equal(st, NCVX_OK);
+            assert_true(info.term != NCVX_TERM_CALLBACK);
+        }
+        if (st == NCVX_OK) /* the returned point is in the box either way */
+            for (int j = 0; j < 12; j++)
+                assert_true(x[j] >= lo[j] && x[j] <= hi[j]);
+        ncvx_destroy(sv);
+    }
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Projections                                                                                  */
 
@@ -1353,6 +1462,8 @@ int main(void)
         cmocka_unit_test(test_infeasible),
         cmocka_unit_test(test_eval_budget_other_methods),
         cmocka_unit_test(test_print_table),
+        cmocka_unit_test(test_one_core),
+        cmocka_unit_test(test_projgrad_bounds_checked),
     };
     return cmocka_run_group_tests_name("solver_methods", tests, NULL, print_table);
 }

@@ -104,7 +104,9 @@ typedef struct {
 typedef int (*ncvx_monitor_fn)(const ncvx_iterate *it, void *user);
 
 /** Projection onto the feasible set for NCVX_PROJGRAD: overwrite x[n] with its projection.
- *  Return 0, or nonzero on failure. */
+ *  Return 0, or nonzero on failure. With problem.lower/upper set the feasible set includes
+ *  the box: a projected point outside it counts as a failed projection (reported on stderr;
+ *  NCVX_ERR_CALLBACK at x0, NCVX_TERM_CALLBACK later). */
 typedef int (*ncvx_project_fn)(double *x, int n, void *user);
 
 /** Most finite bounds BFGS-SQP folds in as inequality constraints (ncvx_problem.lower). */
@@ -118,8 +120,10 @@ typedef struct {
     ncvx_eval_fn eval;       ///< required
     ncvx_monitor_fn monitor; ///< may be NULL
     ncvx_project_fn project; ///< NCVX_PROJGRAD only; may be NULL elsewhere
-    /** [n] lower bounds (NULL = all -inf; entries may be -inf). MMA, OC and projgrad use the
-     *  box directly. BFGS-SQP folds each finite bound in as a linear inequality
+    /** [n] lower bounds (NULL = all -inf; entries may be -inf). Every method honours them
+     *  or refuses them. MMA and OC use the box directly (and require finite bounds); projgrad
+     *  projects onto it, or, with problem.project, checks that the projection stays in it.
+     *  BFGS-SQP folds each finite bound in as a linear inequality
      *  (lower_i - x_i <= 0, then x_i - upper_i <= 0, by increasing i), placed after the n_ineq
      *  user inequalities: the monitor's c_ineq and ncvx_multipliers then have n_ineq + nb
      *  inequality entries (nb = number of finite bounds, at most NCVX_MAX_FOLDED_BOUNDS,
@@ -214,7 +218,18 @@ typedef struct {
                         ///< of f; 1: c_i = mma_c (Svanberg's fixed weight, which wants f scaled)
 
     /* output */
-    int print_level;     ///< 0 silent, 1 iteration table (default), 2 debug
+    /** 0 silent, 1 iteration table (default), 2 debug. The table has the same columns for
+     *  every method, the header repeated every 20 rows; "-" where a column does not apply:
+     *  iter; mu (BFGS-SQP's penalty parameter, the weight rho of penalty and auglag, the
+     *  first multiplier of MMA and OC); penalty (the merit the step decreases: mu f + v for
+     *  BFGS-SQP, the penalty or augmented Lagrangian of penalty and auglag); f; ineq viol
+     *  ||max(c_ineq, 0)||_1; eq viol ||c_eq||_1; stat (as ncvx_info.stat); step
+     *  ||x_k - x_{k-1}||_2; ls (evaluations of the iteration); evals (so far); time (seconds
+     *  since the solve started); ngrad (BFGS-SQP: gradients in the stationarity measure);
+     *  fb (BFGS-SQP: GRANSO's fallback level of the accepted direction: 0-1 steering with H or
+     *  with the identity, 2-3 the unsteered direction with H or the identity, 4 random).
+     *  Then one summary line (ncvx_solve). */
+    int print_level;
     int print_frequency; ///< print every k-th iteration, default 1
     FILE *log;           ///< NULL = stdout
 } ncvx_settings;
@@ -222,15 +237,19 @@ typedef struct {
 /** Fill s with the defaults listed above. */
 void ncvx_settings_default(ncvx_settings *s);
 
-/** Result of a solve. */
+/** Result of a solve, with the same meaning for every method. x, f and the violations are
+ *  those of the returned point (see ncvx_solve); when ncvx_solve returns an error (the
+ *  starting point failed), term is NCVX_TERM_UNKNOWN, f, the violations, stat and mu are NaN
+ *  and x is left as it was. Counts and times add up over the runs that a continuation state
+ *  carried on (ncvx_state_import). */
 typedef struct {
     ncvx_term term;       ///< why it stopped
     const char *term_msg; ///< ncvx_term_str(term)
     double f;             ///< objective at the returned (best) point
     double viol_ineq;     ///< ||max(c_ineq, 0)||_1 at it (l1 norm)
     double viol_eq;       ///< ||c_eq||_1 at it (l1 norm)
-    double viol_ineq_max; ///< max_i max(c_i, 0) at it (the norm the feasibility test uses:
-                          ///< feasible means viol_ineq_max <= viol_ineq_tol)
+    double viol_ineq_max; ///< max_i max(c_i, 0) at it (BFGS-SQP's feasibility test:
+                          ///< feasible means viol_ineq_max <= viol_ineq_tol; see ncvx_solve)
     double viol_eq_max;   ///< max_i |c_e,i| at it (feasible: viol_eq_max <= viol_eq_tol)
     double stat;          ///< last stationarity measure of the method (NaN if none); for
                           ///< BFGS-SQP ||sum_j (y_j0 grad f_j + sum_i y_ji grad c_ij)||_2 of
@@ -265,7 +284,7 @@ typedef struct {
     long evals;        ///< function evaluations (values-only and with gradients)
     long grad_evals;   ///< evaluations that also computed gradients
     double setup_time; ///< seconds in ncvx_create
-    double solve_time; ///< seconds in ncvx_solve
+    double solve_time; ///< seconds in ncvx_solve (summed over continued runs, as evals)
     double eval_time;  ///< seconds spent inside the callback during ncvx_solve
 } ncvx_info;
 
@@ -306,12 +325,16 @@ typedef struct ncvx_solver ncvx_solver; ///< opaque
 /** Validate p and s, copy them, allocate every workspace. *out = NULL on failure. */
 ncvx_status ncvx_create(ncvx_solver **out, const ncvx_problem *p, const ncvx_settings *s);
 
-/** Run the method from x[n] (in: x0; out: the best point found: the feasible point of lowest
- *  f if any was seen, else the least infeasible). BFGS-SQP: with code 0 the last certified
- *  KKT point (after up to 10 more iterations that reduce its violation to 1e-3 of the
- *  tolerances, whatever ended them); otherwise feasible points are ranked by mu f + v with
- *  the final mu (within the tolerances, a point further out has the lower f). Returns
- *  NCVX_OK when the run ended normally (see info->term), an error status otherwise. */
+/** Run the method from x[n] (in: x0; out: the best point found, by one rule for every
+ *  method: a feasible point beats any infeasible one; feasible points are ranked by f, for
+ *  BFGS-SQP by mu f + v with the mu in effect when the newer point was evaluated (within the
+ *  tolerances a point further out has the lower f); infeasible points by the l1 violation
+ *  v = viol_ineq + viol_eq, ties by f. Feasible means, as in each method's termination test,
+ *  viol_ineq_max and viol_eq_max within viol_ineq_tol and viol_eq_tol for BFGS-SQP, and the
+ *  l1 violations viol_ineq and viol_eq within them for the other methods). BFGS-SQP: with
+ *  code 0 the last certified KKT point (after up to 10 more iterations that reduce its
+ *  violation to 1e-3 of the tolerances, whatever ended them). Returns NCVX_OK when the run
+ *  ended normally (see info->term), an error status otherwise (info as documented there). */
 ncvx_status ncvx_solve(ncvx_solver *sv, double *x, ncvx_info *info);
 
 /** Lagrange multipliers of BFGS-SQP at the last iterate: [n_ineq + nb + n_eq] doubles (nb

@@ -13,18 +13,19 @@
 void ncvx_auglag_merit(const ncvx_classic *w, const double *aux, double *phi, double *g,
                        double *wts)
 {
+    ncvx_penalty_st *ms = w->ms;
     const int mi = w->mi, me = w->me;
-    const double rho = w->rho, *ci = aux + 1, *ce = aux + 1 + mi;
+    const double rho = ms->rho, *ci = aux + 1, *ce = aux + 1 + mi;
     double p = aux[0];
     for (int i = 0; i < mi; i++) {
-        double sft = w->muI[i] / rho, v = ci[i] + sft;
+        double sft = ms->muI[i] / rho, v = ci[i] + sft;
         v = v > 0 ? v : 0;
         p += 0.5 * rho * (v * v - sft * sft);
         wts[i] = rho * v;
     }
     for (int k = 0; k < me; k++) {
-        p += w->lam[k] * ce[k] + 0.5 * rho * ce[k] * ce[k];
-        wts[mi + k] = w->lam[k] + rho * ce[k];
+        p += ms->lam[k] * ce[k] + 0.5 * rho * ce[k] * ce[k];
+        wts[mi + k] = ms->lam[k] + rho * ce[k];
     }
     *phi = p;
     ncvx_merit_grad(w, aux, wts, g);
@@ -32,10 +33,11 @@ void ncvx_auglag_merit(const ncvx_classic *w, const double *aux, double *phi, do
 
 double ncvx_auglag_compl(const ncvx_classic *w, const double *aux)
 {
+    ncvx_penalty_st *ms = w->ms;
     const double *ci = aux + 1;
     double m = 0;
     for (int i = 0; i < w->mi; i++) {
-        double v = fabs(fmax(ci[i], -w->muI[i] / w->rho));
+        double v = fabs(fmax(ci[i], -ms->muI[i] / ms->rho));
         m = v > m ? v : m;
     }
     return m;
@@ -43,14 +45,15 @@ double ncvx_auglag_compl(const ncvx_classic *w, const double *aux)
 
 double ncvx_auglag_update(ncvx_classic *w, const double *aux)
 {
+    ncvx_penalty_st *ms = w->ms;
     const int mi = w->mi, me = w->me;
-    const double rho = w->rho, *ci = aux + 1, *ce = aux + 1 + mi;
+    const double rho = ms->rho, *ci = aux + 1, *ce = aux + 1 + mi;
     double infeas = ncvx_auglag_compl(w, aux);
     for (int k = 0; k < me; k++) {
         infeas = fmax(infeas, fabs(ce[k]));
-        w->lam[k] = fmax(-NCVX_AL_MULT_MAX, fmin(NCVX_AL_MULT_MAX, w->lam[k] + rho * ce[k]));
+        ms->lam[k] = fmax(-NCVX_AL_MULT_MAX, fmin(NCVX_AL_MULT_MAX, ms->lam[k] + rho * ce[k]));
     }
     for (int i = 0; i < mi; i++)
-        w->muI[i] = fmin(NCVX_AL_MULT_MAX, fmax(0.0, w->muI[i] + rho * ci[i]));
+        ms->muI[i] = fmin(NCVX_AL_MULT_MAX, fmax(0.0, ms->muI[i] + rho * ci[i]));
     return infeas;
 }

@@ -41,7 +41,6 @@
 #define BEST_BY_PHI 1
 #define DIR_DERIV_ONE_SIDED 1 ///< line-search slopes with one-sided terms at c = 0 (dir_deriv)
 #define HALT_ON_LS_BRACKET 1  ///< GRANSO default: a feasible bracketed failure ends the run
-#define HEADER_EVERY 20       ///< table header repeats every 20 printed rows
 #define STATE_MAGIC 5120172.0 ///< first double of a BFGS-SQP state
 #define MAX_RESTARTS 3        ///< restarts (mu0, H = I) at penalty-stationary non-KKT points
 #define RADIUS_SHRINK 10      ///< sampling radius reduction at each such restart
@@ -56,9 +55,7 @@ struct ncvx_sqp {
     ncvx_settings s;
     FILE *log;
     int n, mi, me, mc, k;
-    int nb;    ///< finite bounds folded in as inequalities after the user's (index p.n_ineq..)
-    int *bidx; ///< [nb] variable of each folded bound; bsg: -1 lower (lo - x <= 0), +1 upper
-    int *bsg;
+    int nb; ///< finite bounds folded in as inequalities after the user's (index p.n_ineq..)
     int constrained;
 
     /* current point and trial point (swapped on acceptance) */
@@ -113,8 +110,8 @@ struct ncvx_sqp {
     double kkt_restart; ///< KKT residual at the last restart
     double rel_diff;
     int iter;
-    long evals, grad_evals;
-    double eval_time, setup_time, t0, elapsed0;
+    ncvx_evaluator ev; ///< counts, budgets, folded bounds, best point
+    double setup_time, t0, elapsed0;
     uint64_t rng;
     int rows;
     int started; ///< the current-point data are valid (a solve ran or a state was imported)
@@ -125,12 +122,6 @@ struct ncvx_sqp {
     double fc, vic, vec, vicmax, vecmax, kkt_res_c, kkt_comp_c, stat_e_c;
     int cert;   ///< xc holds a certified point
     int polish; ///< iterations since the first certificate
-
-    /* best point */
-    double *xbest;
-    double fbest, vibest, vebest;
-    double vimax, vemax; ///< max-norm violations of the best point
-    int best_kind;       ///< 0 none, 1 infeasible, 2 feasible
 };
 
 /* ------------------------------------------------------------------------------------------ */
@@ -140,24 +131,10 @@ static double elapsed(const ncvx_sqp *w)
     return w->elapsed0 + (ncvx_now() - w->t0);
 }
 
-static double viol_iinf(const double *c, int m)
-{
-    double v = 0;
-    for (int i = 0; i < m; i++)
-        if (c[i] > v) v = c[i];
-    return v;
-}
-static double viol_einf(const double *c, int m)
-{
-    double v = 0;
-    for (int i = 0; i < m; i++)
-        if (fabs(c[i]) > v) v = fabs(c[i]);
-    return v;
-}
 /* GRANSO's feasibility test: the largest violation of each kind within its tolerance */
 static int feasible(const ncvx_sqp *w, const double *ci, const double *ce)
 {
-    return viol_iinf(ci, w->mi) <= w->s.viol_ineq_tol && viol_einf(ce, w->me) <= w->s.viol_eq_tol;
+    return ncvx_evaluator_feasible(&w->ev, ci, ce);
 }
 
 /* phi = mu f + v and the weights w with grad phi = G w (c_i >= 0 counts as violated) */
@@ -194,28 +171,6 @@ static double dir_deriv(const ncvx_sqp *w, const double *gd, const double *ci, c
     return g;
 }
 
-static void track_best(ncvx_sqp *w, const double *x, double f, const double *ci, const double *ce)
-{
-    double vi = ncvx_viol_ineq(ci, w->mi), ve = ncvx_viol_eq(ce, w->me);
-    int feas = feasible(w, ci, ce);
-    int better = 0;
-    if (feas) // by the penalty function of the current mu, not by f alone (see BEST_BY_PHI)
-        better = w->best_kind < 2 ||
-                 (BEST_BY_PHI ? w->mu * f + vi + ve < w->mu * w->fbest + w->vibest + w->vebest
-                              : f < w->fbest);
-    else if (w->best_kind < 2)
-        better = w->best_kind == 0 || vi + ve < w->vibest + w->vebest ||
-                 (vi + ve == w->vibest + w->vebest && f < w->fbest);
-    if (!better) return;
-    memcpy(w->xbest, x, (size_t)w->n * sizeof *x);
-    w->fbest = f;
-    w->vibest = vi;
-    w->vebest = ve;
-    w->vimax = viol_iinf(ci, w->mi);
-    w->vemax = viol_einf(ce, w->me);
-    w->best_kind = feas ? 2 : 1;
-}
-
 static int all_finite(const double *a, size_t len)
 {
     for (size_t i = 0; i < len; i++)
@@ -223,41 +178,26 @@ static int all_finite(const double *a, size_t len)
     return 1;
 }
 
-/* the folded bounds at x into c[nb] and, if Gb is non-NULL, their gradients (columns of n) */
-static void bound_constraints(const ncvx_sqp *w, const double *x, double *c, double *Gb)
-{
-    for (int r = 0; r < w->nb; r++) {
-        const int i = w->bidx[r];
-        c[r] = w->bsg[r] < 0 ? w->p.lower[i] - x[i] : x[i] - w->p.upper[i];
-        if (Gb) {
-            double *g = Gb + (size_t)r * w->n;
-            memset(g, 0, (size_t)w->n * sizeof *g);
-            g[i] = w->bsg[r];
-        }
-    }
-}
-
-/* Evaluate at xe into (f, G, ci, ce); G == NULL = values only.
+/* Evaluate at xe into (f, G, ci, ce); G == NULL = values only. The feasible points are ranked
+ * by the penalty function of the current mu, not by f alone (see BEST_BY_PHI).
  * Returns NCVX_LSE_OK / _NONFIN, or -1 callback failure, -2 evaluation budget. */
 static int evaluate(ncvx_sqp *w, const double *xe, double *f, double *G, double *ci, double *ce)
 {
-    const int n = w->n, mi = w->mi, me = w->me;
-    if (w->s.max_evals > 0 && w->evals >= w->s.max_evals) return -2;
-    double t = ncvx_now();
-    *f = NAN;
-    const int miu = mi - w->nb; // the user's inequalities
-    int rc = w->p.eval(xe, f, G, miu ? ci : NULL, G && miu ? G + (size_t)n : NULL, me ? ce : NULL,
-                       G && me ? G + (size_t)n * (1 + mi) : NULL, w->p.user);
-    if (w->nb) bound_constraints(w, xe, ci + miu, G ? G + (size_t)n * (1 + miu) : NULL);
-    w->eval_time += ncvx_now() - t;
-    w->evals++;
-    if (G) w->grad_evals++;
-    if (rc != 0) return -1;
-    if (!isfinite(*f) || !all_finite(ci, (size_t)mi) || !all_finite(ce, (size_t)me))
+    const size_t n = (size_t)w->n;
+    w->ev.rank_f = BEST_BY_PHI ? w->mu : 1;
+    w->ev.rank_v = BEST_BY_PHI ? 1 : 0;
+    int rc = ncvx_evaluator_eval(&w->ev, xe, f, G, ci, G ? G + n : NULL, ce,
+                                 G ? G + n * (size_t)(1 + w->mi) : NULL);
+    switch (rc) {
+    case NCVX_EV_OK:
+        return NCVX_LSE_OK;
+    case NCVX_EV_NONFIN:
         return NCVX_LSE_NONFIN;
-    track_best(w, xe, *f, ci, ce);
-    if (G && !all_finite(G, (size_t)n * w->k)) return NCVX_LSE_NONFIN;
-    return NCVX_LSE_OK;
+    case NCVX_EV_FAIL:
+        return -1;
+    default:
+        return -2;
+    }
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -287,21 +227,23 @@ static void randn(uint64_t *st, double *v, int n)
 /* ------------------------------------------------------------------------------------------ */
 /* printing                                                                                     */
 
-static void print_header(ncvx_sqp *w)
-{
-    fprintf(w->log, "%5s | %9s | %12s | %12s | %9s | %9s | %9s | %4s | %9s | %5s | %2s\n", "iter",
-            "mu", "penalty", "f", "ineq viol", "eq viol", "stat", "ls", "t", "ngrad", "fb");
-}
-
-static void print_row(ncvx_sqp *w, int ls_evals, double t, int fb)
+static void print_row(ncvx_sqp *w, int ls_evals, double step, int fb)
 {
     if (w->s.print_level < 1 || w->iter % w->s.print_frequency != 0) return;
-    if (w->rows % HEADER_EVERY == 0) print_header(w);
-    w->rows++;
-    fprintf(w->log,
-            "%5d | %9.3e | %12.5e | %12.5e | %9.2e | %9.2e | %9.2e | %4d | %9.2e | %5d | %2d\n",
-            w->iter, w->mu, w->phi, w->f, ncvx_viol_ineq(w->ci, w->mi), ncvx_viol_eq(w->ce, w->me),
-            w->stat_e, ls_evals, t, w->last_nsamp, fb);
+    const ncvx_row r = {.iter = w->iter,
+                        .mu = w->mu,
+                        .penalty = w->phi,
+                        .f = w->f,
+                        .viol_ineq = ncvx_viol_ineq(w->ci, w->mi),
+                        .viol_eq = ncvx_viol_eq(w->ce, w->me),
+                        .stat = w->stat_e,
+                        .step = step,
+                        .ls_evals = ls_evals,
+                        .evals = w->ev.evals,
+                        .time = elapsed(w),
+                        .ngrad = w->last_nsamp,
+                        .fallback = fb};
+    ncvx_table_row(w->log, &w->rows, &r);
 }
 
 static int monitor(ncvx_sqp *w, int ls_evals, double step)
@@ -309,7 +251,7 @@ static int monitor(ncvx_sqp *w, int ls_evals, double step)
     if (!w->p.monitor) return 0;
     ncvx_iterate it;
     it.iter = w->iter;
-    it.evals = (int)w->evals;
+    it.evals = (int)w->ev.evals;
     it.x = w->x;
     it.f = w->f;
     it.c_ineq = w->mi ? w->ci : NULL;
@@ -390,10 +332,8 @@ void ncvx_sqp_destroy(ncvx_sqp *w)
     free(w->siwork);
     free(w->near);
     free(w->lb);
-    free(w->xbest);
     free(w->lam);
-    free(w->bidx);
-    free(w->bsg);
+    ncvx_evaluator_free(&w->ev);
     ncvx_hess_free(&w->h);
     free(w);
 }
@@ -461,14 +401,8 @@ ncvx_status ncvx_sqp_create(ncvx_sqp **out, const ncvx_problem *p, const ncvx_se
     NCVX_ALLOC(w->wl, k);
     NCVX_ALLOC(w->qwork, ncvx_qp_work_size(mc, 0, 2 * mc));
     NCVX_ALLOC(w->qiwork, ncvx_qp_iwork_size(mc, 0, 2 * mc));
-    NCVX_ALLOC(w->xbest, n);
     NCVX_ALLOC(w->lam, mc);
-    NCVX_ALLOC(w->bidx, nb);
-    NCVX_ALLOC(w->bsg, nb);
-    for (int i = 0, r = 0; i < n; i++) {
-        if (p->lower && p->lower[i] > -INFINITY) w->bidx[r] = i, w->bsg[r++] = -1;
-        if (p->upper && p->upper[i] < INFINITY) w->bidx[r] = i, w->bsg[r++] = 1;
-    }
+    if ((st = ncvx_evaluator_init(&w->ev, p, s, 1)) != NCVX_OK) goto fail;
     // one sample = the current point (aliased, nothing stored); more are copied into a ring
     NCVX_ALLOC(w->sx, w->nslots > 1 ? (size_t)n * w->nslots : 0);
     NCVX_ALLOC(w->sG, w->nslots > 1 ? nk * w->nslots : 0);
@@ -741,7 +675,7 @@ static int steering(ncvx_sqp *w, const double *HGc, double *mu_out)
     }
     const double viol = w->s.steering_l1_model
                             ? ncvx_viol_ineq(w->ci, w->mi) + ncvx_viol_eq(w->ce, w->me)
-                            : viol_iinf(w->ci, w->mi) + viol_einf(w->ce, w->me);
+                            : ncvx_viol_ineq_max(w->ci, w->mi) + ncvx_viol_eq_max(w->ce, w->me);
     const double vtol = sqrt(2.220446049250313e-16) * (viol > 1 ? viol : 1);
     const double c_viol = w->s.steering_c_viol;
     double mu = w->mu;
@@ -1220,14 +1154,12 @@ static int sampled_step(ncvx_sqp *w, ls_ctx *lc, ncvx_ls_result *ls, ncvx_term *
 
 static void finish(ncvx_sqp *w, double *x, ncvx_info *info, ncvx_term term)
 {
-    memset(info, 0, sizeof *info);
     // a certified point was found: the run ends there with code 0, whatever stopped the
     // polishing steps after it (a line-search failure, maxit), unless the user or the callback
     // stopped the run
     const int at_cert = w->cert && term != NCVX_TERM_USER_HALT && term != NCVX_TERM_CALLBACK;
     if (at_cert) term = NCVX_TERM_STATIONARY;
-    info->term = term;
-    info->term_msg = ncvx_term_str(term);
+    ncvx_info_fill(info, &w->ev, x, term); // the best point, counts
     if (at_cert) {
         memcpy(x, w->xc, (size_t)w->n * sizeof *x);
         memcpy(w->lam, w->lamc, (size_t)w->mc * sizeof *w->lam);
@@ -1239,20 +1171,6 @@ static void finish(ncvx_sqp *w, double *x, ncvx_info *info, ncvx_term term)
         info->viol_eq = w->vec;
         info->viol_ineq_max = w->vicmax;
         info->viol_eq_max = w->vecmax;
-    } else if (w->best_kind > 0) {
-        memcpy(x, w->xbest, (size_t)w->n * sizeof *x);
-        info->f = w->fbest;
-        info->viol_ineq = w->vibest;
-        info->viol_eq = w->vebest;
-        info->viol_ineq_max = w->vimax;
-        info->viol_eq_max = w->vemax;
-    } else {
-        memcpy(x, w->x, (size_t)w->n * sizeof *x);
-        info->f = w->f;
-        info->viol_ineq = ncvx_viol_ineq(w->ci, w->mi);
-        info->viol_eq = ncvx_viol_eq(w->ce, w->me);
-        info->viol_ineq_max = viol_iinf(w->ci, w->mi);
-        info->viol_eq_max = viol_einf(w->ce, w->me);
     }
     // the certificate at the last iterate, in the Euclidean metric (computed during the run
     // only at candidate ends)
@@ -1263,17 +1181,9 @@ static void finish(ncvx_sqp *w, double *x, ncvx_info *info, ncvx_term term)
     info->restarts = w->restarts + w->ls_restarts;
     info->mu = w->mu;
     info->iters = w->iter;
-    info->evals = w->evals;
-    info->grad_evals = w->grad_evals;
     info->setup_time = w->setup_time;
-    info->solve_time = ncvx_now() - w->t0;
-    info->eval_time = w->eval_time;
-    if (w->s.print_level >= 1)
-        fprintf(w->log,
-                "bfgs-sqp: %s (code %d): f = %.10e, viol = %.3e / %.3e, KKT residual %.2e, %d "
-                "iters, %ld evals\n",
-                info->term_msg, (int)term, info->f, info->viol_ineq, info->viol_eq, info->kkt_stat,
-                info->iters, info->evals);
+    info->solve_time = w->elapsed0;
+    if (w->s.print_level >= 1) ncvx_info_print(w->log, NCVX_BFGS_SQP, info);
 }
 
 /* x is a certified KKT point: keep it; code 0 once its violation is below POLISH_VIOL times
@@ -1288,8 +1198,8 @@ static int stationary_end(ncvx_sqp *w, ncvx_term *term)
     w->fc = w->f;
     w->vic = ncvx_viol_ineq(w->ci, w->mi);
     w->vec = ncvx_viol_eq(w->ce, w->me);
-    w->vicmax = viol_iinf(w->ci, w->mi);
-    w->vecmax = viol_einf(w->ce, w->me);
+    w->vicmax = ncvx_viol_ineq_max(w->ci, w->mi);
+    w->vecmax = ncvx_viol_eq_max(w->ce, w->me);
     w->kkt_res_c = w->kkt_res;
     w->kkt_comp_c = w->kkt_comp;
     w->stat_e_c = w->stat_e;
@@ -1409,32 +1319,35 @@ ncvx_status ncvx_sqp_solve(ncvx_sqp *w, double *x, ncvx_info *info)
 {
     const int n = w->n, k = w->k;
     ncvx_term term = NCVX_TERM_UNKNOWN;
+    ncvx_status st = NCVX_OK;
     w->t0 = ncvx_now();
     w->log = w->s.log ? w->s.log : stdout;
 
     if (!w->resume) {
-        w->eval_time = 0;
         w->elapsed0 = 0;
         w->hg_ok = 0;
         ncvx_hess_reset(&w->h); // a fresh run starts from H = I
         w->rng = (uint64_t)w->s.seed;
-        if (!all_finite(x, (size_t)n)) return NCVX_FAIL(NCVX_ERR_NONFINITE, "x0 is not finite");
+        if (!all_finite(x, (size_t)n)) {
+            st = NCVX_FAIL(NCVX_ERR_NONFINITE, "x0 is not finite");
+            goto fail;
+        }
         w->iter = 0;
-        w->evals = w->grad_evals = 0;
+        ncvx_evaluator_reset(&w->ev);
         w->restarts = w->ls_restarts = w->stalls = w->mu_restores = 0;
         w->cert = w->polish = 0;
         w->kkt_restart = INFINITY;
         w->gs_next = 0;
         w->radius = w->s.evaldist;
-        w->best_kind = 0;
         w->rows = 0;
         w->shead = w->scount = 0;
         memcpy(w->x, x, (size_t)n * sizeof *x);
         int rc = evaluate(w, w->x, &w->f, w->G, w->ci, w->ce);
-        if (rc == -1) return NCVX_FAIL(NCVX_ERR_CALLBACK, "evaluation failed at x0");
-        if (rc == -2) return NCVX_FAIL(NCVX_ERR_CALLBACK, "max_evals allows no evaluation");
+        if (rc == -1) st = NCVX_FAIL(NCVX_ERR_CALLBACK, "evaluation failed at x0");
+        if (rc == -2) st = NCVX_FAIL(NCVX_ERR_CALLBACK, "max_evals allows no evaluation");
         if (rc == NCVX_LSE_NONFIN)
-            return NCVX_FAIL(NCVX_ERR_NONFINITE, "non-finite f, c or gradient at x0");
+            st = NCVX_FAIL(NCVX_ERR_NONFINITE, "non-finite f, c or gradient at x0");
+        if (rc != NCVX_LSE_OK) goto fail;
         w->mu = w->constrained ? w->s.mu0 : 1.0;
         w->phi = penalty(w, w->mu, w->f, w->ci, w->ce, w->w);
         w->started = 1;
@@ -1442,7 +1355,7 @@ ncvx_status ncvx_sqp_solve(ncvx_sqp *w, double *x, ncvx_info *info)
         w->stat = stationarity(w);
         w->rel_diff = INFINITY;
         int halt = monitor(w, 1, 0);
-        print_row(w, 0, 0, 0);
+        print_row(w, 0, NAN, -1); // no step, no direction at x0
         if (converged(w, &term)) goto done;
         if (halt) {
             term = NCVX_TERM_USER_HALT;
@@ -1454,7 +1367,7 @@ ncvx_status ncvx_sqp_solve(ncvx_sqp *w, double *x, ncvx_info *info)
         w->rows = 0;
         w->resume = 0;
         if (converged(w, &term)) goto done;
-        if (w->s.max_evals > 0 && w->evals >= w->s.max_evals) {
+        if (w->s.max_evals > 0 && w->ev.evals >= w->s.max_evals) {
             term = NCVX_TERM_MAXEVAL;
             goto done;
         }
@@ -1464,7 +1377,7 @@ ncvx_status ncvx_sqp_solve(ncvx_sqp *w, double *x, ncvx_info *info)
     ls_ctx lc = {w, w->mu, 0};
     while (w->iter < w->s.maxit) {
         int level = min_level, random_attempts = 0, restarted = 0;
-        long evals0 = w->evals;
+        long evals0 = w->ev.evals;
         double mu_snap = w->mu;
         ncvx_ls_result ls = {0, 0, 0, 0};
         int mu_changed = 0, pre = 0, redirect = 0;
@@ -1721,20 +1634,17 @@ ncvx_status ncvx_sqp_solve(ncvx_sqp *w, double *x, ncvx_info *info)
         int urc = ncvx_hess_update(&w->h, sv, w->y, sty);
         if (urc != 0 && w->s.print_level >= 2)
             fprintf(w->log, "  iter %d: BFGS update skipped (code %d)\n", w->iter, urc);
-        const int ls_evals = (int)(w->evals - evals0);
+        const int ls_evals = (int)(w->ev.evals - evals0);
         int halt = monitor(w, ls_evals, step);
-        print_row(w, ls_evals, alpha, level);
+        print_row(w, ls_evals, step, level);
         if (converged(w, &term)) goto done;
         if (halt) {
             term = NCVX_TERM_USER_HALT;
             goto done;
         }
-        if (w->s.maxclocktime > 0 && elapsed(w) > w->s.maxclocktime) {
-            term = NCVX_TERM_CLOCK;
-            goto done;
-        }
-        if (w->s.max_evals > 0 && w->evals >= w->s.max_evals) {
-            term = NCVX_TERM_MAXEVAL;
+        const int budget = ncvx_evaluator_budget(&w->ev, w->iter, elapsed(w));
+        if (budget >= 0) {
+            term = (ncvx_term)budget;
             goto done;
         }
     }
@@ -1743,6 +1653,11 @@ done:
     w->elapsed0 = elapsed(w);
     finish(w, x, info, term);
     return NCVX_OK;
+fail: // no run: the starting point failed (the info of every method's error, see ncvx_solve)
+    ncvx_info_fill(info, &w->ev, NULL, NCVX_TERM_UNKNOWN);
+    info->setup_time = w->setup_time;
+    info->solve_time = elapsed(w);
+    return st;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1756,8 +1671,8 @@ static void walk(ncvx_sqp *w, ncvx_sw *c)
     ncvx_sw_a(c, hdr, 6);
     ncvx_sw_d(c, &lm);
     ncvx_sw_i(c, &w->iter);
-    ncvx_sw_l(c, &w->evals);
-    ncvx_sw_l(c, &w->grad_evals);
+    ncvx_sw_l(c, &w->ev.evals);
+    ncvx_sw_l(c, &w->ev.grad_evals);
     ncvx_sw_d(c, &w->mu);
     ncvx_sw_d(c, &w->phi);
     ncvx_sw_d(c, &w->stat);
@@ -1775,7 +1690,7 @@ static void walk(ncvx_sqp *w, ncvx_sw *c)
     ncvx_sw_d(c, &w->nbr_w);
     ncvx_sw_d(c, &w->kkt_restart);
     ncvx_sw_a(c, w->lam, (size_t)w->mc);
-    ncvx_sw_d(c, &w->eval_time);
+    ncvx_sw_d(c, &w->ev.eval_time);
     ncvx_sw_d(c, &w->elapsed0);
     ncvx_sw_u64(c, &w->rng);
     ncvx_sw_a(c, w->x, (size_t)n);
@@ -1784,13 +1699,13 @@ static void walk(ncvx_sqp *w, ncvx_sw *c)
     ncvx_sw_a(c, w->ci, (size_t)w->mi);
     ncvx_sw_a(c, w->ce, (size_t)w->me);
     ncvx_sw_a(c, w->w, (size_t)k);
-    ncvx_sw_a(c, w->xbest, (size_t)n);
-    ncvx_sw_d(c, &w->fbest);
-    ncvx_sw_d(c, &w->vibest);
-    ncvx_sw_d(c, &w->vebest);
-    ncvx_sw_d(c, &w->vimax);
-    ncvx_sw_d(c, &w->vemax);
-    ncvx_sw_i(c, &w->best_kind);
+    ncvx_sw_a(c, w->ev.xbest, (size_t)n);
+    ncvx_sw_d(c, &w->ev.fbest);
+    ncvx_sw_d(c, &w->ev.vibest);
+    ncvx_sw_d(c, &w->ev.vebest);
+    ncvx_sw_d(c, &w->ev.vimax);
+    ncvx_sw_d(c, &w->ev.vemax);
+    ncvx_sw_i(c, &w->ev.best_kind);
     ncvx_sw_i(c, &w->cert);
     ncvx_sw_i(c, &w->polish);
     ncvx_sw_a(c, w->xc, (size_t)n);

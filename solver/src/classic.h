@@ -1,5 +1,6 @@
 // solver/src/classic.h: internals of the classical methods (lbfgs, penalty, auglag, projgrad,
-// mma, oc): the workspace, the counted evaluation wrapper, the L-BFGS engine, state I/O.
+// mma, oc): the common workspace, the table of functions of a method, the private states
+// shared by two methods, the L-BFGS engine, state I/O.
 #ifndef NCVX_CLASSIC_H
 #define NCVX_CLASSIC_H
 
@@ -12,6 +13,7 @@
 /* Contract with solver.c (every method other than NCVX_BFGS_SQP goes through these).          */
 
 typedef struct ncvx_classic ncvx_classic;
+typedef struct ncvx_classic_method ncvx_classic_method;
 
 /** Validate the problem and the settings fields of the classical methods (the message names
  *  the bad field), copy them and allocate every workspace. *out = NULL on failure. */
@@ -38,12 +40,7 @@ ncvx_status ncvx_classic_state_import(ncvx_classic *w, const double *buf, size_t
 /* ------------------------------------------------------------------------------------------ */
 /* Counted evaluation                                                                           */
 
-enum {
-    NCVX_EV_OK = 0,     ///< evaluated, every requested value finite
-    NCVX_EV_FAIL = 1,   ///< the callback returned nonzero
-    NCVX_EV_BUDGET = 2, ///< max_evals reached: the callback was NOT called
-    NCVX_EV_NONFIN = 3, ///< evaluated, but a requested value is NaN or infinite
-};
+/* NCVX_EV_* codes: ncvx_internal.h */
 
 /* ------------------------------------------------------------------------------------------ */
 /* L-BFGS engine (method lbfgs, inner solver of penalty and auglag)                             */
@@ -107,6 +104,8 @@ int ncvx_lbfgs_step(ncvx_lbfgs *e, ncvx_lbfgs_fg fg, void *ctx);
 
 /** Walk the engine state: current point, pairs, ring indices. */
 void ncvx_lbfgs_state(ncvx_lbfgs *e, ncvx_sw *c);
+/** 1 if the ring indices of an imported engine state are in range. */
+int ncvx_lbfgs_ring_ok(const ncvx_lbfgs *e);
 
 /* ------------------------------------------------------------------------------------------ */
 /* The workspace                                                                                */
@@ -116,7 +115,8 @@ struct ncvx_classic {
     ncvx_settings s;
     int n, mi, me;
     FILE *log;
-    double move; ///< move limit in effect (method default when s.move <= 0)
+    const ncvx_classic_method *m; ///< the method's table of functions
+    void *ms;                     ///< its private state (m->work_size bytes, zeroed)
 
     /* raw evaluation buffers: the callback writes here */
     double ef;
@@ -126,48 +126,95 @@ struct ncvx_classic {
     double *ece; ///< [me]
     double *eJe; ///< [me*n]
 
+    /* the counted evaluation: evals, grad_evals, eval_time, budgets, best point */
+    ncvx_evaluator ev;
+
     /* counters and clocks */
     int iters;
-    long evals, grad_evals;
-    double eval_time, setup_time;
+    double setup_time;
     double t0;       ///< monotonic clock at the start of this solve call
     double elapsed0; ///< seconds spent in earlier (resumed-from) runs
     int print_rows;
-
-    /* best point: the feasible point of lowest f, else the least infeasible */
-    double *xbest; ///< [n]
-    double fbest, vibest, vebest;
-    double vimax, vemax; ///< max-norm violations of the best point
-    int best_kind;       ///< 0 none, 1 infeasible, 2 feasible
 
     int resume; ///< a state was imported: the next solve continues it
 
     /* shared iteration scalars */
     double fprev, last_step, stat, mu;
     int ls_evals;
+};
 
-    /* lbfgs / penalty / auglag */
-    ncvx_lbfgs eng;
+/* ------------------------------------------------------------------------------------------ */
+/* A method: a table of functions over its own private state w->ms                             */
+
+struct ncvx_classic_method {
+    const char *name;
+    /** Bytes of the private state; classic.c allocates them zeroed into w->ms. */
+    size_t (*work_size)(void);
+    /** Check the method's settings and what it needs of the problem (the message names the
+     *  bad field); the settings every method shares are checked by classic.c. */
+    ncvx_status (*check)(const ncvx_problem *p, const ncvx_settings *s);
+    /** Allocate the arrays of w->ms (every one, so that solve allocates nothing). */
+    ncvx_status (*init)(ncvx_classic *w);
+    /** Free them; also after a failed init (the state was zeroed). */
+    void (*fini)(ncvx_classic *w);
+    /** Run from x (in: x0 unless w->resume; out: untouched, classic.c copies the best point);
+     *  NCVX_OK with *term set, or an error at the starting point. */
+    ncvx_status (*solve)(ncvx_classic *w, double *x, int *term);
+    /** Walk the continuation state of w->ms (after the common part). */
+    void (*state_walk)(ncvx_classic *w, ncvx_sw *c);
+    /** After an import: 1 if the state read is consistent (NULL: always). */
+    int (*state_ok)(const ncvx_classic *w);
+};
+
+extern const ncvx_classic_method ncvx_method_lbfgs;    ///< lbfgs.c
+extern const ncvx_classic_method ncvx_method_penalty;  ///< penalty.c
+extern const ncvx_classic_method ncvx_method_auglag;   ///< penalty.c (merit in auglag.c)
+extern const ncvx_classic_method ncvx_method_projgrad; ///< projgrad.c
+extern const ncvx_classic_method ncvx_method_mma;      ///< mma.c
+extern const ncvx_classic_method ncvx_method_oc;       ///< oc.c
+
+/** Inside a check function: report settings.field and return when cond holds. */
+#define NCVX_BAD_SETTING(cond, field)                                                              \
+    if (cond) return NCVX_FAIL(NCVX_ERR_SETTINGS, "settings.%s is out of range", field)
+
+#define NCVX_LBFGS_WOLFE2 0.9 ///< curvature constant of the L-BFGS line search (SciPy)
+
+/** Private state of penalty and auglag (penalty.c; auglag.c computes the merit from it). */
+typedef struct {
+    int auglag;     ///< 1: augmented Lagrangian merit and multiplier updates; 0: penalty
+    ncvx_lbfgs eng; ///< the inner solver
     double rho, infeas_prev;
     double smooth; ///< smoothing width of the exact penalty (0 for the quadratic one)
     int outer, inner_k, inner_flag, idle_rounds;
     double *lam; ///< [me] equality multipliers (auglag)
-    double *muI; ///< [mi] inequality multipliers (auglag), also MMA/OC multipliers
-    double *tmp; ///< [n] scratch
+    double *muI; ///< [mi] inequality multipliers (auglag)
     double *wts; ///< [mi + me] merit weights of the constraint gradients
+} ncvx_penalty_st;
 
-    /* projgrad */
-    double *px, *pg, *pxt, *pgt; ///< [n] current and trial point/gradient
-    double pf, palpha;
-
-    /* mma and oc: current point with its values and gradients */
+/** Private state of mma and oc (mma.c, oc.c): the current point with its values and
+ *  gradients, the multipliers, the box and the subproblem workspace. */
+typedef struct {
     double *mx, *mg, *mci, *mJ; ///< [n], [n], [mi], [mi*n]
     double mf;
-    double *xold1, *xold2, *low, *upp; ///< [n] MMA history and asymptotes
-    double *lo, *hi;                   ///< [n] bounds (required for MMA, OC)
-    double *mw;                        ///< MMA subproblem workspace
+    double *muI;                       ///< [mi] multipliers
+    double *tmp;                       ///< [n] scratch
+    double *xold1, *xold2, *low, *upp; ///< [n] MMA history and asymptotes (NULL for OC)
+    double *lo, *hi;                   ///< [n] bounds
+    double *mw;                        ///< subproblem workspace
     size_t mw_size;
-};
+    double move; ///< move limit in effect (method default when s.move <= 0)
+} ncvx_mma_st;
+
+/** Allocate the L-BFGS engine e for w (naux aux doubles per point) with the Wolfe constants
+ *  and the line-search length of the settings. */
+ncvx_status ncvx_classic_engine_init(ncvx_classic *w, ncvx_lbfgs *e, size_t naux);
+/** mma and oc: allocate ncvx_mma_st (subproblem workspace of mw_size doubles, touched now)
+ *  and copy the bounds; move is the move limit when settings.move <= 0. */
+ncvx_status ncvx_mma_init(ncvx_classic *w, size_t mw_size, double move);
+/** Free what ncvx_mma_init and the MMA history allocated. */
+void ncvx_mma_fini(ncvx_classic *w);
+/** The settings and problem checks shared by mma and oc. */
+ncvx_status ncvx_mma_check(const ncvx_problem *p, const ncvx_settings *s);
 
 /* shared helpers (classic.c) */
 double ncvx_classic_elapsed(const ncvx_classic *w);
@@ -182,32 +229,26 @@ enum {
     NCVX_STEP_TAKEN = -1,  ///< x moved and the run goes on
     NCVX_STEP_FAILED = -2, ///< the line search failed, x did not move, the caller decides
 };
-/** One iteration of the L-BFGS engine w->eng on fg (method lbfgs; inner solver of penalty and
+/** One iteration of the L-BFGS engine e on fg (method lbfgs; inner solver of penalty and
  *  auglag) and what its line-search outcome means for the run. When x moved, the iteration
- *  counts in w->iters and in the inner round's w->inner_k, and w->last_step and w->stat =
- *  ||grad||_inf are updated. Returns a termination code (NCVX_TERM_*) when the run ends, else
- *  NCVX_STEP_TAKEN; a failed line search returns ls_fail, which is a termination code (lbfgs:
- *  the run ends) or NCVX_STEP_FAILED (penalty, auglag: the inner round ends instead). */
-int ncvx_classic_lbfgs_step(ncvx_classic *w, ncvx_lbfgs_fg fg, int ls_fail);
-/** Print the row of one iterate and call the monitor; returns 1 if the monitor halts. */
-int ncvx_classic_iterate(ncvx_classic *w, const double *x, double f, const double *ci,
+ *  counts in w->iters, and w->last_step and w->stat = ||grad||_inf are updated. Returns a
+ * termination code (NCVX_TERM_*) when the run ends, else NCVX_STEP_TAKEN; a failed line search
+ * returns ls_fail, which is a termination code (lbfgs: the run ends) or NCVX_STEP_FAILED (penalty,
+ * auglag: the inner round ends instead). */
+int ncvx_classic_lbfgs_step(ncvx_classic *w, ncvx_lbfgs *e, ncvx_lbfgs_fg fg, int ls_fail);
+/** Print the row of one iterate (merit: the function the step decreases, NaN if it is f
+ *  itself) and call the monitor; returns 1 if the monitor halts. */
+int ncvx_classic_iterate(ncvx_classic *w, const double *x, double f, double merit, const double *ci,
                          const double *ce);
 /** Fill info and copy the best point into x. */
 void ncvx_classic_finish(ncvx_classic *w, double *x, ncvx_info *info, int term);
 
-/* the methods (one file each); solve returns NCVX_OK or an error at the starting point */
-ncvx_status ncvx_lbfgs_solve(ncvx_classic *w, double *x, int *term);
-ncvx_status ncvx_penalty_solve(ncvx_classic *w, double *x, int *term);
-ncvx_status ncvx_projgrad_solve(ncvx_classic *w, double *x, int *term);
-ncvx_status ncvx_mma_solve(ncvx_classic *w, double *x, int *term);
-ncvx_status ncvx_oc_solve(ncvx_classic *w, double *x, int *term);
-/** Size of the MMA subproblem workspace in doubles. */
-size_t ncvx_mma_work_size(int n, int m);
+/* helpers shared by two methods */
 /** g[n] = grad f + sum_i wi(i) grad c_ineq_i + sum_e we(e) grad c_eq_e from aux = [f, c_ineq,
  *  c_eq, grad f, jac_ineq, jac_eq] (penalty.c); the weights come from a callback. */
 void ncvx_merit_grad(const ncvx_classic *w, const double *aux, const double *wts, double *g);
-/** Augmented Lagrangian (PHR) merit value and gradient at aux (auglag.c); uses w->rho,
- *  w->lam, w->muI and w->tmp-sized scratch of mi + me weights in wts. */
+/** Augmented Lagrangian (PHR) merit value and gradient at aux (auglag.c); uses rho, lam and
+ *  muI of the ncvx_penalty_st and scratch of mi + me weights in wts. */
 void ncvx_auglag_merit(const ncvx_classic *w, const double *aux, double *phi, double *g,
                        double *wts);
 /** ||max(c_ineq, -mu/rho)||_inf (complementarity-feasibility of the inequalities). */
@@ -215,17 +256,15 @@ double ncvx_auglag_compl(const ncvx_classic *w, const double *aux);
 /** First-order multiplier update at aux; returns the infeasibility measure
  *  max(||c_eq||_inf, ||max(c_ineq, -mu/rho)||_inf) measured before the update. */
 double ncvx_auglag_update(ncvx_classic *w, const double *aux);
-/** MMA/OC: propose the next point xnew[n] from the current one (w->mx...). 0 or -1. */
+/** MMA/OC: propose the next point xnew[n] from the current one (ncvx_mma_st). 0 or -1. */
 typedef int (*ncvx_mma_update_fn)(ncvx_classic *w, double *xnew);
 /** The outer loop shared by MMA and OC (mma.c). */
 ncvx_status ncvx_mma_loop(ncvx_classic *w, double *x, int *term, ncvx_mma_update_fn update);
 /** Make the last evaluation (at x) the current MMA/OC point. */
 void ncvx_mma_keep(ncvx_classic *w, const double *x);
-/** KKT residual at the current MMA/OC point with multipliers w->muI. */
+/** KKT residual at the current MMA/OC point with its multipliers muI. */
 double ncvx_mma_kkt(const ncvx_classic *w);
-/** Method-specific state walkers. */
-void ncvx_penalty_state(ncvx_classic *w, ncvx_sw *c);
-void ncvx_projgrad_state(ncvx_classic *w, ncvx_sw *c);
+/** Walk the state shared by MMA and OC (the current point, its data, the multipliers). */
 void ncvx_mma_state(ncvx_classic *w, ncvx_sw *c);
 
 #endif

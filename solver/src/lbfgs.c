@@ -459,6 +459,15 @@ int ncvx_lbfgs_step(ncvx_lbfgs *e, ncvx_lbfgs_fg fg, void *ctx)
 /* ------------------------------------------------------------------------------------------ */
 /* Method NCVX_LBFGS                                                                           */
 
+typedef struct {
+    ncvx_lbfgs eng;
+} lbfgs_st;
+
+int ncvx_lbfgs_ring_ok(const ncvx_lbfgs *e)
+{
+    return e->m <= 0 || (e->count >= 0 && e->count <= e->m && e->head >= 0 && e->head < e->m);
+}
+
 static int plain_fg(void *ctx, const double *x, double *f, double *g, double *aux)
 {
     ncvx_classic *w = ctx;
@@ -471,9 +480,10 @@ static int plain_fg(void *ctx, const double *x, double *f, double *g, double *au
     return r;
 }
 
-ncvx_status ncvx_lbfgs_solve(ncvx_classic *w, double *x, int *term)
+static ncvx_status lbfgs_solve(ncvx_classic *w, double *x, int *term)
 {
-    ncvx_lbfgs *e = &w->eng;
+    lbfgs_st *ms = w->ms;
+    ncvx_lbfgs *e = &ms->eng;
     const ncvx_settings *s = &w->s;
     if (!w->resume) {
         ncvx_lbfgs_reset(e);
@@ -488,7 +498,7 @@ ncvx_status ncvx_lbfgs_solve(ncvx_classic *w, double *x, int *term)
         if (r == NCVX_EV_BUDGET)
             return NCVX_FAIL(NCVX_ERR_SETTINGS, "max_evals leaves no evaluation");
         w->stat = ncvx_norm_inf(e->cur.g, w->n);
-        if (ncvx_classic_iterate(w, e->cur.x, e->cur.f, NULL, NULL)) {
+        if (ncvx_classic_iterate(w, e->cur.x, e->cur.f, NAN, NULL, NULL)) {
             *term = NCVX_TERM_USER_HALT;
             return NCVX_OK;
         }
@@ -519,14 +529,66 @@ ncvx_status ncvx_lbfgs_solve(ncvx_classic *w, double *x, int *term)
         }
         w->fprev = f;
         /* unconstrained: a failed line search ends the run (no penalty round to restart) */
-        if ((t = ncvx_classic_lbfgs_step(w, plain_fg, NCVX_TERM_LS_FEASIBLE)) >= 0) {
+        if ((t = ncvx_classic_lbfgs_step(w, e, plain_fg, NCVX_TERM_LS_FEASIBLE)) >= 0) {
             *term = t;
             break;
         }
-        if (ncvx_classic_iterate(w, e->cur.x, e->cur.f, NULL, NULL)) {
+        if (ncvx_classic_iterate(w, e->cur.x, e->cur.f, NAN, NULL, NULL)) {
             *term = NCVX_TERM_USER_HALT;
             break;
         }
     }
     return NCVX_OK;
 }
+
+static size_t lbfgs_work_size(void)
+{
+    return sizeof(lbfgs_st);
+}
+
+static ncvx_status lbfgs_check(const ncvx_problem *p, const ncvx_settings *s)
+{
+    NCVX_BAD_SETTING(s->lbfgs_m < 1, "lbfgs_m");
+    NCVX_BAD_SETTING(!(s->wolfe1 > 0 && s->wolfe1 < NCVX_LBFGS_WOLFE2), "wolfe1");
+    if (p->n_ineq || p->n_eq)
+        return NCVX_FAIL(NCVX_ERR_INVALID,
+                         "lbfgs is unconstrained but the problem has %d inequality and %d "
+                         "equality constraints (use penalty or auglag)",
+                         p->n_ineq, p->n_eq);
+    return NCVX_OK;
+}
+
+static ncvx_status lbfgs_init(ncvx_classic *w)
+{
+    lbfgs_st *ms = w->ms;
+    return ncvx_classic_engine_init(w, &ms->eng, 1); /* aux = the raw f */
+}
+
+static void lbfgs_fini(ncvx_classic *w)
+{
+    lbfgs_st *ms = w->ms;
+    ncvx_lbfgs_free(&ms->eng);
+}
+
+static void lbfgs_state_walk(ncvx_classic *w, ncvx_sw *c)
+{
+    lbfgs_st *ms = w->ms;
+    ncvx_lbfgs_state(&ms->eng, c);
+}
+
+static int lbfgs_state_ok(const ncvx_classic *w)
+{
+    const lbfgs_st *ms = w->ms;
+    return ncvx_lbfgs_ring_ok(&ms->eng);
+}
+
+const ncvx_classic_method ncvx_method_lbfgs = {
+    .name = "lbfgs",
+    .work_size = lbfgs_work_size,
+    .check = lbfgs_check,
+    .init = lbfgs_init,
+    .fini = lbfgs_fini,
+    .solve = lbfgs_solve,
+    .state_walk = lbfgs_state_walk,
+    .state_ok = lbfgs_state_ok,
+};

@@ -4,6 +4,7 @@
 // c_i = settings.mma_c, d_i = 1 (Svanberg's recommended standard form), c_i raised above an
 // estimate of the multiplier of constraint i at every iteration (settings.mma_c_fixed).
 #include <math.h>
+#include <stdlib.h>
 
 #include "classic.h"
 
@@ -11,9 +12,9 @@
 #define MMA_D 1.0        ///< d_i of the standard form
 #define MMA_EPSIMIN 1e-7 ///< subsolv's final barrier parameter
 
-/* Workspace layout inside w->mw: n-vectors then m-vectors then m x n and m x m blocks. */
+/* Workspace layout inside ms->mw: n-vectors then m-vectors then m x n and m x m blocks. */
 enum { NV = 21, MV = 19 };
-size_t ncvx_mma_work_size(int n, int m)
+static size_t mma_work_doubles(int n, int m)
 {
     size_t nn = (size_t)n, mm = (size_t)m;
     return NV * nn + MV * mm + 3 * mm * nn + mm * mm + 8;
@@ -271,56 +272,57 @@ static void subsolv(mma_sub *S)
     }
 }
 
-/* One mmasub step from w->mx (values and gradients in w->mf, mg, mci, mJ) at outer iteration
+/* One mmasub step from ms->mx (values and gradients in ms->mf, mg, mci, mJ) at outer iteration
  * k (1-based): asymptotes, move limits, approximation, subproblem. New x into xnew[n]; the
- * subproblem's multipliers into w->muI. */
+ * subproblem's multipliers into ms->muI. */
 static void mmasub(ncvx_classic *w, int k, double *xnew)
 {
+    ncvx_mma_st *ms = w->ms;
     const int n = w->n, m = w->mi;
     const ncvx_settings *st = &w->s;
     mma_sub S;
-    sub_layout(&S, w->mw, n, m);
-    const double *xv = w->mx, *xmin = w->lo, *xmax = w->hi;
+    sub_layout(&S, ms->mw, n, m);
+    const double *xv = ms->mx, *xmin = ms->lo, *xmax = ms->hi;
     for (int j = 0; j < n; j++) {
         double rng = xmax[j] - xmin[j];
         if (k <= 2) {
-            w->low[j] = xv[j] - st->mma_asyinit * rng;
-            w->upp[j] = xv[j] + st->mma_asyinit * rng;
+            ms->low[j] = xv[j] - st->mma_asyinit * rng;
+            ms->upp[j] = xv[j] + st->mma_asyinit * rng;
         } else {
-            double zzz = (xv[j] - w->xold1[j]) * (w->xold1[j] - w->xold2[j]);
+            double zzz = (xv[j] - ms->xold1[j]) * (ms->xold1[j] - ms->xold2[j]);
             double fac = zzz > 0 ? st->mma_asyincr : (zzz < 0 ? st->mma_asydecr : 1.0);
-            double lw = xv[j] - fac * (w->xold1[j] - w->low[j]);
-            double up = xv[j] + fac * (w->upp[j] - w->xold1[j]);
+            double lw = xv[j] - fac * (ms->xold1[j] - ms->low[j]);
+            double up = xv[j] + fac * (ms->upp[j] - ms->xold1[j]);
             lw = fmin(fmax(lw, xv[j] - 10 * rng), xv[j] - 0.01 * rng);
             up = fmax(fmin(up, xv[j] + 10 * rng), xv[j] + 0.01 * rng);
-            w->low[j] = lw;
-            w->upp[j] = up;
+            ms->low[j] = lw;
+            ms->upp[j] = up;
         }
-        double lw = w->low[j], up = w->upp[j];
-        S.alfa[j] = fmax(fmax(lw + st->mma_albefa * (xv[j] - lw), xv[j] - w->move * rng), xmin[j]);
-        S.beta[j] = fmin(fmin(up - st->mma_albefa * (up - xv[j]), xv[j] + w->move * rng), xmax[j]);
+        double lw = ms->low[j], up = ms->upp[j];
+        S.alfa[j] = fmax(fmax(lw + st->mma_albefa * (xv[j] - lw), xv[j] - ms->move * rng), xmin[j]);
+        S.beta[j] = fmin(fmin(up - st->mma_albefa * (up - xv[j]), xv[j] + ms->move * rng), xmax[j]);
         double xmamiinv = 1.0 / fmax(rng, 1e-5);
         double ux1 = up - xv[j], xl1 = xv[j] - lw;
-        double p = fmax(w->mg[j], 0), q = fmax(-w->mg[j], 0);
+        double p = fmax(ms->mg[j], 0), q = fmax(-ms->mg[j], 0);
         double pq = 0.001 * (p + q) + st->mma_raa0 * xmamiinv;
         S.p0[j] = (p + pq) * ux1 * ux1;
         S.q0[j] = (q + pq) * xl1 * xl1;
     }
     for (int i = 0; i < m; i++) {
-        const double *Ji = w->mJ + (size_t)i * n;
+        const double *Ji = ms->mJ + (size_t)i * n;
         double *Pi = S.P + (size_t)i * n, *Qi = S.Q + (size_t)i * n, bi = 0, ga = 0, aa = 0;
         for (int j = 0; j < n; j++) {
-            ga += w->mg[j] * Ji[j];
+            ga += ms->mg[j] * Ji[j];
             aa += Ji[j] * Ji[j];
             double rng = xmax[j] - xmin[j], xmamiinv = 1.0 / fmax(rng, 1e-5);
-            double ux1 = w->upp[j] - xv[j], xl1 = xv[j] - w->low[j];
+            double ux1 = ms->upp[j] - xv[j], xl1 = xv[j] - ms->low[j];
             double p = fmax(Ji[j], 0), q = fmax(-Ji[j], 0);
             double pq = 0.001 * (p + q) + st->mma_raa0 * xmamiinv;
             Pi[j] = (p + pq) * ux1 * ux1;
             Qi[j] = (q + pq) * xl1 * xl1;
             bi += Pi[j] / ux1 + Qi[j] / xl1;
         }
-        S.b[i] = bi - w->mci[i];
+        S.b[i] = bi - ms->mci[i];
         /* y_i > 0 in the subproblem's optimum unless c_i exceeds the multiplier of constraint
          * i: with a compliance of 1e4 a volume multiplier is about 1e5 and a fixed c_i = 1000
          * trades feasibility for f for good. |g.a_i| / |a_i|^2 is the multiplier that makes
@@ -329,96 +331,105 @@ static void mmasub(ncvx_classic *w, int k, double *xnew)
         S.c[i] =
             st->mma_c_fixed || !(10 * est > st->mma_c) || !isfinite(est) ? st->mma_c : 10 * est;
     }
-    S.low = w->low;
-    S.upp = w->upp;
+    S.low = ms->low;
+    S.upp = ms->upp;
     subsolv(&S);
     memcpy(xnew, S.x, (size_t)n * sizeof *xnew);
-    memcpy(w->muI, S.lam, (size_t)m * sizeof *w->muI);
+    memcpy(ms->muI, S.lam, (size_t)m * sizeof *ms->muI);
 }
 
 void ncvx_mma_state(ncvx_classic *w, ncvx_sw *c)
 {
+    ncvx_mma_st *ms = w->ms;
     const size_t n = (size_t)w->n, mi = (size_t)w->mi;
-    ncvx_sw_a(c, w->mx, n);
-    ncvx_sw_a(c, w->mg, n);
-    ncvx_sw_a(c, w->mci, mi);
-    ncvx_sw_a(c, w->mJ, mi * n);
-    ncvx_sw_d(c, &w->mf);
-    ncvx_sw_a(c, w->muI, mi);
-    if (w->s.method == NCVX_MMA) {
-        ncvx_sw_a(c, w->xold1, n);
-        ncvx_sw_a(c, w->xold2, n);
-        ncvx_sw_a(c, w->low, n);
-        ncvx_sw_a(c, w->upp, n);
-    }
+    ncvx_sw_a(c, ms->mx, n);
+    ncvx_sw_a(c, ms->mg, n);
+    ncvx_sw_a(c, ms->mci, mi);
+    ncvx_sw_a(c, ms->mJ, mi * n);
+    ncvx_sw_d(c, &ms->mf);
+    ncvx_sw_a(c, ms->muI, mi);
+}
+
+static void mma_state_walk(ncvx_classic *w, ncvx_sw *c)
+{
+    ncvx_mma_st *ms = w->ms;
+    const size_t n = (size_t)w->n;
+    ncvx_mma_state(w, c);
+    ncvx_sw_a(c, ms->xold1, n);
+    ncvx_sw_a(c, ms->xold2, n);
+    ncvx_sw_a(c, ms->low, n);
+    ncvx_sw_a(c, ms->upp, n);
 }
 
 /* Keep the values and gradients of the last evaluation as the current point's. */
 void ncvx_mma_keep(ncvx_classic *w, const double *x)
 {
+    ncvx_mma_st *ms = w->ms;
     const size_t n = (size_t)w->n, mi = (size_t)w->mi;
-    if (x != w->mx) memcpy(w->mx, x, n * sizeof *x);
-    memcpy(w->mg, w->eg, n * sizeof *w->mg);
-    memcpy(w->mci, w->eci, mi * sizeof *w->mci);
-    memcpy(w->mJ, w->eJi, mi * n * sizeof *w->mJ);
-    w->mf = w->ef;
+    if (x != ms->mx) memcpy(ms->mx, x, n * sizeof *x);
+    memcpy(ms->mg, w->eg, n * sizeof *ms->mg);
+    memcpy(ms->mci, w->eci, mi * sizeof *ms->mci);
+    memcpy(ms->mJ, w->eJi, mi * n * sizeof *ms->mJ);
+    ms->mf = w->ef;
 }
 
-/* KKT residual of the original problem with multipliers w->muI: the projected gradient of
+/* KKT residual of the original problem with multipliers ms->muI: the projected gradient of
  * the Lagrangian on the box, and the complementarity |lam_i c_i|. */
 double ncvx_mma_kkt(const ncvx_classic *w)
 {
+    ncvx_mma_st *ms = w->ms;
     const int n = w->n, m = w->mi;
     double r = 0;
     for (int j = 0; j < n; j++) {
-        double gl = w->mg[j];
+        double gl = ms->mg[j];
         for (int i = 0; i < m; i++)
-            gl += w->muI[i] * w->mJ[(size_t)i * n + j];
-        double pj = fmin(w->hi[j], fmax(w->lo[j], w->mx[j] - gl));
-        r = fmax(r, fabs(w->mx[j] - pj));
+            gl += ms->muI[i] * ms->mJ[(size_t)i * n + j];
+        double pj = fmin(ms->hi[j], fmax(ms->lo[j], ms->mx[j] - gl));
+        r = fmax(r, fabs(ms->mx[j] - pj));
     }
     for (int i = 0; i < m; i++)
-        r = fmax(r, fabs(w->muI[i] * w->mci[i]));
+        r = fmax(r, fabs(ms->muI[i] * ms->mci[i]));
     return r;
 }
 
 /* The loop shared by MMA and OC: update(w, xnew) proposes the next point. */
 ncvx_status ncvx_mma_loop(ncvx_classic *w, double *x, int *term, ncvx_mma_update_fn update)
 {
+    ncvx_mma_st *ms = w->ms;
     const ncvx_settings *s = &w->s;
     const int n = w->n, mi = w->mi;
     if (!w->resume) {
         for (int j = 0; j < n; j++)
-            w->mx[j] = fmin(w->hi[j], fmax(w->lo[j], x[j]));
-        int r = ncvx_classic_eval(w, w->mx, 1);
+            ms->mx[j] = fmin(ms->hi[j], fmax(ms->lo[j], x[j]));
+        int r = ncvx_classic_eval(w, ms->mx, 1);
         if (r == NCVX_EV_FAIL)
             return NCVX_FAIL(NCVX_ERR_CALLBACK, "the callback failed at the starting point");
         if (r == NCVX_EV_NONFIN)
             return NCVX_FAIL(NCVX_ERR_NONFINITE, "non-finite value at the starting point");
-        ncvx_mma_keep(w, w->mx);
-        memset(w->muI, 0, (size_t)mi * sizeof *w->muI);
-        if (w->xold1) {
-            memcpy(w->xold1, w->mx, (size_t)n * sizeof *x);
-            memcpy(w->xold2, w->mx, (size_t)n * sizeof *x);
+        ncvx_mma_keep(w, ms->mx);
+        memset(ms->muI, 0, (size_t)mi * sizeof *ms->muI);
+        if (ms->xold1) {
+            memcpy(ms->xold1, ms->mx, (size_t)n * sizeof *x);
+            memcpy(ms->xold2, ms->mx, (size_t)n * sizeof *x);
         }
-        if (ncvx_classic_iterate(w, w->mx, w->mf, w->mci, NULL)) {
+        if (ncvx_classic_iterate(w, ms->mx, ms->mf, NAN, ms->mci, NULL)) {
             *term = NCVX_TERM_USER_HALT;
             return NCVX_OK;
         }
     }
     for (;;) {
-        const int feas = ncvx_viol_ineq(w->mci, mi) <= s->viol_ineq_tol;
+        const int feas = ncvx_viol_ineq(ms->mci, mi) <= s->viol_ineq_tol;
         int t;
         if (feas && w->iters > 0 && w->stat <= s->opt_tol) {
             *term = NCVX_TERM_STATIONARY;
             break;
         }
-        if (feas && w->mf <= s->fvalquit) {
+        if (feas && ms->mf <= s->fvalquit) {
             *term = NCVX_TERM_FVALQUIT;
             break;
         }
         if (feas && w->iters > 0 && s->rel_tol > 0 &&
-            fabs(w->fprev - w->mf) <= s->rel_tol * fmax(1.0, fmax(fabs(w->fprev), fabs(w->mf)))) {
+            fabs(w->fprev - ms->mf) <= s->rel_tol * fmax(1.0, fmax(fabs(w->fprev), fabs(ms->mf)))) {
             *term = NCVX_TERM_REL_TOL;
             break;
         }
@@ -430,7 +441,7 @@ ncvx_status ncvx_mma_loop(ncvx_classic *w, double *x, int *term, ncvx_mma_update
             *term = t;
             break;
         }
-        double *xn = w->tmp;
+        double *xn = ms->tmp;
         if (update(w, xn) != 0) {
             *term = NCVX_TERM_QP_FAILED;
             break;
@@ -443,7 +454,7 @@ ncvx_status ncvx_mma_loop(ncvx_classic *w, double *x, int *term, ncvx_mma_update
             if (r != NCVX_EV_BUDGET) w->ls_evals++;
             if (r != NCVX_EV_NONFIN) break;
             for (int j = 0; j < n; j++)
-                xn[j] = 0.5 * (xn[j] + w->mx[j]);
+                xn[j] = 0.5 * (xn[j] + ms->mx[j]);
         }
         if (r == NCVX_EV_BUDGET) {
             *term = NCVX_TERM_MAXEVAL;
@@ -459,18 +470,18 @@ ncvx_status ncvx_mma_loop(ncvx_classic *w, double *x, int *term, ncvx_mma_update
         }
         double ss = 0;
         for (int j = 0; j < n; j++)
-            ss += (xn[j] - w->mx[j]) * (xn[j] - w->mx[j]);
-        if (w->xold1) {
-            memcpy(w->xold2, w->xold1, (size_t)n * sizeof *x);
-            memcpy(w->xold1, w->mx, (size_t)n * sizeof *x);
+            ss += (xn[j] - ms->mx[j]) * (xn[j] - ms->mx[j]);
+        if (ms->xold1) {
+            memcpy(ms->xold2, ms->xold1, (size_t)n * sizeof *x);
+            memcpy(ms->xold1, ms->mx, (size_t)n * sizeof *x);
         }
-        w->fprev = w->mf;
+        w->fprev = ms->mf;
         ncvx_mma_keep(w, xn);
         w->iters++;
         w->last_step = sqrt(ss);
         w->stat = ncvx_mma_kkt(w);
-        w->mu = mi ? w->muI[0] : NAN;
-        if (ncvx_classic_iterate(w, w->mx, w->mf, w->mci, NULL)) {
+        w->mu = mi ? ms->muI[0] : NAN;
+        if (ncvx_classic_iterate(w, ms->mx, ms->mf, NAN, ms->mci, NULL)) {
             *term = NCVX_TERM_USER_HALT;
             break;
         }
@@ -486,7 +497,104 @@ static int mma_update(ncvx_classic *w, double *xnew)
     return 0;
 }
 
-ncvx_status ncvx_mma_solve(ncvx_classic *w, double *x, int *term)
+static ncvx_status mma_solve(ncvx_classic *w, double *x, int *term)
 {
     return ncvx_mma_loop(w, x, term, mma_update);
 }
+
+/* ------------------------------------------------------------------------------------------ */
+/* The method tables' parts shared with OC, and MMA's table                                    */
+
+#define NCVX_MOVE_MMA 0.5 ///< MMA move limit when settings.move <= 0 (Svanberg)
+
+ncvx_status ncvx_mma_check(const ncvx_problem *p, const ncvx_settings *s)
+{
+    const char *name = ncvx_method_str(s->method);
+    NCVX_BAD_SETTING(!(s->move <= 1) || isnan(s->move), "move");
+    if (!p->lower || !p->upper)
+        return NCVX_FAIL(NCVX_ERR_INVALID, "%s needs problem.lower and problem.upper", name);
+    for (int j = 0; j < p->n; j++)
+        if (!(isfinite(p->lower[j]) && isfinite(p->upper[j]) && p->lower[j] < p->upper[j]))
+            return NCVX_FAIL(NCVX_ERR_INVALID, "%s needs finite bounds lower < upper (index %d)",
+                             name, j);
+    if (p->n_eq)
+        return NCVX_FAIL(NCVX_ERR_INVALID, "%s has no equality constraints (n_eq = %d)", name,
+                         p->n_eq);
+    return NCVX_OK;
+}
+
+ncvx_status ncvx_mma_init(ncvx_classic *w, size_t mw_size, double move)
+{
+    ncvx_status st;
+    ncvx_mma_st *ms = w->ms;
+    const size_t n = (size_t)w->n, mi = (size_t)w->mi;
+    NCVX_ALLOC(ms->mx, n);
+    NCVX_ALLOC(ms->mg, n);
+    NCVX_ALLOC(ms->mci, mi);
+    NCVX_ALLOC(ms->mJ, mi * n);
+    NCVX_ALLOC(ms->muI, mi);
+    NCVX_ALLOC(ms->tmp, n);
+    NCVX_ALLOC(ms->lo, n);
+    NCVX_ALLOC(ms->hi, n);
+    memcpy(ms->lo, w->p.lower, n * sizeof *ms->lo);
+    memcpy(ms->hi, w->p.upper, n * sizeof *ms->hi);
+    ms->mw_size = mw_size;
+    NCVX_ALLOC(ms->mw, mw_size);
+    memset(ms->mw, 0, mw_size * sizeof *ms->mw); /* page faults now, not in iteration 1 */
+    ms->move = w->s.move > 0 ? w->s.move : move;
+    return NCVX_OK;
+fail:
+    return st; /* ncvx_mma_fini frees what was allocated */
+}
+
+void ncvx_mma_fini(ncvx_classic *w)
+{
+    ncvx_mma_st *ms = w->ms;
+    double *arrays[] = {ms->mx, ms->mg, ms->mci,   ms->mJ,    ms->muI, ms->tmp, ms->lo,
+                        ms->hi, ms->mw, ms->xold1, ms->xold2, ms->low, ms->upp};
+    for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++)
+        free(arrays[i]);
+}
+
+static size_t mma_work_size(void)
+{
+    return sizeof(ncvx_mma_st);
+}
+
+static ncvx_status mma_check(const ncvx_problem *p, const ncvx_settings *s)
+{
+    NCVX_BAD_SETTING(!(s->mma_asyinit > 0 && s->mma_asyinit <= 1), "mma_asyinit");
+    NCVX_BAD_SETTING(!(s->mma_asyincr >= 1) || !isfinite(s->mma_asyincr), "mma_asyincr");
+    NCVX_BAD_SETTING(!(s->mma_asydecr > 0 && s->mma_asydecr <= 1), "mma_asydecr");
+    NCVX_BAD_SETTING(!(s->mma_raa0 > 0) || !isfinite(s->mma_raa0), "mma_raa0");
+    NCVX_BAD_SETTING(!(s->mma_albefa > 0 && s->mma_albefa < 1), "mma_albefa");
+    NCVX_BAD_SETTING(!(s->mma_c > 0) || !isfinite(s->mma_c), "mma_c");
+    NCVX_BAD_SETTING(s->mma_c_fixed != 0 && s->mma_c_fixed != 1, "mma_c_fixed");
+    return ncvx_mma_check(p, s);
+}
+
+static ncvx_status mma_init(ncvx_classic *w)
+{
+    ncvx_status st;
+    ncvx_mma_st *ms = w->ms;
+    const size_t n = (size_t)w->n;
+    if ((st = ncvx_mma_init(w, mma_work_doubles(w->n, w->mi), NCVX_MOVE_MMA)) != NCVX_OK) return st;
+    NCVX_ALLOC(ms->xold1, n);
+    NCVX_ALLOC(ms->xold2, n);
+    NCVX_ALLOC(ms->low, n);
+    NCVX_ALLOC(ms->upp, n);
+    return NCVX_OK;
+fail:
+    return st;
+}
+
+const ncvx_classic_method ncvx_method_mma = {
+    .name = "mma",
+    .work_size = mma_work_size,
+    .check = mma_check,
+    .init = mma_init,
+    .fini = ncvx_mma_fini,
+    .solve = mma_solve,
+    .state_walk = mma_state_walk,
+    .state_ok = NULL,
+};

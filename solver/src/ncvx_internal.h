@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "ncvx.h"
@@ -35,6 +36,102 @@ double ncvx_now(void);
 /** Constraint violations ||max(c, 0)||_1 and ||c||_1 of c[m]. */
 double ncvx_viol_ineq(const double *c, int m);
 double ncvx_viol_eq(const double *c, int m);
+
+/** Largest violations max_i max(c_i, 0) and max_i |c_i| of c[m] (the feasibility test). */
+double ncvx_viol_ineq_max(const double *c, int m);
+double ncvx_viol_eq_max(const double *c, int m);
+
+/* ------------------------------------------------------------------------------------------ */
+/* The counted evaluation of every method (evaluate.c)                                          */
+
+enum {
+    NCVX_EV_OK = 0,     ///< evaluated, every requested value finite
+    NCVX_EV_FAIL = 1,   ///< the callback returned nonzero
+    NCVX_EV_BUDGET = 2, ///< max_evals reached: the callback was NOT called
+    NCVX_EV_NONFIN = 3, ///< evaluated, but a requested value is NaN or infinite
+};
+
+/** Counts, times and checks every evaluation of a run, folds finite bounds in as inequalities
+ *  (BFGS-SQP) and keeps the best point. One rule for every method: a point is feasible when
+ *  its violations are within viol_ineq_tol and viol_eq_tol, in the max norm (BFGS-SQP: the
+ *  norm of its termination test, GRANSO's) or, with feas_l1, in the l1 norm (the classical
+ *  methods: with the max norm, points whose l1 violation exceeds the tolerance would win by
+ *  their lower f: HS023, HS024, HS039, HS045 of the test set then end unsolved by penalty,
+ *  HS039 by auglag, with the same iterations); a feasible point beats
+ *  any infeasible one; feasible points are ranked by rank_f f + rank_v v (v the l1 violation;
+ *  BFGS-SQP sets rank_f = mu, rank_v = 1 before each evaluation: its penalty function; the
+ *  other methods keep rank_f = 1, rank_v = 0: f alone); infeasible points by v, ties by f.
+ *  The best point is decided by the values: a non-finite gradient does not disqualify it. */
+typedef struct {
+    ncvx_eval_fn eval;
+    void *user;
+    const double *lower, *upper; ///< [n] the problem's bounds (borrowed)
+    int n, mi, me;               ///< mi counts the folded bounds (after the callback's n_ineq)
+    int nb;                      ///< finite bounds folded in as inequalities (0 unless asked)
+    int *bidx;                   ///< [nb] variable of each folded bound
+    int *bsg;                    ///< [nb] -1: lower_i - x_i <= 0, +1: x_i - upper_i <= 0
+    long max_evals;              ///< settings.max_evals (0 = none)
+    int maxit;                   ///< settings.maxit
+    double maxclocktime;         ///< settings.maxclocktime (0 = none)
+    double viol_ineq_tol, viol_eq_tol;
+    int feas_l1;           ///< feasibility in the l1 norm (else the max norm)
+    double rank_f, rank_v; ///< weights of the feasible points' ranking (see above)
+    long evals, grad_evals;
+    double eval_time; ///< seconds inside the callback
+    /* best point */
+    double *xbest;                ///< [n]
+    double fbest, vibest, vebest; ///< f and l1 violations there
+    double vimax, vemax;          ///< max-norm violations there
+    int best_kind;                ///< 0 none, 1 infeasible, 2 feasible
+} ncvx_evaluator;
+
+/** Copy what the evaluation needs from p and s and allocate; fold_bounds: fold every finite
+ *  bound of p in as an inequality. On failure everything is freed. */
+ncvx_status ncvx_evaluator_init(ncvx_evaluator *e, const ncvx_problem *p, const ncvx_settings *s,
+                                int fold_bounds);
+void ncvx_evaluator_free(ncvx_evaluator *e);
+/** A fresh run: no evaluations, no best point. */
+void ncvx_evaluator_reset(ncvx_evaluator *e);
+/** Evaluate at x: f, ci[mi], ce[me] always; the gradient g[n] and the Jacobians Ji[mi*n],
+ *  Je[me*n] (rows of n) when g is non-NULL. Counts, times, checks the budget (before the call)
+ *  and finiteness, and updates the best point. Returns an NCVX_EV_* code. */
+int ncvx_evaluator_eval(ncvx_evaluator *e, const double *x, double *f, double *g, double *ci,
+                        double *Ji, double *ce, double *Je);
+/** 1 if ci[mi], ce[me] meet the feasibility test of the best-point rule. */
+int ncvx_evaluator_feasible(const ncvx_evaluator *e, const double *ci, const double *ce);
+/** The budget that ends a run after an iteration, in this order: max_evals (NCVX_TERM_MAXEVAL),
+ *  maxclocktime (NCVX_TERM_CLOCK, elapsed in seconds), maxit (NCVX_TERM_MAXIT); -1 if none. */
+int ncvx_evaluator_budget(const ncvx_evaluator *e, int iters, double elapsed);
+
+/** One row of the iteration table, the same columns for every method (documented at
+ *  ncvx_settings.print_level). NaN prints "-", as do ngrad < 0 and fallback < 0. */
+typedef struct {
+    int iter;
+    double mu;        ///< BFGS-SQP's penalty parameter, penalty/auglag's rho, MMA/OC's multiplier
+    double penalty;   ///< the merit the step decreases (BFGS-SQP mu f + v; penalty, auglag)
+    double f;         ///< objective
+    double viol_ineq; ///< ||max(c_ineq, 0)||_1
+    double viol_eq;   ///< ||c_eq||_1
+    double stat;      ///< the method's stationarity measure (ncvx_info.stat)
+    double step;      ///< ||x_k - x_{k-1}||_2
+    int ls_evals;     ///< evaluations of this iteration's line search
+    long evals;       ///< evaluations so far
+    double time;      ///< seconds since the solve started
+    int ngrad;        ///< BFGS-SQP: gradients in the stationarity measure
+    int fallback;     ///< BFGS-SQP: fallback level of the accepted direction
+} ncvx_row;
+
+/** Print one row into f, preceded by the header every 20 rows (*rows counts the rows printed). */
+void ncvx_table_row(FILE *f, int *rows, const ncvx_row *r);
+
+/** The part of ncvx_info every method fills the same way: term and term_msg; x, f and the
+ *  violations of the best point (x == NULL or no best point: f and the violations NaN and x
+ *  left as it is); evals, grad_evals, eval_time; stat, kkt_stat, kkt_comp and mu NaN, the
+ *  other fields 0, for the method to set. */
+void ncvx_info_fill(ncvx_info *info, const ncvx_evaluator *e, double *x, ncvx_term term);
+/** The one summary line after the table: method, reason, code, f, violations (l1), the KKT
+ *  residual where the method computes it, iterations, evaluations. */
+void ncvx_info_print(FILE *f, ncvx_method m, const ncvx_info *info);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Continuation-state walker: one routine serves size (mode 0), export (1) and import (2).     */
