@@ -285,14 +285,13 @@ static int real_table(int reps)
 {
     // (n, mc, L): steering (L = 0) and stationarity QPs; default samples min(100, 2n, n + 10)
     // capped by 400 / (1 + mc)
-    const int cases[][3] = {{5, 13, 0},  {5, 20, 0},  {100, 20, 0}, {5, 13, 10}, {5, 16, 10},
-                            {5, 20, 10}, {20, 20, 19}, {100, 3, 100}, {100, 20, 19},
-                            {50, 1, 100}};
+    const int cases[][3] = {{5, 13, 0},  {5, 20, 0},   {100, 20, 0},  {5, 13, 10},   {5, 16, 10},
+                            {5, 20, 10}, {20, 20, 19}, {100, 3, 100}, {100, 20, 19}, {50, 1, 100}};
     const int nc = (int)(sizeof cases / sizeof cases[0]);
     printf("\nrealistic QPs (samples within 1e-4 of a nonsmooth near-KKT point, diagonal H)\n");
-    printf("%5s %4s %4s %5s | %9s %9s | %9s %9s | %7s %7s %7s | %5s %8s\n", "n", "mc", "L",
-           "N", "cold [ms]", "warm [ms]", "gram [ms]", "chol [ms]", "cold/gr", "cold/ch",
-           "warm/gr", "free", "kkt");
+    printf("%5s %4s %4s %5s | %9s %9s | %9s %9s | %7s %7s %7s | %5s %8s\n", "n", "mc", "L", "N",
+           "cold [ms]", "warm [ms]", "gram [ms]", "chol [ms]", "cold/gr", "cold/ch", "warm/gr",
+           "free", "kkt");
     int bad = 0;
     rng = 4242;
     for (int ci = 0; ci < nc; ci++) {
@@ -342,8 +341,8 @@ static int real_table(int reps)
         }
         const double c = bench_median(tc, r), w = bench_median(tw, r);
         const double gr = bench_median(tgr, r), ch = bench_median(tch, r);
-        printf("%5d %4d %4d %5d | %9.4f %9.4f | %9.4f %9.4f | %7.1f %7.1f %7.1f | %5d %8.1e\n",
-               n, mc, L, N, 1e3 * c, 1e3 * w, 1e3 * gr, 1e3 * ch, c / gr, c / ch, w / gr, nfree, kk);
+        printf("%5d %4d %4d %5d | %9.4f %9.4f | %9.4f %9.4f | %7.1f %7.1f %7.1f | %5d %8.1e\n", n,
+               mc, L, N, 1e3 * c, 1e3 * w, 1e3 * gr, 1e3 * ch, c / gr, c / ch, w / gr, nfree, kk);
         if (kk > 1e-10) bad++;
         fflush(stdout);
     }
