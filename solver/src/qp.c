@@ -639,11 +639,13 @@ static int box_fast(int n, const double *G, const double *lo, const double *hi, 
                 pf[i + 1] = pi;
                 y[j] += alpha * pi;
             }
-            for (int r = 0; r < n; r++) {
-                double acc = j0 >= 0 ? G[(size_t)j0 * n + r] * pf[0] : 0;
-                for (int i = 0; i < mm; i++)
-                    acc += G[(size_t)Z[i] * n + r] * pf[i + 1];
-                grad[r] += alpha * acc;
+            for (int i = -1; i < mm; i++) { // grad += alpha G p, column by column
+                const int j = i < 0 ? j0 : Z[i];
+                const double a = alpha * pf[i + 1];
+                if (j < 0 || a == 0) continue;
+                const double *Gj = G + (size_t)j * n;
+                for (int r = 0; r < n; r++)
+                    grad[r] += a * Gj[r];
             }
             if (blk > -2) {
                 const int j = blk < 0 ? j0 : Z[blk];
