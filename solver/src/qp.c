@@ -542,7 +542,7 @@ static int box_fac_repivot(box_fac *f, int *status, double tol, double *w)
 static int box_fast(int n, const double *G, const double *lo, const double *hi, const double *e,
                     double *y, int *status, double *grad, double gscale, double tol, long *it,
                     long maxit, double *nu_out, double *R, double *rg, double *u, double *w,
-                    double *pf, int *Z)
+                    double *pf, int *Z, int *Q)
 {
     box_fac f = {.n = n, .m = 0, .j0 = -1, .G = G, .e = e, .R = R, .Z = Z};
     if (e) {
@@ -556,13 +556,21 @@ static int box_fast(int n, const double *G, const double *lo, const double *hi, 
             status[f.j0] = BOX_FREE;
         }
     }
+    // the free variables of a warm start enter the factor one by one (queue Q); one whose
+    // column is dependent on those before it is moved to a bound along the direction of zero
+    // curvature first, as a released one
+    int nq = 0, qh = 0;
     for (int j = 0; j < n; j++)
-        if (status[j] == BOX_FREE && j != f.j0) Z[f.m++] = j;
-    if (!box_fac_build(&f, tol, w)) return 1;
+        if (status[j] == BOX_FREE && j != f.j0) Q[nq++] = j;
     int pending = -1; // released variable whose column is dependent on the face
     double dpend = 0;
     // a budget of its own: a degenerate face that cycles goes to the general loop
     for (const long stop = *it + maxit / 2; *it < stop; ++*it) {
+        if (pending < 0 && qh < nq) {
+            const int j = Q[qh++];
+            if (!box_fac_add(&f, j, tol, w, &dpend)) pending = j;
+            continue;
+        }
         const int m = f.m, j0 = f.j0;
         int has_null = 0;
         double slope = 0;
@@ -580,8 +588,8 @@ static int box_fast(int n, const double *G, const double *lo, const double *hi, 
             slope = grad[pending] - box_c(&f, pending) * (j0 >= 0 ? grad[j0] : 0);
             for (int i = 0; i < m; i++)
                 slope += rg[i] * u[i];
-            if (!(fabs(slope) > 1e-13 * gscale)) return 1;
-            const double sg = slope < 0 ? 1 : -1;
+            // no slope (a warm-start variable at a face minimizer): either way is descent
+            const double sg = slope < 0 || !(fabs(slope) > 1e-13 * gscale) ? 1 : -1;
             for (int i = 0; i < m; i++)
                 u[i] *= sg;
             u[m] = sg;
@@ -656,6 +664,13 @@ static int box_fast(int n, const double *G, const double *lo, const double *hi, 
                     pending = -1;
                     continue;
                 }
+                if (blk < 0 && pending >= 0 && e[pending] != 0) {
+                    // the dependent variable takes the pivot's place (same Z, new basis)
+                    f.j0 = pending;
+                    pending = -1;
+                    if (!box_fac_build(&f, tol, w)) return 1;
+                    continue;
+                }
                 if (blk < 0) {
                     if (!box_fac_repivot(&f, status, tol, w)) return 1;
                 } else {
@@ -665,7 +680,7 @@ static int box_fast(int n, const double *G, const double *lo, const double *hi, 
                     const int jp = pending;
                     pending = -1;
                     if (jp == f.j0) continue; // became the pivot in the refactor
-                    if (!box_fac_add(&f, jp, tol, w, &dpend)) return 1;
+                    if (!box_fac_add(&f, jp, tol, w, &dpend)) pending = jp;
                 }
                 continue;
             }
@@ -763,7 +778,7 @@ int ncvx_qp_box(int n, const double *G, const double *g, const double *lo, const
     long it = 0;
     {
         int rc = box_fast(n, G, lo, hi, e, y, status, grad, gscale, eig_tol, &it, maxit, &nu, A, c,
-                          ev, hv, T, iwork + n);
+                          ev, hv, T, iwork + n, iwork);
         if (rc == 0) {
             if (lambda_e) *lambda_e = nu;
             for (int j = 0; j < n; j++)
