@@ -285,8 +285,9 @@ static void test_qp_box_random(void **state)
 {
     (void)state;
     uint64_t seed = 7;
-    for (int rep = 0; rep < 30; rep++) {
-        const int n = 2 + rep % 6, k = 1 + rep % 7, L = 1 + rep % 5, N = k * L;
+    for (int rep = 0; rep < 45; rep++) { // the last 15 larger: 7 above the fast path threshold
+        const int n = 2 + rep % 6, k = 1 + rep % 7, L = rep < 30 ? 1 + rep % 5 : 6 + rep % 5;
+        const int N = k * L;
         double *A = malloc((size_t)n * N * sizeof *A), *G = malloc((size_t)N * N * sizeof *G);
         double *g = malloc((size_t)N * 8), *lo = malloc((size_t)N * 8), *hi = malloc((size_t)N * 8);
         double *e = malloc((size_t)N * 8), *y = malloc((size_t)N * 8), *y2 = malloc((size_t)N * 8);

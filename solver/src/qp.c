@@ -347,6 +347,12 @@ void dsyev_(const char *jobz, const char *uplo, const int *n, double *a, const i
 #define BOX_EIG_REL 1e-12  ///< eigenvalues below this times the largest |G_jj| count as zero
 #define BOX_STEP_REL 1e-15 ///< steps below this (relative to |y|) count as none
 #define BOX_MULT_REL 1e-12 ///< multipliers above -this * gradient scale count as nonnegative
+/* QPs up to this size take the general loop only: a few microseconds either way (bench_qp),
+ * and the steering QPs (one variable per constraint) keep the general loop's arithmetic, on
+ * whose last bits the verdicts of some ill-conditioned runs depend (the heat-source example
+ * ends 2e-5 instead of 6e-7 above its optimum under two BLAS kernels when the steering QP
+ * takes the fast path; its answers agree to rounding) */
+#define BOX_FAST_MIN 32
 
 size_t ncvx_qp_box_work_size(int n)
 {
@@ -776,7 +782,7 @@ int ncvx_qp_box(int n, const double *G, const double *g, const double *lo, const
     const long maxit = 20L * n + 100;
     double nu = 0;
     long it = 0;
-    {
+    if (n > BOX_FAST_MIN) {
         int rc = box_fast(n, G, lo, hi, e, y, status, grad, gscale, eig_tol, &it, maxit, &nu, A, c,
                           ev, hv, T, iwork + n, iwork);
         if (rc == 0) {
