@@ -285,8 +285,9 @@ static void test_qp_box_random(void **state)
 {
     (void)state;
     uint64_t seed = 7;
-    for (int rep = 0; rep < 30; rep++) {
-        const int n = 2 + rep % 6, k = 1 + rep % 7, L = 1 + rep % 5, N = k * L;
+    for (int rep = 0; rep < 45; rep++) { // the last 15 larger: 7 above the fast path threshold
+        const int n = 2 + rep % 6, k = 1 + rep % 7, L = rep < 30 ? 1 + rep % 5 : 6 + rep % 5;
+        const int N = k * L;
         double *A = malloc((size_t)n * N * sizeof *A), *G = malloc((size_t)N * N * sizeof *G);
         double *g = malloc((size_t)N * 8), *lo = malloc((size_t)N * 8), *hi = malloc((size_t)N * 8);
         double *e = malloc((size_t)N * 8), *y = malloc((size_t)N * 8), *y2 = malloc((size_t)N * 8);
@@ -347,12 +348,70 @@ static void test_qp_box_random(void **state)
     }
 }
 
+/* ncvx_qp_box on the structure of the stationarity QP near a kink: the samples' gradients are
+ * a few distinct vectors moved by 1e-5 (near-dependent columns, N up to 150 >> rank n), which
+ * drives the factor updates of the reduced Hessian through zero-curvature directions and
+ * pivot changes; each answer certified by the KKT conditions to 1e-10 relative, cold and
+ * warm-started. */
+static void test_qp_box_clustered(void **state)
+{
+    (void)state;
+    uint64_t seed = 11;
+    for (int rep = 0; rep < 12; rep++) {
+        const int n = 3 + rep % 6, k = 1 + (rep % 4) + 1, L = 10 + 5 * (rep % 5), N = k * L;
+        double *B = malloc((size_t)n * (k + 3) * sizeof *B), *A = malloc((size_t)n * N * 8);
+        double *G = malloc((size_t)N * N * 8), *g = malloc((size_t)N * 8);
+        double *lo = malloc((size_t)N * 8), *hi = malloc((size_t)N * 8), *e = malloc((size_t)N * 8);
+        double *y = malloc((size_t)N * 8), *cv = malloc((size_t)k * 8);
+        for (int j = 0; j < n * (k + 3); j++)
+            B[j] = 2 * test_uniform(&seed) - 1;
+        for (int c = 1; c < k; c++)
+            cv[c] = c % 2 ? 1e-5 * (test_uniform(&seed) - 0.5) : -test_uniform(&seed);
+        for (int a = 0; a < L; a++) {
+            const int piece = (int)(3 * test_uniform(&seed)) % 3;
+            for (int c = 0; c < k; c++) {
+                const int j = a * k + c;
+                const double *src = B + (size_t)n * (c == 0 ? piece : 3 + c);
+                for (int i = 0; i < n; i++)
+                    A[(size_t)j * n + i] = src[i] + 1e-5 * (test_uniform(&seed) - 0.5);
+                e[j] = c == 0;
+                lo[j] = c == 0 ? 0 : (c % 3 == 0 ? -1 : 0);
+                hi[j] = c == 0 ? 0.5 : 1;
+                g[j] = c == 0 ? 0 : -cv[c];
+            }
+        }
+        for (int a = 0; a < N; a++)
+            for (int b = 0; b < N; b++) {
+                double acc = 0;
+                for (int i = 0; i < n; i++)
+                    acc += A[(size_t)a * n + i] * A[(size_t)b * n + i];
+                G[(size_t)b * N + a] = acc;
+            }
+        qp_ws s = ws_new(N);
+        double nu, sc = 1;
+        for (int j = 0; j < N; j++)
+            sc = fmax(sc, G[(size_t)j * N + j] + fabs(g[j]));
+        assert_int_equal(ncvx_qp_box(N, G, g, lo, hi, e, 0.5, y, s.st, 0, &nu, s.w, s.iw), 0);
+        assert_true(kkt_box(N, G, g, lo, hi, e, 0.5, y, nu) <= 1e-10 * sc);
+        for (int j = 0; j < N; j++)
+            g[j] += 1e-6 * (test_uniform(&seed) - 0.5);
+        assert_int_equal(ncvx_qp_box(N, G, g, lo, hi, e, 0.5, y, s.st, 1, &nu, s.w, s.iw), 0);
+        assert_true(kkt_box(N, G, g, lo, hi, e, 0.5, y, nu) <= 1e-10 * sc);
+        ws_free(&s);
+        free(B), free(A), free(G), free(g), free(lo), free(hi), free(e), free(y), free(cv);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_set_size_and_counts),     cmocka_unit_test(test_set_gradients),
-        cmocka_unit_test(test_set_published_solutions), cmocka_unit_test(test_qp_box_closed_forms),
-        cmocka_unit_test(test_qp_box_random),           cmocka_unit_test(test_set_bfgssqp),
+        cmocka_unit_test(test_set_size_and_counts),
+        cmocka_unit_test(test_set_gradients),
+        cmocka_unit_test(test_set_published_solutions),
+        cmocka_unit_test(test_qp_box_closed_forms),
+        cmocka_unit_test(test_qp_box_random),
+        cmocka_unit_test(test_qp_box_clustered),
+        cmocka_unit_test(test_set_bfgssqp),
     };
     return cmocka_run_group_tests_name("solver_set", tests, NULL, NULL);
 }

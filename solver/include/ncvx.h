@@ -377,8 +377,11 @@ int ncvx_qp_solve(int n, const double *G, const double *g, int me, const double 
                   double *lambda, double *fval, double *work, int *iwork);
 /** Convex QP min 0.5 y'Gy + g'y s.t. lo <= y <= hi and, if e != NULL, e'y = b, for a
  *  symmetric positive *semi*definite G (n x n, column-major, full storage; singular is fine):
- *  primal active-set method on the free variables with an eigen-decomposition of the reduced
- *  Hessian, no regularization. lo[n] <= hi[n] must be finite. y[n] is in/out: with warm != 0
+ *  primal active-set method on the free variables, no regularization. Above 32 variables the
+ *  Cholesky factor of the reduced Hessian is updated as variables enter and leave the free set
+ *  (O(m^2) per change, m free variables; a dependent column gives a zero-curvature step to a
+ *  bound); faces the updates cannot handle, and smaller QPs, take an eigen-decomposition of the
+ *  reduced Hessian. lo[n] <= hi[n] must be finite. y[n] is in/out: with warm != 0
  *  the solve starts from y and status[n] (the result of a previous call, values clamped to the
  *  box); status[n] is out (0 free, 1 at lo, 2 at hi). *lambda_e (may be NULL) gets the
  *  multiplier of the equality (g + Gy - lambda_e e has the signs of the bound multipliers).

@@ -77,6 +77,7 @@ struct ncvx_sqp {
                        ///< weights (gradient difference of mu times the Lagrangian)
     int wl_ok;         ///< wl belongs to this iteration's direction
     double prox_delta; ///< proximal weight of this iteration's steering QPs (0 = none)
+    int qwarm;         ///< qy holds the answer of this iteration's last mu trial (warm start)
     double *qwork;
     int *qiwork;
 
@@ -604,8 +605,8 @@ static int steer_qp(ncvx_sqp *w, double mu)
     }
     int rc = 2;
     if (w->prox_delta == 0) { // Kcc = w->M positive definite: ncvx_qp_box, else Goldfarb-Idnani
-        rc = ncvx_qp_box(mc, w->M, w->qg, w->qci0, w->qlo, NULL, 0, w->qy, w->qiwork, 0, NULL,
-                         w->qwork, w->qiwork + mc);
+        rc = ncvx_qp_box(mc, w->M, w->qg, w->qci0, w->qlo, NULL, 0, w->qy, w->qiwork, w->qwarm,
+                         NULL, w->qwork, w->qiwork + mc);
         if (rc != 0)
             rc = ncvx_qp_solve_factored(mc, w->Rinv, w->qg, 0, NULL, NULL, 2 * mc, w->qCi, w->qci0,
                                         w->qy, NULL, NULL, w->qwork, w->qiwork);
@@ -616,13 +617,14 @@ static int steer_qp(ncvx_sqp *w, double mu)
         // step reduced the linearized violation by 1 %, not a descent direction)
         for (int i = 0; i < mc; i++)
             w->M[(size_t)i * mc + i] -= w->prox_delta;
-        rc = ncvx_qp_box(mc, w->M, w->qg, w->qci0, w->qlo, NULL, 0, w->qy, w->qiwork, 0, NULL,
-                         w->qwork, w->qiwork + mc);
+        rc = ncvx_qp_box(mc, w->M, w->qg, w->qci0, w->qlo, NULL, 0, w->qy, w->qiwork, w->qwarm,
+                         NULL, w->qwork, w->qiwork + mc);
         for (int i = 0; i < mc; i++)
             w->M[(size_t)i * mc + i] += w->prox_delta;
         if (rc != 0) rc = steer_prox(w);
     }
     if (rc != 0) return rc;
+    w->qwarm = 1; // the next mu trial of this iteration starts from this answer
     // G'd = -mu K[:,0] - K[:,1:] y  (no n-vector work per mu trial)
     for (int r = 0; r < k; r++) {
         double acc = -mu * w->K[r];
@@ -679,6 +681,7 @@ static int steering(ncvx_sqp *w, const double *HGc, double *mu_out)
     const double vtol = sqrt(2.220446049250313e-16) * (viol > 1 ? viol : 1);
     const double c_viol = w->s.steering_c_viol;
     double mu = w->mu;
+    w->qwarm = 0;
     int rc = steer_qp(w, mu);
     if (rc) return rc;
     double red = pred_reduction(w, w->Gd, viol);

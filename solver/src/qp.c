@@ -347,6 +347,12 @@ void dsyev_(const char *jobz, const char *uplo, const int *n, double *a, const i
 #define BOX_EIG_REL 1e-12  ///< eigenvalues below this times the largest |G_jj| count as zero
 #define BOX_STEP_REL 1e-15 ///< steps below this (relative to |y|) count as none
 #define BOX_MULT_REL 1e-12 ///< multipliers above -this * gradient scale count as nonnegative
+/* QPs up to this size take the general loop only: a few microseconds either way (bench_qp),
+ * and the steering QPs (one variable per constraint) keep the general loop's arithmetic, on
+ * whose last bits the verdicts of some ill-conditioned runs depend (the heat-source example
+ * ends 2e-5 instead of 6e-7 above its optimum under two BLAS kernels when the steering QP
+ * takes the fast path; its answers agree to rounding) */
+#define BOX_FAST_MIN 32
 
 size_t ncvx_qp_box_work_size(int n)
 {
@@ -419,6 +425,306 @@ static int box_chol_step(int m, const double *A, const double *rg, double tol, d
     return 1;
 }
 
+/* ---- fast path: the same active-set method with the free set in release order and one
+ * fixed elimination basis, so that the Cholesky factor R of the reduced Hessian is updated
+ * (a column appended by bordering, a column deleted by Givens rotations, O(m^2)) instead of
+ * recomputed. With the equality, one free variable j0 with e_j0 != 0 (the pivot) is
+ * eliminated: y_j0 = (b - sum e_j y_j) / e_j0, so the reduced coordinates are the other free
+ * variables Z and the basis vectors are e_j - (e_j / e_j0) e_j0. A released variable whose
+ * column is dependent on the face (zero pivot) gives the direction of zero curvature from
+ * the factor (R v = -w); the step then runs to the first bound (Fletcher's inertia-
+ * controlling method), which keeps the factor nonsingular. Anything else (a new face that
+ * is not clearly positive definite, a tiny curvature that is not zero) hands y and status
+ * back to the general loop below, which handles it with eigenpairs. */
+
+typedef struct {
+    int n, m, j0; ///< size, |Z|, pivot (-1: no equality)
+    const double *G, *e;
+    double *R; ///< [m x m] upper, column-major with leading dimension n
+    int *Z;    ///< [m] reduced coordinates in release order
+} box_fac;
+
+static double box_c(const box_fac *f, int j)
+{
+    return f->j0 >= 0 ? f->e[j] / f->e[f->j0] : 0;
+}
+
+/* element (i, j) of the reduced Hessian in the elimination basis */
+static double box_kel(const box_fac *f, int i, int j)
+{
+    const int n = f->n;
+    double v = f->G[(size_t)i * n + j];
+    if (f->j0 >= 0) {
+        const int p = f->j0;
+        const double ci = box_c(f, i), cj = box_c(f, j);
+        v += -ci * f->G[(size_t)p * n + j] - cj * f->G[(size_t)i * n + p] +
+             ci * cj * f->G[(size_t)p * n + p];
+    }
+    return v;
+}
+
+/* append variable j: w = R'^-1 K(Z, j), d = K(j, j) - w'w. Returns 1 and grows the factor if
+ * the curvature d is positive (above the threshold of zero eigenvalues of the general loop),
+ * else 0 (w[m] and *d kept for the null direction). A small d makes R ill-conditioned; the
+ * loop below repeats the Newton step on a face until it is negligible (iterative
+ * refinement with a fresh gradient), so the face minimizers stay accurate. */
+static int box_fac_add(box_fac *f, int j, double tol, double *w, double *d)
+{
+    const int n = f->n, m = f->m;
+    double *Rc = f->R + (size_t)m * n;
+    for (int i = 0; i < m; i++) {
+        double acc = box_kel(f, f->Z[i], j);
+        const double *Ri = f->R + (size_t)i * n;
+        for (int l = 0; l < i; l++)
+            acc -= Ri[l] * w[l];
+        w[i] = acc / Ri[i];
+    }
+    const double kd = box_kel(f, j, j);
+    double dd = kd;
+    for (int i = 0; i < m; i++)
+        dd -= w[i] * w[i];
+    *d = dd;
+    if (!(dd > tol)) return 0;
+    for (int i = 0; i < m; i++)
+        Rc[i] = w[i];
+    Rc[m] = sqrt(dd);
+    f->Z[m] = j;
+    f->m = m + 1;
+    return 1;
+}
+
+/* delete reduced coordinate at position l (Givens rotations on the rows of R) */
+static void box_fac_del(box_fac *f, int l)
+{
+    const int n = f->n;
+    for (int j = l; j < f->m - 1; j++) {
+        f->Z[j] = f->Z[j + 1];
+        memcpy(f->R + (size_t)j * n, f->R + (size_t)(j + 1) * n, (size_t)(j + 2) * sizeof *f->R);
+    }
+    f->m--;
+    for (int j = l; j < f->m; j++) { // column j has a subdiagonal entry at row j + 1
+        double *Rj = f->R + (size_t)j * n, c, sn;
+        Rj[j] = givens(Rj[j], Rj[j + 1], &c, &sn);
+        Rj[j + 1] = 0;
+        for (int k = j + 1; k < f->m; k++) {
+            double *Rk = f->R + (size_t)k * n, a = Rk[j], b2 = Rk[j + 1];
+            Rk[j] = c * a + sn * b2;
+            Rk[j + 1] = -sn * a + c * b2;
+        }
+    }
+}
+
+/* refactor from scratch over the current Z; 0 if a pivot is not clearly positive */
+static int box_fac_build(box_fac *f, double tol, double *w)
+{
+    const int m = f->m;
+    double d;
+    f->m = 0;
+    for (int i = 0; i < m; i++)
+        if (!box_fac_add(f, f->Z[i], tol, w, &d)) return 0;
+    return 1;
+}
+
+/* the pivot left the free set: the free variable of Z with the largest |e_j| takes its place
+ * (refactor), else the old pivot stays forced free (no other variable moves it) */
+static int box_fac_repivot(box_fac *f, int *status, double tol, double *w)
+{
+    int best = -1;
+    for (int i = 0; i < f->m; i++)
+        if (f->e[f->Z[i]] != 0 && (best < 0 || fabs(f->e[f->Z[i]]) > fabs(f->e[f->Z[best]])))
+            best = i;
+    if (best < 0) {
+        status[f->j0] = BOX_FREE;
+        return 1;
+    }
+    f->j0 = f->Z[best];
+    for (int i = best; i < f->m - 1; i++)
+        f->Z[i] = f->Z[i + 1];
+    f->m--;
+    return box_fac_build(f, tol, w);
+}
+
+/* Returns 0 solved (*nu set), 1 hand over to the general loop, 2 failure. grad = Gy + g. */
+static int box_fast(int n, const double *G, const double *lo, const double *hi, const double *e,
+                    double *y, int *status, double *grad, double gscale, double tol, long *it,
+                    long maxit, double *nu_out, double *R, double *rg, double *u, double *w,
+                    double *pf, int *Z, int *Q)
+{
+    box_fac f = {.n = n, .m = 0, .j0 = -1, .G = G, .e = e, .R = R, .Z = Z};
+    if (e) {
+        for (int j = 0; j < n; j++)
+            if (e[j] != 0 && status[j] == BOX_FREE && (f.j0 < 0 || fabs(e[j]) > fabs(e[f.j0])))
+                f.j0 = j;
+        if (f.j0 < 0) { // a variable at a bound is freed: the equality keeps it where it is
+            for (int j = 0; j < n; j++)
+                if (e[j] != 0 && (f.j0 < 0 || fabs(e[j]) > fabs(e[f.j0]))) f.j0 = j;
+            if (f.j0 < 0) return 1;
+            status[f.j0] = BOX_FREE;
+        }
+    }
+    // the free variables of a warm start enter the factor one by one (queue Q); one whose
+    // column is dependent on those before it is moved to a bound along the direction of zero
+    // curvature first, as a released one
+    int nq = 0, qh = 0;
+    for (int j = 0; j < n; j++)
+        if (status[j] == BOX_FREE && j != f.j0) Q[nq++] = j;
+    int pending = -1; // released variable whose column is dependent on the face
+    double dpend = 0;
+    // a budget of its own: a degenerate face that cycles goes to the general loop
+    for (const long stop = *it + maxit / 2; *it < stop; ++*it) {
+        if (pending < 0 && qh < nq) {
+            const int j = Q[qh++];
+            if (!box_fac_add(&f, j, tol, w, &dpend)) pending = j;
+            continue;
+        }
+        const int m = f.m, j0 = f.j0;
+        int has_null = 0;
+        double slope = 0;
+        // reduced gradient and step: Newton on the face, or the null direction of pending
+        for (int i = 0; i < m; i++)
+            rg[i] = grad[Z[i]] - box_c(&f, Z[i]) * (j0 >= 0 ? grad[j0] : 0);
+        if (pending >= 0) {
+            if (dpend > tol) return 1;         // small positive curvature: the eigen path decides
+            for (int i = m - 1; i >= 0; i--) { // R v = -w
+                double acc = -w[i];
+                for (int k = i + 1; k < m; k++)
+                    acc -= R[(size_t)k * n + i] * u[k];
+                u[i] = acc / R[(size_t)i * n + i];
+            }
+            slope = grad[pending] - box_c(&f, pending) * (j0 >= 0 ? grad[j0] : 0);
+            for (int i = 0; i < m; i++)
+                slope += rg[i] * u[i];
+            // no slope (a warm-start variable at a face minimizer): either way is descent
+            const double sg = slope < 0 || !(fabs(slope) > 1e-13 * gscale) ? 1 : -1;
+            for (int i = 0; i < m; i++)
+                u[i] *= sg;
+            u[m] = sg;
+            Z[m] = pending; // the direction's last coordinate (not in the factor)
+            has_null = 1;
+        } else {
+            for (int i = 0; i < m; i++) { // R' z = -rg
+                double acc = -rg[i];
+                const double *Ri = R + (size_t)i * n;
+                for (int l = 0; l < i; l++)
+                    acc -= Ri[l] * u[l];
+                u[i] = acc / Ri[i];
+            }
+            for (int i = m - 1; i >= 0; i--) { // R u = z
+                double acc = u[i];
+                for (int k = i + 1; k < m; k++)
+                    acc -= R[(size_t)k * n + i] * u[k];
+                u[i] = acc / R[(size_t)i * n + i];
+            }
+        }
+        const int mm = m + has_null; // coordinates of the direction (Z, then pending)
+        double pj0 = 0, pmax = 0, ymax = 0;
+        for (int i = 0; i < mm; i++) {
+            pj0 -= box_c(&f, Z[i]) * u[i];
+            pmax = fmax(pmax, fabs(u[i]));
+            ymax = fmax(ymax, fabs(y[Z[i]]));
+        }
+        if (j0 >= 0) {
+            pmax = fmax(pmax, fabs(pj0));
+            ymax = fmax(ymax, fabs(y[j0]));
+        }
+        if (has_null || pmax > BOX_STEP_REL * (1 + ymax)) {
+            double alpha = has_null ? INFINITY : 1;
+            int blk = -2; // -1: the pivot, else position in Z (mm - 1: pending)
+            for (int i = -1; i < mm; i++) {
+                const int j = i < 0 ? j0 : Z[i];
+                if (j < 0) continue;
+                const double pi = i < 0 ? pj0 : u[i];
+                double t = INFINITY;
+                if (pi < 0)
+                    t = (lo[j] - y[j]) / pi;
+                else if (pi > 0)
+                    t = (hi[j] - y[j]) / pi;
+                if (t < 0) t = 0;
+                if (t < alpha) {
+                    alpha = t;
+                    blk = i;
+                }
+            }
+            if (!isfinite(alpha)) return 2;
+            for (int i = -1; i < mm; i++) {
+                const int j = i < 0 ? j0 : Z[i];
+                if (j < 0) continue;
+                const double pi = i < 0 ? pj0 : u[i];
+                pf[i + 1] = pi;
+                y[j] += alpha * pi;
+            }
+            for (int i = -1; i < mm; i++) { // grad += alpha G p, column by column
+                const int j = i < 0 ? j0 : Z[i];
+                const double a = alpha * pf[i + 1];
+                if (j < 0 || a == 0) continue;
+                const double *Gj = G + (size_t)j * n;
+                for (int r = 0; r < n; r++)
+                    grad[r] += a * Gj[r];
+            }
+            if (blk > -2) {
+                const int j = blk < 0 ? j0 : Z[blk];
+                const double pi = blk < 0 ? pj0 : u[blk];
+                y[j] = pi < 0 ? lo[j] : hi[j];
+                status[j] = pi < 0 ? BOX_LO : BOX_HI;
+                if (has_null && blk == mm - 1) { // the released variable crossed its box
+                    pending = -1;
+                    continue;
+                }
+                if (blk < 0 && pending >= 0 && e[pending] != 0) {
+                    // the dependent variable takes the pivot's place (same Z, new basis)
+                    f.j0 = pending;
+                    pending = -1;
+                    if (!box_fac_build(&f, tol, w)) return 1;
+                    continue;
+                }
+                if (blk < 0) {
+                    if (!box_fac_repivot(&f, status, tol, w)) return 1;
+                } else {
+                    box_fac_del(&f, blk);
+                }
+                if (pending >= 0) {
+                    const int jp = pending;
+                    pending = -1;
+                    if (jp == f.j0) continue; // became the pivot in the refactor
+                    if (!box_fac_add(&f, jp, tol, w, &dpend)) pending = jp;
+                }
+                continue;
+            }
+            if (has_null) return 2; // unreachable: alpha is finite
+        }
+        // minimizer on this face: equality multiplier (least squares on the free variables),
+        // then release the bound with the most negative multiplier
+        double nu = 0;
+        if (e) {
+            double num = 0, den = 0;
+            for (int j = 0; j < n; j++)
+                if (status[j] == BOX_FREE) {
+                    num += e[j] * grad[j];
+                    den += e[j] * e[j];
+                }
+            nu = den > 0 ? num / den : 0;
+        }
+        double worst = -BOX_MULT_REL * gscale;
+        int rel = -1;
+        for (int j = 0; j < n; j++) {
+            if (status[j] == BOX_FREE || lo[j] == hi[j]) continue;
+            double mj = grad[j] - (e ? nu * e[j] : 0);
+            double v = status[j] == BOX_LO ? mj : -mj;
+            if (v < worst) {
+                worst = v;
+                rel = j;
+            }
+        }
+        if (rel < 0) {
+            *nu_out = nu;
+            return 0;
+        }
+        status[rel] = BOX_FREE;
+        if (!box_fac_add(&f, rel, tol, w, &dpend)) pending = rel;
+    }
+    return 1;
+}
+
 int ncvx_qp_box(int n, const double *G, const double *g, const double *lo, const double *hi,
                 const double *e, double b, double *y, int *status, int warm, double *lambda_e,
                 double *work, int *iwork)
@@ -475,7 +781,19 @@ int ncvx_qp_box(int n, const double *G, const double *g, const double *lo, const
     const double eig_tol = BOX_EIG_REL * (dmax > 0 ? dmax : 1);
     const long maxit = 20L * n + 100;
     double nu = 0;
-    for (long it = 0; it < maxit; it++) {
+    long it = 0;
+    if (n > BOX_FAST_MIN) {
+        int rc = box_fast(n, G, lo, hi, e, y, status, grad, gscale, eig_tol, &it, maxit, &nu, A, c,
+                          ev, hv, T, iwork + n, iwork);
+        if (rc == 0) {
+            if (lambda_e) *lambda_e = nu;
+            for (int j = 0; j < n; j++)
+                if (!isfinite(y[j])) return 2;
+            return 0;
+        }
+        if (rc == 2) return 2;
+    }
+    for (; it < maxit; it++) {
         // free set; an equality needs a free variable of its own (one at a bound is freed:
         // the equality keeps it where it is)
         int nf = 0, ne = 0;

@@ -5,7 +5,17 @@
 // certified by the KKT conditions (stationarity with the returned multiplier, bound signs,
 // feasibility) and the two objectives compared.
 //
-// usage: bench_qp [reps]
+// A second table runs realistic stationarity and steering QPs (gradient samples within a radius
+// of 1e-4 around a point where f = max of smooth pieces and constraints are active, near a KKT
+// point, in the metric of an ill-conditioned diagonal H, as bfgs-sqp builds them; fixed seed)
+// at the sizes of the issue (up to 100 samples, up to 20 constraints, N = L (1 + mc) <= 400):
+// time of one cold ncvx_qp_box solve, of a warm-started re-solve of a neighbouring QP (the
+// linear term moved by 1e-6, as between the mu trials of the steering QP), and their ratios to
+// two limits measured in the same run: forming the N x N Gram matrix A'HA (dsyrk) and one
+// dense Cholesky (dpotrf) of it.
+//
+// usage: bench_qp [reps]      both tables (the Goldfarb-Idnani column takes minutes)
+//        bench_qp -r [reps]   the realistic table only
 #include "bench_util.h"
 #include "ncvx.h"
 
@@ -68,6 +78,91 @@ static void make(qp *q, int n, int mc, int L)
 static void qp_free(qp *q)
 {
     free(q->G), free(q->g), free(q->lo), free(q->hi), free(q->e);
+}
+
+void dsyrk_(const char *uplo, const char *trans, const int *n, const int *k, const double *alpha,
+            const double *a, const int *lda, const double *beta, double *c, const int *ldc);
+void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info);
+
+static double gauss(void)
+{
+    double u = unif(), v = unif();
+    return sqrt(-2 * log(u > 0 ? u : 1e-300)) * cos(6.283185307179586 * v);
+}
+
+/* Realistic QP (see the head of the file). Stationarity (L >= 1): L samples of k = 1 + mc
+ * gradients in R^n; f = max of np pieces whose gradients a_q make a KKT point with the active
+ * constraints (sum_q w_q a_q + sum_i lam_i b_i = 0), each sample on a random piece, every
+ * gradient moved by 1e-4 (the sampling radius times the curvature); c_i: the first half active
+ * (|c| <= 1e-4), the other inequalities inactive (c in [-1, -0.1]); equality constraints
+ * after mi = mc / 2 + 1 inequalities, active. Steering (L = 0): the mc constraint gradients
+ * at the point, linear term mu K_0c - c. Gradients are scaled by H^1/2 = diag(h), h_i
+ * log-uniform in [1e-3, 1]. The scaled A (n x N) goes to *Aout for the Gram limit. */
+static void make_real(qp *q, int n, int mc, int L, double **Aout)
+{
+    const int k = 1 + mc, N = L > 0 ? L * k : mc, mi = mc / 2 + 1 > mc ? mc : mc / 2 + 1;
+    const int np = n < 3 ? n : 3;
+    const double r = 1e-4, mu = 0.5;
+    q->N = N;
+    q->has_e = L > 0;
+    q->G = malloc((size_t)N * N * sizeof *q->G);
+    q->g = malloc((size_t)N * sizeof *q->g);
+    q->lo = malloc((size_t)N * sizeof *q->lo);
+    q->hi = malloc((size_t)N * sizeof *q->hi);
+    q->e = malloc((size_t)N * sizeof *q->e);
+    double *b = malloc((size_t)n * (mc + np) * sizeof *b), *h = malloc((size_t)n * sizeof *h);
+    double *c = malloc((size_t)mc * sizeof *c), *A = malloc((size_t)n * N * sizeof *A);
+    double *a = b + (size_t)n * mc;
+    for (int i = 0; i < n; i++)
+        h[i] = pow(10, -3 * unif());
+    for (int j = 0; j < n * mc; j++)
+        b[j] = gauss();
+    for (int i = 0; i < mc; i++)
+        c[i] = i < mi / 2 + 1 || i >= mi ? r * (2 * unif() - 1) : -(0.1 + 0.9 * unif());
+    // a_q = -sum over active lam_i b_i + v_q with sum_q v_q = 0 (equal weights w_q)
+    for (int i = 0; i < n; i++) {
+        double base = 0, vs = 0;
+        for (int ci = 0; ci < mc; ci++)
+            if (c[ci] > -0.05) base -= 0.3 * (1 + unif()) * b[(size_t)ci * n + i];
+        for (int pq = 0; pq < np; pq++) {
+            double v = pq < np - 1 ? gauss() : -vs;
+            vs += v;
+            a[(size_t)pq * n + i] = base + v;
+        }
+    }
+    const int S = L > 0 ? L : 1;
+    for (int s = 0; s < S; s++) {
+        const int pq = (int)(unif() * np) % np;
+        for (int cc = 0; cc < (L > 0 ? k : mc); cc++) {
+            const int v = L > 0 ? s * k + cc : cc, con = L > 0 ? cc - 1 : cc; // con < 0: f
+            const double *src = con < 0 ? a + (size_t)pq * n : b + (size_t)con * n;
+            for (int i = 0; i < n; i++)
+                A[(size_t)v * n + i] = h[i] * (src[i] + r * gauss());
+            const double cv = con < 0 ? 0 : c[con] + r * r * gauss();
+            q->e[v] = con < 0 ? 1 : 0;
+            q->lo[v] = con < 0 ? 0 : con < mi ? 0 : -1;
+            q->hi[v] = con < 0 ? mu : 1;
+            q->g[v] = -cv;
+        }
+    }
+    q->b = mu;
+    if (L == 0) { // steering: linear term mu K_0c - c with the f gradient of piece 0
+        for (int v = 0; v < N; v++) {
+            double s = 0;
+            for (int i = 0; i < n; i++)
+                s += h[i] * a[i] * A[(size_t)v * n + i];
+            q->g[v] += mu * s;
+        }
+    }
+    for (int x = 0; x < N; x++)
+        for (int y = 0; y < N; y++) {
+            double s = 0;
+            for (int i = 0; i < n; i++)
+                s += A[(size_t)x * n + i] * A[(size_t)y * n + i];
+            q->G[(size_t)y * N + x] = s;
+        }
+    free(b), free(h), free(c);
+    *Aout = A;
 }
 
 static double objective(const qp *q, const double *y)
@@ -185,9 +280,82 @@ static int solve_box_prox(const qp *q, double *y, double *Gs, double *gs, double
     return rc;
 }
 
+/* the realistic table; returns the number of solves without a KKT certificate */
+static int real_table(int reps)
+{
+    // (n, mc, L): steering (L = 0) and stationarity QPs; default samples min(100, 2n, n + 10)
+    // capped by 400 / (1 + mc)
+    const int cases[][3] = {{5, 13, 0},  {5, 20, 0},   {100, 20, 0},  {5, 13, 10},   {5, 16, 10},
+                            {5, 20, 10}, {20, 20, 19}, {100, 3, 100}, {100, 20, 19}, {50, 1, 100}};
+    const int nc = (int)(sizeof cases / sizeof cases[0]);
+    printf("\nrealistic QPs (samples within 1e-4 of a nonsmooth near-KKT point, diagonal H)\n");
+    printf("%5s %4s %4s %5s | %9s %9s | %9s %9s | %7s %7s %7s | %5s %8s\n", "n", "mc", "L", "N",
+           "cold [ms]", "warm [ms]", "gram [ms]", "chol [ms]", "cold/gr", "cold/ch", "warm/gr",
+           "free", "kkt");
+    int bad = 0;
+    rng = 4242;
+    for (int ci = 0; ci < nc; ci++) {
+        const int n = cases[ci][0], mc = cases[ci][1], L = cases[ci][2];
+        double tc[64], tw[64], tgr[64], tch[64], kk = 0;
+        int N = 0, r = reps < 64 ? reps : 64, nfree = 0;
+        for (int rep = 0; rep < r; rep++) {
+            qp q;
+            double *A = NULL;
+            make_real(&q, n, mc, L, &A);
+            N = q.N;
+            double *y = calloc((size_t)N, sizeof *y), *C = malloc((size_t)N * N * sizeof *C);
+            double *work = malloc(ncvx_qp_box_work_size(N) * sizeof *work);
+            int *iwork = malloc(ncvx_qp_box_iwork_size(N) * sizeof *iwork);
+            int *status = malloc((size_t)N * sizeof *status);
+            double nu = 0, one = 1, zero = 0;
+            // limits: the Gram matrix A'A (dsyrk, upper) and its Cholesky (+ I: G is singular)
+            double t0 = bench_now();
+            dsyrk_("U", "T", &N, &n, &one, A, &n, &zero, C, &N);
+            tgr[rep] = bench_now() - t0;
+            for (int i = 0; i < N; i++)
+                C[(size_t)i * N + i] += 1;
+            int info = 0;
+            t0 = bench_now();
+            dpotrf_("U", &N, C, &N, &info);
+            tch[rep] = bench_now() - t0;
+            t0 = bench_now();
+            int rc = ncvx_qp_box(N, q.G, q.g, q.lo, q.hi, q.has_e ? q.e : NULL, q.b, y, status, 0,
+                                 &nu, work, iwork);
+            tc[rep] = bench_now() - t0;
+            if (rc != 0) bad++;
+            kk = fmax(kk, kkt(&q, y, nu));
+            nfree = 0;
+            for (int j = 0; j < N; j++)
+                nfree += y[j] > q.lo[j] && y[j] < q.hi[j];
+            // the neighbouring QP, warm-started from this solution
+            for (int j = 0; j < N; j++)
+                q.g[j] += 1e-6 * (2 * unif() - 1) * (1 + fabs(q.g[j]));
+            t0 = bench_now();
+            rc = ncvx_qp_box(N, q.G, q.g, q.lo, q.hi, q.has_e ? q.e : NULL, q.b, y, status, 1, &nu,
+                             work, iwork);
+            tw[rep] = bench_now() - t0;
+            if (rc != 0) bad++;
+            kk = fmax(kk, kkt(&q, y, nu));
+            free(y), free(C), free(work), free(iwork), free(status), free(A);
+            qp_free(&q);
+        }
+        const double c = bench_median(tc, r), w = bench_median(tw, r);
+        const double gr = bench_median(tgr, r), ch = bench_median(tch, r);
+        printf("%5d %4d %4d %5d | %9.4f %9.4f | %9.4f %9.4f | %7.1f %7.1f %7.1f | %5d %8.1e\n", n,
+               mc, L, N, 1e3 * c, 1e3 * w, 1e3 * gr, 1e3 * ch, c / gr, c / ch, w / gr, nfree, kk);
+        if (kk > 1e-10) bad++;
+        fflush(stdout);
+    }
+    if (bad) printf("FAILED: %d realistic QP solves without a KKT certificate (1e-10)\n", bad);
+    return bad;
+}
+
 int main(int argc, char **argv)
 {
+    int real_only = argc > 1 && strcmp(argv[1], "-r") == 0;
+    if (real_only) argc--, argv++;
     const int reps = argc > 1 ? atoi(argv[1]) : 20;
+    if (real_only) return real_table(reps) ? 1 : 0;
     // (n, mc, L): steering QPs (L = 0) and stationarity QPs up to L (1 + mc) <= 400
     const int cases[][3] = {{5, 13, 0},  {5, 20, 0},  {50, 20, 0},  {5, 13, 1},   {5, 16, 10},
                             {5, 20, 19}, {10, 3, 20}, {20, 1, 100}, {100, 3, 100}};
@@ -258,5 +426,6 @@ int main(int argc, char **argv)
         fflush(stdout);
     }
     if (bad) printf("FAILED: %d box QP solves without a KKT certificate (1e-8)\n", bad);
+    bad += real_table(reps);
     return bad ? 1 : 0;
 }
