@@ -489,7 +489,10 @@ static int run_load(run_ctx *r)
         }
         if (resume_check(r, &r->prev, path)) return APP_EXIT_USAGE;
     }
-    if (r->c->normalize_objective) {
+    /* MMA always: the weight of its artificial variables (mma_c = 1000) must exceed the
+     * multipliers, and a volume multiplier is about p c / volfrac in units of the compliance
+     * (1e4 to 1e5 for compliances of 1e3 to 1e4, where MMA never became feasible) */
+    if (r->c->normalize_objective || r->c->solver.method == NCVX_MMA) {
         if (o->resume_dir) {
             app_chain_set_scale(r->ch, bitsd(r->prev.checkpoint.words[CW_SCALE]));
         } else {

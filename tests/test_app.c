@@ -543,6 +543,31 @@ static void make_tmp(void)
     assert_non_null(mkdtemp(tmp_root));
 }
 
+/* Pixels + MMA on a problem with a compliance of about 1e3 (paper's MMA: 1236.1 after 1000
+ * evaluations): its volume multiplier, about p c / volfrac ~ 7e3, exceeds MMA's weight of the
+ * artificial variable (1000), so unscaled the subproblems keep the volume violated and the run
+ * reports its starting design (7123 after 40 evaluations). The app divides the compliance by its
+ * starting value for MMA: 1258 after 40 evaluations, feasible. */
+static void test_mma_compliance_units(void **state)
+{
+    (void)state;
+    app_config *c = cfg_new();
+    char err[1024];
+    const char *text = "problem: {benchmark: mbb_beam_192x32_0.5}\n"
+                       "parameterization: {kind: pixel}\ndensity_map: pixel\n"
+                       "constraints: {volume: le}\nmethod: {name: mma}\n"
+                       "budget: {evaluations: 40, iterations: 40}\n";
+    if (load(c, text, 0, NULL, err)) fail_msg("%s", err);
+    app_run_opts o = {.quiet = 1, .no_outputs = 1, .log = stderr};
+    app_run_result res;
+    assert_int_equal(app_run(c, &o, &res), APP_EXIT_OK);
+    fprintf(stderr, "mma on mbb_beam_192x32_0.5: c = %.2f after %ld evaluations\n", res.compliance,
+            res.evals);
+    assert_true(res.violation <= 1e-6);
+    assert_true(res.compliance < 1.1 * 1236.1);
+    cfg_free(c);
+}
+
 /* top88 (Andreassen et al. 2011) on the 60 x 20 half MBB beam, OC, stop when the largest
  * change < 0.01. The published compliances are for rmin = 0.04 nelx = 2.4: c = 216.81 with
  * the sensitivity filter (ft = 1) and c = 233.71 with the density filter (ft = 2). OC is
@@ -1435,6 +1460,7 @@ int main(void)
         cmocka_unit_test(test_chain_sigmoid_mean_volume),
         cmocka_unit_test(test_chain_benchmark_c0),
         cmocka_unit_test(test_top88_mbb),
+        cmocka_unit_test(test_mma_compliance_units),
         cmocka_unit_test(test_outputs_roundtrip),
         cmocka_unit_test(test_resume_equals_uninterrupted),
         cmocka_unit_test(test_resume_other_problem),

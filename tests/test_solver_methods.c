@@ -699,55 +699,6 @@ static void test_resource_oc_mma(void **state)
     run_resource(NCVX_MMA, 1, 1e-7);
 }
 
-/* The resource problem in the units of a compliance (c scaled by 1e4): the volume multiplier
- * is then about 1e6, far above MMA's least weight of the artificial variable (mma_c = 1000).
- * With the weight raised above the multiplier estimate (the default) MMA still reaches the
- * closed-form optimum; with the weight fixed at 1000 (mma_c_fixed) its subproblems keep
- * trading volume for f and it never gets near the optimum. */
-static void test_mma_objective_units(void **state)
-{
-    (void)state;
-    enum { N = 12 };
-    double c[N], lo[N], hi[N], xs[N], ssum = 0;
-    for (int j = 0; j < N; j++) {
-        c[j] = 1e4 * RC[j];
-        lo[j] = 0.01, hi[j] = 1;
-        ssum += sqrt(c[j]);
-    }
-    ctx u = {.n = N, .c = c, .V = 3};
-    for (int j = 0; j < N; j++)
-        xs[j] = u.V * sqrt(c[j]) / ssum;
-    const double fs = ssum * ssum / u.V;
-    ncvx_problem p = {.n = N, .n_ineq = 1, .eval = resource, .lower = lo, .upper = hi, .user = &u};
-    for (int unscaled = 0; unscaled < 2; unscaled++) {
-        ncvx_settings s = quiet(NCVX_MMA);
-        s.opt_tol = 1e-6 * 1e4; /* run_resource's 1e-6 in the units of this f */
-        s.maxit = 300;
-        s.mma_c_fixed = unscaled;
-        double x[N];
-        for (int j = 0; j < N; j++)
-            x[j] = 0.25;
-        ncvx_solver *sv = NULL;
-        assert_int_equal(ncvx_create(&sv, &p, &s), NCVX_OK);
-        ncvx_info info;
-        assert_int_equal(ncvx_solve(sv, x, &info), NCVX_OK);
-        ncvx_destroy(sv);
-        double ef = fabs(info.f - fs) / fs, ex = max_abs_diff(x, xs, N);
-        if (!unscaled) {
-            add_row("resource (x 1e4)", NCVX_MMA, &info, ef, ex);
-            if (!(ef <= 1e-7 && ex <= 1e-7))
-                fail_msg("scaled MMA: f = %.12g vs %.12g, |x - x*| = %.3g, term %d, iters %d",
-                         info.f, fs, ex, info.term, info.iters);
-            assert_true(info.viol_ineq <= 1e-6);
-            assert_true(info.term == NCVX_TERM_STATIONARY || info.term == NCVX_TERM_STEP_TOL);
-        } else {
-            /* the best feasible point stays far from the optimum (x0 is feasible: sum = V) */
-            if (!(ef > 1e-3)) fail_msg("unscaled MMA reached f = %.12g (f* = %.12g)", info.f, fs);
-            assert_true(info.term != NCVX_TERM_STATIONARY);
-        }
-    }
-}
-
 /* OC's move limit: the first step moves no variable by more than move * (hi - lo). */
 static int first_step_check(const ncvx_iterate *it, void *user)
 {
@@ -1449,7 +1400,6 @@ int main(void)
         cmocka_unit_test(test_hs_penalty_exact),
         cmocka_unit_test(test_hs_mma),
         cmocka_unit_test(test_resource_oc_mma),
-        cmocka_unit_test(test_mma_objective_units),
         cmocka_unit_test(test_oc_move_limit),
         cmocka_unit_test(test_projgrad),
         cmocka_unit_test(test_project_box),

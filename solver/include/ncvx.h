@@ -211,11 +211,10 @@ typedef struct {
     double mma_asydecr; ///< 0.7
     double mma_raa0;    ///< 1e-5
     double mma_albefa;  ///< 0.1
-    double mma_c;       ///< 1000: the least weight c_i of the artificial variables y_i
-    int mma_c_fixed;    ///< 0 (default): c_i = max(mma_c, 10 |g.a_i| / |a_i|^2) at each
-                        ///< iteration (g the gradient of f, a_i of constraint i: a multiplier
-                        ///< estimate), so that c_i outweighs the multipliers whatever the units
-                        ///< of f; 1: c_i = mma_c (Svanberg's fixed weight, which wants f scaled)
+    double mma_c;       ///< 1000: weight c_i of the artificial variables y_i; it must exceed the
+                  ///< multipliers, so scale f to about 1 (Svanberg), e.g. divide it by |f(x0)|:
+                  ///< a compliance of 1e4 has volume multipliers near 1e5, and unscaled the
+                  ///< subproblems keep the constraint violated for good
 
     /* output */
     /** 0 silent, 1 iteration table (default), 2 debug. The table has the same columns for

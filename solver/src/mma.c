@@ -1,8 +1,7 @@
 // solver/src/mma.c: NCVX_MMA, the Method of Moving Asymptotes (Svanberg 1987; the 2002/2007
 // "mmasub" update of asymptotes and move limits) with its subproblem solved by the
 // primal-dual interior point method of Svanberg's "subsolv". Constants a0 = 1, a_i = 0,
-// c_i = settings.mma_c, d_i = 1 (Svanberg's recommended standard form), c_i raised above an
-// estimate of the multiplier of constraint i at every iteration (settings.mma_c_fixed).
+// c_i = settings.mma_c, d_i = 1 (Svanberg's recommended standard form).
 #include <math.h>
 #include <stdlib.h>
 
@@ -310,10 +309,8 @@ static void mmasub(ncvx_classic *w, int k, double *xnew)
     }
     for (int i = 0; i < m; i++) {
         const double *Ji = ms->mJ + (size_t)i * n;
-        double *Pi = S.P + (size_t)i * n, *Qi = S.Q + (size_t)i * n, bi = 0, ga = 0, aa = 0;
+        double *Pi = S.P + (size_t)i * n, *Qi = S.Q + (size_t)i * n, bi = 0;
         for (int j = 0; j < n; j++) {
-            ga += ms->mg[j] * Ji[j];
-            aa += Ji[j] * Ji[j];
             double rng = xmax[j] - xmin[j], xmamiinv = 1.0 / fmax(rng, 1e-5);
             double ux1 = ms->upp[j] - xv[j], xl1 = xv[j] - ms->low[j];
             double p = fmax(Ji[j], 0), q = fmax(-Ji[j], 0);
@@ -323,13 +320,7 @@ static void mmasub(ncvx_classic *w, int k, double *xnew)
             bi += Pi[j] / ux1 + Qi[j] / xl1;
         }
         S.b[i] = bi - ms->mci[i];
-        /* y_i > 0 in the subproblem's optimum unless c_i exceeds the multiplier of constraint
-         * i: with a compliance of 1e4 a volume multiplier is about 1e5 and a fixed c_i = 1000
-         * trades feasibility for f for good. |g.a_i| / |a_i|^2 is the multiplier that makes
-         * g + lam a_i smallest; ten times it, never below mma_c. */
-        double est = aa > 0 ? fabs(ga) / aa : 0;
-        S.c[i] =
-            st->mma_c_fixed || !(10 * est > st->mma_c) || !isfinite(est) ? st->mma_c : 10 * est;
+        S.c[i] = st->mma_c; /* must exceed the multiplier of constraint i: see ncvx.h */
     }
     S.low = ms->low;
     S.upp = ms->upp;
@@ -569,7 +560,6 @@ static ncvx_status mma_check(const ncvx_problem *p, const ncvx_settings *s)
     NCVX_BAD_SETTING(!(s->mma_raa0 > 0) || !isfinite(s->mma_raa0), "mma_raa0");
     NCVX_BAD_SETTING(!(s->mma_albefa > 0 && s->mma_albefa < 1), "mma_albefa");
     NCVX_BAD_SETTING(!(s->mma_c > 0) || !isfinite(s->mma_c), "mma_c");
-    NCVX_BAD_SETTING(s->mma_c_fixed != 0 && s->mma_c_fixed != 1, "mma_c_fixed");
     return ncvx_mma_check(p, s);
 }
 
