@@ -193,6 +193,27 @@ typedef struct {
     int *iw, *st;
 } qp_ws;
 
+/* G = A A' for the N rows of A (n columns each): the Gram matrix of gradient samples. */
+static void gram(int N, int n, const double *A, double *G)
+{
+    for (int a = 0; a < N; a++)
+        for (int b = 0; b < N; b++) {
+            double acc = 0;
+            for (int i = 0; i < n; i++)
+                acc += A[(size_t)a * n + i] * A[(size_t)b * n + i];
+            G[(size_t)b * N + a] = acc;
+        }
+}
+
+/* The scale of a box QP's KKT residual: max(1, max_j G_jj + |g_j|). */
+static double qp_scale(int N, const double *G, const double *g)
+{
+    double sc = 1;
+    for (int j = 0; j < N; j++)
+        sc = fmax(sc, G[(size_t)j * N + j] + fabs(g[j]));
+    return sc;
+}
+
 static qp_ws ws_new(int n)
 {
     qp_ws s = {malloc(ncvx_qp_box_work_size(n) * sizeof(double)),
@@ -300,17 +321,9 @@ static void test_qp_box_random(void **state)
             hi[j] = c == 0 ? 0.7 : 1;
             g[j] = c == 0 ? 0 : test_uniform(&seed) - 0.6;
         }
-        for (int a = 0; a < N; a++)
-            for (int b = 0; b < N; b++) {
-                double acc = 0;
-                for (int i = 0; i < n; i++)
-                    acc += A[(size_t)a * n + i] * A[(size_t)b * n + i];
-                G[(size_t)b * N + a] = acc;
-            }
+        gram(N, n, A, G);
         qp_ws s = ws_new(N);
-        double nu, sc = 1;
-        for (int j = 0; j < N; j++)
-            sc = fmax(sc, G[(size_t)j * N + j] + fabs(g[j]));
+        double nu, sc = qp_scale(N, G, g);
         assert_int_equal(ncvx_qp_box(N, G, g, lo, hi, e, 0.7, y, s.st, 0, &nu, s.w, s.iw), 0);
         assert_true(kkt_box(N, G, g, lo, hi, e, 0.7, y, nu) <= 1e-12 * sc);
         // warm start after a change of the linear term (as the proximal iterations do)
@@ -380,17 +393,9 @@ static void test_qp_box_clustered(void **state)
                 g[j] = c == 0 ? 0 : -cv[c];
             }
         }
-        for (int a = 0; a < N; a++)
-            for (int b = 0; b < N; b++) {
-                double acc = 0;
-                for (int i = 0; i < n; i++)
-                    acc += A[(size_t)a * n + i] * A[(size_t)b * n + i];
-                G[(size_t)b * N + a] = acc;
-            }
+        gram(N, n, A, G);
         qp_ws s = ws_new(N);
-        double nu, sc = 1;
-        for (int j = 0; j < N; j++)
-            sc = fmax(sc, G[(size_t)j * N + j] + fabs(g[j]));
+        double nu, sc = qp_scale(N, G, g);
         assert_int_equal(ncvx_qp_box(N, G, g, lo, hi, e, 0.5, y, s.st, 0, &nu, s.w, s.iw), 0);
         assert_true(kkt_box(N, G, g, lo, hi, e, 0.5, y, nu) <= 1e-10 * sc);
         for (int j = 0; j < N; j++)
