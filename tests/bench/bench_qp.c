@@ -204,6 +204,18 @@ static double kkt(const qp *q, const double *y, double nu)
 
 /* the previous path: Goldfarb-Idnani on G + delta I with proximal-point iterations (as
  * bfgssqp.c's qp_robust), bounds as 2N inequality rows */
+/* A proximal-point iteration has settled when y moved by at most 1e-13 of its size; yp <- y. */
+static int prox_settled(int N, const double *y, double *yp)
+{
+    double dy = 0, ym = 1;
+    for (int i = 0; i < N; i++) {
+        dy = fmax(dy, fabs(y[i] - yp[i]));
+        ym = fmax(ym, fabs(y[i]));
+        yp[i] = y[i];
+    }
+    return dy <= 1e-13 * ym;
+}
+
 static int solve_gi(const qp *q, double *y, double *Ci, double *ci0, double *Rinv, double *Gs,
                     double *gs, double *yp, double *work, int *iwork)
 {
@@ -237,13 +249,7 @@ static int solve_gi(const qp *q, double *y, double *Ci, double *ci0, double *Rin
         rc = ncvx_qp_solve_factored(N, Rinv, gs, me, q->e, &b, 2 * N, Ci, ci0, y, NULL, NULL, work,
                                     iwork);
         if (rc != 0) return rc;
-        double dy = 0, ym = 1;
-        for (int i = 0; i < N; i++) {
-            dy = fmax(dy, fabs(y[i] - yp[i]));
-            ym = fmax(ym, fabs(y[i]));
-            yp[i] = y[i];
-        }
-        if (dy <= 1e-13 * ym) break;
+        if (prox_settled(N, y, yp)) break;
     }
     return rc;
 }
@@ -269,13 +275,7 @@ static int solve_box_prox(const qp *q, double *y, double *Gs, double *gs, double
         rc = ncvx_qp_box(N, Gs, gs, q->lo, q->hi, q->has_e ? q->e : NULL, q->b, y, status, it > 0,
                          NULL, work, iwork);
         if (rc != 0) return rc;
-        double dy = 0, ym = 1;
-        for (int i = 0; i < N; i++) {
-            dy = fmax(dy, fabs(y[i] - yp[i]));
-            ym = fmax(ym, fabs(y[i]));
-            yp[i] = y[i];
-        }
-        if (dy <= 1e-13 * ym) break;
+        if (prox_settled(N, y, yp)) break;
     }
     return rc;
 }
