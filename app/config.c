@@ -86,6 +86,10 @@ static const app_name strategy_v[] = {
      "budget.evaluations, then the remaining evaluations polish the pixels of its density (same "
      "filter, penalty and volfrac, volume <= volfrac explicit) with polish_method; every FE "
      "solve of both phases counts"},
+    {"continuation",
+     "pixels of polish_method from the uniform start, the SIMP exponent raised from p_start to "
+     "material.p in p_levels steps (the last, at material.p, with the rest of the budget); every "
+     "FE solve counts"},
 };
 const app_names app_strategy_kind_names = {NAMES(strategy_v), NULL};
 
@@ -414,6 +418,14 @@ static const key KEYS[] = {
     {"strategy.polish_method", T_ENUM, OFF(strategy_polish), 0, "mma", NORANGE,
      &app_polish_method_names,
      "method of the pixel polish (neural-polish), with its default settings"},
+    {"strategy.p_start", T_DOUBLE, OFF(strategy_p_start), 0, "0", 0, 10, NULL,
+     "SIMP exponent of the first pixel level (continuation, neural-polish; 0 = material.p, "
+     "no continuation)"},
+    {"strategy.p_levels", T_INT, OFF(strategy_p_levels), 0, "5", 2, 100, NULL,
+     "number of SIMP exponents from p_start to material.p, evenly spaced"},
+    {"strategy.continuation_fraction", T_DOUBLE, OFF(strategy_continuation_fraction), 0, "0.5",
+     0.01, 0.99, NULL,
+     "share of the pixel evaluations spent below material.p, split evenly among those levels"},
     /* outputs */
     {"outputs.dir", T_STR, OFF(out_dir), sizeof(((app_config *)0)->out_dir), "\"\"", NORANGE, NULL,
      "output folder (empty = results/<config name>)"},

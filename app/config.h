@@ -37,7 +37,11 @@ typedef enum { APP_VOL_AUTO = 0, APP_VOL_NONE, APP_VOL_LE, APP_VOL_EQ } app_volu
 typedef enum { APP_SYM_NONE = 0, APP_SYM_X, APP_SYM_Y } app_symmetry;
 
 /** Design strategy (app/strategy.h): one solver run, or a neural phase then a pixel polish. */
-typedef enum { APP_STRATEGY_SINGLE = 0, APP_STRATEGY_NEURAL_POLISH } app_strategy_kind;
+typedef enum {
+    APP_STRATEGY_SINGLE = 0,
+    APP_STRATEGY_NEURAL_POLISH,
+    APP_STRATEGY_CONTINUATION
+} app_strategy_kind;
 /** Method of the polish phase. */
 typedef enum { APP_POLISH_MMA = 0, APP_POLISH_OC } app_polish_method;
 /** Component of the limited displacement. */
@@ -148,6 +152,9 @@ typedef struct {
     int strategy;                    ///< app_strategy_kind
     double strategy_neural_fraction; ///< share of budget.evaluations for the neural phase
     int strategy_polish;             ///< app_polish_method
+    double strategy_p_start;         ///< first SIMP exponent of the pixel phase (0 = material.p)
+    int strategy_p_levels;           ///< exponents from p_start to material.p (>= 2 with p_start)
+    double strategy_continuation_fraction; ///< share of the pixel budget below material.p
 
     /* outputs */
     char out_dir[512]; ///< "" = results/<name>

@@ -61,7 +61,7 @@ static const char *RENDER_USAGE = "usage: topopt render RESULT.h5 [--png FILE] [
 static const char *SUITE_USAGE =
     "usage: topopt suite [--filter PATTERN] [--methods M,...] [--seeds LIST] [--steps N]\n"
     "                    [--jobs N] [--out DIR] [--small|--large] [--resume] [--report]\n"
-    "                    [--list] [--threads N]\n"
+    "                    [--list] [--threads N] [--set key=value]...\n"
     "       mpirun -n N topopt suite ...   (MPI task farm, if built with MPI)\n"
     "\n"
     "Run the problems of configs/benchmarks/hoyer2019/problems.json, each with every method\n"
@@ -85,7 +85,9 @@ static const char *SUITE_USAGE =
     "                    (a suite still running or cut short; the others show as not run)\n"
     "  --list            print the problem names and exit\n"
     "  --threads N       threads of the whole suite, divided among the --jobs workers\n"
-    "                    (default: each worker the auto count, 1, at most cores / jobs)\n";
+    "                    (default: each worker the auto count, 1, at most cores / jobs)\n"
+    "  --set key=value   override a config key of every task (as run --set), repeatable;\n"
+    "                    --resume keeps only results made with the same overrides\n";
 
 static int usage_error(const char *msg, const char *usage)
 {
@@ -250,10 +252,11 @@ static int cmd_render(int argc, char **argv)
     return APP_EXIT_OK;
 }
 
-static int cmd_suite(int argc, char **argv)
+static int suite_args(int argc, char **argv, char **sets)
 {
     app_suite_opts o = {.steps = 1000, .jobs = 1};
     int list = 0;
+    o.sets = sets;
     for (int i = 0; i < argc; i++) {
         const char *s = argv[i];
         long v;
@@ -299,6 +302,10 @@ static int cmd_suite(int argc, char **argv)
             o.resume = 1;
         } else if (!strcmp(s, "--quiet")) {
             o.quiet = 1;
+        } else if (!strcmp(s, "--set") && i + 1 < argc) {
+            sets[o.n_sets++] = argv[++i];
+        } else if (!strncmp(s, "--set=", 6)) {
+            sets[o.n_sets++] = argv[i] + 6;
         } else if (!strcmp(s, "--list")) {
             list = 1;
         } else {
@@ -323,6 +330,15 @@ static int cmd_suite(int argc, char **argv)
         return APP_EXIT_OK;
     }
     return app_suite(&o);
+}
+
+static int cmd_suite(int argc, char **argv)
+{
+    char **sets = calloc((size_t)argc + 1, sizeof *sets);
+    if (!sets) return usage_error("out of memory", SUITE_USAGE);
+    int rc = suite_args(argc, argv, sets);
+    free(sets);
+    return rc;
 }
 
 int main(int argc, char **argv)

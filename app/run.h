@@ -78,6 +78,8 @@ typedef struct {
     int resume;             ///< 1 = keep the problems OUT already holds a finished row of
     int threads;            ///< threads of the whole suite, divided among the jobs (0 = auto)
     int quiet;
+    int n_sets;        ///< config overrides of every task (key=value, as `run --set`)
+    char *const *sets; ///< n_sets strings; --resume keeps only rows made with the same ones
 } app_suite_opts;
 
 /** Run the suite: one task per problem x method x seed, each into OUT/<problem>/<method>/

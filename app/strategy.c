@@ -145,6 +145,14 @@ static int polish_config(const app_config *c, app_config *p)
     return 0;
 }
 
+/* The SIMP exponent of pixel level l of L (evenly spaced from strategy.p_start to material.p;
+ * L == 1: material.p). */
+static double level_penalty(const app_config *c, int l, int L)
+{
+    if (L == 1 || l == L - 1) return c->penal;
+    return c->strategy_p_start + (c->penal - c->strategy_p_start) * (double)l / (double)(L - 1);
+}
+
 int app_strategy_run_info(const app_config *c, const app_run_opts *o, app_run_result *res,
                           app_strategy_info *info)
 {
@@ -160,26 +168,41 @@ int app_strategy_run_info(const app_config *c, const app_run_opts *o, app_run_re
     char err[1024], dir[1024];
     app_strategy_info si;
     memset(&si, 0, sizeof si);
+    const char *kind = app_name_str(&app_strategy_kind_names, c->strategy);
+    int neural = c->strategy == APP_STRATEGY_NEURAL_POLISH;
 
     if (o->resume_dir) {
         fprintf(stderr,
                 "topopt: --resume: strategy.kind %s keeps no checkpoint; run it again "
                 "from the start (or resume a strategy.kind: single run)\n",
-                app_name_str(&app_strategy_kind_names, c->strategy));
+                kind);
         return APP_EXIT_USAGE;
     }
-    if (c->strategy != APP_STRATEGY_NEURAL_POLISH) {
+    if (c->strategy != APP_STRATEGY_NEURAL_POLISH && c->strategy != APP_STRATEGY_CONTINUATION) {
         fprintf(stderr, "topopt: unknown strategy %d\n", c->strategy);
         return APP_EXIT_FAILED;
     }
-    if (c->solver.max_evals < 5) {
-        fprintf(stderr, "topopt: strategy.kind neural-polish needs budget.evaluations >= 5 (it "
-                        "splits the evaluations between its phases)\n");
+    if (c->strategy_p_start > c->penal) {
+        fprintf(stderr,
+                "topopt: strategy.p_start %g is above material.p %g: the continuation raises the "
+                "exponent to material.p (allowed: 0 < p_start <= material.p, or 0 for none)\n",
+                c->strategy_p_start, c->penal);
+        return APP_EXIT_USAGE;
+    }
+    int levels =
+        c->strategy_p_start > 0 && c->strategy_p_start < c->penal ? c->strategy_p_levels : 1;
+    if (c->solver.max_evals < 5 + 2 * levels) {
+        fprintf(stderr,
+                "topopt: strategy.kind %s needs budget.evaluations >= %d (it splits the "
+                "evaluations between its %d phases)\n",
+                kind, 5 + 2 * levels, levels + neural);
         return APP_EXIT_USAGE;
     }
     if (c->keep_state || c->checkpoint_every > 0 || c->frames_every > 0)
-        fprintf(stderr, "topopt: warning: strategy.kind neural-polish writes no checkpoints or "
-                        "frames (outputs.keep_state, checkpoint_every, frames_every ignored)\n");
+        fprintf(stderr,
+                "topopt: warning: strategy.kind %s writes no checkpoints or frames "
+                "(outputs.keep_state, checkpoint_every, frames_every ignored)\n",
+                kind);
     if (c->out_dir[0])
         snprintf(dir, sizeof dir, "%s", c->out_dir);
     else
@@ -190,36 +213,48 @@ int app_strategy_run_info(const app_config *c, const app_run_opts *o, app_run_re
         goto done;
     }
     pc = &polish;
-    if (app_chain_create(&ch1, c, err, sizeof err) || app_chain_create(&ch2, pc, err, sizeof err)) {
+    pc->penal = level_penalty(c, 0, levels);
+    if ((neural && app_chain_create(&ch1, c, err, sizeof err)) ||
+        app_chain_create(&ch2, pc, err, sizeof err)) {
         fprintf(stderr, "topopt: %s\n", err);
         goto done;
     }
-    int n1 = app_chain_num_params(ch1), n2 = app_chain_num_params(ch2);
+    int n1 = neural ? app_chain_num_params(ch1) : 1, n2 = app_chain_num_params(ch2);
     theta = malloc(sizeof(double) * (size_t)n1);
     x = malloc(sizeof(double) * (size_t)n2);
     static const char *const extra_names[2] = {"phase", "stationarity"};
-    int cap = c->solver.maxit + 4;
+    int cap = c->solver.maxit + 4 * (levels + 1);
     if (cap > 100000) cap = 100000;
     if (!theta || !x || app_history_init(&s.hist, 0, NULL, 2, extra_names, cap) != APP_IO_OK) {
         fprintf(stderr, "topopt: out of memory\n");
         goto done;
     }
-    if (app_chain_init_params(ch1, theta)) {
+    if (app_chain_init_params(neural ? ch1 : ch2, neural ? theta : x)) {
         fprintf(stderr, "topopt: parameter initialization failed\n");
         goto done;
     }
     long budget = c->solver.max_evals;
-    long n_neural = (long)floor(c->strategy_neural_fraction * (double)budget);
-    if (n_neural < 3) n_neural = 3;
-    if (n_neural > budget - 2) n_neural = budget - 2;
+    long n_neural = 0;
+    if (neural) {
+        n_neural = (long)floor(c->strategy_neural_fraction * (double)budget);
+        if (n_neural < 3) n_neural = 3;
+        if (n_neural > budget - 2 * levels) n_neural = budget - 2 * levels;
+    }
+    long n_below = (long)floor(c->strategy_continuation_fraction * (double)(budget - n_neural) /
+                               (double)(levels > 1 ? levels - 1 : 1));
+    if (n_below < 2) n_below = 2;
     if (!o->quiet) {
-        fprintf(log,
-                "%s: %dx%d grid, volfrac %.3g, neural-polish: %s parameterization (%d variables) "
-                "with %s for %ld evaluations, then pixel %s for the rest of %ld -> %s\n",
-                c->name, c->width, c->height, c->volfrac,
-                app_name_str(&app_param_kind_names, c->param_kind), n1,
-                ncvx_method_str(c->solver.method), n_neural, ncvx_method_str(pc->solver.method),
-                budget, o->no_outputs ? "(no outputs)" : dir);
+        fprintf(log, "%s: %dx%d grid, volfrac %.3g, %s: ", c->name, c->width, c->height, c->volfrac,
+                kind);
+        if (neural)
+            fprintf(log, "%s parameterization (%d variables) with %s for %ld evaluations, then ",
+                    app_name_str(&app_param_kind_names, c->param_kind), n1,
+                    ncvx_method_str(c->solver.method), n_neural);
+        fprintf(log, "pixel %s", ncvx_method_str(pc->solver.method));
+        if (levels > 1)
+            fprintf(log, " at p = %g .. %g in %d levels (%ld evaluations each below %g)",
+                    level_penalty(c, 0, levels), c->penal, levels, n_below, c->penal);
+        fprintf(log, " for the rest of %ld -> %s\n", budget, o->no_outputs ? "(no outputs)" : dir);
         fflush(log);
     }
     if (!o->no_outputs && app_io_mkdirs(dir, err, sizeof err) != APP_IO_OK) {
@@ -227,62 +262,105 @@ int app_strategy_run_info(const app_config *c, const app_run_opts *o, app_run_re
         goto done;
     }
     double t0 = app_now();
+    ncvx_info i1, i2;
+    memset(&i1, 0, sizeof i1);
+    memset(&i2, 0, sizeof i2);
+    ncvx_info *last = &i1;
+    app_chain_fields fl;
+    long used = 0;                  /* FE solves of finished phases */
+    int iters = 0, iters_total = 0; /* history offset; the phases' iterations */
 
-    /* phase 1: the neural (or given) parameterization; its normalization solve counts */
-    s.phase = 1;
-    if (c->normalize_objective) {
-        double f0;
-        if (app_chain_eval(theta, &f0, NULL, NULL, NULL, NULL, NULL, ch1)) {
-            fprintf(stderr, "topopt: the starting design cannot be evaluated\n");
+    if (neural) {
+        /* phase 1: the neural (or given) parameterization; its normalization solve counts */
+        s.phase = 1;
+        if (c->normalize_objective) {
+            double f0;
+            if (app_chain_eval(theta, &f0, NULL, NULL, NULL, NULL, NULL, ch1)) {
+                fprintf(stderr, "topopt: the starting design cannot be evaluated\n");
+                goto done;
+            }
+            app_chain_set_scale(ch1, f0);
+        }
+        s.evals_base = app_chain_fem_solves(ch1);
+        /* one solve of the neural share is kept for the hand-over below */
+        if (run_phase(&s, ch1, c, n_neural - 1 - s.evals_base, theta, &i1)) goto done;
+        iters = i1.iters + 1;
+        iters_total = i1.iters;
+
+        /* hand-over: the raw density of phase 1's best point starts the pixels; this solve also
+         * gives the neural design's compliance, and counts */
+        if (app_chain_fields_at(ch1, theta, &fl)) {
+            fprintf(stderr, "topopt: evaluation of the neural design failed\n");
             goto done;
         }
-        app_chain_set_scale(ch1, f0);
+        si.neural_compliance = fl.compliance;
+        si.neural_volume = fl.volume;
+        si.neural_evals = used = app_chain_fem_solves(ch1);
+        if (app_chain_pixels_from_density(ch2, fl.rho_raw, x)) {
+            fprintf(stderr, "topopt: the polish phase is not a pixel chain\n");
+            goto done;
+        }
+        if (!o->quiet)
+            fprintf(log, "neural phase: compliance %.6g  volume %.4f  %ld evaluations; polishing\n",
+                    si.neural_compliance, si.neural_volume, si.neural_evals);
     }
-    s.evals_base = app_chain_fem_solves(ch1);
-    ncvx_info i1, i2;
-    /* one solve of the neural share is kept for the hand-over below */
-    if (run_phase(&s, ch1, c, n_neural - 1 - s.evals_base, theta, &i1)) goto done;
 
-    /* hand-over: the raw density of phase 1's best point starts the pixels; this solve also
-     * gives the neural design's compliance, and counts */
-    app_chain_fields fl;
-    if (app_chain_fields_at(ch1, theta, &fl)) {
-        fprintf(stderr, "topopt: evaluation of the neural design failed\n");
-        goto done;
-    }
-    si.neural_compliance = fl.compliance;
-    si.neural_volume = fl.volume;
-    si.neural_evals = app_chain_fem_solves(ch1);
-    if (app_chain_pixels_from_density(ch2, fl.rho_raw, x)) {
-        fprintf(stderr, "topopt: the polish phase is not a pixel chain\n");
-        goto done;
-    }
-    /* the polish sees f = compliance / the neural compliance: O(1), so that MMA's weight of the
-     * artificial variables (mma_c = 1000) exceeds the volume multiplier (about c / volfrac
-     * unscaled) and the polish is driven back to volfrac when the neural design exceeds it
-     * (measured: unscaled, MMA settled 0.8 % above volfrac on bridge_deck) */
-    app_chain_set_scale(ch2, si.neural_compliance);
-    if (!o->quiet)
-        fprintf(log, "neural phase: compliance %.6g  volume %.4f  %ld evaluations; polishing\n",
-                si.neural_compliance, si.neural_volume, si.neural_evals);
-
-    /* phase 2: pixel polish with what is left of the budget */
-    ncvx_info *last = &i1;
-    memset(&i2, 0, sizeof i2);
-    if (!s.halted && budget - si.neural_evals >= 2) {
-        s.phase = 2;
-        s.evals_base = si.neural_evals;
-        s.iter_base = i1.iters + 1;
+    /* pixel levels with what is left of the budget; each sees f = compliance / its value at the
+     * level's start: O(1), so that MMA's weight of the artificial variables (mma_c = 1000)
+     * exceeds the volume multiplier (about c / volfrac unscaled) and the polish is driven back
+     * to volfrac when the neural design exceeds it (measured: unscaled, MMA settled 0.8 % above
+     * volfrac on bridge_deck) */
+    for (int l = 0; l < levels && !s.halted; l++) {
+        if (l > 0) {
+            used += app_chain_fem_solves(ch2);
+            app_chain_destroy(ch2);
+            ch2 = NULL;
+            pc->penal = level_penalty(c, l, levels);
+            if (app_chain_create(&ch2, pc, err, sizeof err)) {
+                fprintf(stderr, "topopt: %s\n", err);
+                goto done;
+            }
+        }
+        long end = l == levels - 1 ? budget : used + n_below;
+        if (end - used < 2) break;
+        double scale = si.neural_compliance;
+        if (!neural || levels > 1) { /* the level's starting compliance: one counted solve */
+            app_chain_set_scale(ch2, 1);
+            if (app_chain_eval(x, &scale, NULL, NULL, NULL, NULL, NULL, ch2) || !(scale > 0)) {
+                fprintf(stderr, "topopt: the design at the start of level %d cannot be evaluated\n",
+                        l + 1);
+                goto done;
+            }
+        }
+        app_chain_set_scale(ch2, scale);
+        s.phase = 2 + l;
+        s.evals_base = used;
+        s.iter_base = iters;
         s.t_base = app_now() - t0;
-        if (run_phase(&s, ch2, pc, budget - si.neural_evals, x, &i2)) goto done;
+        if (run_phase(&s, ch2, pc, end - used - app_chain_fem_solves(ch2), x, &i2)) goto done;
+        iters += i2.iters + 1;
+        iters_total += i2.iters;
         last = &i2;
+        if (!o->quiet && levels > 1)
+            fprintf(log, "level %d (p = %g): compliance %.6g after %ld evaluations\n", l + 1,
+                    pc->penal, i2.f * scale, used + app_chain_fem_solves(ch2));
     }
-    si.polish_evals = app_chain_fem_solves(ch2);
+    si.polish_evals = used + app_chain_fem_solves(ch2) - si.neural_evals;
     si.fem_solves = si.neural_evals + si.polish_evals;
     double elapsed = app_now() - t0;
+    if (pc->penal != c->penal) { /* cut short below material.p: report at material.p */
+        app_chain_destroy(ch2);
+        ch2 = NULL;
+        pc->penal = c->penal;
+        if (app_chain_create(&ch2, pc, err, sizeof err)) {
+            fprintf(stderr, "topopt: %s\n", err);
+            goto done;
+        }
+    }
 
-    /* the reported design: the polished pixels (the polish starts from the neural design and
-     * keeps its best feasible point, so it is never worse than a feasible neural design) */
+    /* the reported design: the last level's pixels (the polish starts from the neural design and
+     * keeps its best feasible point, so without continuation it is never worse than a feasible
+     * neural design) */
     if (app_chain_fields_at(ch2, x, &fl)) {
         fprintf(stderr, "topopt: evaluation of the final design failed\n");
         goto done;
@@ -296,18 +374,19 @@ int app_strategy_run_info(const app_config *c, const app_run_opts *o, app_run_re
     if (!o->no_outputs && write_outputs(&s, ch2, x, dir, &fl, last->term, status)) goto done;
     fprintf(log,
             "%s: compliance %.6g  volume %.4f  violation %.2e  evaluations %ld  iterations %d  "
-            "time %.2f s  (neural-polish: %s; neural %.6g after %ld evaluations)%s%s\n",
-            c->name, fl.compliance, fl.volume, viol, si.fem_solves, i1.iters + i2.iters, elapsed,
-            status, si.neural_compliance, si.neural_evals, o->no_outputs ? "" : "  -> ",
-            o->no_outputs ? "" : dir);
-    if (s.halted)
-        fprintf(log, "interrupted: the neural-polish strategy cannot resume; run it again\n");
+            "time %.2f s  (%s: %s",
+            c->name, fl.compliance, fl.volume, viol, si.fem_solves, iters_total, elapsed, kind,
+            status);
+    if (neural)
+        fprintf(log, "; neural %.6g after %ld evaluations", si.neural_compliance, si.neural_evals);
+    fprintf(log, ")%s%s\n", o->no_outputs ? "" : "  -> ", o->no_outputs ? "" : dir);
+    if (s.halted) fprintf(log, "interrupted: the %s strategy cannot resume; run it again\n", kind);
     if (res) {
         res->compliance = fl.compliance;
         res->volume = fl.volume;
         res->violation = viol;
         res->evals = si.fem_solves;
-        res->iters = i1.iters + i2.iters;
+        res->iters = iters_total;
         res->time = elapsed;
         res->term = last->term;
         res->interrupted = s.halted;

@@ -117,15 +117,26 @@ static void row_path(char *buf, size_t len, const suite *su, int t)
 /* The row file also names the method family, the budget and the seed, so that --resume only
  * keeps rows of the same task. Written to a temporary file and renamed into place, so that a
  * process killed while writing leaves no half row. */
+/* FNV-1a of the suite's --set overrides (0 without any), recorded in every row. */
+static unsigned long long sets_hash(const app_suite_opts *o)
+{
+    if (o->n_sets == 0) return 0;
+    uint64_t h = APP_FNV1A64_INIT;
+    for (int i = 0; i < o->n_sets; i++)
+        h = app_fnv1a64(h, o->sets[i], strlen(o->sets[i]) + 1);
+    return (unsigned long long)h;
+}
+
 static int write_row(const char *path, const row *rw, const family *fam, int steps,
-                     unsigned long seed)
+                     unsigned long seed, unsigned long long sets)
 {
     char tmp[1400];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *f = fopen(tmp, "w");
     if (!f) return -1;
-    fprintf(f, "%d %.17g %.17g %.17g %.17g %ld %d %s %d %lu\n", rw->rc, rw->compliance, rw->volume,
-            rw->violation, rw->time, rw->evals, rw->iters, fam->name, steps, seed);
+    fprintf(f, "%d %.17g %.17g %.17g %.17g %ld %d %s %d %lu %llx\n", rw->rc, rw->compliance,
+            rw->volume, rw->violation, rw->time, rw->evals, rw->iters, fam->name, steps, seed,
+            sets);
     if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
         fclose(f);
         remove(tmp);
@@ -139,18 +150,21 @@ static int write_row(const char *path, const row *rw, const family *fam, int ste
 }
 
 /* 0 if path holds a row of this family, budget and seed (rw filled), -1 otherwise. */
-static int read_row(const char *path, row *rw, const family *fam, int steps, unsigned long seed)
+static int read_row(const char *path, row *rw, const family *fam, int steps, unsigned long seed,
+                    unsigned long long sets)
 {
     FILE *f = fopen(path, "r");
     if (!f) return -1;
     char method[64];
     int st = 0;
     unsigned long sd = 0;
-    int k =
-        fscanf(f, "%d %lg %lg %lg %lg %ld %d %63s %d %lu", &rw->rc, &rw->compliance, &rw->volume,
-               &rw->violation, &rw->time, &rw->evals, &rw->iters, method, &st, &sd);
+    unsigned long long hs = 0;
+    int k = fscanf(f, "%d %lg %lg %lg %lg %ld %d %63s %d %lu %llx", &rw->rc, &rw->compliance,
+                   &rw->volume, &rw->violation, &rw->time, &rw->evals, &rw->iters, method, &st, &sd,
+                   &hs);
     fclose(f);
-    rw->done = k == 10 && !strcmp(method, fam->name) && st == steps && sd == seed;
+    if (k == 10) hs = 0; /* a row of a version without overrides */
+    rw->done = k >= 10 && !strcmp(method, fam->name) && st == steps && sd == seed && hs == sets;
     return rw->done ? 0 : -1;
 }
 
@@ -172,7 +186,8 @@ static void run_one(const suite *su, int t, row *rw)
              "seed: %lu\noutputs: {dir: \"%s\", print_frequency: 100}\n",
              b->name, fam->yaml, o->steps, o->steps, seed, dir);
     app_config c;
-    if (app_config_load_string(&c, b->name, text, 0, NULL, o->bench_path, err, sizeof err)) {
+    if (app_config_load_string(&c, b->name, text, o->n_sets, o->sets, o->bench_path, err,
+                               sizeof err)) {
         fprintf(stderr, "topopt: suite: %s\n", err);
         rw->rc = APP_EXIT_USAGE;
         goto record;
@@ -191,7 +206,7 @@ static void run_one(const suite *su, int t, row *rw)
     rw->evals = res.evals;
     rw->iters = res.iters;
 record:
-    if (write_row(p, rw, fam, o->steps, seed))
+    if (write_row(p, rw, fam, o->steps, seed, sets_hash(o)))
         fprintf(stderr, "topopt: suite: cannot write %s: %s\n", p, strerror(errno));
     fflush(stdout);
 }
@@ -460,7 +475,7 @@ static int write_summary(const suite *su, row *rows, int ntodo, double wall, con
     for (int t = 0; t < nt; t++) {
         char p[1300];
         row_path(p, sizeof p, su, t);
-        if (read_row(p, &rows[t], task_family(su, t), steps, task_seed(su, t))) {
+        if (read_row(p, &rows[t], task_family(su, t), steps, task_seed(su, t), sets_hash(su->o))) {
             memset(&rows[t], 0, sizeof rows[t]);
             rows[t].rc = APP_EXIT_FAILED;
         }
@@ -646,6 +661,22 @@ int app_suite(const app_suite_opts *o)
         rc = APP_EXIT_USAGE;
         goto agree;
     }
+    if (o->n_sets > 0) { /* a bad override fails here once, not in every task */
+        for (int m = 0; m < su.nm && rc == APP_EXIT_OK; m++) {
+            char text[1024];
+            app_config c;
+            snprintf(text, sizeof text, "problem: {benchmark: %s}\n%s", b[sel[0]].name,
+                     su.fam[m]->yaml);
+            if (app_config_load_string(&c, "--set", text, o->n_sets, o->sets, bp, err,
+                                       sizeof err)) {
+                fprintf(stderr, "topopt: suite: %s\n", err);
+                rc = APP_EXIT_USAGE;
+            } else {
+                app_config_free(&c);
+            }
+        }
+        if (rc != APP_EXIT_OK) goto agree;
+    }
     nt = su.ns * su.nm * su.nk;
     rows = calloc((size_t)nt, sizeof *rows);
     todo = malloc(sizeof(int) * (size_t)nt);
@@ -670,7 +701,8 @@ int app_suite(const app_suite_opts *o)
             row_path(p, sizeof p, &su, t);
             if (o->report) continue; /* --report: the summary of what is on disk */
             if (o->resume &&
-                !read_row(p, &rows[t], task_family(&su, t), o->steps, task_seed(&su, t)) &&
+                !read_row(p, &rows[t], task_family(&su, t), o->steps, task_seed(&su, t),
+                          sets_hash(o)) &&
                 rows[t].rc == APP_EXIT_OK)
                 continue;
             todo[ntodo++] = t;

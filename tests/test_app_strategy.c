@@ -54,17 +54,22 @@ fem_status __wrap_fem_model_compliance(fem_model *m, const double *rho, double *
 
 static char g_dir[256];
 
-static app_config *load_tiny(const char *extra_set)
+static app_config *load_tiny_sets(int n_sets, const char *const *sets)
 {
     app_config *c = malloc(sizeof *c);
     assert_non_null(c);
     char err[1024];
-    const char *sets[2] = {extra_set, NULL};
-    int rc = app_config_load_string(c, "tiny.yaml", TINY, extra_set ? 1 : 0, (char *const *)sets,
-                                    BENCH, err, sizeof err);
+    int rc = app_config_load_string(c, "tiny.yaml", TINY, n_sets, (char *const *)sets, BENCH, err,
+                                    sizeof err);
     if (rc) fail_msg("%s", err);
     snprintf(c->out_dir, sizeof c->out_dir, "%s", g_dir);
     return c;
+}
+
+static app_config *load_tiny(const char *extra_set)
+{
+    const char *sets[1] = {extra_set};
+    return load_tiny_sets(extra_set ? 1 : 0, sets);
 }
 
 static int setup(void **state)
@@ -233,6 +238,112 @@ static void test_strategy_configs_and_suite(void **state)
     assert_int_equal(rows, 2);
 }
 
+/* The continuation strategy: pixels from the uniform start at p = 1, 2, 3; every FE solve
+ * counts, the levels run in order within the budget, the reported compliance is the design's at
+ * material.p (through a fresh model), and a p_start above material.p is refused. */
+static void test_strategy_continuation(void **state)
+{
+    (void)state;
+    static const char *const sets[] = {"strategy.kind=continuation", "strategy.p_start=1",
+                                       "strategy.p_levels=3", "budget.evaluations=60"};
+    app_config *c = load_tiny_sets(4, sets);
+    FILE *log = tmpfile();
+    assert_non_null(log);
+    app_run_opts o = {.quiet = 1, .log = log};
+    app_run_result res;
+    app_strategy_info si;
+    memset(&res, 0, sizeof res);
+    g_fe_solves = 0;
+    assert_int_equal(app_run(c, &o, &res), APP_EXIT_OK);
+    assert_int_equal(g_fe_solves - 1, res.evals); /* the output evaluation does not count */
+    assert_true(res.evals <= 60 && res.evals >= 55);
+    assert_true(res.volume <= c->volfrac + 1e-6);
+
+    app_result r;
+    char path[400], err[512];
+    snprintf(path, sizeof path, "%s/result.h5", g_dir);
+    assert_int_equal(app_h5_read(path, &r, err, sizeof err), APP_IO_OK);
+    assert_string_equal(r.method, "continuation-mma");
+    app_chain *ch;
+    assert_int_equal(app_chain_create(&ch, c, err, sizeof err), 0); /* material.p = 3 */
+    double comp;
+    assert_int_equal(app_chain_compliance_of(ch, r.rho_physical, &comp), 0);
+    assert_close(comp, res.compliance, 1e-9, 0);
+    app_chain_destroy(ch);
+    /* levels 1..3 are phases 2..4, in order; each got its share (25 % of the 60 below p) */
+    const app_history *h = &r.history;
+    int rows[5] = {0, 0, 0, 0, 0};
+    for (int i = 0; i < h->n_rows; i++) {
+        int ph = (int)h->extra[2 * i];
+        assert_true(ph >= 2 && ph <= 4);
+        rows[ph]++;
+        if (i > 0) assert_true(ph >= (int)h->extra[2 * (i - 1)]);
+    }
+    assert_true(rows[2] >= 5 && rows[3] >= 5 && rows[4] >= 5);
+    app_result_free(&r);
+
+    /* the same through app_strategy_run_info: no neural phase */
+    g_fe_solves = 0;
+    assert_int_equal(app_strategy_run_info(c, &o, &res, &si), APP_EXIT_OK);
+    assert_int_equal(si.neural_evals, 0);
+    assert_int_equal(si.polish_evals, res.evals);
+
+    c->strategy_p_start = 3.5; /* above material.p */
+    g_fe_solves = 0;
+    assert_int_equal(app_run(c, &o, NULL), APP_EXIT_USAGE);
+    assert_int_equal(g_fe_solves, 0);
+    fclose(log);
+    app_config_free(c);
+    free(c);
+}
+
+/* suite --set: the overrides reach every task, and --resume keeps only rows made with the same
+ * overrides. */
+static void test_suite_sets(void **state)
+{
+    (void)state;
+    char out[400];
+    snprintf(out, sizeof out, "%s/suite_sets", g_dir);
+    static char *const sets[] = {"strategy.polish_method=oc"};
+    app_suite_opts so = {.filter = "pure_bending_moment_32x64",
+                         .methods = "cnn-polish",
+                         .steps = 8,
+                         .jobs = 1,
+                         .out_dir = out,
+                         .small_only = 1,
+                         .bench_path = BENCH,
+                         .quiet = 1,
+                         .n_sets = 1,
+                         .sets = sets};
+    g_fe_solves = 0;
+    assert_int_equal(app_suite(&so), APP_EXIT_OK);
+    assert_true(g_fe_solves >= 5);
+    char path[700], err[512];
+    snprintf(path, sizeof path, "%s/pure_bending_moment_32x64_0.15/cnn-polish/seed0/result.h5",
+             out);
+    app_result r;
+    assert_int_equal(app_h5_read(path, &r, err, sizeof err), APP_IO_OK);
+    assert_string_equal(r.method, "neural-polish-oc"); /* the override took effect */
+    app_result_free(&r);
+
+    so.resume = 1; /* same overrides: nothing to run */
+    g_fe_solves = 0;
+    assert_int_equal(app_suite(&so), APP_EXIT_OK);
+    assert_int_equal(g_fe_solves, 0);
+    so.n_sets = 0; /* other overrides: the task runs again */
+    so.sets = NULL;
+    assert_int_equal(app_suite(&so), APP_EXIT_OK);
+    assert_true(g_fe_solves >= 5);
+
+    static char *const bad[] = {"strategy.p_levels=1"}; /* refused once, before any task */
+    so.n_sets = 1;
+    so.sets = bad;
+    so.resume = 0;
+    g_fe_solves = 0;
+    assert_int_equal(app_suite(&so), APP_EXIT_USAGE);
+    assert_int_equal(g_fe_solves, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -240,6 +351,8 @@ int main(void)
         cmocka_unit_test(test_strategy_accounting_oc),
         cmocka_unit_test(test_strategy_resume_refused),
         cmocka_unit_test(test_strategy_configs_and_suite),
+        cmocka_unit_test(test_strategy_continuation),
+        cmocka_unit_test(test_suite_sets),
     };
     return cmocka_run_group_tests_name("app_strategy", tests, setup, teardown);
 }
