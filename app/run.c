@@ -359,7 +359,10 @@ static int monitor(const ncvx_iterate *it, void *user)
     for (int i = 0; i < r->n_eq && r->n_ineq + i < 16; i++)
         cons[r->n_ineq + i] = it->c_eq ? it->c_eq[i] : NAN;
     double extra[2] = {it->mu, it->stat};
-    if (app_history_append(&r->hist, it->iter, it->evals, it->f, nc ? cons : NULL, viol, it->step,
+    /* the objective column is the compliance in its own units, whether or not the solver sees
+     * it divided by a scale (method.normalize_objective, mma) */
+    double f = it->f * app_chain_scale(r->ch);
+    if (app_history_append(&r->hist, it->iter, it->evals, f, nc ? cons : NULL, viol, it->step,
                            it->time + r->t_offset, extra) != APP_IO_OK) {
         r->monitor_failed = 1;
         snprintf(r->err, sizeof r->err, "out of memory recording the history");

@@ -88,6 +88,11 @@ typedef struct {
  *  summary.png and gallery.png. Returns an exit code. */
 int app_suite(const app_suite_opts *o);
 
+/** The first evaluation count in DIR/history.csv (columns found by name: evaluations, objective,
+ *  violation) at which an iterate with violation <= 1e-6 has an objective at or below target;
+ *  -1 if there is none or no readable history. The suite's "evaluations to best-of-4". */
+long app_suite_evals_to_reach(const char *dir, double target);
+
 /** 1 if the suite options o select problem b (--filter, --small, --large). */
 int app_suite_selects(const app_suite_opts *o, const app_benchmark *b);
 

@@ -344,6 +344,34 @@ static void test_suite_sets(void **state)
     assert_int_equal(g_fe_solves, 0);
 }
 
+/* The suite's evaluations-to-best-of-4 reader against hand-written histories: columns found by
+ * name in any order, infeasible iterates skipped, the first feasible one at or below the target
+ * counted, none -> -1. */
+static void test_suite_evals_to_reach(void **state)
+{
+    (void)state;
+    char dir[400], path[500];
+    snprintf(dir, sizeof dir, "%s/reach", g_dir);
+    char err[256];
+    assert_int_equal(app_io_mkdirs(dir, err, sizeof err), APP_IO_OK);
+    assert_int_equal(app_suite_evals_to_reach(dir, 10), -1); /* no history */
+    snprintf(path, sizeof path, "%s/history.csv", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("iteration,violation,objective,step,evaluations,phase\n"
+          "0,0,20,nan,1,1\n"
+          "1,0.01,9.5,0.1,3,1\n" /* below the target but infeasible */
+          "2,0,10.5,0.1,7,1\n"
+          "3,5e-7,9.9,0.1,12,2\n" /* feasible within 1e-6, below 10 */
+          "4,0,9,0.1,15,2\n",
+          f);
+    fclose(f);
+    assert_int_equal(app_suite_evals_to_reach(dir, 10), 12);
+    assert_int_equal(app_suite_evals_to_reach(dir, 9.2), 15);
+    assert_int_equal(app_suite_evals_to_reach(dir, 20), 1);
+    assert_int_equal(app_suite_evals_to_reach(dir, 8.9), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -353,6 +381,7 @@ int main(void)
         cmocka_unit_test(test_strategy_configs_and_suite),
         cmocka_unit_test(test_strategy_continuation),
         cmocka_unit_test(test_suite_sets),
+        cmocka_unit_test(test_suite_evals_to_reach),
     };
     return cmocka_run_group_tests_name("app_strategy", tests, setup, teardown);
 }
