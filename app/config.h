@@ -152,6 +152,7 @@ typedef struct {
     int strategy;                    ///< app_strategy_kind
     double strategy_neural_fraction; ///< share of budget.evaluations for the neural phase
     int strategy_polish;             ///< app_polish_method
+    int strategy_neural_restarts;    ///< neural trials sharing the neural evaluations
     double strategy_p_start;         ///< first SIMP exponent of the pixel phase (0 = material.p)
     int strategy_p_levels;           ///< exponents from p_start to material.p (>= 2 with p_start)
     double strategy_continuation_fraction; ///< share of the pixel budget below material.p

@@ -2,6 +2,7 @@
 #include "strategy.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -145,6 +146,16 @@ static int polish_config(const app_config *c, app_config *p)
     return 0;
 }
 
+/* The seed of neural trial k > 0 of a run with seed `seed` (splitmix64 of both: distinct runs'
+ * trials do not share initializations). */
+static unsigned long trial_seed(unsigned long seed, int k)
+{
+    uint64_t z = (uint64_t)seed + 0x9E3779B97F4A7C15ull * (uint64_t)k;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return (unsigned long)((z ^ (z >> 31)) & 0x7fffffffu);
+}
+
 /* The SIMP exponent of pixel level l of L (evenly spaced from strategy.p_start to material.p;
  * L == 1: material.p). */
 static double level_penalty(const app_config *c, int l, int L)
@@ -164,7 +175,7 @@ int app_strategy_run_info(const app_config *c, const app_run_opts *o, app_run_re
     int rc = APP_EXIT_FAILED;
     app_chain *ch1 = NULL, *ch2 = NULL;
     app_config polish, *pc = NULL;
-    double *theta = NULL, *x = NULL;
+    double *theta = NULL, *theta_trial = NULL, *x = NULL;
     char err[1024], dir[1024];
     app_strategy_info si;
     memset(&si, 0, sizeof si);
@@ -221,11 +232,13 @@ int app_strategy_run_info(const app_config *c, const app_run_opts *o, app_run_re
     }
     int n1 = neural ? app_chain_num_params(ch1) : 1, n2 = app_chain_num_params(ch2);
     theta = malloc(sizeof(double) * (size_t)n1);
+    theta_trial = malloc(sizeof(double) * (size_t)n1);
     x = malloc(sizeof(double) * (size_t)n2);
     static const char *const extra_names[2] = {"phase", "stationarity"};
     int cap = c->solver.maxit + 4 * (levels + 1);
     if (cap > 100000) cap = 100000;
-    if (!theta || !x || app_history_init(&s.hist, 0, NULL, 2, extra_names, cap) != APP_IO_OK) {
+    if (!theta || !theta_trial || !x ||
+        app_history_init(&s.hist, 0, NULL, 2, extra_names, cap) != APP_IO_OK) {
         fprintf(stderr, "topopt: out of memory\n");
         goto done;
     }
@@ -271,21 +284,86 @@ int app_strategy_run_info(const app_config *c, const app_run_opts *o, app_run_re
     int iters = 0, iters_total = 0; /* history offset; the phases' iterations */
 
     if (neural) {
-        /* phase 1: the neural (or given) parameterization; its normalization solve counts */
+        /* phase 1: the neural (or given) parameterization, in strategy.neural_restarts trials
+         * from different initializations that share its evaluations (the normalization solves
+         * count); the best trial's point goes on */
         s.phase = 1;
-        if (c->normalize_objective) {
-            double f0;
-            if (app_chain_eval(theta, &f0, NULL, NULL, NULL, NULL, NULL, ch1)) {
-                fprintf(stderr, "topopt: the starting design cannot be evaluated\n");
+        int trials = c->strategy_neural_restarts;
+        double best_f = INFINITY, best_v = INFINITY;
+        for (int k = 0; k < trials && !s.halted; k++) {
+            app_chain *chk = ch1;
+            double *th = theta;
+            if (k > 0) { /* a fresh network and initialization (trial 0 is the run's own seed) */
+                app_config tc;
+                if (app_config_copy(&tc, c)) {
+                    fprintf(stderr, "topopt: out of memory\n");
+                    goto done;
+                }
+                tc.seed = trial_seed(c->seed, k);
+                chk = NULL;
+                int bad = app_chain_create(&chk, &tc, err, sizeof err);
+                app_config_free(&tc);
+                if (bad) {
+                    fprintf(stderr, "topopt: %s\n", err);
+                    goto done;
+                }
+                th = theta_trial;
+                if (app_chain_init_params(chk, th)) {
+                    fprintf(stderr, "topopt: parameter initialization failed\n");
+                    app_chain_destroy(chk);
+                    goto done;
+                }
+            }
+            if (c->normalize_objective) {
+                double f0;
+                if (app_chain_eval(th, &f0, NULL, NULL, NULL, NULL, NULL, chk)) {
+                    fprintf(stderr, "topopt: the starting design cannot be evaluated\n");
+                    if (chk != ch1) app_chain_destroy(chk);
+                    goto done;
+                }
+                app_chain_set_scale(chk, f0);
+            }
+            s.evals_base =
+                used + app_chain_fem_solves(ch1) + (k > 0 ? app_chain_fem_solves(chk) : 0);
+            s.iter_base = iters;
+            s.t_base = app_now() - t0;
+            /* trial k ends at its share of the neural evaluations; one solve of the last share
+             * is kept for the hand-over below */
+            long end = k == trials - 1 ? n_neural - 1 : n_neural * (k + 1) / trials;
+            ncvx_info ik;
+            if (run_phase(&s, chk, c, end - s.evals_base, th, &ik)) {
+                if (chk != ch1) app_chain_destroy(chk);
                 goto done;
             }
-            app_chain_set_scale(ch1, f0);
+            iters += ik.iters + 1;
+            iters_total += ik.iters;
+            double f = ik.f * app_chain_scale(chk), v = ik.viol_ineq + ik.viol_eq;
+            if (!isfinite(v)) v = INFINITY;
+            if (!o->quiet && trials > 1)
+                fprintf(log, "neural trial %d of %d (seed %lu): compliance %.6g  violation %.2e\n",
+                        k + 1, trials, k ? trial_seed(c->seed, k) : c->seed, f, v);
+            /* the better trial: the less infeasible one beyond 1e-9, then the lower compliance */
+            int better = k == 0 || (v > 1e-9 || best_v > 1e-9 ? v < best_v : f < best_f);
+            if (k < 16) si.trial_compliance[k] = f;
+            si.trials = k + 1;
+            if (better) si.best_trial = k;
+            if (k > 0) used += app_chain_fem_solves(chk);
+            if (better) {
+                best_f = f;
+                best_v = v;
+                i1 = ik;
+                if (k > 0) { /* the trial's chain and point replace the kept ones */
+                    used += app_chain_fem_solves(ch1) - app_chain_fem_solves(chk);
+                    app_chain *tmp = ch1;
+                    ch1 = chk;
+                    chk = tmp;
+                    double *tt = theta;
+                    theta = theta_trial;
+                    theta_trial = tt;
+                }
+            }
+            if (k > 0) app_chain_destroy(chk);
         }
-        s.evals_base = app_chain_fem_solves(ch1);
-        /* one solve of the neural share is kept for the hand-over below */
-        if (run_phase(&s, ch1, c, n_neural - 1 - s.evals_base, theta, &i1)) goto done;
-        iters = i1.iters + 1;
-        iters_total = i1.iters;
 
         /* hand-over: the raw density of phase 1's best point starts the pixels; this solve also
          * gives the neural design's compliance, and counts */
@@ -295,7 +373,7 @@ int app_strategy_run_info(const app_config *c, const app_run_opts *o, app_run_re
         }
         si.neural_compliance = fl.compliance;
         si.neural_volume = fl.volume;
-        si.neural_evals = used = app_chain_fem_solves(ch1);
+        si.neural_evals = used = used + app_chain_fem_solves(ch1);
         if (app_chain_pixels_from_density(ch2, fl.rho_raw, x)) {
             fprintf(stderr, "topopt: the polish phase is not a pixel chain\n");
             goto done;
@@ -400,6 +478,7 @@ done:
     app_history_free(&s.hist);
     app_config_free(pc);
     free(theta);
+    free(theta_trial);
     free(x);
     return rc;
 }

@@ -12,13 +12,18 @@ typedef struct {
     long neural_evals;        ///< FE solves of the neural phase (with the hand-over evaluation)
     long polish_evals;        ///< FE solves of the polish phase
     long fem_solves;          ///< FE solves counted at the solve, both phases, output excluded
+    int trials;               ///< neural trials run (strategy.neural_restarts unless interrupted)
+    int best_trial;           ///< the one that went on (0-based)
+    double trial_compliance[16]; ///< the best compliance of each of the first 16 trials
 } app_strategy_info;
 
 /** Run the strategy c->strategy (not APP_STRATEGY_SINGLE; app_run dispatches here).
  *
  *  neural-polish: phase 1 runs c's method on c's parameterization with at most
- *  floor(strategy.neural_fraction * budget.evaluations) FE solves (the hand-over included); its
- * best point's raw density (before the filter) becomes the start of phase 2, a pixel run of
+ *  floor(strategy.neural_fraction * budget.evaluations) FE solves (the hand-over included),
+ * split evenly among strategy.neural_restarts trials from different initializations (trial 0
+ * with the run's seed); the best trial's (least infeasible, then lowest compliance) best point's
+ * raw density (before the filter) becomes the start of phase 2, a pixel run of
  * strategy.polish_method (density map pixel, the same filter, projection, penalty and constraints,
  * volume <= volfrac explicit) with every remaining FE solve of budget.evaluations. The polish
  * minimizes the compliance divided by the neural design's and keeps its best feasible point, so

@@ -199,7 +199,7 @@ static void test_strategy_configs_and_suite(void **state)
     static const char *const names[] = {"cantilever_hole", "bridge_deck"};
     for (int i = 0; i < 2; i++) {
         char path[512], err[1024];
-        snprintf(path, sizeof path, "%s/configs/%s.yaml", TOPOPT_SOURCE_DIR, names[i]);
+        snprintf(path, sizeof path, "%s/configs/own/%s.yaml", TOPOPT_SOURCE_DIR, names[i]);
         app_config *c = malloc(sizeof *c);
         assert_non_null(c);
         if (app_config_load(c, path, 0, NULL, BENCH, err, sizeof err))
@@ -236,6 +236,51 @@ static void test_strategy_configs_and_suite(void **state)
         }
     fclose(f);
     assert_int_equal(rows, 2);
+}
+
+/* Neural restarts: three trials share the neural evaluations, every FE solve counts, the best
+ * trial's design is the one handed over, and the trials differ (their own initializations). */
+static void test_strategy_restarts(void **state)
+{
+    (void)state;
+    static const char *const sets[] = {"strategy.neural_restarts=3"};
+    app_config *c = load_tiny_sets(1, sets);
+    FILE *log = tmpfile();
+    assert_non_null(log);
+    app_run_opts o = {.quiet = 1, .log = log};
+    app_run_result res;
+    app_strategy_info si;
+    memset(&res, 0, sizeof res);
+    g_fe_solves = 0;
+    assert_int_equal(app_strategy_run_info(c, &o, &res, &si), APP_EXIT_OK);
+    assert_int_equal(g_fe_solves - 1, res.evals);
+    assert_true(res.evals <= 40);
+    assert_int_equal(si.neural_evals + si.polish_evals, res.evals);
+    assert_true(si.neural_evals <= 20 && si.neural_evals >= 18);
+    assert_int_equal(si.trials, 3);
+    double lo = INFINITY;
+    for (int k = 0; k < 3; k++) {
+        assert_true(isfinite(si.trial_compliance[k]));
+        if (si.trial_compliance[k] < lo) lo = si.trial_compliance[k];
+        for (int j = 0; j < k; j++)
+            assert_true(si.trial_compliance[j] != si.trial_compliance[k]);
+    }
+    /* the hand-over evaluation of the kept point reproduces the best trial's compliance */
+    assert_close(si.trial_compliance[si.best_trial], lo, 0, 0);
+    assert_close(si.neural_compliance, lo, 1e-9, 0);
+    assert_true(res.compliance <= si.neural_compliance * (1 + 1e-12));
+    /* trial 0 is the run's own seed: its compliance is that of one trial with a third of the
+     * neural budget */
+    app_config *c1 = load_tiny(NULL);
+    c1->strategy_neural_fraction = 7.0 / 40; /* 7 solves: trial 0's share, 20 * 1 / 3 = 6, + 1 */
+    app_strategy_info s1;
+    assert_int_equal(app_strategy_run_info(c1, &o, &res, &s1), APP_EXIT_OK);
+    assert_close(s1.trial_compliance[0], si.trial_compliance[0], 1e-9, 0);
+    fclose(log);
+    app_config_free(c1);
+    free(c1);
+    app_config_free(c);
+    free(c);
 }
 
 /* The continuation strategy: pixels from the uniform start at p = 1, 2, 3; every FE solve
@@ -380,6 +425,7 @@ int main(void)
         cmocka_unit_test(test_strategy_resume_refused),
         cmocka_unit_test(test_strategy_configs_and_suite),
         cmocka_unit_test(test_strategy_continuation),
+        cmocka_unit_test(test_strategy_restarts),
         cmocka_unit_test(test_suite_sets),
         cmocka_unit_test(test_suite_evals_to_reach),
     };
