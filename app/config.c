@@ -418,7 +418,7 @@ static const key KEYS[] = {
     {"strategy.polish_method", T_ENUM, OFF(strategy_polish), 0, "mma", NORANGE,
      &app_polish_method_names,
      "method of the pixel polish (neural-polish), with its default settings"},
-    {"strategy.neural_restarts", T_INT, OFF(strategy_neural_restarts), 0, "1", 1, 100, NULL,
+    {"strategy.neural_restarts", T_INT, OFF(strategy_neural_restarts), 0, "3", 1, 100, NULL,
      "neural-polish: trials of the neural phase from different initializations (the run's seed, "
      "then seeds derived from it), sharing its evaluations equally; the best goes on to the "
      "polish"},

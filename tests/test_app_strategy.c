@@ -272,6 +272,7 @@ static void test_strategy_restarts(void **state)
     /* trial 0 is the run's own seed: its compliance is that of one trial with a third of the
      * neural budget */
     app_config *c1 = load_tiny(NULL);
+    c1->strategy_neural_restarts = 1;
     c1->strategy_neural_fraction = 7.0 / 40; /* 7 solves: trial 0's share, 20 * 1 / 3 = 6, + 1 */
     app_strategy_info s1;
     assert_int_equal(app_strategy_run_info(c1, &o, &res, &s1), APP_EXIT_OK);
