@@ -83,18 +83,40 @@ typedef struct {
     int interrupted;        /* the solve was halted by a signal (or halt_after) */
 } run_ctx;
 
-static uint64_t dbits(double d)
+uint64_t app_run_dbits(double d)
 {
     uint64_t u;
     memcpy(&u, &d, sizeof u);
     return u;
 }
 
-static double bitsd(uint64_t u)
+double app_run_bitsd(uint64_t u)
 {
     double d;
     memcpy(&d, &u, sizeof d);
     return d;
+}
+
+int app_run_halt_due(const app_run_opts *o, long iter)
+{
+    return g_stop || (o->halt_after > 0 && iter >= o->halt_after);
+}
+
+int app_run_identity(const app_config *c, char **keys, uint64_t *hash)
+{
+    *keys = app_config_identity(c);
+    if (!*keys) {
+        fprintf(stderr, "topopt: out of memory\n");
+        return 1;
+    }
+    *hash = app_fnv1a64(APP_FNV1A64_INIT, *keys, strlen(*keys));
+    return 0;
+}
+
+app_ck_kind app_run_checkpoint_kind(const app_checkpoint *k)
+{
+    return k->n_counters > 0 && k->counters[0] == APP_CK_STRATEGY_TAG ? APP_CK_STRATEGY
+                                                                         : APP_CK_SINGLE;
 }
 
 static const char *status_text(int term, int interrupted)
@@ -228,8 +250,8 @@ static int write_outputs(run_ctx *r, const double *theta, double compliance_attr
         counters[CK_N_INEQ] = r->n_ineq;
         counters[CK_N_EQ] = r->n_eq;
         words[CW_SEED] = (uint64_t)c->seed;
-        words[CW_SCALE] = dbits(app_chain_scale(r->ch));
-        words[CW_TIME] = dbits(r->t_offset);
+        words[CW_SCALE] = app_run_dbits(app_chain_scale(r->ch));
+        words[CW_TIME] = app_run_dbits(r->t_offset);
         res.checkpoint.present = 1;
         res.checkpoint.n_counters = CK_COUNT;
         res.checkpoint.counters = counters;
@@ -275,39 +297,86 @@ static void identity_diff(const char *have, const char *want, char *msg, size_t 
     snprintf(msg, len, "the config hash differs");
 }
 
-/* Does checkpoint prev (read from path) belong to this run? 0, or 1 with a message printed. */
-static int resume_check(const run_ctx *r, const app_result *prev, const char *path)
+/* What a checkpoint of each kind is called in messages. */
+static const char *kind_text(app_ck_kind kind)
 {
-    const app_config *c = r->c;
+    return kind == APP_CK_STRATEGY ? "a design strategy (strategy.kind other than single)"
+                                   : "a single run (strategy.kind: single)";
+}
+
+int app_run_checkpoint_open(const char *dir, const app_config *c, const char *keys, uint64_t hash,
+                            app_ck_kind kind, app_result *prev, char *path, size_t len)
+{
+    char err[1024], msg[1024];
+    snprintf(path, len, "%s/result.h5", dir);
+    if (app_h5_read(path, prev, err, sizeof err) != APP_IO_OK) {
+        fprintf(stderr, "topopt: --resume: %s\n", err);
+        return APP_EXIT_USAGE;
+    }
     const app_checkpoint *k = &prev->checkpoint;
-    char msg[1024];
     if (!prev->config_keys || !prev->config_hash) {
         fprintf(stderr,
                 "topopt: --resume: %s has no config hash (written by an older topopt); "
                 "start a fresh run\n",
                 path);
-        return 1;
+        return APP_EXIT_USAGE;
     }
     if (prev->config_hash !=
         app_fnv1a64(APP_FNV1A64_INIT, prev->config_keys, strlen(prev->config_keys))) {
         fprintf(stderr, "topopt: --resume: %s: config_hash does not match config_keys\n", path);
-        return 1;
+        return APP_EXIT_USAGE;
     }
-    if (prev->config_hash != r->identity_hash || strcmp(prev->config_keys, r->identity) != 0) {
-        identity_diff(prev->config_keys, r->identity, msg, sizeof msg);
+    if (k->present && app_run_checkpoint_kind(k) != kind) {
+        fprintf(stderr,
+                "topopt: --resume: %s is a checkpoint of %s, but this config is %s; resume it "
+                "with the config it was written with\n",
+                path, kind_text(app_run_checkpoint_kind(k)), kind_text(kind));
+        return APP_EXIT_USAGE;
+    }
+    if (prev->config_hash != hash || strcmp(prev->config_keys, keys) != 0) {
+        identity_diff(prev->config_keys, keys, msg, sizeof msg);
         fprintf(stderr,
                 "topopt: --resume: %s is a checkpoint of another problem or method: %s (only "
                 "budget.*, outputs.* and limits.* may change on resume)\n",
                 path, msg);
-        return 1;
+        return APP_EXIT_USAGE;
     }
     if (!k->present) {
         fprintf(stderr,
                 "topopt: --resume: %s holds no checkpoint (a finished run keeps the solver "
                 "state only with outputs.keep_state: true)\n",
                 path);
-        return 1;
+        return APP_EXIT_USAGE;
     }
+    if (prev->W != c->width || prev->H != c->height) {
+        fprintf(stderr, "topopt: --resume: %s: root attributes W, H differ from this config's grid\n",
+                path);
+        return APP_EXIT_USAGE;
+    }
+    return APP_EXIT_OK;
+}
+
+int app_run_history_restore(app_history *h, const app_history *from, int rows)
+{
+    int nc = from->n_constraints;
+    if (rows <= 0) return 0;
+    if (rows > from->n_rows || nc != h->n_constraints || from->n_extra != h->n_extra) return 1;
+    for (int i = 0; i < rows; i++)
+        if (app_history_append(h, from->iteration[i], from->evaluations[i], from->objective[i],
+                               nc ? from->constraints + (size_t)i * nc : NULL, from->violation[i],
+                               from->step[i], from->time[i],
+                               from->n_extra ? from->extra + (size_t)i * from->n_extra : NULL) !=
+            APP_IO_OK)
+            return 1;
+    return 0;
+}
+
+/* The single-run part of the checks of a checkpoint prev (read from path, already found to be
+ * one of this config by app_run_checkpoint_open). 0, or 1 with a message printed. */
+static int resume_check(const run_ctx *r, const app_result *prev, const char *path)
+{
+    const app_config *c = r->c;
+    const app_checkpoint *k = &prev->checkpoint;
     const app_history *h = &prev->history;
     int nc = r->n_ineq + r->n_eq;
     const char *bad = NULL;
@@ -319,8 +388,6 @@ static int resume_check(const run_ctx *r, const app_result *prev, const char *pa
         bad = "checkpoint/counters: constraint counts differ from this config's";
     else if (k->words[CW_SEED] != (uint64_t)c->seed)
         bad = "checkpoint/words: seed differs from this config's";
-    else if (prev->W != c->width || prev->H != c->height)
-        bad = "root attributes W, H differ from this config's grid";
     else if (prev->theta && prev->n_params != (size_t)r->n)
         bad = "params/theta: parameter count differs from this config's";
     else if (k->counters[CK_ITER] < 0 || k->counters[CK_EVALS] < 0 || k->counters[CK_ROWS] < 0 ||
@@ -381,7 +448,7 @@ static int monitor(const ncvx_iterate *it, void *user)
         }
     }
     if (it->iter == 0) return 0;
-    int halt = g_stop || (r->o->halt_after > 0 && it->iter >= r->o->halt_after);
+    int halt = app_run_halt_due(r->o, it->iter);
     int ck = c->checkpoint_every > 0 && it->iter % c->checkpoint_every == 0;
     if ((halt || ck) && !r->o->no_outputs) {
         r->t_offset += 0; /* time is carried by the history */
@@ -450,11 +517,7 @@ static int run_build(run_ctx *r)
         snprintf(r->dir, sizeof r->dir, "results/%s", c->name);
     if (o->resume_dir) snprintf(r->dir, sizeof r->dir, "%s", o->resume_dir);
 
-    if (!(r->identity = app_config_identity(c))) {
-        fprintf(stderr, "topopt: out of memory\n");
-        return APP_EXIT_FAILED;
-    }
-    r->identity_hash = app_fnv1a64(APP_FNV1A64_INIT, r->identity, strlen(r->identity));
+    if (app_run_identity(c, &r->identity, &r->identity_hash)) return APP_EXIT_FAILED;
     if (app_chain_create(&r->ch, c, err, sizeof err)) {
         fprintf(stderr, "topopt: %s\n", err);
         return APP_EXIT_FAILED;
@@ -482,14 +545,11 @@ static int run_build(run_ctx *r)
 static int run_load(run_ctx *r)
 {
     const app_run_opts *o = r->o;
-    char err[1024];
     if (o->resume_dir) {
         char path[1200];
-        snprintf(path, sizeof path, "%s/result.h5", o->resume_dir);
-        if (app_h5_read(path, &r->prev, err, sizeof err) != APP_IO_OK) {
-            fprintf(stderr, "topopt: --resume: %s\n", err);
-            return APP_EXIT_USAGE;
-        }
+        int rc = app_run_checkpoint_open(o->resume_dir, r->c, r->identity, r->identity_hash,
+                                         APP_CK_SINGLE, &r->prev, path, sizeof path);
+        if (rc != APP_EXIT_OK) return rc;
         if (resume_check(r, &r->prev, path)) return APP_EXIT_USAGE;
     }
     /* MMA always: the weight of its artificial variables (mma_c = 1000) must exceed the
@@ -497,7 +557,7 @@ static int run_load(run_ctx *r)
      * (1e4 to 1e5 for compliances of 1e3 to 1e4, where MMA never became feasible) */
     if (r->c->normalize_objective || r->c->solver.method == NCVX_MMA) {
         if (o->resume_dir) {
-            app_chain_set_scale(r->ch, bitsd(r->prev.checkpoint.words[CW_SCALE]));
+            app_chain_set_scale(r->ch, app_run_bitsd(r->prev.checkpoint.words[CW_SCALE]));
         } else {
             double f0;
             if (app_chain_eval(r->theta, &f0, NULL, NULL, NULL, NULL, NULL, r->ch)) {
@@ -565,10 +625,10 @@ static int run_setup_solver(run_ctx *r)
     /* history up to the checkpoint */
     const app_history *h = &r->prev.history;
     int rows = (int)k->counters[CK_ROWS];
-    for (int i = 0; i < rows && i < h->n_rows; i++)
-        app_history_append(&r->hist, h->iteration[i], h->evaluations[i], h->objective[i],
-                           nc ? h->constraints + (size_t)i * nc : NULL, h->violation[i], h->step[i],
-                           h->time[i], h->n_extra == 2 ? h->extra + 2 * i : NULL);
+    if (app_run_history_restore(&r->hist, h, rows)) {
+        fprintf(stderr, "topopt: out of memory\n");
+        return APP_EXIT_FAILED;
+    }
     r->t_offset = h->n_rows ? h->time[rows > 0 ? rows - 1 : 0] : 0;
     if (!o->quiet)
         fprintf(r->log, "resuming %s at iteration %lld (%lld evaluations)\n", r->dir,

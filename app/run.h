@@ -2,6 +2,7 @@
 #ifndef APP_RUN_H
 #define APP_RUN_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "chain.h"
@@ -17,7 +18,10 @@ typedef struct {
     int quiet;              ///< no iteration table, only the summary line (and errors)
     int no_outputs;         ///< 1 = write nothing (tests, suite timing)
     FILE *log;              ///< progress output (NULL = stdout)
-    int halt_after;         ///< > 0: behave as if SIGINT arrived after this iteration (tests)
+    int halt_after;         ///< > 0: behave as if SIGINT arrived after this iteration (tests);
+                            ///< a strategy counts the iterations of all its phases (the
+                            ///< history's iteration column) and also stops at the start of
+                            ///< a trial or level whose first iteration is at or past it
 } app_run_opts;
 
 /** What a finished run reports (also written into result.h5). */
@@ -50,6 +54,42 @@ int app_run(const app_config *c, const app_run_opts *o, app_run_result *res);
  *  text and the version are filled in here. Returns 0, or 1 with the message in err. */
 int app_outputs_publish(const char *dir, const app_config *c, const app_chain_fields *fl,
                         const app_history *hist, app_result *res, char *err, size_t len);
+
+/** Kinds of checkpoint that result.h5 holds (in its opaque checkpoint section). */
+typedef enum {
+    APP_CK_SINGLE = 0,  ///< app_run: counters iteration, evaluations, rows, n, n_ineq, n_eq
+    APP_CK_STRATEGY = 1 ///< app_strategy_run: counters[0] == APP_CK_STRATEGY_TAG
+} app_ck_kind;
+
+/** First counter of a strategy checkpoint ("STRATCK1"); a single run's first counter is its
+ *  iteration, far below it. */
+#define APP_CK_STRATEGY_TAG INT64_C(0x5354524154434B31)
+
+/** The kind of checkpoint k (k->present). */
+app_ck_kind app_run_checkpoint_kind(const app_checkpoint *k);
+
+/** The identity of c that result files carry (app_config_identity) and its FNV-1a 64 hash.
+ *  *keys is malloc'd (free it). Returns 0, or 1 with the message on stderr. */
+int app_run_identity(const app_config *c, char **keys, uint64_t *hash);
+
+/** --resume: read DIR/result.h5 into *prev (release with app_result_free, also on failure)
+ *  and check, before any work, that it holds a checkpoint of this kind, of the config whose
+ *  identity is keys/hash (a differing key is named), on c's grid. path[len] receives the
+ *  file's path. Returns APP_EXIT_OK, or APP_EXIT_USAGE with the reason on stderr. */
+int app_run_checkpoint_open(const char *dir, const app_config *c, const char *keys, uint64_t hash,
+                            app_ck_kind kind, app_result *prev, char *path, size_t len);
+
+/** Append the first rows of from to h (the history up to a checkpoint); the columns must
+ *  match. Returns 0, or 1 (columns differ, rows out of range, out of memory). */
+int app_run_history_restore(app_history *h, const app_history *from, int rows);
+
+/** The bit pattern of d, and back: checkpoint words keep doubles exactly. */
+uint64_t app_run_dbits(double d);
+double app_run_bitsd(uint64_t u);
+
+/** 1 when a run's monitor should halt and checkpoint at iteration iter: SIGINT/SIGTERM
+ *  arrived (app_run_install_signals) or iter >= o->halt_after > 0. */
+int app_run_halt_due(const app_run_opts *o, long iter);
 
 /** Install SIGINT/SIGTERM handlers that make the running solve halt and checkpoint. */
 void app_run_install_signals(void);
