@@ -15,6 +15,7 @@ typedef struct {
     int trials;               ///< neural trials run (strategy.neural_restarts unless interrupted)
     int best_trial;           ///< the one that went on (0-based)
     double trial_compliance[16]; ///< the best compliance of each of the first 16 trials
+    int trial_first_iter[16];    ///< history iteration of each trial's first row (of those run)
 } app_strategy_info;
 
 /** Run the strategy c->strategy (not APP_STRATEGY_SINGLE; app_run dispatches here).
