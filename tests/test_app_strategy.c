@@ -1,6 +1,6 @@
 // tests/test_app_strategy.c: the neural-polish strategy: evaluation accounting against a counter
 // wrapped around the FE solve itself (ld --wrap), the polish never worse than the neural phase,
-// both phases in the outputs, --resume refused
+// both phases in the outputs, checkpoints and --resume (bit for bit, refusals before any solve)
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -167,7 +167,8 @@ static void test_strategy_accounting_oc(void **state)
     run_accounting("strategy.polish_method=oc");
 }
 
-/* app_run dispatches to the strategy; --resume is refused before any work */
+/* app_run dispatches to the strategy; --resume of a finished run without a checkpoint is
+ * refused before any work */
 static void test_strategy_resume_refused(void **state)
 {
     (void)state;
@@ -188,6 +189,357 @@ static void test_strategy_resume_refused(void **state)
     assert_int_equal(g_fe_solves - 1, res.evals);
     assert_true(res.evals <= 40);
     fclose(log);
+    app_config_free(c);
+    free(c);
+}
+
+/* stderr of the code between capture_begin and capture_end, as a string (static buffer). */
+static int g_saved_stderr = -1;
+static FILE *g_capture;
+static void capture_begin(void)
+{
+    fflush(stderr);
+    g_capture = tmpfile();
+    assert_non_null(g_capture);
+    g_saved_stderr = dup(2);
+    assert_true(g_saved_stderr >= 0);
+    assert_true(dup2(fileno(g_capture), 2) >= 0);
+}
+
+static const char *capture_end(void)
+{
+    static char buf[4096];
+    fflush(stderr);
+    dup2(g_saved_stderr, 2);
+    close(g_saved_stderr);
+    rewind(g_capture);
+    size_t n = fread(buf, 1, sizeof buf - 1, g_capture);
+    buf[n] = 0;
+    fclose(g_capture);
+    fputs(buf, stderr); /* still visible in the test log */
+    return buf;
+}
+
+static void read_dir(const char *dir, app_result *r)
+{
+    char path[600], err[512];
+    snprintf(path, sizeof path, "%s/result.h5", dir);
+    if (app_h5_read(path, r, err, sizeof err) != APP_IO_OK) fail_msg("%s", err);
+}
+
+/* Two histories are the same run: every column but the wall time, bit for bit. */
+static void assert_same_history(const app_history *a, const app_history *b, const char *tag)
+{
+    assert_int_equal(a->n_rows, b->n_rows);
+    assert_int_equal(a->n_extra, b->n_extra);
+    for (int i = 0; i < a->n_rows; i++) {
+        if (a->iteration[i] != b->iteration[i] || a->evaluations[i] != b->evaluations[i] ||
+            memcmp(&a->objective[i], &b->objective[i], sizeof(double)) ||
+            memcmp(&a->violation[i], &b->violation[i], sizeof(double)) ||
+            memcmp(&a->step[i], &b->step[i], sizeof(double)) ||
+            memcmp(a->extra + (size_t)i * a->n_extra, b->extra + (size_t)i * b->n_extra,
+                   sizeof(double) * (size_t)a->n_extra))
+            fail_msg("%s: history row %d differs: iteration %lld/%lld evaluations %lld/%lld "
+                     "objective %.17g/%.17g",
+                     tag, i, (long long)a->iteration[i], (long long)b->iteration[i],
+                     (long long)a->evaluations[i], (long long)b->evaluations[i], a->objective[i],
+                     b->objective[i]);
+    }
+}
+
+/* The uninterrupted run of c into DIR/full: its result, info and output set. Every FE solve
+ * counts but the evaluations for the outputs: the final set's, and one per checkpoint (every
+ * outputs.checkpoint_every iterations, counted over the phases, none at a phase's first). */
+static void run_full(app_config *c, const char *tag, app_run_result *ra, app_strategy_info *sa,
+                     char *dir, size_t len)
+{
+    snprintf(dir, len, "%s/full_%s", g_dir, tag);
+    snprintf(c->out_dir, sizeof c->out_dir, "%s", dir);
+    app_run_opts o = {.quiet = 1, .log = stderr};
+    g_fe_solves = 0;
+    assert_int_equal(app_strategy_run_info(c, &o, ra, sa), APP_EXIT_OK);
+    long checkpoints = 0;
+    if (c->checkpoint_every > 0) {
+        app_result r;
+        char path[600], err[512];
+        snprintf(path, sizeof path, "%s/result.h5", dir);
+        assert_int_equal(app_h5_read(path, &r, err, sizeof err), APP_IO_OK);
+        const app_history *h = &r.history;
+        for (int i = 1; i < h->n_rows; i++) /* a phase's first row follows its predecessor's */
+            if (h->iteration[i] % c->checkpoint_every == 0 &&
+                h->extra[2 * i] == h->extra[2 * (i - 1)]) {
+                int first = 0; /* a trial's first row */
+                for (int k = 1; k < sa->trials && k < 16; k++)
+                    first |= h->extra[2 * i] == 1 && h->iteration[i] == sa->trial_first_iter[k];
+                checkpoints += !first;
+            }
+        app_result_free(&r);
+        assert_true(checkpoints >= 3);
+    }
+    assert_int_equal(g_fe_solves - 1 - checkpoints, ra->evals);
+}
+
+/* Stop c at history iteration halt (a stop request, as SIGINT would make it), then resume: the
+ * run ends exactly where the uninterrupted one (ra, its outputs in full) ends, and the FE solves
+ * of both parts together stay within the budget. Returns whether the checkpoint held a solver
+ * state (1: stopped inside a phase, 0: at the start of a trial or level). */
+static int check_strategy_resume(app_config *c, const char *tag, int halt, const app_run_result *ra,
+                                 const app_strategy_info *sa, const char *full)
+{
+    char dir[400];
+    snprintf(dir, sizeof dir, "%s/halted_%s", g_dir, tag);
+    snprintf(c->out_dir, sizeof c->out_dir, "%s", dir);
+    app_run_opts o = {.quiet = 1, .log = stderr, .halt_after = halt};
+    app_run_result rb, rc;
+    app_strategy_info sc;
+    g_fe_solves = 0;
+    assert_int_equal(app_run(c, &o, &rb), APP_EXIT_FAILED);
+    long solves_b = g_fe_solves;
+    assert_int_equal(rb.interrupted, 1);
+    assert_true(rb.evals < ra->evals);
+    assert_int_equal(solves_b - 1, rb.evals); /* the checkpoint's design: one uncounted solve */
+    app_result B;
+    read_dir(dir, &B);
+    assert_true(B.checkpoint.present);
+    assert_string_equal(B.status, "interrupted");
+    int running = B.checkpoint.n_solver_state > 0;
+    app_result_free(&B);
+
+    app_run_opts o2 = {.quiet = 1, .log = stderr, .resume_dir = dir};
+    g_fe_solves = 0;
+    assert_int_equal(app_strategy_run_info(c, &o2, &rc, &sc), APP_EXIT_OK);
+    long solves_c = g_fe_solves;
+    assert_int_equal(rc.interrupted, 0);
+    /* the budget holds over the interruption: the solves of both processes, less their two
+     * output evaluations, are the run's count, which is the uninterrupted run's */
+    assert_int_equal(solves_b + solves_c - 2, rc.evals);
+    assert_int_equal(rc.evals, ra->evals);
+    assert_true(rc.evals <= c->solver.max_evals);
+    assert_int_equal(rc.iters, ra->iters);
+    if (memcmp(&rc.compliance, &ra->compliance, sizeof(double)))
+        fail_msg("%s: compliance %.17g resumed vs %.17g uninterrupted", tag, rc.compliance,
+                 ra->compliance);
+    assert_int_equal(sc.neural_evals, sa->neural_evals);
+    assert_int_equal(sc.best_trial, sa->best_trial);
+    assert_int_equal(sc.trials, sa->trials);
+    assert_true(memcmp(&sc.neural_compliance, &sa->neural_compliance, sizeof(double)) == 0);
+    for (int k = 0; k < sa->trials && k < 16; k++)
+        assert_true(memcmp(&sc.trial_compliance[k], &sa->trial_compliance[k], sizeof(double)) ==
+                    0);
+    app_result A, C;
+    read_dir(full, &A);
+    read_dir(dir, &C);
+    assert_same_history(&A.history, &C.history, tag);
+    assert_true(A.n_params == C.n_params);
+    assert_true(memcmp(A.theta, C.theta, sizeof(double) * A.n_params) == 0);
+    assert_string_equal(C.status, A.status);
+    assert_false(C.checkpoint.present); /* finished, without outputs.keep_state */
+    app_result_free(&A);
+    app_result_free(&C);
+    return running;
+}
+
+/* First history iteration of phase ph in the output set of dir (-1 if none). */
+static int first_iter_of_phase(const char *dir, int ph)
+{
+    app_result r;
+    read_dir(dir, &r);
+    int it = -1;
+    for (int i = 0; i < r.history.n_rows && it < 0; i++)
+        if ((int)r.history.extra[2 * i] == ph) it = (int)r.history.iteration[i];
+    app_result_free(&r);
+    return it;
+}
+
+/* neural-polish with 3 trials: interrupted inside the first and the second trial, between
+ * trials, before the hand-over and inside the polish, each resumed to the uninterrupted end. */
+static void test_strategy_resume_neural_polish(void **state)
+{
+    (void)state;
+    app_config *c = load_tiny(NULL);
+    assert_int_equal(c->strategy_neural_restarts, 3);
+    app_run_result ra;
+    app_strategy_info sa;
+    char full[400];
+    run_full(c, "np", &ra, &sa, full, sizeof full);
+    assert_int_equal(sa.trials, 3);
+    int t1 = sa.trial_first_iter[1], t2 = sa.trial_first_iter[2];
+    int p0 = first_iter_of_phase(full, 2);
+    assert_true(t1 >= 4 && t2 >= t1 + 4 && p0 >= t2 + 4);
+    assert_true(check_strategy_resume(c, "trial0", 2, &ra, &sa, full));
+    assert_true(check_strategy_resume(c, "trial1", t1 + 2, &ra, &sa, full));
+    assert_false(check_strategy_resume(c, "between", t2, &ra, &sa, full));
+    assert_false(check_strategy_resume(c, "handover", p0, &ra, &sa, full));
+    assert_true(check_strategy_resume(c, "polish", p0 + 3, &ra, &sa, full));
+
+    /* periodic checkpoints (and their uncounted output solves) change nothing */
+    c->checkpoint_every = 3;
+    app_run_result rp;
+    app_strategy_info sp;
+    char dirp[400];
+    run_full(c, "every", &rp, &sp, dirp, sizeof dirp);
+    assert_int_equal(rp.evals, ra.evals);
+    assert_true(memcmp(&rp.compliance, &ra.compliance, sizeof(double)) == 0);
+    app_result A, P;
+    read_dir(full, &A);
+    read_dir(dirp, &P);
+    assert_same_history(&A.history, &P.history, "checkpoint_every");
+    app_result_free(&A);
+    app_result_free(&P);
+    c->checkpoint_every = 0;
+
+    /* a resumed run interrupted again resumes again to the same end */
+    char dir[400];
+    snprintf(dir, sizeof dir, "%s/twice", g_dir);
+    snprintf(c->out_dir, sizeof c->out_dir, "%s", dir);
+    app_run_opts o = {.quiet = 1, .log = stderr, .halt_after = t1 + 1};
+    app_run_result rb;
+    assert_int_equal(app_run(c, &o, &rb), APP_EXIT_FAILED);
+    o.resume_dir = dir;
+    o.halt_after = p0 + 2;
+    assert_int_equal(app_run(c, &o, &rb), APP_EXIT_FAILED);
+    o.halt_after = 0;
+    assert_int_equal(app_run(c, &o, &rb), APP_EXIT_OK);
+    assert_int_equal(rb.evals, ra.evals);
+    assert_true(memcmp(&rb.compliance, &ra.compliance, sizeof(double)) == 0);
+    app_config_free(c);
+    free(c);
+}
+
+/* The continuation strategy (pixel levels at p = 1, 2, 3): inside a level and between levels. */
+static void test_strategy_resume_continuation(void **state)
+{
+    (void)state;
+    static const char *const sets[] = {"strategy.kind=continuation", "strategy.p_start=1",
+                                       "strategy.p_levels=3", "budget.evaluations=60"};
+    app_config *c = load_tiny_sets(4, sets);
+    app_run_result ra;
+    app_strategy_info sa;
+    char full[400];
+    run_full(c, "cont", &ra, &sa, full, sizeof full);
+    int l1 = first_iter_of_phase(full, 3);
+    assert_true(l1 >= 4);
+    assert_true(check_strategy_resume(c, "level0", 2, &ra, &sa, full));
+    assert_false(check_strategy_resume(c, "level_start", l1, &ra, &sa, full));
+    assert_true(check_strategy_resume(c, "level1", l1 + 2, &ra, &sa, full));
+    app_config_free(c);
+    free(c);
+}
+
+/* outputs.keep_state: the finished run keeps its last solver state; --resume with the same
+ * budget ends where it ended, with a larger one the polish goes on within it. */
+static void test_strategy_keep_state(void **state)
+{
+    (void)state;
+    app_config *c = load_tiny("outputs.keep_state=true");
+    app_run_result ra, rb;
+    app_strategy_info sa;
+    char full[400];
+    run_full(c, "keep", &ra, &sa, full, sizeof full);
+    app_result A;
+    read_dir(full, &A);
+    assert_true(A.checkpoint.present);
+    assert_true(A.checkpoint.n_solver_state > 0);
+    assert_string_equal(A.status, "budget");
+    app_result_free(&A);
+    app_run_opts o = {.quiet = 1, .log = stderr, .resume_dir = full};
+    g_fe_solves = 0;
+    assert_int_equal(app_run(c, &o, &rb), APP_EXIT_OK);
+    assert_int_equal(rb.evals, ra.evals);
+    assert_int_equal(g_fe_solves, 1); /* only the output evaluation */
+    assert_true(memcmp(&rb.compliance, &ra.compliance, sizeof(double)) == 0);
+    c->solver.max_evals = 50;
+    g_fe_solves = 0;
+    assert_int_equal(app_run(c, &o, &rb), APP_EXIT_OK);
+    assert_true(rb.evals > ra.evals && rb.evals <= 50);
+    assert_int_equal(g_fe_solves - 1, rb.evals - ra.evals);
+    assert_true(rb.compliance <= ra.compliance);
+    /* a budget below what the checkpoint used is refused */
+    c->solver.max_evals = 30;
+    g_fe_solves = 0;
+    assert_int_equal(app_run(c, &o, &rb), APP_EXIT_USAGE);
+    assert_int_equal(g_fe_solves, 0);
+    app_config_free(c);
+    free(c);
+}
+
+/* Checkpoints that do not belong to the run are refused with exit 2 before any FE solve:
+ * damaged, of another config (the key is named), of a single run for a strategy and back. */
+static void test_strategy_resume_refusals(void **state)
+{
+    (void)state;
+    app_config *c = load_tiny(NULL);
+    char dir[400], path[600], cmd[1400];
+    snprintf(dir, sizeof dir, "%s/refuse", g_dir);
+    snprintf(c->out_dir, sizeof c->out_dir, "%s", dir);
+    app_run_opts o = {.quiet = 1, .log = stderr, .halt_after = 5};
+    app_run_result r;
+    assert_int_equal(app_run(c, &o, &r), APP_EXIT_FAILED);
+    app_run_opts ro = {.quiet = 1, .log = stderr, .resume_dir = dir};
+
+    /* another config: the differing key is named */
+    app_config *other = load_tiny("strategy.polish_method=oc");
+    g_fe_solves = 0;
+    capture_begin();
+    int rc = app_run(other, &ro, &r);
+    const char *msg = capture_end();
+    assert_int_equal(rc, APP_EXIT_USAGE);
+    assert_int_equal(g_fe_solves, 0);
+    assert_non_null(strstr(msg, "strategy.polish_method"));
+    app_config_free(other);
+    free(other);
+    c->seed = 4;
+    g_fe_solves = 0;
+    assert_int_equal(app_run(c, &ro, &r), APP_EXIT_USAGE);
+    assert_int_equal(g_fe_solves, 0);
+    c->seed = 3;
+
+    /* the same checkpoint for a single run of the same problem, and a single run's checkpoint
+     * for the strategy */
+    app_config *single = load_tiny("strategy.kind=single");
+    g_fe_solves = 0;
+    capture_begin();
+    rc = app_run(single, &ro, &r);
+    msg = capture_end();
+    assert_int_equal(rc, APP_EXIT_USAGE);
+    assert_int_equal(g_fe_solves, 0);
+    assert_non_null(strstr(msg, "checkpoint of a design strategy"));
+    char sdir[400];
+    snprintf(sdir, sizeof sdir, "%s/refuse_single", g_dir);
+    snprintf(single->out_dir, sizeof single->out_dir, "%s", sdir);
+    assert_int_equal(app_run(single, &o, &r), APP_EXIT_FAILED);
+    app_run_opts so = {.quiet = 1, .log = stderr, .resume_dir = sdir};
+    g_fe_solves = 0;
+    capture_begin();
+    rc = app_run(c, &so, &r);
+    msg = capture_end();
+    assert_int_equal(rc, APP_EXIT_USAGE);
+    assert_int_equal(g_fe_solves, 0);
+    assert_non_null(strstr(msg, "checkpoint of a single run"));
+    app_config_free(single);
+    free(single);
+
+    /* a damaged byte in the middle of the file */
+    snprintf(path, sizeof path, "%s/result.h5", dir);
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    long size = ftell(f);
+    assert_true(size > 4096);
+    assert_int_equal(fseek(f, size / 2, SEEK_SET), 0);
+    int byte = fgetc(f);
+    assert_int_equal(fseek(f, size / 2, SEEK_SET), 0);
+    fputc(byte ^ 0x5a, f);
+    fclose(f);
+    g_fe_solves = 0;
+    assert_int_equal(app_run(c, &ro, &r), APP_EXIT_USAGE);
+    assert_int_equal(g_fe_solves, 0);
+    /* a missing one */
+    snprintf(cmd, sizeof cmd, "rm -f '%s'", path);
+    assert_int_equal(system(cmd), 0);
+    g_fe_solves = 0;
+    assert_int_equal(app_run(c, &ro, &r), APP_EXIT_USAGE);
+    assert_int_equal(g_fe_solves, 0);
     app_config_free(c);
     free(c);
 }
@@ -424,6 +776,10 @@ int main(void)
         cmocka_unit_test(test_strategy_accounting_mma),
         cmocka_unit_test(test_strategy_accounting_oc),
         cmocka_unit_test(test_strategy_resume_refused),
+        cmocka_unit_test(test_strategy_resume_neural_polish),
+        cmocka_unit_test(test_strategy_resume_continuation),
+        cmocka_unit_test(test_strategy_keep_state),
+        cmocka_unit_test(test_strategy_resume_refusals),
         cmocka_unit_test(test_strategy_configs_and_suite),
         cmocka_unit_test(test_strategy_continuation),
         cmocka_unit_test(test_strategy_restarts),
