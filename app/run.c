@@ -116,7 +116,7 @@ int app_run_identity(const app_config *c, char **keys, uint64_t *hash)
 app_ck_kind app_run_checkpoint_kind(const app_checkpoint *k)
 {
     return k->n_counters > 0 && k->counters[0] == APP_CK_STRATEGY_TAG ? APP_CK_STRATEGY
-                                                                         : APP_CK_SINGLE;
+                                                                      : APP_CK_SINGLE;
 }
 
 static const char *status_text(int term, int interrupted)
@@ -349,7 +349,8 @@ int app_run_checkpoint_open(const char *dir, const app_config *c, const char *ke
         return APP_EXIT_USAGE;
     }
     if (prev->W != c->width || prev->H != c->height) {
-        fprintf(stderr, "topopt: --resume: %s: root attributes W, H differ from this config's grid\n",
+        fprintf(stderr,
+                "topopt: --resume: %s: root attributes W, H differ from this config's grid\n",
                 path);
         return APP_EXIT_USAGE;
     }

@@ -31,9 +31,9 @@ enum {
 /* Words: bit patterns of doubles (and the seed), in this order. */
 enum {
     SW_SEED = 0,
-    SW_SCALE,    /* objective scale of the running phase */
-    SW_TIME,     /* seconds spent */
-    SW_BEST_F,   /* the kept trial's compliance and violation */
+    SW_SCALE,  /* objective scale of the running phase */
+    SW_TIME,   /* seconds spent */
+    SW_BEST_F, /* the kept trial's compliance and violation */
     SW_BEST_V,
     SW_NEURAL_C, /* the neural design's compliance and volume (phases >= 2) */
     SW_NEURAL_V,
@@ -46,21 +46,21 @@ typedef struct {
     const app_config *c;
     const app_run_opts *o;
     FILE *log;
-    app_chain *ch;      /* chain of the running phase: its FE solves count */
-    long ch_base;       /* its solves that do not count (before it ran, output evaluations) */
-    long counted;       /* FE solves counted on other chains */
-    ncvx_solver *sv;    /* solver of the running (or last) phase */
-    int phase;          /* 1 neural, 2 + l pixel level l */
-    int trial;          /* neural trial of phase 1 */
-    long phase_start;   /* FE solves counted when the phase began */
-    long evals_base;    /* FE solves counted when its solver began (history offsets) */
-    int iters;          /* history iteration of the running phase's first row */
-    int iters_total;    /* solver iterations of the finished phases */
-    double t0;          /* start on app_now's clock (moved back by the time of a resumed run) */
-    double t_base;      /* seconds before this phase */
-    double scale;       /* objective scale of the running phase */
-    app_history hist;   /* every phase */
-    int halted;         /* SIGINT/SIGTERM, or o->halt_after */
+    app_chain *ch;    /* chain of the running phase: its FE solves count */
+    long ch_base;     /* its solves that do not count (before it ran, output evaluations) */
+    long counted;     /* FE solves counted on other chains */
+    ncvx_solver *sv;  /* solver of the running (or last) phase */
+    int phase;        /* 1 neural, 2 + l pixel level l */
+    int trial;        /* neural trial of phase 1 */
+    long phase_start; /* FE solves counted when the phase began */
+    long evals_base;  /* FE solves counted when its solver began (history offsets) */
+    int iters;        /* history iteration of the running phase's first row */
+    int iters_total;  /* solver iterations of the finished phases */
+    double t0;        /* start on app_now's clock (moved back by the time of a resumed run) */
+    double t_base;    /* seconds before this phase */
+    double scale;     /* objective scale of the running phase */
+    app_history hist; /* every phase */
+    int halted;       /* SIGINT/SIGTERM, or o->halt_after */
     int failed;
     /* what a checkpoint keeps besides the running phase */
     const double *kept; /* [n_kept] the kept trial's parameters (phase 1, trial > 0) */
@@ -69,10 +69,10 @@ typedef struct {
     app_strategy_info si;
     /* the output set */
     char dir[1024];
-    char method[64];   /* neural-polish-mma, continuation-oc, ... */
-    char *identity;    /* app_run_identity */
+    char method[64]; /* neural-polish-mma, continuation-oc, ... */
+    char *identity;  /* app_run_identity */
     uint64_t identity_hash;
-    double *state;     /* solver state of the last checkpoint */
+    double *state; /* solver state of the last checkpoint */
     size_t state_cap;
     double ck_compliance, ck_volume; /* the design of the last checkpoint */
     long ck_total;
@@ -203,8 +203,8 @@ static int strat_checkpoint(strat_ctx *s, app_chain *ch, const double *p, int ru
                          .solver_state = running ? s->state : NULL,
                          .n_extra = s->kept ? (size_t)s->n_kept : 0,
                          .extra = (double *)s->kept};
-    const char *param = s->phase == 1 ? app_name_str(&app_param_kind_names, c->param_kind)
-                                      : "pixel";
+    const char *param =
+        s->phase == 1 ? app_name_str(&app_param_kind_names, c->param_kind) : "pixel";
     return write_outputs(s, p, app_chain_num_params(ch), param, &fl, term, status, &ck);
 }
 
@@ -443,10 +443,9 @@ int app_strategy_run_info(const app_config *c, const app_run_opts *o, app_run_re
     if (app_run_identity(c, &s.identity, &s.identity_hash)) goto done;
     long budget = c->solver.max_evals;
     if (o->resume_dir) { /* the checkpoint is checked before anything is built or solved */
-        rc = app_run_checkpoint_open(o->resume_dir, c, s.identity, s.identity_hash,
-                                     APP_CK_STRATEGY, &prev, path, sizeof path);
-        if (rc == APP_EXIT_OK && resume_check(c, &prev, path, levels, budget))
-            rc = APP_EXIT_USAGE;
+        rc = app_run_checkpoint_open(o->resume_dir, c, s.identity, s.identity_hash, APP_CK_STRATEGY,
+                                     &prev, path, sizeof path);
+        if (rc == APP_EXIT_OK && resume_check(c, &prev, path, levels, budget)) rc = APP_EXIT_USAGE;
         if (rc != APP_EXIT_OK) goto done;
         rc = APP_EXIT_FAILED;
         ck = &prev.checkpoint;
@@ -555,11 +554,12 @@ int app_strategy_run_info(const app_config *c, const app_run_opts *o, app_run_re
         if (levels > 1)
             fprintf(log, " at p = %g .. %g in %d levels (%ld evaluations each below %g)",
                     level_penalty(c, 0, levels), c->penal, levels, n_below, c->penal);
-        fprintf(log, " for the rest of %ld -> %s\n", budget, o->no_outputs ? "(no outputs)" : s.dir);
+        fprintf(log, " for the rest of %ld -> %s\n", budget,
+                o->no_outputs ? "(no outputs)" : s.dir);
         if (ck)
             fprintf(log, "resuming %s at phase %d%s %d, iteration %d (%ld evaluations)\n", s.dir,
-                    s.phase, s.phase == 1 ? " trial" : " level", s.phase == 1 ? s.trial + 1 : s.phase - 1,
-                    s.iters, s.counted);
+                    s.phase, s.phase == 1 ? " trial" : " level",
+                    s.phase == 1 ? s.trial + 1 : s.phase - 1, s.iters, s.counted);
         fflush(log);
     }
     if (!o->no_outputs && app_io_mkdirs(s.dir, err, sizeof err) != APP_IO_OK) {
@@ -586,8 +586,7 @@ int app_strategy_run_info(const app_config *c, const app_run_opts *o, app_run_re
             s.trial = k;
             s.kept = k > 0 ? theta : NULL;
             s.n_kept = n1;
-            if (k > 0 && !(ck && k == k0) && strat_stop_at_start(&s, ch1, theta))
-                goto stopped;
+            if (k > 0 && !(ck && k == k0) && strat_stop_at_start(&s, ch1, theta)) goto stopped;
             chk = ch1;
             double *th = theta;
             if (k > 0) { /* a fresh network and initialization (trial 0 is the run's own seed) */
@@ -645,8 +644,7 @@ int app_strategy_run_info(const app_config *c, const app_run_opts *o, app_run_re
                 fprintf(log, "neural trial %d of %d (seed %lu): compliance %.6g  violation %.2e\n",
                         k + 1, trials, k ? trial_seed(c->seed, k) : c->seed, f, v);
             /* the better trial: the less infeasible one beyond 1e-9, then the lower compliance */
-            int better =
-                k == 0 || (v > 1e-9 || s.best_v > 1e-9 ? v < s.best_v : f < s.best_f);
+            int better = k == 0 || (v > 1e-9 || s.best_v > 1e-9 ? v < s.best_v : f < s.best_f);
             if (k < 16) si->trial_compliance[k] = f;
             si->trials = k + 1;
             if (better) {
@@ -827,9 +825,8 @@ stopped:
             "%s: compliance %.6g  volume %.4f  evaluations %ld  iterations %d  time %.2f s  (%s: "
             "interrupted in %s %d)%s%s\n",
             c->name, s.ck_compliance, s.ck_volume, s.ck_total, s.ck_iters, elapsed, kind,
-            s.phase == 1 ? "neural trial" : "pixel level",
-            s.phase == 1 ? s.trial + 1 : s.phase - 1, o->no_outputs ? "" : "  -> ",
-            o->no_outputs ? "" : s.dir);
+            s.phase == 1 ? "neural trial" : "pixel level", s.phase == 1 ? s.trial + 1 : s.phase - 1,
+            o->no_outputs ? "" : "  -> ", o->no_outputs ? "" : s.dir);
     if (!o->no_outputs)
         fprintf(log, "interrupted: continue with  topopt run %s --resume %s\n",
                 c->path[0] ? c->path : "CONFIG", s.dir);

@@ -324,8 +324,7 @@ static int check_strategy_resume(app_config *c, const char *tag, int halt, const
     assert_int_equal(sc.trials, sa->trials);
     assert_true(memcmp(&sc.neural_compliance, &sa->neural_compliance, sizeof(double)) == 0);
     for (int k = 0; k < sa->trials && k < 16; k++)
-        assert_true(memcmp(&sc.trial_compliance[k], &sa->trial_compliance[k], sizeof(double)) ==
-                    0);
+        assert_true(memcmp(&sc.trial_compliance[k], &sa->trial_compliance[k], sizeof(double)) == 0);
     app_result A, C;
     read_dir(full, &A);
     read_dir(dir, &C);
