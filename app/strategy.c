@@ -1,4 +1,5 @@
-// app/strategy.c: neural phase then pixel polish under one FE-evaluation budget
+// app/strategy.c: neural phase then pixel polish under one FE-evaluation budget, with
+// checkpoints and --resume
 #include "strategy.h"
 
 #include <math.h>
@@ -484,9 +485,8 @@ int app_strategy_run_info(const app_config *c, const app_run_opts *o, app_run_re
     if (ck) {
         const int64_t *n = ck->counters;
         int ph = (int)n[SK_PHASE];
-        int n_run = ph == 1 ? n1 : n2;
         int kept = ph == 1 && n[SK_TRIAL] > 0;
-        if (prev.n_params != (size_t)(ph == 1 && !n[SK_RUNNING] ? n1 : n_run) ||
+        if (prev.n_params != (size_t)(ph == 1 ? n1 : n2) ||
             ck->n_extra != (size_t)(kept ? n1 : 0) || n[SK_N_KEPT] != (kept ? n1 : 0)) {
             fprintf(stderr,
                     "topopt: --resume: %s: params/theta or checkpoint/extra: parameter count "

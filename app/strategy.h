@@ -30,9 +30,22 @@ typedef struct {
  * minimizes the compliance divided by the neural design's and keeps its best feasible point, so
  * the result is never above a feasible neural design. Every FE solve counts (line-search trials,
  * the normalization and the hand-over evaluation); only the evaluation that writes the outputs does
- * not, as in a single run. Writes result.h5 (the polished pixels as theta, the history of both
- * phases with a "phase" column, no checkpoint), design.png and history.csv. `--resume` is refused
- * (exit APP_EXIT_USAGE). Returns an exit code like app_run; info may be NULL. */
+ * not, as in a single run. Writes result.h5 (the polished pixels as theta, the history of all
+ * phases with a "phase" column), design.png and history.csv.
+ *
+ * Checkpoints: on SIGINT/SIGTERM (or o->halt_after), every outputs.checkpoint_every iterations
+ * (counted over the phases) and, with outputs.keep_state, at the end, result.h5 holds a
+ * checkpoint of kind APP_CK_STRATEGY (app_run_checkpoint_kind): the phase, trial or level, the
+ * FE solves counted so far, the running phase's solver state and objective scale, the kept
+ * trial's parameters (checkpoint/extra) and compliance, the trial compliances and the history;
+ * its design and theta are the running phase's point (or, at the start of a trial, the kept
+ * trial's). A stop request between phases checkpoints the start of the next trial or level.
+ * The evaluation of a checkpoint's design does not count. o->resume_dir continues from
+ * DIR/result.h5, checked before anything is solved (APP_EXIT_USAGE: damaged, another config,
+ * a single run's checkpoint), and ends bit for bit where the uninterrupted run ends; a
+ * keep_state checkpoint continues the last level's solver with what a larger budget leaves.
+ * An interrupted run returns APP_EXIT_FAILED. Returns an exit code like app_run; info may be
+ * NULL. */
 int app_strategy_run_info(const app_config *c, const app_run_opts *o, app_run_result *res,
                           app_strategy_info *info);
 
