@@ -713,10 +713,10 @@ int app_strategy_run_info(const app_config *c, const app_run_opts *o, app_run_re
             ch2_level = l;
         }
         s.phase = 2 + l;
-        if (!entry && strat_stop_at_start(&s, ch2, x)) goto stopped;
         if (!resumed) s.phase_start = strat_total(&s);
         long end = l == levels - 1 ? budget : s.phase_start + n_below;
         if (!resumed && end - s.phase_start < 2) break;
+        if (!entry && strat_stop_at_start(&s, ch2, x)) goto stopped;
         strat_use(&s, ch2);
         if (resumed) {
             app_chain_set_scale(ch2, s.scale);
