@@ -245,6 +245,7 @@ static int strat_monitor(const ncvx_iterate *it, void *user)
 static int strat_stop_at_start(strat_ctx *s, app_chain *ch, const double *p)
 {
     if (!app_run_halt_due(s->o, s->iters)) return 0;
+    s->phase_start = s->evals_base = strat_total(s); /* set again on resume */
     if (strat_checkpoint(s, ch, p, 0, NCVX_TERM_USER_HALT, "interrupted"))
         s->failed = 1;
     else
