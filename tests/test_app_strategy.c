@@ -371,6 +371,18 @@ static void test_strategy_resume_neural_polish(void **state)
     assert_false(check_strategy_resume(c, "handover", p0, &ra, &sa, full));
     assert_true(check_strategy_resume(c, "polish", p0 + 3, &ra, &sa, full));
 
+    /* a normalized objective: each trial's scale is its own starting compliance */
+    c->normalize_objective = 1;
+    app_run_result rn;
+    app_strategy_info sn;
+    char fulln[400];
+    run_full(c, "norm", &rn, &sn, fulln, sizeof fulln);
+    assert_true(
+        check_strategy_resume(c, "norm_trial1", sn.trial_first_iter[1] + 2, &rn, &sn, fulln));
+    assert_true(check_strategy_resume(c, "norm_polish", first_iter_of_phase(fulln, 2) + 2, &rn, &sn,
+                                      fulln));
+    c->normalize_objective = 0;
+
     /* periodic checkpoints (and their uncounted output solves) change nothing */
     c->checkpoint_every = 3;
     app_run_result rp;
