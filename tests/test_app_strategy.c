@@ -54,6 +54,19 @@ fem_status __wrap_fem_model_compliance(fem_model *m, const double *rho, double *
 
 static char g_dir[256];
 
+/* The continuation strategy on the tiny problem: pixel levels at p = 1, 2, 3, 60 evaluations. */
+static const char *const CONTINUATION_SETS[4] = {"strategy.kind=continuation", "strategy.p_start=1",
+                                                 "strategy.p_levels=3", "budget.evaluations=60"};
+
+/* app_run of c with options o is refused with exit 2 before any FE solve. */
+static void assert_refused(const app_config *c, const app_run_opts *o)
+{
+    app_run_result r;
+    g_fe_solves = 0;
+    assert_int_equal(app_run(c, o, &r), APP_EXIT_USAGE);
+    assert_int_equal(g_fe_solves, 0);
+}
+
 static app_config *load_tiny_sets(int n_sets, const char *const *sets)
 {
     app_config *c = malloc(sizeof *c);
@@ -176,9 +189,7 @@ static void test_strategy_resume_refused(void **state)
     FILE *log = tmpfile();
     assert_non_null(log);
     app_run_opts o = {.quiet = 1, .log = log, .resume_dir = g_dir};
-    g_fe_solves = 0;
-    assert_int_equal(app_run(c, &o, NULL), APP_EXIT_USAGE);
-    assert_int_equal(g_fe_solves, 0);
+    assert_refused(c, &o);
 
     /* through app_run, the budget holds too (also with a normalized objective) */
     c->normalize_objective = 1;
@@ -421,9 +432,7 @@ static void test_strategy_resume_neural_polish(void **state)
 static void test_strategy_resume_continuation(void **state)
 {
     (void)state;
-    static const char *const sets[] = {"strategy.kind=continuation", "strategy.p_start=1",
-                                       "strategy.p_levels=3", "budget.evaluations=60"};
-    app_config *c = load_tiny_sets(4, sets);
+    app_config *c = load_tiny_sets(4, CONTINUATION_SETS);
     app_run_result ra;
     app_strategy_info sa;
     char full[400];
@@ -467,9 +476,7 @@ static void test_strategy_keep_state(void **state)
     assert_true(rb.compliance <= ra.compliance);
     /* a budget below what the checkpoint used is refused */
     c->solver.max_evals = 30;
-    g_fe_solves = 0;
-    assert_int_equal(app_run(c, &o, &rb), APP_EXIT_USAGE);
-    assert_int_equal(g_fe_solves, 0);
+    assert_refused(c, &o);
     app_config_free(c);
     free(c);
 }
@@ -500,9 +507,7 @@ static void test_strategy_resume_refusals(void **state)
     app_config_free(other);
     free(other);
     c->seed = 4;
-    g_fe_solves = 0;
-    assert_int_equal(app_run(c, &ro, &r), APP_EXIT_USAGE);
-    assert_int_equal(g_fe_solves, 0);
+    assert_refused(c, &ro);
     c->seed = 3;
 
     /* the same checkpoint for a single run of the same problem, and a single run's checkpoint
@@ -542,15 +547,11 @@ static void test_strategy_resume_refusals(void **state)
     assert_int_equal(fseek(f, size / 2, SEEK_SET), 0);
     fputc(byte ^ 0x5a, f);
     fclose(f);
-    g_fe_solves = 0;
-    assert_int_equal(app_run(c, &ro, &r), APP_EXIT_USAGE);
-    assert_int_equal(g_fe_solves, 0);
+    assert_refused(c, &ro);
     /* a missing one */
     snprintf(cmd, sizeof cmd, "rm -f '%s'", path);
     assert_int_equal(system(cmd), 0);
-    g_fe_solves = 0;
-    assert_int_equal(app_run(c, &ro, &r), APP_EXIT_USAGE);
-    assert_int_equal(g_fe_solves, 0);
+    assert_refused(c, &ro);
     app_config_free(c);
     free(c);
 }
@@ -653,9 +654,7 @@ static void test_strategy_restarts(void **state)
 static void test_strategy_continuation(void **state)
 {
     (void)state;
-    static const char *const sets[] = {"strategy.kind=continuation", "strategy.p_start=1",
-                                       "strategy.p_levels=3", "budget.evaluations=60"};
-    app_config *c = load_tiny_sets(4, sets);
+    app_config *c = load_tiny_sets(4, CONTINUATION_SETS);
     FILE *log = tmpfile();
     assert_non_null(log);
     app_run_opts o = {.quiet = 1, .log = log};
@@ -698,9 +697,7 @@ static void test_strategy_continuation(void **state)
     assert_int_equal(si.polish_evals, res.evals);
 
     c->strategy_p_start = 3.5; /* above material.p */
-    g_fe_solves = 0;
-    assert_int_equal(app_run(c, &o, NULL), APP_EXIT_USAGE);
-    assert_int_equal(g_fe_solves, 0);
+    assert_refused(c, &o);
     fclose(log);
     app_config_free(c);
     free(c);
