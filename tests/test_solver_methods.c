@@ -45,6 +45,8 @@ typedef struct {
     long calls;
     long fail_after; ///< callback returns 1 from this call on (0 = never)
     int nan_region;  ///< return NaN when x[0] > 1.5 (Rosenbrock)
+    int gbad;        ///< > 0: gradient entry gbad - 1 is set to gbad_val (Rosenbrock)
+    double gbad_val;
     int n;           ///< dimension for scalable problems
     const double *c; ///< data for the resource problem
     double V;
@@ -85,6 +87,7 @@ static int rosen(const double *x, double *f, double *g, double *ci, double *Ji, 
             g[i + 1] += 200 * a;
         }
     }
+    if (g && u->gbad > 0) g[u->gbad - 1] = u->gbad_val;
     return 0;
 }
 
@@ -501,6 +504,20 @@ static void test_lbfgs_failures(void **state)
     x[0] = 2, x[1] = 1;
     assert_int_equal(ncvx_solve(sv, x, &info), NCVX_ERR_NONFINITE);
     ncvx_destroy(sv);
+
+    /* a finite f with one Inf or NaN gradient entry, in the vector body or the tail of the
+     * finiteness check (n = 21: entries 0 .. 15 in blocks of eight, 16 .. 20 in the tail) */
+    const int bad[] = {1, 8, 17, 21};
+    const double vals[] = {INFINITY, -INFINITY, NAN};
+    for (int b = 0; b < 4; b++)
+        for (int k = 0; k < 3; k++) {
+            ctx w = {.n = 21, .gbad = bad[b], .gbad_val = vals[k]};
+            ncvx_problem q = {.n = 21, .eval = rosen, .user = &w};
+            double x21[21] = {0};
+            assert_int_equal(ncvx_create(&sv, &q, &s), NCVX_OK);
+            assert_int_equal(ncvx_solve(sv, x21, &info), NCVX_ERR_NONFINITE);
+            ncvx_destroy(sv);
+        }
 }
 
 static void test_settings_and_problem_errors(void **state)
