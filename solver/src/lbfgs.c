@@ -470,6 +470,14 @@ static double cubic_step(double a, double fa, double da, double b, double fb, do
     return t;
 }
 
+/* Memory traffic of one iteration with c pairs and one trial (n-vectors; a pair element is 8 or
+ * 4 bytes): pass 1 reads the 2c pair vectors and g; pass 2 reads them again with g and x and
+ * writes d and the first trial point x + d (g'd comes with it); the slope pass reads the trial
+ * g and d (and gives ||g||_inf); the pair pass reads x, x_old, g, g_old and writes s and y once
+ * into the free slot. So 4c pair vectors + 13 vectors of doubles, against 4c + 21 before the
+ * passes were fused (separate g'd, trial point, norm, and a second pair pass when the memory
+ * was full). Each further trial adds 5 (x + a d, its slope). The evaluator adds 3 (finiteness
+ * check of g, the copy of an improving x). */
 int ncvx_lbfgs_step(ncvx_lbfgs *e, ncvx_lbfgs_fg fg, void *ctx)
 {
     const int n = e->n;
