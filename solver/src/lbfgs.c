@@ -275,19 +275,19 @@ static inline double lb_bdot(const double *restrict a, const double *restrict b,
 #define LB_CLONES
 #endif
 
-/* GNU C: the kernels are written on eight-lane double vectors, which every clone maps onto its
- * registers (one zmm, two ymm, four xmm); other compilers get the same sums in plain C. */
+/* GNU C: the kernels are written on four-lane double vectors (one ymm, or two xmm in the
+ * baseline clone); other compilers get the same sums in plain C. */
 #if defined(__GNUC__)
 #define LB_INLINE static inline __attribute__((always_inline)) /* into each clone */
 #define LB_VEC 1
-typedef double lb_v8 __attribute__((vector_size(64)));
-typedef float lb_f8 __attribute__((vector_size(32)));
+typedef double lb_v4 __attribute__((vector_size(32)));
+typedef float lb_f4 __attribute__((vector_size(16)));
 #define lb_ldp_d(dst, p) memcpy(&(dst), (p), sizeof(dst))
 #define lb_ldp_f(dst, p)                                                                           \
     do {                                                                                           \
-        lb_f8 lb_t_;                                                                               \
+        lb_f4 lb_t_;                                                                               \
         memcpy(&lb_t_, (p), sizeof lb_t_);                                                         \
-        (dst) = __builtin_convertvector(lb_t_, lb_v8);                                             \
+        (dst) = __builtin_convertvector(lb_t_, lb_v4);                                             \
     } while (0)
 #endif
 

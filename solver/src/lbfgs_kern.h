@@ -16,9 +16,11 @@
 #define LB_TREE(p) (((p)[0] + (p)[4]) + ((p)[1] + (p)[5])) + (((p)[2] + (p)[6]) + ((p)[3] + (p)[7]))
 #endif
 
-/* Eight-lane loads as doubles (GNU vector extensions; each lane k accumulates the elements
- * j = k mod 8, exactly as the scalar code of the other compilers, so both give the same bits):
- * LB_LDP loads a pair vector (float lanes converted exactly), LB_LDD a double vector. */
+/* Four-lane loads as doubles (GNU vector extensions; two four-lane accumulators hold the eight
+ * partial sums, lane k accumulating the elements j = k mod 8 exactly as the scalar code of the
+ * other compilers, so both give the same bits): LB_LDP loads four pair elements (float lanes
+ * converted exactly), LB_LDD four doubles. Four lanes are one register in every clone (an
+ * eight-lane type spills on AVX2). */
 #ifdef LB_VEC
 #ifndef LB_LDD
 #define LB_LDD(dst, p) memcpy(&(dst), (p), sizeof(dst))
@@ -36,17 +38,24 @@ LB_INLINE void LB_FN(lb_dot2_)(const LB_T *restrict s, const LB_T *restrict y,
     double pa[8] = {0}, pb[8] = {0};
     int j = 0;
 #ifdef LB_VEC
-    lb_v8 va = {0}, vb = {0};
+    lb_v4 va0 = {0}, va1 = {0}, vb0 = {0}, vb1 = {0}; /* lanes 0-3 and 4-7 */
     for (; j + 8 <= len; j += 8) {
-        lb_v8 sk, yk, vk;
-        LB_LDP(sk, s + j);
-        LB_LDP(yk, y + j);
-        LB_LDD(vk, v + j);
-        va += sk * vk;
-        vb += yk * vk;
+        lb_v4 s0, s1, y0, y1, v0, v1;
+        LB_LDP(s0, s + j);
+        LB_LDP(s1, s + j + 4);
+        LB_LDP(y0, y + j);
+        LB_LDP(y1, y + j + 4);
+        LB_LDD(v0, v + j);
+        LB_LDD(v1, v + j + 4);
+        va0 += s0 * v0;
+        va1 += s1 * v1;
+        vb0 += y0 * v0;
+        vb1 += y1 * v1;
     }
-    memcpy(pa, &va, sizeof pa);
-    memcpy(pb, &vb, sizeof pb);
+    memcpy(pa, &va0, sizeof va0);
+    memcpy(pa + 4, &va1, sizeof va1);
+    memcpy(pb, &vb0, sizeof vb0);
+    memcpy(pb + 4, &vb1, sizeof vb1);
 #else
     for (; j + 8 <= len; j += 8)
         for (int k = 0; k < 8; k++) {
@@ -71,22 +80,34 @@ LB_INLINE void LB_FN(lb_dot4_)(const LB_T *restrict s, const LB_T *restrict y,
     double pa[8] = {0}, pb[8] = {0}, pc[8] = {0}, pd[8] = {0};
     int j = 0;
 #ifdef LB_VEC
-    lb_v8 va = {0}, vb = {0}, vc = {0}, vd = {0};
+    lb_v4 va0 = {0}, va1 = {0}, vb0 = {0}, vb1 = {0}, vc0 = {0}, vc1 = {0}, vd0 = {0}, vd1 = {0};
     for (; j + 8 <= len; j += 8) {
-        lb_v8 sk, yk, vk, wk;
-        LB_LDP(sk, s + j);
-        LB_LDP(yk, y + j);
-        LB_LDD(vk, v + j);
-        LB_LDD(wk, w + j);
-        va += sk * vk;
-        vb += yk * vk;
-        vc += sk * wk;
-        vd += yk * wk;
+        lb_v4 s0, s1, y0, y1, v0, v1, w0, w1;
+        LB_LDP(s0, s + j);
+        LB_LDP(s1, s + j + 4);
+        LB_LDP(y0, y + j);
+        LB_LDP(y1, y + j + 4);
+        LB_LDD(v0, v + j);
+        LB_LDD(v1, v + j + 4);
+        LB_LDD(w0, w + j);
+        LB_LDD(w1, w + j + 4);
+        va0 += s0 * v0;
+        va1 += s1 * v1;
+        vb0 += y0 * v0;
+        vb1 += y1 * v1;
+        vc0 += s0 * w0;
+        vc1 += s1 * w1;
+        vd0 += y0 * w0;
+        vd1 += y1 * w1;
     }
-    memcpy(pa, &va, sizeof pa);
-    memcpy(pb, &vb, sizeof pb);
-    memcpy(pc, &vc, sizeof pc);
-    memcpy(pd, &vd, sizeof pd);
+    memcpy(pa, &va0, sizeof va0);
+    memcpy(pa + 4, &va1, sizeof va1);
+    memcpy(pb, &vb0, sizeof vb0);
+    memcpy(pb + 4, &vb1, sizeof vb1);
+    memcpy(pc, &vc0, sizeof vc0);
+    memcpy(pc + 4, &vc1, sizeof vc1);
+    memcpy(pd, &vd0, sizeof vd0);
+    memcpy(pd + 4, &vd1, sizeof vd1);
 #else
     for (; j + 8 <= len; j += 8)
         for (int k = 0; k < 8; k++) {
@@ -171,12 +192,10 @@ LB_CLONES static double LB_FN(lb_pass2_)(const LB_T *S, const LB_T *Y, int n, co
             const double ci = cs[i], di = cy[i], ci2 = cs[i2], di2 = cy[i2];
             int j = 0;
 #ifdef LB_VEC
-            const lb_v8 vci = {ci, ci, ci, ci, ci, ci, ci, ci},
-                        vdi = {di, di, di, di, di, di, di, di};
-            const lb_v8 vci2 = {ci2, ci2, ci2, ci2, ci2, ci2, ci2, ci2},
-                        vdi2 = {di2, di2, di2, di2, di2, di2, di2, di2};
-            for (; j + 8 <= len; j += 8) {
-                lb_v8 ok, sk, yk, s2k, y2k;
+            const lb_v4 vci = {ci, ci, ci, ci}, vdi = {di, di, di, di};
+            const lb_v4 vci2 = {ci2, ci2, ci2, ci2}, vdi2 = {di2, di2, di2, di2};
+            for (; j + 4 <= len; j += 4) {
+                lb_v4 ok, sk, yk, s2k, y2k;
                 LB_LDD(ok, o + j);
                 LB_LDP(sk, s + j);
                 LB_LDP(yk, y + j);
