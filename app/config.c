@@ -347,7 +347,8 @@ static const key KEYS[] = {
     {"method.limited_mem_size", T_INT, S(limited_mem_size), 0, "10", 0, 1000, NULL,
      "BFGS-SQP memory: 0 = full BFGS (n^2 doubles: pixel grids only), m > 0 = m pairs"},
     {"method.lm_single", T_INT, S(lm_single), 0, NULL, -1, 1, NULL,
-     "L-BFGS pair precision: -1 auto (float only past lm_mem_max), 0 double, 1 float"},
+     "L-BFGS pair precision: -1 auto (float past lm_mem_max; lbfgs, penalty, auglag also "
+     "past 32 MB of double pairs), 0 double, 1 float"},
     {"method.lm_mem_max", T_DOUBLE, S(lm_mem_max), 0, NULL, 0, BIG, NULL,
      "bytes the pairs may take in double before auto switches to float"},
     {"method.sample_mem_max", T_DOUBLE, S(sample_mem_max), 0, NULL, 0, BIG, NULL,

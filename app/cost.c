@@ -100,8 +100,13 @@ static double solver_cost(const ncvx_settings *s, double n, int k)
     }
     case NCVX_LBFGS:
     case NCVX_PENALTY:
-    case NCVX_AUGLAG:
-        return 8 * (6 + 3.0 * k) * n + 16.0 * (s->lbfgs_m > 0 ? s->lbfgs_m : 10) * n;
+    case NCVX_AUGLAG: {
+        const double m = s->lbfgs_m > 0 ? s->lbfgs_m : 10; /* m + 1 pair slots */
+        const int single = s->lm_single == 1 ||
+                           (s->lm_single == -1 &&
+                            (16 * m * n > NCVX_LBFGS_SINGLE_BYTES || 16 * m * n > s->lm_mem_max));
+        return 8 * (6 + 3.0 * k) * n + (single ? 8.0 : 16.0) * (m + 1) * n;
+    }
     default: // projgrad, MMA, OC: a few dozen vectors of n at most
         return 8 * (16 + 3.0 * k) * n;
     }

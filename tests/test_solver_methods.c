@@ -45,6 +45,8 @@ typedef struct {
     long calls;
     long fail_after; ///< callback returns 1 from this call on (0 = never)
     int nan_region;  ///< return NaN when x[0] > 1.5 (Rosenbrock)
+    int gbad;        ///< > 0: gradient entry gbad - 1 is set to gbad_val (Rosenbrock)
+    double gbad_val;
     int n;           ///< dimension for scalable problems
     const double *c; ///< data for the resource problem
     double V;
@@ -85,6 +87,7 @@ static int rosen(const double *x, double *f, double *g, double *ci, double *Ji, 
             g[i + 1] += 200 * a;
         }
     }
+    if (g && u->gbad > 0) g[u->gbad - 1] = u->gbad_val;
     return 0;
 }
 
@@ -320,11 +323,13 @@ static void test_hs_mma(void **state)
 /* ------------------------------------------------------------------------------------------ */
 /* L-BFGS                                                                                        */
 
-static void run_lbfgs(const char *name, ncvx_eval_fn fn, int n, const double *x0, double xtol)
+static void run_lbfgs_prec(const char *name, ncvx_eval_fn fn, int n, const double *x0, double xtol,
+                           int single)
 {
     ctx u = {.n = n};
     ncvx_problem p = {.n = n, .eval = fn, .user = &u};
     ncvx_settings s = quiet(NCVX_LBFGS);
+    s.lm_single = single;
     s.opt_tol = 1e-9;
     s.maxit = 2000;
     ncvx_solver *sv = NULL;
@@ -344,6 +349,11 @@ static void run_lbfgs(const char *name, ncvx_eval_fn fn, int n, const double *x0
     ncvx_destroy(sv);
 }
 
+static void run_lbfgs(const char *name, ncvx_eval_fn fn, int n, const double *x0, double xtol)
+{
+    run_lbfgs_prec(name, fn, n, x0, xtol, -1); /* auto: double pairs at these sizes */
+}
+
 /* ||g||_inf <= 1e-9 with Hessian eigenvalues >= ~0.4 (Rosenbrock near 1) or 1 (quad) bounds
  * |x - 1| by ~1e-8. */
 static void test_lbfgs_problems(void **state)
@@ -358,6 +368,23 @@ static void test_lbfgs_problems(void **state)
     for (int j = 0; j < 50; j++)
         x0[j] = 0;
     run_lbfgs("quad cond 1e4 n=50", quad, 50, x0, 1e-8);
+}
+
+/* The same problems with single-precision pairs: H is still the inverse BFGS matrix of the
+ * stored (rounded) pairs, positive definite, and the gradient stays double, so the run reaches
+ * the same stationarity test ||g||_inf <= 1e-9 and the same accuracy. */
+static void test_lbfgs_problems_single(void **state)
+{
+    (void)state;
+    double x0[64];
+    x0[0] = -1.2, x0[1] = 1;
+    run_lbfgs_prec("Rosenbrock n=2 (float pairs)", rosen, 2, x0, 1e-7, 1);
+    for (int j = 0; j < 20; j++)
+        x0[j] = j % 2 ? 1 : -1.2;
+    run_lbfgs_prec("Rosenbrock n=20 (float pairs)", rosen, 20, x0, 1e-7, 1);
+    for (int j = 0; j < 50; j++)
+        x0[j] = 0;
+    run_lbfgs_prec("quad cond 1e4 n=50 (float pairs)", quad, 50, x0, 1e-8, 1);
 }
 
 /* Each callback call is one evaluation; the budget is never exceeded. */
@@ -477,6 +504,20 @@ static void test_lbfgs_failures(void **state)
     x[0] = 2, x[1] = 1;
     assert_int_equal(ncvx_solve(sv, x, &info), NCVX_ERR_NONFINITE);
     ncvx_destroy(sv);
+
+    /* a finite f with one Inf or NaN gradient entry, in the vector body or the tail of the
+     * finiteness check (n = 21: entries 0 .. 15 in blocks of eight, 16 .. 20 in the tail) */
+    const int bad[] = {1, 8, 17, 21};
+    const double vals[] = {INFINITY, -INFINITY, NAN};
+    for (int b = 0; b < 4; b++)
+        for (int k = 0; k < 3; k++) {
+            ctx w = {.n = 21, .gbad = bad[b], .gbad_val = vals[k]};
+            ncvx_problem q = {.n = 21, .eval = rosen, .user = &w};
+            double x21[21] = {0};
+            assert_int_equal(ncvx_create(&sv, &q, &s), NCVX_OK);
+            assert_int_equal(ncvx_solve(sv, x21, &info), NCVX_ERR_NONFINITE);
+            ncvx_destroy(sv);
+        }
 }
 
 static void test_settings_and_problem_errors(void **state)
@@ -628,6 +669,9 @@ static void test_resume(void **state)
         x0[j] = j % 2 ? 1 : -1.2;
     ncvx_problem p = {.n = 10, .eval = rosen, .user = &u};
     resume_check(p, quiet(NCVX_LBFGS), x0, 13, 40);
+    ncvx_settings sf = quiet(NCVX_LBFGS); /* float pairs resume exactly too */
+    sf.lm_single = 1;
+    resume_check(p, sf, x0, 13, 40);
     /* penalty and auglag across outer iterations (inner_maxit 5 forces several) */
     ctx v = {.inner = hs71};
     ncvx_problem q = {.n = 4, .n_ineq = 9, .n_eq = 1, .eval = counted, .user = &v};
@@ -842,7 +886,7 @@ static void test_lbfgs_engine_secant(void **state)
             q.A[6 * i + j] = a + (i == j ? pow(10.0, i - 2.0) : 0);
         }
     ncvx_lbfgs e;
-    assert_int_equal(ncvx_lbfgs_alloc(&e, 6, 3, 1), 0);
+    assert_int_equal(ncvx_lbfgs_alloc(&e, 6, 3, 1, 0), 0);
     e.c1 = 1e-4;
     e.c2 = 0.9;
     e.ls_maxit = 20;
@@ -877,19 +921,10 @@ static void test_lbfgs_engine_secant(void **state)
     ncvx_lbfgs_free(&e);
 }
 
-/* Store the pair (s, y) in the engine's ring as accept() does. */
+/* Store the pair (s, y) in the engine as accept() does. */
 static void lbfgs_push(ncvx_lbfgs *e, const double *s, const double *y)
 {
-    const int n = e->n;
-    double sy = 0;
-    for (int j = 0; j < n; j++)
-        sy += s[j] * y[j];
-    memcpy(e->S + (size_t)e->head * n, s, (size_t)n * sizeof *s);
-    memcpy(e->Y + (size_t)e->head * n, y, (size_t)n * sizeof *y);
-    e->rho[e->head] = 1.0 / sy;
-    e->stale[e->head] = 1;
-    e->head = (e->head + 1) % e->m;
-    if (e->count < e->m) e->count++;
+    assert_int_equal(ncvx_lbfgs_push(e, s, y), 1);
 }
 
 static double rel_diff(const double *a, const double *b, int n)
@@ -912,7 +947,7 @@ static void test_lbfgs_compact(void **state)
     for (int c = 0; c < 2; c++) {
         const int n = ns[c];
         ncvx_lbfgs e;
-        assert_int_equal(ncvx_lbfgs_alloc(&e, n, m, 1), 0);
+        assert_int_equal(ncvx_lbfgs_alloc(&e, n, m, 1, 0), 0);
         double *s = malloc(n * sizeof *s), *y = malloc(n * sizeof *y), *v = malloc(n * sizeof *v);
         double *h1 = malloc(n * sizeof *h1), *h2 = malloc(n * sizeof *h2);
         double *h3 = malloc(n * sizeof *h3), *dg = malloc(n * sizeof *dg);
@@ -941,7 +976,7 @@ static void test_lbfgs_compact(void **state)
              * cond(H) <= 1e3 stays far below 1e-12 */
             assert_true(rel_diff(h1, h2, n) < 1e-12);
             /* S'Y and Y'Y recomputed from scratch: the same bits */
-            for (int i = 0; i < m; i++)
+            for (int i = 0; i <= m; i++)
                 e.stale[i] = 1;
             ncvx_lbfgs_apply(&e, v, h3);
             assert_memory_equal(h1, h3, n * sizeof *h1);
@@ -994,6 +1029,207 @@ static void test_lbfgs_compact(void **state)
         }
         free(s), free(y), free(v), free(h1), free(h2), free(h3), free(dg), free(Sh), free(Yh);
         ncvx_lbfgs_free(&e);
+    }
+}
+
+/* Dense BFGS matrices of the pairs (s_k, y_k), k = 0 .. np-1 (oldest first, ld n), from the
+ * newest pair's scaling g = s'y/y'y: the inverse H (H0 = g I, H <- (I - r s y')H(I - r y s') +
+ * r s s') and the direct B (B0 = I/g, B <- B - B s s'B/(s'Bs) + y y'/(y's)). Independent of the
+ * engine: plain triple loops. */
+static void dense_bfgs(int n, int np, const double *S, const double *Y, double *H, double *B,
+                       double *T)
+{
+    const double *sl = S + (size_t)(np - 1) * n, *yl = Y + (size_t)(np - 1) * n;
+    double sy = 0, yy = 0;
+    for (int j = 0; j < n; j++)
+        sy += sl[j] * yl[j], yy += yl[j] * yl[j];
+    memset(H, 0, (size_t)n * n * sizeof *H);
+    memset(B, 0, (size_t)n * n * sizeof *B);
+    for (int j = 0; j < n; j++)
+        H[(size_t)j * n + j] = sy / yy, B[(size_t)j * n + j] = yy / sy;
+    for (int k = 0; k < np; k++) {
+        const double *sk = S + (size_t)k * n, *yk = Y + (size_t)k * n;
+        double r = 0;
+        for (int j = 0; j < n; j++)
+            r += sk[j] * yk[j];
+        r = 1 / r;
+        for (int i = 0; i < n; i++) { /* T = H (I - r y s') */
+            double hy = 0;
+            for (int j = 0; j < n; j++)
+                hy += H[(size_t)i * n + j] * yk[j];
+            for (int j = 0; j < n; j++)
+                T[(size_t)i * n + j] = H[(size_t)i * n + j] - r * hy * sk[j];
+        }
+        for (int j = 0; j < n; j++) { /* H = (I - r s y') T + r s s' */
+            double yt = 0;
+            for (int i = 0; i < n; i++)
+                yt += yk[i] * T[(size_t)i * n + j];
+            for (int i = 0; i < n; i++)
+                H[(size_t)i * n + j] = T[(size_t)i * n + j] - r * sk[i] * yt + r * sk[i] * sk[j];
+        }
+        double *bs = T, sbs = 0; /* B s, s'B s */
+        for (int i = 0; i < n; i++) {
+            double a = 0;
+            for (int j = 0; j < n; j++)
+                a += B[(size_t)i * n + j] * sk[j];
+            bs[i] = a;
+            sbs += sk[i] * a;
+        }
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++)
+                B[(size_t)i * n + j] += -bs[i] * bs[j] / sbs + r * yk[i] * yk[j];
+    }
+}
+
+static double frob(const double *A, int n)
+{
+    double a = 0;
+    for (size_t i = 0; i < (size_t)n * n; i++)
+        a += A[i] * A[i];
+    return sqrt(a);
+}
+
+/* Single-precision pairs (float storage, double products): the engine applies exactly the
+ * inverse BFGS matrix of the rounded pairs, and differs from the double engine by no more than
+ * the rounding of the pairs propagated through H. Pairs as in test_lbfgs_compact (curvatures
+ * 1 .. 1000 and noise), m = 5, 9 pairs (the storage wraps), n = 37 and 1500 (several blocks).
+ *  - against the dense oracle built (in double) from the float-rounded pairs: the compact form
+ *    in double, bounded by 1e-9 as the double engine on its own pairs is by 1e-10 (a wrong
+ *    pair, slot or sign gives O(1));
+ *  - against the two-loop recursion on the same float pairs: 1e-12, as in double;
+ *  - against the double engine: each pair element carries a relative error u = 2^-24; to first
+ *    order H (a product of m factors I - r y s' and their transposes around H0 = g I, each with
+ *    ||dF|| <~ 4 u ||F||) moves by at most ~ 2 (2m + 1) 4 u kappa relative, kappa = ||H||_F
+ *    ||B||_F (B = H^-1, the direct BFGS matrix: the Frobenius condition number bounds the 2-norm
+ *    one from above). The test allows 8 (2m + 1) u kappa and requires that bound to be < 0.5, so
+ *    that it can fail; the observed difference is reported. */
+static void test_lbfgs_single_pairs(void **state)
+{
+    (void)state;
+    uint64_t seed = 23;
+    const int ns[] = {37, 1500}, m = 5, np = m + 4;
+    const double u = 5.960464477539063e-08; /* 2^-24 */
+    for (int c = 0; c < 2; c++) {
+        const int n = ns[c];
+        ncvx_lbfgs ef, ed;
+        assert_int_equal(ncvx_lbfgs_alloc(&ef, n, m, 1, 1), 0);
+        assert_int_equal(ncvx_lbfgs_alloc(&ed, n, m, 1, 0), 0);
+        assert_true(ef.single && !ed.single);
+        double *S = malloc((size_t)np * n * sizeof *S), *Y = malloc((size_t)np * n * sizeof *Y);
+        double *Sr = malloc((size_t)np * n * sizeof *Sr), *Yr = malloc((size_t)np * n * sizeof *Yr);
+        double *v = malloc(n * sizeof *v), *hf = malloc(n * sizeof *hf),
+               *hd = malloc(n * sizeof *hd);
+        double *h2 = malloc(n * sizeof *h2), *dg = malloc(n * sizeof *dg);
+        assert_true(S && Y && Sr && Yr && v && hf && hd && h2 && dg);
+        for (int j = 0; j < n; j++)
+            dg[j] = pow(10.0, 3.0 * test_uniform(&seed));
+        for (int k = 0; k < np; k++) {
+            double *s = S + (size_t)k * n, *y = Y + (size_t)k * n;
+            for (int j = 0; j < n; j++) {
+                s[j] = test_uniform(&seed) - 0.5;
+                y[j] = dg[j] * s[j] + 0.1 * (test_uniform(&seed) - 0.5);
+                Sr[(size_t)k * n + j] = (float)s[j];
+                Yr[(size_t)k * n + j] = (float)y[j];
+            }
+            assert_int_equal(ncvx_lbfgs_push(&ef, s, y), 1);
+            assert_int_equal(ncvx_lbfgs_push(&ed, s, y), 1);
+            for (int j = 0; j < n; j++)
+                v[j] = test_uniform(&seed) - 0.5;
+            ncvx_lbfgs_apply(&ef, v, hf);
+            ncvx_lbfgs_apply_twoloop(&ef, v, h2);
+            assert_true(rel_diff(hf, h2, n) < 1e-12);
+            /* S'Y and Y'Y of the float pairs recomputed from scratch: the same bits */
+            for (int i = 0; i <= m; i++)
+                ef.stale[i] = 1;
+            ncvx_lbfgs_apply(&ef, v, h2);
+            assert_memory_equal(hf, h2, n * sizeof *hf);
+            /* secant equation of the stored (rounded) newest pair */
+            ncvx_lbfgs_apply(&ef, Yr + (size_t)k * n, h2);
+            assert_true(rel_diff(h2, Sr + (size_t)k * n, n) < 1e-12);
+        }
+        ncvx_lbfgs_apply(&ef, v, hf);
+        ncvx_lbfgs_apply(&ed, v, hd);
+        const double dfd = rel_diff(hf, hd, n);
+        double *H = malloc((size_t)n * n * sizeof *H), *B = malloc((size_t)n * n * sizeof *B);
+        double *T = malloc((size_t)n * n * sizeof *T);
+        assert_true(H && B && T);
+        /* oracle of the rounded pairs (the last m) */
+        dense_bfgs(n, m, Sr + (size_t)4 * n, Yr + (size_t)4 * n, H, B, T);
+        for (int i = 0; i < n; i++) {
+            double a = 0;
+            for (int j = 0; j < n; j++)
+                a += H[(size_t)i * n + j] * v[j];
+            h2[i] = a;
+        }
+        const double dor = rel_diff(hf, h2, n);
+        const double kappa = frob(H, n) * frob(B, n);
+        const double bound = 8.0 * (2 * m + 1) * u * kappa;
+        print_message("float pairs n = %d: |Hv - oracle| / |oracle| = %.2e, float vs double "
+                      "%.2e, bound 8 (2m+1) u kappa_F = %.2e (kappa_F = %.3g)\n",
+                      n, dor, dfd, bound, kappa);
+        assert_true(dor < 1e-9);
+        assert_true(bound < 0.5);
+        assert_true(dfd <= bound);
+        assert_true(dfd > 0); /* the pairs were rounded: the engines differ */
+        free(H), free(B), free(T);
+        free(S), free(Y), free(Sr), free(Yr), free(v), free(hf), free(hd), free(h2), free(dg);
+        ncvx_lbfgs_free(&ef);
+        ncvx_lbfgs_free(&ed);
+    }
+}
+
+/* A continuation state written with one pair precision and read with the other: the pairs go
+ * through the state as doubles, so a float state read by a double engine is exact (its export
+ * is the same buffer, bit for bit) and a double state read by a float engine is rounded to
+ * float; either run then continues to the minimum. A float state resumed in float is exact
+ * (test_resume). */
+static void test_lbfgs_state_precision(void **state)
+{
+    (void)state;
+    ctx u = {.n = 10};
+    double x0[10], x[10];
+    for (int j = 0; j < 10; j++)
+        x0[j] = j % 2 ? 1 : -1.2;
+    ncvx_problem p = {.n = 10, .eval = rosen, .user = &u};
+    for (int from = 0; from < 2; from++) {
+        ncvx_settings s = quiet(NCVX_LBFGS);
+        s.lm_single = from;
+        s.maxit = 15;
+        ncvx_solver *a = NULL, *b = NULL;
+        ncvx_info ia, ib;
+        assert_int_equal(ncvx_create(&a, &p, &s), NCVX_OK);
+        memcpy(x, x0, sizeof x);
+        assert_int_equal(ncvx_solve(a, x, &ia), NCVX_OK);
+        assert_int_equal(ia.term, NCVX_TERM_MAXIT);
+        const size_t sz = ncvx_state_size(a);
+        double *buf = malloc(sz * sizeof *buf), *buf2 = malloc(sz * sizeof *buf2);
+        assert_true(buf && buf2);
+        assert_int_equal(ncvx_state_export(a, buf, sz), NCVX_OK);
+        s.lm_single = !from;
+        s.maxit = 2000;
+        s.opt_tol = 1e-9;
+        assert_int_equal(ncvx_create(&b, &p, &s), NCVX_OK);
+        assert_int_equal(ncvx_state_size(b), sz); /* one layout for both precisions */
+        assert_int_equal(ncvx_state_import(b, buf, sz), NCVX_OK);
+        assert_int_equal(ncvx_state_export(b, buf2, sz), NCVX_OK);
+        size_t diff = 0;
+        for (size_t i = 0; i < sz; i++)
+            diff += memcmp(&buf[i], &buf2[i], sizeof *buf) != 0;
+        if (from == 1) {
+            assert_int_equal(diff, 0); /* float values are exact in double */
+        } else {
+            assert_true(diff > 0); /* the double pairs were rounded, nothing else */
+            for (size_t i = 0; i < sz; i++)
+                assert_true(memcmp(&buf[i], &buf2[i], sizeof *buf) == 0 || /* NaN fields */
+                            fabs(buf2[i] - buf[i]) <= 6e-8 * fabs(buf[i]));
+        }
+        assert_int_equal(ncvx_solve(b, x, &ib), NCVX_OK);
+        assert_int_equal(ib.term, NCVX_TERM_STATIONARY);
+        for (int j = 0; j < 10; j++)
+            assert_true(fabs(x[j] - 1) < 1e-7);
+        free(buf), free(buf2);
+        ncvx_destroy(a);
+        ncvx_destroy(b);
     }
 }
 
@@ -1390,6 +1626,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lbfgs_problems),
+        cmocka_unit_test(test_lbfgs_problems_single),
+        cmocka_unit_test(test_lbfgs_single_pairs),
+        cmocka_unit_test(test_lbfgs_state_precision),
         cmocka_unit_test(test_lbfgs_compact),
         cmocka_unit_test(test_lbfgs_eval_budget),
         cmocka_unit_test(test_lbfgs_termination),

@@ -137,6 +137,15 @@ typedef struct {
 
 /** All settings; ncvx_settings_default() sets every field. Names and defaults of the
  *  BFGS-SQP fields are PyGRANSO's. */
+/** Bytes of double pairs (16 m n, m = lbfgs_m) above which lm_single = -1 stores the pairs of
+ *  lbfgs, penalty and auglag in single precision (default 3.2e7: n > 2e5 at m = 10). Below it
+ *  the pairs sit in the caches and a direction costs under 3 ms in double, float saving under
+ *  1 ms; above it they stream from memory and float pairs save about 40 % of the direction
+ *  (n = 665,000, m = 10: 7 ms instead of 16 ms; bench_solver --lbfgs). Every pixel problem of
+ *  the benchmark suite stays in double, the CNN (665,345 parameters and more) goes to float:
+ *  its gradient is itself computed in float32. */
+#define NCVX_LBFGS_SINGLE_BYTES 3.2e7
+
 typedef struct {
     ncvx_method method; ///< default NCVX_BFGS_SQP
 
@@ -159,7 +168,9 @@ typedef struct {
     int lm_single;         ///< precision of the L-BFGS pairs: 0 double, 1 single (float;
                            ///< halves their memory, H is applied with products accumulated
                            ///< in double), -1 (default) auto: double unless the double pairs
-                           ///< (16 m n bytes) would exceed lm_mem_max, then single.
+                           ///< (16 m n bytes) would exceed lm_mem_max, then single. The same
+                           ///< for the pairs of lbfgs, penalty and auglag (m = lbfgs_m), whose
+                           ///< auto rule also picks single past NCVX_LBFGS_SINGLE_BYTES.
     double lm_mem_max;     ///< bytes the L-BFGS pairs may take in double precision before
                            ///< lm_single = -1 switches them to single (default 1e9 = 1 GB;
                            ///< >= 0, may be +inf = always double). Only the precision is

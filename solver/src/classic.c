@@ -51,7 +51,10 @@ int ncvx_classic_limits(const ncvx_classic *w)
 
 ncvx_status ncvx_classic_engine_init(ncvx_classic *w, ncvx_lbfgs *e, size_t naux)
 {
-    if (ncvx_lbfgs_alloc(e, w->n, w->s.lbfgs_m, naux) != 0)
+    const int single = w->s.lm_single < 0
+                           ? ncvx_lbfgs_auto_single(w->n, w->s.lbfgs_m, w->s.lm_mem_max)
+                           : w->s.lm_single;
+    if (ncvx_lbfgs_alloc(e, w->n, w->s.lbfgs_m, naux, single) != 0)
         return NCVX_FAIL(NCVX_ERR_NOMEM, "L-BFGS memory (n = %d, m = %d)", w->n, w->s.lbfgs_m);
     e->c1 = w->s.wolfe1;
     e->c2 = NCVX_LBFGS_WOLFE2;
@@ -69,7 +72,7 @@ int ncvx_classic_lbfgs_step(ncvx_classic *w, ncvx_lbfgs *e, ncvx_lbfgs_fg fg, in
         return NCVX_TERM_MAXEVAL; /* ran out before any decrease: x did not move */
     w->iters++;
     w->last_step = e->step;
-    w->stat = ncvx_norm_inf(e->cur.g, w->n);
+    w->stat = e->cur.ginf; /* computed with the slope of the accepted trial */
     if (rc == NCVX_LS_UNBOUNDED) return NCVX_TERM_LS_UNBOUNDED;
     if (rc == NCVX_LS_BUDGET) return NCVX_TERM_MAXEVAL; /* x moved to the best point found */
     return NCVX_STEP_TAKEN;
@@ -141,6 +144,8 @@ static ncvx_status check_settings(const ncvx_settings *s)
     NCVX_BAD_SETTING(s->print_level < 0 || s->print_level > 2, "print_level");
     NCVX_BAD_SETTING(s->print_frequency < 1, "print_frequency");
     NCVX_BAD_SETTING(s->linesearch_maxit < 0, "linesearch_maxit");
+    NCVX_BAD_SETTING(s->lm_single < -1 || s->lm_single > 1, "lm_single");
+    NCVX_BAD_SETTING(!(s->lm_mem_max >= 0), "lm_mem_max");
     const ncvx_classic_method *m = method_of(s->method);
     if (!m)
         return NCVX_FAIL(NCVX_ERR_SETTINGS, "settings.method %d is not a classical method",

@@ -62,18 +62,22 @@ enum {
 typedef struct {
     double *x, *g, *aux;
     double f;
+    double ginf; ///< ||g||_inf, computed with the line-search slope (valid once accepted)
 } ncvx_lbfgs_pt;
 
 typedef struct {
     int n, m;          ///< dimension, memory
     size_t naux;       ///< aux doubles per point
-    double *S, *Y;     ///< [m*n] ring of steps s_k and gradient differences y_k
-    double *rho;       ///< [m] 1/(y_k's_k)
-    double *alpha;     ///< [m] two-loop scratch
-    double *SY, *YY;   ///< [m*m] by ring slot: SY[i*m+j] = s_i'y_j, YY[i*m+j] = y_i'y_j
-    double *cw;        ///< [5m] scratch of the compact representation
-    int *stale;        ///< [2m] 1 if the slot's column of SY and YY is still to compute; list
-    int head, count;   ///< next ring slot, pairs stored
+    int single;        ///< pairs stored in single precision (Sf, Yf), else double (S, Y)
+    double *S, *Y;     ///< [(m+1)*n] double pairs by slot (m + 1 slots: one is free)
+    float *Sf, *Yf;    ///< [(m+1)*n] single-precision pairs by slot
+    int *ord;          ///< [m+1] slots: ord[0 .. count-1] the pairs oldest to newest, then free
+    double *rho;       ///< [m+1] 1/(y's) by slot, of the stored (rounded) vectors
+    double *alpha;     ///< [m+1] two-loop scratch
+    double *SY, *YY;   ///< [(m+1)^2] by slot: SY[i*(m+1)+j] = s_i'y_j, YY[i*(m+1)+j] = y_i'y_j
+    double *cw;        ///< [(m+1)(4 + block)] scratch of the compact representation
+    int *stale;        ///< [2(m+1)] 1 if the slot's column of SY and YY is still to compute; list
+    int count;         ///< pairs stored
     ncvx_lbfgs_pt cur; ///< current iterate
     ncvx_lbfgs_pt tr;  ///< line-search trial
     ncvx_lbfgs_pt lo;  ///< best line-search point so far
@@ -84,8 +88,15 @@ typedef struct {
     double step;       ///< ||x_k - x_{k-1}||_2 of the last step
 } ncvx_lbfgs;
 
-/** Allocate for dimension n, m pairs, naux aux doubles per point. Returns 0 or -1 (no memory). */
-int ncvx_lbfgs_alloc(ncvx_lbfgs *e, int n, int m, size_t naux);
+/** Allocate for dimension n, m pairs, naux aux doubles per point, pairs in single precision
+ *  if single (products and sums stay in double). Returns 0 or -1 (no memory). */
+int ncvx_lbfgs_alloc(ncvx_lbfgs *e, int n, int m, size_t naux, int single);
+/** The engine's pair precision for settings.lm_single = -1: 1 (single) if 16 m n bytes exceed
+ *  NCVX_LBFGS_SINGLE_BYTES (ncvx.h) or lm_mem_max, else 0. */
+int ncvx_lbfgs_auto_single(int n, int m, double lm_mem_max);
+/** Store the pair (s, y) as a step would (rounded to the pair precision, kept if s'y >
+ *  eps y'y of the stored vectors); returns 1 if kept. Tests and benchmarks. */
+int ncvx_lbfgs_push(ncvx_lbfgs *e, const double *s, const double *y);
 void ncvx_lbfgs_free(ncvx_lbfgs *e);
 /** Forget the stored pairs (the next direction is steepest descent). */
 void ncvx_lbfgs_reset(ncvx_lbfgs *e);

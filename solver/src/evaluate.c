@@ -85,11 +85,19 @@ int ncvx_evaluator_feasible(const ncvx_evaluator *e, const double *ci, const dou
            ncvx_viol_eq_max(ce, e->me) <= e->viol_eq_tol;
 }
 
+/* 1 if a[len] holds no Inf or NaN: eight lanes of sums of a_i * 0 (0 for a finite a_i, NaN
+ * otherwise), without an early exit so that the loop vectorizes; it reads every gradient of
+ * every evaluation. */
 static int all_finite(const double *a, size_t len)
 {
-    for (size_t i = 0; i < len; i++)
-        if (!isfinite(a[i])) return 0;
-    return 1;
+    double p[8] = {0};
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8)
+        for (int k = 0; k < 8; k++)
+            p[k] += a[i + k] * 0.0;
+    for (int k = 0; i < len; i++, k++)
+        p[k] += a[i] * 0.0;
+    return ((p[0] + p[4]) + (p[1] + p[5])) + ((p[2] + p[6]) + (p[3] + p[7])) == 0;
 }
 
 /* the folded bounds at x into c[nb] and, if Gb is non-NULL, their gradients (rows of n) */

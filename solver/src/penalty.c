@@ -139,7 +139,7 @@ static ncvx_status penalty_solve(ncvx_classic *w, double *x, int *term)
         if (r == NCVX_EV_NONFIN)
             return NCVX_FAIL(NCVX_ERR_NONFINITE, "non-finite value at the starting point");
         w->mu = ms->rho;
-        w->stat = ncvx_norm_inf(e->cur.g, w->n);
+        w->stat = e->cur.ginf = ncvx_norm_inf(e->cur.g, w->n);
         const double *a = e->cur.aux;
         if (ncvx_classic_iterate(w, e->cur.x, a[0], e->cur.f, a + 1, a + 1 + mi)) {
             *term = NCVX_TERM_USER_HALT;
@@ -152,7 +152,7 @@ static ncvx_status penalty_solve(ncvx_classic *w, double *x, int *term)
         const int feas =
             ncvx_viol_ineq(ci, mi) <= s->viol_ineq_tol && ncvx_viol_eq(ce, w->me) <= s->viol_eq_tol;
         w->mu = ms->rho;
-        w->stat = ncvx_norm_inf(e->cur.g, w->n);
+        w->stat = e->cur.ginf; /* kept by the engine's slope pass and after each merit change */
         if (feas && f <= s->fvalquit) {
             *term = NCVX_TERM_FVALQUIT;
             break;
@@ -170,6 +170,7 @@ static ncvx_status penalty_solve(ncvx_classic *w, double *x, int *term)
                 ms->inner_flag = 0;
                 ncvx_lbfgs_reset(e);
                 merit(w, aux, &e->cur.f, e->cur.g);
+                e->cur.ginf = ncvx_norm_inf(e->cur.g, w->n);
                 continue;
             }
             if (ok && conv) {
@@ -200,6 +201,7 @@ static ncvx_status penalty_solve(ncvx_classic *w, double *x, int *term)
             ms->inner_flag = 0;
             ncvx_lbfgs_reset(e); /* the merit changed: old pairs describe another function */
             merit(w, aux, &e->cur.f, e->cur.g);
+            e->cur.ginf = ncvx_norm_inf(e->cur.g, w->n);
             continue;
         }
         int t = ncvx_classic_limits(w);

@@ -12,9 +12,12 @@
 // that case of the full list)
 //        bench_solver --lbfgs [--csv] [--n N] [--m M]: the L-BFGS engine's direction H g alone
 // (compact representation and two-loop recursion) at n = 665,000 and 6,600,000 (or N), m = 10
-// (or M), against the traffic floor measured in the same run: the bytes that must be read
-// (every pair once, 16 m n, plus g) over the memory bandwidth of a read-only stream (a dot
-// product over two arrays of 2 x 256 MB, like the pair passes) and of a STREAM triad.
+// (or M), with double and with float pairs, against the traffic floor measured in the same
+// run: the bytes that must be read (every pair once, 16 m n or 8 m n, plus g) over the memory
+// bandwidth of a read-only stream (a dot product over two arrays of 2 x 256 MB, like the pair
+// passes) and of a STREAM triad; then whole engine iterations (direction, line search, pair)
+// on a separable quadratic without the callback's time, beside the traffic model of an
+// iteration (two reads of the pairs, the new pair, 11 vectors of n doubles per trial).
 #include <cblas.h>
 #include <math.h>
 #include <stdio.h>
@@ -127,6 +130,15 @@ static double floor_time(int n, int m)
     return bench_median(t, RUNS);
 }
 
+/* CPU seconds of this thread: the --lbfgs figures are not inflated by time slices lost to other
+ * processes on a shared machine (memory contention still shows) */
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 /* Memory bandwidth in bytes/s, median of RUNS: dot (reads 2 arrays) and triad a = b + s c
  * (reads 2, writes 1, and the write allocates: 4 arrays of traffic), arrays of 256 MB. */
 static void bandwidth(double *bw_dot, double *bw_triad)
@@ -142,13 +154,13 @@ static void bandwidth(double *bw_dot, double *bw_triad)
     double td[RUNS], tt[RUNS];
     volatile double sink = 0;
     for (int r = 0; r < RUNS; r++) {
-        double t0 = bench_now();
+        double t0 = cpu_now();
         sink += cblas_ddot((int)len, b, 1, c, 1);
-        td[r] = bench_now() - t0;
-        t0 = bench_now();
+        td[r] = cpu_now() - t0;
+        t0 = cpu_now();
         for (size_t i = 0; i < len; i++)
             a[i] = b[i] + 0.5 * c[i];
-        tt[r] = bench_now() - t0;
+        tt[r] = cpu_now() - t0;
         sink += a[len / 2];
     }
     (void)sink;
@@ -159,67 +171,124 @@ static void bandwidth(double *bw_dot, double *bw_triad)
     free(c);
 }
 
+/* f = 0.5 sum a_i x_i^2 for the engine's iteration: the callback's own time is kept apart */
+typedef struct {
+    int n;
+    const double *a;
+    double t;
+} quad_ctx;
+
+static int quad_fg(void *ctx, const double *x, double *f, double *g, double *aux)
+{
+    quad_ctx *q = ctx;
+    const double t0 = cpu_now();
+    double s = 0;
+    for (int i = 0; i < q->n; i++) {
+        g[i] = q->a[i] * x[i];
+        s += g[i] * x[i];
+    }
+    *f = 0.5 * s;
+    aux[0] = *f;
+    q->t += cpu_now() - t0;
+    return 0;
+}
+
 static int bench_lbfgs(int csv, int only, int m)
 {
     double bwd, bwt;
     bandwidth(&bwd, &bwt);
     const int ns[] = {665000, 6600000};
     if (csv)
-        printf("n,m,bw_dot_gbs,bw_triad_gbs,floor_ms,compact_ms,twoloop_ms,compact_ratio,"
-               "twoloop_ratio\n");
+        printf("n,m,pairs,bw_dot_gbs,bw_triad_gbs,floor_ms,compact_ms,twoloop_ms,compact_ratio,"
+               "twoloop_ratio,iter_ms,iter_model_ms,iter_ratio\n");
     else
         printf("bandwidth: dot %.2f GB/s, triad %.2f GB/s (one thread, 256 MB arrays)\n"
-               "%9s %3s %10s %11s %11s %14s %14s\n",
-               1e-9 * bwd, 1e-9 * bwt, "n", "m", "floor ms", "compact ms", "two-loop ms",
-               "compact/floor", "two-loop/floor");
+               "%9s %3s %6s %9s %11s %11s %14s %14s %9s %10s %11s\n",
+               1e-9 * bwd, 1e-9 * bwt, "n", "m", "pairs", "floor ms", "compact ms", "two-loop ms",
+               "compact/floor", "two-loop/floor", "iter ms", "model ms", "iter/floor");
     for (int c = 0; c < 2 || (only > 0 && c < 1); c++) {
         const int n = only > 0 ? only : ns[c];
-        ncvx_lbfgs e;
-        if (ncvx_lbfgs_alloc(&e, n, m, 1)) {
-            fprintf(stderr, "bench_solver: out of memory for the pairs at n = %d\n", n);
-            return 1;
-        }
-        double *g = malloc((size_t)n * sizeof *g), *d = malloc((size_t)n * sizeof *d);
-        if (!g || !d) return 1;
-        for (int k = 0; k < m + 3; k++) { /* wrap the ring; y = diag(a) s, a in [1, 100] */
-            double *S = e.S + (size_t)e.head * n, *Y = e.Y + (size_t)e.head * n, sy = 0;
-            for (int i = 0; i < n; i++) {
-                S[i] = 1e-3 * sin(0.001 * i + k);
-                Y[i] = (1 + 99.0 * (double)((i * 7919L) % 1000) / 999.0) * S[i];
-                sy += S[i] * Y[i];
+        for (int single = 0; single < 2; single++) {
+            ncvx_lbfgs e;
+            if (ncvx_lbfgs_alloc(&e, n, m, 1, single)) {
+                fprintf(stderr, "bench_solver: out of memory for the pairs at n = %d\n", n);
+                return 1;
             }
-            e.rho[e.head] = 1 / sy;
-            e.stale[e.head] = 1;
-            e.head = (e.head + 1) % m;
-            if (e.count < m) e.count++;
-            ncvx_lbfgs_apply(&e, Y, d); /* as in a run: one direction per new pair */
+            double *g = malloc((size_t)n * sizeof *g), *d = malloc((size_t)n * sizeof *d);
+            double *S = malloc((size_t)n * sizeof *S), *Y = malloc((size_t)n * sizeof *Y);
+            if (!g || !d || !S || !Y) return 1;
+            for (int k = 0; k < m + 3; k++) { /* wrap the ring; y = diag(a) s, a in [1, 100] */
+                for (int i = 0; i < n; i++) {
+                    S[i] = 1e-3 * sin(0.001 * i + k);
+                    Y[i] = (1 + 99.0 * (double)((i * 7919L) % 1000) / 999.0) * S[i];
+                }
+                ncvx_lbfgs_push(&e, S, Y);
+                ncvx_lbfgs_apply(&e, Y, d); /* as in a run: one direction per new pair */
+            }
+            for (int i = 0; i < n; i++)
+                g[i] = cos(0.002 * i);
+            double tc[RUNS], tl[RUNS];
+            for (int r = 0; r < RUNS; r++) {
+                /* a run stores one pair per direction: the newest column of S'Y, Y'Y is
+                 * computed in the same pass */
+                e.stale[e.ord[e.count - 1]] = 1;
+                double t0 = cpu_now();
+                ncvx_lbfgs_apply(&e, g, d);
+                tc[r] = cpu_now() - t0;
+                tl[r] = NAN;
+                if (!single) { /* the reference, double pairs only (BLAS) */
+                    t0 = cpu_now();
+                    ncvx_lbfgs_apply_twoloop(&e, g, d);
+                    tl[r] = cpu_now() - t0;
+                }
+            }
+            /* whole iterations of the engine (direction, one trial of the line search, the
+             * pair) on f = 0.5 sum a_i x_i^2, curvatures a_i in [1, 100], the callback's time
+             * taken out; traffic model: two reads of the pairs, the new pair written, and 11
+             * vectors of n doubles (g twice, x, d, trial x, trial g and d, x, x_old, g, g_old) */
+            double *a = S;
+            for (int i = 0; i < n; i++)
+                a[i] = 1 + 99.0 * (double)((i * 7919L) % 1000) / 999.0;
+            quad_ctx q = {.n = n, .a = a};
+            e.c1 = 1e-4;
+            e.c2 = 0.9;
+            e.ls_maxit = 20;
+            ncvx_lbfgs_reset(&e);
+            for (int i = 0; i < n; i++)
+                e.cur.x[i] = sin(0.003 * i);
+            quad_fg(&q, e.cur.x, &e.cur.f, e.cur.g, e.cur.aux);
+            for (int k = 0; k < m + 2; k++) /* fill the memory */
+                ncvx_lbfgs_step(&e, quad_fg, &q);
+            const int iters = 8;
+            long evals = 0;
+            q.t = 0;
+            double t0 = cpu_now();
+            for (int k = 0; k < iters; k++) {
+                ncvx_lbfgs_step(&e, quad_fg, &q);
+                evals += e.ls_evals;
+            }
+            const double it_s = (cpu_now() - t0 - q.t) / iters;
+            const double el = single ? 4.0 : 8.0;
+            const double floor_s = (2 * el * m * n + 8.0 * n) / bwd;
+            const double model_s =
+                (4 * el * m * n + 2 * el * n + 8.0 * 11 * n * (double)evals / iters) / bwd;
+            const double c_ms = 1e3 * bench_median(tc, RUNS), l_ms = 1e3 * bench_median(tl, RUNS);
+            const char *pr = single ? "float" : "double";
+            if (csv)
+                printf("%d,%d,%s,%.3f,%.3f,%.4f,%.4f,%.4f,%.2f,%.2f,%.4f,%.4f,%.2f\n", n, m, pr,
+                       1e-9 * bwd, 1e-9 * bwt, 1e3 * floor_s, c_ms, l_ms, c_ms / (1e3 * floor_s),
+                       l_ms / (1e3 * floor_s), 1e3 * it_s, 1e3 * model_s, it_s / floor_s);
+            else
+                printf("%9d %3d %6s %9.3f %11.3f %11.3f %14.2f %14.2f %9.3f %10.3f %11.2f\n", n, m,
+                       pr, 1e3 * floor_s, c_ms, l_ms, c_ms / (1e3 * floor_s),
+                       l_ms / (1e3 * floor_s), 1e3 * it_s, 1e3 * model_s, it_s / floor_s);
+            fflush(stdout);
+            free(g);
+            free(d);
+            free(S);
+            free(Y);
+            ncvx_lbfgs_free(&e);
         }
-        for (int i = 0; i < n; i++)
-            g[i] = cos(0.002 * i);
-        double tc[RUNS], tl[RUNS];
-        for (int r = 0; r < RUNS; r++) {
-            /* a run stores one pair per direction: the newest column of S'Y, Y'Y is computed
-             * in the same pass */
-            e.stale[(e.head + m - 1) % m] = 1;
-            double t0 = bench_now();
-            ncvx_lbfgs_apply(&e, g, d);
-            tc[r] = bench_now() - t0;
-            t0 = bench_now();
-            ncvx_lbfgs_apply_twoloop(&e, g, d);
-            tl[r] = bench_now() - t0;
-        }
-        const double floor_s = (16.0 * m * n + 16.0 * n) / bwd;
-        const double c_ms = 1e3 * bench_median(tc, RUNS), l_ms = 1e3 * bench_median(tl, RUNS);
-        if (csv)
-            printf("%d,%d,%.3f,%.3f,%.4f,%.4f,%.4f,%.2f,%.2f\n", n, m, 1e-9 * bwd, 1e-9 * bwt,
-                   1e3 * floor_s, c_ms, l_ms, c_ms / (1e3 * floor_s), l_ms / (1e3 * floor_s));
-        else
-            printf("%9d %3d %10.3f %11.3f %11.3f %14.2f %14.2f\n", n, m, 1e3 * floor_s, c_ms, l_ms,
-                   c_ms / (1e3 * floor_s), l_ms / (1e3 * floor_s));
-        fflush(stdout);
-        free(g);
-        free(d);
-        ncvx_lbfgs_free(&e);
     }
     return 0;
 }
