@@ -320,10 +320,11 @@ static int polish_config(const app_config *c, app_config *p)
     return 0;
 }
 
-/* The seed of neural trial k > 0 of a run with seed `seed` (splitmix64 of both: distinct runs'
- * trials do not share initializations). */
+/* The seed of neural trial k of a run with seed `seed`: the run's own for k = 0, else splitmix64
+ * of both (distinct runs' trials do not share initializations). */
 static unsigned long trial_seed(unsigned long seed, int k)
 {
+    if (k == 0) return seed;
     uint64_t z = (uint64_t)seed + 0x9E3779B97F4A7C15ull * (uint64_t)k;
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
@@ -643,7 +644,7 @@ int app_strategy_run_info(const app_config *c, const app_run_opts *o, app_run_re
             if (!isfinite(v)) v = INFINITY;
             if (!o->quiet && trials > 1)
                 fprintf(log, "neural trial %d of %d (seed %lu): compliance %.6g  violation %.2e\n",
-                        k + 1, trials, k ? trial_seed(c->seed, k) : c->seed, f, v);
+                        k + 1, trials, trial_seed(c->seed, k), f, v);
             /* the better trial: the less infeasible one beyond 1e-9, then the lower compliance */
             int better = k == 0 || (v > 1e-9 || s.best_v > 1e-9 ? v < s.best_v : f < s.best_f);
             if (k < 16) si->trial_compliance[k] = f;
