@@ -58,6 +58,16 @@ static char g_dir[256];
 static const char *const CONTINUATION_SETS[4] = {"strategy.kind=continuation", "strategy.p_start=1",
                                                  "strategy.p_levels=3", "budget.evaluations=60"};
 
+/* Run c with options o from a zeroed result and FE-solve counter: through the strategy (its phase
+ * details into si) or, with si NULL, through app_run's dispatch. Returns the exit code. */
+static int run_counted(const app_config *c, const app_run_opts *o, app_run_result *res,
+                       app_strategy_info *si)
+{
+    memset(res, 0, sizeof *res);
+    g_fe_solves = 0;
+    return si ? app_strategy_run_info(c, o, res, si) : app_run(c, o, res);
+}
+
 /* app_run of c with options o is refused with exit 2 before any FE solve. */
 static void assert_refused(const app_config *c, const app_run_opts *o)
 {
@@ -108,9 +118,7 @@ static void run_accounting(const char *polish)
     app_run_opts o = {.quiet = 1, .log = log};
     app_run_result res;
     app_strategy_info si;
-    memset(&res, 0, sizeof res);
-    g_fe_solves = 0;
-    assert_int_equal(app_strategy_run_info(c, &o, &res, &si), APP_EXIT_OK);
+    assert_int_equal(run_counted(c, &o, &res, &si), APP_EXIT_OK);
     long counted = g_fe_solves;
 
     /* every FE solve of the optimization counts; the one extra solve is the evaluation of the
@@ -614,9 +622,7 @@ static void test_strategy_restarts(void **state)
     app_run_opts o = {.quiet = 1, .log = log};
     app_run_result res;
     app_strategy_info si;
-    memset(&res, 0, sizeof res);
-    g_fe_solves = 0;
-    assert_int_equal(app_strategy_run_info(c, &o, &res, &si), APP_EXIT_OK);
+    assert_int_equal(run_counted(c, &o, &res, &si), APP_EXIT_OK);
     assert_int_equal(g_fe_solves - 1, res.evals);
     assert_true(res.evals <= 40);
     assert_int_equal(si.neural_evals + si.polish_evals, res.evals);
@@ -660,9 +666,7 @@ static void test_strategy_continuation(void **state)
     app_run_opts o = {.quiet = 1, .log = log};
     app_run_result res;
     app_strategy_info si;
-    memset(&res, 0, sizeof res);
-    g_fe_solves = 0;
-    assert_int_equal(app_run(c, &o, &res), APP_EXIT_OK);
+    assert_int_equal(run_counted(c, &o, &res, NULL), APP_EXIT_OK);
     assert_int_equal(g_fe_solves - 1, res.evals); /* the output evaluation does not count */
     assert_true(res.evals <= 60 && res.evals >= 55);
     assert_true(res.volume <= c->volfrac + 1e-6);
