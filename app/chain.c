@@ -881,7 +881,19 @@ int app_chain_fields_at(app_chain *ch, const double *theta, app_chain_fields *ou
     out->strain_energy = ch->energy;
     out->compliance = comp;
     out->volume = ch->volume;
+    out->grey = app_grey_fraction(ch->rho_p, ch->fixed, ch->ne);
     return 0;
+}
+
+double app_grey_fraction(const double *rho, const signed char *fixed, int ne)
+{
+    long n = 0, grey = 0;
+    for (int e = 0; e < ne; e++) {
+        if (fixed && fixed[e] >= 0) continue;
+        n++;
+        grey += rho[e] > APP_GREY_LO && rho[e] < APP_GREY_HI;
+    }
+    return n ? (double)grey / (double)n : NAN;
 }
 
 int app_chain_compliance_of(app_chain *ch, const double *rho_physical, double *compliance)

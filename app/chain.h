@@ -62,7 +62,18 @@ typedef struct {
     const double *strain_energy; ///< NULL if not available
     double compliance;           ///< unnormalized, summed over load cases
     double volume;               ///< mean physical density over designable elements
+    double grey;                 ///< app_grey_fraction of the physical density
 } app_chain_fields;
+
+/** Grey densities: a physical density strictly between these is neither void nor solid. */
+#define APP_GREY_LO 0.1
+#define APP_GREY_HI 0.9
+
+/** Grey fraction of a design: the share of the designable elements (fixed[e] < 0; every
+ *  element when fixed is NULL) whose density rho[e] lies strictly between APP_GREY_LO and
+ *  APP_GREY_HI. 0 for a black-and-white design, 1 when every element is grey; NaN when no
+ *  element is designable. */
+double app_grey_fraction(const double *rho, const signed char *fixed, int ne);
 
 /** Evaluate at theta (value only, plus displacement and strain energy) and expose fields. */
 int app_chain_fields_at(app_chain *ch, const double *theta, app_chain_fields *out);

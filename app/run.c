@@ -730,9 +730,9 @@ static int run_publish(run_ctx *r, app_run_result *res)
         return APP_EXIT_FAILED;
     }
     fprintf(r->log,
-            "%s: compliance %.6g  volume %.4f  violation %.2e  evaluations %ld  iterations %d  "
-            "time %.2f s  (%s: %s)%s%s\n",
-            c->name, comp, vol, viol, info->evals, info->iters, r->elapsed,
+            "%s: compliance %.6g  volume %.4f  grey %.1f %%  violation %.2e  evaluations %ld  "
+            "iterations %d  time %.2f s  (%s: %s)%s%s\n",
+            c->name, comp, vol, 100 * fl.grey, viol, info->evals, info->iters, r->elapsed,
             r->converged ? "converged" : status_text(info->term, r->interrupted),
             r->converged ? "largest variable change below budget.change_tol"
                          : (info->term_msg ? info->term_msg : ""),
@@ -743,6 +743,7 @@ static int run_publish(run_ctx *r, app_run_result *res)
     if (res) {
         res->compliance = comp;
         res->volume = vol;
+        res->grey = fl.grey;
         res->violation = viol;
         res->evals = info->evals;
         res->iters = info->iters;

@@ -28,6 +28,7 @@ typedef struct {
 typedef struct {
     double compliance;  ///< final compliance (unnormalized, summed over load cases)
     double volume;      ///< mean physical density over designable elements
+    double grey;        ///< grey fraction of the final design (app_grey_fraction), NaN if unknown
     double violation;   ///< total constraint violation at the final point
     long evals;         ///< function evaluations
     int iters;          ///< solver iterations

@@ -75,7 +75,7 @@ typedef struct {
     uint64_t identity_hash;
     double *state; /* solver state of the last checkpoint */
     size_t state_cap;
-    double ck_compliance, ck_volume; /* the design of the last checkpoint */
+    double ck_compliance, ck_volume, ck_grey; /* the design of the last checkpoint */
     long ck_total;
     int ck_iters;
 } strat_ctx;
@@ -168,6 +168,7 @@ static int strat_checkpoint(strat_ctx *s, app_chain *ch, const double *p, int ru
     }
     s->ck_compliance = fl.compliance;
     s->ck_volume = fl.volume;
+    s->ck_grey = fl.grey;
     if (s->o->no_outputs) return 0;
     const app_config *c = s->c;
     int64_t counters[SK_COUNT];
@@ -786,6 +787,7 @@ int app_strategy_run_info(const app_config *c, const app_run_opts *o, app_run_re
         if (strat_checkpoint(&s, ch2, x, 1, last->term, status)) goto done;
         fl.compliance = s.ck_compliance;
         fl.volume = s.ck_volume;
+        fl.grey = s.ck_grey;
         s.iters_total = fin.iters_total + i2.iters;
     } else {
         if (strat_fields(&s, ch2, x, &fl)) {
@@ -796,10 +798,10 @@ int app_strategy_run_info(const app_config *c, const app_run_opts *o, app_run_re
             goto done;
     }
     fprintf(log,
-            "%s: compliance %.6g  volume %.4f  violation %.2e  evaluations %ld  iterations %d  "
-            "time %.2f s  (%s: %s",
-            c->name, fl.compliance, fl.volume, viol, si->fem_solves, s.iters_total, elapsed, kind,
-            status);
+            "%s: compliance %.6g  volume %.4f  grey %.1f %%  violation %.2e  evaluations %ld  "
+            "iterations %d  time %.2f s  (%s: %s",
+            c->name, fl.compliance, fl.volume, 100 * fl.grey, viol, si->fem_solves, s.iters_total,
+            elapsed, kind, status);
     if (neural)
         fprintf(log, "; neural %.6g after %ld evaluations", si->neural_compliance,
                 si->neural_evals);
@@ -807,6 +809,7 @@ int app_strategy_run_info(const app_config *c, const app_run_opts *o, app_run_re
     if (res) {
         res->compliance = fl.compliance;
         res->volume = fl.volume;
+        res->grey = fl.grey;
         res->violation = viol;
         res->evals = si->fem_solves;
         res->iters = s.iters_total;
@@ -835,6 +838,7 @@ stopped:
     if (res) {
         res->compliance = s.ck_compliance;
         res->volume = s.ck_volume;
+        res->grey = s.ck_grey;
         res->violation = NAN;
         res->evals = s.ck_total;
         res->iters = s.ck_iters;

@@ -67,6 +67,7 @@ typedef struct {
     int iters;
     long to_best4; /* evaluations until a feasible iterate reached the paper's best-of-4 typical
                       compliance (history.csv), -1 = never */
+    double grey;   /* grey fraction of the final design (result.h5), NaN if unreadable */
 } row;
 
 /* The suite of one call: problems sel[ns] of b, methods fam[nm], seeds seed[nk]. Task
@@ -502,6 +503,33 @@ long app_suite_evals_to_reach(const char *dir, double target)
     return found;
 }
 
+/* The grey fraction (app_grey_fraction) of the physical density in dir/result.h5 over the
+ * designable elements of problem b (its passive void regions left out); NaN if unreadable. */
+static double design_grey(const char *dir, const app_benchmark *b)
+{
+    char path[1300], err[512];
+    snprintf(path, sizeof path, "%s/result.h5", dir);
+    app_result r;
+    double grey = NAN;
+    if (app_h5_read(path, &r, err, sizeof err) != APP_IO_OK) return NAN;
+    int ne = b->width * b->height;
+    signed char *fixed = r.W == b->width && r.H == b->height ? malloc((size_t)ne) : NULL;
+    if (fixed && r.rho_physical) {
+        for (int e = 0; e < ne; e++) {
+            int ex = e % b->width, ey = e / b->width;
+            fixed[e] = -1;
+            for (int i = 0; i < b->n_void; i++) {
+                const app_rect *q = &b->void_rects[i];
+                if (ex >= q->x0 && ex <= q->x1 && ey >= q->y0 && ey <= q->y1) fixed[e] = 0;
+            }
+        }
+        grey = app_grey_fraction(r.rho_physical, fixed, ne);
+    }
+    free(fixed);
+    app_result_free(&r);
+    return grey;
+}
+
 /* Returns APP_EXIT_FAILED when a file cannot be written; *missing gets the number of
  * problem x method pairs without a finished result for every seed. */
 /* The paper's best-of-4 typical compliance of problem p. */
@@ -527,14 +555,17 @@ static int write_summary(const suite *su, row *rows, int ntodo, double wall, con
             rows[t].rc = APP_EXIT_FAILED;
         }
         rows[t].to_best4 = -1;
+        rows[t].grey = NAN;
         if (rows[t].rc == APP_EXIT_OK) {
             char d[1100];
             task_dir(d, sizeof d, su, t);
-            rows[t].to_best4 = app_suite_evals_to_reach(d, best4_of(&su->b[task_problem(su, t)]));
+            const app_benchmark *pb = &su->b[task_problem(su, t)];
+            rows[t].to_best4 = app_suite_evals_to_reach(d, best4_of(pb));
+            rows[t].grey = design_grey(d, pb);
         }
     }
     double *typ = malloc(sizeof(double) * (size_t)ns * (size_t)nm);
-    double *v = malloc(sizeof(double) * 2 * (size_t)nk);
+    double *v = malloc(sizeof(double) * 3 * (size_t)nk);
     char path[1200];
     FILE *csv = NULL, *md = NULL, *tcsv = NULL;
     if (!typ || !v) {
@@ -557,21 +588,21 @@ static int write_summary(const suite *su, row *rows, int ntodo, double wall, con
         goto done;
     }
     fprintf(tcsv, "name,method,seed,compliance,volume,violation,evaluations,iterations,time_s,"
-                  "evals_to_best4,status\n");
+                  "evals_to_best4,grey,status\n");
     for (int t = 0; t < nt; t++) {
         const row *rw = &rows[t];
-        fprintf(tcsv, "%s,%s,%lu,%.17g,%.6f,%.3e,%ld,%d,%.3f,%ld,%s\n",
+        fprintf(tcsv, "%s,%s,%lu,%.17g,%.6f,%.3e,%ld,%d,%.3f,%ld,%.4f,%s\n",
                 su->b[task_problem(su, t)].name, task_family(su, t)->name, task_seed(su, t),
                 rw->compliance, rw->volume, rw->violation, rw->evals, rw->iters, rw->time,
-                rw->to_best4, rw->rc == APP_EXIT_OK ? "ok" : "failed");
+                rw->to_best4, rw->grey, rw->rc == APP_EXIT_OK ? "ok" : "failed");
     }
     fprintf(csv, "name,width,height,volfrac,method,seeds,seeds_ok,c0,typical,best,paper_typical,"
                  "paper_best,paper_best4_typical,ratio_typical,ratio_best,ratio_best4,time_s,"
-                 "evals_to_best4,status\n");
+                 "evals_to_best4,grey,status\n");
     fprintf(md, "| problem | method | seeds | ours typical | ours best | paper typical | paper "
                 "best | paper best-of-4 typical | typical/paper | typical/best-of-4 | evaluations "
-                "to best-of-4 |\n"
-                "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+                "to best-of-4 | grey |\n"
+                "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     int n100[NFAM] = {0}, n102[NFAM] = {0}, nb4[NFAM] = {0}, nbest[NFAM] = {0}, nok[NFAM] = {0};
     int nb4_102[NFAM] = {0}, nb4_105[NFAM] = {0}; /* typical <= 1.02x, > 1.05x best-of-4 */
     double total = 0;
@@ -599,6 +630,12 @@ static int write_summary(const suite *su, row *rows, int ntodo, double wall, con
                     v[n + nr++] = rw->to_best4 >= 0 ? (double)rw->to_best4 : INFINITY;
             }
             double reach = median(v + n, nr);
+            int ng = 0; /* the grey fraction: median over the seeds that have it */
+            for (int k = 0; k < nk; k++) {
+                const row *rw = &rows[(s * nm + m) * nk + k];
+                if (rw->rc == APP_EXIT_OK && isfinite(rw->grey)) v[n + nr + ng++] = rw->grey;
+            }
+            double grey = median(v + n + nr, ng);
             char reach_s[32] = "";
             if (nr > 0 && isfinite(reach))
                 snprintf(reach_s, sizeof reach_s, "%.0f", reach);
@@ -622,18 +659,19 @@ static int write_summary(const suite *su, row *rows, int ntodo, double wall, con
             }
             fprintf(csv,
                     "%s,%d,%d,%.17g,%s,%d,%d,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.6f,%.6f,%.6f,"
-                    "%.3f,%s,%s\n",
+                    "%.3f,%s,%.4f,%s\n",
                     p->name, p->width, p->height, p->density, fam->name, nk, n, p->c0, ty, best, pt,
-                    pb, best4, ty / pt, best / pb, ty / best4, time, reach_s, ok ? "ok" : "failed");
+                    pb, best4, ty / pt, best / pb, ty / best4, time, reach_s, grey,
+                    ok ? "ok" : "failed");
             if (n > 0)
                 fprintf(md,
                         "| %s | %s | %d/%d | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f | %s "
-                        "|\n",
+                        "| %.1f %% |\n",
                         p->name, fam->name, n, nk, ty, best, pt, pb, best4, ty / pt, ty / best4,
-                        reach_s);
+                        reach_s, 100 * grey);
             else
-                fprintf(md, "| %s | %s | 0/%d | not run | | %.3f | %.3f | %.3f | | | |\n", p->name,
-                        fam->name, nk, pt, pb, best4);
+                fprintf(md, "| %s | %s | 0/%d | not run | | %.3f | %.3f | %.3f | | | | |\n",
+                        p->name, fam->name, nk, pt, pb, best4);
         }
     }
     char seeds[64];
@@ -648,11 +686,12 @@ static int write_summary(const suite *su, row *rows, int ntodo, double wall, con
             "evaluation at which a feasible iterate of the run (history.csv) was at or below the "
             "paper's best-of-4 typical compliance, median over the seeds (\"never\" when half or "
             "more of the "
-            "seeds did not get there).\n\n"
+            "seeds did not get there). Grey: the share of the designable elements whose physical "
+            "density lies strictly between %g and %g, median over the seeds.\n\n"
             "| method | problems ran | typical <= paper typical | <= 1.02x | typical <= paper "
             "best-of-4 typical | <= 1.02x best-of-4 | > 1.05x best-of-4 | best <= paper best "
             "|\n|---|---:|---:|---:|---:|---:|---:|---:|\n",
-            ns, nm, seeds, steps);
+            ns, nm, seeds, steps, APP_GREY_LO, APP_GREY_HI);
     for (int m = 0; m < nm; m++)
         fprintf(md, "| %s | %d | %d | %d | %d | %d | %d | %d |\n", su->fam[m]->name, nok[m],
                 n100[m], n102[m], nb4[m], nb4_102[m], nb4_105[m], nbest[m]);

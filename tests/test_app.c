@@ -507,6 +507,18 @@ static void test_chain_sigmoid_mean_volume(void **state)
     assert_non_null(strstr(err, "problem.volfrac 0.3 cannot be met"));
 }
 
+/* The grey fraction counts the designable densities strictly between 0.1 and 0.9. */
+static void test_grey_fraction(void **state)
+{
+    (void)state;
+    const double rho[8] = {0, 0.1, 0.1000001, 0.5, 0.8999999, 0.9, 1, 0.3};
+    const signed char fixed[8] = {-1, -1, -1, -1, -1, -1, -1, 0};
+    assert_close(app_grey_fraction(rho, NULL, 8), 4.0 / 8, 0, 0);
+    assert_close(app_grey_fraction(rho, fixed, 8), 3.0 / 7, 0, 0);
+    const signed char all_fixed[2] = {0, 1};
+    assert_true(isnan(app_grey_fraction(rho, all_fixed, 2)));
+}
+
 /* Every small benchmark problem, built from problems.json through the config and the chain,
  * gives the suite's starting compliance c0 (uniform design, cone filter r = 2 with column
  * sums, SIMP p = 3) to 1e-8 relative: the reference was computed with SuperLU, another direct
@@ -1354,7 +1366,7 @@ static void test_suite_seeds_methods(void **state)
     snprintf(path, sizeof path, "%s/seeds/tasks.csv", tmp_root);
     FILE *fp = fopen(path, "r");
     assert_non_null(fp);
-    double c[2][4];
+    double c[2][4], grey[2][4];
     int nc[2] = {0, 0}, rows = 0;
     static const char *const seeds[4] = {"0", "1", "5", "7"};
     assert_non_null(fgets(line, sizeof line, fp));
@@ -1366,7 +1378,21 @@ static void test_suite_seeds_methods(void **state)
         csv_field(line, 2, f, sizeof f);
         assert_string_equal(f, seeds[nc[m]]); /* task order: problem, method, seed */
         csv_field(line, 3, f, sizeof f);
-        c[m][nc[m]++] = strtod(f, NULL);
+        c[m][nc[m]] = strtod(f, NULL);
+        /* the grey fraction: the design's, counted here from result.h5 (no passive region) */
+        char h5[800], err5[512];
+        snprintf(h5, sizeof h5, "%s/seeds/%s/%s/seed%s/result.h5", tmp_root, pb,
+                 m ? "pixel-oc" : "cnn-lbfgs", seeds[nc[m]]);
+        app_result r;
+        assert_int_equal(app_h5_read(h5, &r, err5, sizeof err5), APP_IO_OK);
+        int ngrey = 0;
+        for (int e = 0; e < r.W * r.H; e++)
+            ngrey += r.rho_physical[e] > 0.1 && r.rho_physical[e] < 0.9;
+        grey[m][nc[m]] = (double)ngrey / (r.W * r.H);
+        csv_field(line, 10, f, sizeof f);
+        assert_close(strtod(f, NULL), grey[m][nc[m]], 0, 6e-5); /* printed with 4 decimals */
+        app_result_free(&r);
+        nc[m]++;
         assert_non_null(strstr(line, ",ok\n"));
     }
     fclose(fp);
@@ -1399,6 +1425,9 @@ static void test_suite_seeds_methods(void **state)
         assert_close(strtod(f, NULL), b[ib].ensemble[ref[m]], 1e-15, 0);
         csv_field(line, 12, f, sizeof f);
         assert_close(strtod(f, NULL), best4, 1e-15, 0);
+        qsort(grey[m], 4, sizeof grey[m][0], cmp_dbl);
+        csv_field(line, 18, f, sizeof f);
+        assert_close(strtod(f, NULL), 0.5 * (grey[m][1] + grey[m][2]), 0, 6e-5);
     }
     assert_null(fgets(line, sizeof line, fp));
     fclose(fp);
@@ -1489,6 +1518,7 @@ int main(void)
         cmocka_unit_test(test_chain_gradient_cnn),
         cmocka_unit_test(test_chain_gradient_sigmoid_mean),
         cmocka_unit_test(test_chain_sigmoid_mean_volume),
+        cmocka_unit_test(test_grey_fraction),
         cmocka_unit_test(test_chain_benchmark_c0),
         cmocka_unit_test(test_top88_mbb),
         cmocka_unit_test(test_mma_compliance_units),
