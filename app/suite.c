@@ -70,6 +70,17 @@ typedef struct {
     double grey;   /* grey fraction of the final design (result.h5), NaN if unreadable */
 } row;
 
+/* Progress of one suite call, kept by the process that hands out the tasks (the only one, the
+ * parent of the forked workers, or MPI rank 0): after every finished task one line with the
+ * tasks done, the time elapsed and the time left, estimated from the grid cells done so far (a
+ * task's cost grows with its grid; the largest go first). */
+typedef struct {
+    long tasks, cells;       /* finished in this call */
+    long ntodo, total_cells; /* to run in this call */
+    double t0;
+    int quiet;
+} progress;
+
 /* The suite of one call: problems sel[ns] of b, methods fam[nm], seeds seed[nk]. Task
  * t = (s * nm + m) * nk + k, so that the tasks of one problem and method are adjacent. */
 typedef struct {
@@ -82,6 +93,7 @@ typedef struct {
     int nm;
     unsigned long *seed;
     int nk;
+    progress *pg; /* NULL: no progress lines */
 } suite;
 
 static int task_problem(const suite *su, int t)
@@ -101,6 +113,39 @@ static unsigned long task_seed(const suite *su, int t)
 static long cells(const app_benchmark *b)
 {
     return (long)b->width * b->height;
+}
+
+/* "2 h 05 min", "12 min", "40 s" */
+static void duration(char *buf, size_t len, double s)
+{
+    long m = (long)(s / 60 + 0.5);
+    if (s < 90)
+        snprintf(buf, len, "%.0f s", s);
+    else if (m < 60)
+        snprintf(buf, len, "%ld min", m);
+    else
+        snprintf(buf, len, "%ld h %02ld min", m / 60, m % 60);
+}
+
+/* Task t has finished: count it and print the progress line. */
+static void progress_done(const suite *su, int t)
+{
+    progress *pg = su->pg;
+    if (!pg) return;
+    long c = cells(&su->b[task_problem(su, t)]);
+    long k = ++pg->tasks;
+    long done = pg->cells += c;
+    if (pg->quiet) return;
+    double el = app_now() - pg->t0;
+    char e[32], left[64] = "";
+    duration(e, sizeof e, el);
+    if (k < pg->ntodo && done > 0) {
+        char r[32];
+        duration(r, sizeof r, el * (double)(pg->total_cells - done) / (double)done);
+        snprintf(left, sizeof left, ", about %s left", r);
+    }
+    printf("suite: %ld of %ld tasks done in %s%s\n", k, pg->ntodo, e, left);
+    fflush(stdout);
 }
 
 /* OUT/<problem>/<method>/seed<k>: the result directory of task t. */
@@ -220,6 +265,10 @@ static void run_task_cb(int t, void *user)
     row rw;
     run_one(user, t, &rw);
 }
+static void task_done_cb(int t, void *user)
+{
+    progress_done(user, t);
+}
 static const char *task_name_cb(int t, void *user)
 {
     static char d[1100];
@@ -315,14 +364,17 @@ static int cmp_task(const void *a, const void *b)
 }
 
 /* Run the tasks todo[ntodo] (already in dispatch order) in jobs forked workers that take the
- * next task index from a pipe; each writes its own row file. A worker that dies loses its
+ * next task index from a pipe; each writes its own row file and sends the index back on a
+ * second pipe when the task is done (for the progress lines). A worker that dies loses its
  * running task, the others take the rest. Returns the number of workers that died, or -1. */
 static int run_forked(const suite *su, const int *todo, int ntodo, int jobs)
 {
     pid_t *pids = calloc((size_t)jobs, sizeof *pids);
-    int queue[2] = {-1, -1};
-    if (!pids || pipe(queue)) {
+    int queue[2] = {-1, -1}, done[2] = {-1, -1};
+    if (!pids || pipe(queue) || pipe(done)) {
         fprintf(stderr, "topopt: suite: cannot start the workers: %s\n", strerror(errno));
+        if (queue[0] >= 0) close(queue[0]);
+        if (queue[1] >= 0) close(queue[1]);
         free(pids);
         return -1;
     }
@@ -342,21 +394,35 @@ static int run_forked(const suite *su, const int *todo, int ntodo, int jobs)
             (void)parent;
 #endif
             close(queue[1]);
+            close(done[0]);
             int t;
             /* one int per write and read: pipe writes of <= PIPE_BUF bytes are atomic */
             while (read(queue[0], &t, sizeof t) == (ssize_t)sizeof t) {
                 row rw;
                 run_one(su, todo[t], &rw);
+                if (write(done[1], &t, sizeof t) != (ssize_t)sizeof t) {
+                    /* the parent is gone: PDEATHSIG ends this worker */
+                }
             }
             _exit(0);
         }
         pids[j] = pid;
     }
     close(queue[0]);
+    close(done[1]);
     signal(SIGPIPE, SIG_IGN); /* workers that died early: write fails instead of killing us */
     for (int t = 0; t < ntodo && jobs > 0; t++)
         if (write(queue[1], &t, sizeof t) != (ssize_t)sizeof t) break;
     close(queue[1]);
+    /* until every worker has ended (each one's end of the pipe closes with it) */
+    for (int t;;) {
+        ssize_t r = read(done[0], &t, sizeof t);
+        if (r == (ssize_t)sizeof t && t >= 0 && t < ntodo)
+            progress_done(su, todo[t]);
+        else if (!(r < 0 && errno == EINTR))
+            break;
+    }
+    close(done[0]);
     int died = 0;
     for (int j = 0; j < jobs; j++) {
         int status = 0;
@@ -835,6 +901,10 @@ agree:
     fflush(NULL);
     double wall0 = app_now();
     char how[96];
+    progress pg = {.ntodo = ntodo, .t0 = wall0, .quiet = o->quiet};
+    for (int i = 0; i < ntodo; i++)
+        pg.total_cells += cells(&su.b[task_problem(&su, todo[i])]);
+    su.pg = &pg;
     if (mpi) {
         /* rank 0 only hands out tasks (see suite_mpi.h); the others run them */
         int threads = app_mpi_threads_per_rank();
@@ -844,7 +914,7 @@ agree:
             printf("suite: MPI task farm, %d worker ranks, %d thread(s) each, %d tasks\n",
                    nranks - 1, threads, ntodo);
         fflush(NULL);
-        if ((lost = app_mpi_farm(todo, ntodo, run_task_cb, task_name_cb, &su)) < 0)
+        if ((lost = app_mpi_farm(todo, ntodo, run_task_cb, task_name_cb, task_done_cb, &su)) < 0)
             rc = APP_EXIT_FAILED;
         snprintf(how, sizeof how, "MPI, %d worker ranks x %d thread%s", nranks - 1, threads,
                  threads > 1 ? "s" : "");
@@ -855,14 +925,17 @@ agree:
         app_threads_limit(o->threads > 0 ? 0 : app_threads_cores() / jobs,
                           o->threads > 0 ? (o->threads / jobs > 0 ? o->threads / jobs : 1) : 0);
         if (jobs == 1) {
-            for (int i = 0; i < ntodo; i++)
+            for (int i = 0; i < ntodo; i++) {
                 run_one(&su, todo[i], &rows[todo[i]]);
+                progress_done(&su, todo[i]);
+            }
         } else if ((lost = run_forked(&su, todo, ntodo, jobs)) < 0) {
             rc = APP_EXIT_FAILED;
         }
         snprintf(how, sizeof how, "%d job%s", jobs, jobs > 1 ? "s" : "");
     }
     double wall = app_now() - wall0;
+    su.pg = NULL;
     /* the tables never depend on timing: the rows are read back in task order */
     if (rank == 0 && rc == APP_EXIT_OK) {
         int missing = 0;

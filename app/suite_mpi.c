@@ -63,12 +63,14 @@ int app_mpi_threads_per_rank(void)
 }
 
 int app_mpi_farm(const int *order, int n, void (*run)(int task, void *user),
-                 const char *(*name)(int task, void *user), void *user)
+                 const char *(*name)(int task, void *user), void (*done)(int task, void *user),
+                 void *user)
 {
     (void)order;
     (void)n;
     (void)run;
     (void)name;
+    (void)done;
     (void)user;
     return -1;
 }
@@ -189,7 +191,8 @@ static void report_lost(const int *req, int from, const char *(*name)(int task, 
  * blocking receive: Open MPI's blocking receive polls at full speed, which would take a core
  * from the workers for the whole run. */
 static int coordinate(const int *order, int n, int nranks,
-                      const char *(*name)(int task, void *user), void *user)
+                      const char *(*name)(int task, void *user), void (*done)(int task, void *user),
+                      void *user)
 {
     int next = 0, stopped = 0, lost = 0;
     long idle_ns = 100000;
@@ -213,6 +216,8 @@ static int coordinate(const int *order, int n, int nranks,
         if (req[REQ_TASK] >= 0 && req[REQ_END] != END_OK) {
             report_lost(req, st.MPI_SOURCE, name, user);
             lost++;
+        } else if (req[REQ_TASK] >= 0 && done) {
+            done(req[REQ_TASK], user);
         }
         int t = next < n ? order[next++] : -1;
         if (t < 0) stopped++;
@@ -291,7 +296,8 @@ static int work(void (*run)(int task, void *user), void *user)
 }
 
 int app_mpi_farm(const int *order, int n, void (*run)(int task, void *user),
-                 const char *(*name)(int task, void *user), void *user)
+                 const char *(*name)(int task, void *user), void (*done)(int task, void *user),
+                 void *user)
 {
     int rank, size;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -299,7 +305,7 @@ int app_mpi_farm(const int *order, int n, void (*run)(int task, void *user),
     /* no barrier at the end: a worker asks for its next task only after its row is renamed
      * into place, so rank 0 has every row once all workers stopped; and a barrier would make
      * the workers that finish first poll at full speed while the others still compute */
-    return rank == 0 ? coordinate(order, n, size, name, user) : work(run, user);
+    return rank == 0 ? coordinate(order, n, size, name, done, user) : work(run, user);
 }
 
 #endif

@@ -28,11 +28,12 @@ void app_mpi_set_threads(int n);
  *  in a forked child process that calls run(task, user) and never MPI, so that a task that
  *  dies (a signal, the OOM killer) costs only itself: the rank reports it to rank 0 with its
  *  next request and goes on. Rank 0 prints one line on stderr per lost task, naming it by
- *  name(task, user) (may be NULL: the index only; the string is used before the next call).
- *  Returns, on rank 0, the number of tasks lost that way, on the other ranks 0; -1 on an MPI
- *  error. Collective. */
+ *  name(task, user) (may be NULL: the index only; the string is used before the next call),
+ *  and calls done(task, user) (may be NULL) for every task that ended normally. Returns, on rank 0,
+ * the number of tasks lost that way, on the other ranks 0; -1 on an MPI error. Collective. */
 int app_mpi_farm(const int *order, int n, void (*run)(int task, void *user),
-                 const char *(*name)(int task, void *user), void *user);
+                 const char *(*name)(int task, void *user), void (*done)(int task, void *user),
+                 void *user);
 
 /** MPI_Finalize if app_mpi_start initialized MPI (no-op otherwise). */
 void app_mpi_finish(void);

@@ -48,6 +48,7 @@ timeout 120 "$exe" "${args[@]}" --resume --out "$tmp/out" >"$tmp/resume.log" 2>&
   { cat "$tmp/resume.log"; fail "--resume"; }
 grep -q "3 of 4 tasks already done" "$tmp/resume.log" || { cat "$tmp/resume.log"; fail "resume count"; }
 [ "$(grep -c -- '-> ' "$tmp/resume.log")" -eq 1 ] || fail "resume ran more than the lost task"
+grep -q "^suite: 1 of 1 tasks done in [0-9]* s$" "$tmp/resume.log" || { cat "$tmp/resume.log"; fail "progress line"; }
 [ "$(grep -c ',ok$' "$tmp/out/tasks.csv")" -eq 4 ] || fail "tasks.csv after --resume: not 4 ok"
 # a suite that is killed takes its workers with it: none is left running as an orphan
 rm -rf "$tmp/out2"
