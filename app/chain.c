@@ -86,15 +86,18 @@ static double sigmoid(double x)
 /* ------------------------------------------------------------------------------------------ */
 /* Density maps                                                                                */
 
-/* sigmoid-mean (Hoyer et al. 2019, topo_physics.sigmoid_with_constrained_mean): rho_e =
- * sigmoid(z_e + b) over the designable elements, b such that mean(rho) = V. With passive solid
- * regions and a density filter, the filter carries solid into the designable elements next to
- * them and the physical volume would end above V (1.9 % on a 48 x 96 tower under a solid top
- * row); there b makes the physical volume V instead: that volume is linear in rho,
- * sum_i w_i rho_i + c_solid with w = F^T (1_design / n_design) (volume_weights), so the
- * target is a weighted mean of the sigmoids. Either sum is increasing in b, so bisection on a
- * bracket that surely contains b converges; we stop when the bracket no longer shrinks (full
- * double precision). */
+/* sigmoid-mean (after Hoyer et al. 2019, topo_physics.sigmoid_with_constrained_mean): rho_e =
+ * sigmoid(z_e + b) over the designable elements, b such that the physical volume (the mean of
+ * the filtered density over the designable elements, what every method's volume constraint and
+ * the reported volume measure) is V. Hoyer's code holds the mean of rho itself at V; after the
+ * density filter that volume moves: across the grid's edges (0.4998 for 0.5 on the 96 x 32
+ * MBB, 0.4005 for 0.4 on an 80 x 40 cantilever with a void block) and much more next to passive
+ * solid, which the filter carries into its neighbours (0.2038 for 0.2 on a 48 x 96 tower under
+ * a solid top row). The physical volume is linear in rho, sum_i w_i rho_i + c_solid with
+ * w = F^T (1_design / n_design) (volume_weights), so b makes a weighted mean of the sigmoids
+ * reach a target; without a density filter (w uniform) or through a projection (not linear)
+ * it is Hoyer's mean. Either sum is increasing in b, so bisection on a bracket that surely
+ * contains b converges; we stop when the bracket no longer shrinks (full double precision). */
 static double weighted_sigmoids(const app_chain *ch, const double *z, double b)
 {
     double s = 0;
@@ -476,18 +479,13 @@ static const char *con_name(app_con_kind k)
 
 /* ------------------------------------------------------------------------------------------ */
 
-/* sigmoid-mean with passive solid regions and a density filter (no projection): the weights
- * w = F^T (1_design / n_design) of the physical volume, normalized to sum 1 over the designable
- * elements, and the weighted mean they must reach, (V - c_solid) / sum w (see solve_offset).
- * Without passive solid the filter only moves volume across the boundary and Hoyer's mean is
- * kept; through a projection the volume is not linear in rho and Hoyer's mean is kept too. */
+/* sigmoid-mean with a density filter (no projection): the weights w = F^T (1_design / n_design)
+ * of the physical volume, normalized to sum 1 over the designable elements, and the weighted
+ * mean they must reach, (V - c_solid) / sum w (see solve_offset). */
 static int volume_weights(app_chain *ch, char *err, size_t errlen)
 {
     const app_config *c = &ch->c;
-    int solid = 0;
-    for (int e = 0; e < ch->ne; e++)
-        solid |= ch->fixed[e] == 1;
-    if (c->density_map != APP_MAP_SIGMOID_MEAN || !solid || !ch->filter ||
+    if (c->density_map != APP_MAP_SIGMOID_MEAN || !ch->filter ||
         c->filter_kind == APP_FILTER_SENSITIVITY || c->projection)
         return 0;
     if (!(ch->volw = calloc((size_t)ch->ne, sizeof(double))))
@@ -505,9 +503,9 @@ static int volume_weights(app_chain *ch, char *err, size_t errlen)
     double free_volume = c->volfrac - c_solid;
     if (!(free_volume > 0 && free_volume < sum))
         return errf(err, errlen,
-                    "problem.volfrac %g cannot be met: the filter carries the passive solid "
-                    "regions alone to a volume of %g of the designable elements, and all of "
-                    "them at density 1 give %g (density_map sigmoid-mean needs volfrac "
+                    "problem.volfrac %g cannot be met by density_map sigmoid-mean: through the "
+                    "filter the passive solid regions alone give the designable elements a "
+                    "volume of %g, and all of them at density 1 give %g (volfrac must lie "
                     "strictly between)",
                     c->volfrac, c_solid, c_solid + sum);
     for (int e = 0; e < ch->ne; e++)

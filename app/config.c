@@ -43,9 +43,8 @@ static const app_name param_v[] = {
 const app_names app_param_kind_names = {NAMES(param_v), NULL};
 
 static const app_name map_v[] = {
-    {"sigmoid-mean",
-     "sigmoid(z + b), b by bisection so the mean equals volfrac (Hoyer et al.; with "
-     "passive solid and a density filter, the volume after the filter)"},
+    {"sigmoid-mean", "sigmoid(z + b), b by bisection so the volume after the density filter equals "
+                     "volfrac (Hoyer et al. hold the mean before the filter)"},
     {"sigmoid", "plain sigmoid (volume is a solver constraint)"},
     {"pixel", "identity with bounds [0, 1]"},
 };
