@@ -41,8 +41,8 @@ struct app_chain {
     double *rho_p;         /* [ne] physical (projected) */
     double *dproj;         /* [ne] d rho_p / d rho_f */
     double *sig;           /* [ne] sigmoid' at z (+b) */
-    double *volw;          /* [ne] sigmoid-mean weights of the physical volume, or NULL */
-    double vol_target;     /* sum of volw * rho over the designable elements it must reach */
+    double *volw;          /* [ne] sigmoid-mean: volume weights, summing to 1 over the design */
+    double vol_target;     /* the weighted mean of rho they must reach */
     double *up;            /* [MAXK * ne] upstream gradients w.r.t. rho_p, then rho_f, rho, z */
     double *tmp;           /* [ne] */
     double *dc;            /* [ne] dc/drho_p */
@@ -98,20 +98,6 @@ static double sigmoid(double x)
  * reach a target; without a density filter (w uniform) or through a projection (not linear)
  * it is Hoyer's mean. Either sum is increasing in b, so bisection on a bracket that surely
  * contains b converges; we stop when the bracket no longer shrinks (full double precision). */
-static double weighted_sigmoids(const app_chain *ch, const double *z, double b)
-{
-    double s = 0;
-    if (ch->volw)
-        for (int i = 0; i < ch->n_design; i++) {
-            int e = ch->design[i];
-            s += ch->volw[e] * sigmoid(z[e] + b);
-        }
-    else
-        for (int i = 0; i < ch->n_design; i++)
-            s += sigmoid(z[ch->design[i]] + b);
-    return s;
-}
-
 static double solve_offset(const app_chain *ch, const double *z)
 {
     double zmin = INFINITY, zmax = -INFINITY;
@@ -120,15 +106,19 @@ static double solve_offset(const app_chain *ch, const double *z)
         if (v < zmin) zmin = v;
         if (v > zmax) zmax = v;
     }
-    /* volw sums to 1 over the designable elements: its target is a weighted mean V' */
-    double V = ch->volw ? ch->vol_target : ch->c.volfrac;
+    /* volw sums to 1 over the designable elements: its target is a weighted mean V */
+    double V = ch->vol_target;
     double logit = log(V) - log1p(-V);
-    double lo = logit - zmax - 1, hi = logit - zmin + 1; /* mean(lo) < V' < mean(hi) */
+    double lo = logit - zmax - 1, hi = logit - zmin + 1; /* mean(lo) < V < mean(hi) */
     for (int it = 0; it < 200; it++) {
         double mid = 0.5 * (lo + hi);
         if (mid <= lo || mid >= hi) break;
-        double s = weighted_sigmoids(ch, z, mid);
-        if ((ch->volw ? s : s / ch->n_design) > V)
+        double s = 0;
+        for (int i = 0; i < ch->n_design; i++) {
+            int e = ch->design[i];
+            s += ch->volw[e] * sigmoid(z[e] + mid);
+        }
+        if (s > V)
             hi = mid;
         else
             lo = mid;
@@ -179,12 +169,12 @@ static void map_backward(const app_chain *ch, double *g)
         double ss = 0, sg = 0;
         for (int i = 0; i < ch->n_design; i++) {
             int e = ch->design[i];
-            ss += ch->volw ? ch->volw[e] * ch->sig[e] : ch->sig[e];
+            ss += ch->volw[e] * ch->sig[e];
             sg += ch->sig[e] * g[e];
         }
         double m = ss > 0 ? sg / ss : 0;
         for (int e = 0; e < ch->ne; e++)
-            g[e] = ch->fixed[e] < 0 ? ch->sig[e] * (g[e] - (ch->volw ? ch->volw[e] * m : m)) : 0;
+            g[e] = ch->fixed[e] < 0 ? ch->sig[e] * (g[e] - ch->volw[e] * m) : 0;
         break;
     }
     case APP_MAP_SIGMOID:
@@ -479,17 +469,22 @@ static const char *con_name(app_con_kind k)
 
 /* ------------------------------------------------------------------------------------------ */
 
-/* sigmoid-mean with a density filter (no projection): the weights w = F^T (1_design / n_design)
- * of the physical volume, normalized to sum 1 over the designable elements, and the weighted
- * mean they must reach, (V - c_solid) / sum w (see solve_offset). */
+/* sigmoid-mean: the weights of the volume it holds, normalized to sum 1 over the designable
+ * elements, and the weighted mean they must reach (see solve_offset). With a density filter
+ * and no projection, the physical volume: w = F^T (1_design / n_design), target
+ * (V - c_solid) / sum w; otherwise Hoyer's mean: w = 1 / n_design, target V. */
 static int volume_weights(app_chain *ch, char *err, size_t errlen)
 {
     const app_config *c = &ch->c;
-    if (c->density_map != APP_MAP_SIGMOID_MEAN || !ch->filter ||
-        c->filter_kind == APP_FILTER_SENSITIVITY || c->projection)
-        return 0;
+    if (c->density_map != APP_MAP_SIGMOID_MEAN) return 0;
     if (!(ch->volw = calloc((size_t)ch->ne, sizeof(double))))
         return errf(err, errlen, "out of memory");
+    if (!ch->filter || c->filter_kind == APP_FILTER_SENSITIVITY || c->projection) {
+        for (int i = 0; i < ch->n_design; i++)
+            ch->volw[ch->design[i]] = 1.0 / ch->n_design;
+        ch->vol_target = c->volfrac;
+        return 0;
+    }
     for (int i = 0; i < ch->n_design; i++)
         ch->tmp[ch->design[i]] = 1.0 / ch->n_design;
     fem_filter_apply_transpose(ch->filter, ch->tmp, ch->volw);
