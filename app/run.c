@@ -67,6 +67,7 @@ typedef struct {
     int ck_rows;
     int have_ck;
     double t_offset; /* seconds already spent before a resume */
+    double ck_last;  /* app_now() at the start or the last periodic checkpoint */
     char dir[1024];
     int halted_by_signal;
     int converged;  /* stopped by budget.change_tol */
@@ -111,6 +112,12 @@ int app_run_identity(const app_config *c, char **keys, uint64_t *hash)
     }
     *hash = app_fnv1a64(APP_FNV1A64_INIT, *keys, strlen(*keys));
     return 0;
+}
+
+int app_run_checkpoint_due(const app_config *c, long iter, double last)
+{
+    if (c->checkpoint_every > 0 && iter % c->checkpoint_every == 0) return 1;
+    return c->checkpoint_seconds > 0 && app_now() - last >= c->checkpoint_seconds;
 }
 
 app_ck_kind app_run_checkpoint_kind(const app_checkpoint *k)
@@ -450,9 +457,9 @@ static int monitor(const ncvx_iterate *it, void *user)
     }
     if (it->iter == 0) return 0;
     int halt = app_run_halt_due(r->o, it->iter);
-    int ck = c->checkpoint_every > 0 && it->iter % c->checkpoint_every == 0;
+    int ck = app_run_checkpoint_due(c, it->iter, r->ck_last);
     if ((halt || ck) && !r->o->no_outputs) {
-        r->t_offset += 0; /* time is carried by the history */
+        r->ck_last = app_now();
         if (save_state(r, it)) {
             r->monitor_failed = 1;
             snprintf(r->err, sizeof r->err, "cannot export the solver state");
@@ -681,6 +688,7 @@ static int run_optimize(run_ctx *r)
 {
     memset(&r->info, 0, sizeof r->info);
     double t0 = app_now();
+    r->ck_last = t0;
     ncvx_status st = ncvx_solve(r->sv, r->theta, &r->info);
     r->elapsed = app_now() - t0 + r->t_offset;
     if (st != NCVX_OK) {

@@ -92,6 +92,11 @@ double app_run_bitsd(uint64_t u);
  *  arrived (app_run_install_signals) or iter >= o->halt_after > 0. */
 int app_run_halt_due(const app_run_opts *o, long iter);
 
+/** 1 when a periodic checkpoint is due after iteration iter (> 0): every
+ *  outputs.checkpoint_every iterations, or once outputs.checkpoint_seconds of wall time have
+ *  passed since *last (app_now's clock; the caller sets *last when it writes one). */
+int app_run_checkpoint_due(const app_config *c, long iter, double last);
+
 /** Install SIGINT/SIGTERM handlers that make the running solve halt and checkpoint. */
 void app_run_install_signals(void);
 

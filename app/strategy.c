@@ -58,6 +58,7 @@ typedef struct {
     int iters;        /* history iteration of the running phase's first row */
     int iters_total;  /* solver iterations of the finished phases */
     double t0;        /* start on app_now's clock (moved back by the time of a resumed run) */
+    double ck_last;   /* app_now() at the start or the last periodic checkpoint */
     double t_base;    /* seconds before this phase */
     double scale;     /* objective scale of the running phase */
     app_history hist; /* every phase */
@@ -227,8 +228,8 @@ static int strat_monitor(const ncvx_iterate *it, void *user)
     if (it->iter == 0) return 0;
     long iter = s->iters + it->iter;
     int halt = app_run_halt_due(s->o, iter);
-    int every = s->c->checkpoint_every;
-    if (halt || (every > 0 && iter % every == 0 && !s->o->no_outputs)) {
+    if (halt || (app_run_checkpoint_due(s->c, iter, s->ck_last) && !s->o->no_outputs)) {
+        s->ck_last = app_now();
         if (strat_checkpoint(s, s->ch, it->x, 1, halt ? (int)NCVX_TERM_USER_HALT : -1,
                              halt ? "interrupted" : "running")) {
             s->failed = 1;
@@ -570,6 +571,7 @@ int app_strategy_run_info(const app_config *c, const app_run_opts *o, app_run_re
         goto done;
     }
     if (!ck) s.t0 = app_now();
+    s.ck_last = app_now();
     ncvx_info i1, i2;
     memset(&i1, 0, sizeof i1);
     memset(&i2, 0, sizeof i2);

@@ -52,6 +52,9 @@ static const family FAMILIES[] = {
 };
 #define NFAM ((int)(sizeof FAMILIES / sizeof FAMILIES[0]))
 #define MAX_SEEDS 4096
+/* A suite task writes a checkpoint after this many seconds of wall time since the last one
+ * (outputs.checkpoint_seconds): at most this much of a killed task's work is lost. */
+#define SUITE_CHECKPOINT_SECONDS 300
 
 void app_suite_print_methods(FILE *f)
 {
@@ -216,7 +219,26 @@ static int read_row(const char *path, row *rw, const family *fam, int steps, uns
     return rw->done ? 0 : -1;
 }
 
-/* Run task t of the suite into its directory and record its row there (rw gets it too). */
+/* With --resume, a task whose folder holds the checkpoint of an unfinished solve (a periodic
+ * one, status "running", or one taken on SIGINT/SIGTERM, "interrupted") continues from it. */
+static int task_resumable(const char *dir, long *evals)
+{
+    char p[1200], err[1024];
+    snprintf(p, sizeof p, "%s/result.h5", dir);
+    if (access(p, F_OK) != 0) return 0;
+    app_result r;
+    memset(&r, 0, sizeof r);
+    int ok = app_h5_read(p, &r, err, sizeof err) == APP_IO_OK && r.checkpoint.present &&
+             r.status && (!strcmp(r.status, "running") || !strcmp(r.status, "interrupted"));
+    const app_history *h = &r.history;
+    *evals = h->n_rows > 0 ? (long)h->evaluations[h->n_rows - 1] : 0;
+    app_result_free(&r);
+    return ok;
+}
+
+/* Run task t of the suite into its directory and record its row there (rw gets it too). A
+ * checkpoint every SUITE_CHECKPOINT_SECONDS of wall time lets --resume continue a task that
+ * was killed instead of starting it over. */
 static void run_one(const suite *su, int t, row *rw)
 {
     const app_benchmark *b = &su->b[task_problem(su, t)];
@@ -231,8 +253,8 @@ static void run_one(const suite *su, int t, row *rw)
     remove(p); /* a row of an earlier run must not stand for this one if this one dies */
     snprintf(text, sizeof text,
              "problem: {benchmark: %s}\n%sbudget: {evaluations: %d, iterations: %d}\n"
-             "seed: %lu\noutputs: {dir: \"%s\", print_frequency: 100}\n",
-             b->name, fam->yaml, o->steps, o->steps, seed, dir);
+             "seed: %lu\noutputs: {dir: \"%s\", print_frequency: 100, checkpoint_seconds: %d}\n",
+             b->name, fam->yaml, o->steps, o->steps, seed, dir, SUITE_CHECKPOINT_SECONDS);
     app_config c;
     if (app_config_load_string(&c, b->name, text, o->n_sets, o->sets, o->bench_path, err,
                                sizeof err)) {
@@ -244,7 +266,21 @@ static void run_one(const suite *su, int t, row *rw)
     app_run_opts ro = {.quiet = 1};
     app_run_result res;
     memset(&res, 0, sizeof res);
-    rw->rc = app_run(&c, &ro, &res);
+    long ck_evals = 0;
+    if (o->resume && task_resumable(dir, &ck_evals)) {
+        printf("suite: %s: resuming from its checkpoint (%ld evaluations done)\n", dir, ck_evals);
+        fflush(stdout);
+        ro.resume_dir = dir;
+        rw->rc = app_run(&c, &ro, &res);
+        if (rw->rc == APP_EXIT_USAGE) { /* the checkpoint is not this task's (message above) */
+            fprintf(stderr, "topopt: suite: %s: starting the task over\n", dir);
+            ro.resume_dir = NULL;
+            memset(&res, 0, sizeof res);
+            rw->rc = app_run(&c, &ro, &res);
+        }
+    } else {
+        rw->rc = app_run(&c, &ro, &res);
+    }
     app_config_free(&c);
     rw->done = 1;
     rw->compliance = res.compliance;

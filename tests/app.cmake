@@ -33,6 +33,12 @@ add_test(NAME test_suite_jobs_kill COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/suite_job
   $<TARGET_FILE:topopt> WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
 set_tests_properties(test_suite_jobs_kill PROPERTIES TIMEOUT 300
   ENVIRONMENT "LSAN_OPTIONS=suppressions=${CMAKE_CURRENT_SOURCE_DIR}/lsan.supp")
+# A suite task killed mid-solve continues from its periodic checkpoint on --resume, to the
+# same result as an uninterrupted run (tests/suite_task_resume.sh).
+add_test(NAME test_suite_task_resume COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/suite_task_resume.sh
+  $<TARGET_FILE:topopt> WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+set_tests_properties(test_suite_task_resume PROPERTIES TIMEOUT 300
+  ENVIRONMENT "LSAN_OPTIONS=suppressions=${CMAKE_CURRENT_SOURCE_DIR}/lsan.supp")
 # The neural-polish strategy (app/strategy.c): its FE solves counted by a wrapper of the fem
 # solve itself, so the count does not rely on the strategy's own bookkeeping.
 topopt_add_test(test_app_strategy SOURCES test_app_strategy.c LIBS app_core fem nn ncvx

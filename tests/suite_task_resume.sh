@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# tests/suite_task_resume.sh TOPOPT: a suite task that is killed mid-solve leaves its periodic
+# checkpoint, and `suite --resume` continues it from there (not from the start) to the same
+# result as a run that was never killed, bit for bit (same machine, same kernels: resume is
+# exact). A checkpoint that belongs to another config is not resumed: the task starts over.
+set -euo pipefail
+exe=$1
+tmp=$(mktemp -d /tmp/test_suite_task_resume.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
+fail() { echo "FAIL: $*" >&2; exit 1; }
+prob=pure_bending_moment_32x64_0.15
+# compliance of the task's row in tasks.csv
+comp() { awk -F, -v p="$prob" '$1 == p && $NF == "ok" { print $4 }' "$1/tasks.csv"; }
+for method in cnn-lbfgs cnn-polish; do
+  args=(suite --filter "$prob" --methods "$method" --seeds 0 --steps 80 --jobs 1
+        --set outputs.checkpoint_every=10)
+  task=$prob/$method/seed0
+  timeout 120 "$exe" "${args[@]}" --quiet --out "$tmp/ref-$method" >"$tmp/ref.log" 2>&1 ||
+    { cat "$tmp/ref.log"; fail "$method: reference run"; }
+  want=$(comp "$tmp/ref-$method")
+  [ -n "$want" ] || fail "$method: no row in the reference run"
+  # kill -9 (no chance to write anything) once the first periodic checkpoint is on disk
+  out=$tmp/int-$method
+  "$exe" "${args[@]}" --quiet --out "$out" >"$tmp/int.log" 2>&1 & # killed below
+  job=$!
+  for ((i = 0; i < 600; i++)); do
+    [ -f "$out/$task/result.h5" ] && break
+    sleep 0.05
+  done
+  kill -9 "$job" 2>/dev/null || true
+  wait "$job" 2>/dev/null || true
+  [ -f "$out/$task/result.h5" ] || fail "$method: no checkpoint written in 30 s"
+  [ ! -f "$out/$task/suite_row.txt" ] || fail "$method: the task finished before it was killed"
+  timeout 120 "$exe" "${args[@]}" --resume --out "$out" >"$tmp/res.log" 2>&1 ||
+    { cat "$tmp/res.log"; fail "$method: --resume"; }
+  grep -q "^suite: $out/$task: resuming from its checkpoint ([1-9][0-9]* evaluations done)$" \
+    "$tmp/res.log" || { cat "$tmp/res.log"; fail "$method: the task was not resumed"; }
+  got=$(comp "$out")
+  [ "$got" = "$want" ] || fail "$method: resumed compliance $got, uninterrupted $want"
+  # the interrupted run's checkpoint under another config (material.p 3.5 instead of 3):
+  # --resume without that setting must not continue it, but start the task over
+  out=$tmp/other-$method
+  "$exe" "${args[@]}" --set material.p=3.5 --quiet --out "$out" >"$tmp/o.log" 2>&1 &
+  job=$!
+  for ((i = 0; i < 600; i++)); do
+    [ -f "$out/$task/result.h5" ] && break
+    sleep 0.05
+  done
+  kill -9 "$job" 2>/dev/null || true
+  wait "$job" 2>/dev/null || true
+  [ -f "$out/$task/result.h5" ] || fail "$method: no checkpoint written in 30 s (other config)"
+  [ ! -f "$out/$task/suite_row.txt" ] || fail "$method: the other task finished before the kill"
+  timeout 120 "$exe" "${args[@]}" --resume --out "$out" >"$tmp/res2.log" 2>&1 ||
+    { cat "$tmp/res2.log"; fail "$method: --resume over another config's checkpoint"; }
+  grep -q "^topopt: suite: $out/$task: starting the task over$" "$tmp/res2.log" ||
+    { cat "$tmp/res2.log"; fail "$method: no line on starting over"; }
+  got=$(comp "$out")
+  [ "$got" = "$want" ] || fail "$method: started over to $got, uninterrupted $want"
+done
+echo "suite_task_resume: ok"
