@@ -2,6 +2,7 @@
 // density map -> filter -> projection -> fem compliance, and back through the transposes
 #include "chain.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -96,34 +97,56 @@ static double sigmoid(double x)
  * a solid top row). The physical volume is linear in rho, sum_i w_i rho_i + c_solid with
  * w = F^T (1_design / n_design) (volume_weights), so b makes a weighted mean of the sigmoids
  * reach a target; without a density filter (w uniform) or through a projection (not linear)
- * it is Hoyer's mean. Either sum is increasing in b, so bisection on a bracket that surely
- * contains b converges; we stop when the bracket no longer shrinks (full double precision). */
+ * it is Hoyer's mean. Either sum S(b) is increasing in b, with S'(b) = sum_i w_i s_i (1 - s_i):
+ * Newton's method from the offset of the weighted mean of z, inside a bracket that surely holds
+ * b and shrinks with the sign of every S(b) - V (bisection where a step leaves it), reaches full
+ * double precision in a few passes over the elements (bisection took about 60, each costing one
+ * sigmoid per element: 6 % of an evaluation). The start depends on z alone, so that a resumed run
+ * repeats it bit for bit. */
 static double solve_offset(const app_chain *ch, const double *z)
 {
-    double zmin = INFINITY, zmax = -INFINITY;
+    double zmin = INFINITY, zmax = -INFINITY, zbar = 0;
     for (int i = 0; i < ch->n_design; i++) {
-        double v = z[ch->design[i]];
+        int e = ch->design[i];
+        double v = z[e];
         if (v < zmin) zmin = v;
         if (v > zmax) zmax = v;
+        zbar += ch->volw[e] * v;
     }
     /* volw sums to 1 over the designable elements: its target is a weighted mean V */
     double V = ch->vol_target;
     double logit = log(V) - log1p(-V);
-    double lo = logit - zmax - 1, hi = logit - zmin + 1; /* mean(lo) < V < mean(hi) */
+    double lo = logit - zmax - 1, hi = logit - zmin + 1; /* S(lo) < V < S(hi) */
+    double b = logit - zbar;
+    if (!(b > lo && b < hi)) b = 0.5 * (lo + hi);
+    double zscale = 4 * DBL_EPSILON * fmax(fmax(fabs(zmin), fabs(zmax)), fabs(logit) + 1);
     for (int it = 0; it < 200; it++) {
-        double mid = 0.5 * (lo + hi);
-        if (mid <= lo || mid >= hi) break;
-        double s = 0;
+        double s = 0, d = 0;
         for (int i = 0; i < ch->n_design; i++) {
             int e = ch->design[i];
-            s += ch->volw[e] * sigmoid(z[e] + mid);
+            double si = sigmoid(z[e] + b);
+            s += ch->volw[e] * si;
+            d += ch->volw[e] * (si * (1 - si));
         }
         if (s > V)
-            hi = mid;
+            hi = b;
+        else if (s < V)
+            lo = b;
         else
-            lo = mid;
+            break;
+        double nb = b - (s - V) / d;
+        if (!(nb > lo && nb < hi)) { /* outside the bracket (or d = 0): bisect */
+            nb = 0.5 * (lo + hi);
+            if (nb <= lo || nb >= hi) break; /* the bracket cannot shrink any more */
+        }
+        /* a step below the rounding level of the sigmoids' arguments z + b: done */
+        if (fabs(nb - b) <= zscale) {
+            b = nb;
+            break;
+        }
+        b = nb;
     }
-    return 0.5 * (lo + hi);
+    return b;
 }
 
 static void map_forward(app_chain *ch)

@@ -454,7 +454,7 @@ static void test_chain_gradient_sigmoid_mean(void **state)
 }
 
 /* sigmoid-mean's volume for random logits (2 units wide) on a 16 x 8 MBB with volfrac 0.3 */
-static double sigmoid_mean_volume(const char *extra, char *err, size_t errlen)
+static double sigmoid_mean_volume(const char *extra, double spread, char *err, size_t errlen)
 {
     char text[1024];
     snprintf(text, sizeof text, MBB_SMALL "  volfrac: 0.3\n%sparameterization: {kind: pixel}\n",
@@ -468,7 +468,7 @@ static double sigmoid_mean_volume(const char *extra, char *err, size_t errlen)
         double *x = malloc(sizeof(double) * n);
         assert_non_null(x);
         for (int i = 0; i < n; i++)
-            x[i] = 4 * (urand() - 0.5);
+            x[i] = spread * (urand() - 0.5);
         app_chain_fields fl;
         assert_int_equal(app_chain_fields_at(ch, x, &fl), 0);
         volume = fl.volume;
@@ -479,8 +479,10 @@ static double sigmoid_mean_volume(const char *extra, char *err, size_t errlen)
     return volume;
 }
 
-/* The offset of sigmoid-mean gives exactly the target volume (bisection to full precision,
- * 1e-12 leaves room for the sums' rounding): the mean of the densities without a filter, and
+/* The offset of sigmoid-mean gives exactly the target volume (Newton in a bracket to full
+ * precision, 1e-12 leaves room for the sums' rounding): the mean of the densities without a
+ * filter, also for logits all equal (spread 0) and for logits of +-100, where every sigmoid is
+ * a step and Newton's steps leave the bracket (bisection takes over); and
  * the physical volume (after the density filter) with one: on the bare grid, where the filter
  * moves volume across the edges, and with passive solid regions, which the filter would carry
  * into their neighbours (here 0.3 -> 0.35 with Hoyer's mean of the unfiltered densities). */
@@ -488,22 +490,25 @@ static void test_chain_sigmoid_mean_volume(void **state)
 {
     (void)state;
     char err[1024];
-    assert_close(sigmoid_mean_volume("filter: {kind: none}\n", err, sizeof err), 0.3, 1e-12, 0);
+    const double spreads[4] = {4, 0, 40, 200};
+    for (int k = 0; k < 4; k++)
+        assert_close(sigmoid_mean_volume("filter: {kind: none}\n", spreads[k], err, sizeof err),
+                     0.3, 1e-12, 0);
     const char *solid = "  passive_solid: [[0, 15, 0, 0], [6, 7, 3, 7]]\n";
     char extra[512];
     for (int k = 0; k < 4; k++) {
         snprintf(extra, sizeof extra, "%sfilter: {kind: density, radius: 2, normalization: %s}\n",
                  k / 2 ? solid : "", k % 2 ? "column" : "row");
-        assert_close(sigmoid_mean_volume(extra, err, sizeof err), 0.3, 1e-12, 0);
+        assert_close(sigmoid_mean_volume(extra, 4, err, sizeof err), 0.3, 1e-12, 0);
     }
     /* the same densities through a projection keep Hoyer's mean (the volume is not linear) */
     snprintf(extra, sizeof extra, "%sprojection: {enabled: true, beta: 4, eta: 0.5}\n", solid);
-    double v = sigmoid_mean_volume(extra, err, sizeof err);
+    double v = sigmoid_mean_volume(extra, 4, err, sizeof err);
     assert_true(isfinite(v) && fabs(v - 0.3) > 1e-6);
     /* solid all around two designable elements: the filter alone exceeds volfrac */
     double bad = sigmoid_mean_volume("  passive_solid: [[0, 15, 0, 3], [0, 15, 5, 7], [0, 6, 4, "
                                      "4], [9, 15, 4, 4]]\n",
-                                     err, sizeof err);
+                                     4, err, sizeof err);
     assert_true(isnan(bad));
     assert_non_null(strstr(err, "problem.volfrac 0.3 cannot be met"));
 }
