@@ -112,6 +112,40 @@ static double solver_cost(const ncvx_settings *s, double n, int k)
     }
 }
 
+/* Doubles of ncvx_state_export: the iterate, its gradient and multipliers, the limited-memory
+ * pairs (as doubles, whatever precision the engine keeps them in), the gradient samples of
+ * BFGS-SQP, the n x n matrix of full BFGS; MMA's and OC's iterates and asymptotes. An upper
+ * bound within a few n of ncvx_state_size (tests/test_app.c compares them). */
+static double state_cost(const ncvx_settings *s, double n, int k)
+{
+    switch (s->method) {
+    case NCVX_BFGS_SQP: {
+        double m = s->limited_mem_size, b = 8 * (4 + 2.0 * k) * n;
+        if (m <= 0) return b + 8 * n * n;
+        b += 16 * m * n;
+        /* the sample set as solver_cost sizes it; the state keeps a point and its k
+         * gradients per sample */
+        double ngrad = s->ngrad > 0 ? s->ngrad : fmin(100, n + 10);
+        double per = 8 * (1 + 2.0 * k) * n;
+        double smp = fmin(ngrad, fmin(floor(s->sample_mem_max / per), floor(400.0 / k)));
+        if (smp > 1) b += 8 * (1.0 + k) * n * smp;
+        return b;
+    }
+    case NCVX_LBFGS:
+    case NCVX_PENALTY:
+    case NCVX_AUGLAG: {
+        const double m = s->lbfgs_m > 0 ? s->lbfgs_m : 10;
+        return 8 * (4 + 2.0 * k) * n + 16 * m * n;
+    }
+    case NCVX_MMA:
+        return 8 * (5 + 2.0 * k) * n;
+    case NCVX_OC:
+        return 8 * (3.0 + k) * n;
+    default:
+        return 8 * (8 + 2.0 * k) * n;
+    }
+}
+
 void app_cost_estimate(const app_config *c, app_cost *e)
 {
     memset(e, 0, sizeof *e);
@@ -130,8 +164,11 @@ void app_cost_estimate(const app_config *c, app_cost *e)
     e->fe_bytes = APP_COST_FE_PER_DOF_LOG * ndof * (log2(side) > 1 ? log2(side) : 1) +
                   8.0 * ndof * (c->n_cases > 1 ? c->n_cases - 1 : 0);
     e->solver_bytes = solver_cost(&c->solver, n, k);
-    // the chain's element arrays (z, rho, filtered, projected, gradients, ...): ~12 per element
-    e->total_bytes = APP_COST_BASE + e->nn_bytes + e->fe_bytes + e->solver_bytes + 8 * 12 * ne;
+    e->state_bytes = state_cost(&c->solver, n, k);
+    // the chain's element arrays (z, rho, filtered, projected, gradients, ...): ~12 per element;
+    // the checkpoint's copy of the solver state (touched at the first checkpoint)
+    e->total_bytes =
+        APP_COST_BASE + e->nn_bytes + e->fe_bytes + e->solver_bytes + e->state_bytes + 8 * 12 * ne;
     long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
     e->phys_bytes = pages > 0 && psz > 0 ? (double)pages * (double)psz : 0;
     e->limit_bytes = c->max_memory_gb > 0 ? c->max_memory_gb * 1e9
@@ -141,7 +178,7 @@ void app_cost_estimate(const app_config *c, app_cost *e)
     // solver state: at most the solver's vectors), history rows, config text
     double rows = fmin(c->solver.maxit + 2.0, 1e5);
     e->h5_bytes =
-        8 * (4 * ne + ndof * c->n_cases + 2 * n) + e->solver_bytes + 8 * rows * (8 + k) + 4e5;
+        8 * (4 * ne + ndof * c->n_cases + 2 * n) + e->state_bytes + 8 * rows * (8 + k) + 4e5;
     double scale = c->png_scale > 0 ? c->png_scale : 1;
     e->png_w = scale * W * (1 + (c->mirror_left != 0) + (c->mirror_right != 0));
     e->png_h = scale * H;

@@ -17,6 +17,8 @@ typedef struct {
     double nn_bytes;     ///< network parameters, gradients and activations/workspaces
     double fe_bytes;     ///< stiffness matrix, Cholesky factor, filter, fields
     double solver_bytes; ///< solver workspaces (formula of solver/include/ncvx.h)
+    double state_bytes;  ///< the solver state a checkpoint copies (ncvx_state_size doubles; the
+                         ///< pairs of a single-precision L-BFGS are doubles there)
     double total_bytes;  ///< sum of the above plus the chain's per-element arrays
     double limit_bytes;  ///< limits.max_memory_gb, or its default share of physical memory
     double phys_bytes;   ///< physical memory of this machine (0 if unknown)

@@ -67,7 +67,8 @@ typedef struct {
     int ck_rows;
     int have_ck;
     double t_offset; /* seconds already spent before a resume */
-    double ck_last;  /* app_now() at the start or the last periodic checkpoint */
+    double ck_last;  /* app_now() at the start or the end of the last periodic checkpoint */
+    double ck_cost;  /* seconds the last one took to write */
     char dir[1024];
     int halted_by_signal;
     int converged;  /* stopped by budget.change_tol */
@@ -114,10 +115,10 @@ int app_run_identity(const app_config *c, char **keys, uint64_t *hash)
     return 0;
 }
 
-int app_run_checkpoint_due(const app_config *c, long iter, double last)
+int app_run_checkpoint_due(const app_config *c, long iter, double last, double cost)
 {
     if (c->checkpoint_every > 0 && iter % c->checkpoint_every == 0) return 1;
-    return c->checkpoint_seconds > 0 && app_now() - last >= c->checkpoint_seconds;
+    return c->checkpoint_seconds > 0 && app_now() - last >= fmax(c->checkpoint_seconds, 50 * cost);
 }
 
 app_ck_kind app_run_checkpoint_kind(const app_checkpoint *k)
@@ -457,9 +458,9 @@ static int monitor(const ncvx_iterate *it, void *user)
     }
     if (it->iter == 0) return 0;
     int halt = app_run_halt_due(r->o, it->iter);
-    int ck = app_run_checkpoint_due(c, it->iter, r->ck_last);
+    int ck = app_run_checkpoint_due(c, it->iter, r->ck_last, r->ck_cost);
     if ((halt || ck) && !r->o->no_outputs) {
-        r->ck_last = app_now();
+        double t = app_now();
         if (save_state(r, it)) {
             r->monitor_failed = 1;
             snprintf(r->err, sizeof r->err, "cannot export the solver state");
@@ -469,6 +470,8 @@ static int monitor(const ncvx_iterate *it, void *user)
             r->monitor_failed = 1;
             return 1;
         }
+        r->ck_last = app_now();
+        r->ck_cost = r->ck_last - t;
     } else if (halt && r->o->no_outputs) {
         save_state(r, it);
     }

@@ -58,7 +58,8 @@ typedef struct {
     int iters;        /* history iteration of the running phase's first row */
     int iters_total;  /* solver iterations of the finished phases */
     double t0;        /* start on app_now's clock (moved back by the time of a resumed run) */
-    double ck_last;   /* app_now() at the start or the last periodic checkpoint */
+    double ck_last;   /* app_now() at the start or the end of the last periodic checkpoint */
+    double ck_cost;   /* seconds the last one took to write */
     double t_base;    /* seconds before this phase */
     double scale;     /* objective scale of the running phase */
     app_history hist; /* every phase */
@@ -228,13 +229,15 @@ static int strat_monitor(const ncvx_iterate *it, void *user)
     if (it->iter == 0) return 0;
     long iter = s->iters + it->iter;
     int halt = app_run_halt_due(s->o, iter);
-    if (halt || (app_run_checkpoint_due(s->c, iter, s->ck_last) && !s->o->no_outputs)) {
-        s->ck_last = app_now();
+    if (halt || (app_run_checkpoint_due(s->c, iter, s->ck_last, s->ck_cost) && !s->o->no_outputs)) {
+        double t = app_now();
         if (strat_checkpoint(s, s->ch, it->x, 1, halt ? (int)NCVX_TERM_USER_HALT : -1,
                              halt ? "interrupted" : "running")) {
             s->failed = 1;
             return 1;
         }
+        s->ck_last = app_now();
+        s->ck_cost = s->ck_last - t;
         s->ck_iters = s->iters_total + it->iter;
     }
     if (halt) s->halted = 1;

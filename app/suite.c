@@ -228,8 +228,8 @@ static int task_resumable(const char *dir, long *evals)
     if (access(p, F_OK) != 0) return 0;
     app_result r;
     memset(&r, 0, sizeof r);
-    int ok = app_h5_read(p, &r, err, sizeof err) == APP_IO_OK && r.checkpoint.present &&
-             r.status && (!strcmp(r.status, "running") || !strcmp(r.status, "interrupted"));
+    int ok = app_h5_read(p, &r, err, sizeof err) == APP_IO_OK && r.checkpoint.present && r.status &&
+             (!strcmp(r.status, "running") || !strcmp(r.status, "interrupted"));
     const app_history *h = &r.history;
     *evals = h->n_rows > 0 ? (long)h->evaluations[h->n_rows - 1] : 0;
     app_result_free(&r);

@@ -513,6 +513,27 @@ static void test_chain_sigmoid_mean_volume(void **state)
     assert_non_null(strstr(err, "problem.volfrac 0.3 cannot be met"));
 }
 
+/* When a periodic checkpoint is due: by iterations, and by wall time, at least 50 times what
+ * the last one took to write (so that they cost at most 2 % of a run). */
+static void test_checkpoint_due(void **state)
+{
+    (void)state;
+    app_config *c = cfg_new();
+    char err[1024];
+    if (load(c, MBB_SMALL, 0, NULL, err)) fail_msg("%s", err);
+    double now = app_now();
+    assert_false(app_run_checkpoint_due(c, 7, now - 1e6, 0)); /* both off by default */
+    c->checkpoint_every = 7;
+    assert_true(app_run_checkpoint_due(c, 14, now, 0));
+    assert_false(app_run_checkpoint_due(c, 15, now - 1e6, 0));
+    c->checkpoint_seconds = 10;
+    assert_true(app_run_checkpoint_due(c, 15, now - 11, 0.1));
+    assert_false(app_run_checkpoint_due(c, 15, now - 5, 0.1));
+    assert_false(app_run_checkpoint_due(c, 15, now - 11, 1.0)); /* 50 x 1 s: not before 50 s */
+    assert_true(app_run_checkpoint_due(c, 15, now - 51, 1.0));
+    cfg_free(c);
+}
+
 /* The grey fraction counts the designable densities strictly between 0.1 and 0.9. */
 static void test_grey_fraction(void **state)
 {
@@ -1125,6 +1146,13 @@ static void test_config_hostile_yaml(void **state)
 /* The cost estimate: parameter counts equal the built network's (CNN and MLP), the solver
  * term reproduces the worked example of ncvx.h, and check/run refuse what cannot run before
  * any work. */
+static int no_eval(const double *x, double *f, double *g, double *ci, double *gci, double *ce,
+                   double *gce, void *user)
+{
+    (void)x, (void)f, (void)g, (void)ci, (void)gci, (void)ce, (void)gce, (void)user;
+    return 1;
+}
+
 static void test_cost_check(void **state)
 {
     (void)state;
@@ -1144,6 +1172,44 @@ static void test_cost_check(void **state)
         assert_true(e.n_params == (double)app_chain_num_params(ch));
         assert_int_equal(e.n_constraints, app_chain_num_ineq(ch) + app_chain_num_eq(ch));
         app_chain_destroy(ch);
+    }
+    // the checkpoint's copy of the solver state (in the memory estimate and result.h5's size):
+    // against ncvx_state_size of a solver made for the config
+    static const char *const states[] = {
+        "method: {name: lbfgs}\n",    "method: {name: lbfgs, lm_single: 1}\n",
+        "method: {name: auglag}\n",   "method: {name: bfgs-sqp, limited_mem_size: 10}\n",
+        "method: {name: bfgs-sqp}\n", "method: {name: mma}\n",
+        "method: {name: oc}\n",
+    };
+    for (size_t i = 0; i < sizeof states / sizeof *states; i++) {
+        char text[512];
+        snprintf(text, sizeof text,
+                 MBB_SMALL "parameterization: {kind: pixel}\ndensity_map: %s\n%s",
+                 strstr(states[i], "mma") || strstr(states[i], "oc") ? "pixel"
+                 : strstr(states[i], "lbfgs")                        ? "sigmoid-mean"
+                                                                     : "sigmoid",
+                 states[i]);
+        if (load(c, text, 0, NULL, err)) fail_msg("%s", err);
+        app_cost_estimate(c, &e);
+        ncvx_settings s;
+        app_run_opts ro = {.quiet = 1};
+        app_run_solver_settings(c, &ro, &s);
+        double lo[128], hi[128];
+        assert_true(e.n_params <= 128);
+        for (int j = 0; j < 128; j++)
+            lo[j] = 0, hi[j] = 1;
+        ncvx_problem p = {.n = (int)e.n_params,
+                          .n_ineq = e.n_constraints,
+                          .eval = no_eval,
+                          .lower = c->density_map == APP_MAP_PIXEL ? lo : NULL,
+                          .upper = c->density_map == APP_MAP_PIXEL ? hi : NULL};
+        ncvx_solver *sv;
+        assert_int_equal(ncvx_create(&sv, &p, &s), NCVX_OK);
+        double got = 8.0 * (double)ncvx_state_size(sv);
+        ncvx_destroy(sv);
+        /* an upper bound, and not a loose one (n = 128 here: a few n of counters and scalars) */
+        if (!(e.state_bytes >= got && e.state_bytes <= 1.25 * got))
+            fail_msg("%sstate %.0f bytes, estimate %.0f", states[i], got, e.state_bytes);
     }
     // ncvx.h: n = 7e6, one constraint (k = 2), m = 20, default settings -> 1.79 GB
     if (load(c, MBB_SMALL "method: {name: bfgs-sqp, limited_mem_size: 20}\n", 0, NULL, err))
@@ -1525,6 +1591,7 @@ int main(void)
         cmocka_unit_test(test_chain_gradient_sigmoid_mean),
         cmocka_unit_test(test_chain_sigmoid_mean_volume),
         cmocka_unit_test(test_grey_fraction),
+        cmocka_unit_test(test_checkpoint_due),
         cmocka_unit_test(test_chain_benchmark_c0),
         cmocka_unit_test(test_top88_mbb),
         cmocka_unit_test(test_mma_compliance_units),
