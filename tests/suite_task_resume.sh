@@ -12,6 +12,22 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 prob=pure_bending_moment_32x64_0.15
 # compliance of the task's row in tasks.csv
 comp() { awk -F, -v p="$prob" '$1 == p && $NF == "ok" { print $4 }' "$1/tasks.csv"; }
+# run_killed OUT WHAT [ARGS...]: the suite of args (plus ARGS) into OUT, killed with -9 as soon
+# as the task's first checkpoint is on disk (and before the task finishes)
+run_killed() {
+  local out=$1 what=$2
+  shift 2
+  "$exe" "${args[@]}" "$@" --quiet --out "$out" >"$tmp/killed.log" 2>&1 & # killed below
+  local job=$!
+  for ((i = 0; i < 600; i++)); do
+    [ -f "$out/$task/result.h5" ] && break
+    sleep 0.05
+  done
+  kill -9 "$job" 2>/dev/null || true
+  wait "$job" 2>/dev/null || true
+  [ -f "$out/$task/result.h5" ] || fail "$what: no checkpoint written in 30 s"
+  [ ! -f "$out/$task/suite_row.txt" ] || fail "$what: the task finished before it was killed"
+}
 for method in cnn-lbfgs cnn-polish; do
   args=(suite --filter "$prob" --methods "$method" --seeds 0 --steps 80 --jobs 1
         --set outputs.checkpoint_every=10)
@@ -22,16 +38,7 @@ for method in cnn-lbfgs cnn-polish; do
   [ -n "$want" ] || fail "$method: no row in the reference run"
   # kill -9 (no chance to write anything) once the first periodic checkpoint is on disk
   out=$tmp/int-$method
-  "$exe" "${args[@]}" --quiet --out "$out" >"$tmp/int.log" 2>&1 & # killed below
-  job=$!
-  for ((i = 0; i < 600; i++)); do
-    [ -f "$out/$task/result.h5" ] && break
-    sleep 0.05
-  done
-  kill -9 "$job" 2>/dev/null || true
-  wait "$job" 2>/dev/null || true
-  [ -f "$out/$task/result.h5" ] || fail "$method: no checkpoint written in 30 s"
-  [ ! -f "$out/$task/suite_row.txt" ] || fail "$method: the task finished before it was killed"
+  run_killed "$out" "$method"
   timeout 120 "$exe" "${args[@]}" --resume --out "$out" >"$tmp/res.log" 2>&1 ||
     { cat "$tmp/res.log"; fail "$method: --resume"; }
   grep -q "^suite: $out/$task: resuming from its checkpoint ([1-9][0-9]* evaluations done)$" \
@@ -41,16 +48,7 @@ for method in cnn-lbfgs cnn-polish; do
   # the interrupted run's checkpoint under another config (material.p 3.5 instead of 3):
   # --resume without that setting must not continue it, but start the task over
   out=$tmp/other-$method
-  "$exe" "${args[@]}" --set material.p=3.5 --quiet --out "$out" >"$tmp/o.log" 2>&1 &
-  job=$!
-  for ((i = 0; i < 600; i++)); do
-    [ -f "$out/$task/result.h5" ] && break
-    sleep 0.05
-  done
-  kill -9 "$job" 2>/dev/null || true
-  wait "$job" 2>/dev/null || true
-  [ -f "$out/$task/result.h5" ] || fail "$method: no checkpoint written in 30 s (other config)"
-  [ ! -f "$out/$task/suite_row.txt" ] || fail "$method: the other task finished before the kill"
+  run_killed "$out" "$method (other config)" --set material.p=3.5
   timeout 120 "$exe" "${args[@]}" --resume --out "$out" >"$tmp/res2.log" 2>&1 ||
     { cat "$tmp/res2.log"; fail "$method: --resume over another config's checkpoint"; }
   grep -q "^topopt: suite: $out/$task: starting the task over$" "$tmp/res2.log" ||
