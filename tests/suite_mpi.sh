@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tests/suite_mpi.sh MPIEXEC TOPOPT: `topopt suite` as an MPI task farm (3 ranks: rank 0 hands
 # out, two run) against the serial runner on tiny problems: the same tasks, bit-identical
-# compliances; a task whose process is killed is the only one lost, and --resume reruns it.
+# compliances; a task whose process is killed is the only one lost, and --resume reruns it; the
+# tasks of a rank that dies continue from their checkpoints on --resume.
 set -euo pipefail
 mpiexec=$1
 exe=$2
@@ -103,16 +104,19 @@ diff <(cut -d, -f1-8 "$tmp/kserial/tasks.csv") <(cut -d, -f1-8 "$tmp/kill/tasks.
   fail "resumed results differ from the serial run"
 # A worker rank that dies (kill -9 of the rank itself): Open MPI ends the job, and the task
 # process the rank had forked dies with it instead of running on as an orphan (tasks of many
-# seconds, so that an orphan would still run when checked; the job ends long before).
+# seconds, so that an orphan would still run when checked; the job ends long before). The tasks
+# that were running keep their periodic checkpoints (every 5 iterations here), and --resume
+# continues them to the serial run's results.
+rargs=(suite --filter 32x64_0.1 --methods cnn-lbfgs --seeds 0 --steps 100 --set outputs.checkpoint_every=5)
 rm -rf "$tmp/rank"
-timeout 120 "${mpi_env[@]}" "$mpiexec" -n 3 --oversubscribe "$exe" "${kargs[@]:0:${#kargs[@]}-1}" 100 \
+timeout 120 "${mpi_env[@]}" "$mpiexec" -n 3 --oversubscribe "$exe" "${rargs[@]}" \
   --quiet --out "$tmp/rank" >"$tmp/rank.log" 2>&1 &
 job=$!
 child=""
 for ((i = 0; i < 300; i++)); do
   child=$(task_children "$job")
   child=${child%%$'\n'*}
-  [ -n "$child" ] && break
+  [ -n "$child" ] && compgen -G "$tmp/rank/*/*/seed*/result.h5" >/dev/null && break
   sleep 0.1
 done
 [ -n "$child" ] || fail "no task process found (rank kill)"
@@ -130,6 +134,15 @@ for ((i = 0; i < 20; i++)); do # gone, or a zombie not yet reaped by its new par
 done
 [ -z "$st" ] || [ "$st" = Z ] || [ "$st" = X ] ||
   { kill -9 "$child"; fail "task process $child outlived its rank"; }
+[ "$(ls "$tmp"/rank/*/*/seed*/suite_row.txt 2>/dev/null | wc -l)" -lt 2 ] ||
+  fail "both tasks finished before the rank was killed"
+"$exe" "${rargs[@]}" --quiet --out "$tmp/rserial" >"$tmp/rserial.log" 2>&1 || fail "serial run (rank)"
+"${mpi_env[@]}" timeout 120 "$mpiexec" -n 3 --oversubscribe "$exe" "${rargs[@]}" --resume \
+  --out "$tmp/rank" >"$tmp/rresume.log" 2>&1 || { cat "$tmp/rresume.log"; fail "mpirun --resume (rank)"; }
+grep -q "^suite: $tmp/rank/.*: resuming from its checkpoint ([1-9][0-9]* evaluations done)$" \
+  "$tmp/rresume.log" || { cat "$tmp/rresume.log"; fail "no task resumed from its checkpoint"; }
+diff <(cut -d, -f1-8 "$tmp/rserial/tasks.csv") <(cut -d, -f1-8 "$tmp/rank/tasks.csv") ||
+  fail "tasks resumed after the rank died differ from the serial run"
 # threads per rank: the node's cores divided by the worker ranks on it (rank 0 only hands out),
 # when the environment sets no cap
 cores=$(getconf _NPROCESSORS_ONLN) # what the suite counts (nproc would obey OMP_NUM_THREADS)
