@@ -440,11 +440,12 @@ static const key KEYS[] = {
     {"outputs.frames_every", T_INT, OFF(frames_every), 0, "0", 0, 1000000, NULL,
      "write frames/NNNN.png every k iterations (0 = never)"},
     {"outputs.checkpoint_every", T_INT, OFF(checkpoint_every), 0, "0", 0, 1000000, NULL,
-     "write the checkpoint (result.h5) every N iterations (0 = only at the end or on a signal)"},
-    {"outputs.checkpoint_seconds", T_DOUBLE, OFF(checkpoint_seconds), 0, "0", 0, 1e9, NULL,
+     "write the checkpoint (result.h5) every N iterations (0 = by wall time only, below; a "
+     "checkpoint is also written on SIGINT/SIGTERM)"},
+    {"outputs.checkpoint_seconds", T_DOUBLE, OFF(checkpoint_seconds), 0, "300", 0, 1e9, NULL,
      "also write it when this many seconds of wall time (and 50 times what the last one took "
-     "to write) have passed since the last one (0 = never; the suite uses 300, so that a "
-     "killed task resumes where it was)"},
+     "to write) have passed since the last one, so that a run killed without warning (kill -9, "
+     "out of memory, a crash) resumes from there (0 = never)"},
     {"outputs.keep_state", T_BOOL, OFF(keep_state), 0, "false", NORANGE, NULL,
      "keep the solver state in the final result.h5, so that `run --resume` can continue a "
      "finished run with a larger budget (L-BFGS/BFGS memory: about 2*m*n doubles, 106 MB for the "

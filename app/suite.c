@@ -52,9 +52,6 @@ static const family FAMILIES[] = {
 };
 #define NFAM ((int)(sizeof FAMILIES / sizeof FAMILIES[0]))
 #define MAX_SEEDS 4096
-/* A suite task writes a checkpoint after this many seconds of wall time since the last one
- * (outputs.checkpoint_seconds): at most this much of a killed task's work is lost. */
-#define SUITE_CHECKPOINT_SECONDS 300
 
 void app_suite_print_methods(FILE *f)
 {
@@ -236,9 +233,9 @@ static int task_resumable(const char *dir, long *evals)
     return ok;
 }
 
-/* Run task t of the suite into its directory and record its row there (rw gets it too). A
- * checkpoint every SUITE_CHECKPOINT_SECONDS of wall time lets --resume continue a task that
- * was killed instead of starting it over. */
+/* Run task t of the suite into its directory and record its row there (rw gets it too). The
+ * periodic checkpoint by wall time (outputs.checkpoint_seconds) lets --resume continue a task
+ * that was killed instead of starting it over. */
 static void run_one(const suite *su, int t, row *rw)
 {
     const app_benchmark *b = &su->b[task_problem(su, t)];
@@ -253,8 +250,8 @@ static void run_one(const suite *su, int t, row *rw)
     remove(p); /* a row of an earlier run must not stand for this one if this one dies */
     snprintf(text, sizeof text,
              "problem: {benchmark: %s}\n%sbudget: {evaluations: %d, iterations: %d}\n"
-             "seed: %lu\noutputs: {dir: \"%s\", print_frequency: 100, checkpoint_seconds: %d}\n",
-             b->name, fam->yaml, o->steps, o->steps, seed, dir, SUITE_CHECKPOINT_SECONDS);
+             "seed: %lu\noutputs: {dir: \"%s\", print_frequency: 100}\n", b->name, fam->yaml,
+             o->steps, o->steps, seed, dir);
     app_config c;
     if (app_config_load_string(&c, b->name, text, o->n_sets, o->sets, o->bench_path, err,
                                sizeof err)) {

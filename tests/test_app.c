@@ -522,7 +522,12 @@ static void test_checkpoint_due(void **state)
     char err[1024];
     if (load(c, MBB_SMALL, 0, NULL, err)) fail_msg("%s", err);
     double now = app_now();
-    assert_false(app_run_checkpoint_due(c, 7, now - 1e6, 0)); /* both off by default */
+    assert_int_equal(c->checkpoint_every, 0); /* by default: every 300 s, whatever the count */
+    assert_close(c->checkpoint_seconds, 300, 0, 0);
+    assert_false(app_run_checkpoint_due(c, 7, now - 200, 0));
+    assert_true(app_run_checkpoint_due(c, 7, now - 301, 0));
+    c->checkpoint_seconds = 0;
+    assert_false(app_run_checkpoint_due(c, 7, now - 1e6, 0)); /* both off */
     c->checkpoint_every = 7;
     assert_true(app_run_checkpoint_due(c, 14, now, 0));
     assert_false(app_run_checkpoint_due(c, 15, now - 1e6, 0));
