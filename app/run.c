@@ -748,7 +748,7 @@ static int run_publish(run_ctx *r, app_run_result *res)
             r->converged ? "largest variable change below budget.change_tol"
                          : (info->term_msg ? info->term_msg : ""),
             o->no_outputs ? "" : "  -> ", o->no_outputs ? "" : r->dir);
-    if (r->interrupted)
+    if (r->interrupted && !o->no_resume_hint)
         fprintf(r->log, "interrupted: continue with  topopt run %s --resume %s\n",
                 c->path[0] ? c->path : "CONFIG", r->dir);
     if (res) {
@@ -781,7 +781,7 @@ static void run_free(run_ctx *r)
 
 int app_run(const app_config *c, const app_run_opts *o, app_run_result *res)
 {
-    g_stop = 0;
+    /* a stop request stays: the suite runs no task after one */
     app_threads_apply(c->threads, c->width * c->height, NULL);
     if (c->strategy != APP_STRATEGY_SINGLE) return app_strategy_run(c, o, res);
     run_ctx r;

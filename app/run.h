@@ -18,6 +18,8 @@ typedef struct {
     int quiet;              ///< no iteration table, only the summary line (and errors)
     int no_outputs;         ///< 1 = write nothing (tests, suite timing)
     FILE *log;              ///< progress output (NULL = stdout)
+    int no_resume_hint;     ///< 1 = an interrupted run does not print how to resume it (the
+                            ///< suite says how for all its tasks)
     int halt_after;         ///< > 0: behave as if SIGINT arrived after this iteration (tests);
                             ///< a strategy counts the iterations of all its phases (the
                             ///< history's iteration column) and also stops at the start of

@@ -837,7 +837,7 @@ stopped:
             c->name, s.ck_compliance, s.ck_volume, s.ck_total, s.ck_iters, elapsed, kind,
             s.phase == 1 ? "neural trial" : "pixel level", s.phase == 1 ? s.trial + 1 : s.phase - 1,
             o->no_outputs ? "" : "  -> ", o->no_outputs ? "" : s.dir);
-    if (!o->no_outputs)
+    if (!o->no_outputs && !o->no_resume_hint)
         fprintf(log, "interrupted: continue with  topopt run %s --resume %s\n",
                 c->path[0] ? c->path : "CONFIG", s.dir);
     if (res) {

@@ -250,8 +250,8 @@ static void run_one(const suite *su, int t, row *rw)
     remove(p); /* a row of an earlier run must not stand for this one if this one dies */
     snprintf(text, sizeof text,
              "problem: {benchmark: %s}\n%sbudget: {evaluations: %d, iterations: %d}\n"
-             "seed: %lu\noutputs: {dir: \"%s\", print_frequency: 100}\n", b->name, fam->yaml,
-             o->steps, o->steps, seed, dir);
+             "seed: %lu\noutputs: {dir: \"%s\", print_frequency: 100}\n",
+             b->name, fam->yaml, o->steps, o->steps, seed, dir);
     app_config c;
     if (app_config_load_string(&c, b->name, text, o->n_sets, o->sets, o->bench_path, err,
                                sizeof err)) {
@@ -260,7 +260,7 @@ static void run_one(const suite *su, int t, row *rw)
         goto record;
     }
     snprintf(c.name, sizeof c.name, "%s", b->name);
-    app_run_opts ro = {.quiet = 1};
+    app_run_opts ro = {.quiet = 1, .no_resume_hint = 1};
     app_run_result res;
     memset(&res, 0, sizeof res);
     long ck_evals = 0;
@@ -426,11 +426,14 @@ static int run_forked(const suite *su, const int *todo, int ntodo, int jobs)
 #else
             (void)parent;
 #endif
+            /* a group of its own, so that Ctrl-C reaches the parent alone, which passes one
+             * SIGTERM on (a second signal would end a worker before its checkpoint) */
+            setpgid(0, 0);
             close(queue[1]);
             close(done[0]);
             int t;
             /* one int per write and read: pipe writes of <= PIPE_BUF bytes are atomic */
-            while (read(queue[0], &t, sizeof t) == (ssize_t)sizeof t) {
+            while (!app_run_stop_requested() && read(queue[0], &t, sizeof t) == (ssize_t)sizeof t) {
                 row rw;
                 run_one(su, todo[t], &rw);
                 if (write(done[1], &t, sizeof t) != (ssize_t)sizeof t) {
@@ -447,12 +450,21 @@ static int run_forked(const suite *su, const int *todo, int ntodo, int jobs)
     for (int t = 0; t < ntodo && jobs > 0; t++)
         if (write(queue[1], &t, sizeof t) != (ssize_t)sizeof t) break;
     close(queue[1]);
-    /* until every worker has ended (each one's end of the pipe closes with it) */
+    /* until every worker has ended (each one's end of the pipe closes with it); on SIGINT or
+     * SIGTERM, each worker gets one SIGTERM: its task stops with a checkpoint, it takes no
+     * other */
+    int forwarded = 0;
     for (int t;;) {
+        if (app_run_stop_requested() && !forwarded) {
+            for (int j = 0; j < jobs; j++)
+                kill(pids[j], SIGTERM);
+            forwarded = 1;
+        }
         ssize_t r = read(done[0], &t, sizeof t);
+        if (r < 0 && errno == EINTR) continue;
         if (r == (ssize_t)sizeof t && t >= 0 && t < ntodo)
             progress_done(su, todo[t]);
-        else if (!(r < 0 && errno == EINTR))
+        else
             break;
     }
     close(done[0]);
@@ -957,8 +969,9 @@ agree:
         /* the workers share the cores (or --threads) without oversubscription */
         app_threads_limit(o->threads > 0 ? 0 : app_threads_cores() / jobs,
                           o->threads > 0 ? (o->threads / jobs > 0 ? o->threads / jobs : 1) : 0);
+        if (!o->report) app_run_install_signals(); /* Ctrl-C: checkpoint, no other task */
         if (jobs == 1) {
-            for (int i = 0; i < ntodo; i++) {
+            for (int i = 0; i < ntodo && !app_run_stop_requested(); i++) {
                 run_one(&su, todo[i], &rows[todo[i]]);
                 progress_done(&su, todo[i]);
             }
@@ -980,6 +993,11 @@ agree:
     if (lost > 0) {
         printf("suite: %d task%s lost (process died, see above); --resume reruns %s\n", lost,
                lost > 1 ? "s" : "", lost > 1 ? "them" : "it");
+        rc = APP_EXIT_FAILED;
+    }
+    if (!mpi && app_run_stop_requested()) {
+        printf("suite: interrupted; --resume runs the unfinished tasks, each from its "
+               "checkpoint\n");
         rc = APP_EXIT_FAILED;
     }
 done:

@@ -3,6 +3,7 @@
 # checkpoint, and `suite --resume` continues it from there (not from the start) to the same
 # result as a run that was never killed, bit for bit (same machine, same kernels: resume is
 # exact). A checkpoint that belongs to another config is not resumed: the task starts over.
+# SIGINT stops a suite's tasks with checkpoints that --resume continues.
 set -euo pipefail
 exe=$1
 tmp=$(mktemp -d /tmp/test_suite_task_resume.XXXXXX)
@@ -56,4 +57,33 @@ for method in cnn-lbfgs cnn-polish; do
   got=$(comp "$out")
   [ "$got" = "$want" ] || fail "$method: started over to $got, uninterrupted $want"
 done
+# Ctrl-C (SIGINT to the suite's own process, as a terminal or a batch system would send it):
+# the forked workers' running tasks stop with a checkpoint, no task is started after it, the
+# suite ends non-zero saying how to go on, and --resume continues both tasks from their
+# checkpoints to the uninterrupted results
+args=(suite --filter 32x64_0.1 --methods cnn-lbfgs --seeds 0 --steps 80 --jobs 2
+      --set outputs.checkpoint_every=10)
+timeout 120 "$exe" "${args[@]}" --quiet --out "$tmp/ref2" >"$tmp/ref2.log" 2>&1 ||
+  { cat "$tmp/ref2.log"; fail "reference run (two tasks)"; }
+out=$tmp/sigint
+"$exe" "${args[@]}" --quiet --out "$out" >"$tmp/sigint.log" 2>&1 &
+job=$!
+for ((i = 0; i < 600; i++)); do
+  compgen -G "$out/*/cnn-lbfgs/seed0/result.h5" >/dev/null && break
+  sleep 0.05
+done
+kill -INT "$job"
+rc=0
+wait "$job" || rc=$?
+[ "$rc" -eq 1 ] || { cat "$tmp/sigint.log"; fail "an interrupted suite exited $rc, not 1"; }
+grep -q "^suite: interrupted; --resume runs the unfinished tasks, each from its checkpoint$" \
+  "$tmp/sigint.log" || { cat "$tmp/sigint.log"; fail "no line on the interruption"; }
+! grep -q "topopt run" "$tmp/sigint.log" || fail "a task printed the hint of a single run"
+[ "$(grep -c ',ok$' "$out/tasks.csv")" -lt 2 ] || fail "both tasks finished before SIGINT"
+timeout 120 "$exe" "${args[@]}" --resume --out "$out" >"$tmp/sigres.log" 2>&1 ||
+  { cat "$tmp/sigres.log"; fail "--resume after SIGINT"; }
+grep -q "resuming from its checkpoint" "$tmp/sigres.log" ||
+  { cat "$tmp/sigres.log"; fail "no task resumed from the checkpoint of SIGINT"; }
+diff <(cut -d, -f1-8 "$tmp/ref2/tasks.csv") <(cut -d, -f1-8 "$out/tasks.csv") ||
+  fail "tasks resumed after SIGINT differ from the uninterrupted run"
 echo "suite_task_resume: ok"
