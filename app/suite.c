@@ -52,6 +52,9 @@ static const family FAMILIES[] = {
 };
 #define NFAM ((int)(sizeof FAMILIES / sizeof FAMILIES[0]))
 #define MAX_SEEDS 4096
+/* The row code of a task stopped by SIGINT/SIGTERM with its checkpoint (tasks.csv: interrupted);
+ * other codes than APP_EXIT_OK are failures. */
+#define ROW_INTERRUPTED 130
 
 void app_suite_print_methods(FILE *f)
 {
@@ -285,6 +288,7 @@ static void run_one(const suite *su, int t, row *rw)
     rw->violation = res.violation;
     rw->time = res.time;
     rw->evals = res.evals;
+    if (res.interrupted) rw->rc = ROW_INTERRUPTED;
     rw->iters = res.iters;
 record:
     if (write_row(p, rw, fam, o->steps, seed, sets_hash(o)))
@@ -705,7 +709,10 @@ static int write_summary(const suite *su, row *rows, int ntodo, double wall, con
         fprintf(tcsv, "%s,%s,%lu,%.17g,%.6f,%.3e,%ld,%d,%.3f,%ld,%.4f,%s\n",
                 su->b[task_problem(su, t)].name, task_family(su, t)->name, task_seed(su, t),
                 rw->compliance, rw->volume, rw->violation, rw->evals, rw->iters, rw->time,
-                rw->to_best4, rw->grey, rw->rc == APP_EXIT_OK ? "ok" : "failed");
+                rw->to_best4, rw->grey,
+                rw->rc == APP_EXIT_OK       ? "ok"
+                : rw->rc == ROW_INTERRUPTED ? "interrupted"
+                                            : "failed");
     }
     fprintf(csv, "name,width,height,volfrac,method,seeds,seeds_ok,c0,typical,best,paper_typical,"
                  "paper_best,paper_best4_typical,ratio_typical,ratio_best,ratio_best4,time_s,"

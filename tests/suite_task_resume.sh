@@ -80,6 +80,7 @@ grep -q "^suite: interrupted; --resume runs the unfinished tasks, each from its 
   "$tmp/sigint.log" || { cat "$tmp/sigint.log"; fail "no line on the interruption"; }
 ! grep -q "topopt run" "$tmp/sigint.log" || fail "a task printed the hint of a single run"
 [ "$(grep -c ',ok$' "$out/tasks.csv")" -lt 2 ] || fail "both tasks finished before SIGINT"
+grep -q ',interrupted$' "$out/tasks.csv" || { cat "$out/tasks.csv"; fail "no task says interrupted"; }
 timeout 120 "$exe" "${args[@]}" --resume --out "$out" >"$tmp/sigres.log" 2>&1 ||
   { cat "$tmp/sigres.log"; fail "--resume after SIGINT"; }
 grep -q "resuming from its checkpoint" "$tmp/sigres.log" ||
