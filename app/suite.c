@@ -440,6 +440,7 @@ static int run_forked(const suite *su, const int *todo, int ntodo, int jobs)
             while (!app_run_stop_requested() && read(queue[0], &t, sizeof t) == (ssize_t)sizeof t) {
                 row rw;
                 run_one(su, todo[t], &rw);
+                if (rw.rc == ROW_INTERRUPTED) break; /* not done: no progress line for it */
                 if (write(done[1], &t, sizeof t) != (ssize_t)sizeof t) {
                     /* the parent is gone: PDEATHSIG ends this worker */
                 }
@@ -980,7 +981,7 @@ agree:
         if (jobs == 1) {
             for (int i = 0; i < ntodo && !app_run_stop_requested(); i++) {
                 run_one(&su, todo[i], &rows[todo[i]]);
-                progress_done(&su, todo[i]);
+                if (rows[todo[i]].rc != ROW_INTERRUPTED) progress_done(&su, todo[i]);
             }
         } else if ((lost = run_forked(&su, todo, ntodo, jobs)) < 0) {
             rc = APP_EXIT_FAILED;
