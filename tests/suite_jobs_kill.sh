@@ -3,12 +3,8 @@
 # dies (kill -9, as the OOM killer would): only its running task is lost, the other worker runs
 # the rest, the run ends non-zero saying so, and --resume reruns exactly the lost task; a
 # suite that is killed leaves no worker running.
-set -euo pipefail
 exe=$1
-tmp=$(mktemp -d /tmp/test_suite_jobs_kill.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$(dirname "$0")/suite_lib.sh" suite_jobs_kill
 # 4 tasks of a few seconds each
 args=(suite --filter 32x64_0.1 --methods cnn-lbfgs --seeds 0-1 --steps 12 --jobs 2)
 done_rows() { ls "$tmp"/out/*/*/seed*/suite_row.txt 2>/dev/null | wc -l; }

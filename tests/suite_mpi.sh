@@ -3,15 +3,11 @@
 # out, two run) against the serial runner on tiny problems: the same tasks, bit-identical
 # compliances; a task whose process is killed is the only one lost, and --resume reruns it; the
 # tasks of a rank that dies continue from their checkpoints on --resume.
-set -euo pipefail
 mpiexec=$1
 exe=$2
-tmp=$(mktemp -d /tmp/test_suite_mpi.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
+source "$(dirname "$0")/suite_lib.sh" suite_mpi
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 args=(suite --filter 32x64_0.1 --methods cnn-lbfgs,pixel-oc --seeds 0-1 --steps 4)
-fail() { echo "FAIL: $*" >&2; exit 1; }
 # In the sanitizer build: Open MPI's components are dlopen'd and unloaded at MPI_Finalize, so
 # LeakSanitizer reports their process-lifetime allocations from "<unknown module>", which no
 # suppression can name; the ranks run without leak checking (the serial run keeps it).

@@ -4,12 +4,8 @@
 # result as a run that was never killed, bit for bit (same machine, same kernels: resume is
 # exact). A checkpoint that belongs to another config is not resumed: the task starts over.
 # SIGINT stops a suite's tasks with checkpoints that --resume continues.
-set -euo pipefail
 exe=$1
-tmp=$(mktemp -d /tmp/test_suite_task_resume.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$(dirname "$0")/suite_lib.sh" suite_task_resume
 prob=pure_bending_moment_32x64_0.15
 # compliance of the task's row in tasks.csv
 comp() { awk -F, -v p="$prob" '$1 == p && $NF == "ok" { print $4 }' "$1/tasks.csv"; }
