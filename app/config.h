@@ -160,10 +160,10 @@ typedef struct {
     /* outputs */
     char out_dir[512]; ///< "" = results/<name>
     int png_scale;
-    int frames_every;     ///< 0 = no frames
-    int checkpoint_every; ///< 0 = by time only (and on a signal)
+    int frames_every;          ///< 0 = no frames
+    int checkpoint_every;      ///< 0 = by time only (and on a signal)
     double checkpoint_seconds; ///< > 0: also after this many wall seconds since the last one
-    int keep_state;       ///< 1 = the final result.h5 keeps the solver state (resumable)
+    int keep_state;            ///< 1 = the final result.h5 keeps the solver state (resumable)
 
     /* limits */
     double max_memory_gb; ///< refuse configs estimated above this (0 = 80 % of physical memory)

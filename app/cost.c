@@ -83,6 +83,15 @@ static void mlp_cost(const app_config *c, double *params, double *bytes)
     *bytes = 8 * (3 * p + acts * (1 + mb / 4.0));
 }
 
+/* How many gradient samples BFGS-SQP keeps (its workspace holds 1 + 2k vectors of n per
+ * sample, at most sample_mem_max bytes, at most 400 / k samples). */
+static double sqp_samples(const ncvx_settings *s, double n, int k)
+{
+    double ngrad = s->ngrad > 0 ? s->ngrad : fmin(100, n + 10);
+    double per = 8 * (1 + 2.0 * k) * n;
+    return fmin(ngrad, fmin(floor(s->sample_mem_max / per), floor(400.0 / k)));
+}
+
 /* The formula of solver/include/ncvx.h ("Memory of BFGS-SQP") and its analogues. */
 static double solver_cost(const ncvx_settings *s, double n, int k)
 {
@@ -92,10 +101,8 @@ static double solver_cost(const ncvx_settings *s, double n, int k)
         if (m <= 0) return b + 8 * n * n; // full BFGS
         int single = s->lm_single == 1 || (s->lm_single == -1 && 16 * m * n > s->lm_mem_max);
         b += (single ? 8 : 16) * m * n;
-        double ngrad = s->ngrad > 0 ? s->ngrad : fmin(100, n + 10);
-        double per = 8 * (1 + 2.0 * k) * n;
-        double smp = fmin(ngrad, fmin(floor(s->sample_mem_max / per), floor(400.0 / k)));
-        if (smp > 1) b += per * smp;
+        double smp = sqp_samples(s, n, k);
+        if (smp > 1) b += 8 * (1 + 2.0 * k) * n * smp;
         return b;
     }
     case NCVX_LBFGS:
@@ -125,9 +132,7 @@ static double state_cost(const ncvx_settings *s, double n, int k)
         b += 16 * m * n;
         /* the sample set as solver_cost sizes it; the state keeps a point and its k
          * gradients per sample */
-        double ngrad = s->ngrad > 0 ? s->ngrad : fmin(100, n + 10);
-        double per = 8 * (1 + 2.0 * k) * n;
-        double smp = fmin(ngrad, fmin(floor(s->sample_mem_max / per), floor(400.0 / k)));
+        double smp = sqp_samples(s, n, k);
         if (smp > 1) b += 8 * (1.0 + k) * n * smp;
         return b;
     }
