@@ -61,7 +61,7 @@ static const char *RENDER_USAGE = "usage: topopt render RESULT.h5 [--png FILE] [
 static const char *SUITE_USAGE =
     "usage: topopt suite [--filter PATTERN] [--methods M,...] [--seeds LIST] [--steps N]\n"
     "                    [--jobs N] [--out DIR] [--small|--large] [--resume] [--report]\n"
-    "                    [--list] [--threads N] [--set key=value]...\n"
+    "                    [--list] [--threads N] [--rank-timeout S] [--set key=value]...\n"
     "       mpirun -n N topopt suite ...   (MPI task farm, if built with MPI)\n"
     "\n"
     "Run the problems of configs/benchmarks/hoyer2019/problems.json, each with every method\n"
@@ -86,6 +86,10 @@ static const char *SUITE_USAGE =
     "  --list            print the problem names and exit\n"
     "  --threads N       threads of the whole suite, divided among the --jobs workers\n"
     "                    (default: each worker the auto count, 1, at most cores / jobs)\n"
+    "  --rank-timeout S  under mpirun: a worker rank silent for S seconds (default 120) is\n"
+    "                    taken for dead and its task goes to another rank, from its last\n"
+    "                    checkpoint (needs a launcher that keeps the other ranks running:\n"
+    "                    mpirun --mca orte_enable_recovery 1, or srun --no-kill)\n"
     "  --set key=value   override a config key of every task (as run --set), repeatable;\n"
     "                    --resume keeps only results made with the same overrides\n";
 
@@ -288,6 +292,11 @@ static int suite_args(int argc, char **argv, char **sets)
             if (parse_int(argv[++i], 1, 1024, &v))
                 return usage_error("--threads needs an integer 1..1024", SUITE_USAGE);
             o.threads = (int)v;
+        } else if (!strcmp(s, "--rank-timeout") && i + 1 < argc) {
+            if (parse_int(argv[++i], 1, 86400, &v))
+                return usage_error("--rank-timeout needs seconds, an integer 1..86400",
+                                   SUITE_USAGE);
+            o.rank_timeout = (double)v;
         } else if (!strcmp(s, "--seed") && i + 1 < argc) {
             if (parse_int(argv[++i], 0, 2147483647L, &v))
                 return usage_error("--seed needs a non-negative integer", SUITE_USAGE);

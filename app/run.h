@@ -127,6 +127,8 @@ typedef struct {
     const char *methods;    ///< comma-separated methods (NULL = method, or cnn-lbfgs)
     int resume;             ///< 1 = keep the problems OUT already holds a finished row of
     int threads;            ///< threads of the whole suite, divided among the jobs (0 = auto)
+    double rank_timeout;    ///< MPI: seconds of silence after which a rank is taken for dead
+                            ///< and its task goes to another rank (0 = 120)
     int quiet;
     int n_sets;        ///< config overrides of every task (key=value, as `run --set`)
     char *const *sets; ///< n_sets strings; --resume keeps only rows made with the same ones

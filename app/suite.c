@@ -238,8 +238,9 @@ static int task_resumable(const char *dir, long *evals)
 
 /* Run task t of the suite into its directory and record its row there (rw gets it too). The
  * periodic checkpoint by wall time (outputs.checkpoint_seconds) lets --resume continue a task
- * that was killed instead of starting it over. */
-static void run_one(const suite *su, int t, row *rw)
+ * that was killed instead of starting it over; so does again (the MPI farm hands out once more
+ * the task of a rank that died). */
+static void run_one(const suite *su, int t, int again, row *rw)
 {
     const app_benchmark *b = &su->b[task_problem(su, t)];
     const family *fam = task_family(su, t);
@@ -267,7 +268,7 @@ static void run_one(const suite *su, int t, row *rw)
     app_run_result res;
     memset(&res, 0, sizeof res);
     long ck_evals = 0;
-    if (o->resume && task_resumable(dir, &ck_evals)) {
+    if ((o->resume || again) && task_resumable(dir, &ck_evals)) {
         printf("suite: %s: resuming from its checkpoint (%ld evaluations done)\n", dir, ck_evals);
         fflush(stdout);
         ro.resume_dir = dir;
@@ -297,10 +298,10 @@ record:
 }
 
 /* The MPI farm's task callback. */
-static void run_task_cb(int t, void *user)
+static void run_task_cb(int t, int again, void *user)
 {
     row rw;
-    run_one(user, t, &rw);
+    run_one(user, t, again, &rw);
 }
 static void task_done_cb(int t, void *user)
 {
@@ -439,7 +440,7 @@ static int run_forked(const suite *su, const int *todo, int ntodo, int jobs)
             /* one int per write and read: pipe writes of <= PIPE_BUF bytes are atomic */
             while (!app_run_stop_requested() && read(queue[0], &t, sizeof t) == (ssize_t)sizeof t) {
                 row rw;
-                run_one(su, todo[t], &rw);
+                run_one(su, todo[t], 0, &rw);
                 if (rw.rc == ROW_INTERRUPTED) break; /* not done: no progress line for it */
                 if (write(done[1], &t, sizeof t) != (ssize_t)sizeof t) {
                     /* the parent is gone: PDEATHSIG ends this worker */
@@ -963,11 +964,17 @@ agree:
         int threads = app_mpi_threads_per_rank();
         app_mpi_set_threads(threads);
         app_threads_limit(0, threads); /* every run of this rank keeps them */
-        if (rank == 0 && !o->quiet)
+        if (rank == 0 && !o->quiet) {
             printf("suite: MPI task farm, %d worker ranks, %d thread(s) each, %d tasks\n",
                    nranks - 1, threads, ntodo);
+            if (app_mpi_ranks_survive() == 0)
+                printf("suite: a rank that dies ends this Open MPI job (its tasks continue from "
+                       "their checkpoints on --resume); with `mpirun --mca "
+                       "orte_enable_recovery 1` the other ranks run them\n");
+        }
         fflush(NULL);
-        if ((lost = app_mpi_farm(todo, ntodo, run_task_cb, task_name_cb, task_done_cb, &su)) < 0)
+        if ((lost = app_mpi_farm(todo, ntodo, o->rank_timeout, run_task_cb, task_name_cb,
+                                 task_done_cb, &su)) < 0)
             rc = APP_EXIT_FAILED;
         snprintf(how, sizeof how, "MPI, %d worker ranks x %d thread%s", nranks - 1, threads,
                  threads > 1 ? "s" : "");
@@ -980,7 +987,7 @@ agree:
         if (!o->report) app_run_install_signals(); /* Ctrl-C: checkpoint, no other task */
         if (jobs == 1) {
             for (int i = 0; i < ntodo && !app_run_stop_requested(); i++) {
-                run_one(&su, todo[i], &rows[todo[i]]);
+                run_one(&su, todo[i], 0, &rows[todo[i]]);
                 if (rows[todo[i]].rc != ROW_INTERRUPTED) progress_done(&su, todo[i]);
             }
         } else if ((lost = run_forked(&su, todo, ntodo, jobs)) < 0) {

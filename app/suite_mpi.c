@@ -62,12 +62,14 @@ int app_mpi_threads_per_rank(void)
     return 1;
 }
 
-int app_mpi_farm(const int *order, int n, void (*run)(int task, void *user),
+int app_mpi_farm(const int *order, int n, double rank_timeout,
+                 void (*run)(int task, int again, void *user),
                  const char *(*name)(int task, void *user), void (*done)(int task, void *user),
                  void *user)
 {
     (void)order;
     (void)n;
+    (void)rank_timeout;
     (void)run;
     (void)name;
     (void)done;
@@ -77,12 +79,19 @@ int app_mpi_farm(const int *order, int n, void (*run)(int task, void *user),
 
 void app_mpi_finish(void) {}
 
+int app_mpi_ranks_survive(void)
+{
+    return -1;
+}
+
 #else
 
 #include <mpi.h>
 
-enum { TAG_ASK = 1, TAG_TASK = 2 };
+enum { TAG_ASK = 1, TAG_TASK = 2, TAG_BEAT = 3, TAG_END = 4 };
 static int initialized;
+/* A rank died during the farm: MPI_Finalize would wait for it (a fence over every rank) */
+static int skip_finalize;
 
 /* A worker's request carries the task it ran last (-1 on its first request) and how the process
  * that ran it ended: {task, END_*, signal or exit status, pid}. */
@@ -116,6 +125,9 @@ int app_mpi_start(int *rank, int *size)
     }
     MPI_Comm_rank(MPI_COMM_WORLD, rank);
     MPI_Comm_size(MPI_COMM_WORLD, size);
+    /* an error on a message to or from a rank that died must reach the farm, which goes on
+     * without that rank, instead of aborting the job */
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     if (*size == 1) {
         MPI_Finalize();
         return 0;
@@ -126,8 +138,15 @@ int app_mpi_start(int *rank, int *size)
 
 void app_mpi_finish(void)
 {
-    if (initialized) MPI_Finalize();
+    if (initialized && !skip_finalize) MPI_Finalize();
     initialized = 0;
+}
+
+int app_mpi_ranks_survive(void)
+{
+    const char *v = getenv("OMPI_MCA_orte_enable_recovery");
+    if (!getenv("OMPI_COMM_WORLD_SIZE")) return -1; /* not Open MPI: the launcher decides */
+    return v && (!strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes"));
 }
 
 int app_mpi_agree(int rc)
@@ -186,21 +205,89 @@ static void report_lost(const int *req, int from, const char *(*name)(int task, 
     fflush(stderr);
 }
 
-/* Rank 0: answer every request with the next task or -1 (stop) until all workers stopped;
- * return the number of tasks whose process died. MPI_Iprobe with a short sleep instead of a
- * blocking receive: Open MPI's blocking receive polls at full speed, which would take a core
- * from the workers for the whole run. */
-static int coordinate(const int *order, int n, int nranks,
+/* A worker rank as rank 0 sees it. */
+typedef struct {
+    int task;      /* the task it runs, -1 between tasks */
+    int stopped;   /* told that there is no task left */
+    int dead;      /* silent for longer than the timeout */
+    int unwatched; /* runs its tasks in its own process: cannot send heartbeats */
+    double heard;  /* when its last message came */
+} peer;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+/* Heartbeat period of a worker for a given timeout: a dead rank is noticed within the timeout
+ * while a live one sends at least four messages in it. */
+static double beat_period(double timeout)
+{
+    double b = timeout / 4;
+    return b < 10 ? b : 10;
+}
+
+/* Rank 0: hand out tasks (largest first; the task of a rank that died goes out again first)
+ * until every live worker is stopped, then tell them whether to finalize. Returns the number
+ * of tasks lost (their process died, or no worker was left to run them). MPI_Iprobe with short
+ * sleeps instead of a blocking receive: Open MPI's blocking receive polls at full speed, which
+ * would take a core from the workers for the whole run. */
+static int coordinate(const int *order, int n, int nranks, double timeout,
                       const char *(*name)(int task, void *user), void (*done)(int task, void *user),
                       void *user)
 {
-    int next = 0, stopped = 0, lost = 0;
+    int next = 0, stopped = 0, dead = 0, lost = 0, nagain = 0;
+    peer *pr = calloc((size_t)nranks, sizeof *pr);
+    int *again = malloc((size_t)(nranks > 1 ? nranks : 1) * sizeof *again);
+    if (!pr || !again) {
+        free(pr);
+        free(again);
+        fprintf(stderr, "topopt: suite: out of memory\n");
+        return -1;
+    }
+    double t_check = now_s();
+    for (int r = 1; r < nranks; r++) {
+        pr[r].task = -1;
+        pr[r].heard = t_check;
+    }
     long idle_ns = 100000;
-    while (stopped < nranks - 1) {
+    while (stopped + dead < nranks - 1) {
         int flag = 0;
         MPI_Status st;
-        if (MPI_Iprobe(MPI_ANY_SOURCE, TAG_ASK, MPI_COMM_WORLD, &flag, &st) != MPI_SUCCESS)
-            return -1;
+        if (MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &st) != MPI_SUCCESS) {
+            lost = -1;
+            break;
+        }
+        double t = now_s();
+        if (t - t_check >= 0.2 * beat_period(timeout)) { /* silent ranks */
+            t_check = t;
+            for (int r = 1; r < nranks; r++) {
+                peer *q = &pr[r];
+                if (q->dead || q->unwatched || t - q->heard <= timeout) continue;
+                q->dead = 1;
+                dead++;
+                if (q->stopped) stopped--;
+                const char *nm = q->task >= 0 && name ? name(q->task, user) : NULL;
+                if (q->task >= 0) {
+                    fprintf(stderr,
+                            "topopt: suite: rank %d sent nothing for %.0f s (its process or "
+                            "node died?): its task %d%s%s%s goes to another rank, from its last "
+                            "checkpoint\n",
+                            r, t - q->heard, q->task, nm ? " (" : "", nm ? nm : "", nm ? ")" : "");
+                    again[nagain++] = q->task;
+                    q->task = -1;
+                } else {
+                    fprintf(stderr,
+                            "topopt: suite: rank %d sent nothing for %.0f s (its process or "
+                            "node died?); it held no task\n",
+                            r, t - q->heard);
+                }
+                fflush(stderr);
+            }
+            continue;
+        }
         if (!flag) {
             struct timespec ts = {0, idle_ns};
             nanosleep(&ts, NULL);
@@ -208,33 +295,128 @@ static int coordinate(const int *order, int n, int nranks,
             continue;
         }
         idle_ns = 100000;
+        const int src = st.MPI_SOURCE;
+        peer *q = src > 0 && src < nranks ? &pr[src] : NULL;
+        if (st.MPI_TAG == TAG_BEAT) {
+            int v;
+            if (MPI_Recv(&v, 1, MPI_INT, src, TAG_BEAT, MPI_COMM_WORLD, MPI_STATUS_IGNORE) !=
+                MPI_SUCCESS) {
+                lost = -1;
+                break;
+            }
+            if (q) {
+                q->heard = t;
+                if (v == -2) q->unwatched = 1;
+            }
+            continue;
+        }
         int req[REQ_N];
-        if (MPI_Recv(req, REQ_N, MPI_INT, st.MPI_SOURCE, TAG_ASK, MPI_COMM_WORLD,
-                     MPI_STATUS_IGNORE) != MPI_SUCCESS)
-            return -1;
+        if (st.MPI_TAG != TAG_ASK || !q ||
+            MPI_Recv(req, REQ_N, MPI_INT, src, TAG_ASK, MPI_COMM_WORLD, MPI_STATUS_IGNORE) !=
+                MPI_SUCCESS) {
+            lost = -1;
+            break;
+        }
+        int msg[2] = {-1, 0};
+        if (q->dead) { /* declared dead but alive: its task runs elsewhere, it stops here */
+            msg[1] = 1;
+            MPI_Send(msg, 2, MPI_INT, src, TAG_TASK, MPI_COMM_WORLD);
+            continue;
+        }
+        q->heard = t;
         /* a finished task needs no bookkeeping here: the rows on disk are the record */
         if (req[REQ_TASK] >= 0 && req[REQ_END] != END_OK) {
-            report_lost(req, st.MPI_SOURCE, name, user);
+            report_lost(req, src, name, user);
             lost++;
         } else if (req[REQ_TASK] >= 0 && done) {
             done(req[REQ_TASK], user);
         }
-        int t = next < n ? order[next++] : -1;
-        if (t < 0) stopped++;
-        if (MPI_Send(&t, 1, MPI_INT, st.MPI_SOURCE, TAG_TASK, MPI_COMM_WORLD) != MPI_SUCCESS)
-            return -1;
+        if (nagain > 0) {
+            msg[0] = again[--nagain];
+            msg[1] = 1;
+        } else if (next < n) {
+            msg[0] = order[next++];
+        }
+        q->task = msg[0];
+        if (msg[0] < 0) {
+            q->stopped = 1;
+            stopped++;
+        }
+        if (MPI_Send(msg, 2, MPI_INT, src, TAG_TASK, MPI_COMM_WORLD) != MPI_SUCCESS) {
+            lost = -1;
+            break;
+        }
     }
+    if (lost >= 0 && nagain + (n - next) > 0) {
+        fprintf(stderr, "topopt: suite: no worker rank left for %d task%s; --resume runs %s\n",
+                nagain + n - next, nagain + n - next > 1 ? "s" : "",
+                nagain + n - next > 1 ? "them" : "it");
+        lost += nagain + n - next;
+    }
+    /* the last word: finalize together, or (a rank died) leave without MPI_Finalize, whose
+     * fence over every rank would wait for the dead one forever */
+    skip_finalize = dead > 0 || lost < 0;
+    for (int r = 1; r < nranks; r++) /* a dead one too (errors ignored): it may only hang */
+        MPI_Send(&skip_finalize, 1, MPI_INT, r, TAG_END, MPI_COMM_WORLD);
+    if (dead > 0 && lost >= 0)
+        fprintf(stderr, "topopt: suite: %d worker rank%s died; %s\n", dead, dead > 1 ? "s" : "",
+                nagain + n - next > 0 ? "see above" : "the other ranks ran all tasks");
+    free(pr);
+    free(again);
     return lost;
+}
+
+/* A worker: a heartbeat to rank 0 (task, or -2: this rank cannot send more while it runs). */
+static void beat(int v)
+{
+    MPI_Send(&v, 1, MPI_INT, 0, TAG_BEAT, MPI_COMM_WORLD);
+}
+
+/* A worker: wait for the child pid (pid > 0; returns waitpid's result) or for rank 0's next
+ * message (pid <= 0; its tag, TAG_TASK into msg[2] or TAG_END into msg[0]; -1 on an MPI error)
+ * with short sleeps, sending a heartbeat every period seconds. */
+static int wait_beating(pid_t pid, int *status, int task, double period, int *msg)
+{
+    double last = now_s();
+    long ns = 100000;
+    for (;;) {
+        if (pid > 0) {
+            pid_t w = waitpid(pid, status, WNOHANG);
+            if (w != 0 && !(w < 0 && errno == EINTR)) return (int)w;
+        } else {
+            int flag = 0;
+            MPI_Status st;
+            if (MPI_Iprobe(0, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &st) != MPI_SUCCESS) return -1;
+            if (flag) {
+                const int tag = st.MPI_TAG, cnt = tag == TAG_TASK ? 2 : 1;
+                if ((tag != TAG_TASK && tag != TAG_END) ||
+                    MPI_Recv(msg, cnt, MPI_INT, 0, tag, MPI_COMM_WORLD, MPI_STATUS_IGNORE) !=
+                        MPI_SUCCESS)
+                    return -1;
+                return tag;
+            }
+        }
+        double t = now_s();
+        if (t - last >= period) {
+            beat(task);
+            last = t;
+        }
+        struct timespec ts = {0, ns};
+        nanosleep(&ts, NULL);
+        if (ns < 50000000) ns *= 2; /* up to 50 ms between looks */
+    }
 }
 
 /* A worker: run task t in a child process and fill req with how it ended. A task that crashes
  * (a signal, the OOM killer, kill -9) then ends only that child, not the rank, which Open MPI
  * would answer by ending the whole job. The child never calls MPI: it runs the task, which
  * writes its own files, and leaves with _exit, so that no atexit handler or stdio buffer of
- * the rank runs twice. If fork fails (no memory, process limit) this task and all later ones
- * of the rank run in the rank's own process, as without children: once a task has started
- * thread pools (OpenMP) in the rank, a forked child could not use them. */
-static void run_in_child(int t, void (*run)(int task, void *user), void *user, int *req)
+ * the rank runs twice. While it runs, the rank sends rank 0 a heartbeat every period seconds.
+ * If fork fails (no memory, process limit) this task and all later ones of the rank run in the
+ * rank's own process, as without children (and without heartbeats: rank 0 is told so): once a
+ * task has started thread pools (OpenMP) in the rank, a forked child could not use them. */
+static void run_in_child(int t, int again, void (*run)(int task, int again, void *user), void *user,
+                         double period, int *req)
 {
     req[REQ_TASK] = t;
     req[REQ_END] = END_OK;
@@ -251,7 +433,8 @@ static void run_in_child(int t, void (*run)(int task, void *user), void *user, i
                     "from now on\n",
                     strerror(errno));
         in_process = 1;
-        run(t, user);
+        beat(-2);
+        run(t, again, user);
         req[REQ_PID] = (int)parent;
         return;
     }
@@ -261,15 +444,13 @@ static void run_in_child(int t, void (*run)(int task, void *user), void *user, i
          * task with it instead of leaving it running as an orphan */
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(127);
 #endif
-        run(t, user);
+        run(t, again, user);
         fflush(NULL);
         _exit(0);
     }
     req[REQ_PID] = (int)pid;
     int status = 0;
-    pid_t w;
-    while ((w = waitpid(pid, &status, 0)) < 0 && errno == EINTR) {
-    }
+    pid_t w = wait_beating(pid, &status, t, period, NULL);
     if (w < 0) {
         req[REQ_END] = END_WAIT;
         req[REQ_DETAIL] = errno;
@@ -282,30 +463,49 @@ static void run_in_child(int t, void (*run)(int task, void *user), void *user, i
     }
 }
 
-static int work(void (*run)(int task, void *user), void *user)
+static int work(double timeout, void (*run)(int task, int again, void *user), void *user)
 {
+    const double period = beat_period(timeout);
     int req[REQ_N] = {-1, END_OK, 0, 0};
     for (;;) {
-        int t;
+        int msg[2] = {-1, 0};
         if (MPI_Send(req, REQ_N, MPI_INT, 0, TAG_ASK, MPI_COMM_WORLD) != MPI_SUCCESS) return -1;
-        if (MPI_Recv(&t, 1, MPI_INT, 0, TAG_TASK, MPI_COMM_WORLD, MPI_STATUS_IGNORE) != MPI_SUCCESS)
+        /* the task, or no task left: then stay alive (with heartbeats) until rank 0's last
+         * word says whether every rank is there to finalize */
+        int tag = wait_beating(0, NULL, -1, period, msg);
+        if (tag == TAG_TASK && msg[0] < 0) {
+            if (msg[1]) { /* rank 0 took this rank for dead: its task ran elsewhere */
+                skip_finalize = 1;
+                return 0;
+            }
+            tag = wait_beating(0, NULL, -1, period, msg);
+        }
+        if (tag == TAG_END) {
+            skip_finalize = msg[0];
+            return 0;
+        }
+        if (tag != TAG_TASK || msg[0] < 0) {
+            skip_finalize = 1;
             return -1;
-        if (t < 0) return 0;
-        run_in_child(t, run, user, req);
+        }
+        run_in_child(msg[0], msg[1], run, user, period, req);
     }
 }
 
-int app_mpi_farm(const int *order, int n, void (*run)(int task, void *user),
+int app_mpi_farm(const int *order, int n, double rank_timeout,
+                 void (*run)(int task, int again, void *user),
                  const char *(*name)(int task, void *user), void (*done)(int task, void *user),
                  void *user)
 {
     int rank, size;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
+    if (!(rank_timeout > 0)) rank_timeout = 120;
     /* no barrier at the end: a worker asks for its next task only after its row is renamed
-     * into place, so rank 0 has every row once all workers stopped; and a barrier would make
-     * the workers that finish first poll at full speed while the others still compute */
-    return rank == 0 ? coordinate(order, n, size, name, done, user) : work(run, user);
+     * into place, so rank 0 has every row once all workers stopped; the workers then wait
+     * for rank 0's last word with short sleeps, not in a barrier that polls at full speed */
+    return rank == 0 ? coordinate(order, n, size, rank_timeout, name, done, user)
+                     : work(rank_timeout, run, user);
 }
 
 #endif

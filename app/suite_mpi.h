@@ -25,15 +25,27 @@ void app_mpi_set_threads(int n);
  *  at a time to the first rank that asks (dynamic scheduling) and returns when every other rank
  *  has been told to stop; rank 0 runs no task itself and waits with short sleeps, so that it
  *  costs no core. On the other ranks order and n are ignored: each runs every index it receives
- *  in a forked child process that calls run(task, user) and never MPI, so that a task that
- *  dies (a signal, the OOM killer) costs only itself: the rank reports it to rank 0 with its
- *  next request and goes on. Rank 0 prints one line on stderr per lost task, naming it by
+ *  in a forked child process that calls run(task, again, user) and never MPI, so that a task
+ *  that dies (a signal, the OOM killer) costs only itself: the rank reports it to rank 0 with
+ *  its next request and goes on. Rank 0 prints one line on stderr per lost task, naming it by
  *  name(task, user) (may be NULL: the index only; the string is used before the next call),
- *  and calls done(task, user) (may be NULL) for every task that ended normally. Returns, on rank 0,
- * the number of tasks lost that way, on the other ranks 0; -1 on an MPI error. Collective. */
-int app_mpi_farm(const int *order, int n, void (*run)(int task, void *user),
+ *  and calls done(task, user) (may be NULL) for every task that ended normally.
+ *  While a task runs, its rank sends rank 0 a heartbeat every min(rank_timeout / 4, 10) s. A
+ *  rank silent for rank_timeout seconds (<= 0: 120) is taken for dead (its process or node
+ *  died, and the launcher let the others go on: see app_mpi_ranks_survive): rank 0 says so on
+ *  stderr and hands its task to the next rank that asks, with again = 1 (continue from the
+ *  task's checkpoint, if it has one). Every rank then leaves without MPI_Finalize, which would
+ *  wait for the dead one. Returns, on rank 0, the number of tasks lost (process died, or no
+ *  rank left to run them), on the other ranks 0; -1 on an MPI error. Collective. */
+int app_mpi_farm(const int *order, int n, double rank_timeout,
+                 void (*run)(int task, int again, void *user),
                  const char *(*name)(int task, void *user), void (*done)(int task, void *user),
                  void *user);
+
+/** Whether the launcher keeps the other ranks running when one dies: 1 for Open MPI's mpirun
+ *  with `--mca orte_enable_recovery 1`, 0 for Open MPI without it (a rank that dies ends the
+ *  job), -1 when unknown (not Open MPI: e.g. Slurm's srun, whose --no-kill does the same). */
+int app_mpi_ranks_survive(void);
 
 /** MPI_Finalize if app_mpi_start initialized MPI (no-op otherwise). */
 void app_mpi_finish(void);

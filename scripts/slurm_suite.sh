@@ -23,8 +23,10 @@ out=${TOPOPT_SUITE_OUT:-results/suite-full}
 export OPENBLAS_NUM_THREADS=${SLURM_CPUS_PER_TASK:-1}
 export OMP_NUM_THREADS=${SLURM_CPUS_PER_TASK:-1}
 
-# srun starts the ranks through PMIx/PMI2 (Open MPI and MPICH both understand it); with a
-# Slurm without MPI plugin use: mpirun --bind-to none build/topopt suite ...
-srun --cpu-bind=cores build/topopt suite \
+# srun starts the ranks through PMIx/PMI2 (Open MPI and MPICH both understand it); --no-kill
+# keeps the job when a node fails, and rank 0 hands that node's tasks to the others (see
+# --rank-timeout). With a Slurm without MPI plugin use:
+#   mpirun --bind-to none --mca orte_enable_recovery 1 build/topopt suite ...
+srun --cpu-bind=cores --no-kill build/topopt suite \
   --methods cnn-lbfgs,pixel-lbfgs,pixel-mma,pixel-oc --seeds 0-9 \
   --out "$out" --resume "$@"

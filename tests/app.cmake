@@ -26,7 +26,7 @@ if(TOPOPT_HAVE_MPI AND MPIEXEC_EXECUTABLE)
   add_test(NAME test_suite_mpi
     COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/suite_mpi.sh ${MPIEXEC_EXECUTABLE} $<TARGET_FILE:topopt>
     WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
-  set_tests_properties(test_suite_mpi PROPERTIES TIMEOUT 300)
+  set_tests_properties(test_suite_mpi PROPERTIES TIMEOUT 600)
 endif()
 # The suite's forked workers (--jobs) when one dies: only its task is lost (tests/suite_jobs_kill.sh).
 add_test(NAME test_suite_jobs_kill COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/suite_jobs_kill.sh

@@ -2,7 +2,8 @@
 # tests/suite_mpi.sh MPIEXEC TOPOPT: `topopt suite` as an MPI task farm (3 ranks: rank 0 hands
 # out, two run) against the serial runner on tiny problems: the same tasks, bit-identical
 # compliances; a task whose process is killed is the only one lost, and --resume reruns it; the
-# tasks of a rank that dies continue from their checkpoints on --resume.
+# tasks of a rank that dies continue from their checkpoints on --resume, or at once on another
+# rank when the launcher keeps the other ranks running.
 mpiexec=$1
 exe=$2
 source "$(dirname "$0")/suite_lib.sh" suite_mpi
@@ -106,7 +107,7 @@ diff <(cut -d, -f1-8 "$tmp/kserial/tasks.csv") <(cut -d, -f1-8 "$tmp/kill/tasks.
 rargs=(suite --filter 32x64_0.1 --methods cnn-lbfgs --seeds 0 --steps 100 --set outputs.checkpoint_every=5)
 rm -rf "$tmp/rank"
 timeout 120 "${mpi_env[@]}" "$mpiexec" -n 3 --oversubscribe "$exe" "${rargs[@]}" \
-  --quiet --out "$tmp/rank" >"$tmp/rank.log" 2>&1 &
+  --out "$tmp/rank" >"$tmp/rank.log" 2>&1 &
 job=$!
 child=""
 for ((i = 0; i < 300; i++)); do
@@ -139,6 +140,38 @@ grep -q "^suite: $tmp/rank/.*: resuming from its checkpoint ([1-9][0-9]* evaluat
   "$tmp/rresume.log" || { cat "$tmp/rresume.log"; fail "no task resumed from its checkpoint"; }
 diff <(cut -d, -f1-8 "$tmp/rserial/tasks.csv") <(cut -d, -f1-8 "$tmp/rank/tasks.csv") ||
   fail "tasks resumed after the rank died differ from the serial run"
+grep -q "^suite: a rank that dies ends this Open MPI job" "$tmp/rank.log" ||
+  { cat "$tmp/rank.log"; fail "no notice that a rank's death ends the job"; }
+# The same with a launcher that lets the other ranks go on (Open MPI's orte_enable_recovery):
+# rank 0 takes the silent rank for dead after --rank-timeout, hands its task to the other
+# worker, which continues it from its checkpoint, and the suite ends complete, exit 0, with the
+# serial run's results.
+rm -rf "$tmp/surv"
+timeout 300 "${mpi_env[@]}" "$mpiexec" --mca orte_enable_recovery 1 -n 3 --oversubscribe "$exe" \
+  "${rargs[@]}" --rank-timeout 3 --out "$tmp/surv" >"$tmp/surv.log" 2>&1 &
+job=$!
+child=""
+for ((i = 0; i < 600; i++)); do # both running tasks wrote a checkpoint (result.h5)
+  child=$(task_children "$job")
+  child=${child%%$'\n'*}
+  [ -n "$child" ] && [ "$(ls "$tmp"/surv/*/*/seed*/result.h5 2>/dev/null | wc -l)" -eq 2 ] && break
+  sleep 0.1
+done
+[ -n "$child" ] || fail "no task process found (recovery)"
+rank=$(ps -o ppid= -p "$child" | tr -d ' ')
+[ -n "$rank" ] && [ "$rank" -gt 1 ] || fail "the rank of task process $child (recovery)"
+kill -9 "$rank"
+rc=0
+wait "$job" || rc=$?
+[ "$rc" -eq 0 ] || { cat "$tmp/surv.log"; fail "the farm that outlived a rank exited $rc"; }
+grep -q "^topopt: suite: rank [12] sent nothing for [0-9]* s (its process or node died?): its task" \
+  "$tmp/surv.log" || { cat "$tmp/surv.log"; fail "the dead rank was not reported"; }
+grep -q "^topopt: suite: 1 worker rank died; the other ranks ran all tasks$" "$tmp/surv.log" ||
+  { cat "$tmp/surv.log"; fail "no line on the dead rank at the end"; }
+grep -q "^suite: $tmp/surv/.*: resuming from its checkpoint ([1-9][0-9]* evaluations done)$" \
+  "$tmp/surv.log" || { cat "$tmp/surv.log"; fail "the dead rank's task did not continue from its checkpoint"; }
+diff <(cut -d, -f1-8 "$tmp/rserial/tasks.csv") <(cut -d, -f1-8 "$tmp/surv/tasks.csv") ||
+  fail "tasks of a farm that outlived a rank differ from the serial run"
 # threads per rank: the node's cores divided by the worker ranks on it (rank 0 only hands out),
 # when the environment sets no cap
 cores=$(getconf _NPROCESSORS_ONLN) # what the suite counts (nproc would obey OMP_NUM_THREADS)
