@@ -298,10 +298,15 @@ record:
 }
 
 /* The MPI farm's task callback. */
-static void run_task_cb(int t, int again, void *user)
+static int run_task_cb(int t, int again, void *user)
 {
     row rw;
     run_one(user, t, again, &rw);
+    return rw.rc == ROW_INTERRUPTED;
+}
+static int stopping_cb(void)
+{
+    return app_run_stop_requested();
 }
 static void task_done_cb(int t, void *user)
 {
@@ -973,9 +978,16 @@ agree:
                        "orte_enable_recovery 1` the other ranks run them\n");
         }
         fflush(NULL);
-        if ((lost = app_mpi_farm(todo, ntodo, o->rank_timeout, run_task_cb, task_name_cb,
-                                 task_done_cb, &su)) < 0)
-            rc = APP_EXIT_FAILED;
+        /* SIGTERM (mpirun passes Ctrl-C on as SIGTERM after odls_base_sigkill_timeout, Slurm
+         * sends it at the time limit): running tasks stop with a checkpoint, no other starts */
+        if (!o->report) app_run_install_signals();
+        const app_mpi_tasks tk = {.run = run_task_cb,
+                                  .name = task_name_cb,
+                                  .done = task_done_cb,
+                                  .stopping = stopping_cb,
+                                  .user = &su,
+                                  .rank_timeout = o->rank_timeout};
+        if ((lost = app_mpi_farm(todo, ntodo, &tk)) < 0) rc = APP_EXIT_FAILED;
         snprintf(how, sizeof how, "MPI, %d worker ranks x %d thread%s", nranks - 1, threads,
                  threads > 1 ? "s" : "");
     } else {
@@ -1010,7 +1022,7 @@ agree:
                lost > 1 ? "s" : "", lost > 1 ? "them" : "it");
         rc = APP_EXIT_FAILED;
     }
-    if (!mpi && app_run_stop_requested()) {
+    if (rank == 0 && app_run_stop_requested()) {
         printf("suite: interrupted; --resume runs the unfinished tasks, each from its "
                "checkpoint\n");
         rc = APP_EXIT_FAILED;

@@ -62,18 +62,11 @@ int app_mpi_threads_per_rank(void)
     return 1;
 }
 
-int app_mpi_farm(const int *order, int n, double rank_timeout,
-                 void (*run)(int task, int again, void *user),
-                 const char *(*name)(int task, void *user), void (*done)(int task, void *user),
-                 void *user)
+int app_mpi_farm(const int *order, int n, const app_mpi_tasks *tk)
 {
     (void)order;
     (void)n;
-    (void)rank_timeout;
-    (void)run;
-    (void)name;
-    (void)done;
-    (void)user;
+    (void)tk;
     return -1;
 }
 
@@ -93,10 +86,13 @@ static int initialized;
 /* A rank died during the farm: MPI_Finalize would wait for it (a fence over every rank) */
 static int skip_finalize;
 
-/* A worker's request carries the task it ran last (-1 on its first request) and how the process
- * that ran it ended: {task, END_*, signal or exit status, pid}. */
-enum { END_OK = 0, END_SIGNAL = 1, END_EXIT = 2, END_WAIT = 3 };
-enum { REQ_TASK, REQ_END, REQ_DETAIL, REQ_PID, REQ_N };
+/* A worker's request carries the task it ran last (-1 on its first request), how the process
+ * that ran it ended, and whether the worker was asked to stop: {task, END_*, signal or exit
+ * status, pid, stop}. END_STOPPED: the task stopped early on a stop request (checkpoint
+ * written), told by the child's exit status EXIT_STOPPED. */
+enum { END_OK = 0, END_SIGNAL = 1, END_EXIT = 2, END_WAIT = 3, END_STOPPED = 4 };
+enum { REQ_TASK, REQ_END, REQ_DETAIL, REQ_PID, REQ_STOP, REQ_N };
+enum { EXIT_STOPPED = 75 };
 
 /* Variables that the launchers set in every rank they start. */
 static int launched_by_mpi(void)
@@ -234,10 +230,11 @@ static double beat_period(double timeout)
  * of tasks lost (their process died, or no worker was left to run them). MPI_Iprobe with short
  * sleeps instead of a blocking receive: Open MPI's blocking receive polls at full speed, which
  * would take a core from the workers for the whole run. */
-static int coordinate(const int *order, int n, int nranks, double timeout,
-                      const char *(*name)(int task, void *user), void (*done)(int task, void *user),
-                      void *user)
+static int coordinate(const int *order, int n, int nranks, const app_mpi_tasks *tk)
 {
+    const double timeout = tk->rank_timeout;
+    const char *(*name)(int, void *) = tk->name;
+    void *user = tk->user;
     int next = 0, stopped = 0, dead = 0, lost = 0, nagain = 0;
     peer *pr = calloc((size_t)nranks, sizeof *pr);
     int *again = malloc((size_t)(nranks > 1 ? nranks : 1) * sizeof *again);
@@ -325,13 +322,17 @@ static int coordinate(const int *order, int n, int nranks, double timeout,
         }
         q->heard = t;
         /* a finished task needs no bookkeeping here: the rows on disk are the record */
-        if (req[REQ_TASK] >= 0 && req[REQ_END] != END_OK) {
+        if (req[REQ_TASK] >= 0 && req[REQ_END] == END_STOPPED) {
+            /* stopped with its checkpoint: neither done nor lost */
+        } else if (req[REQ_TASK] >= 0 && req[REQ_END] != END_OK) {
             report_lost(req, src, name, user);
             lost++;
-        } else if (req[REQ_TASK] >= 0 && done) {
-            done(req[REQ_TASK], user);
+        } else if (req[REQ_TASK] >= 0 && tk->done) {
+            tk->done(req[REQ_TASK], user);
         }
-        if (nagain > 0) {
+        if (req[REQ_STOP] || (tk->stopping && tk->stopping())) {
+            /* no other task for a worker asked to stop, nor for any once rank 0 is */
+        } else if (nagain > 0) {
             msg[0] = again[--nagain];
             msg[1] = 1;
         } else if (next < n) {
@@ -347,7 +348,7 @@ static int coordinate(const int *order, int n, int nranks, double timeout,
             break;
         }
     }
-    if (lost >= 0 && nagain + (n - next) > 0) {
+    if (lost >= 0 && nagain + (n - next) > 0 && !(tk->stopping && tk->stopping())) {
         fprintf(stderr, "topopt: suite: no worker rank left for %d task%s; --resume runs %s\n",
                 nagain + n - next, nagain + n - next > 1 ? "s" : "",
                 nagain + n - next > 1 ? "them" : "it");
@@ -374,12 +375,19 @@ static void beat(int v)
 
 /* A worker: wait for the child pid (pid > 0; returns waitpid's result) or for rank 0's next
  * message (pid <= 0; its tag, TAG_TASK into msg[2] or TAG_END into msg[0]; -1 on an MPI error)
- * with short sleeps, sending a heartbeat every period seconds. */
-static int wait_beating(pid_t pid, int *status, int task, double period, int *msg)
+ * with short sleeps, sending a heartbeat every period seconds. Once stopping() says so, the
+ * child gets one SIGTERM. */
+static int wait_beating(pid_t pid, int *status, int task, double period, int *msg,
+                        int (*stopping)(void))
 {
     double last = now_s();
     long ns = 100000;
+    int passed = 0;
     for (;;) {
+        if (pid > 0 && !passed && stopping && stopping()) {
+            kill(pid, SIGTERM);
+            passed = 1;
+        }
         if (pid > 0) {
             pid_t w = waitpid(pid, status, WNOHANG);
             if (w != 0 && !(w < 0 && errno == EINTR)) return (int)w;
@@ -415,8 +423,7 @@ static int wait_beating(pid_t pid, int *status, int task, double period, int *ms
  * If fork fails (no memory, process limit) this task and all later ones of the rank run in the
  * rank's own process, as without children (and without heartbeats: rank 0 is told so): once a
  * task has started thread pools (OpenMP) in the rank, a forked child could not use them. */
-static void run_in_child(int t, int again, void (*run)(int task, int again, void *user), void *user,
-                         double period, int *req)
+static void run_in_child(int t, int again, const app_mpi_tasks *tk, double period, int *req)
 {
     req[REQ_TASK] = t;
     req[REQ_END] = END_OK;
@@ -434,7 +441,7 @@ static void run_in_child(int t, int again, void (*run)(int task, int again, void
                     strerror(errno));
         in_process = 1;
         beat(-2);
-        run(t, again, user);
+        if (tk->run(t, again, tk->user)) req[REQ_END] = END_STOPPED;
         req[REQ_PID] = (int)parent;
         return;
     }
@@ -444,41 +451,48 @@ static void run_in_child(int t, int again, void (*run)(int task, int again, void
          * task with it instead of leaving it running as an orphan */
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(127);
 #endif
-        run(t, again, user);
+        /* a group of its own: a stop signal sent to the rank's group (mpirun, Slurm) reaches
+         * the rank alone, which passes exactly one on (a second would end the task before its
+         * checkpoint) */
+        setpgid(0, 0);
+        const int stopped = tk->run(t, again, tk->user);
         fflush(NULL);
-        _exit(0);
+        _exit(stopped ? EXIT_STOPPED : 0);
     }
     req[REQ_PID] = (int)pid;
     int status = 0;
-    pid_t w = wait_beating(pid, &status, t, period, NULL);
+    pid_t w = wait_beating(pid, &status, t, period, NULL, tk->stopping);
     if (w < 0) {
         req[REQ_END] = END_WAIT;
         req[REQ_DETAIL] = errno;
     } else if (WIFSIGNALED(status)) {
         req[REQ_END] = END_SIGNAL;
         req[REQ_DETAIL] = WTERMSIG(status);
+    } else if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_STOPPED) {
+        req[REQ_END] = END_STOPPED;
     } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         req[REQ_END] = END_EXIT;
         req[REQ_DETAIL] = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     }
 }
 
-static int work(double timeout, void (*run)(int task, int again, void *user), void *user)
+static int work(const app_mpi_tasks *tk)
 {
-    const double period = beat_period(timeout);
-    int req[REQ_N] = {-1, END_OK, 0, 0};
+    const double period = beat_period(tk->rank_timeout);
+    int req[REQ_N] = {-1, END_OK, 0, 0, 0};
     for (;;) {
         int msg[2] = {-1, 0};
+        req[REQ_STOP] = tk->stopping && tk->stopping();
         if (MPI_Send(req, REQ_N, MPI_INT, 0, TAG_ASK, MPI_COMM_WORLD) != MPI_SUCCESS) return -1;
         /* the task, or no task left: then stay alive (with heartbeats) until rank 0's last
          * word says whether every rank is there to finalize */
-        int tag = wait_beating(0, NULL, -1, period, msg);
+        int tag = wait_beating(0, NULL, -1, period, msg, NULL);
         if (tag == TAG_TASK && msg[0] < 0) {
             if (msg[1]) { /* rank 0 took this rank for dead: its task ran elsewhere */
                 skip_finalize = 1;
                 return 0;
             }
-            tag = wait_beating(0, NULL, -1, period, msg);
+            tag = wait_beating(0, NULL, -1, period, msg, NULL);
         }
         if (tag == TAG_END) {
             skip_finalize = msg[0];
@@ -488,24 +502,21 @@ static int work(double timeout, void (*run)(int task, int again, void *user), vo
             skip_finalize = 1;
             return -1;
         }
-        run_in_child(msg[0], msg[1], run, user, period, req);
+        run_in_child(msg[0], msg[1], tk, period, req);
     }
 }
 
-int app_mpi_farm(const int *order, int n, double rank_timeout,
-                 void (*run)(int task, int again, void *user),
-                 const char *(*name)(int task, void *user), void (*done)(int task, void *user),
-                 void *user)
+int app_mpi_farm(const int *order, int n, const app_mpi_tasks *tk_in)
 {
     int rank, size;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
-    if (!(rank_timeout > 0)) rank_timeout = 120;
+    app_mpi_tasks tk = *tk_in;
+    if (!(tk.rank_timeout > 0)) tk.rank_timeout = 120;
     /* no barrier at the end: a worker asks for its next task only after its row is renamed
      * into place, so rank 0 has every row once all workers stopped; the workers then wait
      * for rank 0's last word with short sleeps, not in a barrier that polls at full speed */
-    return rank == 0 ? coordinate(order, n, size, rank_timeout, name, done, user)
-                     : work(rank_timeout, run, user);
+    return rank == 0 ? coordinate(order, n, size, &tk) : work(&tk);
 }
 
 #endif

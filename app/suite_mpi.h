@@ -21,26 +21,44 @@ int app_mpi_threads_per_rank(void);
 /** Set the BLAS and OpenMP threads of this process. */
 void app_mpi_set_threads(int n);
 
+/** What the farm runs, and how it reports. */
+typedef struct {
+    /** Run task (in a forked child on a worker rank); again = 1 when the task was handed out
+     *  before to a rank that died (continue from its checkpoint). Returns 0 when the task ended,
+     *  1 when it stopped early on a stop request (its checkpoint written). */
+    int (*run)(int task, int again, void *user);
+    /** The task's name for messages (may be NULL: the index only; used before the next call). */
+    const char *(*name)(int task, void *user);
+    /** Called on rank 0 for every task that ended normally (may be NULL). */
+    void (*done)(int task, void *user);
+    /** 1 once this process was asked to stop (SIGINT, SIGTERM); may be NULL. */
+    int (*stopping)(void);
+    void *user;
+    /** Seconds of silence after which a worker rank is taken for dead (<= 0: 120). */
+    double rank_timeout;
+} app_mpi_tasks;
+
 /** The farm. On rank 0, order[n] are task indices in dispatch order: rank 0 hands them out one
  *  at a time to the first rank that asks (dynamic scheduling) and returns when every other rank
  *  has been told to stop; rank 0 runs no task itself and waits with short sleeps, so that it
  *  costs no core. On the other ranks order and n are ignored: each runs every index it receives
- *  in a forked child process that calls run(task, again, user) and never MPI, so that a task
- *  that dies (a signal, the OOM killer) costs only itself: the rank reports it to rank 0 with
- *  its next request and goes on. Rank 0 prints one line on stderr per lost task, naming it by
- *  name(task, user) (may be NULL: the index only; the string is used before the next call),
- *  and calls done(task, user) (may be NULL) for every task that ended normally.
+ *  in a forked child process that calls tk->run and never MPI, so that a task that dies (a
+ *  signal, the OOM killer) costs only itself: the rank reports it to rank 0 with its next
+ *  request and goes on. Rank 0 prints one line on stderr per lost task and calls tk->done for
+ *  every task that ended normally.
  *  While a task runs, its rank sends rank 0 a heartbeat every min(rank_timeout / 4, 10) s. A
- *  rank silent for rank_timeout seconds (<= 0: 120) is taken for dead (its process or node
- *  died, and the launcher let the others go on: see app_mpi_ranks_survive): rank 0 says so on
- *  stderr and hands its task to the next rank that asks, with again = 1 (continue from the
- *  task's checkpoint, if it has one). Every rank then leaves without MPI_Finalize, which would
- *  wait for the dead one. Returns, on rank 0, the number of tasks lost (process died, or no
- *  rank left to run them), on the other ranks 0; -1 on an MPI error. Collective. */
-int app_mpi_farm(const int *order, int n, double rank_timeout,
-                 void (*run)(int task, int again, void *user),
-                 const char *(*name)(int task, void *user), void (*done)(int task, void *user),
-                 void *user);
+ *  rank silent for rank_timeout seconds is taken for dead (its process or node died, and the
+ *  launcher let the others go on: see app_mpi_ranks_survive): rank 0 says so on stderr and
+ *  hands its task to the next rank that asks, with again = 1. Every rank then leaves without
+ *  MPI_Finalize, which would wait for the dead one.
+ *  A stop request (tk->stopping; SIGTERM from mpirun, from Slurm at the time limit, from
+ *  scancel): a worker passes one SIGTERM to its running task's process (which stops with a
+ *  checkpoint) and takes no other task; rank 0 hands out no other task once it got the request
+ *  itself; the farm returns when every worker stopped.
+ *  Returns, on rank 0, the number of tasks lost (process died, or no rank left to run them;
+ *  not the tasks left undone by a stop request), on the other ranks 0; -1 on an MPI error.
+ *  Collective. */
+int app_mpi_farm(const int *order, int n, const app_mpi_tasks *tk);
 
 /** Whether the launcher keeps the other ranks running when one dies: 1 for Open MPI's mpirun
  *  with `--mca orte_enable_recovery 1`, 0 for Open MPI without it (a rank that dies ends the

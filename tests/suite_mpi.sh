@@ -3,7 +3,7 @@
 # out, two run) against the serial runner on tiny problems: the same tasks, bit-identical
 # compliances; a task whose process is killed is the only one lost, and --resume reruns it; the
 # tasks of a rank that dies continue from their checkpoints on --resume, or at once on another
-# rank when the launcher keeps the other ranks running.
+# rank when the launcher keeps the other ranks running; Ctrl-C stops the tasks with a checkpoint.
 mpiexec=$1
 exe=$2
 source "$(dirname "$0")/suite_lib.sh" suite_mpi
@@ -172,6 +172,38 @@ grep -q "^suite: $tmp/surv/.*: resuming from its checkpoint ([1-9][0-9]* evaluat
   "$tmp/surv.log" || { cat "$tmp/surv.log"; fail "the dead rank's task did not continue from its checkpoint"; }
 diff <(cut -d, -f1-8 "$tmp/rserial/tasks.csv") <(cut -d, -f1-8 "$tmp/surv/tasks.csv") ||
   fail "tasks of a farm that outlived a rank differ from the serial run"
+# Ctrl-C or SIGTERM to mpirun (Open MPI passes a SIGTERM on to the ranks after
+# odls_base_sigkill_timeout seconds, and SIGKILL one more timeout later; Slurm sends SIGTERM at
+# the time limit): each worker passes one SIGTERM to its task's process, which stops with a
+# checkpoint; no other task starts; rank 0 writes the summary (rows `interrupted`) and says how
+# to go on; --resume continues both tasks from their checkpoints to the serial run's results.
+# (SIGTERM, not SIGINT: a background job of a script starts with SIGINT ignored.)
+rm -rf "$tmp/int"
+"${mpi_env[@]}" "$mpiexec" --mca odls_base_sigkill_timeout 2 -n 3 --oversubscribe "$exe" \
+  "${rargs[@]}" --out "$tmp/int" >"$tmp/int.log" 2>&1 &
+job=$!
+(sleep 240 && kill -9 "$job") >/dev/null 2>&1 & # the output closed: ctest waits for no sleep
+watchdog=$!
+for ((i = 0; i < 600; i++)); do # both running tasks wrote a checkpoint
+  [ "$(ls "$tmp"/int/*/*/seed*/result.h5 2>/dev/null | wc -l)" -eq 2 ] && break
+  sleep 0.1
+done
+kill -TERM "$job"
+rc=0
+wait "$job" || rc=$?
+pkill -P "$watchdog" sleep 2>/dev/null || true
+[ "$rc" -ne 137 ] || { cat "$tmp/int.log"; fail "the interrupted farm did not end in 240 s"; }
+[ "$rc" -ne 0 ] || { cat "$tmp/int.log"; fail "an interrupted farm exited 0"; }
+grep -q "^suite: interrupted; --resume runs the unfinished tasks, each from its checkpoint$" \
+  "$tmp/int.log" || { cat "$tmp/int.log"; fail "no line on the interruption"; }
+[ "$(grep -c ',interrupted$' "$tmp/int/tasks.csv")" -eq 2 ] ||
+  { cat "$tmp/int.log" "$tmp/int/tasks.csv"; fail "tasks.csv: not 2 interrupted"; }
+"${mpi_env[@]}" timeout 300 "$mpiexec" -n 3 --oversubscribe "$exe" "${rargs[@]}" --resume \
+  --out "$tmp/int" >"$tmp/iresume.log" 2>&1 || { cat "$tmp/iresume.log"; fail "mpirun --resume (interrupted)"; }
+[ "$(grep -c "^suite: $tmp/int/.*: resuming from its checkpoint ([1-9][0-9]* evaluations done)$" \
+  "$tmp/iresume.log")" -eq 2 ] || { cat "$tmp/iresume.log"; fail "not both tasks resumed from their checkpoints"; }
+diff <(cut -d, -f1-8 "$tmp/rserial/tasks.csv") <(cut -d, -f1-8 "$tmp/int/tasks.csv") ||
+  fail "tasks resumed after Ctrl-C differ from the serial run"
 # threads per rank: the node's cores divided by the worker ranks on it (rank 0 only hands out),
 # when the environment sets no cap
 cores=$(getconf _NPROCESSORS_ONLN) # what the suite counts (nproc would obey OMP_NUM_THREADS)
