@@ -9,6 +9,8 @@
 # runs one task at a time with (cores of its node / worker ranks on the node) BLAS/OpenMP
 # threads. Each task writes its own files under OUT, so a job that is cut off or loses a node
 # is continued by submitting the same script again: --resume runs only the unfinished tasks.
+# At the time limit (or scancel) Slurm sends SIGTERM and, KillWait seconds later (30 by
+# default), SIGKILL: the running tasks stop with a checkpoint in between and continue from it.
 #SBATCH --job-name=topopt-suite
 #SBATCH --nodes=4
 #SBATCH --ntasks-per-node=8
