@@ -52,6 +52,22 @@ task_children() {
   done
   return 0
 }
+# kill -9 the worker rank of a running task of the farm $1 once $3 tasks wrote a checkpoint
+# (result.h5) under $2; prints that task's process id
+kill_rank() {
+  local child="" rank i
+  for ((i = 0; i < 600; i++)); do
+    child=$(task_children "$1")
+    child=${child%%$'\n'*}
+    [ -n "$child" ] && [ "$(ls "$2"/*/*/seed*/result.h5 2>/dev/null | wc -l)" -ge "$3" ] && break
+    sleep 0.1
+  done
+  [ -n "$child" ] || fail "no task process found under $2"
+  rank=$(ps -o ppid= -p "$child" | tr -d ' ')
+  [ -n "$rank" ] && [ "$rank" -gt 1 ] || fail "the rank of task process $child"
+  kill -9 "$rank"
+  echo "$child"
+}
 killed=""
 for attempt in 1 2 3; do
   rm -rf "$tmp/kill"
@@ -109,17 +125,7 @@ rm -rf "$tmp/rank"
 timeout 120 "${mpi_env[@]}" "$mpiexec" -n 3 --oversubscribe "$exe" "${rargs[@]}" \
   --out "$tmp/rank" >"$tmp/rank.log" 2>&1 &
 job=$!
-child=""
-for ((i = 0; i < 300; i++)); do
-  child=$(task_children "$job")
-  child=${child%%$'\n'*}
-  [ -n "$child" ] && compgen -G "$tmp/rank/*/*/seed*/result.h5" >/dev/null && break
-  sleep 0.1
-done
-[ -n "$child" ] || fail "no task process found (rank kill)"
-rank=$(ps -o ppid= -p "$child" | tr -d ' ')
-[ -n "$rank" ] && [ "$rank" -gt 1 ] || fail "the rank of task process $child"
-kill -9 "$rank"
+child=$(kill_rank "$job" "$tmp/rank" 1) || fail "rank kill"
 rc=0
 wait "$job" || rc=$?
 [ "$rc" -ne 124 ] || { cat "$tmp/rank.log"; fail "the farm with a killed rank did not end in 120 s"; }
@@ -150,17 +156,7 @@ rm -rf "$tmp/surv"
 timeout 300 "${mpi_env[@]}" "$mpiexec" --mca orte_enable_recovery 1 -n 3 --oversubscribe "$exe" \
   "${rargs[@]}" --rank-timeout 3 --out "$tmp/surv" >"$tmp/surv.log" 2>&1 &
 job=$!
-child=""
-for ((i = 0; i < 600; i++)); do # both running tasks wrote a checkpoint (result.h5)
-  child=$(task_children "$job")
-  child=${child%%$'\n'*}
-  [ -n "$child" ] && [ "$(ls "$tmp"/surv/*/*/seed*/result.h5 2>/dev/null | wc -l)" -eq 2 ] && break
-  sleep 0.1
-done
-[ -n "$child" ] || fail "no task process found (recovery)"
-rank=$(ps -o ppid= -p "$child" | tr -d ' ')
-[ -n "$rank" ] && [ "$rank" -gt 1 ] || fail "the rank of task process $child (recovery)"
-kill -9 "$rank"
+kill_rank "$job" "$tmp/surv" 2 >/dev/null || fail "rank kill (recovery)" # both wrote a checkpoint
 rc=0
 wait "$job" || rc=$?
 [ "$rc" -eq 0 ] || { cat "$tmp/surv.log"; fail "the farm that outlived a rank exited $rc"; }
