@@ -244,7 +244,7 @@ static int coordinate(const int *order, int n, int nranks, const app_mpi_tasks *
         fprintf(stderr, "topopt: suite: out of memory\n");
         return -1;
     }
-    double t_check = now_s();
+    double t_check = now_s(), t_beat = t_check;
     for (int r = 1; r < nranks; r++) {
         pr[r].task = -1;
         pr[r].heard = t_check;
@@ -258,6 +258,13 @@ static int coordinate(const int *order, int n, int nranks, const app_mpi_tasks *
             break;
         }
         double t = now_s();
+        if (t - t_beat >= beat_period(timeout)) { /* the stopped workers wait for the end */
+            t_beat = t;
+            const int zero = 0;
+            for (int r = 1; r < nranks; r++)
+                if (pr[r].stopped && !pr[r].dead)
+                    MPI_Send(&zero, 1, MPI_INT, r, TAG_BEAT, MPI_COMM_WORLD);
+        }
         if (t - t_check >= 0.2 * beat_period(timeout)) { /* silent ranks */
             t_check = t;
             for (int r = 1; r < nranks; r++) {
@@ -374,13 +381,14 @@ static void beat(int v)
 }
 
 /* A worker: wait for the child pid (pid > 0; returns waitpid's result) or for rank 0's next
- * message (pid <= 0; its tag, TAG_TASK into msg[2] or TAG_END into msg[0]; -1 on an MPI error)
- * with short sleeps, sending a heartbeat every period seconds. Once stopping() says so, the
- * child gets one SIGTERM. */
-static int wait_beating(pid_t pid, int *status, int task, double period, int *msg,
+ * message (pid <= 0; its tag, TAG_TASK into msg[2] or TAG_END into msg[0]; -1 on an MPI error;
+ * -2 when rank 0, which answers at once and beats to waiting ranks, sent nothing for timeout
+ * seconds) with short sleeps, sending a heartbeat every period seconds. Once stopping() says
+ * so, the child gets one SIGTERM. */
+static int wait_beating(pid_t pid, int *status, int task, double period, double timeout, int *msg,
                         int (*stopping)(void))
 {
-    double last = now_s();
+    double last = now_s(), heard = last;
     long ns = 100000;
     int passed = 0;
     for (;;) {
@@ -388,6 +396,7 @@ static int wait_beating(pid_t pid, int *status, int task, double period, int *ms
             kill(pid, SIGTERM);
             passed = 1;
         }
+        double t = now_s();
         if (pid > 0) {
             pid_t w = waitpid(pid, status, WNOHANG);
             if (w != 0 && !(w < 0 && errno == EINTR)) return (int)w;
@@ -397,14 +406,18 @@ static int wait_beating(pid_t pid, int *status, int task, double period, int *ms
             if (MPI_Iprobe(0, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &st) != MPI_SUCCESS) return -1;
             if (flag) {
                 const int tag = st.MPI_TAG, cnt = tag == TAG_TASK ? 2 : 1;
-                if ((tag != TAG_TASK && tag != TAG_END) ||
-                    MPI_Recv(msg, cnt, MPI_INT, 0, tag, MPI_COMM_WORLD, MPI_STATUS_IGNORE) !=
-                        MPI_SUCCESS)
+                int beat_v;
+                if ((tag != TAG_TASK && tag != TAG_END && tag != TAG_BEAT) ||
+                    MPI_Recv(tag == TAG_BEAT ? &beat_v : msg, cnt, MPI_INT, 0, tag, MPI_COMM_WORLD,
+                             MPI_STATUS_IGNORE) != MPI_SUCCESS)
                     return -1;
-                return tag;
+                if (tag != TAG_BEAT) return tag;
+                heard = t;
+                ns = 100000;
+                continue;
             }
+            if (t - heard > timeout) return -2;
         }
-        double t = now_s();
         if (t - last >= period) {
             beat(task);
             last = t;
@@ -461,7 +474,7 @@ static void run_in_child(int t, int again, const app_mpi_tasks *tk, double perio
     }
     req[REQ_PID] = (int)pid;
     int status = 0;
-    pid_t w = wait_beating(pid, &status, t, period, NULL, tk->stopping);
+    pid_t w = wait_beating(pid, &status, t, period, 0, NULL, tk->stopping);
     if (w < 0) {
         req[REQ_END] = END_WAIT;
         req[REQ_DETAIL] = errno;
@@ -478,7 +491,7 @@ static void run_in_child(int t, int again, const app_mpi_tasks *tk, double perio
 
 static int work(const app_mpi_tasks *tk)
 {
-    const double period = beat_period(tk->rank_timeout);
+    const double period = beat_period(tk->rank_timeout), timeout = tk->rank_timeout;
     int req[REQ_N] = {-1, END_OK, 0, 0, 0};
     for (;;) {
         int msg[2] = {-1, 0};
@@ -486,18 +499,23 @@ static int work(const app_mpi_tasks *tk)
         if (MPI_Send(req, REQ_N, MPI_INT, 0, TAG_ASK, MPI_COMM_WORLD) != MPI_SUCCESS) return -1;
         /* the task, or no task left: then stay alive (with heartbeats) until rank 0's last
          * word says whether every rank is there to finalize */
-        int tag = wait_beating(0, NULL, -1, period, msg, NULL);
+        int tag = wait_beating(0, NULL, -1, period, timeout, msg, NULL);
         if (tag == TAG_TASK && msg[0] < 0) {
             if (msg[1]) { /* rank 0 took this rank for dead: its task ran elsewhere */
                 skip_finalize = 1;
                 return 0;
             }
-            tag = wait_beating(0, NULL, -1, period, msg, NULL);
+            tag = wait_beating(0, NULL, -1, period, timeout, msg, NULL);
         }
         if (tag == TAG_END) {
             skip_finalize = msg[0];
             return 0;
         }
+        if (tag == -2)
+            fprintf(stderr,
+                    "topopt: suite: rank 0 sent nothing for %.0f s (its process or node died?); "
+                    "this rank stops\n",
+                    timeout);
         if (tag != TAG_TASK || msg[0] < 0) {
             skip_finalize = 1;
             return -1;

@@ -50,7 +50,9 @@ typedef struct {
  *  rank silent for rank_timeout seconds is taken for dead (its process or node died, and the
  *  launcher let the others go on: see app_mpi_ranks_survive): rank 0 says so on stderr and
  *  hands its task to the next rank that asks, with again = 1. Every rank then leaves without
- *  MPI_Finalize, which would wait for the dead one.
+ *  MPI_Finalize, which would wait for the dead one. Rank 0 beats to the workers that wait for
+ *  the end; a worker that hears nothing from rank 0 for rank_timeout while it waits for it
+ *  stops (returns -1) instead of waiting forever.
  *  A stop request (tk->stopping; SIGTERM from mpirun, from Slurm at the time limit, from
  *  scancel): a worker passes one SIGTERM to its running task's process (which stops with a
  *  checkpoint) and takes no other task; rank 0 hands out no other task once it got the request
