@@ -168,6 +168,28 @@ grep -q "^suite: $tmp/surv/.*: resuming from its checkpoint ([1-9][0-9]* evaluat
   "$tmp/surv.log" || { cat "$tmp/surv.log"; fail "the dead rank's task did not continue from its checkpoint"; }
 diff <(cut -d, -f1-8 "$tmp/rserial/tasks.csv") <(cut -d, -f1-8 "$tmp/surv/tasks.csv") ||
   fail "tasks of a farm that outlived a rank differ from the serial run"
+# Rank 0 dies under recovery: the workers finish their running tasks (rows on disk) and stop
+# once rank 0 has been silent for --rank-timeout, instead of waiting for it forever.
+rm -rf "$tmp/r0"
+timeout 300 "${mpi_env[@]}" "$mpiexec" --mca orte_enable_recovery 1 -n 3 --oversubscribe "$exe" \
+  "${rargs[@]}" --rank-timeout 3 --out "$tmp/r0" >"$tmp/r0.log" 2>&1 &
+job=$!
+for ((i = 0; i < 600; i++)); do # both running tasks wrote a checkpoint
+  [ "$(ls "$tmp"/r0/*/*/seed*/result.h5 2>/dev/null | wc -l)" -eq 2 ] && break
+  sleep 0.1
+done
+mpirun_pid=$(pgrep -P "$job") || fail "no mpirun under timeout"
+for r in $(pgrep -P "$mpirun_pid"); do # rank 0: the rank with no task process
+  if [ "$(readlink -f "/proc/$r/exe")" = "$prog" ] && ! pgrep -P "$r" >/dev/null; then
+    kill -9 "$r"
+  fi
+done
+rc=0
+wait "$job" || rc=$?
+[ "$rc" -ne 124 ] || { cat "$tmp/r0.log"; fail "the workers waited for a dead rank 0"; }
+[ "$(grep -c "^topopt: suite: rank 0 sent nothing for 3 s (its process or node died?); this rank stops$" \
+  "$tmp/r0.log")" -eq 2 ] || { cat "$tmp/r0.log"; fail "not both workers stopped on rank 0's silence"; }
+[ "$(ls "$tmp"/r0/*/*/seed*/suite_row.txt | wc -l)" -eq 2 ] || fail "the running tasks did not finish"
 # SIGTERM to every rank, as Slurm sends at the time limit (mpirun passes Ctrl-C on the same
 # way, after odls_base_sigkill_timeout; that delay is Open MPI's, not tested here): each worker
 # passes one SIGTERM to its task's process, which stops with a checkpoint; no other task starts;
