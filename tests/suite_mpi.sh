@@ -52,16 +52,22 @@ task_children() {
   done
   return 0
 }
-# kill -9 the worker rank of a running task of the farm $1 once $3 tasks wrote a checkpoint
-# (result.h5) under $2; prints that task's process id
-kill_rank() {
-  local child="" rank i
+# wait (up to 60 s) until $2 tasks under $1 wrote a checkpoint (their result.h5)
+wait_checkpoints() {
+  local i
   for ((i = 0; i < 600; i++)); do
-    child=$(task_children "$1")
-    child=${child%%$'\n'*}
-    [ -n "$child" ] && [ "$(ls "$2"/*/*/seed*/result.h5 2>/dev/null | wc -l)" -ge "$3" ] && break
+    [ "$(ls "$1"/*/*/seed*/result.h5 2>/dev/null | wc -l)" -ge "$2" ] && return 0
     sleep 0.1
   done
+  return 1
+}
+# kill -9 the worker rank of a running task of the farm $1 once $3 tasks wrote a checkpoint
+# under $2; prints that task's process id
+kill_rank() {
+  local child rank
+  wait_checkpoints "$2" "$3" || fail "no checkpoint under $2"
+  child=$(task_children "$1")
+  child=${child%%$'\n'*}
   [ -n "$child" ] || fail "no task process found under $2"
   rank=$(ps -o ppid= -p "$child" | tr -d ' ')
   [ -n "$rank" ] && [ "$rank" -gt 1 ] || fail "the rank of task process $child"
@@ -174,10 +180,7 @@ rm -rf "$tmp/r0"
 timeout 300 "${mpi_env[@]}" "$mpiexec" --mca orte_enable_recovery 1 -n 3 --oversubscribe "$exe" \
   "${rargs[@]}" --rank-timeout 3 --out "$tmp/r0" >"$tmp/r0.log" 2>&1 &
 job=$!
-for ((i = 0; i < 600; i++)); do # both running tasks wrote a checkpoint
-  [ "$(ls "$tmp"/r0/*/*/seed*/result.h5 2>/dev/null | wc -l)" -eq 2 ] && break
-  sleep 0.1
-done
+wait_checkpoints "$tmp/r0" 2 || fail "no checkpoints (rank 0 kill)"
 mpirun_pid=$(pgrep -P "$job") || fail "no mpirun under timeout"
 for r in $(pgrep -P "$mpirun_pid"); do # rank 0: the rank with no task process
   if [ "$(readlink -f "/proc/$r/exe")" = "$prog" ] && ! pgrep -P "$r" >/dev/null; then
@@ -201,10 +204,7 @@ rm -rf "$tmp/int"
 job=$!
 (sleep 240 && kill -9 "$job") >/dev/null 2>&1 & # the output closed: ctest waits for no sleep
 watchdog=$!
-for ((i = 0; i < 600; i++)); do # both running tasks wrote a checkpoint
-  [ "$(ls "$tmp"/int/*/*/seed*/result.h5 2>/dev/null | wc -l)" -eq 2 ] && break
-  sleep 0.1
-done
+wait_checkpoints "$tmp/int" 2 || fail "no checkpoints (SIGTERM)"
 ranks=$(pgrep -P "$job") || fail "no ranks under mpirun"
 for r in $ranks; do
   if [ "$(readlink -f "/proc/$r/exe")" = "$prog" ]; then kill -TERM "$r"; fi
