@@ -2,6 +2,8 @@
 // one per worker rank at a time; each worker writes its own result files
 #include "suite_mpi.h"
 
+#include "run.h" /* app_now */
+
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -210,13 +212,6 @@ typedef struct {
     double heard;  /* when its last message came */
 } peer;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
-
 /* Heartbeat period of a worker for a given timeout: a dead rank is noticed within the timeout
  * while a live one sends at least four messages in it. */
 static double beat_period(double timeout)
@@ -244,7 +239,7 @@ static int coordinate(const int *order, int n, int nranks, const app_mpi_tasks *
         fprintf(stderr, "topopt: suite: out of memory\n");
         return -1;
     }
-    double t_check = now_s(), t_beat = t_check;
+    double t_check = app_now(), t_beat = t_check;
     for (int r = 1; r < nranks; r++) {
         pr[r].task = -1;
         pr[r].heard = t_check;
@@ -257,7 +252,7 @@ static int coordinate(const int *order, int n, int nranks, const app_mpi_tasks *
             lost = -1;
             break;
         }
-        double t = now_s();
+        double t = app_now();
         if (t - t_beat >= beat_period(timeout)) { /* the stopped workers wait for the end */
             t_beat = t;
             const int zero = 0;
@@ -388,7 +383,7 @@ static void beat(int v)
 static int wait_beating(pid_t pid, int *status, int task, double period, double timeout, int *msg,
                         int (*stopping)(void))
 {
-    double last = now_s(), heard = last;
+    double last = app_now(), heard = last;
     long ns = 100000;
     int passed = 0;
     for (;;) {
@@ -396,7 +391,7 @@ static int wait_beating(pid_t pid, int *status, int task, double period, double 
             kill(pid, SIGTERM);
             passed = 1;
         }
-        double t = now_s();
+        double t = app_now();
         if (pid > 0) {
             pid_t w = waitpid(pid, status, WNOHANG);
             if (w != 0 && !(w < 0 && errno == EINTR)) return (int)w;
