@@ -52,9 +52,16 @@ static const family FAMILIES[] = {
 };
 #define NFAM ((int)(sizeof FAMILIES / sizeof FAMILIES[0]))
 #define MAX_SEEDS 4096
-/* The row code of a task stopped by SIGINT/SIGTERM with its checkpoint (tasks.csv: interrupted);
- * other codes than APP_EXIT_OK are failures. */
+/* Row codes besides the run's exit status (tasks.csv's status column): a task stopped by
+ * SIGINT/SIGTERM with its checkpoint ("interrupted"); the row a task writes as it starts, so
+ * that one whose process died is told from one never started; and, in the summary only, a task
+ * with no row of this run's settings ("not run") and a started one whose folder holds a
+ * checkpoint to continue from ("unfinished"; without one: "failed"). Other codes than
+ * APP_EXIT_OK are failures. */
 #define ROW_INTERRUPTED 130
+#define ROW_STARTED 131
+#define ROW_NOT_RUN 132
+#define ROW_UNFINISHED 133
 
 void app_suite_print_methods(FILE *f)
 {
@@ -251,7 +258,10 @@ static void run_one(const suite *su, int t, int again, row *rw)
     char text[2600], err[2048], dir[1100], p[1300];
     task_dir(dir, sizeof dir, su, t);
     row_path(p, sizeof p, su, t);
-    remove(p); /* a row of an earlier run must not stand for this one if this one dies */
+    /* a row of an earlier run must not stand for this one if this one dies */
+    rw->rc = ROW_STARTED;
+    if (write_row(p, rw, fam, o->steps, seed, sets_hash(o))) remove(p);
+    rw->rc = APP_EXIT_FAILED;
     snprintf(text, sizeof text,
              "problem: {benchmark: %s}\n%sbudget: {evaluations: %d, iterations: %d}\n"
              "seed: %lu\noutputs: {dir: \"%s\", print_frequency: 100}\n",
@@ -654,6 +664,24 @@ static double design_grey(const char *dir, const app_benchmark *b)
 
 /* Returns APP_EXIT_FAILED when a file cannot be written; *missing gets the number of
  * problem x method pairs without a finished result for every seed. */
+/* The status of a task in tasks.csv, and its class: 0 ok, 1 not run, 2 interrupted or
+ * unfinished (--resume continues it from its checkpoint), 3 failed. */
+static const char *row_status(int rc)
+{
+    return rc == APP_EXIT_OK       ? "ok"
+           : rc == ROW_NOT_RUN     ? "not run"
+           : rc == ROW_INTERRUPTED ? "interrupted"
+           : rc == ROW_UNFINISHED  ? "unfinished"
+                                   : "failed";
+}
+static int row_class(int rc)
+{
+    return rc == APP_EXIT_OK                               ? 0
+           : rc == ROW_NOT_RUN                             ? 1
+           : rc == ROW_INTERRUPTED || rc == ROW_UNFINISHED ? 2
+                                                           : 3;
+}
+
 /* The paper's best-of-4 typical compliance of problem p. */
 static double best4_of(const app_benchmark *p)
 {
@@ -674,7 +702,20 @@ static int write_summary(const suite *su, row *rows, int ntodo, double wall, con
         row_path(p, sizeof p, su, t);
         if (read_row(p, &rows[t], task_family(su, t), steps, task_seed(su, t), sets_hash(su->o))) {
             memset(&rows[t], 0, sizeof rows[t]);
-            rows[t].rc = APP_EXIT_FAILED;
+            rows[t].rc = ROW_NOT_RUN;
+        }
+        /* still running, or its process died; a folder with a checkpoint but no row is one of
+         * an earlier version, which wrote no row as a task started */
+        if (rows[t].rc == ROW_STARTED || rows[t].rc == ROW_NOT_RUN) {
+            char d[1100];
+            task_dir(d, sizeof d, su, t);
+            long ev = 0;
+            if (task_resumable(d, &ev)) {
+                rows[t].rc = ROW_UNFINISHED;
+                rows[t].evals = ev;
+            } else if (rows[t].rc == ROW_STARTED) {
+                rows[t].rc = APP_EXIT_FAILED;
+            }
         }
         rows[t].to_best4 = -1;
         rows[t].grey = NAN;
@@ -709,6 +750,7 @@ static int write_summary(const suite *su, row *rows, int ntodo, double wall, con
         rc = APP_EXIT_FAILED;
         goto done;
     }
+    int ntask[4] = {0}; /* tasks by row_class */
     fprintf(tcsv, "name,method,seed,compliance,volume,violation,evaluations,iterations,time_s,"
                   "evals_to_best4,grey,status\n");
     for (int t = 0; t < nt; t++) {
@@ -716,10 +758,8 @@ static int write_summary(const suite *su, row *rows, int ntodo, double wall, con
         fprintf(tcsv, "%s,%s,%lu,%.17g,%.6f,%.3e,%ld,%d,%.3f,%ld,%.4f,%s\n",
                 su->b[task_problem(su, t)].name, task_family(su, t)->name, task_seed(su, t),
                 rw->compliance, rw->volume, rw->violation, rw->evals, rw->iters, rw->time,
-                rw->to_best4, rw->grey,
-                rw->rc == APP_EXIT_OK       ? "ok"
-                : rw->rc == ROW_INTERRUPTED ? "interrupted"
-                                            : "failed");
+                rw->to_best4, rw->grey, row_status(rw->rc));
+        ntask[row_class(rw->rc)]++;
     }
     fprintf(csv, "name,width,height,volfrac,method,seeds,seeds_ok,c0,typical,best,paper_typical,"
                  "paper_best,paper_best4_typical,ratio_typical,ratio_best,ratio_best4,time_s,"
@@ -736,10 +776,11 @@ static int write_summary(const suite *su, row *rows, int ntodo, double wall, con
         double best4 = best4_of(p);
         for (int m = 0; m < nm; m++) {
             const family *fam = su->fam[m];
-            int n = 0;
+            int n = 0, cls[4] = {0};
             double time = 0, best = NAN;
             for (int k = 0; k < nk; k++) {
                 const row *rw = &rows[(s * nm + m) * nk + k];
+                cls[row_class(rw->rc)]++;
                 time += rw->time;
                 if (rw->rc != APP_EXIT_OK) continue;
                 v[n++] = rw->compliance;
@@ -771,6 +812,12 @@ static int write_summary(const suite *su, row *rows, int ntodo, double wall, con
             typ[s * nm + m] = ty;
             double pt = p->typical[fam->ref], pb = p->ensemble[fam->ref];
             int ok = n == nk;
+            /* a failed seed fails the pair; else one still to finish leaves it unfinished */
+            const char *pair = ok       ? "ok"
+                               : cls[3] ? "failed"
+                               : cls[2] ? "unfinished"
+                               : n > 0  ? "partial"
+                                        : "not run";
             if (ok) {
                 nok[m]++;
                 if (ty <= pt) n100[m]++;
@@ -786,8 +833,7 @@ static int write_summary(const suite *su, row *rows, int ntodo, double wall, con
                     "%s,%d,%d,%.17g,%s,%d,%d,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.6f,%.6f,%.6f,"
                     "%.3f,%s,%.4f,%s\n",
                     p->name, p->width, p->height, p->density, fam->name, nk, n, p->c0, ty, best, pt,
-                    pb, best4, ty / pt, best / pb, ty / best4, time, reach_s, grey,
-                    ok ? "ok" : "failed");
+                    pb, best4, ty / pt, best / pb, ty / best4, time, reach_s, grey, pair);
             if (n > 0)
                 fprintf(md,
                         "| %s | %s | %d/%d | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f | %s "
@@ -795,8 +841,8 @@ static int write_summary(const suite *su, row *rows, int ntodo, double wall, con
                         p->name, fam->name, n, nk, ty, best, pt, pb, best4, ty / pt, ty / best4,
                         reach_s, 100 * grey);
             else
-                fprintf(md, "| %s | %s | 0/%d | not run | | %.3f | %.3f | %.3f | | | | |\n",
-                        p->name, fam->name, nk, pt, pb, best4);
+                fprintf(md, "| %s | %s | 0/%d | %s | | %.3f | %.3f | %.3f | | | | |\n", p->name,
+                        fam->name, nk, pair, pt, pb, best4);
         }
     }
     char seeds[64];
@@ -821,9 +867,13 @@ static int write_summary(const suite *su, row *rows, int ntodo, double wall, con
         fprintf(md, "| %s | %d | %d | %d | %d | %d | %d | %d |\n", su->fam[m]->name, nok[m],
                 n100[m], n102[m], nb4[m], nb4_102[m], nb4_105[m], nbest[m]);
     fprintf(md,
-            "\nTotal solve time %.1f s (sum over the tasks); this call ran %d tasks in %.1f s "
-            "wall (%s).\n",
-            total, ntodo, wall, how);
+            "\nTasks: %d ok, %d not run, %d interrupted or unfinished (--resume continues them "
+            "from their checkpoints), %d failed. Total solve time %.1f s (sum over the tasks); "
+            "this call ran %d tasks in %.1f s wall (%s).\n",
+            ntask[0], ntask[1], ntask[2], ntask[3], total, ntodo, wall, how);
+    if (ntask[0] < nt)
+        printf("suite: of %d tasks %d ok, %d not run, %d interrupted or unfinished, %d failed\n",
+               nt, ntask[0], ntask[1], ntask[2], ntask[3]);
     for (int m = 0; m < nm; m++)
         printf("suite: %s: %d of %d problems ran; typical <= paper typical %d (<= 1.02x %d), "
                "<= paper best-of-4 %d\n",

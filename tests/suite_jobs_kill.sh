@@ -7,7 +7,7 @@ exe=$1
 source "$(dirname "$0")/suite_lib.sh" suite_jobs_kill
 # 4 tasks of a few seconds each
 args=(suite --filter 32x64_0.1 --methods cnn-lbfgs --seeds 0-1 --steps 12 --jobs 2)
-done_rows() { ls "$tmp"/out/*/*/seed*/suite_row.txt 2>/dev/null | wc -l; }
+done_rows() { finished_rows "$tmp/out"; }
 ok=""
 for attempt in 1 2 3; do
   rm -rf "$tmp/out"

@@ -5,3 +5,8 @@ tmp=$(mktemp -d "/tmp/test_$1.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 fail() { echo "FAIL: $*" >&2; exit 1; }
+# finished_rows DIR: the tasks of the suite folder DIR that finished (a task writes its row
+# with code 131 as it starts and overwrites it when it ends)
+finished_rows() { cat "$1"/*/*/seed*/suite_row.txt 2>/dev/null | awk '$1 != 131' | wc -l; }
+# task_finished DIR: the task folder DIR holds the row of a finished task
+task_finished() { [ -f "$1/suite_row.txt" ] && [ "$(cut -d' ' -f1 "$1/suite_row.txt")" != 131 ]; }

@@ -23,7 +23,7 @@ run_killed() {
   kill -9 "$job" 2>/dev/null || true
   wait "$job" 2>/dev/null || true
   [ -f "$out/$task/result.h5" ] || fail "$what: no checkpoint written in 30 s"
-  [ ! -f "$out/$task/suite_row.txt" ] || fail "$what: the task finished before it was killed"
+  ! task_finished "$out/$task" || fail "$what: the task finished before it was killed"
 }
 for method in cnn-lbfgs cnn-polish; do
   args=(suite --filter "$prob" --methods "$method" --seeds 0 --steps 80 --jobs 1

@@ -1360,9 +1360,38 @@ static void test_cli_exit_codes(void **state)
     snprintf(rowc, sizeof rowc,
              "%s/suite/cantilever_beam_full_96x32_0.4/pixel-oc/seed0/suite_row.txt", tmp_root);
     ino_t i0 = inode_of(h5m);
-    assert_int_equal(unlink(rowc), 0);
+    /* --report with a seed that never ran: its tasks are "not run", the problems "partial" */
+    assert_int_equal(sh("%s suite --filter _96x32 --method pixel-oc --steps 3 --seeds 0-1 "
+                        "--report --quiet --out %s/suite %s",
+                        exe, tmp_root, q),
+                     0);
+    char tcsv[700];
+    snprintf(tcsv, sizeof tcsv, "%s/suite/tasks.csv", tmp_root);
+    f = fopen(tcsv, "r");
+    assert_non_null(f);
+    int notrun = 0, partial = 0;
+    while (fgets(line, sizeof line, f))
+        if (strstr(line, ",pixel-oc,1,") && strstr(line, ",not run\n")) notrun++;
+    fclose(f);
+    f = fopen(csv, "r");
+    assert_non_null(f);
+    while (fgets(line, sizeof line, f))
+        partial += strstr(line, ",partial\n") != NULL;
+    fclose(f);
+    assert_int_equal(notrun, 2);
+    assert_int_equal(partial, 2);
+    /* a task whose process died: the row it wrote as it started (code 131) is all it left */
+    f = fopen(rowc, "r");
+    assert_non_null(f);
+    char rowline[512];
+    assert_non_null(fgets(rowline, sizeof rowline, f));
+    fclose(f);
+    f = fopen(rowc, "w");
+    assert_non_null(f);
+    fprintf(f, "131%s", strchr(rowline, ' '));
+    fclose(f);
     assert_int_equal(unlink(h5c), 0);
-    /* --report runs nothing, exits 0 and lists the lost task as not finished */
+    /* --report runs nothing, exits 0 and lists the dead task as failed */
     assert_int_equal(sh("%s suite --filter _96x32 --method pixel-oc --steps 3 --report --quiet "
                         "--out %s/suite %s",
                         exe, tmp_root, q),
