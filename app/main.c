@@ -272,9 +272,8 @@ static int suite_args(int argc, char **argv, char **sets)
             return APP_EXIT_OK;
         } else if (!strcmp(s, "--filter") && i + 1 < argc) {
             o.filter = argv[++i];
-        } else if (!strcmp(s, "--method") && i + 1 < argc) {
-            o.method = argv[++i];
-        } else if (!strcmp(s, "--methods") && i + 1 < argc) {
+        } else if ((!strcmp(s, "--method") || !strcmp(s, "--methods")) && i + 1 < argc) {
+            /* one option under two names, so that the last one given wins, as with the others */
             o.methods = argv[++i];
         } else if (!strcmp(s, "--seeds") && i + 1 < argc) {
             o.seeds = argv[++i];
@@ -300,7 +299,7 @@ static int suite_args(int argc, char **argv, char **sets)
         } else if (!strcmp(s, "--seed") && i + 1 < argc) {
             if (parse_int(argv[++i], 0, 2147483647L, &v))
                 return usage_error("--seed needs a non-negative integer", SUITE_USAGE);
-            o.seed = (unsigned long)v;
+            o.seeds = argv[i]; /* the last of --seed and --seeds wins */
         } else if (!strcmp(s, "--small")) {
             o.small_only = 1;
         } else if (!strcmp(s, "--large")) {

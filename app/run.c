@@ -32,6 +32,10 @@ void app_run_install_signals(void)
     sa.sa_flags = SA_RESETHAND; /* a second Ctrl-C ends the program at once */
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
+    /* but not a second SIGTERM: Slurm sends it to every process of a job step, the suite's
+     * task processes too, whose rank passes it on as well, and at the time limit twice within
+     * milliseconds; it sends SIGKILL when it no longer wants to wait */
+    sa.sa_flags = 0;
     sigaction(SIGTERM, &sa, NULL);
 }
 

@@ -34,6 +34,21 @@ void app_mpi_set_threads(int n)
 #endif
 }
 
+/* srun started several tasks that do not form one MPI job (srun --mpi=none, a cluster's default
+ * MPI plugin that this MPI does not speak, or a topopt without MPI): each would run the whole
+ * suite into the same files. 1 with the message printed (how = why this rank is alone). */
+static int slurm_tasks_alone(const char *how)
+{
+    const char *n = getenv("SLURM_STEP_NUM_TASKS");
+    if (!n || atoi(n) <= 1) return 0;
+    fprintf(stderr,
+            "topopt: suite: srun started %s tasks, but %s, so each would run the whole suite "
+            "into the same files: launch with srun --mpi=pmix (Open MPI; or SLURM_MPI_TYPE=pmix), "
+            "or with mpirun inside the allocation\n",
+            n, how);
+    return 1;
+}
+
 #ifndef APP_HAVE_MPI
 
 int app_mpi_start(int *rank, int *size)
@@ -51,6 +66,7 @@ int app_mpi_start(int *rank, int *size)
                 n);
         return -1;
     }
+    if (slurm_tasks_alone("this topopt was built without MPI")) return -1;
     return 0;
 }
 
@@ -110,7 +126,9 @@ int app_mpi_start(int *rank, int *size)
 {
     *rank = 0;
     *size = 1;
-    if (!launched_by_mpi()) return 0;
+    if (!launched_by_mpi())
+        return slurm_tasks_alone("no MPI launcher started this one (no PMIx or PMI variables)") ? -1
+                                                                                                : 0;
     /* The workers fork a process per task (run_in_child). Open MPI warns about any fork once
      * a verbs (InfiniBand) device is in use, because a child that touched memory registered
      * with the device could corrupt it; the children here never touch MPI state or its
@@ -128,7 +146,7 @@ int app_mpi_start(int *rank, int *size)
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     if (*size == 1) {
         MPI_Finalize();
-        return 0;
+        return slurm_tasks_alone("MPI sees this one alone") ? -1 : 0;
     }
     initialized = 1;
     return 1;

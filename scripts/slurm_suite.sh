@@ -3,32 +3,67 @@
 # task farm under Slurm. Submit from the repository root after building with MPI:
 #
 #   sbatch scripts/slurm_suite.sh                 # or: sbatch --nodes=8 scripts/slurm_suite.sh
-#   sbatch scripts/slurm_suite.sh --steps 100     # extra arguments go to `topopt suite`
+#   sbatch scripts/slurm_suite.sh --steps 100     # extra arguments go to `topopt suite`, and
+#   sbatch scripts/slurm_suite.sh --small --filter 64x64 --methods pixel-mma --seeds 0
+#                                                 # override the ones below (the last one wins)
 #
 # Rank 0 only hands out tasks (largest grids first) and writes the summary; every other rank
 # runs one task at a time with (cores of its node / worker ranks on the node) BLAS/OpenMP
-# threads. Each task writes its own files under OUT, so a job that is cut off or loses a node
-# is continued by submitting the same script again: --resume runs only the unfinished tasks.
-# At the time limit (or scancel) Slurm sends SIGTERM and, KillWait seconds later (30 by
-# default), SIGKILL: the running tasks stop with a checkpoint in between and continue from it.
+# threads. Each task writes its own files under OUT, so a job that is cut off is continued by
+# submitting the same script again: --resume runs only the unfinished tasks, each from its last
+# checkpoint.
+#
+# Stopping: 5 minutes before the time limit (--signal below), and on scancel, Slurm sends SIGTERM
+# to every process of the job step; the running tasks write a checkpoint and stop, no other task
+# starts, rank 0 writes the summary (tasks.csv: `interrupted`) and the job ends. Slurm sends
+# SIGKILL KillWait seconds after its SIGTERM (30 by default): the minutes before the limit leave
+# room for the checkpoint of a large grid (1.3 GB at 256x256).
+#
+# A rank or node that dies: under srun, Slurm's PMIx plugin ends the whole job step (the farm
+# cannot go on) and, for a node failure, requeues the job (--requeue), which then continues every
+# task from its checkpoint; the log is appended to. To have the other ranks take over a dead
+# rank's task instead, launch with Open MPI's mpirun inside the allocation (TOPOPT_LAUNCH=mpirun:
+# `mpirun --mca orte_enable_recovery 1`); mpirun then ends at once on scancel or at the time
+# limit, and the tasks continue from their periodic checkpoints (outputs.checkpoint_seconds).
+#
+# Tested on one machine with Slurm 22.05 and Debian's Open MPI 4.1: srun --mpi=pmix (pmi2 fails
+# in MPI_Init with that Open MPI; --mpi=none would start ranks that each run the whole suite,
+# which the suite refuses), scancel, time limit, resubmission with --resume, a node set down
+# (requeued, resumed), and with mpirun a worker rank killed (its task went to another rank).
 #SBATCH --job-name=topopt-suite
 #SBATCH --nodes=4
 #SBATCH --ntasks-per-node=8
 #SBATCH --cpus-per-task=4
 #SBATCH --time=24:00:00
+#SBATCH --signal=TERM@300
+#SBATCH --requeue
+#SBATCH --open-mode=append
 #SBATCH --output=topopt-suite-%j.log
 set -euo pipefail
 
 out=${TOPOPT_SUITE_OUT:-results/suite-full}
+launch=${TOPOPT_LAUNCH:-srun}
 # one thread per core of the rank's allocation; the suite divides the node's cores among the
 # ranks on it and never goes above these
 export OPENBLAS_NUM_THREADS=${SLURM_CPUS_PER_TASK:-1}
 export OMP_NUM_THREADS=${SLURM_CPUS_PER_TASK:-1}
+# srun does not pass sbatch's --cpus-per-task on to the step in every Slurm version
+export SRUN_CPUS_PER_TASK=${SLURM_CPUS_PER_TASK:-1}
+args=(suite --methods cnn-lbfgs,pixel-lbfgs,pixel-mma,pixel-oc --seeds 0-9 --out "$out" --resume
+      "$@")
 
-# srun starts the ranks through PMIx/PMI2 (Open MPI and MPICH both understand it); --no-kill
-# keeps the job when a node fails, and rank 0 hands that node's tasks to the others (see
-# --rank-timeout). With a Slurm without MPI plugin use:
-#   mpirun --bind-to none --mca orte_enable_recovery 1 build/topopt suite ...
-srun --cpu-bind=cores --no-kill build/topopt suite \
-  --methods cnn-lbfgs,pixel-lbfgs,pixel-mma,pixel-oc --seeds 0-9 \
-  --out "$out" --resume "$@"
+case "$launch" in
+srun)
+  # Open MPI as Debian builds it understands Slurm's PMIx plugin (not PMI2); with another MPI
+  # set TOPOPT_SRUN_MPI to what `srun --mpi=list` and that MPI agree on
+  srun --mpi="${TOPOPT_SRUN_MPI:-pmix}" --cpu-bind=cores build/topopt "${args[@]}"
+  ;;
+mpirun)
+  mpirun --bind-to none --mca orte_enable_recovery 1 --mca odls_base_sigkill_timeout 30 \
+    build/topopt "${args[@]}"
+  ;;
+*)
+  echo "slurm_suite.sh: TOPOPT_LAUNCH must be srun or mpirun, not '$launch'" >&2
+  exit 2
+  ;;
+esac

@@ -193,9 +193,10 @@ wait "$job" || rc=$?
 [ "$(grep -c "^topopt: suite: rank 0 sent nothing for 3 s (its process or node died?); this rank stops$" \
   "$tmp/r0.log")" -eq 2 ] || { cat "$tmp/r0.log"; fail "not both workers stopped on rank 0's silence"; }
 [ "$(finished_rows "$tmp/r0")" -eq 2 ] || fail "the running tasks did not finish"
-# SIGTERM to every rank, as Slurm sends at the time limit (mpirun passes Ctrl-C on the same
-# way, after odls_base_sigkill_timeout; that delay is Open MPI's, not tested here): each worker
-# passes one SIGTERM to its task's process, which stops with a checkpoint; no other task starts;
+# SIGTERM as Slurm sends it at the time limit: twice within milliseconds, to every rank and to
+# every task process (mpirun passes Ctrl-C on to the ranks after odls_base_sigkill_timeout; that
+# delay is Open MPI's, not tested here): each worker passes one more SIGTERM to its task's
+# process, which stops with a checkpoint however many it gets; no other task starts;
 # rank 0 writes the summary (rows `interrupted`) and says how to go on; --resume continues both
 # tasks from their checkpoints to the serial run's results.
 rm -rf "$tmp/int"
@@ -206,8 +207,12 @@ job=$!
 watchdog=$!
 wait_checkpoints "$tmp/int" 2 || fail "no checkpoints (SIGTERM)"
 ranks=$(pgrep -P "$job") || fail "no ranks under mpirun"
+procs=$(task_children "$job")
 for r in $ranks; do
-  if [ "$(readlink -f "/proc/$r/exe")" = "$prog" ]; then kill -TERM "$r"; fi
+  if [ "$(readlink -f "/proc/$r/exe")" = "$prog" ]; then procs="$procs $r"; fi
+done
+for twice in 1 2; do
+  for p in $procs; do kill -TERM "$p" 2>/dev/null || true; done
 done
 rc=0
 wait "$job" || rc=$?

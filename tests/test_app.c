@@ -1323,6 +1323,26 @@ static void test_cli_exit_codes(void **state)
     assert_int_equal(sh("%s suite --seeds 3-1 %s", exe, q), 2);
     assert_int_equal(sh("%s suite --seeds 0,x %s", exe, q), 2);
     assert_int_equal(sh("%s suite --seeds 1,0-2 %s", exe, q), 2);
+    /* srun's tasks without an MPI job among them (srun --mpi=none): each would run the whole
+     * suite, so each refuses before writing anything */
+    assert_int_equal(sh("SLURM_STEP_NUM_TASKS=3 %s suite --filter hoop_32x64 --steps 3 --out "
+                        "%s/alone %s",
+                        exe, tmp_root, q),
+                     1);
+    char alone[700];
+    snprintf(alone, sizeof alone, "%s/alone", tmp_root);
+    assert_int_equal(stat(alone, &st), -1);
+    /* the last of --method/--methods and of --seed/--seeds wins (as a batch script's extra
+     * arguments expect), none is dropped silently */
+    assert_int_equal(sh("%s suite --filter hoop_32x64 --methods pixel-oc --method pixel-mma "
+                        "--seeds 0-3 --seed 2 --steps 3 --quiet --out %s/last %s",
+                        exe, tmp_root, q),
+                     0);
+    assert_int_equal(sh("test -d %s/last/hoop_32x64_0.25/pixel-mma/seed2 && test \"$(ls "
+                        "%s/last/hoop_32x64_0.25 | wc -l)\" -eq 1 && test \"$(ls "
+                        "%s/last/hoop_32x64_0.25/pixel-mma | wc -l)\" -eq 1",
+                        tmp_root, tmp_root, tmp_root),
+                     0);
     assert_int_equal(sh("%s suite --list --filter mbb_beam_96 %s", exe, q), 0);
     assert_int_equal(sh("%s suite --list --small --large %s", exe, q), 2);
     /* --large: the paper's 54 large problems only; of the five MBB beams one is large */
