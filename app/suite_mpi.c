@@ -43,8 +43,8 @@ static int slurm_tasks_alone(const char *how)
     if (!n || atoi(n) <= 1) return 0;
     fprintf(stderr,
             "topopt: suite: srun started %s tasks, but %s, so each would run the whole suite "
-            "into the same files: launch with srun --mpi=pmix (Open MPI; or SLURM_MPI_TYPE=pmix), "
-            "or with mpirun inside the allocation\n",
+            "into the same files: launch with srun --mpi=pmix (Open MPI; `srun --mpi=list` shows "
+            "the plugins of this Slurm) or with mpirun inside the allocation\n",
             n, how);
     return 1;
 }

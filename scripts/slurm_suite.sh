@@ -13,29 +13,34 @@
 # submitting the same script again: --resume runs only the unfinished tasks, each from its last
 # checkpoint.
 #
-# Stopping: 5 minutes before the time limit (--signal below), and on scancel, Slurm sends SIGTERM
-# to every process of the job step; the running tasks write a checkpoint and stop, no other task
-# starts, rank 0 writes the summary (tasks.csv: `interrupted`) and the job ends. Slurm sends
-# SIGKILL KillWait seconds after its SIGTERM (30 by default): the minutes before the limit leave
-# room for the checkpoint of a large grid (1.3 GB at 256x256).
+# Stopping: 5 minutes before the time limit Slurm sends this script SIGUSR1 (--signal below); it
+# passes SIGTERM on to the launcher, the running tasks write a checkpoint and stop, no other task
+# starts, rank 0 writes the summary (tasks.csv: `interrupted`), and the script requeues the job
+# (`scontrol requeue`), which then continues with --resume: a benchmark longer than the time
+# limit runs to its end by itself (set TOPOPT_REQUEUE=0 to stop there instead). scancel sends
+# SIGTERM: the same stop, without the requeue. Slurm sends SIGKILL KillWait seconds after its
+# SIGTERM (30 by default); the minutes before the limit leave room for the checkpoint of a large
+# grid (1.3 GB at 256x256).
 #
 # A rank or node that dies: under srun, Slurm's PMIx plugin ends the whole job step (the farm
-# cannot go on) and, for a node failure, requeues the job (--requeue), which then continues every
-# task from its checkpoint; the log is appended to. To have the other ranks take over a dead
-# rank's task instead, launch with Open MPI's mpirun inside the allocation (TOPOPT_LAUNCH=mpirun:
-# `mpirun --mca orte_enable_recovery 1`); mpirun then ends at once on scancel or at the time
-# limit, and the tasks continue from their periodic checkpoints (outputs.checkpoint_seconds).
+# cannot go on) and, for a node failure, Slurm requeues the job (--requeue), which then continues
+# every task from its checkpoint; the log is appended to. To have the other ranks take over a
+# dead rank's task instead, launch with Open MPI's mpirun inside the allocation
+# (TOPOPT_LAUNCH=mpirun: `mpirun --mca orte_enable_recovery 1`). mpirun passes SIGTERM on to the
+# ranks only after odls_base_sigkill_timeout (30 s here): the time-limit stop works the same,
+# but on scancel Slurm may kill the ranks first, and the tasks then continue from their periodic
+# checkpoints (outputs.checkpoint_seconds).
 #
 # Tested on one machine with Slurm 22.05 and Debian's Open MPI 4.1: srun --mpi=pmix (pmi2 fails
-# in MPI_Init with that Open MPI; --mpi=none would start ranks that each run the whole suite,
-# which the suite refuses), scancel, time limit, resubmission with --resume, a node set down
-# (requeued, resumed), and with mpirun a worker rank killed (its task went to another rank).
+# in MPI_Init with that Open MPI; --mpi=none starts ranks that would each run the whole suite,
+# which the suite refuses), the stop before the time limit and the requeue, scancel, resubmission
+# with --resume, and with mpirun a worker rank killed (its task went to another rank).
 #SBATCH --job-name=topopt-suite
 #SBATCH --nodes=4
 #SBATCH --ntasks-per-node=8
 #SBATCH --cpus-per-task=4
 #SBATCH --time=24:00:00
-#SBATCH --signal=TERM@300
+#SBATCH --signal=B:USR1@300
 #SBATCH --requeue
 #SBATCH --open-mode=append
 #SBATCH --output=topopt-suite-%j.log
@@ -55,15 +60,36 @@ args=(suite --methods cnn-lbfgs,pixel-lbfgs,pixel-mma,pixel-oc --seeds 0-9 --out
 case "$launch" in
 srun)
   # Open MPI as Debian builds it understands Slurm's PMIx plugin (not PMI2); with another MPI
-  # set TOPOPT_SRUN_MPI to what `srun --mpi=list` and that MPI agree on
-  srun --mpi="${TOPOPT_SRUN_MPI:-pmix}" --cpu-bind=cores build/topopt "${args[@]}"
+  # set TOPOPT_SRUN_MPI (or SLURM_MPI_TYPE) to what `srun --mpi=list` and that MPI agree on
+  cmd=(srun --mpi="${TOPOPT_SRUN_MPI:-${SLURM_MPI_TYPE:-pmix}}" --cpu-bind=cores build/topopt
+       "${args[@]}")
   ;;
 mpirun)
-  mpirun --bind-to none --mca orte_enable_recovery 1 --mca odls_base_sigkill_timeout 30 \
-    build/topopt "${args[@]}"
+  cmd=(mpirun --bind-to none --mca orte_enable_recovery 1 --mca odls_base_sigkill_timeout 30
+       build/topopt "${args[@]}")
   ;;
 *)
   echo "slurm_suite.sh: TOPOPT_LAUNCH must be srun or mpirun, not '$launch'" >&2
   exit 2
   ;;
 esac
+
+# The launcher runs in the background so that the signals reach this shell's traps at once
+# (bash runs a trap only between commands), which pass SIGTERM on to it.
+requeue=0 pid=""
+stop() { if [ -n "$pid" ]; then kill -TERM "$pid" 2>/dev/null || true; fi; }
+trap 'requeue=1; echo "slurm_suite.sh: time limit near: stopping the tasks with a checkpoint"; stop' USR1
+trap 'stop' TERM INT
+"${cmd[@]}" &
+pid=$!
+rc=0
+while :; do
+  wait "$pid" && rc=0 || rc=$?
+  kill -0 "$pid" 2>/dev/null || break # a trap interrupted the wait: the launcher still runs
+done
+if [ "$requeue" = 1 ] && [ "$rc" -ne 0 ] && [ "${TOPOPT_REQUEUE:-1}" != 0 ] &&
+   [ -n "${SLURM_JOB_ID:-}" ]; then
+  echo "slurm_suite.sh: requeueing job $SLURM_JOB_ID; it continues with --resume"
+  scontrol requeue "$SLURM_JOB_ID"
+fi
+exit "$rc"
