@@ -44,7 +44,8 @@ static const char *RUN_USAGE =
     "  --threads N      BLAS and OpenMP threads (overrides the config key threads; default\n"
     "                   auto = 1; OPENBLAS_NUM_THREADS / OMP_NUM_THREADS still override)\n"
     "\n"
-    "SIGINT/SIGTERM stop the run after the current iteration and write the checkpoint.\n";
+    "SIGINT/SIGTERM/SIGUSR2 stop the run after the current iteration and write the "
+    "checkpoint.\n";
 
 static const char *CHECK_USAGE =
     "usage: topopt check CONFIG [--set key=value]...\n"

@@ -37,6 +37,10 @@ void app_run_install_signals(void)
      * milliseconds; it sends SIGKILL when it no longer wants to wait */
     sa.sa_flags = 0;
     sigaction(SIGTERM, &sa, NULL);
+    /* SIGUSR2 as SIGTERM: mpirun passes it on to every rank at once (SIGTERM only after
+     * odls_base_sigkill_timeout, and a second one ends mpirun), so batch scripts stop a farm
+     * with it */
+    sigaction(SIGUSR2, &sa, NULL);
 }
 
 int app_run_stop_requested(void)

@@ -26,15 +26,17 @@
 # cannot go on) and, for a node failure, Slurm requeues the job (--requeue), which then continues
 # every task from its checkpoint; the log is appended to. To have the other ranks take over a
 # dead rank's task instead, launch with Open MPI's mpirun inside the allocation
-# (TOPOPT_LAUNCH=mpirun: `mpirun --mca orte_enable_recovery 1`). mpirun passes SIGTERM on to the
-# ranks only after odls_base_sigkill_timeout (30 s here): the time-limit stop works the same,
-# but on scancel Slurm may kill the ranks first, and the tasks then continue from their periodic
-# checkpoints (outputs.checkpoint_seconds).
+# (TOPOPT_LAUNCH=mpirun: `mpirun --mca orte_enable_recovery 1`). On scancel, Slurm sends mpirun
+# a SIGTERM of its own, which ends mpirun 30 s later (odls_base_sigkill_timeout) or at once with
+# a second one: tasks not stopped by then continue from their periodic checkpoints
+# (outputs.checkpoint_seconds).
 #
 # Tested on one machine with Slurm 22.05 and Debian's Open MPI 4.1: srun --mpi=pmix (pmi2 fails
 # in MPI_Init with that Open MPI; --mpi=none starts ranks that would each run the whole suite,
-# which the suite refuses), the stop before the time limit and the requeue, scancel, resubmission
-# with --resume, and with mpirun a worker rank killed (its task went to another rank).
+# which the suite refuses); under srun the stop before the time limit (SIGTERM to the steps),
+# the requeue and the resumption from the checkpoints, scancel, resubmission with --resume; with
+# mpirun a worker rank killed (its task went to another rank), and mpirun passing SIGUSR2 on
+# (tests/suite_mpi.sh). Not tested: several nodes.
 #SBATCH --job-name=topopt-suite
 #SBATCH --nodes=4
 #SBATCH --ntasks-per-node=8
@@ -75,9 +77,19 @@ mpirun)
 esac
 
 # The launcher runs in the background so that the signals reach this shell's traps at once
-# (bash runs a trap only between commands), which pass SIGTERM on to it.
+# (bash runs a trap only between commands). The stop goes to the ranks of every node: under srun
+# as SIGTERM to the job's steps (srun itself answers SIGTERM with SIGKILL to its tasks), under
+# mpirun as SIGUSR2, which mpirun passes on to every rank at once (SIGTERM only after
+# odls_base_sigkill_timeout, and a second SIGTERM ends mpirun and its ranks at once).
 requeue=0 pid=""
-stop() { if [ -n "$pid" ]; then kill -TERM "$pid" 2>/dev/null || true; fi; }
+stop() {
+  [ -n "$pid" ] || return 0
+  if [ "$launch" = srun ] && [ -n "${SLURM_JOB_ID:-}" ]; then
+    scancel --signal=TERM "$SLURM_JOB_ID" 2>/dev/null || true
+  else
+    kill -USR2 "$pid" 2>/dev/null || true
+  fi
+}
 trap 'requeue=1; echo "slurm_suite.sh: time limit near: stopping the tasks with a checkpoint"; stop' USR1
 trap 'stop' TERM INT
 "${cmd[@]}" &
@@ -87,6 +99,11 @@ while :; do
   wait "$pid" && rc=0 || rc=$?
   kill -0 "$pid" 2>/dev/null || break # a trap interrupted the wait: the launcher still runs
 done
+# under orte_enable_recovery mpirun exits 0 whatever the ranks return: tasks.csv tells
+if [ "$rc" -eq 0 ] && [ -f "$out/tasks.csv" ] &&
+  grep -qE ',(interrupted|unfinished|not run|failed)$' "$out/tasks.csv"; then
+  rc=1
+fi
 if [ "$requeue" = 1 ] && [ "$rc" -ne 0 ] && [ "${TOPOPT_REQUEUE:-1}" != 0 ] &&
    [ -n "${SLURM_JOB_ID:-}" ]; then
   echo "slurm_suite.sh: requeueing job $SLURM_JOB_ID; it continues with --resume"

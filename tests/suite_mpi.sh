@@ -229,6 +229,26 @@ grep -q "^suite: interrupted; --resume runs the unfinished tasks, each from its 
   "$tmp/iresume.log")" -eq 2 ] || { cat "$tmp/iresume.log"; fail "not both tasks resumed from their checkpoints"; }
 diff <(cut -d, -f1-8 "$tmp/rserial/tasks.csv") <(cut -d, -f1-8 "$tmp/int/tasks.csv") ||
   fail "tasks resumed after SIGTERM differ from the serial run"
+# SIGUSR2 to mpirun, as the Slurm batch script stops a farm: mpirun passes it on to every rank
+# at once (SIGTERM only after odls_base_sigkill_timeout), and it stops the farm as SIGTERM does.
+# Tasks of 1000 evaluations, signalled after their first checkpoints.
+rm -rf "$tmp/usr2"
+"${mpi_env[@]}" "$mpiexec" -n 3 --oversubscribe "$exe" suite --filter 32x64_0.1 \
+  --methods cnn-lbfgs --seeds 0 --steps 1000 --set outputs.checkpoint_every=5 --out "$tmp/usr2" \
+  >"$tmp/usr2.log" 2>&1 &
+job=$!
+(sleep 240 && kill -9 "$job") >/dev/null 2>&1 &
+watchdog=$!
+wait_checkpoints "$tmp/usr2" 2 || fail "no checkpoints (SIGUSR2)"
+kill -USR2 "$job"
+rc=0
+wait "$job" || rc=$?
+pkill -P "$watchdog" sleep 2>/dev/null || true
+[ "$rc" -ne 137 ] || { cat "$tmp/usr2.log"; fail "the farm sent SIGUSR2 did not end in 240 s"; }
+grep -q "^suite: interrupted; --resume runs the unfinished tasks, each from its checkpoint$" \
+  "$tmp/usr2.log" || { cat "$tmp/usr2.log"; fail "no line on the interruption (SIGUSR2)"; }
+[ "$(grep -c ',interrupted$' "$tmp/usr2/tasks.csv")" -eq 2 ] ||
+  { cat "$tmp/usr2.log" "$tmp/usr2/tasks.csv"; fail "tasks.csv: not 2 interrupted (SIGUSR2)"; }
 # threads per rank: the node's cores divided by the worker ranks on it (rank 0 only hands out),
 # when the environment sets no cap
 cores=$(getconf _NPROCESSORS_ONLN) # what the suite counts (nproc would obey OMP_NUM_THREADS)
