@@ -26,17 +26,19 @@
 # cannot go on) and, for a node failure, Slurm requeues the job (--requeue), which then continues
 # every task from its checkpoint; the log is appended to. To have the other ranks take over a
 # dead rank's task instead, launch with Open MPI's mpirun inside the allocation
-# (TOPOPT_LAUNCH=mpirun: `mpirun --mca orte_enable_recovery 1`). On scancel, Slurm sends mpirun
-# a SIGTERM of its own, which ends mpirun 30 s later (odls_base_sigkill_timeout) or at once with
-# a second one: tasks not stopped by then continue from their periodic checkpoints
-# (outputs.checkpoint_seconds).
+# (TOPOPT_LAUNCH=mpirun: `mpirun --mca orte_enable_recovery 1`). On scancel, Slurm's own
+# SIGTERM reaches every rank and stops the tasks with a checkpoint, but mpirun then passes no more
+# output on (the tasks' last lines are missing from the log; their files are written) and does
+# not end by itself: the script ends it once the ranks on this node have ended and prints the
+# status counts of tasks.csv.
 #
 # Tested on one machine with Slurm 22.05 and Debian's Open MPI 4.1: srun --mpi=pmix (pmi2 fails
 # in MPI_Init with that Open MPI; --mpi=none starts ranks that would each run the whole suite,
 # which the suite refuses); under srun the stop before the time limit (SIGTERM to the steps),
 # the requeue and the resumption from the checkpoints, scancel, resubmission with --resume; with
-# mpirun a worker rank killed (its task went to another rank), and mpirun passing SIGUSR2 on
-# (tests/suite_mpi.sh). Not tested: several nodes.
+# mpirun the same stop before the time limit (SIGUSR2, checkpoints 4-5 s after the signal), the
+# requeue, scancel (three times: no task lost), and a worker rank killed (its task went to
+# another rank). Not tested: several nodes.
 #SBATCH --job-name=topopt-suite
 #SBATCH --nodes=4
 #SBATCH --ntasks-per-node=8
@@ -81,7 +83,7 @@ esac
 # as SIGTERM to the job's steps (srun itself answers SIGTERM with SIGKILL to its tasks), under
 # mpirun as SIGUSR2, which mpirun passes on to every rank at once (SIGTERM only after
 # odls_base_sigkill_timeout, and a second SIGTERM ends mpirun and its ranks at once).
-requeue=0 pid=""
+requeue=0 cancelled=0 pid=""
 stop() {
   [ -n "$pid" ] || return 0
   if [ "$launch" = srun ] && [ -n "${SLURM_JOB_ID:-}" ]; then
@@ -91,14 +93,27 @@ stop() {
   fi
 }
 trap 'requeue=1; echo "slurm_suite.sh: time limit near: stopping the tasks with a checkpoint"; stop' USR1
-trap 'stop' TERM INT
+trap 'cancelled=1; stop' TERM INT
 "${cmd[@]}" &
 pid=$!
 rc=0
 while :; do
   wait "$pid" && rc=0 || rc=$?
   kill -0 "$pid" 2>/dev/null || break # a trap interrupted the wait: the launcher still runs
+  # scancel: after Slurm's own SIGTERM mpirun ("Abort is in progress") passes no more output on
+  # and does not end, not even once its ranks have (it leaves them as zombies), until Slurm
+  # kills it and this shell after KillWait: end it once no rank on this node runs
+  if [ "$launch" = mpirun ] && [ "$cancelled" = 1 ]; then
+    while ps -o stat= --ppid "$pid" 2>/dev/null | grep -qv '^Z'; do sleep 1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    rc=1
+    break
+  fi
 done
+if [ -f "$out/tasks.csv" ]; then
+  echo "slurm_suite.sh: tasks.csv: $(tail -n +2 "$out/tasks.csv" | awk -F, '{n[$NF]++} END {for (s in n) {printf "%s%d %s", sep, n[s], s; sep = ", "}}')"
+fi
 # under orte_enable_recovery mpirun exits 0 whatever the ranks return: tasks.csv tells
 if [ "$rc" -eq 0 ] && [ -f "$out/tasks.csv" ] &&
   grep -qE ',(interrupted|unfinished|not run|failed)$' "$out/tasks.csv"; then
