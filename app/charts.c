@@ -211,6 +211,11 @@ app_io_status app_chart_ratios_png(const char *path, int n, const char *const *n
             cairo_move_to(cr, x + 3, g.bottom + 6);
             cairo_rotate(cr, 3.14159265358979323846 / 2);
             cairo_set_font_size(cr, 9);
+            /* a name longer than the room above the x label gets a smaller font */
+            double room = g.height - 56 - (g.bottom + 6);
+            cairo_text_extents_t ne;
+            cairo_text_extents(cr, names[i], &ne);
+            if (ne.x_advance > room) cairo_set_font_size(cr, 9 * room / ne.x_advance);
             cairo_show_text(cr, names[i]);
             cairo_restore(cr);
         }
