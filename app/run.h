@@ -113,8 +113,6 @@ double app_now(void);
 /** Options of `topopt suite`. */
 typedef struct {
     const char *filter;     ///< substring of the problem names (NULL = all)
-    const char *method;     ///< "cnn-lbfgs" (default), "pixel-lbfgs", "pixel-mma", "pixel-oc",
-                            ///< or any method name with the default parameterization of its family
     int steps;              ///< evaluation budget per problem (default 1000)
     int jobs;               ///< parallel processes (default 1)
     const char *out_dir;    ///< default results/suite
@@ -122,9 +120,8 @@ typedef struct {
     int large_only;         ///< 1 = only the paper's 54 large problems
     int report;             ///< 1 = run nothing: write the summary of the tasks OUT holds
     const char *bench_path; ///< problems.json (NULL = app_benchmarks_path())
-    unsigned long seed;     ///< seed of every problem's run (default 0; when seeds is NULL)
-    const char *seeds;      ///< seeds as ranges and lists, "0-9", "0,3,7-9" (NULL = seed)
-    const char *methods;    ///< comma-separated methods (NULL = method, or cnn-lbfgs)
+    const char *seeds;      ///< seeds as ranges and lists, "0-9", "0,3,7-9" (NULL = seed 0)
+    const char *methods;    ///< comma-separated methods (NULL = cnn-lbfgs)
     int resume;             ///< 1 = keep the problems OUT already holds a finished row of
     int threads;            ///< threads of the whole suite, divided among the jobs (0 = auto)
     double rank_timeout;    ///< MPI: seconds of silence after which a rank is taken for dead

@@ -662,24 +662,24 @@ static double design_grey(const char *dir, const app_benchmark *b)
     return grey;
 }
 
-/* Returns APP_EXIT_FAILED when a file cannot be written; *missing gets the number of
- * problem x method pairs without a finished result for every seed. */
-/* The status of a task in tasks.csv, and its class: 0 ok, 1 not run, 2 interrupted or
- * unfinished (--resume continues it from its checkpoint), 3 failed. */
-static const char *row_status(int rc)
+/* The status of a task in tasks.csv and its class: 0 ok, 1 not run, 2 interrupted or
+ * unfinished (--resume continues it from its checkpoint), 3 failed (every other code). */
+static const struct {
+    int rc, cls;
+    const char *name;
+} ROW_STATUS[] = {{APP_EXIT_OK, 0, "ok"},
+                  {ROW_NOT_RUN, 1, "not run"},
+                  {ROW_INTERRUPTED, 2, "interrupted"},
+                  {ROW_UNFINISHED, 2, "unfinished"}};
+static int row_status(int rc, const char **name)
 {
-    return rc == APP_EXIT_OK       ? "ok"
-           : rc == ROW_NOT_RUN     ? "not run"
-           : rc == ROW_INTERRUPTED ? "interrupted"
-           : rc == ROW_UNFINISHED  ? "unfinished"
-                                   : "failed";
-}
-static int row_class(int rc)
-{
-    return rc == APP_EXIT_OK                               ? 0
-           : rc == ROW_NOT_RUN                             ? 1
-           : rc == ROW_INTERRUPTED || rc == ROW_UNFINISHED ? 2
-                                                           : 3;
+    for (size_t i = 0; i < sizeof ROW_STATUS / sizeof ROW_STATUS[0]; i++)
+        if (ROW_STATUS[i].rc == rc) {
+            if (name) *name = ROW_STATUS[i].name;
+            return ROW_STATUS[i].cls;
+        }
+    if (name) *name = "failed";
+    return 3;
 }
 
 /* The paper's best-of-4 typical compliance of problem p. */
@@ -691,6 +691,8 @@ static double best4_of(const app_benchmark *p)
     return best4;
 }
 
+/* Returns APP_EXIT_FAILED when a file cannot be written; *missing gets the number of
+ * problem x method pairs without a finished result for every seed. */
 static int write_summary(const suite *su, row *rows, int ntodo, double wall, const char *how,
                          int *missing)
 {
@@ -750,16 +752,17 @@ static int write_summary(const suite *su, row *rows, int ntodo, double wall, con
         rc = APP_EXIT_FAILED;
         goto done;
     }
-    int ntask[4] = {0}; /* tasks by row_class */
+    int ntask[4] = {0}; /* tasks by class (row_status) */
     fprintf(tcsv, "name,method,seed,compliance,volume,violation,evaluations,iterations,time_s,"
                   "evals_to_best4,grey,status\n");
     for (int t = 0; t < nt; t++) {
         const row *rw = &rows[t];
+        const char *status;
+        ntask[row_status(rw->rc, &status)]++;
         fprintf(tcsv, "%s,%s,%lu,%.17g,%.6f,%.3e,%ld,%d,%.3f,%ld,%.4f,%s\n",
                 su->b[task_problem(su, t)].name, task_family(su, t)->name, task_seed(su, t),
                 rw->compliance, rw->volume, rw->violation, rw->evals, rw->iters, rw->time,
-                rw->to_best4, rw->grey, row_status(rw->rc));
-        ntask[row_class(rw->rc)]++;
+                rw->to_best4, rw->grey, status);
     }
     fprintf(csv, "name,width,height,volfrac,method,seeds,seeds_ok,c0,typical,best,paper_typical,"
                  "paper_best,paper_best4_typical,ratio_typical,ratio_best,ratio_best4,time_s,"
@@ -780,7 +783,7 @@ static int write_summary(const suite *su, row *rows, int ntodo, double wall, con
             double time = 0, best = NAN;
             for (int k = 0; k < nk; k++) {
                 const row *rw = &rows[(s * nm + m) * nk + k];
-                cls[row_class(rw->rc)]++;
+                cls[row_status(rw->rc, NULL)]++;
                 time += rw->time;
                 if (rw->rc != APP_EXIT_OK) continue;
                 v[n++] = rw->compliance;
@@ -924,10 +927,10 @@ int app_suite(const app_suite_opts *o)
             goto agree;
         }
     } else {
-        su.seed[0] = o->seed;
+        su.seed[0] = 0;
         su.nk = 1;
     }
-    const char *methods = o->methods ? o->methods : o->method ? o->method : FAMILIES[0].name;
+    const char *methods = o->methods ? o->methods : FAMILIES[0].name;
     if (parse_methods(methods, su.fam, &su.nm)) {
         rc = APP_EXIT_USAGE;
         goto agree;
