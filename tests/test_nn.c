@@ -861,8 +861,11 @@ static void run_model(nn_model *m, const double *theta, int k, const double *u, 
 /* Compare the float32 model mf with the float64 model md (same layout) at theta: logits,
  * gradients, and the float32 gradient against central differences of md on idx (all when NULL).
  * Returns the three norm-wise relative errors in err[3]. */
+/* float32 model mf against float64 model md (logits, gradients) and against central
+ * differences of md on the parameters idx (all when NULL); fd_ref holds those differences
+ * when already computed for md (k x nidx), else NULL. */
 static void compare_f32(nn_model *md, nn_model *mf, double *theta, int k, const double *u,
-                        const int *idx, int nidx, double err[3])
+                        const int *idx, int nidx, const double *fd_ref, double err[3])
 {
     const int np = nn_model_num_params(md), no = nn_model_num_outputs(md);
     assert_int_equal(nn_model_num_params(mf), np);
@@ -874,7 +877,10 @@ static void compare_f32(nn_model *md, nn_model *mf, double *theta, int k, const 
     run_model(mf, theta, k, u, zf, gf);
     err[0] = rel_diff_rows(zf, zd, 1, (size_t)no);
     err[1] = rel_diff_rows(gf, gd, k, (size_t)np);
-    fd_values(md, theta, k, u, idx, nidx, 1e-5, fd);
+    if (fd_ref)
+        memcpy(fd, fd_ref, (size_t)k * nidx * sizeof *fd);
+    else
+        fd_values(md, theta, k, u, idx, nidx, 1e-5, fd);
     for (int j = 0; j < k; j++)
         for (int t = 0; t < nidx; t++)
             gs[(size_t)j * nidx + t] = gf[(size_t)j * np + (idx ? idx[t] : t)];
@@ -917,7 +923,7 @@ static void layer_f32(int h, int w, int c, const nn_layer_desc *d, int use_dnnl,
         if (fabs(theta[i]) < 0.05) theta[i] = theta[i] < 0 ? -0.05 - theta[i] : 0.05 + theta[i];
     fill_uniform(u, (size_t)k * no, -1, 1, &st);
     double err[3];
-    compare_f32(m[0], m[1], theta, k, u, NULL, np, err);
+    compare_f32(m[0], m[1], theta, k, u, NULL, np, NULL, err);
     print_message("  float32 %-30s logits %.1e grad %.1e vs fd %.1e (tol %.0e)\n", what, err[0],
                   err[1], err[2], tol);
     assert_true(err[0] <= tol);
@@ -992,30 +998,35 @@ static void test_f32_hoyer(void **state)
     // sums of at most 3200 taps: sum_l K_l u ~ (800 + 3200 + 1600 + 800 + 400) u = 4e-4 is
     // the bound for the logits and gradients (observed: ~1e-6 to 1e-5).
     const double tol = 6800 * 0x1p-24;
-    for (int sz = 0; sz < 2; sz++)
+    for (int sz = 0; sz < 2; sz++) {
+        nn_hoyer_cnn_settings s;
+        nn_hoyer_cnn_settings_default(&s);
+        const int W = sz ? 48 : 24, H = 16;
+        nn_model *md = NULL;
+        s.precision = NN_PREC_FLOAT64;
+        assert_int_equal(nn_model_create_hoyer_cnn(&md, W, H, &s), NN_OK);
+        const int np = nn_model_num_params(md), no = nn_model_num_outputs(md), k = 2;
+        double *theta = malloc((size_t)np * sizeof *theta);
+        double *u = malloc((size_t)k * no * sizeof *u);
+        random_theta(md, theta, 21, 0.02);
+        uint64_t st = 4;
+        fill_uniform(u, (size_t)k * no, -1, 1, &st);
+        enum { NI = 300 };
+        int idx[NI];
+        for (int t = 0; t < NI; t++)
+            idx[t] = (int)((double)np * (t + test_uniform(&st)) / NI);
+        // the central differences of float64, shared by both float32 paths
+        double *fd = malloc((size_t)k * NI * sizeof *fd);
+        assert_true(theta && u && fd);
+        fd_values(md, theta, k, u, idx, NI, 1e-5, fd);
         for (int dn = 0; dn <= nn_have_dnnl(); dn++) {
-            nn_hoyer_cnn_settings s;
-            nn_hoyer_cnn_settings_default(&s);
-            const int W = sz ? 48 : 24, H = 16;
-            nn_model *md = NULL, *mf = NULL;
-            s.precision = NN_PREC_FLOAT64;
-            assert_int_equal(nn_model_create_hoyer_cnn(&md, W, H, &s), NN_OK);
+            nn_model *mf = NULL;
             s.precision = NN_PREC_FLOAT32;
             s.use_dnnl = dn;
             s.chunk_kib = 64; // several im2col chunks per conv on the own path
             assert_int_equal(nn_model_create_hoyer_cnn(&mf, W, H, &s), NN_OK);
-            const int np = nn_model_num_params(md), no = nn_model_num_outputs(md), k = 2;
-            double *theta = malloc((size_t)np * sizeof *theta);
-            double *u = malloc((size_t)k * no * sizeof *u);
-            random_theta(md, theta, 21, 0.02);
-            uint64_t st = 4;
-            fill_uniform(u, (size_t)k * no, -1, 1, &st);
-            enum { NI = 300 };
-            int idx[NI];
-            for (int t = 0; t < NI; t++)
-                idx[t] = (int)((double)np * (t + test_uniform(&st)) / NI);
             double err[3];
-            compare_f32(md, mf, theta, k, u, idx, NI, err);
+            compare_f32(md, mf, theta, k, u, idx, NI, fd, err);
             print_message("  float32 hoyer_cnn %dx%d %s: logits %.1e grad %.1e vs fd %.1e "
                           "(tol %.0e)\n",
                           W, H, dn ? "oneDNN" : "im2col", err[0], err[1], err[2], tol);
@@ -1045,11 +1056,13 @@ static void test_f32_hoyer(void **state)
                 free(gb);
                 nn_model_destroy(mo);
             }
-            free(theta);
-            free(u);
-            nn_model_destroy(md);
             nn_model_destroy(mf);
         }
+        free(fd);
+        free(theta);
+        free(u);
+        nn_model_destroy(md);
+    }
 }
 
 // The program's settings around the network: two OpenMP threads with dynamic adjustment on
@@ -1080,7 +1093,7 @@ static void test_f32_omp_dynamic(void **state)
     for (int t = 0; t < 50; t++)
         idx[t] = (int)((double)np * (t + test_uniform(&st)) / 50);
     double err[3];
-    compare_f32(md, mf, theta, 1, u, idx, 50, err);
+    compare_f32(md, mf, theta, 1, u, idx, 50, NULL, err);
     assert_int_equal(omp_get_dynamic(), 1); // restored after the oneDNN calls
     print_message("  float32 oneDNN, 2 threads, dynamic on: logits %.1e grad %.1e\n", err[0],
                   err[1]);
@@ -1119,7 +1132,7 @@ static void test_f32_mlp(void **state)
     for (int t = 0; t < NI; t++)
         idx[t] = (int)((double)np * (t + test_uniform(&st)) / NI);
     double err[3];
-    compare_f32(md, mf, theta, k, u, idx, NI, err);
+    compare_f32(md, mf, theta, k, u, idx, NI, NULL, err);
     print_message("  float32 fourier_mlp 30x20: logits %.1e grad %.1e vs fd %.1e (tol %.0e)\n",
                   err[0], err[1], err[2], tol);
     assert_true(err[0] <= tol);
