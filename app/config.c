@@ -88,9 +88,10 @@ static const app_name strategy_v[] = {
      "filter, penalty and volfrac, volume <= volfrac explicit) with polish_method; every FE "
      "solve of both phases counts"},
     {"continuation",
-     "pixels of polish_method from the uniform start, the SIMP exponent raised from p_start to "
-     "material.p in p_levels steps (the last, at material.p, with the rest of the budget); every "
-     "FE solve counts"},
+     "pixels of polish_method from the uniform start in p_levels levels: the SIMP exponent "
+     "raised from p_start to material.p and/or the filter radius lowered from r_start to "
+     "filter.radius (the last level, at material.p and filter.radius, with the rest of the "
+     "budget); every FE solve counts"},
 };
 const app_names app_strategy_kind_names = {NAMES(strategy_v), NULL};
 
@@ -428,10 +429,15 @@ static const key KEYS[] = {
      "SIMP exponent of the first pixel level (continuation, neural-polish; 0 = material.p, "
      "no continuation)"},
     {"strategy.p_levels", T_INT, OFF(strategy_p_levels), 0, "5", 2, 100, NULL,
-     "number of SIMP exponents from p_start to material.p, evenly spaced"},
+     "number of pixel levels of a continuation (p_start to material.p, r_start to "
+     "filter.radius, evenly spaced)"},
+    {"strategy.r_start", T_DOUBLE, OFF(strategy_r_start), 0, "0", 0, 100, NULL,
+     "filter radius of the first pixel level (continuation, neural-polish; 0 = filter.radius, "
+     "no continuation): a larger radius first, falling to filter.radius at the last level"},
     {"strategy.continuation_fraction", T_DOUBLE, OFF(strategy_continuation_fraction), 0, "0.5",
      0.01, 0.99, NULL,
-     "share of the pixel evaluations spent below material.p, split evenly among those levels"},
+     "share of the pixel evaluations spent before the last level, split evenly among those "
+     "levels"},
     /* outputs */
     {"outputs.dir", T_STR, OFF(out_dir), sizeof(((app_config *)0)->out_dir), "\"\"", NORANGE, NULL,
      "output folder (empty = results/<config name>)"},

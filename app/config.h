@@ -154,7 +154,8 @@ typedef struct {
     int strategy_polish;             ///< app_polish_method
     int strategy_neural_restarts;    ///< neural trials sharing the neural evaluations
     double strategy_p_start;         ///< first SIMP exponent of the pixel phase (0 = material.p)
-    int strategy_p_levels;           ///< exponents from p_start to material.p (>= 2 with p_start)
+    int strategy_p_levels;           ///< levels from p_start / r_start to the final values (>= 2)
+    double strategy_r_start;         ///< filter radius of the first pixel level (0 = filter.radius)
     double strategy_continuation_fraction; ///< share of the pixel budget below material.p
 
     /* outputs */

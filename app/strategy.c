@@ -337,11 +337,27 @@ static unsigned long trial_seed(unsigned long seed, int k)
 }
 
 /* The SIMP exponent of pixel level l of L (evenly spaced from strategy.p_start to material.p;
- * L == 1: material.p). */
+ * L == 1 or no p_start: material.p). */
 static double level_penalty(const app_config *c, int l, int L)
 {
-    if (L == 1 || l == L - 1) return c->penal;
+    if (L == 1 || l == L - 1 || !(c->strategy_p_start > 0)) return c->penal;
     return c->strategy_p_start + (c->penal - c->strategy_p_start) * (double)l / (double)(L - 1);
+}
+
+/* The filter radius of pixel level l of L (evenly spaced from strategy.r_start down to
+ * filter.radius; L == 1 or no r_start: filter.radius). */
+static double level_radius(const app_config *c, int l, int L)
+{
+    if (L == 1 || l == L - 1 || !(c->strategy_r_start > c->filter_radius)) return c->filter_radius;
+    return c->strategy_r_start +
+           (c->filter_radius - c->strategy_r_start) * (double)l / (double)(L - 1);
+}
+
+/* pc at level l of L: its exponent and filter radius */
+static void level_settings(app_config *pc, const app_config *c, int l, int L)
+{
+    pc->penal = level_penalty(c, l, L);
+    pc->filter_radius = level_radius(c, l, L);
 }
 
 /* --resume: the strategy part of the checks of checkpoint k (read from path by
@@ -426,8 +442,17 @@ int app_strategy_run_info(const app_config *c, const app_run_opts *o, app_run_re
                 c->strategy_p_start, c->penal);
         return APP_EXIT_USAGE;
     }
-    int levels =
-        c->strategy_p_start > 0 && c->strategy_p_start < c->penal ? c->strategy_p_levels : 1;
+    if (c->strategy_r_start > 0 && c->strategy_r_start < c->filter_radius) {
+        fprintf(stderr,
+                "topopt: strategy.r_start %g is below filter.radius %g: the continuation lowers "
+                "the radius to filter.radius (allowed: r_start >= filter.radius, or 0 for none)\n",
+                c->strategy_r_start, c->filter_radius);
+        return APP_EXIT_USAGE;
+    }
+    int levels = (c->strategy_p_start > 0 && c->strategy_p_start < c->penal) ||
+                         c->strategy_r_start > c->filter_radius
+                     ? c->strategy_p_levels
+                     : 1;
     if (c->solver.max_evals < 5 + 2 * levels) {
         fprintf(stderr,
                 "topopt: strategy.kind %s needs budget.evaluations >= %d (it splits the "
@@ -464,7 +489,7 @@ int app_strategy_run_info(const app_config *c, const app_run_opts *o, app_run_re
         goto done;
     }
     pc = &polish;
-    pc->penal = level_penalty(c, 0, levels);
+    level_settings(pc, c, 0, levels);
     if ((neural && app_chain_create(&ch1, c, err, sizeof err)) ||
         app_chain_create(&ch2, pc, err, sizeof err)) {
         fprintf(stderr, "topopt: %s\n", err);
@@ -559,8 +584,11 @@ int app_strategy_run_info(const app_config *c, const app_run_opts *o, app_run_re
                     ncvx_method_str(c->solver.method), n_neural);
         fprintf(log, "pixel %s", ncvx_method_str(pc->solver.method));
         if (levels > 1)
-            fprintf(log, " at p = %g .. %g in %d levels (%ld evaluations each below %g)",
-                    level_penalty(c, 0, levels), c->penal, levels, n_below, c->penal);
+            fprintf(log,
+                    " at p = %g .. %g, filter radius %g .. %g in %d levels (%ld evaluations "
+                    "each before the last)",
+                    level_penalty(c, 0, levels), c->penal, level_radius(c, 0, levels),
+                    c->filter_radius, levels, n_below);
         fprintf(log, " for the rest of %ld -> %s\n", budget,
                 o->no_outputs ? "(no outputs)" : s.dir);
         if (ck)
@@ -713,7 +741,7 @@ int app_strategy_run_info(const app_config *c, const app_run_opts *o, app_run_re
             if (s.ch == ch2) strat_use(&s, NULL);
             app_chain_destroy(ch2);
             ch2 = NULL;
-            pc->penal = level_penalty(c, l, levels);
+            level_settings(pc, c, l, levels);
             if (app_chain_create(&ch2, pc, err, sizeof err)) {
                 fprintf(stderr, "topopt: %s\n", err);
                 goto done;
@@ -754,17 +782,18 @@ int app_strategy_run_info(const app_config *c, const app_run_opts *o, app_run_re
         s.iters_total += i2.iters;
         last = &i2;
         if (!o->quiet && levels > 1)
-            fprintf(log, "level %d (p = %g): compliance %.6g after %ld evaluations\n", l + 1,
-                    pc->penal, i2.f * s.scale, strat_total(&s));
+            fprintf(log, "level %d (p = %g, r = %g): compliance %.6g after %ld evaluations\n",
+                    l + 1, pc->penal, pc->filter_radius, i2.f * s.scale, strat_total(&s));
     }
     si->polish_evals = strat_total(&s) - si->neural_evals;
     si->fem_solves = strat_total(&s);
     double elapsed = app_now() - s.t0;
-    if (pc->penal != c->penal) { /* cut short below material.p: report at material.p */
+    if (pc->penal != c->penal || pc->filter_radius != c->filter_radius) {
+        /* cut short before the last level: report at material.p and filter.radius */
         if (s.ch == ch2) strat_use(&s, NULL);
         app_chain_destroy(ch2);
         ch2 = NULL;
-        pc->penal = c->penal;
+        level_settings(pc, c, levels - 1, levels);
         if (app_chain_create(&ch2, pc, err, sizeof err)) {
             fprintf(stderr, "topopt: %s\n", err);
             goto done;

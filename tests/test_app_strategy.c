@@ -707,6 +707,74 @@ static void test_strategy_continuation(void **state)
     free(c);
 }
 
+/* Filter-radius continuation (strategy.r_start): pixel levels at r = 4, 3, 2 (filter.radius),
+ * logged in that order; the reported design is filtered at filter.radius (its physical density
+ * is F_2 of its pixels, not F_4), its compliance is that density's; an r_start below
+ * filter.radius is refused. */
+static void test_strategy_filter_continuation(void **state)
+{
+    (void)state;
+    static const char *const sets[4] = {"strategy.kind=continuation", "strategy.r_start=4",
+                                        "strategy.p_levels=3", "budget.evaluations=60"};
+    app_config *c = load_tiny_sets(4, sets);
+    assert_true(c->filter_radius == 2);
+    FILE *log = tmpfile();
+    assert_non_null(log);
+    app_run_opts o = {.log = log};
+    app_run_result res;
+    assert_int_equal(run_counted(c, &o, &res, NULL), APP_EXIT_OK);
+    assert_int_equal(g_fe_solves - 1, res.evals);
+    assert_true(res.evals <= 60 && res.evals >= 55);
+    char text[8192];
+    rewind(log);
+    size_t len = fread(text, 1, sizeof text - 1, log);
+    text[len] = 0;
+    const char *l1 = strstr(text, "level 1 (p = 3, r = 4)"),
+               *l2 = strstr(text, "level 2 (p = 3, r = 3)"),
+               *l3 = strstr(text, "level 3 (p = 3, r = 2)");
+    assert_non_null(l1);
+    assert_non_null(l2);
+    assert_non_null(l3);
+    assert_true(l1 < l2 && l2 < l3);
+
+    app_result r;
+    char path[400], err[512];
+    snprintf(path, sizeof path, "%s/result.h5", g_dir);
+    assert_int_equal(app_h5_read(path, &r, err, sizeof err), APP_IO_OK);
+    const int n = c->width * c->height;
+    assert_int_equal((int)r.n_params, n);
+    double *y = malloc(sizeof(double) * (size_t)n);
+    assert_non_null(y);
+    double diff[2];
+    for (int k = 0; k < 2; k++) { /* k = 0: filter.radius 2, k = 1: r_start 4 */
+        fem_filter *f;
+        assert_int_equal(fem_filter_create(&f, c->width, c->height, FEM_FILTER_DENSITY_COLSUM,
+                                           k ? 4.0 : 2.0, NULL),
+                         FEM_OK);
+        assert_int_equal(fem_filter_apply(f, r.theta, y), FEM_OK);
+        diff[k] = 0;
+        for (int i = 0; i < n; i++)
+            diff[k] = fmax(diff[k], fabs(y[i] - r.rho_physical[i]));
+        fem_filter_destroy(f);
+    }
+    assert_true(diff[0] <= 1e-12); /* the filter matrix applied again: rounding only */
+    assert_true(diff[1] > 1e-3);
+    app_chain *ch;
+    assert_int_equal(app_chain_create(&ch, c, err, sizeof err), 0);
+    double comp;
+    assert_int_equal(app_chain_compliance_of(ch, r.rho_physical, &comp), 0);
+    assert_close(comp, res.compliance, 1e-9, 0);
+    app_chain_destroy(ch);
+    free(y);
+    app_result_free(&r);
+
+    c->strategy_r_start = 1.5; /* below filter.radius */
+    assert_refused(c, &o);
+    fclose(log);
+    app_config_free(c);
+    free(c);
+}
+
 /* suite --set: the overrides reach every task, and --resume keeps only rows made with the same
  * overrides. */
 static void test_suite_sets(void **state)
@@ -794,6 +862,7 @@ int main(void)
         cmocka_unit_test(test_strategy_resume_refusals),
         cmocka_unit_test(test_strategy_configs_and_suite),
         cmocka_unit_test(test_strategy_continuation),
+        cmocka_unit_test(test_strategy_filter_continuation),
         cmocka_unit_test(test_strategy_restarts),
         cmocka_unit_test(test_suite_sets),
         cmocka_unit_test(test_suite_evals_to_reach),
