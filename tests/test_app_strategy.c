@@ -77,6 +77,21 @@ static void assert_refused(const app_config *c, const app_run_opts *o)
     assert_int_equal(g_fe_solves, 0);
 }
 
+/* r = g_dir/result.h5 of the run that gave res; its stored physical density, through a fresh
+ * model of c (material.p, filter.radius), gives the reported compliance. */
+static void read_result_checked(const app_config *c, const app_run_result *res, app_result *r)
+{
+    char path[400], err[512];
+    snprintf(path, sizeof path, "%s/result.h5", g_dir);
+    assert_int_equal(app_h5_read(path, r, err, sizeof err), APP_IO_OK);
+    app_chain *ch;
+    assert_int_equal(app_chain_create(&ch, c, err, sizeof err), 0);
+    double comp;
+    assert_int_equal(app_chain_compliance_of(ch, r->rho_physical, &comp), 0);
+    assert_close(comp, res->compliance, 1e-9, 0);
+    app_chain_destroy(ch);
+}
+
 static app_config *load_tiny_sets(int n_sets, const char *const *sets)
 {
     app_config *c = malloc(sizeof *c);
@@ -136,16 +151,8 @@ static void run_accounting(const char *polish)
 
     /* the stored physical density, through a fresh fem model, gives the stored compliance */
     app_result r;
-    char path[400], err[512];
-    snprintf(path, sizeof path, "%s/result.h5", g_dir);
-    assert_int_equal(app_h5_read(path, &r, err, sizeof err), APP_IO_OK);
+    read_result_checked(c, &res, &r);
     assert_close(r.compliance, res.compliance, 1e-12, 0);
-    app_chain *ch;
-    assert_int_equal(app_chain_create(&ch, c, err, sizeof err), 0);
-    double comp;
-    assert_int_equal(app_chain_compliance_of(ch, r.rho_physical, &comp), 0);
-    assert_close(comp, res.compliance, 1e-9, 0);
-    app_chain_destroy(ch);
 
     /* the history holds both phases in order, the evaluations cumulative up to the total */
     const app_history *h = &r.history;
@@ -167,6 +174,7 @@ static void run_accounting(const char *polish)
     assert_true(h->evaluations[h->n_rows - 1] <= res.evals);
     assert_true(h->evaluations[h->n_rows - 1] > si.neural_evals);
     app_result_free(&r);
+    char path[400];
     snprintf(path, sizeof path, "%s/history.csv", g_dir);
     assert_int_equal(access(path, R_OK), 0);
     snprintf(path, sizeof path, "%s/design.png", g_dir);
@@ -672,16 +680,8 @@ static void test_strategy_continuation(void **state)
     assert_true(res.volume <= c->volfrac + 1e-6);
 
     app_result r;
-    char path[400], err[512];
-    snprintf(path, sizeof path, "%s/result.h5", g_dir);
-    assert_int_equal(app_h5_read(path, &r, err, sizeof err), APP_IO_OK);
+    read_result_checked(c, &res, &r); /* at material.p = 3 */
     assert_string_equal(r.method, "continuation-mma");
-    app_chain *ch;
-    assert_int_equal(app_chain_create(&ch, c, err, sizeof err), 0); /* material.p = 3 */
-    double comp;
-    assert_int_equal(app_chain_compliance_of(ch, r.rho_physical, &comp), 0);
-    assert_close(comp, res.compliance, 1e-9, 0);
-    app_chain_destroy(ch);
     /* levels 1..3 are phases 2..4, in order; each got its share (25 % of the 60 below p) */
     const app_history *h = &r.history;
     int rows[5] = {0, 0, 0, 0, 0};
@@ -738,9 +738,7 @@ static void test_strategy_filter_continuation(void **state)
     assert_true(l1 < l2 && l2 < l3);
 
     app_result r;
-    char path[400], err[512];
-    snprintf(path, sizeof path, "%s/result.h5", g_dir);
-    assert_int_equal(app_h5_read(path, &r, err, sizeof err), APP_IO_OK);
+    read_result_checked(c, &res, &r); /* at filter.radius = 2 */
     const int n = c->width * c->height;
     assert_int_equal((int)r.n_params, n);
     double *y = malloc(sizeof(double) * (size_t)n);
@@ -759,12 +757,6 @@ static void test_strategy_filter_continuation(void **state)
     }
     assert_true(diff[0] <= 1e-12); /* the filter matrix applied again: rounding only */
     assert_true(diff[1] > 1e-3);
-    app_chain *ch;
-    assert_int_equal(app_chain_create(&ch, c, err, sizeof err), 0);
-    double comp;
-    assert_int_equal(app_chain_compliance_of(ch, r.rho_physical, &comp), 0);
-    assert_close(comp, res.compliance, 1e-9, 0);
-    app_chain_destroy(ch);
     free(y);
     app_result_free(&r);
 
