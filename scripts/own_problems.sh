@@ -1,9 +1,10 @@
 #!/bin/bash
 # Our own problems (configs/own/*.yaml, outside the Hoyer et al. 2019 suite) with the design
 # strategy each config names and with our three single methods at the same budget: CNN + L-BFGS
-# (seeds as the strategy), pixel + MMA and pixel + OC (deterministic: one run each). Prints a
-# Markdown table: the median over the seeds of the strategy and of the CNN, the pixel runs, and
-# the strategy's ratio to the best of the three others.
+# (seeds as the strategy), pixel + MMA and pixel + OC (deterministic: one run each), and pixel
+# MMA with filter-radius continuation (r = 4, 3, 2; deterministic). Prints a Markdown table: the
+# median over the seeds of the strategy and of the CNN, the pixel runs, and the ratios of the
+# strategy and of the filter continuation to the best of the three single methods.
 #
 #   scripts/own_problems.sh [--seeds "0 1 2"] [--jobs N] [--out DIR] [--topopt PATH] [CONFIG...]
 #
@@ -33,12 +34,13 @@ declare -A SETS=(
     [cnn-lbfgs]="--set strategy.kind=single"
     [pixel-mma]="--set strategy.kind=single --set parameterization.kind=pixel --set density_map=pixel --set constraints.volume=le --set method.name=mma"
     [pixel-oc]="--set strategy.kind=single --set parameterization.kind=pixel --set density_map=pixel --set constraints.volume=le --set method.name=oc"
+    [pixel-mma-filter]="--set strategy.kind=continuation --set strategy.r_start=4 --set strategy.p_levels=3"
 )
 tasks=$(mktemp)
 trap 'rm -f "$tasks"' EXIT
 for cfg in "${cfgs[@]}"; do
     name=$(basename "$cfg" .yaml)
-    for m in strategy cnn-lbfgs pixel-mma pixel-oc; do
+    for m in strategy cnn-lbfgs pixel-mma pixel-oc pixel-mma-filter; do
         ss=$seeds
         case $m in pixel-*) ss=${seeds%% *} ;; esac
         for s in $ss; do
@@ -55,8 +57,8 @@ xargs -P "$jobs" -I{} -d '\n' bash -c {} <"$tasks" || echo "own_problems.sh: som
 # the table
 median() { sort -g | awk '{v[NR]=$1} END {if (NR == 0) print "nan"; else if (NR % 2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
 value() { sed -n 's/.*: compliance \([0-9.eE+-]*\) .*/\1/p' "$1" 2>/dev/null; }
-echo "| problem | strategy (median) | CNN + L-BFGS (median) | pixel + MMA | pixel + OC | strategy / best of the three |"
-echo "|---|---:|---:|---:|---:|---:|"
+echo "| problem | strategy (median) | CNN + L-BFGS (median) | pixel + MMA | pixel + OC | strategy / best of the three | pixel + MMA, filter radius 4 -> 2 | its ratio |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|"
 for cfg in "${cfgs[@]}"; do
     name=$(basename "$cfg" .yaml)
     st=$(for s in $seeds; do value "$out/$name/strategy/seed$s/run.log"; done | median)
@@ -64,7 +66,9 @@ for cfg in "${cfgs[@]}"; do
     s0=${seeds%% *}
     mm=$(value "$out/$name/pixel-mma/seed$s0/run.log"); mm=${mm:-nan}
     oc=$(value "$out/$name/pixel-oc/seed$s0/run.log"); oc=${oc:-nan}
-    awk -v n="$name" -v st="$st" -v cn="$cn" -v mm="$mm" -v oc="$oc" 'BEGIN {
+    fc=$(value "$out/$name/pixel-mma-filter/seed$s0/run.log"); fc=${fc:-nan}
+    awk -v n="$name" -v st="$st" -v cn="$cn" -v mm="$mm" -v oc="$oc" -v fc="$fc" 'BEGIN {
         b = cn + 0; if (mm + 0 < b) b = mm + 0; if (oc + 0 < b) b = oc + 0;
-        printf "| %s | %.4f | %.4f | %.4f | %.4f | %.4f |\n", n, st, cn, mm, oc, st / b }'
+        printf "| %s | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f |\n", n, st, cn, mm, oc,
+               st / b, fc, fc / b }'
 done
