@@ -336,21 +336,34 @@ static unsigned long trial_seed(unsigned long seed, int k)
     return (unsigned long)((z ^ (z >> 31)) & 0x7fffffffu);
 }
 
-/* The SIMP exponent of pixel level l of L (evenly spaced from strategy.p_start to material.p;
- * L == 1 or no p_start: material.p). */
-static double level_penalty(const app_config *c, int l, int L)
+/* Does the pixel phase continue the SIMP exponent (from strategy.p_start up to material.p) or the
+ * filter radius (from strategy.r_start down to filter.radius)? */
+static int p_continuation(const app_config *c)
 {
-    if (L == 1 || l == L - 1 || !(c->strategy_p_start > 0)) return c->penal;
-    return c->strategy_p_start + (c->penal - c->strategy_p_start) * (double)l / (double)(L - 1);
+    return c->strategy_p_start > 0 && c->strategy_p_start < c->penal;
 }
 
-/* The filter radius of pixel level l of L (evenly spaced from strategy.r_start down to
- * filter.radius; L == 1 or no r_start: filter.radius). */
+static int r_continuation(const app_config *c)
+{
+    return c->strategy_r_start > c->filter_radius;
+}
+
+/* The value at pixel level l of L of a setting continued from start to end (evenly spaced; the
+ * last level, or no continuation: end). */
+static double level_value(double start, double end, int continued, int l, int L)
+{
+    if (!continued || L == 1 || l == L - 1) return end;
+    return start + (end - start) * (double)l / (double)(L - 1);
+}
+
+static double level_penalty(const app_config *c, int l, int L)
+{
+    return level_value(c->strategy_p_start, c->penal, p_continuation(c), l, L);
+}
+
 static double level_radius(const app_config *c, int l, int L)
 {
-    if (L == 1 || l == L - 1 || !(c->strategy_r_start > c->filter_radius)) return c->filter_radius;
-    return c->strategy_r_start +
-           (c->filter_radius - c->strategy_r_start) * (double)l / (double)(L - 1);
+    return level_value(c->strategy_r_start, c->filter_radius, r_continuation(c), l, L);
 }
 
 /* pc at level l of L: its exponent and filter radius */
@@ -449,10 +462,7 @@ int app_strategy_run_info(const app_config *c, const app_run_opts *o, app_run_re
                 c->strategy_r_start, c->filter_radius);
         return APP_EXIT_USAGE;
     }
-    int levels = (c->strategy_p_start > 0 && c->strategy_p_start < c->penal) ||
-                         c->strategy_r_start > c->filter_radius
-                     ? c->strategy_p_levels
-                     : 1;
+    int levels = p_continuation(c) || r_continuation(c) ? c->strategy_p_levels : 1;
     if (c->solver.max_evals < 5 + 2 * levels) {
         fprintf(stderr,
                 "topopt: strategy.kind %s needs budget.evaluations >= %d (it splits the "
