@@ -4,11 +4,13 @@
 #include "run.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -62,6 +64,7 @@ static const family FAMILIES[] = {
 #define ROW_STARTED 131
 #define ROW_NOT_RUN 132
 #define ROW_UNFINISHED 133
+#define ROW_RUNNING 134 /* the task is held by another live process (task_lock) */
 
 void app_suite_print_methods(FILE *f)
 {
@@ -243,6 +246,38 @@ static int task_resumable(const char *dir, long *evals)
     return ok;
 }
 
+/* A running task holds an exclusive flock on DIR/task.lock, so that two suites sharing a folder
+ * (a second --resume started by mistake, a rank the MPI farm took for dead that still runs,
+ * suites on several machines over a shared file system) never write one task at the same time,
+ * and --report can tell a task that is running from one whose process died (the kernel drops
+ * the lock with the process). Returns the descriptor that holds the lock, TASK_BUSY if another
+ * process holds it, or -1 where the file system offers no locks (the task runs unguarded, as
+ * before locks). */
+#define TASK_BUSY (-2)
+static int task_lock(const char *dir)
+{
+    char p[1200];
+    snprintf(p, sizeof p, "%s/task.lock", dir);
+    int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0) return -1;
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0) return fd;
+    int busy = errno == EWOULDBLOCK;
+    close(fd);
+    return busy ? TASK_BUSY : -1;
+}
+
+/* 1 if another process holds the lock of the task folder dir (task_lock), without taking it. */
+static int task_running(const char *dir)
+{
+    char p[1200];
+    snprintf(p, sizeof p, "%s/task.lock", dir);
+    int fd = open(p, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    int held = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    close(fd); /* drops the shared lock if it was taken */
+    return held;
+}
+
 /* Run task t of the suite into its directory and record its row there (rw gets it too). The
  * periodic checkpoint by wall time (outputs.checkpoint_seconds) lets --resume continue a task
  * that was killed instead of starting it over; so does again (the MPI farm hands out once more
@@ -258,7 +293,22 @@ static void run_one(const suite *su, int t, int again, row *rw)
     char text[2600], err[2048], dir[1100], p[1300];
     task_dir(dir, sizeof dir, su, t);
     row_path(p, sizeof p, su, t);
+    int lock = task_lock(dir);
+    if (lock == TASK_BUSY) {
+        printf("suite: %s: running in another process; left to it\n", dir);
+        fflush(stdout);
+        rw->rc = ROW_RUNNING;
+        return;
+    }
+    /* another suite on this folder may have finished it since the to-do list was made */
+    if (o->resume && !read_row(p, rw, fam, o->steps, seed, sets_hash(o)) && rw->rc == APP_EXIT_OK) {
+        printf("suite: %s: finished by another process\n", dir);
+        fflush(stdout);
+        if (lock >= 0) close(lock);
+        return;
+    }
     /* a row of an earlier run must not stand for this one if this one dies */
+    memset(rw, 0, sizeof *rw);
     rw->rc = ROW_STARTED;
     if (write_row(p, rw, fam, o->steps, seed, sets_hash(o))) remove(p);
     rw->rc = APP_EXIT_FAILED;
@@ -304,6 +354,7 @@ static void run_one(const suite *su, int t, int again, row *rw)
 record:
     if (write_row(p, rw, fam, o->steps, seed, sets_hash(o)))
         fprintf(stderr, "topopt: suite: cannot write %s: %s\n", p, strerror(errno));
+    if (lock >= 0) close(lock); /* after the row: a reader never sees it free and unwritten */
     fflush(stdout);
 }
 
@@ -457,6 +508,7 @@ static int run_forked(const suite *su, const int *todo, int ntodo, int jobs)
                 row rw;
                 run_one(su, todo[t], 0, &rw);
                 if (rw.rc == ROW_INTERRUPTED) break; /* not done: no progress line for it */
+                if (rw.rc == ROW_RUNNING) continue;  /* another process runs it */
                 if (write(done[1], &t, sizeof t) != (ssize_t)sizeof t) {
                     /* the parent is gone: PDEATHSIG ends this worker */
                 }
@@ -670,7 +722,8 @@ static const struct {
 } ROW_STATUS[] = {{APP_EXIT_OK, 0, "ok"},
                   {ROW_NOT_RUN, 1, "not run"},
                   {ROW_INTERRUPTED, 2, "interrupted"},
-                  {ROW_UNFINISHED, 2, "unfinished"}};
+                  {ROW_UNFINISHED, 2, "unfinished"},
+                  {ROW_RUNNING, 2, "running"}};
 static int row_status(int rc, const char **name)
 {
     for (size_t i = 0; i < sizeof ROW_STATUS / sizeof ROW_STATUS[0]; i++)
@@ -712,8 +765,9 @@ static int write_summary(const suite *su, row *rows, int ntodo, double wall, con
             char d[1100];
             task_dir(d, sizeof d, su, t);
             long ev = 0;
-            if (task_resumable(d, &ev)) {
-                rows[t].rc = ROW_UNFINISHED;
+            int live = rows[t].rc == ROW_STARTED && task_running(d);
+            if (task_resumable(d, &ev) || live) {
+                rows[t].rc = live ? ROW_RUNNING : ROW_UNFINISHED;
                 rows[t].evals = ev;
             } else if (rows[t].rc == ROW_STARTED) {
                 rows[t].rc = APP_EXIT_FAILED;
@@ -870,12 +924,13 @@ static int write_summary(const suite *su, row *rows, int ntodo, double wall, con
         fprintf(md, "| %s | %d | %d | %d | %d | %d | %d | %d |\n", su->fam[m]->name, nok[m],
                 n100[m], n102[m], nb4[m], nb4_102[m], nb4_105[m], nbest[m]);
     fprintf(md,
-            "\nTasks: %d ok, %d not run, %d interrupted or unfinished (--resume continues them "
-            "from their checkpoints), %d failed. Total solve time %.1f s (sum over the tasks); "
-            "this call ran %d tasks in %.1f s wall (%s).\n",
+            "\nTasks: %d ok, %d not run, %d interrupted, unfinished or still running (--resume "
+            "continues them from their checkpoints), %d failed. Total solve time %.1f s (sum "
+            "over the tasks); this call ran %d tasks in %.1f s wall (%s).\n",
             ntask[0], ntask[1], ntask[2], ntask[3], total, ntodo, wall, how);
     if (ntask[0] < nt)
-        printf("suite: of %d tasks %d ok, %d not run, %d interrupted or unfinished, %d failed\n",
+        printf("suite: of %d tasks %d ok, %d not run, %d interrupted, unfinished or running, "
+               "%d failed\n",
                nt, ntask[0], ntask[1], ntask[2], ntask[3]);
     for (int m = 0; m < nm; m++)
         printf("suite: %s: %d of %d problems ran; typical <= paper typical %d (<= 1.02x %d), "
@@ -1053,7 +1108,8 @@ agree:
         if (jobs == 1) {
             for (int i = 0; i < ntodo && !app_run_stop_requested(); i++) {
                 run_one(&su, todo[i], 0, &rows[todo[i]]);
-                if (rows[todo[i]].rc != ROW_INTERRUPTED) progress_done(&su, todo[i]);
+                if (rows[todo[i]].rc != ROW_INTERRUPTED && rows[todo[i]].rc != ROW_RUNNING)
+                    progress_done(&su, todo[i]);
             }
         } else if ((lost = run_forked(&su, todo, ntodo, jobs)) < 0) {
             rc = APP_EXIT_FAILED;
