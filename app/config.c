@@ -438,6 +438,16 @@ static const key KEYS[] = {
      0.01, 0.99, NULL,
      "share of the pixel evaluations spent before the last level, split evenly among those "
      "levels"},
+    {"strategy.pixel_share", T_DOUBLE, OFF(strategy_pixel_share), 0, "0", 0, 0.9, NULL,
+     "neural-polish: share of budget.evaluations for a second branch run after the neural-polish "
+     "one: pixels of polish_method from the uniform start, the filter radius lowered from "
+     "pixel_r_factor x filter.radius to filter.radius in pixel_levels levels (as kind "
+     "continuation); the lower of the two designs is reported (0 = no pixel branch)"},
+    {"strategy.pixel_r_factor", T_DOUBLE, OFF(strategy_pixel_r_factor), 0, "2", 1, 20, NULL,
+     "first filter radius of the pixel branch, as a multiple of filter.radius (1 = no "
+     "continuation)"},
+    {"strategy.pixel_levels", T_INT, OFF(strategy_pixel_levels), 0, "3", 2, 100, NULL,
+     "filter-radius levels of the pixel branch"},
     /* outputs */
     {"outputs.dir", T_STR, OFF(out_dir), sizeof(((app_config *)0)->out_dir), "\"\"", NORANGE, NULL,
      "output folder (empty = results/<config name>)"},

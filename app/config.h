@@ -157,6 +157,9 @@ typedef struct {
     int strategy_p_levels;           ///< levels from p_start / r_start to the final values (>= 2)
     double strategy_r_start;         ///< filter radius of the first pixel level (0 = filter.radius)
     double strategy_continuation_fraction; ///< share of the pixel budget below material.p
+    double strategy_pixel_share;    ///< neural-polish: budget share of a pixel branch (0 = none)
+    double strategy_pixel_r_factor; ///< its first filter radius / filter.radius
+    int strategy_pixel_levels;      ///< its filter-radius levels
 
     /* outputs */
     char out_dir[512]; ///< "" = results/<name>

@@ -444,6 +444,7 @@ int app_strategy_run_info(const app_config *c, const app_run_opts *o, app_run_re
     int neural = c->strategy == APP_STRATEGY_NEURAL_POLISH;
     s.best_f = s.best_v = INFINITY;
 
+    if (c->strategy_pixel_share > 0) return app_strategy_branches_run(c, o, res, info);
     if (c->strategy != APP_STRATEGY_NEURAL_POLISH && c->strategy != APP_STRATEGY_CONTINUATION) {
         fprintf(stderr, "topopt: unknown strategy %d\n", c->strategy);
         return APP_EXIT_FAILED;

@@ -16,6 +16,10 @@ typedef struct {
     int best_trial;           ///< the one that went on (0-based)
     double trial_compliance[16]; ///< the best compliance of each of the first 16 trials
     int trial_first_iter[16];    ///< history iteration of each trial's first row (of those run)
+    /* with strategy.pixel_share > 0 (the fields above are the neural branch's) */
+    int branch_won;              ///< the reported branch: 0 neural-polish, 1 pixel
+    double branch_compliance[2]; ///< each branch's final design
+    long branch_evals[2];        ///< each branch's FE solves
 } app_strategy_info;
 
 /** Run the strategy c->strategy (not APP_STRATEGY_SINGLE; app_run dispatches here).
@@ -48,6 +52,26 @@ typedef struct {
  * NULL. */
 int app_strategy_run_info(const app_config *c, const app_run_opts *o, app_run_result *res,
                           app_strategy_info *info);
+
+/** strategy.pixel_share > 0 (app_strategy_run_info dispatches here): two branches under the one
+ *  budget, each a strategy run of its own in its folder DIR/neural and DIR/pixel (with its
+ *  checkpoints): the neural-polish run of c with the budget's other share, then a continuation
+ *  run of pixels (polish_method from the uniform start, filter radius from
+ *  strategy.pixel_r_factor x filter.radius down to filter.radius in strategy.pixel_levels levels)
+ *  with round(pixel_share x budget.evaluations). Both designs are evaluated through the pixel
+ *  chain of the final settings (output evaluations, not counted: each branch solved its design
+ *  as it ran); the less infeasible beyond 1e-9, then the lower compliance, is reported in DIR
+ *  (theta = its pixels; the history of both, the pixel branch's rows after the neural ones with
+ *  iterations, evaluations and times continued and phases + 10). o->resume_dir continues: a
+ *  finished branch of the same config is kept, a branch with a checkpoint continues from it;
+ *  o->halt_after counts the iterations of both (the joined history's). An interruption in a
+ *  branch returns its checkpoint's figures (interrupted = 1). */
+int app_strategy_branches_run(const app_config *c, const app_run_opts *o, app_run_result *res,
+                              app_strategy_info *info);
+
+/** 1 if DIR holds a branch folder of app_strategy_branches_run with a result file (finished or
+ *  a checkpoint); *evals gets the evaluations of their histories. */
+int app_strategy_resumable(const char *dir, long *evals);
 
 /** app_strategy_run_info without the phase details. */
 int app_strategy_run(const app_config *c, const app_run_opts *o, app_run_result *res);

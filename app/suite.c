@@ -20,6 +20,7 @@
 
 #include "charts.h"
 #include "export.h"
+#include "strategy.h"
 #include "suite_mpi.h"
 #include "threads.h"
 
@@ -235,7 +236,7 @@ static int task_resumable(const char *dir, long *evals)
 {
     char p[1200], err[1024];
     snprintf(p, sizeof p, "%s/result.h5", dir);
-    if (access(p, F_OK) != 0) return 0;
+    if (access(p, F_OK) != 0) return app_strategy_resumable(dir, evals);
     app_result r;
     memset(&r, 0, sizeof r);
     int ok = app_h5_read(p, &r, err, sizeof err) == APP_IO_OK && r.checkpoint.present && r.status &&

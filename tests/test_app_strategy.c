@@ -767,6 +767,106 @@ static void test_strategy_filter_continuation(void **state)
     free(c);
 }
 
+/* First history row of the pixel branch in a joined history (phase >= 12), -1 if none. */
+static int first_pixel_row(const app_history *h)
+{
+    for (int i = 0; i < h->n_rows; i++)
+        if (h->extra[2 * i] >= 12) return i;
+    return -1;
+}
+
+/* strategy.pixel_share: the neural-polish branch (56 of 80 evaluations) and the pixel branch
+ * (filter radius 4 -> 2, 24) run as strategies of their own in DIR/neural and DIR/pixel; the
+ * lower design is reported (through a fresh model), every FE solve counts, the joined history
+ * holds both branches; a stop inside either branch resumes to the uninterrupted end. */
+static void test_strategy_branches(void **state)
+{
+    (void)state;
+    static const char *const sets[2] = {"strategy.pixel_share=0.3", "budget.evaluations=80"};
+    app_config *c = load_tiny_sets(2, sets);
+    char full[sizeof c->out_dir];
+    snprintf(full, sizeof full, "%s", c->out_dir);
+    app_run_opts o = {.quiet = 1, .log = stderr};
+    app_run_result ra;
+    app_strategy_info sa;
+    assert_int_equal(run_counted(c, &o, &ra, &sa), APP_EXIT_OK);
+    /* the budget's shares; uncounted: each branch's output evaluation, both designs through the
+     * final chain for the choice and the reported design's fields */
+    assert_true(sa.branch_evals[0] <= 56 && sa.branch_evals[0] >= 50);
+    assert_true(sa.branch_evals[1] <= 24 && sa.branch_evals[1] >= 20);
+    assert_int_equal(ra.evals, sa.branch_evals[0] + sa.branch_evals[1]);
+    assert_int_equal(g_fe_solves - 5, ra.evals);
+    assert_int_equal(sa.branch_won, sa.branch_compliance[1] < sa.branch_compliance[0]);
+    assert_true(ra.compliance == fmin(sa.branch_compliance[0], sa.branch_compliance[1]));
+    app_result r, A, B;
+    read_result_checked(c, &ra, &r);
+    char bdir[sizeof full + 8];
+    snprintf(bdir, sizeof bdir, "%s/neural", full);
+    read_dir(bdir, &A);
+    snprintf(bdir, sizeof bdir, "%s/pixel", full);
+    read_dir(bdir, &B);
+    /* each branch's own result is the design the choice saw */
+    assert_close(A.compliance, sa.branch_compliance[0], 1e-12, 0);
+    assert_close(B.compliance, sa.branch_compliance[1], 1e-12, 0);
+    assert_true(memcmp(r.theta, sa.branch_won ? B.theta : A.theta, sizeof(double) * r.n_params) ==
+                0);
+    /* the joined history: the neural rows as they are, then the pixel rows continuing them */
+    const app_history *h = &r.history, *ha = &A.history, *hb = &B.history;
+    assert_int_equal(h->n_rows, ha->n_rows + hb->n_rows);
+    int p0 = first_pixel_row(h);
+    assert_int_equal(p0, ha->n_rows);
+    for (int i = 0; i < hb->n_rows; i++) {
+        assert_true(h->extra[2 * (p0 + i)] == hb->extra[2 * i] + 10);
+        assert_int_equal(h->evaluations[p0 + i],
+                         ha->evaluations[ha->n_rows - 1] + hb->evaluations[i]);
+        assert_true(h->objective[p0 + i] == hb->objective[i]);
+    }
+    for (int i = 1; i < h->n_rows; i++)
+        assert_true(h->iteration[i] > h->iteration[i - 1] &&
+                    h->evaluations[i] >= h->evaluations[i - 1]);
+    assert_true(h->evaluations[h->n_rows - 1] <= 80);
+    int halts[2] = {4, (int)h->iteration[p0] + 3}; /* inside the neural and the pixel branch */
+    app_result_free(&A);
+    app_result_free(&B);
+
+    for (int k = 0; k < 2; k++) {
+        char dir[400];
+        snprintf(dir, sizeof dir, "%s/branches_halted%d", g_dir, k);
+        snprintf(c->out_dir, sizeof c->out_dir, "%s", dir);
+        app_run_opts oh = {.quiet = 1, .log = stderr, .halt_after = halts[k]};
+        app_run_result rb, rc;
+        assert_int_equal(app_run(c, &oh, &rb), APP_EXIT_FAILED);
+        assert_int_equal(rb.interrupted, 1);
+        assert_true(rb.evals < ra.evals && rb.evals > (k ? sa.branch_evals[0] : 0));
+        long ev = 0;
+        assert_int_equal(app_strategy_resumable(dir, &ev), 1); /* what suite --resume asks */
+        assert_true(ev > 0);
+        app_run_opts orr = {.quiet = 1, .log = stderr, .resume_dir = dir};
+        assert_int_equal(app_run(c, &orr, &rc), APP_EXIT_OK);
+        assert_int_equal(rc.evals, ra.evals);
+        if (memcmp(&rc.compliance, &ra.compliance, sizeof(double)))
+            fail_msg("branches, halt %d: compliance %.17g resumed vs %.17g uninterrupted", halts[k],
+                     rc.compliance, ra.compliance);
+        app_result C;
+        read_dir(dir, &C);
+        assert_same_history(&r.history, &C.history, "branches");
+        assert_true(memcmp(C.theta, r.theta, sizeof(double) * r.n_params) == 0);
+        app_result_free(&C);
+    }
+    app_result_free(&r);
+
+    /* refused before any solve: a pixel branch too small for its levels, or beside a kind other
+     * than neural-polish */
+    snprintf(c->out_dir, sizeof c->out_dir, "%s", full);
+    c->strategy_pixel_share = 0.1; /* 8 evaluations < 5 + 2 x 3 */
+    assert_refused(c, &o);
+    c->strategy_pixel_share = 0.3;
+    c->strategy = APP_STRATEGY_CONTINUATION;
+    assert_refused(c, &o);
+    app_config_free(c);
+    free(c);
+}
+
 /* suite --set: the overrides reach every task, and --resume keeps only rows made with the same
  * overrides. */
 static void test_suite_sets(void **state)
@@ -855,6 +955,7 @@ int main(void)
         cmocka_unit_test(test_strategy_configs_and_suite),
         cmocka_unit_test(test_strategy_continuation),
         cmocka_unit_test(test_strategy_filter_continuation),
+        cmocka_unit_test(test_strategy_branches),
         cmocka_unit_test(test_strategy_restarts),
         cmocka_unit_test(test_suite_sets),
         cmocka_unit_test(test_suite_evals_to_reach),
