@@ -49,6 +49,9 @@ static const family FAMILIES[] = {
     {"cnn-polish", APP_REF_CNN_LBFGS,
      "parameterization: {kind: cnn}\ndensity_map: sigmoid-mean\nmethod: {name: lbfgs}\n"
      "strategy: {kind: neural-polish, polish_method: mma}\n"},
+    {"cnn-polish-pixel", APP_REF_CNN_LBFGS,
+     "parameterization: {kind: cnn}\ndensity_map: sigmoid-mean\nmethod: {name: lbfgs}\n"
+     "strategy: {kind: neural-polish, polish_method: mma, pixel_share: 0.3}\n"},
     {"cnn-polish-oc", APP_REF_CNN_LBFGS,
      "parameterization: {kind: cnn}\ndensity_map: sigmoid-mean\nmethod: {name: lbfgs}\n"
      "strategy: {kind: neural-polish, polish_method: oc}\n"},

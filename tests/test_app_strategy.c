@@ -616,6 +616,17 @@ static void test_strategy_configs_and_suite(void **state)
         }
     fclose(f);
     assert_int_equal(rows, 2);
+
+    /* cnn-polish-pixel: both branches within the task's 40 steps (each branch's output
+     * evaluation, the choice's two and the reported design's are not counted) */
+    so.methods = "cnn-polish-pixel";
+    so.steps = 40;
+    g_fe_solves = 0;
+    assert_int_equal(app_suite(&so), APP_EXIT_OK);
+    assert_true(g_fe_solves <= 40 + 5 && g_fe_solves >= 30);
+    snprintf(path, sizeof path, "%s/pure_bending_moment_32x64_0.15/cnn-polish-pixel/seed0/pixel",
+             out);
+    assert_int_equal(access(path, F_OK), 0);
 }
 
 /* Neural restarts: three trials share the neural evaluations, every FE solve counts, the best
