@@ -54,23 +54,36 @@ static int branch_config(const app_config *c, int b, const char *dir, app_config
 }
 
 /* What the folder of a branch holds. */
-typedef enum { BS_NONE, BS_RESUMABLE, BS_FINISHED } branch_state;
+typedef enum { BS_NONE, BS_RESUMABLE, BS_FINISHED, BS_OTHER } branch_state;
 
 /* The state of branch folder bdir for config bc: a finished result of bc (r keeps it), a
- * checkpoint of bc to continue, or nothing usable (another config's files are run over). */
-static branch_state branch_read(const char *bdir, const app_config *bc, app_result *r)
+ * checkpoint of bc to continue, a result of another config (or a damaged one: why gets the
+ * reason), or nothing. */
+static branch_state branch_read(const char *bdir, const app_config *bc, app_result *r, char *why,
+                                size_t len)
 {
-    char p[1200], err[1024], *keys = NULL;
+    char p[1200], *keys = NULL;
     uint64_t hash = 0;
     snprintf(p, sizeof p, "%s/result.h5", bdir);
     memset(r, 0, sizeof *r);
-    if (access(p, F_OK) != 0 || app_run_identity(bc, &keys, &hash)) return BS_NONE;
+    if (access(p, F_OK) != 0) return BS_NONE;
+    if (app_run_identity(bc, &keys, &hash)) {
+        snprintf(why, len, "out of memory");
+        return BS_OTHER;
+    }
     free(keys);
-    if (app_h5_read(p, r, err, sizeof err) != APP_IO_OK || r->config_hash != hash || !r->status)
-        return BS_NONE;
-    if (!strcmp(r->status, "running") || !strcmp(r->status, "interrupted"))
-        return r->checkpoint.present ? BS_RESUMABLE : BS_NONE;
-    return r->theta && r->history.n_rows > 0 ? BS_FINISHED : BS_NONE;
+    if (app_h5_read(p, r, why, len) != APP_IO_OK) return BS_OTHER;
+    if (r->config_hash != hash || !r->status) {
+        snprintf(why, len, "%s: made with another config", p);
+        return BS_OTHER;
+    }
+    if (!strcmp(r->status, "running") || !strcmp(r->status, "interrupted")) {
+        if (r->checkpoint.present) return BS_RESUMABLE;
+    } else if (r->theta && r->history.n_rows > 0) {
+        return BS_FINISHED;
+    }
+    snprintf(why, len, "%s: neither a checkpoint nor a finished result", p);
+    return BS_OTHER;
 }
 
 int app_strategy_resumable(const char *dir, long *evals)
@@ -141,7 +154,7 @@ int app_strategy_branches_run(const app_config *c, const app_run_opts *o, app_ru
                               app_strategy_info *info)
 {
     FILE *log = o->log ? o->log : stdout;
-    char dir[1024], err[1024];
+    char dir[1024], err[2048];
     if (o->resume_dir)
         snprintf(dir, sizeof dir, "%s", o->resume_dir);
     else if (c->out_dir[0])
@@ -198,15 +211,35 @@ int app_strategy_branches_run(const app_config *c, const app_run_opts *o, app_ru
                 o->no_outputs ? "(no outputs)" : dir);
         fflush(log);
     }
+    /* --resume: both branch folders are checked before anything is solved; a finished branch
+     * is kept, one with a checkpoint continues, one not begun starts */
+    branch_state st[BR_N] = {BS_NONE, BS_NONE};
+    if (o->resume_dir) {
+        for (int b = 0; b < BR_N; b++) {
+            char bdir[1100];
+            snprintf(bdir, sizeof bdir, "%s/%s", dir, BRANCH_NAME[b]);
+            st[b] = branch_read(bdir, &bc[b], &br[b], err, sizeof err);
+            if (st[b] == BS_OTHER) {
+                fprintf(stderr, "topopt: --resume: %s\n", err);
+                rc = APP_EXIT_USAGE;
+                goto done;
+            }
+        }
+        if (st[BR_NEURAL] == BS_NONE) {
+            fprintf(stderr, "topopt: --resume: %s/%s holds no checkpoint of this run\n", dir,
+                    BRANCH_NAME[BR_NEURAL]);
+            rc = APP_EXIT_USAGE;
+            goto done;
+        }
+    }
     long it_before = 0; /* history iterations of the neural branch (halt_after counts on) */
     for (int b = 0; b < BR_N; b++) {
         char bdir[1100];
         snprintf(bdir, sizeof bdir, "%s/%s", dir, BRANCH_NAME[b]);
-        branch_state st = o->resume_dir ? branch_read(bdir, &bc[b], &br[b]) : BS_NONE;
-        if (st != BS_FINISHED) {
+        if (st[b] != BS_FINISHED) {
             app_result_free(&br[b]);
             app_run_opts bo = *o;
-            bo.resume_dir = st == BS_RESUMABLE ? bdir : NULL;
+            bo.resume_dir = st[b] == BS_RESUMABLE ? bdir : NULL;
             bo.no_resume_hint = 1;
             if (o->halt_after > 0)
                 bo.halt_after = o->halt_after > it_before ? (int)(o->halt_after - it_before) : 1;

@@ -239,15 +239,19 @@ static int task_resumable(const char *dir, long *evals)
 {
     char p[1200], err[1024];
     snprintf(p, sizeof p, "%s/result.h5", dir);
-    if (access(p, F_OK) != 0) return app_strategy_resumable(dir, evals);
-    app_result r;
-    memset(&r, 0, sizeof r);
-    int ok = app_h5_read(p, &r, err, sizeof err) == APP_IO_OK && r.checkpoint.present && r.status &&
+    int ok = 0;
+    if (access(p, F_OK) == 0) {
+        app_result r;
+        memset(&r, 0, sizeof r);
+        ok = app_h5_read(p, &r, err, sizeof err) == APP_IO_OK && r.checkpoint.present && r.status &&
              (!strcmp(r.status, "running") || !strcmp(r.status, "interrupted"));
-    const app_history *h = &r.history;
-    *evals = h->n_rows > 0 ? (long)h->evaluations[h->n_rows - 1] : 0;
-    app_result_free(&r);
-    return ok;
+        const app_history *h = &r.history;
+        *evals = h->n_rows > 0 ? (long)h->evaluations[h->n_rows - 1] : 0;
+        app_result_free(&r);
+    }
+    /* a strategy with a pixel branch keeps its checkpoints in the branch folders (and writes
+     * DIR/result.h5 only at its end) */
+    return ok || app_strategy_resumable(dir, evals);
 }
 
 /* A running task holds an exclusive flock on DIR/task.lock, so that two suites sharing a folder

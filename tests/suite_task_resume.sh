@@ -9,6 +9,9 @@ source "$(dirname "$0")/suite_lib.sh" suite_task_resume
 prob=pure_bending_moment_32x64_0.15
 # compliance of the task's row in tasks.csv
 comp() { awk -F, -v p="$prob" '$1 == p && $NF == "ok" { print $4 }' "$1/tasks.csv"; }
+# has_checkpoint DIR: a result file in the task folder DIR or (a strategy with a pixel branch,
+# which checkpoints in its branch folders neural/ and pixel/) in one of its folders
+has_checkpoint() { [ -f "$1/result.h5" ] || compgen -G "$1/*/result.h5" >/dev/null; }
 # run_killed OUT WHAT [ARGS...]: the suite of args (plus ARGS) into OUT, killed with -9 as soon
 # as the task's first checkpoint is on disk (and before the task finishes)
 run_killed() {
@@ -17,15 +20,15 @@ run_killed() {
   "$exe" "${args[@]}" "$@" --quiet --out "$out" >"$tmp/killed.log" 2>&1 & # killed below
   local job=$!
   for ((i = 0; i < 600; i++)); do
-    [ -f "$out/$task/result.h5" ] && break
+    has_checkpoint "$out/$task" && break
     sleep 0.05
   done
   kill -9 "$job" 2>/dev/null || true
   wait "$job" 2>/dev/null || true
-  [ -f "$out/$task/result.h5" ] || fail "$what: no checkpoint written in 30 s"
+  has_checkpoint "$out/$task" || fail "$what: no checkpoint written in 30 s"
   ! task_finished "$out/$task" || fail "$what: the task finished before it was killed"
 }
-for method in cnn-lbfgs cnn-polish; do
+for method in cnn-lbfgs cnn-polish cnn-polish-pixel; do
   args=(suite --filter "$prob" --methods "$method" --seeds 0 --steps 80 --jobs 1
         --set outputs.checkpoint_every=10)
   task=$prob/$method/seed0

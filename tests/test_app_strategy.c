@@ -866,6 +866,18 @@ static void test_strategy_branches(void **state)
     }
     app_result_free(&r);
 
+    /* --resume refused before any solve: branch folders of another config (material.p), or
+     * none at all */
+    app_run_opts orr = {.quiet = 1, .log = stderr};
+    char rdir[400];
+    snprintf(rdir, sizeof rdir, "%s/branches_halted1", g_dir);
+    orr.resume_dir = rdir;
+    c->penal = 3.5;
+    assert_refused(c, &orr);
+    c->penal = 3;
+    snprintf(rdir, sizeof rdir, "%s/branches_none", g_dir);
+    assert_refused(c, &orr);
+
     /* refused before any solve: a pixel branch too small for its levels, or beside a kind other
      * than neural-polish */
     snprintf(c->out_dir, sizeof c->out_dir, "%s", full);
