@@ -34,7 +34,7 @@ declare -A SETS=(
     [cnn-lbfgs]="--set strategy.kind=single"
     [pixel-mma]="--set strategy.kind=single --set parameterization.kind=pixel --set density_map=pixel --set constraints.volume=le --set method.name=mma"
     [pixel-oc]="--set strategy.kind=single --set parameterization.kind=pixel --set density_map=pixel --set constraints.volume=le --set method.name=oc"
-    [pixel-mma-filter]="--set strategy.kind=continuation --set strategy.r_start=4 --set strategy.p_levels=3"
+    [pixel-mma-filter]="--set strategy.kind=continuation --set strategy.pixel_share=0 --set strategy.r_start=4 --set strategy.p_levels=3"
 )
 tasks=$(mktemp)
 trap 'rm -f "$tasks"' EXIT
@@ -56,7 +56,8 @@ xargs -P "$jobs" -I{} -d '\n' bash -c {} <"$tasks" || echo "own_problems.sh: som
 
 # the table
 median() { sort -g | awk '{v[NR]=$1} END {if (NR == 0) print "nan"; else if (NR % 2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
-value() { sed -n 's/.*: compliance \([0-9.eE+-]*\) .*/\1/p' "$1" 2>/dev/null; }
+# the run's own summary line: the last one (a strategy with a pixel branch prints each branch's first)
+value() { sed -n 's/.*: compliance \([0-9.eE+-]*\) .*/\1/p' "$1" 2>/dev/null | tail -n 1; }
 echo "| problem | strategy (median) | CNN + L-BFGS (median) | pixel + MMA | pixel + OC | strategy / best of the three | pixel + MMA, filter radius 4 -> 2 | its ratio |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|"
 for cfg in "${cfgs[@]}"; do
