@@ -138,8 +138,11 @@ typedef struct {
 int app_suite(const app_suite_opts *o);
 
 /** The first evaluation count in DIR/history.csv (columns found by name: evaluations, objective,
- *  violation) at which an iterate with violation <= 1e-6 has an objective at or below target;
- *  -1 if there is none or no readable history. The suite's "evaluations to best-of-4". */
+ *  violation, phase) at which an iterate with violation <= 1e-6 has an objective at or below
+ *  target; -1 if there is none or no readable history. With a phase column, only rows of the
+ *  neural phase (1) and of the last level of each branch (the largest phase below 10, the largest
+ *  from 10) count: a strategy's earlier pixel levels run at another filter radius or SIMP
+ *  exponent. The suite's "evaluations to best-of-4". */
 long app_suite_evals_to_reach(const char *dir, double target);
 
 /** 1 if the suite options o select problem b (--filter, --small, --large). */

@@ -663,6 +663,23 @@ done:
  * the suite's penalty-free methods reach exactly 0, MMA about 1e-8). */
 #define TO_BEST4_VIOL 1e-6
 
+/* One row of a history.csv: the columns at ce, co, cv and cp (-1: none) as numbers. */
+static void history_row(const char *line, int ce, int co, int cv, int cp, double *e, double *obj,
+                        double *viol, double *ph)
+{
+    *e = *obj = *viol = NAN;
+    *ph = 0;
+    int col = 0;
+    for (const char *p = line; p; col++) {
+        if (col == ce) *e = strtod(p, NULL);
+        if (col == co) *obj = strtod(p, NULL);
+        if (col == cv) *viol = strtod(p, NULL);
+        if (col == cp) *ph = strtod(p, NULL);
+        p = strchr(p, ',');
+        if (p) p++;
+    }
+}
+
 long app_suite_evals_to_reach(const char *dir, double target)
 {
     char path[1300], line[4096];
@@ -670,29 +687,33 @@ long app_suite_evals_to_reach(const char *dir, double target)
     FILE *f = fopen(path, "r");
     if (!f) return -1;
     long found = -1;
-    int ce = -1, co = -1, cv = -1;
+    int ce = -1, co = -1, cv = -1, cp = -1;
     if (fgets(line, sizeof line, f)) {
         int col = 0;
         for (char *tok = strtok(line, ",\r\n"); tok; tok = strtok(NULL, ",\r\n"), col++) {
             if (!strcmp(tok, "evaluations")) ce = col;
             if (!strcmp(tok, "objective")) co = col;
             if (!strcmp(tok, "violation")) cv = col;
+            if (!strcmp(tok, "phase")) cp = col;
         }
     }
-    while (ce >= 0 && co >= 0 && cv >= 0 && found < 0 && fgets(line, sizeof line, f)) {
-        double e = NAN, obj = NAN, viol = NAN;
-        int col = 0;
-        for (char *p = line; p; col++) {
-            if (col == ce) e = strtod(p, NULL);
-            if (col == co) obj = strtod(p, NULL);
-            if (col == cv) viol = strtod(p, NULL);
-            p = strchr(p, ',');
-            if (p) p++;
-        }
-        if (obj <= target && viol <= TO_BEST4_VIOL && e >= 0) found = (long)e;
+    long body = ftell(f);
+    double e, obj, viol, ph, last[2] = {0, 0};
+    /* a strategy's pixel levels before its last one (phases 2 .. of a branch, the pixel
+     * branch's from 12) run at another filter radius or exponent: their objective is not the
+     * problem's compliance; the neural phase (1) and each branch's last level are */
+    while (cp >= 0 && fgets(line, sizeof line, f)) {
+        history_row(line, ce, co, cv, cp, &e, &obj, &viol, &ph);
+        if (ph > last[ph >= 10]) last[ph >= 10] = ph;
+    }
+    if (fseek(f, body, SEEK_SET) != 0) found = -2;
+    while (ce >= 0 && co >= 0 && cv >= 0 && found == -1 && fgets(line, sizeof line, f)) {
+        history_row(line, ce, co, cv, cp, &e, &obj, &viol, &ph);
+        int final = cp < 0 || ph == 1 || ph == last[ph >= 10];
+        if (final && obj <= target && viol <= TO_BEST4_VIOL && e >= 0) found = (long)e;
     }
     fclose(f);
-    return found;
+    return found < 0 ? -1 : found;
 }
 
 /* The grey fraction (app_grey_fraction) of the physical density in dir/result.h5 over the

@@ -939,7 +939,7 @@ static void test_suite_sets(void **state)
 
 /* The suite's evaluations-to-best-of-4 reader against hand-written histories: columns found by
  * name in any order, infeasible iterates skipped, the first feasible one at or below the target
- * counted, none -> -1. */
+ * counted, none -> -1; rows of pixel levels at other settings than the problem's skipped. */
 static void test_suite_evals_to_reach(void **state)
 {
     (void)state;
@@ -963,6 +963,27 @@ static void test_suite_evals_to_reach(void **state)
     assert_int_equal(app_suite_evals_to_reach(dir, 9.2), 15);
     assert_int_equal(app_suite_evals_to_reach(dir, 20), 1);
     assert_int_equal(app_suite_evals_to_reach(dir, 8.9), -1);
+
+    /* a strategy with continued levels and a pixel branch: only the neural phase (1) and the
+     * last level of each branch (3 of 2-3, 14 of 12-14) are at the problem's own settings */
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("evaluations,objective,violation,phase\n"
+          "1,30,0,1\n"
+          "5,8,0,2\n" /* polish level 1 of 2: below the target, not counted */
+          "9,11,0,3\n"
+          "12,9.5,0,3\n"
+          "20,7,0,12\n" /* the pixel branch's first two levels: not counted */
+          "25,7,0,13\n"
+          "30,9,0,14\n"
+          "33,8.5,0,14\n",
+          f);
+    fclose(f);
+    assert_int_equal(app_suite_evals_to_reach(dir, 10), 12);
+    assert_int_equal(app_suite_evals_to_reach(dir, 9.2), 30);
+    assert_int_equal(app_suite_evals_to_reach(dir, 8.6), 33);
+    assert_int_equal(app_suite_evals_to_reach(dir, 40), 1);
+    assert_int_equal(app_suite_evals_to_reach(dir, 8), -1);
 }
 
 int main(void)
