@@ -105,6 +105,15 @@ int app_strategy_resumable(const char *dir, long *evals)
     return any;
 }
 
+/* FE solves of a finished branch: its run's count, or (kept from an earlier call) the last
+ * evaluation count of its history. */
+static long branch_evals(const app_run_result *rr, const app_result *br)
+{
+    const app_history *h = &br->history;
+    if (rr->evals > 0) return rr->evals;
+    return h->n_rows > 0 ? (long)h->evaluations[h->n_rows - 1] : 0;
+}
+
 /* The compliance and constraint violation of a branch's design x through the final pixel chain
  * ch: one output evaluation, not counted (each branch solved this design as it ran it).
  * Returns 0 or 1. */
@@ -232,7 +241,8 @@ int app_strategy_branches_run(const app_config *c, const app_run_opts *o, app_ru
             goto done;
         }
     }
-    long it_before = 0; /* history iterations of the neural branch (halt_after counts on) */
+    long it_before = 0;  /* history iterations of the neural branch (halt_after counts on) */
+    long done_evals = 0; /* FE solves of the finished neural branch */
     for (int b = 0; b < BR_N; b++) {
         char bdir[1100];
         snprintf(bdir, sizeof bdir, "%s/%s", dir, BRANCH_NAME[b]);
@@ -247,7 +257,7 @@ int app_strategy_branches_run(const app_config *c, const app_run_opts *o, app_ru
             if (rr[b].interrupted) {
                 if (res) {
                     *res = rr[b];
-                    res->evals += b == BR_PIXEL ? rr[BR_NEURAL].evals : 0;
+                    res->evals += b == BR_PIXEL ? done_evals : 0;
                     snprintf(res->out_dir, sizeof res->out_dir, "%s", o->no_outputs ? "" : dir);
                 }
                 if (!o->no_outputs && !o->no_resume_hint)
@@ -272,8 +282,9 @@ int app_strategy_branches_run(const app_config *c, const app_run_opts *o, app_ru
             fprintf(log, "%s branch: finished in %s (compliance %.6g)\n", BRANCH_NAME[b], bdir,
                     br[b].compliance);
         }
-        if (br[b].history.n_rows > 0)
-            it_before = (long)br[b].history.iteration[br[b].history.n_rows - 1] + 1;
+        const app_history *h = &br[b].history;
+        if (h->n_rows > 0) it_before = (long)h->iteration[h->n_rows - 1] + 1;
+        done_evals = branch_evals(&rr[b], &br[b]);
     }
 
     /* the choice: the less infeasible design beyond 1e-9, then the lower compliance; both
@@ -316,10 +327,7 @@ int app_strategy_branches_run(const app_config *c, const app_run_opts *o, app_ru
         win = BR_PIXEL;
     long evals[BR_N];
     for (int b = 0; b < BR_N; b++)
-        evals[b] = rr[b].evals > 0 ? rr[b].evals
-                   : br[b].history.n_rows
-                       ? (long)br[b].history.evaluations[br[b].history.n_rows - 1]
-                       : 0;
+        evals[b] = branch_evals(&rr[b], &br[b]);
     const char *status = "budget";
     if (!o->no_outputs) {
         if (join_histories(&hist, &br[BR_NEURAL].history, &br[BR_PIXEL].history)) {

@@ -853,6 +853,15 @@ static void test_strategy_branches(void **state)
         assert_int_equal(app_strategy_resumable(dir, &ev), 1); /* what suite --resume asks */
         assert_true(ev > 0);
         app_run_opts orr = {.quiet = 1, .log = stderr, .resume_dir = dir};
+        for (int again = 0; k == 0 && again < 2; again++) {
+            /* resumed and stopped again in the pixel branch, the neural branch finished in this
+             * call and then kept from the last: both branches' evaluations count */
+            orr.halt_after = halts[1] + 2 * again;
+            assert_int_equal(app_run(c, &orr, &rc), APP_EXIT_FAILED);
+            assert_int_equal(rc.interrupted, 1);
+            assert_true(rc.evals > sa.branch_evals[0] && rc.evals < ra.evals);
+        }
+        orr.halt_after = 0;
         assert_int_equal(app_run(c, &orr, &rc), APP_EXIT_OK);
         assert_int_equal(rc.evals, ra.evals);
         if (memcmp(&rc.compliance, &ra.compliance, sizeof(double)))
