@@ -946,6 +946,15 @@ static void test_suite_sets(void **state)
     assert_int_equal(g_fe_solves, 0);
 }
 
+/* A file of the given text. */
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_true(fputs(text, f) >= 0);
+    assert_int_equal(fclose(f), 0);
+}
+
 /* The suite's evaluations-to-best-of-4 reader against hand-written histories: columns found by
  * name in any order, infeasible iterates skipped, the first feasible one at or below the target
  * counted, none -> -1; rows of pixel levels at other settings than the problem's skipped. */
@@ -958,16 +967,12 @@ static void test_suite_evals_to_reach(void **state)
     assert_int_equal(app_io_mkdirs(dir, err, sizeof err), APP_IO_OK);
     assert_int_equal(app_suite_evals_to_reach(dir, 10), -1); /* no history */
     snprintf(path, sizeof path, "%s/history.csv", dir);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs("iteration,violation,objective,step,evaluations,phase\n"
-          "0,0,20,nan,1,1\n"
-          "1,0.01,9.5,0.1,3,1\n" /* below the target but infeasible */
-          "2,0,10.5,0.1,7,1\n"
-          "3,5e-7,9.9,0.1,12,2\n" /* feasible within 1e-6, below 10 */
-          "4,0,9,0.1,15,2\n",
-          f);
-    fclose(f);
+    write_text(path, "iteration,violation,objective,step,evaluations,phase\n"
+                     "0,0,20,nan,1,1\n"
+                     "1,0.01,9.5,0.1,3,1\n" /* below the target but infeasible */
+                     "2,0,10.5,0.1,7,1\n"
+                     "3,5e-7,9.9,0.1,12,2\n" /* feasible within 1e-6, below 10 */
+                     "4,0,9,0.1,15,2\n");
     assert_int_equal(app_suite_evals_to_reach(dir, 10), 12);
     assert_int_equal(app_suite_evals_to_reach(dir, 9.2), 15);
     assert_int_equal(app_suite_evals_to_reach(dir, 20), 1);
@@ -975,19 +980,15 @@ static void test_suite_evals_to_reach(void **state)
 
     /* a strategy with continued levels and a pixel branch: only the neural phase (1) and the
      * last level of each branch (3 of 2-3, 14 of 12-14) are at the problem's own settings */
-    f = fopen(path, "w");
-    assert_non_null(f);
-    fputs("evaluations,objective,violation,phase\n"
-          "1,30,0,1\n"
-          "5,8,0,2\n" /* polish level 1 of 2: below the target, not counted */
-          "9,11,0,3\n"
-          "12,9.5,0,3\n"
-          "20,7,0,12\n" /* the pixel branch's first two levels: not counted */
-          "25,7,0,13\n"
-          "30,9,0,14\n"
-          "33,8.5,0,14\n",
-          f);
-    fclose(f);
+    write_text(path, "evaluations,objective,violation,phase\n"
+                     "1,30,0,1\n"
+                     "5,8,0,2\n" /* polish level 1 of 2: below the target, not counted */
+                     "9,11,0,3\n"
+                     "12,9.5,0,3\n"
+                     "20,7,0,12\n" /* the pixel branch's first two levels: not counted */
+                     "25,7,0,13\n"
+                     "30,9,0,14\n"
+                     "33,8.5,0,14\n");
     assert_int_equal(app_suite_evals_to_reach(dir, 10), 12);
     assert_int_equal(app_suite_evals_to_reach(dir, 9.2), 30);
     assert_int_equal(app_suite_evals_to_reach(dir, 8.6), 33);
