@@ -305,7 +305,7 @@ static int run_phase(strat_ctx *s, app_chain *ch, const app_config *pc, long max
 /* The config of the polish phase: pixels of the same problem, filter, projection and
  * constraints, the volume explicit, the polish method with the schema's default settings
  * (as the suite's pixel-mma and pixel-oc runs) under the run's budget and printing. */
-static int polish_config(const app_config *c, app_config *p)
+int app_strategy_polish_config(const app_config *c, app_config *p)
 {
     app_config d; /* the defaults' solver settings */
     app_config_default(&d);
@@ -495,7 +495,7 @@ int app_strategy_run_info(const app_config *c, const app_run_opts *o, app_run_re
         ck = &prev.checkpoint;
     }
 
-    if (polish_config(c, &polish)) {
+    if (app_strategy_polish_config(c, &polish)) {
         fprintf(stderr, "topopt: out of memory\n");
         goto done;
     }

@@ -73,6 +73,12 @@ int app_strategy_branches_run(const app_config *c, const app_run_opts *o, app_ru
  *  a checkpoint); *evals gets the evaluations of their histories. */
 int app_strategy_resumable(const char *dir, long *evals);
 
+/** The config of a pixel polish of c: pixels of the same problem, filter, projection, penalty
+ *  and constraints (volume <= volfrac explicit unless equal), strategy.polish_method with the
+ *  schema's default settings under c's budget. Release with app_config_free. 0, or -1 (out of
+ *  memory). */
+int app_strategy_polish_config(const app_config *c, app_config *p);
+
 /** app_strategy_run_info without the phase details. */
 int app_strategy_run(const app_config *c, const app_run_opts *o, app_run_result *res);
 

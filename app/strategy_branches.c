@@ -290,15 +290,10 @@ int app_strategy_branches_run(const app_config *c, const app_run_opts *o, app_ru
     /* the choice: the less infeasible design beyond 1e-9, then the lower compliance; both
      * through the pixel chain of the final settings */
     app_config pc;
-    if (app_config_copy(&pc, &bc[BR_PIXEL])) {
+    if (app_strategy_polish_config(c, &pc)) {
         fprintf(stderr, "topopt: out of memory\n");
         goto done;
     }
-    pc.strategy = APP_STRATEGY_SINGLE;
-    pc.param_kind = APP_PARAM_PIXEL;
-    pc.density_map = APP_MAP_PIXEL;
-    if (pc.volume != APP_VOL_EQ) pc.volume = APP_VOL_LE;
-    pc.normalize_objective = 0;
     int bad = app_chain_create(&ch, &pc, err, sizeof err);
     app_config_free(&pc);
     if (bad) {
