@@ -63,6 +63,7 @@ static const char *SUITE_USAGE =
     "usage: topopt suite [--filter PATTERN] [--methods M,...] [--seeds LIST] [--steps N]\n"
     "                    [--jobs N] [--out DIR] [--small|--large] [--resume] [--report]\n"
     "                    [--list] [--threads N] [--rank-timeout S] [--set key=value]...\n"
+    "                    [--import TASKS.csv]...\n"
     "       mpirun -n N topopt suite ...   (MPI task farm, if built with MPI)\n"
     "\n"
     "Run the problems of configs/benchmarks/hoyer2019/problems.json, each with every method\n"
@@ -92,7 +93,13 @@ static const char *SUITE_USAGE =
     "                    checkpoint (needs a launcher that keeps the other ranks running:\n"
     "                    mpirun --mca orte_enable_recovery 1, or srun --no-kill)\n"
     "  --set key=value   override a config key of every task (as run --set), repeatable;\n"
-    "                    --resume keeps only results made with the same overrides\n";
+    "                    --resume keeps only results made with the same overrides\n"
+    "  --import FILE     tasks finished elsewhere (another machine, a folder now gone): the\n"
+    "                    ok rows of FILE, the tasks.csv of another suite run, count as\n"
+    "                    finished tasks of this one when problem, method, seed, --steps and\n"
+    "                    --set overrides match; they are not run and the tables report their\n"
+    "                    figures (a finished task in DIR comes first); repeatable, the first\n"
+    "                    file with a task wins\n";
 
 static int usage_error(const char *msg, const char *usage)
 {
@@ -257,11 +264,12 @@ static int cmd_render(int argc, char **argv)
     return APP_EXIT_OK;
 }
 
-static int suite_args(int argc, char **argv, char **sets)
+static int suite_args(int argc, char **argv, char **sets, char **imports)
 {
     app_suite_opts o = {.steps = 1000, .jobs = 1};
     int list = 0;
     o.sets = sets;
+    o.imports = imports;
     for (int i = 0; i < argc; i++) {
         const char *s = argv[i];
         long v;
@@ -315,6 +323,8 @@ static int suite_args(int argc, char **argv, char **sets)
             sets[o.n_sets++] = argv[++i];
         } else if (!strncmp(s, "--set=", 6)) {
             sets[o.n_sets++] = argv[i] + 6;
+        } else if (!strcmp(s, "--import") && i + 1 < argc) {
+            imports[o.n_imports++] = argv[++i];
         } else if (!strcmp(s, "--list")) {
             list = 1;
         } else {
@@ -344,9 +354,11 @@ static int suite_args(int argc, char **argv, char **sets)
 static int cmd_suite(int argc, char **argv)
 {
     char **sets = calloc((size_t)argc + 1, sizeof *sets);
-    if (!sets) return usage_error("out of memory", SUITE_USAGE);
-    int rc = suite_args(argc, argv, sets);
+    char **imports = calloc((size_t)argc + 1, sizeof *imports);
+    int rc = sets && imports ? suite_args(argc, argv, sets, imports)
+                             : usage_error("out of memory", SUITE_USAGE);
     free(sets);
+    free(imports);
     return rc;
 }
 

@@ -129,6 +129,9 @@ typedef struct {
     int quiet;
     int n_sets;        ///< config overrides of every task (key=value, as `run --set`)
     char *const *sets; ///< n_sets strings; --resume keeps only rows made with the same ones
+    int n_imports;     ///< tasks.csv files of other suite runs (--import)
+    char *const *imports; ///< n_imports paths; their ok rows of the same budget and overrides
+                          ///< count as finished tasks of this suite (never run again)
 } app_suite_opts;
 
 /** Run the suite: one task per problem x method x seed, each into OUT/<problem>/<method>/

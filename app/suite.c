@@ -85,6 +85,7 @@ typedef struct {
     long to_best4; /* evaluations until a feasible iterate reached the paper's best-of-4 typical
                       compliance (history.csv), -1 = never */
     double grey;   /* grey fraction of the final design (result.h5), NaN if unreadable */
+    int imported;  /* a row of another run's tasks.csv (--import): no files of it in DIR */
 } row;
 
 /* Progress of one suite call, kept by the process that hands out the tasks (the only one, the
@@ -180,8 +181,10 @@ static void row_path(char *buf, size_t len, const suite *su, int t)
 }
 
 /* The row file also names the method family, the budget and the seed, so that --resume only
- * keeps rows of the same task. Written to a temporary file and renamed into place, so that a
- * process killed while writing leaves no half row. */
+ * keeps rows of the same task; a row imported from another run's tasks.csv (--import) ends in
+ * "imported", its evaluations to best-of-4 and its grey fraction (its folder holds no files to
+ * take them from). Written to a temporary file and renamed into place, so that a process killed
+ * while writing leaves no half row. */
 /* FNV-1a of the suite's --set overrides (0 without any), recorded in every row. */
 static unsigned long long sets_hash(const app_suite_opts *o)
 {
@@ -199,9 +202,11 @@ static int write_row(const char *path, const row *rw, const family *fam, int ste
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *f = fopen(tmp, "w");
     if (!f) return -1;
-    fprintf(f, "%d %.17g %.17g %.17g %.17g %ld %d %s %d %lu %llx\n", rw->rc, rw->compliance,
+    fprintf(f, "%d %.17g %.17g %.17g %.17g %ld %d %s %d %lu %llx", rw->rc, rw->compliance,
             rw->volume, rw->violation, rw->time, rw->evals, rw->iters, fam->name, steps, seed,
             sets);
+    if (rw->imported) fprintf(f, " imported %ld %.17g", rw->to_best4, rw->grey);
+    fputc('\n', f);
     if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
         fclose(f);
         remove(tmp);
@@ -227,8 +232,11 @@ static int read_row(const char *path, row *rw, const family *fam, int steps, uns
     int k = fscanf(f, "%d %lg %lg %lg %lg %ld %d %63s %d %lu %llx", &rw->rc, &rw->compliance,
                    &rw->volume, &rw->violation, &rw->time, &rw->evals, &rw->iters, method, &st, &sd,
                    &hs);
-    fclose(f);
     if (k == 10) hs = 0; /* a row of a version without overrides */
+    char tag[16];
+    rw->imported = k == 11 && fscanf(f, " %15s %ld %lg", tag, &rw->to_best4, &rw->grey) == 3 &&
+                   !strcmp(tag, "imported");
+    fclose(f);
     rw->done = k >= 10 && !strcmp(method, fam->name) && st == steps && sd == seed && hs == sets;
     return rw->done ? 0 : -1;
 }
@@ -619,7 +627,7 @@ static int write_pictures(const suite *su, const row *rows, const double *typ)
     }
     int ng = 0;
     for (int t = 0; t < nt; t++) {
-        if (rows[t].rc != APP_EXIT_OK) continue;
+        if (rows[t].rc != APP_EXIT_OK || rows[t].imported) continue; /* designs in DIR only */
         const app_benchmark *p = &su->b[task_problem(su, t)];
         char d[1100];
         task_dir(d, sizeof d, su, t);
@@ -773,6 +781,141 @@ static double best4_of(const app_benchmark *p)
     return best4;
 }
 
+/* The columns of tasks.csv, one line per task. steps and sets (sets_hash of the --set
+ * overrides, in hex) let --import match a row to a task of the same budget and overrides. */
+#define TASKS_HEADER                                                                              \
+    "name,method,seed,compliance,volume,violation,evaluations,iterations,time_s,evals_to_best4," \
+    "grey,status,steps,sets"
+enum { TC_NAME, TC_METHOD, TC_SEED, TC_COMPLIANCE, TC_VOLUME, TC_VIOLATION, TC_EVALS, TC_ITERS,
+       TC_TIME, TC_TO_BEST4, TC_GREY, TC_STATUS, TC_STEPS, TC_SETS, TC_N };
+
+/* Split line (changed in place) at its commas into f[]; returns the number of fields, or
+ * max + 1 if there are more than max. */
+static int split_fields(char *line, char **f, int max)
+{
+    int n = 0;
+    for (char *p = line;; p++) {
+        if (n == max) return max + 1;
+        f[n++] = p;
+        p = strchr(p, ',');
+        if (!p) return n;
+        *p = '\0';
+    }
+}
+
+/* A whole field as a number (NaN only where nan_ok), or -1. */
+static int field_num(const char *s, int nan_ok, double *v)
+{
+    char *e;
+    errno = 0;
+    *v = strtod(s, &e);
+    return e == s || *e || errno == ERANGE || (!nan_ok && !isfinite(*v)) ? -1 : 0;
+}
+
+/* Read the ok rows of the tasks.csv at path (columns found by name) into imp[]: those of tasks
+ * of this suite with its budget and overrides; a task that imp already holds keeps its row (the
+ * first file wins). *taken counts the rows taken, *other the ok rows of other settings or of
+ * tasks not in this suite. Returns 0, or -1 with a message naming the file and line. */
+static int import_tasks(const suite *su, const char *path, row *imp, int *taken, int *other,
+                        char *err, size_t len)
+{
+    static const char *const names[TC_N] = {
+        "name",       "method", "seed",           "compliance", "volume", "violation", "evaluations",
+        "iterations", "time_s", "evals_to_best4", "grey",       "status", "steps",     "sets"};
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, len, "--import %s: %s", path, strerror(errno));
+        return -1;
+    }
+    char line[4096], *fld[64];
+    int col[TC_N], nh = 0, lineno = 1, rc = -1;
+    *taken = *other = 0;
+    if (!fgets(line, sizeof line, f)) {
+        snprintf(err, len, "--import %s: empty, expected the tasks.csv of a suite run", path);
+        goto done;
+    }
+    line[strcspn(line, "\r\n")] = '\0';
+    nh = split_fields(line, fld, 63);
+    for (int c = 0; c < TC_N; c++) {
+        col[c] = -1;
+        for (int i = 0; i < nh; i++)
+            if (!strcmp(fld[i], names[c])) col[c] = i;
+        if (col[c] < 0) {
+            snprintf(err, len,
+                     "%s:1: no column '%s' in the header (expected the tasks.csv of a suite run; "
+                     "those of versions before --import have no steps and sets columns)",
+                     path, names[c]);
+            goto done;
+        }
+    }
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        size_t n = strcspn(line, "\r\n");
+        if (!line[n] && !feof(f)) {
+            snprintf(err, len, "%s:%d: line longer than %zu characters", path, lineno,
+                     sizeof line - 2);
+            goto done;
+        }
+        line[n] = '\0';
+        if (!n) continue;
+        int nf = split_fields(line, fld, 63);
+        if (nf != nh) {
+            snprintf(err, len, "%s:%d: %d fields, the header has %d", path, lineno, nf, nh);
+            goto done;
+        }
+        if (strcmp(fld[col[TC_STATUS]], "ok")) continue; /* not finished there */
+        double v[TC_N] = {0};
+        unsigned long long sets = 0;
+        for (int c = TC_SEED; c < TC_N; c++) {
+            if (c == TC_STATUS) continue;
+            const char *x = fld[col[c]];
+            char *e;
+            errno = 0;
+            int bad = c == TC_SETS ? (sets = strtoull(x, &e, 16), e == x || *e || errno != 0)
+                                   : field_num(x, c == TC_GREY, &v[c]);
+            if (!bad && (c == TC_SEED || c == TC_STEPS || c == TC_EVALS || c == TC_ITERS) &&
+                (v[c] != floor(v[c]) || v[c] < 0 || v[c] > 2147483647.0))
+                bad = 1;
+            if (!bad && c == TC_TO_BEST4 && (v[c] != floor(v[c]) || v[c] < -1)) bad = 1;
+            if (bad) {
+                snprintf(err, len, "%s:%d: column '%s': '%s' is not %s", path, lineno, names[c], x,
+                         c == TC_SETS ? "a hexadecimal hash" : "a valid number");
+                goto done;
+            }
+        }
+        int s = -1, m = -1, k = -1;
+        for (int i = 0; i < su->ns && s < 0; i++)
+            if (!strcmp(su->b[su->sel[i]].name, fld[col[TC_NAME]])) s = i;
+        for (int i = 0; i < su->nm && m < 0; i++)
+            if (!strcmp(su->fam[i]->name, fld[col[TC_METHOD]])) m = i;
+        for (int i = 0; i < su->nk && k < 0; i++)
+            if (su->seed[i] == (unsigned long)v[TC_SEED]) k = i;
+        if (s < 0 || m < 0 || k < 0 || (int)v[TC_STEPS] != su->o->steps ||
+            sets != sets_hash(su->o)) {
+            (*other)++;
+            continue;
+        }
+        row *rw = &imp[(s * su->nm + m) * su->nk + k];
+        if (rw->done) continue;
+        *rw = (row){.done = 1,
+                    .rc = APP_EXIT_OK,
+                    .compliance = v[TC_COMPLIANCE],
+                    .volume = v[TC_VOLUME],
+                    .violation = v[TC_VIOLATION],
+                    .time = v[TC_TIME],
+                    .evals = (long)v[TC_EVALS],
+                    .iters = (int)v[TC_ITERS],
+                    .to_best4 = (long)v[TC_TO_BEST4],
+                    .grey = v[TC_GREY],
+                    .imported = 1};
+        (*taken)++;
+    }
+    rc = ferror(f) ? (snprintf(err, len, "--import %s: read error", path), -1) : 0;
+done:
+    fclose(f);
+    return rc;
+}
+
 /* Returns APP_EXIT_FAILED when a file cannot be written; *missing gets the number of
  * problem x method pairs without a finished result for every seed. */
 static int write_summary(const suite *su, row *rows, int ntodo, double wall, const char *how,
@@ -802,6 +945,7 @@ static int write_summary(const suite *su, row *rows, int ntodo, double wall, con
                 rows[t].rc = APP_EXIT_FAILED;
             }
         }
+        if (rows[t].rc == APP_EXIT_OK && rows[t].imported) continue; /* figures in its row */
         rows[t].to_best4 = -1;
         rows[t].grey = NAN;
         if (rows[t].rc == APP_EXIT_OK) {
@@ -835,17 +979,18 @@ static int write_summary(const suite *su, row *rows, int ntodo, double wall, con
         rc = APP_EXIT_FAILED;
         goto done;
     }
-    int ntask[4] = {0}; /* tasks by class (row_status) */
-    fprintf(tcsv, "name,method,seed,compliance,volume,violation,evaluations,iterations,time_s,"
-                  "evals_to_best4,grey,status\n");
+    int ntask[4] = {0}, nimp = 0; /* tasks by class (row_status); imported ones */
+    /* the budget and the overrides' hash (sets_hash) let --import match rows to tasks */
+    fprintf(tcsv, "%s\n", TASKS_HEADER);
     for (int t = 0; t < nt; t++) {
         const row *rw = &rows[t];
         const char *status;
         ntask[row_status(rw->rc, &status)]++;
-        fprintf(tcsv, "%s,%s,%lu,%.17g,%.6f,%.3e,%ld,%d,%.3f,%ld,%.4f,%s\n",
+        nimp += rw->imported;
+        fprintf(tcsv, "%s,%s,%lu,%.17g,%.6f,%.3e,%ld,%d,%.3f,%ld,%.4f,%s,%d,%llx\n",
                 su->b[task_problem(su, t)].name, task_family(su, t)->name, task_seed(su, t),
                 rw->compliance, rw->volume, rw->violation, rw->evals, rw->iters, rw->time,
-                rw->to_best4, rw->grey, status);
+                rw->to_best4, rw->grey, status, steps, sets_hash(su->o));
     }
     fprintf(csv, "name,width,height,volfrac,method,seeds,seeds_ok,c0,typical,best,paper_typical,"
                  "paper_best,paper_best4_typical,ratio_typical,ratio_best,ratio_best4,time_s,"
@@ -953,10 +1098,11 @@ static int write_summary(const suite *su, row *rows, int ntodo, double wall, con
         fprintf(md, "| %s | %d | %d | %d | %d | %d | %d | %d |\n", su->fam[m]->name, nok[m],
                 n100[m], n102[m], nb4[m], nb4_102[m], nb4_105[m], nbest[m]);
     fprintf(md,
-            "\nTasks: %d ok, %d not run, %d interrupted, unfinished or still running (--resume "
-            "continues them from their checkpoints), %d failed. Total solve time %.1f s (sum "
-            "over the tasks); this call ran %d tasks in %.1f s wall (%s).\n",
-            ntask[0], ntask[1], ntask[2], ntask[3], total, ntodo, wall, how);
+            "\nTasks: %d ok (%d of them imported from another run's tasks.csv), %d not run, %d "
+            "interrupted, unfinished or still running (--resume continues them from their "
+            "checkpoints), %d failed. Total solve time %.1f s (sum over the tasks); this call "
+            "ran %d tasks in %.1f s wall (%s).\n",
+            ntask[0], nimp, ntask[1], ntask[2], ntask[3], total, ntodo, wall, how);
     if (ntask[0] < nt)
         printf("suite: of %d tasks %d ok, %d not run, %d interrupted, unfinished or running, "
                "%d failed\n",
@@ -994,7 +1140,7 @@ int app_suite(const app_suite_opts *o)
     suite su = {.o = o, .out = o->out_dir ? o->out_dir : "results/suite"};
     app_benchmark *b = NULL;
     int nb = 0, rc = APP_EXIT_OK, *sel = NULL, *todo = NULL, nt = 0, ntodo = 0, lost = 0;
-    row *rows = NULL;
+    row *rows = NULL, *imp = NULL;
     su.seed = malloc(sizeof(unsigned long) * MAX_SEEDS);
     char err[1024];
     if (!su.seed) {
@@ -1073,7 +1219,41 @@ int app_suite(const app_suite_opts *o)
                 break;
             }
         }
-        /* with --resume, tasks whose row of this family, budget and seed says "ok" are kept */
+        /* tasks finished elsewhere (--import) */
+        if (o->n_imports > 0 && rc == APP_EXIT_OK && !(imp = calloc((size_t)nt, sizeof *imp)))
+            rc = APP_EXIT_FAILED;
+        for (int i = 0; i < o->n_imports && rc == APP_EXIT_OK; i++) {
+            int taken, other;
+            if (import_tasks(&su, o->imports[i], imp, &taken, &other, err, sizeof err)) {
+                fprintf(stderr, "topopt: suite: %s\n", err);
+                rc = APP_EXIT_USAGE;
+            } else if (!o->quiet) {
+                printf("suite: %s: %d finished task%s of this suite imported; %d other "
+                       "finished row%s (other problems, methods, seeds, --steps or --set) left "
+                       "out\n",
+                       o->imports[i], taken, taken == 1 ? "" : "s", other, other == 1 ? "" : "s");
+            }
+        }
+        /* an imported task gets its row in its folder (so that later calls know it without
+         * --import), unless the folder holds a finished row of its own, which comes first */
+        int nimp = 0;
+        for (int t = 0; t < nt && imp && rc == APP_EXIT_OK; t++) {
+            char p[1300];
+            row own;
+            row_path(p, sizeof p, &su, t);
+            if (!imp[t].done) continue;
+            if (!read_row(p, &own, task_family(&su, t), o->steps, task_seed(&su, t),
+                          sets_hash(o)) &&
+                own.rc == APP_EXIT_OK && !own.imported) {
+                imp[t].done = 0;
+            } else if (write_row(p, &imp[t], task_family(&su, t), o->steps, task_seed(&su, t),
+                                 sets_hash(o))) {
+                fprintf(stderr, "topopt: suite: cannot write %s: %s\n", p, strerror(errno));
+                rc = APP_EXIT_FAILED;
+            }
+        }
+        /* with --resume, tasks whose row of this family, budget and seed says "ok" are kept;
+         * those imported in this call are never run */
         for (int t = 0; t < nt && rc == APP_EXIT_OK; t++) {
             char p[1300];
             row_path(p, sizeof p, &su, t);
@@ -1083,8 +1263,14 @@ int app_suite(const app_suite_opts *o)
                           sets_hash(o)) &&
                 rows[t].rc == APP_EXIT_OK)
                 continue;
+            if (imp && imp[t].done) {
+                nimp++;
+                continue;
+            }
             todo[ntodo++] = t;
         }
+        if (nimp > 0 && !o->quiet && rc == APP_EXIT_OK)
+            printf("suite: %d imported task%s not run here\n", nimp, nimp == 1 ? "" : "s");
         sort_su = &su;
         qsort(todo, (size_t)ntodo, sizeof *todo, cmp_task);
         if (o->resume && !o->quiet && rc == APP_EXIT_OK)
@@ -1168,6 +1354,7 @@ agree:
 done:
     free(sel);
     free(rows);
+    free(imp);
     free(todo);
     free(su.seed);
     app_benchmarks_free(b, nb);

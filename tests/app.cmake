@@ -45,6 +45,11 @@ add_test(NAME test_suite_task_lock COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/suite_tas
   $<TARGET_FILE:topopt> WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
 set_tests_properties(test_suite_task_lock PROPERTIES TIMEOUT 300
   ENVIRONMENT "LSAN_OPTIONS=suppressions=${CMAKE_CURRENT_SOURCE_DIR}/lsan.supp")
+# Tasks finished elsewhere merged with --import (tests/suite_import.sh).
+add_test(NAME test_suite_import COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/suite_import.sh
+  $<TARGET_FILE:topopt> WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+set_tests_properties(test_suite_import PROPERTIES TIMEOUT 300
+  ENVIRONMENT "LSAN_OPTIONS=suppressions=${CMAKE_CURRENT_SOURCE_DIR}/lsan.supp")
 # The neural-polish strategy (app/strategy.c): its FE solves counted by a wrapper of the fem
 # solve itself, so the count does not rely on the strategy's own bookkeeping.
 topopt_add_test(test_app_strategy SOURCES test_app_strategy.c LIBS app_core fem nn ncvx
