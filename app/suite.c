@@ -836,6 +836,11 @@ static int import_tasks(const suite *su, const char *path, row *imp, int *taken,
     }
     line[strcspn(line, "\r\n")] = '\0';
     nh = split_fields(line, fld, 63);
+    if (nh > 63) {
+        snprintf(err, len, "%s:1: more than 63 columns (expected the tasks.csv of a suite run)",
+                 path);
+        goto done;
+    }
     for (int c = 0; c < TC_N; c++) {
         col[c] = -1;
         for (int i = 0; i < nh; i++)
