@@ -271,4 +271,8 @@ app_io_status app_result_render_png(const char *h5_path, const char *png_path, i
  *  directories are fine. */
 app_io_status app_io_mkdirs(const char *dir, char *err, size_t errlen);
 
+/** Copy the file src to dst atomically (a temporary file beside dst, synced, renamed into
+ *  place): a reader of dst sees the old file or the whole new one. */
+app_io_status app_io_copy_file(const char *src, const char *dst, char *err, size_t errlen);
+
 #endif

@@ -120,6 +120,37 @@ app_io_status app_io_commit_(const char *tmp, const char *path, char *err, size_
     return APP_IO_OK;
 }
 
+app_io_status app_io_copy_file(const char *src, const char *dst, char *err, size_t errlen)
+{
+    FILE *in = fopen(src, "rb");
+    if (!in) return APP_IO_FAIL(APP_IO_ERR_IO, "%s: %s", src, strerror(errno));
+    char *tmp = app_io_tmp_name_(dst);
+    FILE *out = tmp ? fopen(tmp, "wb") : NULL;
+    if (!out) {
+        int e = errno;
+        fclose(in);
+        free(tmp);
+        return tmp ? APP_IO_FAIL(APP_IO_ERR_IO, "%s: %s", dst, strerror(e))
+                   : APP_IO_FAIL(APP_IO_ERR_NOMEM, "%s: out of memory", dst);
+    }
+    char buf[65536];
+    size_t n;
+    int bad = 0;
+    while (!bad && (n = fread(buf, 1, sizeof buf, in)) > 0)
+        bad = fwrite(buf, 1, n, out) != n;
+    bad = bad || ferror(in);
+    fclose(in);
+    if (fclose(out) != 0) bad = 1;
+    if (bad) {
+        remove(tmp);
+        free(tmp);
+        return APP_IO_FAIL(APP_IO_ERR_IO, "%s: cannot copy %s", dst, src);
+    }
+    app_io_status st = app_io_commit_(tmp, dst, err, errlen);
+    free(tmp);
+    return st;
+}
+
 app_io_status app_io_mkdirs(const char *dir, char *err, size_t errlen)
 {
     if (!dir || !*dir) return APP_IO_FAIL(APP_IO_ERR_INVALID, "mkdirs: empty directory name");

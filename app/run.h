@@ -24,6 +24,10 @@ typedef struct {
                             ///< a strategy counts the iterations of all its phases (the
                             ///< history's iteration column) and also stops at the start of
                             ///< a trial or level whose first iteration is at or past it
+    const char *pixel_cache_dir; ///< a strategy's pixel branch (which no seed changes) is taken
+                                 ///< from this folder when a run with another seed put it
+                                 ///< there, and put there when this run makes it (the suite:
+                                 ///< OUT/<problem>/<method>); NULL = none
 } app_run_opts;
 
 /** What a finished run reports (also written into result.h5). */

@@ -1,9 +1,13 @@
 // app/strategy_branches.c: the neural-polish strategy beside a pixel branch (filter-radius
 // continuation from the uniform start) under one evaluation budget; the lower design is reported
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "chain.h"
@@ -43,6 +47,9 @@ static int branch_config(const app_config *c, int b, const char *dir, app_config
         bc->strategy_p_levels = c->strategy_pixel_levels;
         bc->solver.max_evals = ne;
         bc->solver.maxit = ni > 1 ? ni : 1;
+        /* it draws no random numbers (uniform start, MMA): its identity leaves the seed out, so
+         * that runs of one problem with other seeds can share it (o->pixel_cache_dir) */
+        bc->seed = 0;
     }
     int len = snprintf(bc->out_dir, sizeof bc->out_dir, "%s/%s", dir, BRANCH_NAME[b]);
     if (len < 0 || (size_t)len >= sizeof bc->out_dir) {
@@ -103,6 +110,57 @@ int app_strategy_resumable(const char *dir, long *evals)
         app_result_free(&r);
     }
     return any;
+}
+
+/* The files of a finished branch folder (result.h5 first: it decides whether one is there). */
+static const char *const BRANCH_FILES[] = {"result.h5", "history.csv", "design.png"};
+#define N_BRANCH_FILES ((int)(sizeof BRANCH_FILES / sizeof BRANCH_FILES[0]))
+
+/* Copy the files of branch folder from into folder to (each atomically; files from lacks are
+ * left out, but result.h5). Returns 0 or -1 with err. */
+static int branch_copy(const char *from, const char *to, char *err, size_t len)
+{
+    for (int i = 0; i < N_BRANCH_FILES; i++) {
+        char a[1400], b[1400];
+        snprintf(a, sizeof a, "%s/%s", from, BRANCH_FILES[i]);
+        snprintf(b, sizeof b, "%s/%s", to, BRANCH_FILES[i]);
+        if (i > 0 && access(a, F_OK) != 0) continue;
+        if (app_io_copy_file(a, b, err, len) != APP_IO_OK) return -1;
+    }
+    return 0;
+}
+
+/* The shared pixel branch of o->pixel_cache_dir for branch config bc: the folder
+ * ROOT/pixel-<hash of its identity and budget> (the identity leaves out the budget) and its
+ * lock file. */
+static int cache_paths(const char *root, const app_config *bc, char *dir, char *lock, size_t len)
+{
+    char *keys = NULL;
+    uint64_t hash = 0;
+    if (app_run_identity(bc, &keys, &hash)) return -1;
+    free(keys);
+    long budget[2] = {bc->solver.max_evals, bc->solver.maxit};
+    hash = app_fnv1a64(hash, budget, sizeof budget);
+    snprintf(dir, len, "%s/pixel-%016llx", root, (unsigned long long)hash);
+    snprintf(lock, len, "%s/pixel-%016llx.lock", root, (unsigned long long)hash);
+    return 0;
+}
+
+/* Put the finished branch folder bdir into the shared folder cdir: copied into a temporary
+ * folder that is renamed into place, so that a reader sees all of it or none. */
+static void cache_publish(const char *bdir, const char *cdir)
+{
+    char tmp[1300], err[1024];
+    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", cdir, (long)getpid());
+    if (app_io_mkdirs(tmp, err, sizeof err) == APP_IO_OK && !branch_copy(bdir, tmp, err, sizeof err) &&
+        rename(tmp, cdir) == 0)
+        return;
+    for (int i = 0; i < N_BRANCH_FILES; i++) { /* another run put it there first, or a fault */
+        char p[1400];
+        snprintf(p, sizeof p, "%s/%s", tmp, BRANCH_FILES[i]);
+        remove(p);
+    }
+    rmdir(tmp);
 }
 
 /* FE solves of a finished branch: its run's count, or (kept from an earlier call) the last
@@ -198,6 +256,7 @@ int app_strategy_branches_run(const app_config *c, const app_run_opts *o, app_ru
     app_chain *ch = NULL;
     app_history hist;
     memset(&hist, 0, sizeof hist);
+    int cache_fd = -1; /* the lock of the shared pixel branch while this run takes or makes it */
     for (int b = 0; b < BR_N; b++) {
         int bad = branch_config(c, b, dir, &bc[b]);
         if (bad) {
@@ -243,9 +302,40 @@ int app_strategy_branches_run(const app_config *c, const app_run_opts *o, app_ru
     }
     long it_before = 0;  /* history iterations of the neural branch (halt_after counts on) */
     long done_evals = 0; /* FE solves of the finished neural branch */
+    char cdir[1100] = "", clock[1100] = "";
+    int taken = 0; /* the pixel branch came from the shared folder (no time spent on it here) */
     for (int b = 0; b < BR_N; b++) {
         char bdir[1100];
         snprintf(bdir, sizeof bdir, "%s/%s", dir, BRANCH_NAME[b]);
+        /* the pixel branch of another seed of this problem, if it is in the shared folder (one
+         * run at a time makes it: the others wait for it rather than make it too) */
+        if (b == BR_PIXEL && st[b] != BS_FINISHED && o->pixel_cache_dir && !o->no_outputs &&
+            !cache_paths(o->pixel_cache_dir, &bc[b], cdir, clock, sizeof cdir)) {
+            cache_fd = open(clock, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+            while (cache_fd >= 0 && flock(cache_fd, LOCK_EX) != 0 && errno == EINTR &&
+                   !app_run_stop_requested()) {
+            }
+            app_result cr;
+            if (branch_read(cdir, &bc[b], &cr, err, sizeof err) == BS_FINISHED) {
+                if (app_io_mkdirs(bdir, err, sizeof err) != APP_IO_OK ||
+                    branch_copy(cdir, bdir, err, sizeof err)) {
+                    app_result_free(&cr);
+                    fprintf(stderr, "topopt: %s\n", err);
+                    goto done;
+                }
+                app_result_free(&br[b]);
+                br[b] = cr;
+                st[b] = BS_FINISHED;
+                taken = 1;
+                if (!o->quiet)
+                    fprintf(log, "%s branch: the same for every seed, taken from %s\n",
+                            BRANCH_NAME[b], cdir);
+                close(cache_fd);
+                cache_fd = -1;
+            } else {
+                app_result_free(&cr);
+            }
+        }
         if (st[b] != BS_FINISHED) {
             app_result_free(&br[b]);
             app_run_opts bo = *o;
@@ -276,6 +366,11 @@ int app_strategy_branches_run(const app_config *c, const app_run_opts *o, app_ru
                 if (app_h5_read(p, &br[b], err, sizeof err) != APP_IO_OK) {
                     fprintf(stderr, "topopt: %s\n", err);
                     goto done;
+                }
+                if (b == BR_PIXEL && cdir[0]) {
+                    cache_publish(bdir, cdir);
+                    if (cache_fd >= 0) close(cache_fd);
+                    cache_fd = -1;
                 }
             }
         } else if (!o->quiet) {
@@ -360,7 +455,7 @@ int app_strategy_branches_run(const app_config *c, const app_run_opts *o, app_ru
         }
     }
     for (int b = 0; b < BR_N; b++)
-        if (br[b].history.n_rows > 0 && rr[b].time == 0)
+        if (br[b].history.n_rows > 0 && rr[b].time == 0 && !(b == BR_PIXEL && taken))
             rr[b].time = br[b].history.time[br[b].history.n_rows - 1];
     int iters = hist.n_rows > 0 ? (int)hist.iteration[hist.n_rows - 1] : rr[0].iters + rr[1].iters;
     fprintf(log,
@@ -394,6 +489,7 @@ int app_strategy_branches_run(const app_config *c, const app_run_opts *o, app_ru
     }
     rc = APP_EXIT_OK;
 done:
+    if (cache_fd >= 0) close(cache_fd);
     app_chain_destroy(ch);
     app_history_free(&hist);
     for (int b = 0; b < BR_N; b++) {

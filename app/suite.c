@@ -340,7 +340,10 @@ static void run_one(const suite *su, int t, int again, row *rw)
         goto record;
     }
     snprintf(c.name, sizeof c.name, "%s", b->name);
-    app_run_opts ro = {.quiet = 1, .no_resume_hint = 1};
+    /* the seeds of a problem and method share a strategy's pixel branch, which no seed changes */
+    char shared[1100];
+    snprintf(shared, sizeof shared, "%s/%s/%s", su->out, b->name, fam->name);
+    app_run_opts ro = {.quiet = 1, .no_resume_hint = 1, .pixel_cache_dir = shared};
     app_run_result res;
     memset(&res, 0, sizeof res);
     long ck_evals = 0;
@@ -471,8 +474,10 @@ static double median(double *v, int n)
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-/* Dispatch order: largest grids first (stable), so that no worker is left with a big task at
- * the end. */
+/* Dispatch order: largest grids first, so that no worker is left with a big task at the end;
+ * within a grid size the first seed of every problem first, then the next one (so that the
+ * seeds of one problem seldom run at the same time: they share a strategy's pixel branch);
+ * then task order. */
 static const suite *sort_su;
 static int cmp_task(const void *a, const void *b)
 {
@@ -480,6 +485,8 @@ static int cmp_task(const void *a, const void *b)
     long cx = cells(&sort_su->b[task_problem(sort_su, x)]);
     long cy = cells(&sort_su->b[task_problem(sort_su, y)]);
     if (cx != cy) return cx > cy ? -1 : 1;
+    int kx = x % sort_su->nk, ky = y % sort_su->nk;
+    if (kx != ky) return kx < ky ? -1 : 1;
     return (x > y) - (x < y);
 }
 
@@ -785,9 +792,9 @@ static double best4_of(const app_benchmark *p)
  * overrides, in hex) let --import match a row to a task of the same budget and overrides. */
 #define TASKS_HEADER                                                                              \
     "name,method,seed,compliance,volume,violation,evaluations,iterations,time_s,evals_to_best4," \
-    "grey,status,steps,sets"
+    "grey,steps,sets,status"
 enum { TC_NAME, TC_METHOD, TC_SEED, TC_COMPLIANCE, TC_VOLUME, TC_VIOLATION, TC_EVALS, TC_ITERS,
-       TC_TIME, TC_TO_BEST4, TC_GREY, TC_STATUS, TC_STEPS, TC_SETS, TC_N };
+       TC_TIME, TC_TO_BEST4, TC_GREY, TC_STEPS, TC_SETS, TC_STATUS, TC_N };
 
 /* Split line (changed in place) at its commas into f[]; returns the number of fields, or
  * max + 1 if there are more than max. */
@@ -821,7 +828,7 @@ static int import_tasks(const suite *su, const char *path, row *imp, int *taken,
 {
     static const char *const names[TC_N] = {
         "name",       "method", "seed",           "compliance", "volume", "violation", "evaluations",
-        "iterations", "time_s", "evals_to_best4", "grey",       "status", "steps",     "sets"};
+        "iterations", "time_s", "evals_to_best4", "grey",       "steps",  "sets",      "status"};
     FILE *f = fopen(path, "r");
     if (!f) {
         snprintf(err, len, "--import %s: %s", path, strerror(errno));
@@ -992,10 +999,10 @@ static int write_summary(const suite *su, row *rows, int ntodo, double wall, con
         const char *status;
         ntask[row_status(rw->rc, &status)]++;
         nimp += rw->imported;
-        fprintf(tcsv, "%s,%s,%lu,%.17g,%.6f,%.3e,%ld,%d,%.3f,%ld,%.4f,%s,%d,%llx\n",
+        fprintf(tcsv, "%s,%s,%lu,%.17g,%.6f,%.3e,%ld,%d,%.3f,%ld,%.4f,%d,%llx,%s\n",
                 su->b[task_problem(su, t)].name, task_family(su, t)->name, task_seed(su, t),
                 rw->compliance, rw->volume, rw->violation, rw->evals, rw->iters, rw->time,
-                rw->to_best4, rw->grey, status, steps, sets_hash(su->o));
+                rw->to_best4, rw->grey, steps, sets_hash(su->o), status);
     }
     fprintf(csv, "name,width,height,volfrac,method,seeds,seeds_ok,c0,typical,best,paper_typical,"
                  "paper_best,paper_best4_typical,ratio_typical,ratio_best,ratio_best4,time_s,"

@@ -899,6 +899,62 @@ static void test_strategy_branches(void **state)
     free(c);
 }
 
+/* The pixel branch shared by the seeds of one problem (o->pixel_cache_dir): a run with another
+ * seed takes it instead of solving it, and ends bit for bit where a run that solves it ends;
+ * a branch of other settings is not taken. */
+static void test_strategy_branches_shared(void **state)
+{
+    (void)state;
+    static const char *const sets[3] = {"strategy.pixel_share=0.3", "budget.evaluations=80",
+                                        "seed=1"};
+    app_config *c = load_tiny_sets(3, sets);
+    char cache[400];
+    snprintf(cache, sizeof cache, "%s/shared", g_dir);
+    app_run_opts o = {.quiet = 1, .log = stderr};
+    app_run_result ra, rb;
+    app_strategy_info sa, sb;
+    /* seed 2 alone: the reference */
+    c->seed = 2;
+    snprintf(c->out_dir, sizeof c->out_dir, "%s/alone2", g_dir);
+    assert_int_equal(run_counted(c, &o, &ra, &sa), APP_EXIT_OK);
+    assert_int_equal(g_fe_solves - 5, ra.evals);
+    /* seed 1 solves its pixel branch and puts it into the shared folder */
+    char err[256];
+    assert_int_equal(app_io_mkdirs(cache, err, sizeof err), APP_IO_OK);
+    o.pixel_cache_dir = cache;
+    c->seed = 1;
+    snprintf(c->out_dir, sizeof c->out_dir, "%s/shared1", g_dir);
+    assert_int_equal(run_counted(c, &o, &rb, &sb), APP_EXIT_OK);
+    assert_int_equal(g_fe_solves - 5, rb.evals);
+    assert_true(sb.branch_compliance[1] == sa.branch_compliance[1]); /* no seed changes it */
+    /* seed 2 takes it: no FE solve of the pixel branch (nor its output evaluation), the same
+     * evaluations counted, the same design as alone */
+    c->seed = 2;
+    snprintf(c->out_dir, sizeof c->out_dir, "%s/shared2", g_dir);
+    assert_int_equal(run_counted(c, &o, &rb, &sb), APP_EXIT_OK);
+    assert_int_equal(g_fe_solves, sb.branch_evals[0] + 4);
+    assert_int_equal(rb.evals, ra.evals);
+    assert_int_equal(sb.branch_evals[1], sa.branch_evals[1]);
+    if (memcmp(&rb.compliance, &ra.compliance, sizeof(double)))
+        fail_msg("shared pixel branch: compliance %.17g vs %.17g alone", rb.compliance,
+                 ra.compliance);
+    app_result A, B;
+    read_dir(c->out_dir, &B);
+    snprintf(c->out_dir, sizeof c->out_dir, "%s/alone2", g_dir);
+    read_dir(c->out_dir, &A);
+    assert_same_history(&A.history, &B.history, "shared pixel branch");
+    assert_true(memcmp(A.theta, B.theta, sizeof(double) * A.n_params) == 0);
+    app_result_free(&A);
+    app_result_free(&B);
+    /* another pixel branch (its first filter radius) is solved, not taken */
+    c->strategy_pixel_r_factor = 1.5;
+    snprintf(c->out_dir, sizeof c->out_dir, "%s/shared2r", g_dir);
+    assert_int_equal(run_counted(c, &o, &rb, &sb), APP_EXIT_OK);
+    assert_int_equal(g_fe_solves - 5, rb.evals);
+    app_config_free(c);
+    free(c);
+}
+
 /* suite --set: the overrides reach every task, and --resume keeps only rows made with the same
  * overrides. */
 static void test_suite_sets(void **state)
@@ -1010,6 +1066,7 @@ int main(void)
         cmocka_unit_test(test_strategy_continuation),
         cmocka_unit_test(test_strategy_filter_continuation),
         cmocka_unit_test(test_strategy_branches),
+        cmocka_unit_test(test_strategy_branches_shared),
         cmocka_unit_test(test_strategy_restarts),
         cmocka_unit_test(test_suite_sets),
         cmocka_unit_test(test_suite_evals_to_reach),
