@@ -634,7 +634,7 @@ static int write_pictures(const suite *su, const row *rows, const double *typ)
     }
     int ng = 0;
     for (int t = 0; t < nt; t++) {
-        if (rows[t].rc != APP_EXIT_OK || rows[t].imported) continue; /* designs in DIR only */
+        if (rows[t].rc != APP_EXIT_OK) continue;
         const app_benchmark *p = &su->b[task_problem(su, t)];
         char d[1100];
         task_dir(d, sizeof d, su, t);
@@ -819,12 +819,16 @@ static int field_num(const char *s, int nan_ok, double *v)
     return e == s || *e || errno == ERANGE || (!nan_ok && !isfinite(*v)) ? -1 : 0;
 }
 
-/* Read the ok rows of the tasks.csv at path (columns found by name) into imp[]: those of tasks
- * of this suite with its budget and overrides; a task that imp already holds keeps its row (the
- * first file wins). *taken counts the rows taken, *other the ok rows of other settings or of
- * tasks not in this suite. Returns 0, or -1 with a message naming the file and line. */
-static int import_tasks(const suite *su, const char *path, row *imp, int *taken, int *other,
-                        char *err, size_t len)
+/* Take the ok rows of the tasks.csv at path (columns found by name) that belong to tasks of this
+ * suite with its budget and overrides into imp[] and into the tasks' folders (suite_row.txt
+ * marked imported, so that later calls know them without --import; with the design.png that
+ * sits beside path in the suite's layout, <problem>/<method>/seed<k>/, if there is one). Not
+ * taken: a task whose folder holds a finished row of its own (*own counts them), or that an
+ * earlier file of this call gave (the first file wins). *taken counts the rows taken, *other the
+ * ok rows of other settings or of tasks not in this suite. Returns 0; -1 with a message naming
+ * the file and line; -2 if a task's folder cannot be written (message in err). */
+static int import_tasks(const suite *su, const char *path, row *imp, int *taken, int *own,
+                        int *other, char *err, size_t len)
 {
     static const char *const names[TC_N] = {
         "name",       "method", "seed",           "compliance", "volume", "violation", "evaluations",
@@ -836,7 +840,10 @@ static int import_tasks(const suite *su, const char *path, row *imp, int *taken,
     }
     char line[4096], *fld[64];
     int col[TC_N], nh = 0, lineno = 1, rc = -1;
-    *taken = *other = 0;
+    *taken = *own = *other = 0;
+    const char *slash = strrchr(path, '/');
+    int base = slash ? (int)(slash - path) : 1; /* the folder of path: its designs */
+    const char *from = slash ? path : ".";
     if (!fgets(line, sizeof line, f)) {
         snprintf(err, len, "--import %s: empty, expected the tasks.csv of a suite run", path);
         goto done;
@@ -907,8 +914,16 @@ static int import_tasks(const suite *su, const char *path, row *imp, int *taken,
             (*other)++;
             continue;
         }
-        row *rw = &imp[(s * su->nm + m) * su->nk + k];
+        int t = (s * su->nm + m) * su->nk + k;
+        row *rw = &imp[t], mine;
         if (rw->done) continue;
+        char p[1300], d[1100], src[1400], dst[1400];
+        row_path(p, sizeof p, su, t);
+        if (!read_row(p, &mine, su->fam[m], su->o->steps, su->seed[k], sets) &&
+            mine.rc == APP_EXIT_OK && !mine.imported) {
+            (*own)++;
+            continue;
+        }
         *rw = (row){.done = 1,
                     .rc = APP_EXIT_OK,
                     .compliance = v[TC_COMPLIANCE],
@@ -920,6 +935,21 @@ static int import_tasks(const suite *su, const char *path, row *imp, int *taken,
                     .to_best4 = (long)v[TC_TO_BEST4],
                     .grey = v[TC_GREY],
                     .imported = 1};
+        if (write_row(p, rw, su->fam[m], su->o->steps, su->seed[k], sets)) {
+            snprintf(err, len, "cannot write %.900s: %s", p, strerror(errno));
+            rc = -2;
+            goto done;
+        }
+        task_dir(d, sizeof d, su, t);
+        snprintf(src, sizeof src, "%.*s/%s/%s/seed%lu/design.png", base, from,
+                 fld[col[TC_NAME]], fld[col[TC_METHOD]], su->seed[k]);
+        snprintf(dst, sizeof dst, "%s/design.png", d);
+        if (access(src, F_OK) != 0)
+            remove(dst); /* no picture of another run stands for this one */
+        else if (app_io_copy_file(src, dst, err, len) != APP_IO_OK) {
+            rc = -2;
+            goto done;
+        }
         (*taken)++;
     }
     rc = ferror(f) ? (snprintf(err, len, "--import %s: read error", path), -1) : 0;
@@ -1235,35 +1265,20 @@ int app_suite(const app_suite_opts *o)
         if (o->n_imports > 0 && rc == APP_EXIT_OK && !(imp = calloc((size_t)nt, sizeof *imp)))
             rc = APP_EXIT_FAILED;
         for (int i = 0; i < o->n_imports && rc == APP_EXIT_OK; i++) {
-            int taken, other;
-            if (import_tasks(&su, o->imports[i], imp, &taken, &other, err, sizeof err)) {
+            int taken, own, other,
+                bad = import_tasks(&su, o->imports[i], imp, &taken, &own, &other, err, sizeof err);
+            if (bad) {
                 fprintf(stderr, "topopt: suite: %s\n", err);
-                rc = APP_EXIT_USAGE;
+                rc = bad == -2 ? APP_EXIT_FAILED : APP_EXIT_USAGE;
             } else if (!o->quiet) {
-                printf("suite: %s: %d finished task%s of this suite imported; %d other "
-                       "finished row%s (other problems, methods, seeds, --steps or --set) left "
-                       "out\n",
-                       o->imports[i], taken, taken == 1 ? "" : "s", other, other == 1 ? "" : "s");
+                printf("suite: %s: %d finished task%s of this suite imported, %d kept from %s "
+                       "(its own finished rows come first); %d other finished row%s (other "
+                       "problems, methods, seeds, --steps or --set) left out\n",
+                       o->imports[i], taken, taken == 1 ? "" : "s", own, su.out, other,
+                       other == 1 ? "" : "s");
             }
         }
-        /* an imported task gets its row in its folder (so that later calls know it without
-         * --import), unless the folder holds a finished row of its own, which comes first */
         int nimp = 0;
-        for (int t = 0; t < nt && imp && rc == APP_EXIT_OK; t++) {
-            char p[1300];
-            row own;
-            row_path(p, sizeof p, &su, t);
-            if (!imp[t].done) continue;
-            if (!read_row(p, &own, task_family(&su, t), o->steps, task_seed(&su, t),
-                          sets_hash(o)) &&
-                own.rc == APP_EXIT_OK && !own.imported) {
-                imp[t].done = 0;
-            } else if (write_row(p, &imp[t], task_family(&su, t), o->steps, task_seed(&su, t),
-                                 sets_hash(o))) {
-                fprintf(stderr, "topopt: suite: cannot write %s: %s\n", p, strerror(errno));
-                rc = APP_EXIT_FAILED;
-            }
-        }
         /* with --resume, tasks whose row of this family, budget and seed says "ok" are kept;
          * those imported in this call are never run */
         for (int t = 0; t < nt && rc == APP_EXIT_OK; t++) {

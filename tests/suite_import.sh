@@ -29,13 +29,15 @@ own1=$(row "$tmp/b" 1)
 # B takes A's seed 0 and runs nothing; the imported row is A's, digit for digit
 "$exe" "${common[@]}" --seeds 0-1 --out "$tmp/b" --resume --import "$tmp/a/tasks.csv" >"$tmp/m.log" 2>&1 ||
   { cat "$tmp/m.log"; fail "the merge"; }
-grep -q "^suite: $tmp/a/tasks.csv: 1 finished task of this suite imported; 0 other finished rows" "$tmp/m.log" ||
+grep -q "^suite: $tmp/a/tasks.csv: 1 finished task of this suite imported, 0 kept from $tmp/b (its own finished rows come first); 0 other finished rows" "$tmp/m.log" ||
   { cat "$tmp/m.log"; fail "the import line"; }
 grep -q "^suite: 2 of 2 tasks already done in $tmp/b, 0 to run$" "$tmp/m.log" || { cat "$tmp/m.log"; fail "B ran a task"; }
 ! grep -q -- '-> ' "$tmp/m.log" || { cat "$tmp/m.log"; fail "B ran a task"; }
 [ "$(row "$tmp/b" 0)" = "$(row "$tmp/a" 0)" ] || { cat "$tmp/a/tasks.csv" "$tmp/b/tasks.csv"; fail "imported row differs"; }
 [ "$(row "$tmp/b" 1)" = "$own1" ] || fail "B's own row changed"
 grep -q "Tasks: 2 ok (1 of them imported" "$tmp/b/summary.md" || { cat "$tmp/b/summary.md"; fail "summary.md"; }
+# the design beside the imported table (the suite's layout) comes along: in the gallery too
+cmp "$tmp/a/$p/cnn-lbfgs/seed0/design.png" "$tmp/b/$p/cnn-lbfgs/seed0/design.png" || fail "the imported design"
 # the typical of two seeds is their mean
 c0=$(row "$tmp/a" 0 | cut -d, -f4) c1=$(echo "$own1" | cut -d, -f4)
 typ=$(awk -F, -v p="$p" '$1 == p { print $9 }' "$tmp/b/summary.csv")
@@ -52,6 +54,7 @@ grep -q ",1,1.5," "$tmp/other.csv" || fail "the test's edit of the row"
 "$exe" "${common[@]}" --seeds 0-1 --out "$tmp/b" --resume --import "$tmp/other.csv" >"$tmp/m2.log" 2>&1 ||
   { cat "$tmp/m2.log"; fail "second merge"; }
 [ "$(row "$tmp/b" 1)" = "$own1" ] || { cat "$tmp/b/tasks.csv"; fail "an import replaced B's own row"; }
+grep -q "imported, 1 kept from $tmp/b" "$tmp/m2.log" || { cat "$tmp/m2.log"; fail "the count of rows kept"; }
 sed -e "s/,20,0,ok$/,20,0,failed/" "$tmp/a/tasks.csv" >"$tmp/failed.csv"
 "$exe" "${common[@]}" --seeds 0 --out "$tmp/c" --report --import "$tmp/failed.csv" >"$tmp/c.log" 2>&1 ||
   { cat "$tmp/c.log"; fail "report with a failed row"; }
@@ -63,7 +66,7 @@ for extra in "--steps 21" "--set outputs.checkpoint_every=10"; do
   # shellcheck disable=SC2086 # two words on purpose
   "$exe" "${common[@]}" $extra --seeds 0 --out "$tmp/d" --report --import "$tmp/a/tasks.csv" >"$tmp/d.log" 2>&1 ||
     { cat "$tmp/d.log"; fail "report with $extra"; }
-  grep -q "0 finished tasks of this suite imported; 1 other finished row " "$tmp/d.log" ||
+  grep -q "0 finished tasks of this suite imported, 0 kept .*; 1 other finished row " "$tmp/d.log" ||
     { cat "$tmp/d.log"; fail "a row of other settings was imported ($extra)"; }
   [ "$(row "$tmp/d" 0 | cut -d, -f14)" = "not run" ] || { cat "$tmp/d/tasks.csv"; fail "status ($extra)"; }
 done
