@@ -305,6 +305,16 @@ static int run_phase(strat_ctx *s, app_chain *ch, const app_config *pc, long max
 /* The config of the polish phase: pixels of the same problem, filter, projection and
  * constraints, the volume explicit, the polish method with the schema's default settings
  * (as the suite's pixel-mma and pixel-oc runs) under the run's budget and printing. */
+int app_strategy_better(double f, double v, double bf, double bv)
+{
+    if (isnan(v)) v = INFINITY;
+    if (isnan(bv)) bv = INFINITY;
+    int fe = v <= APP_STRATEGY_FEASIBLE, bfe = bv <= APP_STRATEGY_FEASIBLE;
+    if (fe && bfe) return f < bf;
+    if (fe != bfe) return fe;
+    return v < bv;
+}
+
 int app_strategy_polish_config(const app_config *c, app_config *p)
 {
     app_config d; /* the defaults' solver settings */
@@ -690,8 +700,7 @@ int app_strategy_run_info(const app_config *c, const app_run_opts *o, app_run_re
             if (!o->quiet && trials > 1)
                 fprintf(log, "neural trial %d of %d (seed %lu): compliance %.6g  violation %.2e\n",
                         k + 1, trials, trial_seed(c->seed, k), f, v);
-            /* the better trial: the less infeasible one beyond 1e-9, then the lower compliance */
-            int better = k == 0 || (v > 1e-9 || s.best_v > 1e-9 ? v < s.best_v : f < s.best_f);
+            int better = k == 0 || app_strategy_better(f, v, s.best_f, s.best_v);
             if (k < 16) si->trial_compliance[k] = f;
             si->trials = k + 1;
             if (better) {

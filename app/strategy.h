@@ -69,6 +69,16 @@ int app_strategy_run_info(const app_config *c, const app_run_opts *o, app_run_re
 int app_strategy_branches_run(const app_config *c, const app_run_opts *o, app_run_result *res,
                               app_strategy_info *info);
 
+/** A design whose constraint violation (the sum of the positive parts) is at most this counts as
+ *  feasible when a strategy compares designs: MMA ends its runs with violations of about 1e-8,
+ *  which change a compliance by far less than the differences the choice is about. */
+#define APP_STRATEGY_FEASIBLE 1e-6
+
+/** 1 if the design (f, v) (compliance, violation) is better than (bf, bv): between two feasible
+ *  ones (APP_STRATEGY_FEASIBLE) the lower compliance, a feasible one before an infeasible one,
+ *  between infeasible ones the less infeasible. NaN violations count as infeasible. */
+int app_strategy_better(double f, double v, double bf, double bv);
+
 /** 1 if DIR holds a branch folder of app_strategy_branches_run with a result file (finished or
  *  a checkpoint); *evals gets the evaluations of their histories. */
 int app_strategy_resumable(const char *dir, long *evals);

@@ -382,8 +382,8 @@ int app_strategy_branches_run(const app_config *c, const app_run_opts *o, app_ru
         done_evals = branch_evals(&rr[b], &br[b]);
     }
 
-    /* the choice: the less infeasible design beyond 1e-9, then the lower compliance; both
-     * through the pixel chain of the final settings */
+    /* the choice (app_strategy_better): the lower compliance between feasible designs, else the
+     * less infeasible; both through the pixel chain of the final settings */
     app_config pc;
     if (app_strategy_polish_config(c, &pc)) {
         fprintf(stderr, "topopt: out of memory\n");
@@ -412,8 +412,7 @@ int app_strategy_branches_run(const app_config *c, const app_run_opts *o, app_ru
         }
         if (!(viol[b] >= 0)) viol[b] = INFINITY;
     }
-    if (viol[BR_PIXEL] > 1e-9 || viol[BR_NEURAL] > 1e-9 ? viol[BR_PIXEL] < viol[BR_NEURAL]
-                                                        : comp[BR_PIXEL] < comp[BR_NEURAL])
+    if (app_strategy_better(comp[BR_PIXEL], viol[BR_PIXEL], comp[BR_NEURAL], viol[BR_NEURAL]))
         win = BR_PIXEL;
     long evals[BR_N];
     for (int b = 0; b < BR_N; b++)
