@@ -60,7 +60,7 @@ int app_strategy_run_info(const app_config *c, const app_run_opts *o, app_run_re
  *  strategy.pixel_r_factor x filter.radius down to filter.radius in strategy.pixel_levels levels)
  *  with round(pixel_share x budget.evaluations). Both designs are evaluated through the pixel
  *  chain of the final settings (output evaluations, not counted: each branch solved its design
- *  as it ran); the less infeasible beyond 1e-9, then the lower compliance, is reported in DIR
+ *  as it ran); the better by app_strategy_better is reported in DIR
  *  (theta = its pixels; the history of both, the pixel branch's rows after the neural ones with
  *  iterations, evaluations and times continued and phases + 10). o->resume_dir continues: a
  *  finished branch of the same config is kept, a branch with a checkpoint continues from it;
