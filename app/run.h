@@ -24,10 +24,10 @@ typedef struct {
                             ///< a strategy counts the iterations of all its phases (the
                             ///< history's iteration column) and also stops at the start of
                             ///< a trial or level whose first iteration is at or past it
-    const char *pixel_cache_dir; ///< a strategy's pixel branch (which no seed changes) is taken
-                                 ///< from this folder when a run with another seed put it
-                                 ///< there, and put there when this run makes it (the suite:
-                                 ///< OUT/<problem>/<method>); NULL = none
+    /** A strategy's pixel branch (which no seed changes) is taken from this folder when a run
+     *  with another seed put it there, and put there when this run makes it (the suite:
+     *  OUT/<problem>/<method>); NULL = none. */
+    const char *pixel_cache_dir;
 } app_run_opts;
 
 /** What a finished run reports (also written into result.h5). */
@@ -133,9 +133,10 @@ typedef struct {
     int quiet;
     int n_sets;        ///< config overrides of every task (key=value, as `run --set`)
     char *const *sets; ///< n_sets strings; --resume keeps only rows made with the same ones
-    int n_imports;     ///< tasks.csv files of other suite runs (--import)
-    char *const *imports; ///< n_imports paths; their ok rows of the same budget and overrides
-                          ///< count as finished tasks of this suite (never run again)
+    /** --import: n_imports paths of tasks.csv files of other suite runs; their ok rows of the
+     *  same budget and overrides count as finished tasks of this suite (never run again). */
+    int n_imports;
+    char *const *imports;
 } app_suite_opts;
 
 /** Run the suite: one task per problem x method x seed, each into OUT/<problem>/<method>/

@@ -152,8 +152,8 @@ static void cache_publish(const char *bdir, const char *cdir)
 {
     char tmp[1300], err[1024];
     snprintf(tmp, sizeof tmp, "%s.%ld.tmp", cdir, (long)getpid());
-    if (app_io_mkdirs(tmp, err, sizeof err) == APP_IO_OK && !branch_copy(bdir, tmp, err, sizeof err) &&
-        rename(tmp, cdir) == 0)
+    if (app_io_mkdirs(tmp, err, sizeof err) == APP_IO_OK &&
+        !branch_copy(bdir, tmp, err, sizeof err) && rename(tmp, cdir) == 0)
         return;
     for (int i = 0; i < N_BRANCH_FILES; i++) { /* another run put it there first, or a fault */
         char p[1400];

@@ -788,13 +788,28 @@ static double best4_of(const app_benchmark *p)
     return best4;
 }
 
-/* The columns of tasks.csv, one line per task. steps and sets (sets_hash of the --set
+/* The columns of tasks.csv (its header), one line per task. steps and sets (sets_hash of the --set
  * overrides, in hex) let --import match a row to a task of the same budget and overrides. */
-#define TASKS_HEADER                                                                              \
-    "name,method,seed,compliance,volume,violation,evaluations,iterations,time_s,evals_to_best4," \
-    "grey,steps,sets,status"
-enum { TC_NAME, TC_METHOD, TC_SEED, TC_COMPLIANCE, TC_VOLUME, TC_VIOLATION, TC_EVALS, TC_ITERS,
-       TC_TIME, TC_TO_BEST4, TC_GREY, TC_STEPS, TC_SETS, TC_STATUS, TC_N };
+enum {
+    TC_NAME,
+    TC_METHOD,
+    TC_SEED,
+    TC_COMPLIANCE,
+    TC_VOLUME,
+    TC_VIOLATION,
+    TC_EVALS,
+    TC_ITERS,
+    TC_TIME,
+    TC_TO_BEST4,
+    TC_GREY,
+    TC_STEPS,
+    TC_SETS,
+    TC_STATUS,
+    TC_N
+};
+static const char *const TASKS_COLUMNS[TC_N] = {
+    "name",       "method", "seed",           "compliance", "volume", "violation", "evaluations",
+    "iterations", "time_s", "evals_to_best4", "grey",       "steps",  "sets",      "status"};
 
 /* Split line (changed in place) at its commas into f[]; returns the number of fields, or
  * max + 1 if there are more than max. */
@@ -830,9 +845,6 @@ static int field_num(const char *s, int nan_ok, double *v)
 static int import_tasks(const suite *su, const char *path, row *imp, int *taken, int *own,
                         int *other, char *err, size_t len)
 {
-    static const char *const names[TC_N] = {
-        "name",       "method", "seed",           "compliance", "volume", "violation", "evaluations",
-        "iterations", "time_s", "evals_to_best4", "grey",       "steps",  "sets",      "status"};
     FILE *f = fopen(path, "r");
     if (!f) {
         snprintf(err, len, "--import %s: %s", path, strerror(errno));
@@ -858,12 +870,12 @@ static int import_tasks(const suite *su, const char *path, row *imp, int *taken,
     for (int c = 0; c < TC_N; c++) {
         col[c] = -1;
         for (int i = 0; i < nh; i++)
-            if (!strcmp(fld[i], names[c])) col[c] = i;
+            if (!strcmp(fld[i], TASKS_COLUMNS[c])) col[c] = i;
         if (col[c] < 0) {
             snprintf(err, len,
                      "%s:1: no column '%s' in the header (expected the tasks.csv of a suite run; "
                      "those of versions before --import have no steps and sets columns)",
-                     path, names[c]);
+                     path, TASKS_COLUMNS[c]);
             goto done;
         }
     }
@@ -897,7 +909,8 @@ static int import_tasks(const suite *su, const char *path, row *imp, int *taken,
                 bad = 1;
             if (!bad && c == TC_TO_BEST4 && (v[c] != floor(v[c]) || v[c] < -1)) bad = 1;
             if (bad) {
-                snprintf(err, len, "%s:%d: column '%s': '%s' is not %s", path, lineno, names[c], x,
+                snprintf(err, len, "%s:%d: column '%s': '%s' is not %s", path, lineno,
+                         TASKS_COLUMNS[c], x,
                          c == TC_SETS ? "a hexadecimal hash" : "a valid number");
                 goto done;
             }
@@ -941,8 +954,8 @@ static int import_tasks(const suite *su, const char *path, row *imp, int *taken,
             goto done;
         }
         task_dir(d, sizeof d, su, t);
-        snprintf(src, sizeof src, "%.*s/%s/%s/seed%lu/design.png", base, from,
-                 fld[col[TC_NAME]], fld[col[TC_METHOD]], su->seed[k]);
+        snprintf(src, sizeof src, "%.*s/%s/%s/seed%lu/design.png", base, from, fld[col[TC_NAME]],
+                 fld[col[TC_METHOD]], su->seed[k]);
         snprintf(dst, sizeof dst, "%s/design.png", d);
         if (access(src, F_OK) != 0)
             remove(dst); /* no picture of another run stands for this one */
@@ -1023,7 +1036,8 @@ static int write_summary(const suite *su, row *rows, int ntodo, double wall, con
     }
     int ntask[4] = {0}, nimp = 0; /* tasks by class (row_status); imported ones */
     /* the budget and the overrides' hash (sets_hash) let --import match rows to tasks */
-    fprintf(tcsv, "%s\n", TASKS_HEADER);
+    for (int c = 0; c < TC_N; c++)
+        fprintf(tcsv, "%s%c", TASKS_COLUMNS[c], c + 1 < TC_N ? ',' : '\n');
     for (int t = 0; t < nt; t++) {
         const row *rw = &rows[t];
         const char *status;
