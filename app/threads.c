@@ -1,13 +1,16 @@
 // app/threads.c: the program's own choice of BLAS and OpenMP threads
+#define _GNU_SOURCE // RTLD_NEXT
 #include "threads.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <strings.h>
 #include <unistd.h>
 
 #include <cblas.h>
 
 #ifdef APP_HAVE_OPENMP
+#include <dlfcn.h>
 #include <omp.h>
 #endif
 
@@ -18,6 +21,45 @@ static int env_set(const char *name)
     const char *v = getenv(name);
     return v && *v;
 }
+
+#ifdef APP_HAVE_OPENMP
+typedef void (*gomp_parallel_fn)(void (*)(void *), void *, unsigned, unsigned);
+void GOMP_parallel(void (*fn)(void *), void *data, unsigned num_threads, unsigned flags);
+
+int app_threads_region_inline(unsigned num_threads)
+{
+    if (omp_get_level() != 0) return 0; // inside a region: its team decides
+    return num_threads == 1 || omp_get_max_active_levels() == 0 ||
+           (num_threads == 0 && omp_get_max_threads() == 1);
+}
+
+/* The entry GCC calls for `#pragma omp parallel` (libgomp's ABI); this definition in the
+ * program comes before libgomp's for every library it loads (CHOLMOD among them). A region
+ * that runs on one thread anyway (app_threads_region_inline) is called directly; any other
+ * goes on to libgomp's. */
+void GOMP_parallel(void (*fn)(void *), void *data, unsigned num_threads, unsigned flags)
+{
+    static gomp_parallel_fn next;
+    if (app_threads_region_inline(num_threads)) {
+        fn(data);
+        return;
+    }
+    if (!next) {
+        void *sym = dlsym(RTLD_NEXT, "GOMP_parallel");
+        memcpy(&next, &sym, sizeof next); // POSIX: a function's address from dlsym
+    }
+    if (next)
+        next(fn, data, num_threads, flags);
+    else
+        fn(data); // no libgomp loaded: nothing could have run the region on more threads
+}
+#else
+int app_threads_region_inline(unsigned num_threads)
+{
+    (void)num_threads;
+    return 1;
+}
+#endif
 
 int app_threads_cores(void)
 {

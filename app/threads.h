@@ -35,6 +35,20 @@ void app_threads_limit(int cap, int forced);
  *  for 4) runs on one thread; otherwise to 1 (no nested teams). info may be NULL. */
 void app_threads_apply(int requested, int nelem, app_threads_info *info);
 
+/** 1 if an OpenMP parallel region started now with this num_threads argument (0 = no clause)
+ *  would run on one thread: outside every region, and one thread asked for, max-active-levels
+ *  0 (app_threads_apply with n = 1), or no clause while omp_get_max_threads() is 1. Such a
+ *  region the program calls directly, without libgomp, through its own GOMP_parallel (the
+ *  entry GCC emits for `#pragma omp parallel`), which forwards every other region to
+ *  libgomp's. Why: libgomp builds a team even for one thread and ends it with a futex
+ *  wake-up system call, and Debian's CHOLMOD opens regions for every supernode of its
+ *  numeric factorization (about 28 000 system calls a second at 256x256); the FE evaluation
+ *  of one thread took 0.467 s with libgomp's team of one and 0.264 s called directly
+ *  (bench_eval, 256x256). Inside a called region omp_get_thread_num() is 0 and
+ *  omp_get_num_threads() 1, as in a team of one; worksharing, barriers, single and tasks run
+ *  as orphaned constructs of the initial thread. Without OpenMP: 1. */
+int app_threads_region_inline(unsigned num_threads);
+
 /** OpenBLAS (0.3.21, Debian 12) does not know CPUs newer than it and falls back to its
  *  generic Prescott (SSE3) kernels on them: on this project's Xeon (family 6, model 207, with
  *  AVX-512) a 2000x2000 SGEMM ran at 31 GFLOP/s instead of 136 with the SkylakeX kernels.

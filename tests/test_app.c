@@ -1,5 +1,8 @@
 // tests/test_app.c: the topopt program: config schema and errors, the evaluation chain's
 // gradients (central differences), end-to-end runs (top88, HDF5/PNG read back, resume), CLI
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE // RTLD_DEFAULT
+#endif
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +16,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <dlfcn.h>
 
 #include "chain.h"
 #include "config.h"
@@ -1589,6 +1593,57 @@ static int cleanup(void **state)
     return 0;
 }
 
+#ifdef _OPENMP
+void GOMP_parallel(void (*fn)(void *), void *data, unsigned num_threads, unsigned flags);
+
+/* With one thread a parallel region is called directly (app_threads_region_inline): no
+ * libgomp team, so omp_get_level() stays 0 inside; libraries loaded by the program (CHOLMOD)
+ * find the program's GOMP_parallel; worksharing, single, barrier and tasks inside still do
+ * every iteration once. With two threads the region is libgomp's: a team of two at level 1. */
+static void threads_region_checks(void)
+{
+    void *found = dlsym(RTLD_DEFAULT, "GOMP_parallel");
+    void (*ours)(void (*)(void *), void *, unsigned, unsigned) = GOMP_parallel;
+    assert_memory_equal(&found, &ours, sizeof found);
+    app_threads_apply(1, 100, NULL);
+    assert_true(app_threads_region_inline(4));
+    int level = -1, team = 0, hits[1000] = {0}, singles = 0, tasks = 0;
+#pragma omp parallel num_threads(4)
+    {
+        level = omp_get_level();
+        team = omp_get_num_threads();
+#pragma omp for schedule(dynamic, 7)
+        for (int i = 0; i < 1000; i++) hits[i]++;
+#pragma omp single
+        singles++;
+#pragma omp barrier
+#pragma omp task
+        tasks++;
+#pragma omp taskwait
+    }
+    assert_int_equal(level, 0);
+    assert_int_equal(team, 1);
+    assert_int_equal(singles, 1);
+    assert_int_equal(tasks, 1);
+    for (int i = 0; i < 1000; i++) assert_int_equal(hits[i], 1);
+    int dyn = omp_get_dynamic();
+    omp_set_dynamic(0);
+    app_threads_apply(2, 100, NULL);
+    assert_false(app_threads_region_inline(2));
+    int sum = 0;
+#pragma omp parallel num_threads(2) reduction(+ : sum)
+    {
+        sum += 1;
+#pragma omp master
+        level = omp_get_level();
+    }
+    assert_int_equal(sum, 2);
+    assert_int_equal(level, 1);
+    omp_set_dynamic(dyn);
+    app_threads_apply(1, 100, NULL);
+}
+#endif
+
 /* threads: the environment overrides the program's choice; without it the program sets the
  * count it asked for (requested, forced by the suite's division, or auto capped). */
 static void test_threads(void **state)
@@ -1619,6 +1674,7 @@ static void test_threads(void **state)
         omp_set_dynamic(dyn);
         assert_int_equal(team, 1); // a num_threads clause (as CHOLMOD's) gets one thread too
     }
+    threads_region_checks();
 #endif
     assert_int_equal(app_threads_auto(256 * 256), 1);
     assert_true(app_threads_cores() >= 1);
