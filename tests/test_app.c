@@ -1613,7 +1613,8 @@ static void threads_region_checks(void)
         level = omp_get_level();
         team = omp_get_num_threads();
 #pragma omp for schedule(dynamic, 7)
-        for (int i = 0; i < 1000; i++) hits[i]++;
+        for (int i = 0; i < 1000; i++)
+            hits[i]++;
 #pragma omp single
         singles++;
 #pragma omp barrier
@@ -1625,7 +1626,8 @@ static void threads_region_checks(void)
     assert_int_equal(team, 1);
     assert_int_equal(singles, 1);
     assert_int_equal(tasks, 1);
-    for (int i = 0; i < 1000; i++) assert_int_equal(hits[i], 1);
+    for (int i = 0; i < 1000; i++)
+        assert_int_equal(hits[i], 1);
     int dyn = omp_get_dynamic();
     omp_set_dynamic(0);
     app_threads_apply(2, 100, NULL);
