@@ -69,6 +69,10 @@ static const family FAMILIES[] = {
 #define ROW_NOT_RUN 132
 #define ROW_UNFINISHED 133
 #define ROW_RUNNING 134 /* the task is held by another live process (task_lock) */
+/* LEFT_AGAIN: a task held by another process is tried once more at the end of this suite's
+ * pass (same worker): by then that process may have finished it (reported as such), or died
+ * and dropped the lock (a suite killed and restarted at once: the task resumes here from its
+ * checkpoint); if it still runs the task, the task stays left to it. */
 
 void app_suite_print_methods(FILE *f)
 {
@@ -525,17 +529,29 @@ static int run_forked(const suite *su, const int *todo, int ntodo, int jobs)
             setpgid(0, 0);
             close(queue[1]);
             close(done[0]);
+            /* the tasks another process held, tried once more after the queue (LEFT_AGAIN);
+             * left == NULL: none are */
+            int *left = malloc((size_t)ntodo * sizeof *left), nleft = 0, next = 0, again = 0;
             int t;
-            /* one int per write and read: pipe writes of <= PIPE_BUF bytes are atomic */
-            while (!app_run_stop_requested() && read(queue[0], &t, sizeof t) == (ssize_t)sizeof t) {
+            while (!app_run_stop_requested()) {
+                /* one int per write and read: pipe writes of <= PIPE_BUF bytes are atomic */
+                if (!again && read(queue[0], &t, sizeof t) != (ssize_t)sizeof t) again = 1;
+                if (again) {
+                    if (next == nleft) break;
+                    t = left[next++];
+                }
                 row rw;
                 run_one(su, todo[t], 0, &rw);
                 if (rw.rc == ROW_INTERRUPTED) break; /* not done: no progress line for it */
-                if (rw.rc == ROW_RUNNING) continue;  /* another process runs it */
+                if (rw.rc == ROW_RUNNING) {          /* another process runs it */
+                    if (!again && left) left[nleft++] = t;
+                    continue;
+                }
                 if (write(done[1], &t, sizeof t) != (ssize_t)sizeof t) {
                     /* the parent is gone: PDEATHSIG ends this worker */
                 }
             }
+            free(left);
             _exit(0);
         }
         pids[j] = pid;
@@ -1362,11 +1378,17 @@ agree:
                           o->threads > 0 ? (o->threads / jobs > 0 ? o->threads / jobs : 1) : 0);
         if (!o->report) app_run_install_signals(); /* Ctrl-C: checkpoint, no other task */
         if (jobs == 1) {
-            for (int i = 0; i < ntodo && !app_run_stop_requested(); i++) {
-                run_one(&su, todo[i], 0, &rows[todo[i]]);
-                if (rows[todo[i]].rc != ROW_INTERRUPTED && rows[todo[i]].rc != ROW_RUNNING)
-                    progress_done(&su, todo[i]);
+            /* then once more the tasks another process held (LEFT_AGAIN) */
+            int *left = malloc((size_t)(ntodo > 0 ? ntodo : 1) * sizeof *left), nleft = 0;
+            for (int i = 0; i < ntodo + nleft && !app_run_stop_requested(); i++) {
+                const int t = i < ntodo ? todo[i] : left[i - ntodo];
+                run_one(&su, t, 0, &rows[t]);
+                if (rows[t].rc == ROW_RUNNING && i < ntodo && left)
+                    left[nleft++] = t;
+                else if (rows[t].rc != ROW_INTERRUPTED && rows[t].rc != ROW_RUNNING)
+                    progress_done(&su, t);
             }
+            free(left);
         } else if ((lost = run_forked(&su, todo, ntodo, jobs)) < 0) {
             rc = APP_EXIT_FAILED;
         }

@@ -2,7 +2,8 @@
 # tests/suite_task_lock.sh TOPOPT: two suites on one folder. A task that another live process
 # runs is reported as running (not failed or unfinished) and a second suite leaves it to that
 # process without touching its row; a task the other process finished meanwhile is not run
-# again; once a task's process is killed (kill -9), the task is unfinished, not running.
+# again; once a task's process is killed (kill -9), the task is unfinished, not running; a
+# task left to a process that dies during the second suite's pass is taken up at its end.
 exe=$1
 source "$(dirname "$0")/suite_lib.sh" suite_task_lock
 small=pure_bending_moment_32x64_0.15
@@ -11,6 +12,15 @@ common=(suite --methods cnn-lbfgs --seeds 0 --steps 150 --jobs 1 --set outputs.c
 out=$tmp/shared
 task=$out/$small/cnn-lbfgs/seed0
 status() { awk -F, -v p="$2" '$1 == p { print $NF }' "$1/tasks.csv"; }
+# wait_line FILE REGEX: until a line of FILE matches (30 s at most)
+wait_line() {
+  for ((i = 0; i < 600; i++)); do
+    grep -q "$2" "$1" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  cat "$1"
+  fail "no line $2 in $1 after 30 s"
+}
 # wait_file FILE: until FILE exists (30 s at most)
 wait_file() {
   for ((i = 0; i < 600; i++)); do
@@ -66,4 +76,26 @@ wait "$d" 2>/dev/null || true
   { cat "$tmp/report2.log"; fail "--report after kill -9"; }
 [ "$(status "$out" "$small")" = unfinished ] ||
   { cat "$out/tasks.csv"; fail "a killed task is not unfinished"; }
+# E: a suite started at once after another was killed (the dying process still holds its task
+# when the new suite comes to it): E2 leaves the big task to E1 (dispatched first, largest
+# first), runs the small one, meanwhile E1 dies; at the end of its pass E2 takes the big task up
+# again from E1's checkpoint and exits 0 with both tasks ok
+out=$tmp/restart
+task=$out/$big/cnn-lbfgs/seed0
+"$exe" "${common[@]}" --filter "$big" --quiet --out "$out" >"$tmp/e1.log" 2>&1 &
+e1=$!
+wait_file "$task/result.h5"
+"$exe" "${common[@]}" --small --filter pure_bending_moment_ --resume --out "$out" \
+  >"$tmp/e2.log" 2>&1 &
+e2=$!
+wait_line "$tmp/e2.log" "^suite: $task: running in another process; left to it$"
+kill -9 "$e1"
+wait "$e1" 2>/dev/null || true
+wait "$e2" || { cat "$tmp/e2.log"; fail "E2 did not finish both tasks"; }
+[ "$(grep -c "left to it" "$tmp/e2.log")" -eq 1 ] || { cat "$tmp/e2.log"; fail "E2 left it twice"; }
+grep -q "^suite: $task: resuming from its checkpoint" "$tmp/e2.log" ||
+  { cat "$tmp/e2.log"; fail "E2 did not resume the big task from E1's checkpoint"; }
+[ "$(status "$out" "$small")" = ok ] && [ "$(status "$out" "$big")" = ok ] ||
+  { cat "$out/tasks.csv"; fail "E: not both tasks ok"; }
+
 echo "suite_task_lock: ok"
