@@ -855,9 +855,10 @@ static int field_num(const char *s, int nan_ok, double *v)
  * marked imported, so that later calls know them without --import; with the design.png that
  * sits beside path in the suite's layout, <problem>/<method>/seed<k>/, if there is one). Not
  * taken: a task whose folder holds a finished row of its own (*own counts them), or that an
- * earlier file of this call gave (the first file wins). *taken counts the rows taken, *other the
- * ok rows of other settings or of tasks not in this suite. Returns 0; -1 with a message naming
- * the file and line; -2 if a task's folder cannot be written (message in err). */
+ * earlier file of this call gave (the first file wins). A row the folder holds already as
+ * imported is taken without touching the folder (its design stays). *taken counts the rows taken,
+ * *other the ok rows of other settings or of tasks not in this suite. Returns 0; -1 with a message
+ * naming the file and line; -2 if a task's folder cannot be written (message in err). */
 static int import_tasks(const suite *su, const char *path, row *imp, int *taken, int *own,
                         int *other, char *err, size_t len)
 {
@@ -948,9 +949,19 @@ static int import_tasks(const suite *su, const char *path, row *imp, int *taken,
         if (rw->done) continue;
         char p[1300], d[1100], src[1400], dst[1400];
         row_path(p, sizeof p, su, t);
-        if (!read_row(p, &mine, su->fam[m], su->o->steps, su->seed[k], sets) &&
-            mine.rc == APP_EXIT_OK && !mine.imported) {
+        const int found = !read_row(p, &mine, su->fam[m], su->o->steps, su->seed[k], sets) &&
+                          mine.rc == APP_EXIT_OK;
+        if (found && !mine.imported) {
             (*own)++;
+            continue;
+        }
+        /* this very row imported before: taken, its folder left as it is (its design too,
+         * which a file without designs beside it must not take away) */
+        if (found && mine.compliance == v[TC_COMPLIANCE] && mine.volume == v[TC_VOLUME] &&
+            mine.evals == (long)v[TC_EVALS] && mine.iters == (int)v[TC_ITERS]) {
+            *rw = mine;
+            rw->done = 1;
+            (*taken)++;
             continue;
         }
         *rw = (row){.done = 1,

@@ -71,6 +71,22 @@ for extra in "--steps 21" "--set outputs.checkpoint_every=10"; do
   [ "$(row "$tmp/d" 0 | cut -d, -f14)" = "not run" ] || { cat "$tmp/d/tasks.csv"; fail "status ($extra)"; }
 done
 
+# scripts/suite_table.sh keeps B's table (report and designs) in a folder of its own; a fresh
+# folder imports both tasks from it, runs nothing and has B's rows and designs
+table=$(dirname "$0")/../scripts/suite_table.sh
+"$table" --topopt "$exe" --out "$tmp/b" --table "$tmp/table" -- "${common[@]:1}" --seeds 0-1 \
+  >"$tmp/t.log" 2>&1 || { cat "$tmp/t.log"; fail "suite_table.sh"; }
+grep -q "^suite_table.sh: $tmp/table: tasks.csv, summary.md and 2 designs$" "$tmp/t.log" ||
+  { cat "$tmp/t.log"; fail "suite_table.sh's count (the second import took a design away?)"; }
+"$exe" "${common[@]}" --seeds 0-1 --out "$tmp/t" --import "$tmp/table/tasks.csv" >"$tmp/t2.log" 2>&1 ||
+  { cat "$tmp/t2.log"; fail "the import of the kept table"; }
+! grep -q -- '-> ' "$tmp/t2.log" || { cat "$tmp/t2.log"; fail "a task ran despite the kept table"; }
+for s in 0 1; do
+  [ "$(row "$tmp/t" $s)" = "$(row "$tmp/b" $s)" ] || fail "seed $s's row differs from the kept table's"
+  cmp "$tmp/b/$p/cnn-lbfgs/seed$s/design.png" "$tmp/t/$p/cnn-lbfgs/seed$s/design.png" ||
+    fail "seed $s's design did not come along"
+done
+
 # refusals: exit 2, the file (and line and column) named, no tables written
 expect_refusal "--import $tmp/none.csv: No such file or directory" --import "$tmp/none.csv"
 cut -d, -f1-11,14 "$tmp/a/tasks.csv" >"$tmp/old.csv" # a tasks.csv of a version before --import
