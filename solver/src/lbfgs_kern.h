@@ -134,7 +134,7 @@ LB_INLINE void LB_FN(lb_dot4_)(const LB_T *restrict s, const LB_T *restrict y,
 /* Pass 1: a[sl] = S_sl'v, b[sl] = Y_sl'v over the c slots sl[0 .. c-1], and the columns
  * S'y_p, Y'y_p of the stale slots p = st[0 .. ns-1] (added to SY, YY of leading dimension ld,
  * zeroed by the caller). One read of every pair; per block, v and the stale y_p (converted
- * once into yb[ns * LB_BLOCK]) stay in L1 while the pairs stream through. */
+ * once into yb[ns * LB_BLOCK]) stay in cache while the pairs stream through. */
 LB_CLONES static void LB_FN(lb_pass1_)(const LB_T *S, const LB_T *Y, int n, const int *sl, int c,
                                        int ld, const double *v, double *a, double *b, const int *st,
                                        int ns, double *SY, double *YY, double *yb)
