@@ -69,10 +69,6 @@ static const family FAMILIES[] = {
 #define ROW_NOT_RUN 132
 #define ROW_UNFINISHED 133
 #define ROW_RUNNING 134 /* the task is held by another live process (task_lock) */
-/* LEFT_AGAIN: a task held by another process is tried once more at the end of this suite's
- * pass (same worker): by then that process may have finished it (reported as such), or died
- * and dropped the lock (a suite killed and restarted at once: the task resumes here from its
- * checkpoint); if it still runs the task, the task stays left to it. */
 
 void app_suite_print_methods(FILE *f)
 {
@@ -494,6 +490,44 @@ static int cmp_task(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* The tasks one loop runs (the serial loop, or one forked worker): indices into todo, from
+ * the pipe fd (a worker) or todo[0 .. ntodo-1] in order (fd < 0); then once more those that
+ * another process held when they came up (feed_left): by then that process may have finished
+ * a task (reported as such), or died and dropped its lock (a suite killed and restarted at
+ * once: the task resumes here from its checkpoint); a task still held stays left to it. */
+typedef struct {
+    int fd, ntodo, i;
+    int *left, nleft, next, again; /* left == NULL (out of memory): nothing is tried again */
+} task_feed;
+
+static task_feed feed_open(int fd, int ntodo)
+{
+    return (task_feed){
+        .fd = fd, .ntodo = ntodo, .left = malloc((size_t)(ntodo > 0 ? ntodo : 1) * sizeof(int))};
+}
+
+/* The next index into todo in *t; 0 when none is left. */
+static int feed_next(task_feed *f, int *t)
+{
+    if (!f->again) {
+        /* one int per write and read: pipe writes of <= PIPE_BUF bytes are atomic */
+        if (f->fd >= 0 ? read(f->fd, t, sizeof *t) == (ssize_t)sizeof *t : f->i < f->ntodo) {
+            if (f->fd < 0) *t = f->i++;
+            return 1;
+        }
+        f->again = 1;
+    }
+    if (f->next == f->nleft) return 0;
+    *t = f->left[f->next++];
+    return 1;
+}
+
+/* Task index t was held by another process: try it once more after the others. */
+static void feed_left(task_feed *f, int t)
+{
+    if (!f->again && f->left) f->left[f->nleft++] = t;
+}
+
 /* Run the tasks todo[ntodo] (already in dispatch order) in jobs forked workers that take the
  * next task index from a pipe; each writes its own row file and sends the index back on a
  * second pipe when the task is done (for the progress lines). A worker that dies loses its
@@ -529,29 +563,21 @@ static int run_forked(const suite *su, const int *todo, int ntodo, int jobs)
             setpgid(0, 0);
             close(queue[1]);
             close(done[0]);
-            /* the tasks another process held, tried once more after the queue (LEFT_AGAIN);
-             * left == NULL: none are */
-            int *left = malloc((size_t)ntodo * sizeof *left), nleft = 0, next = 0, again = 0;
+            task_feed feed = feed_open(queue[0], ntodo);
             int t;
-            while (!app_run_stop_requested()) {
-                /* one int per write and read: pipe writes of <= PIPE_BUF bytes are atomic */
-                if (!again && read(queue[0], &t, sizeof t) != (ssize_t)sizeof t) again = 1;
-                if (again) {
-                    if (next == nleft) break;
-                    t = left[next++];
-                }
+            while (!app_run_stop_requested() && feed_next(&feed, &t)) {
                 row rw;
                 run_one(su, todo[t], 0, &rw);
                 if (rw.rc == ROW_INTERRUPTED) break; /* not done: no progress line for it */
                 if (rw.rc == ROW_RUNNING) {          /* another process runs it */
-                    if (!again && left) left[nleft++] = t;
+                    feed_left(&feed, t);
                     continue;
                 }
                 if (write(done[1], &t, sizeof t) != (ssize_t)sizeof t) {
                     /* the parent is gone: PDEATHSIG ends this worker */
                 }
             }
-            free(left);
+            free(feed.left);
             _exit(0);
         }
         pids[j] = pid;
@@ -1389,17 +1415,16 @@ agree:
                           o->threads > 0 ? (o->threads / jobs > 0 ? o->threads / jobs : 1) : 0);
         if (!o->report) app_run_install_signals(); /* Ctrl-C: checkpoint, no other task */
         if (jobs == 1) {
-            /* then once more the tasks another process held (LEFT_AGAIN) */
-            int *left = malloc((size_t)(ntodo > 0 ? ntodo : 1) * sizeof *left), nleft = 0;
-            for (int i = 0; i < ntodo + nleft && !app_run_stop_requested(); i++) {
-                const int t = i < ntodo ? todo[i] : left[i - ntodo];
+            task_feed feed = feed_open(-1, ntodo);
+            for (int i; !app_run_stop_requested() && feed_next(&feed, &i);) {
+                const int t = todo[i];
                 run_one(&su, t, 0, &rows[t]);
-                if (rows[t].rc == ROW_RUNNING && i < ntodo && left)
-                    left[nleft++] = t;
-                else if (rows[t].rc != ROW_INTERRUPTED && rows[t].rc != ROW_RUNNING)
+                if (rows[t].rc == ROW_RUNNING)
+                    feed_left(&feed, i);
+                else if (rows[t].rc != ROW_INTERRUPTED)
                     progress_done(&su, t);
             }
-            free(left);
+            free(feed.left);
         } else if ((lost = run_forked(&su, todo, ntodo, jobs)) < 0) {
             rc = APP_EXIT_FAILED;
         }
