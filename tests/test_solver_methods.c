@@ -320,6 +320,109 @@ static void test_hs_mma(void **state)
     run_hs(2, NCVX_MMA, 2e-4, 0.2);
 }
 
+/* MMA's subproblem with one constraint (or none) solved through its dual, against two
+ * oracles: its own KKT conditions written out (the Lagrangian's derivative in every x_j:
+ * zero between the bounds, signed at them; y = max(0, lam - c); the constraint g(x) - y <= b
+ * with complementarity), and subsolv's interior point on the same subproblem. Random
+ * subproblems built as mmasub builds them (asymptotes 0.05-0.5 away from x, bounds from
+ * albefa 0.1 and move 0.5, gradients of both signs, raa0 1e-5), in four regimes: the
+ * constraint active, inactive (lam = 0), infeasible inside the bounds (y > 0, lam > c), and
+ * no constraint. Tolerances: the KKT residuals are relative to the magnitude of the terms
+ * (rounding of sums over n = 400 terms: ~1e-14); subsolv stops at the barrier 1e-7 and is
+ * accurate to that order in its objective, less in x where the objective is flat. */
+static void test_mma_subproblem_dual(void **state)
+{
+    (void)state;
+    enum { N = 400 };
+    static double low[N], upp[N], alfa[N], beta[N], p0[N], q0[N], P[N], Q[N], x[N], xi[N];
+    uint64_t rng = 12345;
+    const double c = 1000;
+    for (int regime = 0; regime < 4; regime++) {
+        for (int trial = 0; trial < 5; trial++) {
+            const int m = regime < 3;
+            double gmin = 0, gmax = 0, g0 = 0;
+            for (int j = 0; j < N; j++) {
+                double xv = 0.05 + 0.9 * test_uniform(&rng);
+                double dl = 0.05 + 0.45 * test_uniform(&rng), du = 0.05 + 0.45 * test_uniform(&rng);
+                low[j] = xv - dl;
+                upp[j] = xv + du;
+                alfa[j] = fmax(fmax(low[j] + 0.1 * dl, xv - 0.5), 0.0);
+                beta[j] = fmin(fmin(upp[j] - 0.1 * du, xv + 0.5), 1.0);
+                double g = 2 * test_uniform(&rng) - 1;
+                double J = trial % 2 ? 2 * test_uniform(&rng) - 0.5 : test_uniform(&rng);
+                double pg = fmax(g, 0), qg = fmax(-g, 0), pq = 0.001 * (pg + qg) + 1e-5;
+                p0[j] = (pg + pq) * du * du;
+                q0[j] = (qg + pq) * dl * dl;
+                double pj = fmax(J, 0), qj = fmax(-J, 0), pqj = 0.001 * (pj + qj) + 1e-5;
+                P[j] = (pj + pqj) * du * du;
+                Q[j] = (qj + pqj) * dl * dl;
+                /* the range of g_j over [alfa, beta] (convex: ends or the stationary point) */
+                double ga = P[j] / (upp[j] - alfa[j]) + Q[j] / (alfa[j] - low[j]);
+                double gb = P[j] / (upp[j] - beta[j]) + Q[j] / (beta[j] - low[j]);
+                double xs = (low[j] * sqrt(P[j]) + upp[j] * sqrt(Q[j])) / (sqrt(P[j]) + sqrt(Q[j]));
+                xs = fmin(fmax(xs, alfa[j]), beta[j]);
+                gmin += P[j] / (upp[j] - xs) + Q[j] / (xs - low[j]);
+                gmax += fmax(ga, gb);
+                g0 += P[j] / du + Q[j] / dl;
+            }
+            /* active: b between the smallest g and g at the current point; inactive: above the
+             * largest; infeasible: below the smallest */
+            double b = regime == 0 ? gmin + (0.2 + 0.1 * trial) * (g0 - gmin)
+                       : regime == 1 ? gmax + 1
+                                     : gmin - 0.01 * fabs(gmin) - 1e-3;
+            double lam = trial * 0.7 * c; /* first guesses on both sides of the root */
+            assert_int_equal(ncvx_mma_subsolve(N, m, low, upp, alfa, beta, p0, q0, P, Q, &b, c, 1, x, &lam), 0);
+            /* KKT */
+            double gx = 0, mag = fabs(b), worst = 0;
+            for (int j = 0; j < N; j++) {
+                assert_true(x[j] >= alfa[j] && x[j] <= beta[j]);
+                double pj = p0[j] + m * lam * P[j], qj = q0[j] + m * lam * Q[j];
+                double iu = 1 / (upp[j] - x[j]), il = 1 / (x[j] - low[j]);
+                double dphi = pj * iu * iu - qj * il * il, sc = pj * iu * iu + qj * il * il;
+                double r = x[j] > alfa[j] && x[j] < beta[j] ? fabs(dphi)
+                           : x[j] == alfa[j]               ? fmax(-dphi, 0)
+                                                           : fmax(dphi, 0);
+                worst = fmax(worst, r / sc);
+                gx += P[j] * iu + Q[j] * il;
+                mag += P[j] * iu + Q[j] * il;
+            }
+            assert_true(worst <= 1e-12);
+            double y = m ? fmax(0, lam - c) : 0, h = gx - y - b;
+            if (m) {
+                assert_true(lam >= 0);
+                assert_true(h <= 1e-12 * (mag + y));
+                assert_true(lam == 0 || fabs(h) <= 1e-12 * (mag + y));
+            }
+            if (regime == 0) assert_true(lam > 0 && lam < c);
+            if (regime == 1) assert_true(lam == 0);
+            if (regime == 2) assert_true(lam > c);
+            /* subsolv on the same subproblem */
+            double lami = 0;
+            assert_int_equal(ncvx_mma_subsolve(N, m, low, upp, alfa, beta, p0, q0, P, Q, &b, c, 0, xi, &lami), 0);
+            double dx = max_abs_diff(x, xi, N), dl = m ? fabs(lam - lami) / (1 + lam) : 0;
+            double W = 0, Wi = 0, gi = 0;
+            for (int j = 0; j < N; j++) {
+                W += p0[j] / (upp[j] - x[j]) + q0[j] / (x[j] - low[j]);
+                Wi += p0[j] / (upp[j] - xi[j]) + q0[j] / (xi[j] - low[j]);
+                gi += P[j] / (upp[j] - xi[j]) + Q[j] / (xi[j] - low[j]);
+            }
+            double yi = m ? fmax(0, gi - b) : 0;
+            W += c * y + 0.5 * y * y;
+            Wi += c * yi + 0.5 * yi * yi;
+            /* the dual's point is at least as good as subsolv's (made feasible by its y), and
+             * subsolv is near it: objective within 1e-3, lam within 1e-4 (measured: 2.5e-4
+             * and 4.8e-6 at most; its x differs by up to 0.05 where the objective is flat) */
+            if (!(W <= Wi + 1e-12 * fabs(W) && Wi - W <= 1e-3 * fabs(W) && dl <= 1e-4))
+                fail_msg("regime %d trial %d: subproblem objective %.15g vs subsolv's %.15g, lam "
+                         "%.10g vs %.10g, |x - x_subsolv| = %.3g",
+                         regime, trial, W, Wi, lam, lami, dx);
+        }
+    }
+    /* dual with two constraints: refused */
+    double b2[2] = {0, 0}, lam2[2] = {0, 0};
+    assert_int_equal(ncvx_mma_subsolve(1, 2, low, upp, alfa, beta, p0, q0, P, Q, b2, c, 1, x, lam2), -1);
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* L-BFGS                                                                                        */
 
@@ -1639,6 +1742,7 @@ int main(void)
         cmocka_unit_test(test_hs_penalty_exact),
         cmocka_unit_test(test_hs_mma),
         cmocka_unit_test(test_resource_oc_mma),
+        cmocka_unit_test(test_mma_subproblem_dual),
         cmocka_unit_test(test_oc_move_limit),
         cmocka_unit_test(test_projgrad),
         cmocka_unit_test(test_project_box),

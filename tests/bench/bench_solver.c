@@ -18,6 +18,12 @@
 // passes) and of a STREAM triad; then whole engine iterations (direction, line search, pair)
 // on a separable quadratic without the callback's time, beside the traffic model of an
 // iteration (two reads of the pairs, the new pair, 11 vectors of n doubles per trial).
+//        bench_solver --mma [--csv] [--n N]: MMA's time per iteration outside the callback (the
+// approximation and its subproblem) at n = 65,536 and 262,144 (the pixel designs of 256 x 256
+// and 512 x 512; or N) with the box [0, 1] and the volume-like constraint mean(x) <= 0.3,
+// against the traffic floor of an iteration measured in the same run: 12 vectors of n doubles
+// (x, the two previous iterates, the asymptotes, the gradient and the constraint row read;
+// the asymptotes, x and the history written) at the bandwidth of a STREAM triad.
 #include <cblas.h>
 #include <math.h>
 #include <stdio.h>
@@ -293,9 +299,70 @@ static int bench_lbfgs(int csv, int only, int m)
     return 0;
 }
 
+/* MMA on the separable problem of eval() with the box [0, 1]: time outside the callback */
+static int bench_mma(int csv, int only)
+{
+    double bwd, bwt;
+    bandwidth(&bwd, &bwt);
+    const int ns[] = {65536, 262144}, iters = 30;
+    if (csv)
+        printf("n,iters,bw_triad_gbs,floor_ms,iter_ms,ratio,eval_ms\n");
+    else
+        printf("bandwidth: triad %.2f GB/s (one thread, 256 MB arrays)\n%9s %5s %9s %9s %9s %9s\n",
+               1e-9 * bwt, "n", "iters", "floor ms", "iter ms", "ratio", "eval ms");
+    for (int c = 0; c < 2 && !(only > 0 && c > 0); c++) {
+        const int n = only > 0 ? only : ns[c];
+        bench B = {n, malloc((size_t)n * sizeof(double)), malloc((size_t)n * sizeof(double)), 0, 0};
+        double *x = malloc((size_t)n * sizeof *x), *lo = malloc((size_t)n * sizeof *lo);
+        double *hi = malloc((size_t)n * sizeof *hi);
+        if (!B.a || !B.b || !x || !lo || !hi) return 1;
+        for (int i = 0; i < n; i++) {
+            B.a[i] = 1 + 99.0 * (double)((i * 7919L) % 1000) / 999.0;
+            B.b[i] = 0.5 + 0.4 * sin(0.001 * i);
+            lo[i] = 0;
+            hi[i] = 1;
+        }
+        ncvx_problem p = {n, 1, 0, eval, NULL, NULL, NULL, NULL, &B};
+        p.lower = lo;
+        p.upper = hi;
+        ncvx_settings s;
+        ncvx_settings_default(&s);
+        s.method = NCVX_MMA;
+        s.print_level = 0;
+        s.maxit = iters;
+        s.opt_tol = 0;
+        double it[RUNS], ev[RUNS];
+        for (int r = 0; r < RUNS; r++) {
+            for (int i = 0; i < n; i++)
+                x[i] = 0.3;
+            ncvx_solver *sv = NULL;
+            ncvx_info info;
+            if (ncvx_create(&sv, &p, &s) != NCVX_OK || ncvx_solve(sv, x, &info) != NCVX_OK)
+                return 1;
+            ncvx_destroy(sv);
+            it[r] = 1e3 * (info.solve_time - info.eval_time) / info.iters;
+            ev[r] = 1e3 * info.eval_time / info.iters;
+        }
+        const double floor_ms = 1e3 * 12 * 8.0 * n / bwt;
+        const double im = bench_median(it, RUNS), em = bench_median(ev, RUNS);
+        if (csv)
+            printf("%d,%d,%.3f,%.4f,%.4f,%.1f,%.4f\n", n, iters, 1e-9 * bwt, floor_ms, im,
+                   im / floor_ms, em);
+        else
+            printf("%9d %5d %9.4f %9.3f %9.1f %9.3f\n", n, iters, floor_ms, im, im / floor_ms, em);
+        fflush(stdout);
+        free(B.a);
+        free(B.b);
+        free(x);
+        free(lo);
+        free(hi);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    int quick = 0, csv = 0, only = 0, lbfgs = 0, lm = 10;
+    int quick = 0, csv = 0, only = 0, lbfgs = 0, mma = 0, lm = 10;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0)
             quick = 1;
@@ -305,16 +372,20 @@ int main(int argc, char **argv)
             only = atoi(argv[++i]);
         else if (strcmp(argv[i], "--lbfgs") == 0)
             lbfgs = 1;
+        else if (strcmp(argv[i], "--mma") == 0)
+            mma = 1;
         else if (strcmp(argv[i], "--m") == 0 && i + 1 < argc)
             lm = atoi(argv[++i]);
         else {
             fprintf(stderr,
-                    "usage: %s [--quick] [--csv] [--n N] | --lbfgs [--csv] [--n N] [--m M]\n",
+                    "usage: %s [--quick] [--csv] [--n N] | --lbfgs [--csv] [--n N] [--m M] | "
+                    "--mma [--csv] [--n N]\n",
                     argv[0]);
             return 2;
         }
     }
     if (lbfgs) return bench_lbfgs(csv, only, lm > 0 ? lm : 10);
+    if (mma) return bench_mma(csv, only);
     const int m = 20;
     struct {
         int n, single;
