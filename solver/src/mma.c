@@ -164,7 +164,7 @@ static void subsolv(mma_sub *S)
     while (epsi > MMA_EPSIMIN) {
         double rmax, rnorm = sub_residual(S, epsi, &rmax);
         for (int ittt = 0; rmax > 0.9 * epsi && ittt < 200; ittt++) {
-            sub_duals(S);
+            /* plam, qlam, gvec, iux, ixl: of the current point, from its residual */
             /* diagx holds the inverse of subsolv's diagx from here on */
             for (int j = 0; j < n; j++) {
                 double iux = S->iux[j], ixl = S->ixl[j], iux2 = iux * iux, ixl2 = ixl * ixl;
