@@ -367,11 +367,12 @@ static void test_mma_subproblem_dual(void **state)
             }
             /* active: b between the smallest g and g at the current point; inactive: above the
              * largest; infeasible: below the smallest */
-            double b = regime == 0 ? gmin + (0.2 + 0.1 * trial) * (g0 - gmin)
+            double b = regime == 0   ? gmin + (0.2 + 0.1 * trial) * (g0 - gmin)
                        : regime == 1 ? gmax + 1
                                      : gmin - 0.01 * fabs(gmin) - 1e-3;
             double lam = trial * 0.7 * c; /* first guesses on both sides of the root */
-            assert_int_equal(ncvx_mma_subsolve(N, m, low, upp, alfa, beta, p0, q0, P, Q, &b, c, 1, x, &lam), 0);
+            assert_int_equal(
+                ncvx_mma_subsolve(N, m, low, upp, alfa, beta, p0, q0, P, Q, &b, c, 1, x, &lam), 0);
             /* KKT */
             double gx = 0, mag = fabs(b), worst = 0;
             for (int j = 0; j < N; j++) {
@@ -380,8 +381,8 @@ static void test_mma_subproblem_dual(void **state)
                 double iu = 1 / (upp[j] - x[j]), il = 1 / (x[j] - low[j]);
                 double dphi = pj * iu * iu - qj * il * il, sc = pj * iu * iu + qj * il * il;
                 double r = x[j] > alfa[j] && x[j] < beta[j] ? fabs(dphi)
-                           : x[j] == alfa[j]               ? fmax(-dphi, 0)
-                                                           : fmax(dphi, 0);
+                           : x[j] == alfa[j]                ? fmax(-dphi, 0)
+                                                            : fmax(dphi, 0);
                 worst = fmax(worst, r / sc);
                 gx += P[j] * iu + Q[j] * il;
                 mag += P[j] * iu + Q[j] * il;
@@ -398,7 +399,9 @@ static void test_mma_subproblem_dual(void **state)
             if (regime == 2) assert_true(lam > c);
             /* subsolv on the same subproblem */
             double lami = 0;
-            assert_int_equal(ncvx_mma_subsolve(N, m, low, upp, alfa, beta, p0, q0, P, Q, &b, c, 0, xi, &lami), 0);
+            assert_int_equal(
+                ncvx_mma_subsolve(N, m, low, upp, alfa, beta, p0, q0, P, Q, &b, c, 0, xi, &lami),
+                0);
             double dx = max_abs_diff(x, xi, N), dl = m ? fabs(lam - lami) / (1 + lam) : 0;
             double W = 0, Wi = 0, gi = 0;
             for (int j = 0; j < N; j++) {
@@ -420,7 +423,8 @@ static void test_mma_subproblem_dual(void **state)
     }
     /* dual with two constraints: refused */
     double b2[2] = {0, 0}, lam2[2] = {0, 0};
-    assert_int_equal(ncvx_mma_subsolve(1, 2, low, upp, alfa, beta, p0, q0, P, Q, b2, c, 1, x, lam2), -1);
+    assert_int_equal(ncvx_mma_subsolve(1, 2, low, upp, alfa, beta, p0, q0, P, Q, b2, c, 1, x, lam2),
+                     -1);
 }
 
 /* ------------------------------------------------------------------------------------------ */

@@ -39,7 +39,9 @@ typedef enum {
     NCVX_PENALTY,      ///< quadratic or exact penalty, increasing weight, inner L-BFGS
     NCVX_AUGLAG,       ///< augmented Lagrangian (PHR for inequalities), inner L-BFGS
     NCVX_PROJGRAD,     ///< projected gradient with a user projection and a line search
-    NCVX_MMA,          ///< Method of Moving Asymptotes (Svanberg 1987/2002), bounds + inequalities
+    NCVX_MMA,          ///< Method of Moving Asymptotes (Svanberg 1987/2002), bounds + inequalities;
+                       ///< its subproblem solved exactly through the dual with at most one
+                       ///< inequality, by the primal-dual interior point with more
     NCVX_OC,           ///< optimality criteria: one linear resource constraint, box, move limit
 } ncvx_method;
 

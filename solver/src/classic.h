@@ -233,8 +233,7 @@ ncvx_status ncvx_mma_check(const ncvx_problem *p, const ncvx_settings *s);
  *  or dual with m > 1). */
 int ncvx_mma_subsolve(int n, int m, const double *low, const double *upp, const double *alfa,
                       const double *beta, const double *p0, const double *q0, const double *P,
-                      const double *Q, const double *b, double c, int dual, double *x,
-                      double *lam);
+                      const double *Q, const double *b, double c, int dual, double *x, double *lam);
 
 /* shared helpers (classic.c) */
 double ncvx_classic_elapsed(const ncvx_classic *w);

@@ -314,9 +314,9 @@ static double dual1_h(mma_sub *S, double lam, double *dh, double *mag)
 
 /* The root of dual1_h (or lam = 0) by Newton's method kept inside a bracket [lo, hi] of the
  * root: a step that would leave it, or one after a step that did not halve |h|, bisects
- * instead (while hi is unknown: doubles lam). S->lam[0] holds the first guess (the previous iteration's
- * multiplier) and gets the result, S->x the minimizer at it. Stops at |h| <= 1e-12 of the
- * magnitude of its terms (the rounding of the sum over n is about sqrt(n) eps of it) or a
+ * instead (while hi is unknown: doubles lam). S->lam[0] holds the first guess (the previous
+ * iteration's multiplier) and gets the result, S->x the minimizer at it. Stops at |h| <= 1e-12 of
+ * the magnitude of its terms (the rounding of the sum over n is about sqrt(n) eps of it) or a
  * bracket 4 eps wide. */
 static void dual1(mma_sub *S)
 {
@@ -418,8 +418,7 @@ static void mmasub(ncvx_classic *w, int k, double *xnew)
 
 int ncvx_mma_subsolve(int n, int m, const double *low, const double *upp, const double *alfa,
                       const double *beta, const double *p0, const double *q0, const double *P,
-                      const double *Q, const double *b, double c, int dual, double *x,
-                      double *lam)
+                      const double *Q, const double *b, double c, int dual, double *x, double *lam)
 {
     if (dual && m > 1) return -1;
     double *wk = calloc(mma_work_doubles(n, m), sizeof *wk);
