@@ -229,7 +229,8 @@ static void run_hs(int k, ncvx_method m, double ftol, double xtol)
     }
     ncvx_settings s = quiet(m);
     s.maxit = 5000;
-    /* MMA's KKT residual bottoms out near lam * 1e-7 (subsolv's final barrier epsimin) */
+    /* opt_tol 1e-6 for MMA: its KKT residual bottomed out near lam * 1e-7 with subsolv (more than
+     * 8 constraints); through the dual it gets lower */
     if (m == NCVX_MMA) s.opt_tol = 1e-6;
     ncvx_solver *sv = NULL;
     assert_int_equal(ncvx_create(&sv, &p, &s), NCVX_OK);
@@ -421,10 +422,123 @@ static void test_mma_subproblem_dual(void **state)
                          regime, trial, W, Wi, lam, lami, dx);
         }
     }
-    /* dual with two constraints: refused */
-    double b2[2] = {0, 0}, lam2[2] = {0, 0};
-    assert_int_equal(ncvx_mma_subsolve(1, 2, low, upp, alfa, beta, p0, q0, P, Q, b2, c, 1, x, lam2),
-                     -1);
+}
+
+/* The same with 2 and 3 constraints (the dual maximized by projected Newton): every
+ * constraint active; the first inactive (lam_0 = 0); the last infeasible inside the bounds
+ * (y > 0, lam > c). Oracles and tolerances as above; more than MMA_DUAL_MAXM (8) constraints
+ * are refused by the dual. */
+static void test_mma_subproblem_dual_m(void **state)
+{
+    (void)state;
+    enum { N = 300, MM = 3 };
+    static double low[N], upp[N], alfa[N], beta[N], p0[N], q0[N], P[MM * N], Q[MM * N], x[N], xi[N];
+    uint64_t rng = 777;
+    const double c = 1000;
+    for (int m = 2; m <= MM; m++) {
+        for (int regime = 0; regime < 3; regime++) {
+            for (int trial = 0; trial < 3; trial++) {
+                double gmin[MM] = {0}, gmax[MM] = {0}, g0[MM] = {0}, b[MM], lam[MM], lami[MM];
+                for (int j = 0; j < N; j++) {
+                    double xv = 0.05 + 0.9 * test_uniform(&rng);
+                    double dl = 0.05 + 0.45 * test_uniform(&rng);
+                    double du = 0.05 + 0.45 * test_uniform(&rng);
+                    low[j] = xv - dl;
+                    upp[j] = xv + du;
+                    alfa[j] = fmax(fmax(low[j] + 0.1 * dl, xv - 0.5), 0.0);
+                    beta[j] = fmin(fmin(upp[j] - 0.1 * du, xv + 0.5), 1.0);
+                    double gr = 2 * test_uniform(&rng) - 1;
+                    double pg = fmax(gr, 0), qg = fmax(-gr, 0), pq = 0.001 * (pg + qg) + 1e-5;
+                    p0[j] = (pg + pq) * du * du;
+                    q0[j] = (qg + pq) * dl * dl;
+                    for (int i = 0; i < m; i++) {
+                        double J =
+                            (i + trial) % 2 ? 2 * test_uniform(&rng) - 0.5 : test_uniform(&rng);
+                        double pj = fmax(J, 0), qj = fmax(-J, 0), pqj = 0.001 * (pj + qj) + 1e-5;
+                        double Pij = (pj + pqj) * du * du, Qij = (qj + pqj) * dl * dl;
+                        P[i * N + j] = Pij;
+                        Q[i * N + j] = Qij;
+                        double ga = Pij / (upp[j] - alfa[j]) + Qij / (alfa[j] - low[j]);
+                        double gb = Pij / (upp[j] - beta[j]) + Qij / (beta[j] - low[j]);
+                        double xs =
+                            (low[j] * sqrt(Pij) + upp[j] * sqrt(Qij)) / (sqrt(Pij) + sqrt(Qij));
+                        xs = fmin(fmax(xs, alfa[j]), beta[j]);
+                        gmin[i] += Pij / (upp[j] - xs) + Qij / (xs - low[j]);
+                        gmax[i] += fmax(ga, gb);
+                        g0[i] += Pij / du + Qij / dl;
+                    }
+                }
+                for (int i = 0; i < m; i++) {
+                    b[i] = gmin[i] + (0.6 + 0.1 * trial) * (g0[i] - gmin[i]);
+                    lam[i] = trial * 0.5 * (i + 1);
+                }
+                if (regime == 1) b[0] = gmax[0] + 1;
+                if (regime == 2) b[m - 1] = gmin[m - 1] - 0.01 * fabs(gmin[m - 1]) - 1e-3;
+                assert_int_equal(
+                    ncvx_mma_subsolve(N, m, low, upp, alfa, beta, p0, q0, P, Q, b, c, 1, x, lam),
+                    0);
+                double gx[MM] = {0}, mag[MM], worst = 0, W = 0, Wi = 0, gi[MM] = {0};
+                for (int i = 0; i < m; i++)
+                    mag[i] = fabs(b[i]);
+                for (int j = 0; j < N; j++) {
+                    assert_true(x[j] >= alfa[j] && x[j] <= beta[j]);
+                    double pj = p0[j], qj = q0[j];
+                    for (int i = 0; i < m; i++)
+                        pj += lam[i] * P[i * N + j], qj += lam[i] * Q[i * N + j];
+                    double iu = 1 / (upp[j] - x[j]), il = 1 / (x[j] - low[j]);
+                    double dphi = pj * iu * iu - qj * il * il, sc = pj * iu * iu + qj * il * il;
+                    double r = x[j] > alfa[j] && x[j] < beta[j] ? fabs(dphi)
+                               : x[j] == alfa[j]                ? fmax(-dphi, 0)
+                                                                : fmax(dphi, 0);
+                    worst = fmax(worst, r / sc);
+                    W += p0[j] * iu + q0[j] * il;
+                    for (int i = 0; i < m; i++) {
+                        double gij = P[i * N + j] * iu + Q[i * N + j] * il;
+                        gx[i] += gij;
+                        mag[i] += gij;
+                    }
+                }
+                assert_true(worst <= 1e-12);
+                for (int i = 0; i < m; i++) {
+                    double y = fmax(0, lam[i] - c), h = gx[i] - y - b[i];
+                    assert_true(lam[i] >= 0);
+                    if (!(h <= 1e-10 * (mag[i] + y) &&
+                          (lam[i] == 0 || fabs(h) <= 1e-10 * (mag[i] + y))))
+                        fail_msg("m %d regime %d trial %d: constraint %d: h = %.3g (terms %.3g), "
+                                 "lam = %.10g",
+                                 m, regime, trial, i, h, mag[i] + y, lam[i]);
+                    W += c * y + 0.5 * y * y;
+                }
+                if (regime == 1) assert_true(lam[0] == 0);
+                if (regime == 2) assert_true(lam[m - 1] > c);
+                for (int i = 0; i < m; i++)
+                    lami[i] = 0;
+                assert_int_equal(
+                    ncvx_mma_subsolve(N, m, low, upp, alfa, beta, p0, q0, P, Q, b, c, 0, xi, lami),
+                    0);
+                for (int j = 0; j < N; j++) {
+                    double iu = 1 / (upp[j] - xi[j]), il = 1 / (xi[j] - low[j]);
+                    Wi += p0[j] * iu + q0[j] * il;
+                    for (int i = 0; i < m; i++)
+                        gi[i] += P[i * N + j] * iu + Q[i * N + j] * il;
+                }
+                double dl = 0;
+                for (int i = 0; i < m; i++) {
+                    double yi = fmax(0, gi[i] - b[i]);
+                    Wi += c * yi + 0.5 * yi * yi;
+                    dl = fmax(dl, fabs(lam[i] - lami[i]) / (1 + lam[i]));
+                }
+                if (!(W <= Wi + 1e-12 * fabs(W) && Wi - W <= 1e-3 * fabs(W) && dl <= 1e-4))
+                    fail_msg("m %d regime %d trial %d: subproblem objective %.15g vs subsolv's "
+                             "%.15g, lam differs by %.3g",
+                             m, regime, trial, W, Wi, dl);
+            }
+        }
+    }
+    /* dual with more than 8 constraints: refused */
+    static double b9[9], lam9[9], P9[9 * 2], Q9[9 * 2];
+    assert_int_equal(
+        ncvx_mma_subsolve(2, 9, low, upp, alfa, beta, p0, q0, P9, Q9, b9, c, 1, x, lam9), -1);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1747,6 +1861,7 @@ int main(void)
         cmocka_unit_test(test_hs_mma),
         cmocka_unit_test(test_resource_oc_mma),
         cmocka_unit_test(test_mma_subproblem_dual),
+        cmocka_unit_test(test_mma_subproblem_dual_m),
         cmocka_unit_test(test_oc_move_limit),
         cmocka_unit_test(test_projgrad),
         cmocka_unit_test(test_project_box),

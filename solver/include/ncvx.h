@@ -40,8 +40,8 @@ typedef enum {
     NCVX_AUGLAG,       ///< augmented Lagrangian (PHR for inequalities), inner L-BFGS
     NCVX_PROJGRAD,     ///< projected gradient with a user projection and a line search
     NCVX_MMA,          ///< Method of Moving Asymptotes (Svanberg 1987/2002), bounds + inequalities;
-                       ///< its subproblem solved exactly through the dual with at most one
-                       ///< inequality, by the primal-dual interior point with more
+                       ///< its subproblem solved exactly through the dual with at most 8
+                       ///< inequalities, by the primal-dual interior point with more
     NCVX_OC,           ///< optimality criteria: one linear resource constraint, box, move limit
 } ncvx_method;
 

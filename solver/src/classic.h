@@ -228,9 +228,9 @@ void ncvx_mma_fini(ncvx_classic *w);
 ncvx_status ncvx_mma_check(const ncvx_problem *p, const ncvx_settings *s);
 /** White-box entry for tests: the MMA subproblem with asymptotes low, upp [n], bounds alfa,
  *  beta [n], the approximation p0, q0 [n], P, Q [m*n], b [m] and c_i = c, solved by subsolv's
- *  primal-dual interior point (dual = 0, any m) or through its one-dimensional dual (dual = 1,
- *  m <= 1; lam[0] is the first guess). x [n] and lam [m] out. Returns 0, or -1 (no memory,
- *  or dual with m > 1). */
+ *  primal-dual interior point (dual = 0, any m) or through its dual (dual = 1,
+ *  m <= 8; lam is the first guess). x [n] and lam [m] out. Returns 0, or -1 (no memory,
+ *  or dual with m > 8). */
 int ncvx_mma_subsolve(int n, int m, const double *low, const double *upp, const double *alfa,
                       const double *beta, const double *p0, const double *q0, const double *P,
                       const double *Q, const double *b, double c, int dual, double *x, double *lam);
