@@ -321,6 +321,18 @@ static void test_hs_mma(void **state)
     run_hs(2, NCVX_MMA, 2e-4, 0.2);
 }
 
+/* The stationarity residual of x_j in [alfa, beta] for p/(u - x) + q/(x - l) (iu = 1/(u - x),
+ * il = 1/(x - l)): the derivative between the bounds, its wrong-signed part at them, relative
+ * to the magnitude of its two terms. */
+static double sub_stationarity(double x, double alfa, double beta, double iu, double il, double p,
+                               double q)
+{
+    double d = p * iu * iu - q * il * il, r = x > alfa && x < beta ? fabs(d)
+                                              : x == alfa          ? fmax(-d, 0)
+                                                                   : fmax(d, 0);
+    return r / (p * iu * iu + q * il * il);
+}
+
 /* MMA's subproblem with one constraint (or none) solved through its dual, against two
  * oracles: its own KKT conditions written out (the Lagrangian's derivative in every x_j:
  * zero between the bounds, signed at them; y = max(0, lam - c); the constraint g(x) - y <= b
@@ -380,11 +392,7 @@ static void test_mma_subproblem_dual(void **state)
                 assert_true(x[j] >= alfa[j] && x[j] <= beta[j]);
                 double pj = p0[j] + m * lam * P[j], qj = q0[j] + m * lam * Q[j];
                 double iu = 1 / (upp[j] - x[j]), il = 1 / (x[j] - low[j]);
-                double dphi = pj * iu * iu - qj * il * il, sc = pj * iu * iu + qj * il * il;
-                double r = x[j] > alfa[j] && x[j] < beta[j] ? fabs(dphi)
-                           : x[j] == alfa[j]                ? fmax(-dphi, 0)
-                                                            : fmax(dphi, 0);
-                worst = fmax(worst, r / sc);
+                worst = fmax(worst, sub_stationarity(x[j], alfa[j], beta[j], iu, il, pj, qj));
                 gx += P[j] * iu + Q[j] * il;
                 mag += P[j] * iu + Q[j] * il;
             }
@@ -486,11 +494,7 @@ static void test_mma_subproblem_dual_m(void **state)
                     for (int i = 0; i < m; i++)
                         pj += lam[i] * P[i * N + j], qj += lam[i] * Q[i * N + j];
                     double iu = 1 / (upp[j] - x[j]), il = 1 / (x[j] - low[j]);
-                    double dphi = pj * iu * iu - qj * il * il, sc = pj * iu * iu + qj * il * il;
-                    double r = x[j] > alfa[j] && x[j] < beta[j] ? fabs(dphi)
-                               : x[j] == alfa[j]                ? fmax(-dphi, 0)
-                                                                : fmax(dphi, 0);
-                    worst = fmax(worst, r / sc);
+                    worst = fmax(worst, sub_stationarity(x[j], alfa[j], beta[j], iu, il, pj, qj));
                     W += p0[j] * iu + q0[j] * il;
                     for (int i = 0; i < m; i++) {
                         double gij = P[i * N + j] * iu + Q[i * N + j] * il;

@@ -504,6 +504,21 @@ static void dualm(mma_sub *S)
     memcpy(S->lam, lam, sizeof(double) * (size_t)m);
 }
 
+/* The subproblem S through its dual (dual != 0, m <= MMA_DUAL_MAXM; lam0 [m] the first guess)
+ * or by subsolv: S->x and S->lam. */
+static void sub_solve(mma_sub *S, const double *lam0, int dual)
+{
+    if (!dual) {
+        subsolv(S);
+        return;
+    }
+    memcpy(S->lam, lam0, (size_t)S->m * sizeof *S->lam);
+    if (S->m <= 1)
+        dual1(S);
+    else
+        dualm(S);
+}
+
 /* One mmasub step from ms->mx (values and gradients in ms->mf, mg, mci, mJ) at outer iteration
  * k (1-based): asymptotes, move limits, approximation, subproblem. New x into xnew[n]; the
  * subproblem's multipliers into ms->muI. */
@@ -557,15 +572,7 @@ static void mmasub(ncvx_classic *w, int k, double *xnew)
     }
     S.low = ms->low;
     S.upp = ms->upp;
-    if (m <= MMA_DUAL_MAXM) {
-        memcpy(S.lam, ms->muI, (size_t)m * sizeof *S.lam); /* the first guess */
-        if (m <= 1)
-            dual1(&S);
-        else
-            dualm(&S);
-    } else {
-        subsolv(&S);
-    }
+    sub_solve(&S, ms->muI, m <= MMA_DUAL_MAXM);
     memcpy(xnew, S.x, (size_t)n * sizeof *xnew);
     memcpy(ms->muI, S.lam, (size_t)m * sizeof *ms->muI);
 }
@@ -591,15 +598,7 @@ int ncvx_mma_subsolve(int n, int m, const double *low, const double *upp, const 
         S.c[i] = c;
     S.low = low;
     S.upp = upp;
-    if (dual) {
-        memcpy(S.lam, lam, (size_t)m * sizeof *lam);
-        if (m <= 1)
-            dual1(&S);
-        else
-            dualm(&S);
-    } else {
-        subsolv(&S);
-    }
+    sub_solve(&S, lam, dual);
     memcpy(x, S.x, nb);
     memcpy(lam, S.lam, (size_t)m * sizeof *lam);
     free(wk);
