@@ -20,10 +20,11 @@
 // iteration (two reads of the pairs, the new pair, 11 vectors of n doubles per trial).
 //        bench_solver --mma [--csv] [--n N]: MMA's time per iteration outside the callback (the
 // approximation and its subproblem) at n = 65,536 and 262,144 (the pixel designs of 256 x 256
-// and 512 x 512; or N) with the box [0, 1] and the volume-like constraint mean(x) <= 0.3,
-// against the traffic floor of an iteration measured in the same run: 12 vectors of n doubles
-// (x, the two previous iterates, the asymptotes, the gradient and the constraint row read;
-// the asymptotes, x and the history written) at the bandwidth of a STREAM triad.
+// and 512 x 512; or N) with the box [0, 1] and the volume-like constraint mean(x) <= 0.3, then
+// also a weighted mean <= 0.35 (m = 2), against the traffic floor of an iteration measured in
+// the same run: 11 + m vectors of n doubles (x, the two previous iterates, the asymptotes, the
+// gradient and the constraint rows read; the asymptotes, x and the history written) at the
+// bandwidth of a STREAM triad.
 #include <cblas.h>
 #include <math.h>
 #include <stdio.h>
@@ -299,19 +300,38 @@ static int bench_lbfgs(int csv, int only, int m)
     return 0;
 }
 
-/* MMA on the separable problem of eval() with the box [0, 1]: time outside the callback */
+/* eval() with a second constraint: a weighted mean, sum w_i x_i / n - 0.35 <= 0, w in [0.5, 1.5] */
+static int eval2(const double *x, double *f, double *g, double *ci, double *Ji, double *ce,
+                 double *Je, void *user)
+{
+    const bench *B = user;
+    const int n = B->n;
+    if (eval(x, f, g, ci, Ji, ce, Je, user)) return 1;
+    double s = 0;
+    for (int i = 0; i < n; i++) {
+        const double w = 0.5 + (double)((i * 7919L) % 1000) / 999.0;
+        s += w * x[i];
+        if (g) Ji[(size_t)n + (size_t)i] = w / n;
+    }
+    ci[1] = s / n - 0.35;
+    return 0;
+}
+
+/* MMA on the separable problem of eval() (or eval2()) with the box [0, 1]: time outside the
+ * callback */
 static int bench_mma(int csv, int only)
 {
     double bwd, bwt;
     bandwidth(&bwd, &bwt);
     const int ns[] = {65536, 262144}, iters = 30;
     if (csv)
-        printf("n,iters,bw_triad_gbs,floor_ms,iter_ms,ratio,eval_ms\n");
+        printf("n,constraints,iters,bw_triad_gbs,floor_ms,iter_ms,ratio,eval_ms\n");
     else
-        printf("bandwidth: triad %.2f GB/s (one thread, 256 MB arrays)\n%9s %5s %9s %9s %9s %9s\n",
-               1e-9 * bwt, "n", "iters", "floor ms", "iter ms", "ratio", "eval ms");
-    for (int c = 0; c < 2 && !(only > 0 && c > 0); c++) {
-        const int n = only > 0 ? only : ns[c];
+        printf("bandwidth: triad %.2f GB/s (one thread, 256 MB arrays)\n%9s %3s %5s %9s %9s %9s "
+               "%9s\n",
+               1e-9 * bwt, "n", "m", "iters", "floor ms", "iter ms", "ratio", "eval ms");
+    for (int c = 0; c < 4 && !(only > 0 && c > 1); c++) {
+        const int n = only > 0 ? only : ns[c / 2], mc = 1 + c % 2;
         bench B = {n, malloc((size_t)n * sizeof(double)), malloc((size_t)n * sizeof(double)), 0, 0};
         double *x = malloc((size_t)n * sizeof *x), *lo = malloc((size_t)n * sizeof *lo);
         double *hi = malloc((size_t)n * sizeof *hi);
@@ -322,7 +342,7 @@ static int bench_mma(int csv, int only)
             lo[i] = 0;
             hi[i] = 1;
         }
-        ncvx_problem p = {n, 1, 0, eval, NULL, NULL, NULL, NULL, &B};
+        ncvx_problem p = {n, mc, 0, mc == 1 ? eval : eval2, NULL, NULL, NULL, NULL, &B};
         p.lower = lo;
         p.upper = hi;
         ncvx_settings s;
@@ -343,13 +363,14 @@ static int bench_mma(int csv, int only)
             it[r] = 1e3 * (info.solve_time - info.eval_time) / info.iters;
             ev[r] = 1e3 * info.eval_time / info.iters;
         }
-        const double floor_ms = 1e3 * 12 * 8.0 * n / bwt;
+        const double floor_ms = 1e3 * (11 + mc) * 8.0 * n / bwt;
         const double im = bench_median(it, RUNS), em = bench_median(ev, RUNS);
         if (csv)
-            printf("%d,%d,%.3f,%.4f,%.4f,%.1f,%.4f\n", n, iters, 1e-9 * bwt, floor_ms, im,
+            printf("%d,%d,%d,%.3f,%.4f,%.4f,%.1f,%.4f\n", n, mc, iters, 1e-9 * bwt, floor_ms, im,
                    im / floor_ms, em);
         else
-            printf("%9d %5d %9.4f %9.3f %9.1f %9.3f\n", n, iters, floor_ms, im, im / floor_ms, em);
+            printf("%9d %3d %5d %9.4f %9.3f %9.1f %9.3f\n", n, mc, iters, floor_ms, im,
+                   im / floor_ms, em);
         fflush(stdout);
         free(B.a);
         free(B.b);
