@@ -333,51 +333,114 @@ static double sub_stationarity(double x, double alfa, double beta, double iu, do
     return r / (p * iu * iu + q * il * il);
 }
 
+/* A random MMA subproblem of n variables and m constraint rows (P, Q stride n) built as mmasub
+ * builds one: asymptotes 0.05-0.5 away from x, bounds from albefa 0.1 and move 0.5, gradients
+ * of both signs, raa0 1e-5; row i's Jacobian entries in [0, 1), or in [-0.5, 1.5) where
+ * i + kind is odd. gmin, gmax, g0 [m]: the smallest and largest g_i over the bounds (each
+ * g_ij is convex: its ends or its stationary point) and g_i at the current point. */
+typedef struct {
+    double *low, *upp, *alfa, *beta, *p0, *q0, *P, *Q;
+} test_sub;
+
+static void random_sub(const test_sub *t, int n, int m, int kind, uint64_t *rng, double *gmin,
+                       double *gmax, double *g0)
+{
+    for (int i = 0; i < m; i++)
+        gmin[i] = gmax[i] = g0[i] = 0;
+    for (int j = 0; j < n; j++) {
+        double xv = 0.05 + 0.9 * test_uniform(rng);
+        double dl = 0.05 + 0.45 * test_uniform(rng), du = 0.05 + 0.45 * test_uniform(rng);
+        t->low[j] = xv - dl;
+        t->upp[j] = xv + du;
+        t->alfa[j] = fmax(fmax(t->low[j] + 0.1 * dl, xv - 0.5), 0.0);
+        t->beta[j] = fmin(fmin(t->upp[j] - 0.1 * du, xv + 0.5), 1.0);
+        double g = 2 * test_uniform(rng) - 1;
+        double pg = fmax(g, 0), qg = fmax(-g, 0), pq = 0.001 * (pg + qg) + 1e-5;
+        t->p0[j] = (pg + pq) * du * du;
+        t->q0[j] = (qg + pq) * dl * dl;
+        for (int i = 0; i < m; i++) {
+            double J = (i + kind) % 2 ? 2 * test_uniform(rng) - 0.5 : test_uniform(rng);
+            double pj = fmax(J, 0), qj = fmax(-J, 0), pqj = 0.001 * (pj + qj) + 1e-5;
+            double Pij = (pj + pqj) * du * du, Qij = (qj + pqj) * dl * dl;
+            t->P[(size_t)i * n + j] = Pij;
+            t->Q[(size_t)i * n + j] = Qij;
+            double ga = Pij / (t->upp[j] - t->alfa[j]) + Qij / (t->alfa[j] - t->low[j]);
+            double gb = Pij / (t->upp[j] - t->beta[j]) + Qij / (t->beta[j] - t->low[j]);
+            double xs = (t->low[j] * sqrt(Pij) + t->upp[j] * sqrt(Qij)) / (sqrt(Pij) + sqrt(Qij));
+            xs = fmin(fmax(xs, t->alfa[j]), t->beta[j]);
+            gmin[i] += Pij / (t->upp[j] - xs) + Qij / (xs - t->low[j]);
+            gmax[i] += fmax(ga, gb);
+            g0[i] += Pij / du + Qij / dl;
+        }
+    }
+}
+
+/* At x in the bounds (asserted) with multipliers lam [m]: the largest stationarity residual
+ * (relative) over x_j, and per constraint g_i(x) into gx and the magnitude of its terms plus
+ * |b_i| into mag. */
+static double sub_kkt(const test_sub *t, int n, int m, const double *x, const double *lam,
+                      const double *b, double *gx, double *mag)
+{
+    double worst = 0;
+    for (int i = 0; i < m; i++)
+        gx[i] = 0, mag[i] = fabs(b[i]);
+    for (int j = 0; j < n; j++) {
+        assert_true(x[j] >= t->alfa[j] && x[j] <= t->beta[j]);
+        double pj = t->p0[j], qj = t->q0[j];
+        for (int i = 0; i < m; i++)
+            pj += lam[i] * t->P[(size_t)i * n + j], qj += lam[i] * t->Q[(size_t)i * n + j];
+        double iu = 1 / (t->upp[j] - x[j]), il = 1 / (x[j] - t->low[j]);
+        worst = fmax(worst, sub_stationarity(x[j], t->alfa[j], t->beta[j], iu, il, pj, qj));
+        for (int i = 0; i < m; i++) {
+            double gij = t->P[(size_t)i * n + j] * iu + t->Q[(size_t)i * n + j] * il;
+            gx[i] += gij;
+            mag[i] += gij;
+        }
+    }
+    return worst;
+}
+
+/* The subproblem's objective at x with artificial variables y [m] (NULL: the least that makes
+ * x feasible, max(0, g_i(x) - b_i)). */
+static double sub_objective(const test_sub *t, int n, int m, const double *x, const double *y,
+                            const double *b, double c)
+{
+    double W = 0, g[8] = {0};
+    for (int j = 0; j < n; j++) {
+        double iu = 1 / (t->upp[j] - x[j]), il = 1 / (x[j] - t->low[j]);
+        W += t->p0[j] * iu + t->q0[j] * il;
+        for (int i = 0; i < m; i++)
+            g[i] += t->P[(size_t)i * n + j] * iu + t->Q[(size_t)i * n + j] * il;
+    }
+    for (int i = 0; i < m; i++) {
+        double yi = y ? y[i] : fmax(0, g[i] - b[i]);
+        W += c * yi + 0.5 * yi * yi;
+    }
+    return W;
+}
+
 /* MMA's subproblem with one constraint (or none) solved through its dual, against two
  * oracles: its own KKT conditions written out (the Lagrangian's derivative in every x_j:
  * zero between the bounds, signed at them; y = max(0, lam - c); the constraint g(x) - y <= b
  * with complementarity), and subsolv's interior point on the same subproblem. Random
- * subproblems built as mmasub builds them (asymptotes 0.05-0.5 away from x, bounds from
- * albefa 0.1 and move 0.5, gradients of both signs, raa0 1e-5), in four regimes: the
- * constraint active, inactive (lam = 0), infeasible inside the bounds (y > 0, lam > c), and
- * no constraint. Tolerances: the KKT residuals are relative to the magnitude of the terms
- * (rounding of sums over n = 400 terms: ~1e-14); subsolv stops at the barrier 1e-7 and is
- * accurate to that order in its objective, less in x where the objective is flat. */
+ * subproblems (random_sub) in four regimes: the constraint active, inactive (lam = 0),
+ * infeasible inside the bounds (y > 0, lam > c), and no constraint. Tolerances: the KKT
+ * residuals are relative to the magnitude of the terms (rounding of sums over n = 400 terms:
+ * ~1e-14); subsolv stops at the barrier 1e-7 and is accurate to that order in its objective,
+ * less in x where the objective is flat. */
 static void test_mma_subproblem_dual(void **state)
 {
     (void)state;
     enum { N = 400 };
     static double low[N], upp[N], alfa[N], beta[N], p0[N], q0[N], P[N], Q[N], x[N], xi[N];
+    const test_sub t = {low, upp, alfa, beta, p0, q0, P, Q};
     uint64_t rng = 12345;
     const double c = 1000;
     for (int regime = 0; regime < 4; regime++) {
         for (int trial = 0; trial < 5; trial++) {
             const int m = regime < 3;
-            double gmin = 0, gmax = 0, g0 = 0;
-            for (int j = 0; j < N; j++) {
-                double xv = 0.05 + 0.9 * test_uniform(&rng);
-                double dl = 0.05 + 0.45 * test_uniform(&rng), du = 0.05 + 0.45 * test_uniform(&rng);
-                low[j] = xv - dl;
-                upp[j] = xv + du;
-                alfa[j] = fmax(fmax(low[j] + 0.1 * dl, xv - 0.5), 0.0);
-                beta[j] = fmin(fmin(upp[j] - 0.1 * du, xv + 0.5), 1.0);
-                double g = 2 * test_uniform(&rng) - 1;
-                double J = trial % 2 ? 2 * test_uniform(&rng) - 0.5 : test_uniform(&rng);
-                double pg = fmax(g, 0), qg = fmax(-g, 0), pq = 0.001 * (pg + qg) + 1e-5;
-                p0[j] = (pg + pq) * du * du;
-                q0[j] = (qg + pq) * dl * dl;
-                double pj = fmax(J, 0), qj = fmax(-J, 0), pqj = 0.001 * (pj + qj) + 1e-5;
-                P[j] = (pj + pqj) * du * du;
-                Q[j] = (qj + pqj) * dl * dl;
-                /* the range of g_j over [alfa, beta] (convex: ends or the stationary point) */
-                double ga = P[j] / (upp[j] - alfa[j]) + Q[j] / (alfa[j] - low[j]);
-                double gb = P[j] / (upp[j] - beta[j]) + Q[j] / (beta[j] - low[j]);
-                double xs = (low[j] * sqrt(P[j]) + upp[j] * sqrt(Q[j])) / (sqrt(P[j]) + sqrt(Q[j]));
-                xs = fmin(fmax(xs, alfa[j]), beta[j]);
-                gmin += P[j] / (upp[j] - xs) + Q[j] / (xs - low[j]);
-                gmax += fmax(ga, gb);
-                g0 += P[j] / du + Q[j] / dl;
-            }
+            double gmin, gmax, g0;
+            random_sub(&t, N, 1, trial, &rng, &gmin, &gmax, &g0);
             /* active: b between the smallest g and g at the current point; inactive: above the
              * largest; infeasible: below the smallest */
             double b = regime == 0   ? gmin + (0.2 + 0.1 * trial) * (g0 - gmin)
@@ -386,17 +449,8 @@ static void test_mma_subproblem_dual(void **state)
             double lam = trial * 0.7 * c; /* first guesses on both sides of the root */
             assert_int_equal(
                 ncvx_mma_subsolve(N, m, low, upp, alfa, beta, p0, q0, P, Q, &b, c, 1, x, &lam), 0);
-            /* KKT */
-            double gx = 0, mag = fabs(b), worst = 0;
-            for (int j = 0; j < N; j++) {
-                assert_true(x[j] >= alfa[j] && x[j] <= beta[j]);
-                double pj = p0[j] + m * lam * P[j], qj = q0[j] + m * lam * Q[j];
-                double iu = 1 / (upp[j] - x[j]), il = 1 / (x[j] - low[j]);
-                worst = fmax(worst, sub_stationarity(x[j], alfa[j], beta[j], iu, il, pj, qj));
-                gx += P[j] * iu + Q[j] * il;
-                mag += P[j] * iu + Q[j] * il;
-            }
-            assert_true(worst <= 1e-12);
+            double gx, mag, zero = 0;
+            assert_true(sub_kkt(&t, N, 1, x, m ? &lam : &zero, &b, &gx, &mag) <= 1e-12);
             double y = m ? fmax(0, lam - c) : 0, h = gx - y - b;
             if (m) {
                 assert_true(lam >= 0);
@@ -412,15 +466,8 @@ static void test_mma_subproblem_dual(void **state)
                 ncvx_mma_subsolve(N, m, low, upp, alfa, beta, p0, q0, P, Q, &b, c, 0, xi, &lami),
                 0);
             double dx = max_abs_diff(x, xi, N), dl = m ? fabs(lam - lami) / (1 + lam) : 0;
-            double W = 0, Wi = 0, gi = 0;
-            for (int j = 0; j < N; j++) {
-                W += p0[j] / (upp[j] - x[j]) + q0[j] / (x[j] - low[j]);
-                Wi += p0[j] / (upp[j] - xi[j]) + q0[j] / (xi[j] - low[j]);
-                gi += P[j] / (upp[j] - xi[j]) + Q[j] / (xi[j] - low[j]);
-            }
-            double yi = m ? fmax(0, gi - b) : 0;
-            W += c * y + 0.5 * y * y;
-            Wi += c * yi + 0.5 * yi * yi;
+            double W = sub_objective(&t, N, m, x, &y, &b, c);
+            double Wi = sub_objective(&t, N, m, xi, NULL, &b, c);
             /* the dual's point is at least as good as subsolv's (made feasible by its y), and
              * subsolv is near it: objective within 1e-3, lam within 1e-4 (measured: 2.5e-4
              * and 4.8e-6 at most; its x differs by up to 0.05 where the objective is flat) */
@@ -441,41 +488,14 @@ static void test_mma_subproblem_dual_m(void **state)
     (void)state;
     enum { N = 300, MM = 3 };
     static double low[N], upp[N], alfa[N], beta[N], p0[N], q0[N], P[MM * N], Q[MM * N], x[N], xi[N];
+    const test_sub t = {low, upp, alfa, beta, p0, q0, P, Q};
     uint64_t rng = 777;
     const double c = 1000;
     for (int m = 2; m <= MM; m++) {
         for (int regime = 0; regime < 3; regime++) {
             for (int trial = 0; trial < 3; trial++) {
-                double gmin[MM] = {0}, gmax[MM] = {0}, g0[MM] = {0}, b[MM], lam[MM], lami[MM];
-                for (int j = 0; j < N; j++) {
-                    double xv = 0.05 + 0.9 * test_uniform(&rng);
-                    double dl = 0.05 + 0.45 * test_uniform(&rng);
-                    double du = 0.05 + 0.45 * test_uniform(&rng);
-                    low[j] = xv - dl;
-                    upp[j] = xv + du;
-                    alfa[j] = fmax(fmax(low[j] + 0.1 * dl, xv - 0.5), 0.0);
-                    beta[j] = fmin(fmin(upp[j] - 0.1 * du, xv + 0.5), 1.0);
-                    double gr = 2 * test_uniform(&rng) - 1;
-                    double pg = fmax(gr, 0), qg = fmax(-gr, 0), pq = 0.001 * (pg + qg) + 1e-5;
-                    p0[j] = (pg + pq) * du * du;
-                    q0[j] = (qg + pq) * dl * dl;
-                    for (int i = 0; i < m; i++) {
-                        double J =
-                            (i + trial) % 2 ? 2 * test_uniform(&rng) - 0.5 : test_uniform(&rng);
-                        double pj = fmax(J, 0), qj = fmax(-J, 0), pqj = 0.001 * (pj + qj) + 1e-5;
-                        double Pij = (pj + pqj) * du * du, Qij = (qj + pqj) * dl * dl;
-                        P[i * N + j] = Pij;
-                        Q[i * N + j] = Qij;
-                        double ga = Pij / (upp[j] - alfa[j]) + Qij / (alfa[j] - low[j]);
-                        double gb = Pij / (upp[j] - beta[j]) + Qij / (beta[j] - low[j]);
-                        double xs =
-                            (low[j] * sqrt(Pij) + upp[j] * sqrt(Qij)) / (sqrt(Pij) + sqrt(Qij));
-                        xs = fmin(fmax(xs, alfa[j]), beta[j]);
-                        gmin[i] += Pij / (upp[j] - xs) + Qij / (xs - low[j]);
-                        gmax[i] += fmax(ga, gb);
-                        g0[i] += Pij / du + Qij / dl;
-                    }
-                }
+                double gmin[MM], gmax[MM], g0[MM], b[MM], lam[MM], lami[MM], gx[MM], mag[MM], y[MM];
+                random_sub(&t, N, m, trial, &rng, gmin, gmax, g0);
                 for (int i = 0; i < m; i++) {
                     b[i] = gmin[i] + (0.6 + 0.1 * trial) * (g0[i] - gmin[i]);
                     lam[i] = trial * 0.5 * (i + 1);
@@ -485,33 +505,16 @@ static void test_mma_subproblem_dual_m(void **state)
                 assert_int_equal(
                     ncvx_mma_subsolve(N, m, low, upp, alfa, beta, p0, q0, P, Q, b, c, 1, x, lam),
                     0);
-                double gx[MM] = {0}, mag[MM], worst = 0, W = 0, Wi = 0, gi[MM] = {0};
-                for (int i = 0; i < m; i++)
-                    mag[i] = fabs(b[i]);
-                for (int j = 0; j < N; j++) {
-                    assert_true(x[j] >= alfa[j] && x[j] <= beta[j]);
-                    double pj = p0[j], qj = q0[j];
-                    for (int i = 0; i < m; i++)
-                        pj += lam[i] * P[i * N + j], qj += lam[i] * Q[i * N + j];
-                    double iu = 1 / (upp[j] - x[j]), il = 1 / (x[j] - low[j]);
-                    worst = fmax(worst, sub_stationarity(x[j], alfa[j], beta[j], iu, il, pj, qj));
-                    W += p0[j] * iu + q0[j] * il;
-                    for (int i = 0; i < m; i++) {
-                        double gij = P[i * N + j] * iu + Q[i * N + j] * il;
-                        gx[i] += gij;
-                        mag[i] += gij;
-                    }
-                }
-                assert_true(worst <= 1e-12);
+                assert_true(sub_kkt(&t, N, m, x, lam, b, gx, mag) <= 1e-12);
                 for (int i = 0; i < m; i++) {
-                    double y = fmax(0, lam[i] - c), h = gx[i] - y - b[i];
+                    y[i] = fmax(0, lam[i] - c);
+                    double h = gx[i] - y[i] - b[i];
                     assert_true(lam[i] >= 0);
-                    if (!(h <= 1e-10 * (mag[i] + y) &&
-                          (lam[i] == 0 || fabs(h) <= 1e-10 * (mag[i] + y))))
+                    if (!(h <= 1e-10 * (mag[i] + y[i]) &&
+                          (lam[i] == 0 || fabs(h) <= 1e-10 * (mag[i] + y[i]))))
                         fail_msg("m %d regime %d trial %d: constraint %d: h = %.3g (terms %.3g), "
                                  "lam = %.10g",
-                                 m, regime, trial, i, h, mag[i] + y, lam[i]);
-                    W += c * y + 0.5 * y * y;
+                                 m, regime, trial, i, h, mag[i] + y[i], lam[i]);
                 }
                 if (regime == 1) assert_true(lam[0] == 0);
                 if (regime == 2) assert_true(lam[m - 1] > c);
@@ -520,18 +523,10 @@ static void test_mma_subproblem_dual_m(void **state)
                 assert_int_equal(
                     ncvx_mma_subsolve(N, m, low, upp, alfa, beta, p0, q0, P, Q, b, c, 0, xi, lami),
                     0);
-                for (int j = 0; j < N; j++) {
-                    double iu = 1 / (upp[j] - xi[j]), il = 1 / (xi[j] - low[j]);
-                    Wi += p0[j] * iu + q0[j] * il;
-                    for (int i = 0; i < m; i++)
-                        gi[i] += P[i * N + j] * iu + Q[i * N + j] * il;
-                }
-                double dl = 0;
-                for (int i = 0; i < m; i++) {
-                    double yi = fmax(0, gi[i] - b[i]);
-                    Wi += c * yi + 0.5 * yi * yi;
+                double W = sub_objective(&t, N, m, x, y, b, c);
+                double Wi = sub_objective(&t, N, m, xi, NULL, b, c), dl = 0;
+                for (int i = 0; i < m; i++)
                     dl = fmax(dl, fabs(lam[i] - lami[i]) / (1 + lam[i]));
-                }
                 if (!(W <= Wi + 1e-12 * fabs(W) && Wi - W <= 1e-3 * fabs(W) && dl <= 1e-4))
                     fail_msg("m %d regime %d trial %d: subproblem objective %.15g vs subsolv's "
                              "%.15g, lam differs by %.3g",

@@ -3,8 +3,8 @@
 // primal-dual interior point method of Svanberg's "subsolv" (more than 8 constraints), or
 // exactly through its dual (as the dual methods of Svanberg 1987 and of TopOpt in PETSc): a
 // root in one multiplier for at most one constraint (a volume), projected Newton for 2 to 8;
-// ten to twenty times cheaper, and free of subsolv's absolute barrier 1e-7. Constants a0 = 1, a_i =
-// 0, c_i = settings.mma_c, d_i = 1 (Svanberg's recommended standard form).
+// ten to twenty times cheaper, and free of subsolv's absolute barrier 1e-7.
+// Constants a0 = 1, a_i = 0, c_i = settings.mma_c, d_i = 1 (Svanberg's standard form).
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -276,6 +276,19 @@ static void subsolv(mma_sub *S)
     }
 }
 
+/* The minimizer of p/(u - x) + q/(x - l) on [alfa_j, beta_j] (sp = sqrt(p), sq = sqrt(q)):
+ * the stationary point clipped (the function is convex on (l, u)); *inner = 1 where it is not
+ * clipped. */
+static inline double sub_x(const mma_sub *S, int j, double sp, double sq, int *inner)
+{
+    const double x = (S->low[j] * sp + S->upp[j] * sq) / (sp + sq);
+    *inner = 0;
+    if (x <= S->alfa[j]) return S->alfa[j];
+    if (x >= S->beta[j]) return S->beta[j];
+    *inner = 1;
+    return x;
+}
+
 /* m <= 1: the subproblem's dual is one-dimensional. For a multiplier lam >= 0 every x_j
  * minimizes p_j/(u_j - x) + q_j/(x - l_j), p = p0 + lam P, q = q0 + lam Q, on [alfa_j,
  * beta_j]: the stationary point (l sqrt(p) + u sqrt(q)) / (sqrt(p) + sqrt(q)) clipped (the
@@ -288,30 +301,23 @@ static void subsolv(mma_sub *S)
 static double dual1_h(mma_sub *S, double lam, double *dh, double *mag)
 {
     const int n = S->n, m = S->m;
-    const double *P = S->P, *Q = S->Q, *low = S->low, *upp = S->upp;
-    double h = 0, d = 0, sum = 0;
+    double gsum = 0, d = 0; /* g(x), and h's derivative */
     for (int j = 0; j < n; j++) {
-        const double Pj = m ? P[j] : 0, Qj = m ? Q[j] : 0, l = low[j], u = upp[j];
+        const double Pj = m ? S->P[j] : 0, Qj = m ? S->Q[j] : 0, l = S->low[j], u = S->upp[j];
         const double pj = S->p0[j] + lam * Pj, qj = S->q0[j] + lam * Qj;
         const double sp = sqrt(pj), sq = sqrt(qj), w = sp + sq;
-        double x = (l * sp + u * sq) / w, dx = 0;
-        if (x <= S->alfa[j])
-            x = S->alfa[j];
-        else if (x >= S->beta[j])
-            x = S->beta[j];
-        else
-            dx = (u - l) * (Qj * pj - Pj * qj) / (2 * sp * sq * w * w);
-        S->x[j] = x;
-        const double iu = 1.0 / (u - x), il = 1.0 / (x - l), g = Pj * iu + Qj * il;
-        h += g;
-        sum += g;
+        int inner;
+        const double x = S->x[j] = sub_x(S, j, sp, sq, &inner);
+        const double dx = inner ? (u - l) * (Qj * pj - Pj * qj) / (2 * sp * sq * w * w) : 0;
+        const double iu = 1.0 / (u - x), il = 1.0 / (x - l);
+        gsum += Pj * iu + Qj * il;
         d += (Pj * iu * iu - Qj * il * il) * dx;
     }
     if (m == 0) return *dh = *mag = 0;
     const double y = fmax(0.0, lam - S->c[0]);
     *dh = d - (lam > S->c[0]);
-    *mag = sum + fabs(S->b[0]) + y;
-    return h - y - S->b[0];
+    *mag = gsum + fabs(S->b[0]) + y; /* every term of g is positive */
+    return gsum - y - S->b[0];
 }
 
 /* The root of dual1_h (or lam = 0) by Newton's method kept inside a bracket [lo, hi] of the
@@ -367,7 +373,7 @@ static double dualm_eval(mma_sub *S, const double *lam, double *g, double *H, do
     const int n = S->n, m = S->m;
     double D = 0, gp[MMA_DUAL_MAXM];
     for (int i = 0; i < m; i++) {
-        g[i] = mag[i] = 0;
+        g[i] = 0;
         for (int k = 0; k < m; k++)
             H[i * m + k] = 0;
     }
@@ -377,26 +383,16 @@ static double dualm_eval(mma_sub *S, const double *lam, double *g, double *H, do
             pj += lam[i] * S->P[(size_t)i * n + j];
             qj += lam[i] * S->Q[(size_t)i * n + j];
         }
-        const double l = S->low[j], u = S->upp[j], sp = sqrt(pj), sq = sqrt(qj);
-        double x = (l * sp + u * sq) / (sp + sq);
-        int clipped = 1;
-        if (x <= S->alfa[j])
-            x = S->alfa[j];
-        else if (x >= S->beta[j])
-            x = S->beta[j];
-        else
-            clipped = 0;
-        S->x[j] = x;
-        const double iu = 1.0 / (u - x), il = 1.0 / (x - l);
+        int inner;
+        const double x = S->x[j] = sub_x(S, j, sqrt(pj), sqrt(qj), &inner);
+        const double iu = 1.0 / (S->upp[j] - x), il = 1.0 / (x - S->low[j]);
         D += pj * iu + qj * il;
         for (int i = 0; i < m; i++) {
             const double Pij = S->P[(size_t)i * n + j], Qij = S->Q[(size_t)i * n + j];
-            const double gij = Pij * iu + Qij * il;
-            g[i] += gij;
-            mag[i] += gij;
+            g[i] += Pij * iu + Qij * il;
             gp[i] = Pij * iu * iu - Qij * il * il;
         }
-        if (clipped) continue;
+        if (!inner) continue;
         const double r = 0.5 / (pj * iu * iu * iu + qj * il * il * il);
         for (int i = 0; i < m; i++)
             for (int k = 0; k <= i; k++)
@@ -404,9 +400,9 @@ static double dualm_eval(mma_sub *S, const double *lam, double *g, double *H, do
     }
     for (int i = 0; i < m; i++) {
         const double y = fmax(0.0, lam[i] - S->c[i]);
+        mag[i] = g[i] + (fabs(S->b[i]) + y); /* every term of g_i(x) is positive */
         g[i] -= y + S->b[i];
         D -= 0.5 * y * y + lam[i] * S->b[i];
-        mag[i] += fabs(S->b[i]) + y;
         if (lam[i] > S->c[i]) H[i * m + i] -= 1;
         for (int k = 0; k < i; k++)
             H[k * m + i] = H[i * m + k];
@@ -431,10 +427,10 @@ static double dualm_pg(const double *lam, const double *g, const double *mag, in
  * in the multipliers that are free (positive, or with an ascent direction), projected on
  * lam >= 0 and halved until D rises by 1e-4 of the predicted rise; where the free Hessian is
  * zero (every x_j clipped, D linear) a steepest-ascent step of 1 + max lam instead; no step
- * longer than 2 (1 + max lam). Near the
- * optimum D's rise drowns in its rounding: a step that does not lower D by more than that
- * and lowers the projected gradient is taken. Stops at a projected gradient of 1e-12 of the
- * magnitude of its terms, or when no step helps. S->lam gets the result, S->x x(lam). */
+ * longer than 2 (1 + max lam). Near the optimum D's rise drowns in its rounding: a step that
+ * does not lower D by more than that and lowers the projected gradient is taken. Stops at a
+ * projected gradient of 1e-12 of the magnitude of its terms, or when no step helps. S->lam gets the
+ * result, S->x x(lam). */
 static void dualm(mma_sub *S)
 {
     enum { M = MMA_DUAL_MAXM };

@@ -56,6 +56,24 @@ static double rss_mb(void)
     return (double)resident * 4096.0 / 1e6;
 }
 
+/* A deterministic scatter of i over [0, 1] (1000 levels): the curvatures and weights. */
+static double spread(int i)
+{
+    return (double)((i * 7919L) % 1000) / 999.0;
+}
+
+/* B = {n, a_i = 1 + 99 spread(i), b_i = 0.5 + 0.4 sin(0.001 i)}; 0, or 1 without memory. */
+static int bench_init(bench *B, int n)
+{
+    *B = (bench){n, malloc((size_t)n * sizeof(double)), malloc((size_t)n * sizeof(double)), 0, 0};
+    if (!B->a || !B->b) return 1;
+    for (int i = 0; i < n; i++) {
+        B->a[i] = 1 + 99.0 * spread(i);
+        B->b[i] = 0.5 + 0.4 * sin(0.001 * i);
+    }
+    return 0;
+}
+
 static int eval(const double *x, double *f, double *g, double *ci, double *Ji, double *ce,
                 double *Je, void *user)
 {
@@ -227,7 +245,7 @@ static int bench_lbfgs(int csv, int only, int m)
             for (int k = 0; k < m + 3; k++) { /* wrap the ring; y = diag(a) s, a in [1, 100] */
                 for (int i = 0; i < n; i++) {
                     S[i] = 1e-3 * sin(0.001 * i + k);
-                    Y[i] = (1 + 99.0 * (double)((i * 7919L) % 1000) / 999.0) * S[i];
+                    Y[i] = (1 + 99.0 * spread(i)) * S[i];
                 }
                 ncvx_lbfgs_push(&e, S, Y);
                 ncvx_lbfgs_apply(&e, Y, d); /* as in a run: one direction per new pair */
@@ -255,7 +273,7 @@ static int bench_lbfgs(int csv, int only, int m)
              * vectors of n doubles (g twice, x, d, trial x, trial g and d, x, x_old, g, g_old) */
             double *a = S;
             for (int i = 0; i < n; i++)
-                a[i] = 1 + 99.0 * (double)((i * 7919L) % 1000) / 999.0;
+                a[i] = 1 + 99.0 * spread(i);
             quad_ctx q = {.n = n, .a = a};
             e.c1 = 1e-4;
             e.c2 = 0.9;
@@ -309,7 +327,7 @@ static int eval2(const double *x, double *f, double *g, double *ci, double *Ji, 
     if (eval(x, f, g, ci, Ji, ce, Je, user)) return 1;
     double s = 0;
     for (int i = 0; i < n; i++) {
-        const double w = 0.5 + (double)((i * 7919L) % 1000) / 999.0;
+        const double w = 0.5 + spread(i);
         s += w * x[i];
         if (g) Ji[(size_t)n + (size_t)i] = w / n;
     }
@@ -332,16 +350,12 @@ static int bench_mma(int csv, int only)
                1e-9 * bwt, "n", "m", "iters", "floor ms", "iter ms", "ratio", "eval ms");
     for (int c = 0; c < 4 && !(only > 0 && c > 1); c++) {
         const int n = only > 0 ? only : ns[c / 2], mc = 1 + c % 2;
-        bench B = {n, malloc((size_t)n * sizeof(double)), malloc((size_t)n * sizeof(double)), 0, 0};
+        bench B;
         double *x = malloc((size_t)n * sizeof *x), *lo = malloc((size_t)n * sizeof *lo);
         double *hi = malloc((size_t)n * sizeof *hi);
-        if (!B.a || !B.b || !x || !lo || !hi) return 1;
-        for (int i = 0; i < n; i++) {
-            B.a[i] = 1 + 99.0 * (double)((i * 7919L) % 1000) / 999.0;
-            B.b[i] = 0.5 + 0.4 * sin(0.001 * i);
-            lo[i] = 0;
-            hi[i] = 1;
-        }
+        if (bench_init(&B, n) || !x || !lo || !hi) return 1;
+        for (int i = 0; i < n; i++)
+            lo[i] = 0, hi[i] = 1;
         ncvx_problem p = {n, mc, 0, mc == 1 ? eval : eval2, NULL, NULL, NULL, NULL, &B};
         p.lower = lo;
         p.upper = hi;
@@ -424,13 +438,9 @@ int main(int argc, char **argv)
         const int n = quick ? cases_quick[c].n : cases_full[c].n;
         const int single = quick ? cases_quick[c].single : cases_full[c].single;
         if (only > 0 && (quick || n != only)) continue;
-        bench B = {n, malloc((size_t)n * sizeof(double)), malloc((size_t)n * sizeof(double)), 0, 0};
+        bench B;
         double *x = malloc((size_t)n * sizeof *x);
-        if (!B.a || !B.b || !x) return 1;
-        for (int i = 0; i < n; i++) {
-            B.a[i] = 1 + 99.0 * (double)((i * 7919L) % 1000) / 999.0;
-            B.b[i] = 0.5 + 0.4 * sin(0.001 * i);
-        }
+        if (bench_init(&B, n) || !x) return 1;
         ncvx_problem p = {n, 1, 0, eval, monitor, NULL, NULL, NULL, &B};
         ncvx_settings s;
         ncvx_settings_default(&s);
