@@ -419,6 +419,32 @@ static double sub_objective(const test_sub *t, int n, int m, const double *x, co
     return W;
 }
 
+/* MMA's asymptote update of one variable (Svanberg's rule, box width 1, asyincr 1.2, asydecr
+ * 0.7), against the values worked out by hand: an oscillating variable's asymptotes close in by
+ * 0.7, a monotone one's open by 1.2, and so do those of a variable resting on a bound (its last
+ * move zero); the distances stay within [0.01, 10] box widths. */
+static void test_mma_asymptotes(void **state)
+{
+    (void)state;
+    static const struct {
+        double x, x1, x2, low, upp; /* values, asymptotes before */
+        double want_low, want_upp;
+    } C[] = {
+        {0.45, 0.5, 0.4, 0.3, 0.8, 0.45 - 0.7 * 0.2, 0.45 + 0.7 * 0.3}, /* oscillates */
+        {0.55, 0.5, 0.4, 0.3, 0.8, 0.55 - 1.2 * 0.2, 0.55 + 1.2 * 0.3}, /* monotone */
+        {0.0, 0.0, 0.1, -0.2, 0.3, -1.2 * 0.2, 1.2 * 0.3},              /* came to rest on 0 */
+        {1.0, 1.0, 1.0, 0.9, 1.5, 1.0 - 1.2 * 0.1, 1.0 + 1.2 * 0.5},    /* at rest on 1 */
+        {0.6, 0.5, 0.4, -9.0, 0.505, 0.6 - 10, 0.6 + 0.01},             /* both limits */
+        {0.5, 0.6, 0.4, 0.595, 9.0, 0.5 - 0.01, 0.5 + 0.7 * 8.4},       /* oscillates, low limit */
+    };
+    for (size_t t = 0; t < sizeof C / sizeof C[0]; t++) {
+        double low = C[t].low, upp = C[t].upp;
+        ncvx_mma_asymptotes(C[t].x, C[t].x1, C[t].x2, 1.0, 1.2, 0.7, &low, &upp);
+        assert_true(fabs(low - C[t].want_low) <= 1e-15 * (1 + fabs(C[t].want_low)));
+        assert_true(fabs(upp - C[t].want_upp) <= 1e-15 * (1 + fabs(C[t].want_upp)));
+    }
+}
+
 /* MMA's subproblem with one constraint (or none) solved through its dual, against two
  * oracles: its own KKT conditions written out (the Lagrangian's derivative in every x_j:
  * zero between the bounds, signed at them; y = max(0, lam - c); the constraint g(x) - y <= b
@@ -1859,6 +1885,7 @@ int main(void)
         cmocka_unit_test(test_hs_penalty_exact),
         cmocka_unit_test(test_hs_mma),
         cmocka_unit_test(test_resource_oc_mma),
+        cmocka_unit_test(test_mma_asymptotes),
         cmocka_unit_test(test_mma_subproblem_dual),
         cmocka_unit_test(test_mma_subproblem_dual_m),
         cmocka_unit_test(test_oc_move_limit),

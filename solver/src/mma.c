@@ -515,6 +515,30 @@ static void sub_solve(mma_sub *S, const double *lam0, int dual)
         dualm(S);
 }
 
+/* Svanberg's asymptote update of one variable at its outer iteration k >= 3 (x, xold1, xold2
+ * its last three values, rng = xmax - xmin; *low, *upp the asymptotes of the step before, updated
+ * in place): closer by asydecr when its last two moves have opposite signs (it oscillates), else
+ * farther by asyincr, kept between 0.01 rng and 10 rng of x. A variable that did not move counts
+ * as one that does not oscillate: the exact subproblem (sub_solve) puts variables exactly on a
+ * bound of [alfa, beta], where Svanberg's interior point leaves them a little inside and so
+ * moves them a little each iteration; keeping such a variable's asymptotes (a factor 1, his
+ * rule for a zero product) left it stiff, and the pixel runs of the suite's 62 small problems
+ * ended higher (README, "MMA's asymptotes"). */
+static void asymptotes(double x, double xold1, double xold2, double rng, double incr, double decr,
+                       double *low, double *upp)
+{
+    const double fac = (x - xold1) * (xold1 - xold2) < 0 ? decr : incr;
+    double lw = x - fac * (xold1 - *low), up = x + fac * (*upp - xold1);
+    *low = fmin(fmax(lw, x - 10 * rng), x - 0.01 * rng);
+    *upp = fmax(fmin(up, x + 10 * rng), x + 0.01 * rng);
+}
+
+void ncvx_mma_asymptotes(double x, double xold1, double xold2, double rng, double incr,
+                         double decr, double *low, double *upp)
+{
+    asymptotes(x, xold1, xold2, rng, incr, decr, low, upp);
+}
+
 /* One mmasub step from ms->mx (values and gradients in ms->mf, mg, mci, mJ) at outer iteration
  * k (1-based): asymptotes, move limits, approximation, subproblem. New x into xnew[n]; the
  * subproblem's multipliers into ms->muI. */
@@ -532,14 +556,8 @@ static void mmasub(ncvx_classic *w, int k, double *xnew)
             ms->low[j] = xv[j] - st->mma_asyinit * rng;
             ms->upp[j] = xv[j] + st->mma_asyinit * rng;
         } else {
-            double zzz = (xv[j] - ms->xold1[j]) * (ms->xold1[j] - ms->xold2[j]);
-            double fac = zzz > 0 ? st->mma_asyincr : (zzz < 0 ? st->mma_asydecr : 1.0);
-            double lw = xv[j] - fac * (ms->xold1[j] - ms->low[j]);
-            double up = xv[j] + fac * (ms->upp[j] - ms->xold1[j]);
-            lw = fmin(fmax(lw, xv[j] - 10 * rng), xv[j] - 0.01 * rng);
-            up = fmax(fmin(up, xv[j] + 10 * rng), xv[j] + 0.01 * rng);
-            ms->low[j] = lw;
-            ms->upp[j] = up;
+            asymptotes(xv[j], ms->xold1[j], ms->xold2[j], rng, st->mma_asyincr, st->mma_asydecr,
+                       &ms->low[j], &ms->upp[j]);
         }
         double lw = ms->low[j], up = ms->upp[j];
         S.alfa[j] = fmax(fmax(lw + st->mma_albefa * (xv[j] - lw), xv[j] - ms->move * rng), xmin[j]);
