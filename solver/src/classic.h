@@ -228,8 +228,8 @@ void ncvx_mma_fini(ncvx_classic *w);
 ncvx_status ncvx_mma_check(const ncvx_problem *p, const ncvx_settings *s);
 /** White-box entry for tests: the asymptote update of one variable at outer iteration >= 3 (its
  *  values x, xold1, xold2, box width rng, factors incr, decr; *low, *upp in and out). */
-void ncvx_mma_asymptotes(double x, double xold1, double xold2, double rng, double incr,
-                         double decr, double *low, double *upp);
+void ncvx_mma_asymptotes(double x, double xold1, double xold2, double rng, double incr, double decr,
+                         double *low, double *upp);
 /** White-box entry for tests: the MMA subproblem with asymptotes low, upp [n], bounds alfa,
  *  beta [n], the approximation p0, q0 [n], P, Q [m*n], b [m] and c_i = c, solved by subsolv's
  *  primal-dual interior point (dual = 0, any m) or through its dual (dual = 1,

@@ -533,8 +533,8 @@ static void asymptotes(double x, double xold1, double xold2, double rng, double 
     *upp = fmax(fmin(up, x + 10 * rng), x + 0.01 * rng);
 }
 
-void ncvx_mma_asymptotes(double x, double xold1, double xold2, double rng, double incr,
-                         double decr, double *low, double *upp)
+void ncvx_mma_asymptotes(double x, double xold1, double xold2, double rng, double incr, double decr,
+                         double *low, double *upp)
 {
     asymptotes(x, xold1, xold2, rng, incr, decr, low, upp);
 }
