@@ -226,8 +226,8 @@ ncvx_status ncvx_mma_init(ncvx_classic *w, size_t mw_size, double move);
 void ncvx_mma_fini(ncvx_classic *w);
 /** The settings and problem checks shared by mma and oc. */
 ncvx_status ncvx_mma_check(const ncvx_problem *p, const ncvx_settings *s);
-/** White-box entry for tests: the asymptote update of one variable at outer iteration >= 3 (its
- *  values x, xold1, xold2, box width rng, factors incr, decr; *low, *upp in and out). */
+/** MMA's asymptote update of one variable (also a white-box entry for tests) at outer iteration >=
+ * 3 (its values x, xold1, xold2, box width rng, factors incr, decr; *low, *upp in and out). */
 void ncvx_mma_asymptotes(double x, double xold1, double xold2, double rng, double incr, double decr,
                          double *low, double *upp);
 /** White-box entry for tests: the MMA subproblem with asymptotes low, upp [n], bounds alfa,

@@ -524,19 +524,13 @@ static void sub_solve(mma_sub *S, const double *lam0, int dual)
  * moves them a little each iteration; keeping such a variable's asymptotes (a factor 1, his
  * rule for a zero product) left it stiff, and the pixel runs of the suite's 62 small problems
  * ended higher (README, "MMA's asymptotes"). */
-static void asymptotes(double x, double xold1, double xold2, double rng, double incr, double decr,
-                       double *low, double *upp)
+void ncvx_mma_asymptotes(double x, double xold1, double xold2, double rng, double incr, double decr,
+                         double *low, double *upp)
 {
     const double fac = (x - xold1) * (xold1 - xold2) < 0 ? decr : incr;
     double lw = x - fac * (xold1 - *low), up = x + fac * (*upp - xold1);
     *low = fmin(fmax(lw, x - 10 * rng), x - 0.01 * rng);
     *upp = fmax(fmin(up, x + 10 * rng), x + 0.01 * rng);
-}
-
-void ncvx_mma_asymptotes(double x, double xold1, double xold2, double rng, double incr, double decr,
-                         double *low, double *upp)
-{
-    asymptotes(x, xold1, xold2, rng, incr, decr, low, upp);
 }
 
 /* One mmasub step from ms->mx (values and gradients in ms->mf, mg, mci, mJ) at outer iteration
@@ -556,8 +550,8 @@ static void mmasub(ncvx_classic *w, int k, double *xnew)
             ms->low[j] = xv[j] - st->mma_asyinit * rng;
             ms->upp[j] = xv[j] + st->mma_asyinit * rng;
         } else {
-            asymptotes(xv[j], ms->xold1[j], ms->xold2[j], rng, st->mma_asyincr, st->mma_asydecr,
-                       &ms->low[j], &ms->upp[j]);
+            ncvx_mma_asymptotes(xv[j], ms->xold1[j], ms->xold2[j], rng, st->mma_asyincr,
+                                st->mma_asydecr, &ms->low[j], &ms->upp[j]);
         }
         double lw = ms->low[j], up = ms->upp[j];
         S.alfa[j] = fmax(fmax(lw + st->mma_albefa * (xv[j] - lw), xv[j] - ms->move * rng), xmin[j]);
