@@ -398,6 +398,9 @@ static const key KEYS[] = {
     {"method.mma_raa0", T_DOUBLE, S(mma_raa0), 0, NULL, 0, 1, NULL, "MMA raa0"},
     {"method.mma_albefa", T_DOUBLE, S(mma_albefa), 0, NULL, 0, 1, NULL, "MMA albefa"},
     {"method.mma_c", T_DOUBLE, S(mma_c), 0, NULL, 0, BIG, NULL, "MMA weight of y"},
+    {"method.mma_rescale", T_BOOL, S(mma_rescale), 0, "true", NORANGE, NULL,
+     "MMA/OC: keep the objective about 1 (rescaled whenever it leaves [0.1, 10] of it), so the "
+     "stationarity test stays relative to the compliance"},
     {"method.seed", T_ULONG, S(seed), 0, NULL, NORANGE, NULL,
      "seed of the random-direction fallback"},
     /* budget */

@@ -51,6 +51,7 @@ typedef struct {
     const double *c; ///< data for the resource problem
     double V;
     int normalized;
+    double fscale;      ///< resource: f and its gradient divided by this (0 = not)
     long nan_call;      ///< this call (1-based) returns f = NaN (0 = never)
     ncvx_eval_fn inner; ///< wrapped problem (counted, nan_wrap)
     ncvx_solver *sv;    ///< checkpoint_monitor: the running solver
@@ -147,6 +148,11 @@ static int resource(const double *x, double *f, double *g, double *ci, double *J
         }
     }
     ci[0] = u->normalized ? s / u->V - 1 : s - u->V;
+    if (u->fscale > 0) {
+        *f /= u->fscale;
+        for (int i = 0; g && i < u->n; i++)
+            g[i] /= u->fscale;
+    }
     if (u->calls == u->nan_call) *f = NAN;
     return 0;
 }
@@ -870,8 +876,10 @@ static void test_resume_from_monitor(void **state)
     for (int k = 0; k < 2; k++) {
         const ncvx_method m = k ? NCVX_MMA : NCVX_LBFGS;
         double lo[12], hi[12], x0[12], xa[12], xb[12];
+        /* MMA from the lower bounds with mma_rescale: f falls 2600x and is rescaled before
+         * and after the checkpoint (the scale is part of the state) */
         for (int j = 0; j < 12; j++)
-            lo[j] = 0.01, hi[j] = 1, x0[j] = k ? 0.25 : (j % 2 ? 1 : -1.2);
+            lo[j] = 1e-4, hi[j] = 1, x0[j] = k ? 1e-4 : (j % 2 ? 1 : -1.2);
         ctx u = {.n = 12, .c = RC, .V = 3, .ckpt_iter = 9};
         ncvx_problem p = {.n = 12,
                           .n_ineq = k,
@@ -882,6 +890,7 @@ static void test_resume_from_monitor(void **state)
                           .user = &u};
         ncvx_settings s = quiet(m);
         s.maxit = 14;
+        s.mma_rescale = k;
         ncvx_info ia, ib;
         assert_int_equal(ncvx_create(&u.sv, &p, &s), NCVX_OK);
         u.ckpt_size = ncvx_state_size(u.sv);
@@ -987,6 +996,60 @@ static void test_resource_oc_mma(void **state)
     run_resource(NCVX_OC, 1, 1e-9);
     run_resource(NCVX_MMA, 0, 1e-7);
     run_resource(NCVX_MMA, 1, 1e-7);
+}
+
+/* settings.mma_rescale on the resource problem started at its lower bounds 1e-4, with f divided
+ * by f(x0) as the application does: f falls from 1 to 1 / 2600. The stop is a KKT residual
+ * <= opt_tol (1e-6 for MMA, as run_resource) on the objective the method sees. Rescaled to about
+ * 1, whose Hessian diagonal 2 c_j / x_j^3 / f is >= 2 at the solution, that puts x within
+ * opt_tol / 2 of x*; at the fixed scale the Hessian is 2600x smaller and the same test passes
+ * 2600x farther away: MMA stops there as STATIONARY, 8.7e-4 from x* (rescaled 2.5e-7). OC's
+ * fixed point is exact on this separable problem whatever the scale (run_resource): it must
+ * reach x* both ways. */
+static void test_mma_rescale(void **state)
+{
+    (void)state;
+    enum { N = 12 };
+    const ncvx_method ms[] = {NCVX_MMA, NCVX_OC};
+    for (int k = 0; k < 4; k++) {
+        const ncvx_method m = ms[k / 2];
+        const int on = k % 2;
+        double lo[N], hi[N], x[N], xs[N], ssum = 0, f0 = 0;
+        for (int j = 0; j < N; j++) {
+            lo[j] = x[j] = 1e-4, hi[j] = 1;
+            ssum += sqrt(RC[j]);
+            f0 += RC[j] / x[j];
+        }
+        ctx u = {.n = N, .c = RC, .V = 3, .fscale = f0};
+        for (int j = 0; j < N; j++)
+            xs[j] = u.V * sqrt(RC[j]) / ssum;
+        const double fs = ssum * ssum / u.V / f0;
+        ncvx_problem p = {
+            .n = N, .n_ineq = 1, .eval = resource, .lower = lo, .upper = hi, .user = &u};
+        ncvx_settings s = quiet(m);
+        s.opt_tol = m == NCVX_MMA ? 1e-6 : 1e-9; /* as run_resource */
+        s.mma_rescale = on;
+        ncvx_solver *sv = NULL;
+        assert_int_equal(ncvx_create(&sv, &p, &s), NCVX_OK);
+        ncvx_info info;
+        assert_int_equal(ncvx_solve(sv, x, &info), NCVX_OK);
+        const double ef = fabs(info.f - fs) / fs, ex = max_abs_diff(x, xs, N);
+        assert_int_equal(info.term, NCVX_TERM_STATIONARY);
+        assert_true(info.viol_ineq <= 1e-6);
+        if (on && !(ef <= 1e-10 && ex <= s.opt_tol))
+            fail_msg("%s, rescaled: f = %.12g vs %.12g, |x - x*| = %.3g after %d iterations",
+                     ncvx_method_str(m), info.f, fs, ex, info.iters);
+        /* the volume multiplier in the units of f: c_j / x_j^2 / f(x0) = (sum sqrt c / V)^2 / f0 */
+        const double lam = ssum * ssum / (u.V * u.V) / f0;
+        if (on && !(fabs(info.mu - lam) <= 1e-5 * lam))
+            fail_msg("%s, rescaled: mu = %.12g vs %.12g", ncvx_method_str(m), info.mu, lam);
+        if (!on && m == NCVX_OC && !(ef <= 1e-10 && ex <= s.opt_tol))
+            fail_msg("oc, fixed scale: |x - x*| = %.3g", ex);
+        if (!on && m == NCVX_MMA && !(ex > 100 * s.opt_tol)) /* what the rescale removes */
+            fail_msg("%s, fixed scale: |x - x*| = %.3g already (the test lost its point)",
+                     ncvx_method_str(m), ex);
+        ncvx_destroy(sv);
+    }
 }
 
 /* OC's move limit: the first step moves no variable by more than move * (hi - lo). */
@@ -1885,6 +1948,7 @@ int main(void)
         cmocka_unit_test(test_hs_penalty_exact),
         cmocka_unit_test(test_hs_mma),
         cmocka_unit_test(test_resource_oc_mma),
+        cmocka_unit_test(test_mma_rescale),
         cmocka_unit_test(test_mma_asymptotes),
         cmocka_unit_test(test_mma_subproblem_dual),
         cmocka_unit_test(test_mma_subproblem_dual_m),

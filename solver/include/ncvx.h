@@ -225,9 +225,18 @@ typedef struct {
     double mma_raa0;    ///< 1e-5
     double mma_albefa;  ///< 0.1
     double mma_c;       ///< 1000: weight c_i of the artificial variables y_i; it must exceed the
-                  ///< multipliers, so scale f to about 1 (Svanberg), e.g. divide it by |f(x0)|:
-                  ///< a compliance of 1e4 has volume multipliers near 1e5, and unscaled the
-                  ///< subproblems keep the constraint violated for good
+                        ///< multipliers, so scale f to about 1 (Svanberg; mma_rescale does it):
+                        ///< a compliance of 1e4 has volume multipliers near 1e5, and unscaled the
+                        ///< subproblems keep the constraint violated for good
+    int mma_rescale;    ///< MMA and OC: 0 (default) take f as it is; 1 keep it about 1: the
+                        ///< methods work with s f, s = 1 / |f| at the start and again whenever
+                        ///< |s f| leaves [0.1, 10]. The stationarity test (stat <= opt_tol), the
+                        ///< subproblems and mma_c then see f at about 1 all along, as Svanberg
+                        ///< asks, where a fixed scale lets them drift with f: a compliance that
+                        ///< falls 100x from its start makes opt_tol 100x looser (MMA "converged"
+                        ///< while still descending) and one that grows 100x pushes the multipliers
+                        ///< past mma_c. For objectives bounded away from 0 (compliance, mass); the
+                        ///< reported f and mu are in the units of f.
 
     /* output */
     /** 0 silent, 1 iteration table (default), 2 debug. The table has the same columns for

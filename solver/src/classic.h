@@ -214,6 +214,7 @@ typedef struct {
     double *mw;                        ///< subproblem workspace
     size_t mw_size;
     double move; ///< move limit in effect (method default when s.move <= 0)
+    double fs;   ///< factor of f in the methods (1, or settings.mma_rescale's 1 / |f|)
 } ncvx_mma_st;
 
 /** Allocate the L-BFGS engine e for w (naux aux doubles per point) with the Wolfe constants

@@ -557,8 +557,8 @@ static void mmasub(ncvx_classic *w, int k, double *xnew)
         S.alfa[j] = fmax(fmax(lw + st->mma_albefa * (xv[j] - lw), xv[j] - ms->move * rng), xmin[j]);
         S.beta[j] = fmin(fmin(up - st->mma_albefa * (up - xv[j]), xv[j] + ms->move * rng), xmax[j]);
         double xmamiinv = 1.0 / fmax(rng, 1e-5);
-        double ux1 = up - xv[j], xl1 = xv[j] - lw;
-        double p = fmax(ms->mg[j], 0), q = fmax(-ms->mg[j], 0);
+        double ux1 = up - xv[j], xl1 = xv[j] - lw, g = ms->fs * ms->mg[j];
+        double p = fmax(g, 0), q = fmax(-g, 0);
         double pq = 0.001 * (p + q) + st->mma_raa0 * xmamiinv;
         S.p0[j] = (p + pq) * ux1 * ux1;
         S.q0[j] = (q + pq) * xl1 * xl1;
@@ -623,6 +623,7 @@ void ncvx_mma_state(ncvx_classic *w, ncvx_sw *c)
     ncvx_sw_a(c, ms->mJ, mi * n);
     ncvx_sw_d(c, &ms->mf);
     ncvx_sw_a(c, ms->muI, mi);
+    ncvx_sw_d(c, &ms->fs);
 }
 
 static void mma_state_walk(ncvx_classic *w, ncvx_sw *c)
@@ -648,15 +649,15 @@ void ncvx_mma_keep(ncvx_classic *w, const double *x)
     ms->mf = w->ef;
 }
 
-/* KKT residual of the original problem with multipliers ms->muI: the projected gradient of
- * the Lagrangian on the box, and the complementarity |lam_i c_i|. */
+/* KKT residual of the original problem (its objective times ms->fs) with multipliers ms->muI:
+ * the projected gradient of the Lagrangian on the box, and the complementarity |lam_i c_i|. */
 double ncvx_mma_kkt(const ncvx_classic *w)
 {
     ncvx_mma_st *ms = w->ms;
     const int n = w->n, m = w->mi;
     double r = 0;
     for (int j = 0; j < n; j++) {
-        double gl = ms->mg[j];
+        double gl = ms->fs * ms->mg[j];
         for (int i = 0; i < m; i++)
             gl += ms->muI[i] * ms->mJ[(size_t)i * n + j];
         double pj = fmin(ms->hi[j], fmax(ms->lo[j], ms->mx[j] - gl));
@@ -665,6 +666,18 @@ double ncvx_mma_kkt(const ncvx_classic *w)
     for (int i = 0; i < m; i++)
         r = fmax(r, fabs(ms->muI[i] * ms->mci[i]));
     return r;
+}
+
+/* settings.mma_rescale: s = 1 / |f| when |s f| is outside [0.1, 10] (at the start: whenever
+ * f is not about 1 already); the multipliers of s f follow s. */
+static void rescale(ncvx_classic *w)
+{
+    ncvx_mma_st *ms = w->ms;
+    const double a = fabs(ms->fs * ms->mf);
+    if (!w->s.mma_rescale || (a >= 0.1 && a <= 10) || !(a > 0) || !isfinite(a)) return;
+    for (int i = 0; i < w->mi; i++)
+        ms->muI[i] /= a;
+    ms->fs /= a;
 }
 
 /* The loop shared by MMA and OC: update(w, xnew) proposes the next point. */
@@ -683,6 +696,7 @@ ncvx_status ncvx_mma_loop(ncvx_classic *w, double *x, int *term, ncvx_mma_update
             return NCVX_FAIL(NCVX_ERR_NONFINITE, "non-finite value at the starting point");
         ncvx_mma_keep(w, ms->mx);
         memset(ms->muI, 0, (size_t)mi * sizeof *ms->muI);
+        rescale(w);
         if (ms->xold1) {
             memcpy(ms->xold1, ms->mx, (size_t)n * sizeof *x);
             memcpy(ms->xold2, ms->mx, (size_t)n * sizeof *x);
@@ -752,10 +766,11 @@ ncvx_status ncvx_mma_loop(ncvx_classic *w, double *x, int *term, ncvx_mma_update
         }
         w->fprev = ms->mf;
         ncvx_mma_keep(w, xn);
+        rescale(w);
         w->iters++;
         w->last_step = sqrt(ss);
         w->stat = ncvx_mma_kkt(w);
-        w->mu = mi ? ms->muI[0] : NAN;
+        w->mu = mi ? ms->muI[0] / ms->fs : NAN;
         if (ncvx_classic_iterate(w, ms->mx, ms->mf, NAN, ms->mci, NULL)) {
             *term = NCVX_TERM_USER_HALT;
             break;
@@ -817,6 +832,7 @@ ncvx_status ncvx_mma_init(ncvx_classic *w, size_t mw_size, double move)
     NCVX_ALLOC(ms->mw, mw_size);
     memset(ms->mw, 0, mw_size * sizeof *ms->mw); /* page faults now, not in iteration 1 */
     ms->move = w->s.move > 0 ? w->s.move : move;
+    ms->fs = 1;
     return NCVX_OK;
 fail:
     return st; /* ncvx_mma_fini frees what was allocated */
@@ -844,6 +860,7 @@ static ncvx_status mma_check(const ncvx_problem *p, const ncvx_settings *s)
     NCVX_BAD_SETTING(!(s->mma_raa0 > 0) || !isfinite(s->mma_raa0), "mma_raa0");
     NCVX_BAD_SETTING(!(s->mma_albefa > 0 && s->mma_albefa < 1), "mma_albefa");
     NCVX_BAD_SETTING(!(s->mma_c > 0) || !isfinite(s->mma_c), "mma_c");
+    NCVX_BAD_SETTING(s->mma_rescale != 0 && s->mma_rescale != 1, "mma_rescale");
     return ncvx_mma_check(p, s);
 }
 

@@ -207,6 +207,7 @@ void ncvx_settings_default(ncvx_settings *s)
     s->mma_raa0 = 1e-5;
     s->mma_albefa = 0.1;
     s->mma_c = 1000;
+    s->mma_rescale = 0;
 
     s->print_level = 1;
     s->print_frequency = 1;
