@@ -214,7 +214,7 @@ typedef struct {
     double *mw;                        ///< subproblem workspace
     size_t mw_size;
     double move; ///< move limit in effect (method default when s.move <= 0)
-    double fs;   ///< factor of f in the methods (1, or settings.mma_rescale's 1 / |f|)
+    double fs;   ///< factor of f in the methods: 1 at the start of a solve, then mma_rescale's
 } ncvx_mma_st;
 
 /** Allocate the L-BFGS engine e for w (naux aux doubles per point) with the Wolfe constants

@@ -696,6 +696,7 @@ ncvx_status ncvx_mma_loop(ncvx_classic *w, double *x, int *term, ncvx_mma_update
             return NCVX_FAIL(NCVX_ERR_NONFINITE, "non-finite value at the starting point");
         ncvx_mma_keep(w, ms->mx);
         memset(ms->muI, 0, (size_t)mi * sizeof *ms->muI);
+        ms->fs = 1; /* a new solve: not the scale where the last one ended */
         rescale(w);
         if (ms->xold1) {
             memcpy(ms->xold1, ms->mx, (size_t)n * sizeof *x);
@@ -832,7 +833,6 @@ ncvx_status ncvx_mma_init(ncvx_classic *w, size_t mw_size, double move)
     NCVX_ALLOC(ms->mw, mw_size);
     memset(ms->mw, 0, mw_size * sizeof *ms->mw); /* page faults now, not in iteration 1 */
     ms->move = w->s.move > 0 ? w->s.move : move;
-    ms->fs = 1;
     return NCVX_OK;
 fail:
     return st; /* ncvx_mma_fini frees what was allocated */
