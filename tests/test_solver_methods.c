@@ -1023,7 +1023,7 @@ static void test_mma_rescale(void **state)
         ctx u = {.n = N, .c = RC, .V = 3, .fscale = f0};
         for (int j = 0; j < N; j++)
             xs[j] = u.V * sqrt(RC[j]) / ssum;
-        const double fs = ssum * ssum / u.V / f0;
+        const double fopt = ssum * ssum / u.V / f0; /* f* / f(x0) */
         ncvx_problem p = {
             .n = N, .n_ineq = 1, .eval = resource, .lower = lo, .upper = hi, .user = &u};
         ncvx_settings s = quiet(m);
@@ -1033,12 +1033,12 @@ static void test_mma_rescale(void **state)
         assert_int_equal(ncvx_create(&sv, &p, &s), NCVX_OK);
         ncvx_info info;
         assert_int_equal(ncvx_solve(sv, x, &info), NCVX_OK);
-        const double ef = fabs(info.f - fs) / fs, ex = max_abs_diff(x, xs, N);
+        const double ef = fabs(info.f - fopt) / fopt, ex = max_abs_diff(x, xs, N);
         assert_int_equal(info.term, NCVX_TERM_STATIONARY);
         assert_true(info.viol_ineq <= 1e-6);
         if (on && !(ef <= 1e-10 && ex <= s.opt_tol))
             fail_msg("%s, rescaled: f = %.12g vs %.12g, |x - x*| = %.3g after %d iterations",
-                     ncvx_method_str(m), info.f, fs, ex, info.iters);
+                     ncvx_method_str(m), info.f, fopt, ex, info.iters);
         /* the volume multiplier in the units of f: c_j / x_j^2 / f(x0) = (sum sqrt c / V)^2 / f0 */
         const double lam = ssum * ssum / (u.V * u.V) / f0;
         if (on && !(fabs(info.mu - lam) <= 1e-5 * lam))

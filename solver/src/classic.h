@@ -205,7 +205,7 @@ typedef struct {
 /** Private state of mma and oc (mma.c, oc.c): the current point with its values and
  *  gradients, the multipliers, the box and the subproblem workspace. */
 typedef struct {
-    double *mx, *mg, *mci, *mJ; ///< [n], [n], [mi], [mi*n]
+    double *mx, *mg, *mci, *mJ; ///< [n], [n] (the gradient of fs f), [mi], [mi*n]
     double mf;
     double *muI;                       ///< [mi] multipliers
     double *tmp;                       ///< [n] scratch
@@ -284,7 +284,7 @@ double ncvx_auglag_update(ncvx_classic *w, const double *aux);
 typedef int (*ncvx_mma_update_fn)(ncvx_classic *w, double *xnew);
 /** The outer loop shared by MMA and OC (mma.c). */
 ncvx_status ncvx_mma_loop(ncvx_classic *w, double *x, int *term, ncvx_mma_update_fn update);
-/** Make the last evaluation (at x) the current MMA/OC point. */
+/** Make the last evaluation (at x) the current MMA/OC point (and rescale: settings.mma_rescale). */
 void ncvx_mma_keep(ncvx_classic *w, const double *x);
 /** KKT residual at the current MMA/OC point with its multipliers muI. */
 double ncvx_mma_kkt(const ncvx_classic *w);

@@ -557,8 +557,8 @@ static void mmasub(ncvx_classic *w, int k, double *xnew)
         S.alfa[j] = fmax(fmax(lw + st->mma_albefa * (xv[j] - lw), xv[j] - ms->move * rng), xmin[j]);
         S.beta[j] = fmin(fmin(up - st->mma_albefa * (up - xv[j]), xv[j] + ms->move * rng), xmax[j]);
         double xmamiinv = 1.0 / fmax(rng, 1e-5);
-        double ux1 = up - xv[j], xl1 = xv[j] - lw, g = ms->fs * ms->mg[j];
-        double p = fmax(g, 0), q = fmax(-g, 0);
+        double ux1 = up - xv[j], xl1 = xv[j] - lw;
+        double p = fmax(ms->mg[j], 0), q = fmax(-ms->mg[j], 0);
         double pq = 0.001 * (p + q) + st->mma_raa0 * xmamiinv;
         S.p0[j] = (p + pq) * ux1 * ux1;
         S.q0[j] = (q + pq) * xl1 * xl1;
@@ -637,37 +637,6 @@ static void mma_state_walk(ncvx_classic *w, ncvx_sw *c)
     ncvx_sw_a(c, ms->upp, n);
 }
 
-/* Keep the values and gradients of the last evaluation as the current point's. */
-void ncvx_mma_keep(ncvx_classic *w, const double *x)
-{
-    ncvx_mma_st *ms = w->ms;
-    const size_t n = (size_t)w->n, mi = (size_t)w->mi;
-    if (x != ms->mx) memcpy(ms->mx, x, n * sizeof *x);
-    memcpy(ms->mg, w->eg, n * sizeof *ms->mg);
-    memcpy(ms->mci, w->eci, mi * sizeof *ms->mci);
-    memcpy(ms->mJ, w->eJi, mi * n * sizeof *ms->mJ);
-    ms->mf = w->ef;
-}
-
-/* KKT residual of the original problem (its objective times ms->fs) with multipliers ms->muI:
- * the projected gradient of the Lagrangian on the box, and the complementarity |lam_i c_i|. */
-double ncvx_mma_kkt(const ncvx_classic *w)
-{
-    ncvx_mma_st *ms = w->ms;
-    const int n = w->n, m = w->mi;
-    double r = 0;
-    for (int j = 0; j < n; j++) {
-        double gl = ms->fs * ms->mg[j];
-        for (int i = 0; i < m; i++)
-            gl += ms->muI[i] * ms->mJ[(size_t)i * n + j];
-        double pj = fmin(ms->hi[j], fmax(ms->lo[j], ms->mx[j] - gl));
-        r = fmax(r, fabs(ms->mx[j] - pj));
-    }
-    for (int i = 0; i < m; i++)
-        r = fmax(r, fabs(ms->muI[i] * ms->mci[i]));
-    return r;
-}
-
 /* settings.mma_rescale: s = 1 / |f| when |s f| is outside [0.1, 10] (at the start: whenever
  * f is not about 1 already); the multipliers of s f follow s. */
 static void rescale(ncvx_classic *w)
@@ -678,6 +647,40 @@ static void rescale(ncvx_classic *w)
     for (int i = 0; i < w->mi; i++)
         ms->muI[i] /= a;
     ms->fs /= a;
+}
+
+/* Keep the values and gradients of the last evaluation as the current point's; the objective's
+ * gradient as that of s f, after the rescale. */
+void ncvx_mma_keep(ncvx_classic *w, const double *x)
+{
+    ncvx_mma_st *ms = w->ms;
+    const size_t n = (size_t)w->n, mi = (size_t)w->mi;
+    if (x != ms->mx) memcpy(ms->mx, x, n * sizeof *x);
+    memcpy(ms->mci, w->eci, mi * sizeof *ms->mci);
+    memcpy(ms->mJ, w->eJi, mi * n * sizeof *ms->mJ);
+    ms->mf = w->ef;
+    rescale(w);
+    for (size_t j = 0; j < n; j++)
+        ms->mg[j] = ms->fs * w->eg[j];
+}
+
+/* KKT residual of the original problem (its objective times ms->fs) with multipliers ms->muI:
+ * the projected gradient of the Lagrangian on the box, and the complementarity |lam_i c_i|. */
+double ncvx_mma_kkt(const ncvx_classic *w)
+{
+    ncvx_mma_st *ms = w->ms;
+    const int n = w->n, m = w->mi;
+    double r = 0;
+    for (int j = 0; j < n; j++) {
+        double gl = ms->mg[j];
+        for (int i = 0; i < m; i++)
+            gl += ms->muI[i] * ms->mJ[(size_t)i * n + j];
+        double pj = fmin(ms->hi[j], fmax(ms->lo[j], ms->mx[j] - gl));
+        r = fmax(r, fabs(ms->mx[j] - pj));
+    }
+    for (int i = 0; i < m; i++)
+        r = fmax(r, fabs(ms->muI[i] * ms->mci[i]));
+    return r;
 }
 
 /* The loop shared by MMA and OC: update(w, xnew) proposes the next point. */
@@ -694,10 +697,9 @@ ncvx_status ncvx_mma_loop(ncvx_classic *w, double *x, int *term, ncvx_mma_update
             return NCVX_FAIL(NCVX_ERR_CALLBACK, "the callback failed at the starting point");
         if (r == NCVX_EV_NONFIN)
             return NCVX_FAIL(NCVX_ERR_NONFINITE, "non-finite value at the starting point");
-        ncvx_mma_keep(w, ms->mx);
-        memset(ms->muI, 0, (size_t)mi * sizeof *ms->muI);
         ms->fs = 1; /* a new solve: not the scale where the last one ended */
-        rescale(w);
+        memset(ms->muI, 0, (size_t)mi * sizeof *ms->muI);
+        ncvx_mma_keep(w, ms->mx);
         if (ms->xold1) {
             memcpy(ms->xold1, ms->mx, (size_t)n * sizeof *x);
             memcpy(ms->xold2, ms->mx, (size_t)n * sizeof *x);
@@ -767,7 +769,6 @@ ncvx_status ncvx_mma_loop(ncvx_classic *w, double *x, int *term, ncvx_mma_update
         }
         w->fprev = ms->mf;
         ncvx_mma_keep(w, xn);
-        rescale(w);
         w->iters++;
         w->last_step = sqrt(ss);
         w->stat = ncvx_mma_kkt(w);

@@ -37,7 +37,7 @@ static int oc_update(ncvx_classic *w, double *xn)
         double rng = ms->hi[j] - ms->lo[j];
         lm[j] = fmax(ms->lo[j], ms->mx[j] - ms->move * rng);
         um[j] = fmin(ms->hi[j], ms->mx[j] + ms->move * rng);
-        double dc = ms->mJ[j], num = fmax(0.0, -ms->fs * ms->mg[j]);
+        double dc = ms->mJ[j], num = fmax(0.0, -ms->mg[j]);
         if (dc < 0) {
             ncvx_report(NCVX_ERR_INVALID, "oc_update",
                         "the resource constraint's gradient is negative at index %d", j);
