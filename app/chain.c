@@ -838,7 +838,7 @@ int app_chain_eval(const double *x, double *f, double *grad_f, double *c_ineq, d
         density_backward(ch, g);
     }
 
-    double *rows[MAXK];
+    double *rows[MAXK] = {0};
     rows[0] = grad_f;
     for (int i = 0; i < ch->n_ineq; i++)
         rows[1 + i] = jac_ineq ? jac_ineq + (size_t)i * ch->n : NULL;

@@ -1001,17 +1001,21 @@ static int apply_text(ctx *x, int ki, const char *text)
     yaml_document_t doc;
     if (load_doc(x, text, &doc)) return 2;
     yaml_node_t *root = yaml_document_get_root_node(&doc);
-    yaml_document_t *saved = x->doc;
-    x->doc = &doc;
-    int r;
     if (!root) { /* empty value: an empty string */
         yaml_document_delete(&doc);
-        if (!yaml_document_initialize(&doc, NULL, NULL, NULL, 1, 1)) return 2;
+        if (!yaml_document_initialize(&doc, NULL, NULL, NULL, 1, 1))
+            return fail(x, NULL, "out of memory");
         int id =
             yaml_document_add_scalar(&doc, NULL, (yaml_char_t *)"", 0, YAML_PLAIN_SCALAR_STYLE);
-        root = yaml_document_get_node(&doc, id);
+        root = id ? yaml_document_get_node(&doc, id) : NULL;
+        if (!root) {
+            yaml_document_delete(&doc);
+            return fail(x, NULL, "out of memory");
+        }
     }
-    r = set_value(x, ki, root);
+    yaml_document_t *saved = x->doc;
+    x->doc = &doc;
+    int r = set_value(x, ki, root);
     x->doc = saved;
     yaml_document_delete(&doc);
     return r;

@@ -41,7 +41,7 @@ app_io_status app_png_write_density(const char *path, const double *rho, int W, 
                            scale);
     int copies = 1 + (mirror_left != 0) + (mirror_right != 0);
     int k = scale > 0 ? scale : app_png_default_scale(W, H, mirror_left, mirror_right);
-    size_t pw_, ph_, n;
+    size_t pw_ = 0, ph_ = 0, n;
     int big = app_size_mul3((size_t)k, (size_t)W, (size_t)copies, &pw_) ||
               app_size_mul((size_t)k, (size_t)H, &ph_);
     if (big || pw_ > APP_PNG_MAX_SIDE || ph_ > APP_PNG_MAX_SIDE)
