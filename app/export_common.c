@@ -120,35 +120,76 @@ app_io_status app_io_commit_(const char *tmp, const char *path, char *err, size_
     return APP_IO_OK;
 }
 
+app_io_status app_io_create_(app_io_file_ *o, const char *path, const char *mode, char *err,
+                             size_t errlen)
+{
+    o->f = NULL;
+    o->path = path;
+    o->tmp = app_io_tmp_name_(path);
+    if (!o->tmp) return APP_IO_FAIL(APP_IO_ERR_NOMEM, "%s: out of memory", path);
+    o->f = fopen(o->tmp, mode);
+    if (!o->f) {
+        app_io_status st =
+            APP_IO_FAIL(APP_IO_ERR_IO, "%s: cannot create: %s", o->tmp, strerror(errno));
+        free(o->tmp);
+        o->tmp = NULL;
+        return st;
+    }
+    return APP_IO_OK;
+}
+
+app_io_status app_io_finish_(app_io_file_ *o, char *err, size_t errlen)
+{
+    int bad = ferror(o->f);
+    int e = bad ? EIO : 0; // stdio keeps no errno for an earlier failed write
+    if (fclose(o->f) != 0 && !bad) {
+        bad = 1;
+        e = errno;
+    }
+    o->f = NULL;
+    app_io_status st = APP_IO_OK;
+    if (bad) {
+        remove(o->tmp);
+        st = APP_IO_FAIL(APP_IO_ERR_IO, "%s: write failed: %s", o->path, strerror(e));
+    } else {
+        st = app_io_commit_(o->tmp, o->path, err, errlen);
+    }
+    free(o->tmp);
+    o->tmp = NULL;
+    return st;
+}
+
+void app_io_abort_(app_io_file_ *o)
+{
+    if (o->f) fclose(o->f);
+    if (o->tmp) remove(o->tmp);
+    free(o->tmp);
+    o->f = NULL;
+    o->tmp = NULL;
+}
+
 app_io_status app_io_copy_file(const char *src, const char *dst, char *err, size_t errlen)
 {
     FILE *in = fopen(src, "rb");
     if (!in) return APP_IO_FAIL(APP_IO_ERR_IO, "%s: %s", src, strerror(errno));
-    char *tmp = app_io_tmp_name_(dst);
-    FILE *out = tmp ? fopen(tmp, "wb") : NULL;
-    if (!out) {
-        int e = errno;
+    app_io_file_ out;
+    app_io_status st = app_io_create_(&out, dst, "wb", err, errlen);
+    if (st != APP_IO_OK) {
         fclose(in);
-        free(tmp);
-        return tmp ? APP_IO_FAIL(APP_IO_ERR_IO, "%s: %s", dst, strerror(e))
-                   : APP_IO_FAIL(APP_IO_ERR_NOMEM, "%s: out of memory", dst);
+        return st;
     }
     char buf[65536];
     size_t n;
     int bad = 0;
     while (!bad && (n = fread(buf, 1, sizeof buf, in)) > 0)
-        bad = fwrite(buf, 1, n, out) != n;
+        bad = fwrite(buf, 1, n, out.f) != n;
     bad = bad || ferror(in);
     fclose(in);
-    if (fclose(out) != 0) bad = 1;
     if (bad) {
-        remove(tmp);
-        free(tmp);
+        app_io_abort_(&out);
         return APP_IO_FAIL(APP_IO_ERR_IO, "%s: cannot copy %s", dst, src);
     }
-    app_io_status st = app_io_commit_(tmp, dst, err, errlen);
-    free(tmp);
-    return st;
+    return app_io_finish_(&out, err, errlen);
 }
 
 app_io_status app_io_mkdirs(const char *dir, char *err, size_t errlen)
@@ -329,15 +370,10 @@ app_io_status app_history_write_csv(const char *path, const app_history *h, char
     if (!path || !h) return APP_IO_FAIL(APP_IO_ERR_INVALID, "history csv: NULL argument");
     if (h->n_rows < 0 || h->n_constraints < 0 || h->n_extra < 0)
         return APP_IO_FAIL(APP_IO_ERR_INVALID, "%s: negative history size", path);
-    char *tmp = app_io_tmp_name_(path);
-    if (!tmp) return APP_IO_FAIL(APP_IO_ERR_NOMEM, "%s: out of memory", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        app_io_status st =
-            APP_IO_FAIL(APP_IO_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
-        free(tmp);
-        return st;
-    }
+    app_io_file_ o;
+    app_io_status st = app_io_create_(&o, path, "w", err, errlen);
+    if (st != APP_IO_OK) return st;
+    FILE *f = o.f;
     fputs("iteration,evaluations,objective", f);
     for (int j = 0; j < h->n_constraints; j++) {
         fputc(',', f);
@@ -360,18 +396,5 @@ app_io_status app_history_write_csv(const char *path, const app_history *h, char
             fprintf(f, ",%.17g", h->extra[rr * (size_t)h->n_extra + (size_t)j]);
         fputc('\n', f);
     }
-    int bad = ferror(f);
-    int e = errno;
-    if (fclose(f) != 0 && !bad) {
-        bad = 1;
-        e = errno;
-    }
-    if (bad) {
-        remove(tmp);
-        free(tmp);
-        return APP_IO_FAIL(APP_IO_ERR_IO, "%s: write failed: %s", path, strerror(e));
-    }
-    app_io_status st = app_io_commit_(tmp, path, err, errlen);
-    free(tmp);
-    return st;
+    return app_io_finish_(&o, err, errlen);
 }

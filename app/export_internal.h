@@ -23,4 +23,25 @@ char *app_io_tmp_name_(const char *path);
  *  naming path is written to err. */
 app_io_status app_io_commit_(const char *tmp, const char *path, char *err, size_t errlen);
 
+/** A file being written under "<path>.tmp", to be renamed onto path once complete, so that a
+ *  reader never sees half of it and a failed write leaves the old file in place. */
+typedef struct {
+    FILE *f;
+    char *tmp;
+    const char *path;
+} app_io_file_;
+
+/** Open "<path>.tmp" with fopen mode ("w" or "wb") into o->f. On failure o->f is NULL, nothing
+ *  is left to clean up and err names the file. */
+app_io_status app_io_create_(app_io_file_ *o, const char *path, const char *mode, char *err,
+                             size_t errlen);
+
+/** Close o->f, reporting any write error (disk full, I/O error) that stdio held back, then
+ *  commit the temporary file onto o->path; on any failure the temporary file is removed. Always
+ *  releases o. */
+app_io_status app_io_finish_(app_io_file_ *o, char *err, size_t errlen);
+
+/** Close o->f and remove the temporary file (the old file under o->path stays). Releases o. */
+void app_io_abort_(app_io_file_ *o);
+
 #endif

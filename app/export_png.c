@@ -78,16 +78,11 @@ app_io_status app_png_write_density(const char *path, const double *rho, int W, 
             memcpy(row + (size_t)r * w, row, w);
     }
 
-    app_io_status st = APP_IO_OK;
-    char *tmp = app_io_tmp_name_(path);
-    if (!tmp) {
+    app_io_file_ o;
+    app_io_status st = app_io_create_(&o, path, "wb", err, errlen);
+    if (st != APP_IO_OK) {
         free(px);
-        return APP_IO_FAIL(APP_IO_ERR_NOMEM, "%s: out of memory", path);
-    }
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        st = APP_IO_FAIL(APP_IO_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
-        goto done;
+        return st;
     }
     png_image img;
     memset(&img, 0, sizeof img);
@@ -95,30 +90,12 @@ app_io_status app_png_write_density(const char *path, const double *rho, int W, 
     img.width = (png_uint_32)w;
     img.height = (png_uint_32)hpx;
     img.format = PNG_FORMAT_GRAY;
-    int ok = png_image_write_to_stdio(&img, f, 0, px, (png_int_32)w, NULL);
-    if (!ok) {
-        st = APP_IO_FAIL(APP_IO_ERR_IO, "%s: libpng: %s", path, img.message);
-        png_image_free(&img);
-        fclose(f);
-        remove(tmp);
-        goto done;
-    }
+    int ok = png_image_write_to_stdio(&img, o.f, 0, px, (png_int_32)w, NULL);
+    if (!ok) st = APP_IO_FAIL(APP_IO_ERR_IO, "%s: libpng: %s", path, img.message);
     png_image_free(&img);
-    int bad = ferror(f);
-    int e = errno;
-    if (fclose(f) != 0 && !bad) {
-        bad = 1;
-        e = errno;
-    }
-    if (bad) {
-        remove(tmp);
-        st = APP_IO_FAIL(APP_IO_ERR_IO, "%s: write failed: %s", path, strerror(e));
-        goto done;
-    }
-    st = app_io_commit_(tmp, path, err, errlen);
-done:
-    free(tmp);
     free(px);
+    if (ok) return app_io_finish_(&o, err, errlen);
+    app_io_abort_(&o);
     return st;
 }
 

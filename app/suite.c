@@ -20,6 +20,7 @@
 
 #include "charts.h"
 #include "export.h"
+#include "export_internal.h"
 #include "strategy.h"
 #include "suite_mpi.h"
 #include "threads.h"
@@ -1066,27 +1067,24 @@ static int write_summary(const suite *su, row *rows, int ntodo, double wall, con
     }
     double *typ = malloc(sizeof(double) * (size_t)ns * (size_t)nm);
     double *v = malloc(sizeof(double) * 3 * (size_t)nk);
-    char path[1200];
-    FILE *csv = NULL, *md = NULL, *tcsv = NULL;
+    /* each file goes to <name>.tmp and is renamed into place once complete: a report cut off
+       (or a full disk) leaves the previous summary whole */
+    static const char *const names[3] = {"summary.csv", "summary.md", "tasks.csv"};
+    char path[3][1200], err[1400];
+    app_io_file_ o[3] = {{0}};
     if (!typ || !v) {
         rc = APP_EXIT_FAILED;
         goto done;
     }
-    snprintf(path, sizeof path, "%s/summary.csv", out);
-    csv = fopen(path, "w");
-    if (csv) {
-        snprintf(path, sizeof path, "%s/summary.md", out);
-        md = fopen(path, "w");
+    for (int i = 0; i < 3; i++) {
+        snprintf(path[i], sizeof path[i], "%s/%s", out, names[i]);
+        if (app_io_create_(&o[i], path[i], "w", err, sizeof err) != APP_IO_OK) {
+            fprintf(stderr, "topopt: suite: %s\n", err);
+            rc = APP_EXIT_FAILED;
+            goto done;
+        }
     }
-    if (md) {
-        snprintf(path, sizeof path, "%s/tasks.csv", out);
-        tcsv = fopen(path, "w");
-    }
-    if (!csv || !md || !tcsv) {
-        fprintf(stderr, "topopt: suite: cannot write %s: %s\n", path, strerror(errno));
-        rc = APP_EXIT_FAILED;
-        goto done;
-    }
+    FILE *csv = o[0].f, *md = o[1].f, *tcsv = o[2].f;
     int ntask[4] = {0}, nimp = 0; /* tasks by class (row_status); imported ones */
     /* the budget and the overrides' hash (sets_hash) let --import match rows to tasks */
     for (int c = 0; c < TC_N; c++)
@@ -1220,14 +1218,19 @@ static int write_summary(const suite *su, row *rows, int ntodo, double wall, con
         printf("suite: %s: %d of %d problems ran; typical <= paper typical %d (<= 1.02x %d), "
                "<= paper best-of-4 %d\n",
                su->fam[m]->name, nok[m], ns, n100[m], n102[m], nb4[m]);
+    for (int i = 0; i < 3; i++)
+        if (app_io_finish_(&o[i], err, sizeof err) != APP_IO_OK) {
+            fprintf(stderr, "topopt: suite: %s\n", err);
+            rc = APP_EXIT_FAILED;
+        }
     if (write_pictures(su, rows, typ)) rc = APP_EXIT_FAILED;
-    printf("suite: %d tasks, %.1f s solve time, %.1f s wall (%s); wrote %s/summary.csv, "
-           "summary.md, tasks.csv, summary.png, gallery.png\n",
-           nt, total, wall, how, out);
+    if (rc == APP_EXIT_OK)
+        printf("suite: %d tasks, %.1f s solve time, %.1f s wall (%s); wrote %s/summary.csv, "
+               "summary.md, tasks.csv, summary.png, gallery.png\n",
+               nt, total, wall, how, out);
 done:
-    if (csv) fclose(csv);
-    if (md) fclose(md);
-    if (tcsv) fclose(tcsv);
+    for (int i = 0; i < 3; i++)
+        if (o[i].tmp) app_io_abort_(&o[i]);
     free(typ);
     free(v);
     return rc;

@@ -4,9 +4,11 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -339,6 +341,71 @@ static void test_history_csv(void **state)
     app_history_free(&h);
     app_history_free(&h); // zeroed: a second free is harmless
     assert_int_equal(app_history_init(&h, 1, NULL, 0, NULL, 0), APP_IO_ERR_INVALID);
+    app_history_free(&h);
+}
+
+/* In a child limited to 512-byte files (a full disk, as far as the writer can tell): writing
+ * the history CSV (12 kB: stdio reports the error while writing) and a PNG (under 4 kB: it
+ * reports it only when the file is closed) fails with a message naming the file, and the
+ * previous file under that name stays whole, with no temporary file left behind. Exit code
+ * 0 when all of that holds, else the number of the check that failed. */
+static int write_fails_in_child(const char *csv, const char *png, const app_history *h)
+{
+    signal(SIGXFSZ, SIG_IGN); // a write past the limit fails with EFBIG instead of a signal
+    struct rlimit lim = {512, 512};
+    if (setrlimit(RLIMIT_FSIZE, &lim) != 0) return 1;
+    char err[256] = "", tmp[600];
+    if (app_history_write_csv(csv, h, err, sizeof err) != APP_IO_ERR_IO) return 2;
+    if (!strstr(err, csv) || !strstr(err, "write failed")) return 3;
+    double rho[40 * 40];
+    uint64_t seed = 11;
+    for (int i = 0; i < 40 * 40; i++)
+        rho[i] = test_uniform(&seed); // noise: the PNG stays near its 1.6 kB of pixels
+    err[0] = '\0';
+    if (app_png_write_density(png, rho, 40, 40, 1, 0, 0, err, sizeof err) != APP_IO_ERR_IO)
+        return 4;
+    if (!strstr(err, png)) return 5;
+    snprintf(tmp, sizeof tmp, "%s.tmp", csv);
+    if (access(tmp, F_OK) == 0) return 6;
+    snprintf(tmp, sizeof tmp, "%s.tmp", png);
+    if (access(tmp, F_OK) == 0) return 7;
+    return 0;
+}
+
+static void test_write_error_keeps_old(void **state)
+{
+    (void)state;
+    char csv[512], png[512], err[256];
+    app_history h;
+    assert_int_equal(app_history_init(&h, 0, NULL, 0, NULL, 8), APP_IO_OK);
+    assert_int_equal(app_history_append(&h, 0, 1, 2.5, NULL, 0, 0, 0, NULL), APP_IO_OK);
+    assert_int_equal(app_history_write_csv(tpath(csv, "full.csv"), &h, err, sizeof err), APP_IO_OK);
+    const double one[4] = {1, 1, 1, 1};
+    assert_int_equal(
+        app_png_write_density(tpath(png, "full.png"), one, 2, 2, 1, 0, 0, err, sizeof err),
+        APP_IO_OK);
+    size_t nc0 = 0, np0 = 0, nc1 = 0, np1 = 0;
+    unsigned char *c0 = test_read_file(csv, &nc0), *p0 = test_read_file(png, &np0);
+    for (int r = 1; r < 200; r++)
+        assert_int_equal(app_history_append(&h, r, r + 1, 1.0 / 3.0 + r, NULL, 0.1, 0.2, 0.3, NULL),
+                         APP_IO_OK);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) _exit(write_fails_in_child(csv, png, &h));
+    int wst = 0;
+    assert_int_equal(waitpid(pid, &wst, 0), pid);
+    assert_true(WIFEXITED(wst));
+    if (WEXITSTATUS(wst) != 0)
+        fail_msg("check %d failed in the size-limited child", WEXITSTATUS(wst));
+    unsigned char *c1 = test_read_file(csv, &nc1), *p1 = test_read_file(png, &np1);
+    assert_int_equal(nc0, nc1);
+    assert_memory_equal(c0, c1, nc0);
+    assert_int_equal(np0, np1);
+    assert_memory_equal(p0, p1, np0);
+    free(c0);
+    free(c1);
+    free(p0);
+    free(p1);
     app_history_free(&h);
 }
 
@@ -1130,6 +1197,7 @@ int main(void)
         cmocka_unit_test(test_png_bad_input),
         cmocka_unit_test(test_png_atomic),
         cmocka_unit_test(test_history_csv),
+        cmocka_unit_test(test_write_error_keeps_old),
         cmocka_unit_test(test_mkdirs),
         cmocka_unit_test(test_h5_roundtrip),
         cmocka_unit_test(test_h5_minimal),
