@@ -247,6 +247,19 @@ static const char *capture_end(void)
     return buf;
 }
 
+/* As assert_refused, and the message on stderr names what. */
+static void assert_refused_saying(const app_config *c, const app_run_opts *o, const char *what)
+{
+    app_run_result r;
+    g_fe_solves = 0;
+    capture_begin();
+    int rc = app_run(c, o, &r);
+    const char *msg = capture_end();
+    assert_int_equal(rc, APP_EXIT_USAGE);
+    assert_int_equal(g_fe_solves, 0);
+    if (!strstr(msg, what)) fail_msg("message \"%s\" lacks \"%s\"", msg, what);
+}
+
 static void read_dir(const char *dir, app_result *r)
 {
     char path[600], err[512];
@@ -513,13 +526,7 @@ static void test_strategy_resume_refusals(void **state)
 
     /* another config: the differing key is named */
     app_config *other = load_tiny("strategy.polish_method=oc");
-    g_fe_solves = 0;
-    capture_begin();
-    int rc = app_run(other, &ro, &r);
-    const char *msg = capture_end();
-    assert_int_equal(rc, APP_EXIT_USAGE);
-    assert_int_equal(g_fe_solves, 0);
-    assert_non_null(strstr(msg, "strategy.polish_method"));
+    assert_refused_saying(other, &ro, "strategy.polish_method");
     app_config_free(other);
     free(other);
     c->seed = 4;
@@ -529,25 +536,13 @@ static void test_strategy_resume_refusals(void **state)
     /* the same checkpoint for a single run of the same problem, and a single run's checkpoint
      * for the strategy */
     app_config *single = load_tiny("strategy.kind=single");
-    g_fe_solves = 0;
-    capture_begin();
-    rc = app_run(single, &ro, &r);
-    msg = capture_end();
-    assert_int_equal(rc, APP_EXIT_USAGE);
-    assert_int_equal(g_fe_solves, 0);
-    assert_non_null(strstr(msg, "checkpoint of a design strategy"));
+    assert_refused_saying(single, &ro, "checkpoint of a design strategy");
     char sdir[400];
     snprintf(sdir, sizeof sdir, "%s/refuse_single", g_dir);
     snprintf(single->out_dir, sizeof single->out_dir, "%s", sdir);
     assert_int_equal(app_run(single, &o, &r), APP_EXIT_FAILED);
     app_run_opts so = {.quiet = 1, .log = stderr, .resume_dir = sdir};
-    g_fe_solves = 0;
-    capture_begin();
-    rc = app_run(c, &so, &r);
-    msg = capture_end();
-    assert_int_equal(rc, APP_EXIT_USAGE);
-    assert_int_equal(g_fe_solves, 0);
-    assert_non_null(strstr(msg, "checkpoint of a single run"));
+    assert_refused_saying(c, &so, "checkpoint of a single run");
     app_config_free(single);
     free(single);
 
