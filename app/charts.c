@@ -1,5 +1,5 @@
-// app/charts.c: the suite's pictures with cairo: the ratio chart (summary.png) and the contact
-// sheet of designs (gallery.png)
+// app/charts.c: the suite's pictures with cairo: the ratio charts (summary.png,
+// summary_best4.png) and the contact sheet of designs (gallery.png)
 #include "charts.h"
 
 #include <cairo.h>
@@ -148,7 +148,8 @@ static void marker(cairo_t *cr, int j, double x, double y)
     cairo_fill(cr);
 }
 
-app_io_status app_chart_ratios_png(const char *path, int n, const char *const *names, int ns,
+app_io_status app_chart_ratios_png(const char *path, const char *title, int n,
+                                   const char *const *names, int ns,
                                    const char *const *series_names, const double *ratio, char *err,
                                    size_t errlen)
 {
@@ -222,8 +223,9 @@ app_io_status app_chart_ratios_png(const char *path, int n, const char *const *n
     }
     /* labels and legend */
     cairo_set_source_rgb(cr, 0, 0, 0);
-    text_at(cr, (g.left + g.right) / 2, 30,
-            "our typical compliance / the paper's typical compliance of the same method", 15, 0.5);
+    if (!title)
+        title = "our typical compliance / the paper's typical compliance of the same method";
+    text_at(cr, (g.left + g.right) / 2, 30, title, 15, 0.5);
     char xl[200];
     snprintf(xl, sizeof xl, "problem (%d), sorted by the ratio of %s", n, series_names[0]);
     text_at(cr, (g.left + g.right) / 2, g.height - 36, xl, 13, 0.5);

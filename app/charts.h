@@ -30,11 +30,13 @@ double app_chart_x(const app_chart_geom *g, int k, int n);
 double app_chart_y(const app_chart_geom *g, double v);
 
 /** Write a PNG chart of n items (problems) x ns series (methods): ratio[i*ns + j] (our typical
- *  / the paper's typical; NaN or <= 0 = missing, not drawn) on a log axis, items sorted as
- *  app_chart_order, a red line at 1, the item names under the axis (up to 150 items), labelled
- *  axes and a legend with series_names[ns]. The file is written under a temporary name and
- *  renamed into place. Returns APP_IO_OK, or a status with a message in err[errlen]. */
-app_io_status app_chart_ratios_png(const char *path, int n, const char *const *names, int ns,
+ *  / a reference of the paper's; NaN or <= 0 = missing, not drawn) on a log axis, items sorted
+ *  as app_chart_order, a red line at 1, the item names under the axis (up to 150 items), the
+ *  title (NULL: "our typical compliance / the paper's typical compliance of the same method"),
+ *  labelled axes and a legend with series_names[ns]. The file is written under a temporary name
+ *  and renamed into place. Returns APP_IO_OK, or a status with a message in err[errlen]. */
+app_io_status app_chart_ratios_png(const char *path, const char *title, int n,
+                                   const char *const *names, int ns,
                                    const char *const *series_names, const double *ratio, char *err,
                                    size_t errlen);
 

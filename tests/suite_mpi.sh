@@ -25,7 +25,7 @@ diff <(cut -d, -f1-8 "$tmp/serial/tasks.csv") <(cut -d, -f1-8 "$tmp/mpi/tasks.cs
   fail "MPI and serial results differ"
 diff <(cut -d, -f1-16 "$tmp/serial/summary.csv") <(cut -d, -f1-16 "$tmp/mpi/summary.csv") ||
   fail "MPI and serial summaries differ"
-for f in summary.png gallery.png; do
+for f in summary.png summary_best4.png gallery.png; do
   [ "$(head -c 8 "$tmp/mpi/$f" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || fail "$f"
 done
 # both worker ranks ran tasks (each task's line names its directory; ranks share the log, so

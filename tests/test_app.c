@@ -1571,8 +1571,8 @@ static void test_suite_seeds_methods(void **state)
         counts += !strncmp(line, "| cnn-lbfgs | 1 |", 17) || !strncmp(line, "| pixel-oc | 1 |", 16);
     fclose(fp);
     assert_int_equal(counts, 2);
-    static const char *const pics[2] = {"summary.png", "gallery.png"};
-    for (int i = 0; i < 2; i++) {
+    static const char *const pics[3] = {"summary.png", "summary_best4.png", "gallery.png"};
+    for (int i = 0; i < 3; i++) {
         unsigned char *px;
         int w, h;
         snprintf(path, sizeof path, "%s/seeds/%s", tmp_root, pics[i]);

@@ -72,7 +72,7 @@ static void test_chart_pixels(void **state)
     (void)state;
     char path[128], err[256];
     snprintf(path, sizeof path, "%s/summary.png", g_dir);
-    assert_int_equal(app_chart_ratios_png(path, 5, NAMES, 2, SERIES, RATIO, err, sizeof err),
+    assert_int_equal(app_chart_ratios_png(path, NULL, 5, NAMES, 2, SERIES, RATIO, err, sizeof err),
                      APP_IO_OK);
     unsigned char *p;
     int w, h;
@@ -108,6 +108,41 @@ static void test_chart_pixels(void **state)
         if (px(p, w, xm, y) < 200) fail_msg("a mark at y=%g in the column of a missing point", y);
     }
     free(p);
+}
+
+/* The title argument replaces the default title and nothing else: the two pictures differ
+ * in the title's band (above the plot area) only. */
+static void test_chart_title(void **state)
+{
+    (void)state;
+    char pa[128], pb[128], err[256];
+    snprintf(pa, sizeof pa, "%s/title_default.png", g_dir);
+    snprintf(pb, sizeof pb, "%s/title_other.png", g_dir);
+    assert_int_equal(app_chart_ratios_png(pa, NULL, 5, NAMES, 2, SERIES, RATIO, err, sizeof err),
+                     APP_IO_OK);
+    assert_int_equal(app_chart_ratios_png(pb, "our typical / the best of four", 5, NAMES, 2, SERIES,
+                                          RATIO, err, sizeof err),
+                     APP_IO_OK);
+    unsigned char *a, *b;
+    int wa, ha, wb, hb;
+    assert_int_equal(app_png_read_gray(pa, &a, &wa, &ha, err, sizeof err), APP_IO_OK);
+    assert_int_equal(app_png_read_gray(pb, &b, &wb, &hb, err, sizeof err), APP_IO_OK);
+    assert_int_equal(wa, wb);
+    assert_int_equal(ha, hb);
+    app_chart_geom g;
+    app_chart_geometry(5, 2, RATIO, &g);
+    int band = (int)g.top, differ_above = 0;
+    for (int y = 0; y < ha; y++)
+        for (int x = 0; x < wa; x++) {
+            int d = a[(size_t)y * wa + x] != b[(size_t)y * wa + x];
+            if (y < band)
+                differ_above += d;
+            else if (d)
+                fail_msg("pixel (%d, %d) below the title differs", x, y);
+        }
+    assert_true(differ_above > 50);
+    free(a);
+    free(b);
 }
 
 static void test_gallery(void **state)
@@ -200,10 +235,10 @@ static void test_bad_input(void **state)
 {
     (void)state;
     char err[256] = "", path[160];
-    assert_int_equal(app_chart_ratios_png(NULL, 5, NAMES, 2, SERIES, RATIO, err, sizeof err),
+    assert_int_equal(app_chart_ratios_png(NULL, NULL, 5, NAMES, 2, SERIES, RATIO, err, sizeof err),
                      APP_IO_ERR_INVALID);
     snprintf(path, sizeof path, "%s/no/such/dir/summary.png", g_dir);
-    assert_int_equal(app_chart_ratios_png(path, 5, NAMES, 2, SERIES, RATIO, err, sizeof err),
+    assert_int_equal(app_chart_ratios_png(path, NULL, 5, NAMES, 2, SERIES, RATIO, err, sizeof err),
                      APP_IO_ERR_IO);
     assert_non_null(strstr(err, "summary.png"));
     const unsigned char *const pics[1] = {NULL};
@@ -216,11 +251,9 @@ static void test_bad_input(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_chart_order_and_axis),
-        cmocka_unit_test(test_chart_pixels),
-        cmocka_unit_test(test_gallery),
-        cmocka_unit_test(test_gallery_many),
-        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_chart_order_and_axis), cmocka_unit_test(test_chart_pixels),
+        cmocka_unit_test(test_chart_title),          cmocka_unit_test(test_gallery),
+        cmocka_unit_test(test_gallery_many),         cmocka_unit_test(test_bad_input),
     };
     return cmocka_run_group_tests_name("app_charts", tests, group_setup, group_teardown);
 }
