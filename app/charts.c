@@ -118,6 +118,17 @@ static void text_at(cairo_t *cr, double x, double y, const char *s, double size,
     cairo_show_text(cr, s);
 }
 
+/* text_at, the font made smaller where the text would be wider than room pixels. */
+static void text_fit(cairo_t *cr, double x, double y, const char *s, double size, double align,
+                     double room)
+{
+    cairo_text_extents_t te;
+    cairo_set_font_size(cr, size);
+    cairo_text_extents(cr, s, &te);
+    if (te.x_advance > room && room > 0) size *= room / te.x_advance;
+    text_at(cr, x, y, s, size, align);
+}
+
 /* A marker per series: circle, square, triangle, diamond, then again with the next colours. */
 static void marker(cairo_t *cr, int j, double x, double y)
 {
@@ -340,8 +351,10 @@ app_io_status app_gallery_png(const char *path, int n, const unsigned char *cons
         cairo_stroke(cr);
         cairo_set_source_rgb(cr, 0, 0, 0);
         double fs = 10 * (scale < 0.75 ? 0.75 : scale); /* 7.5 px at the smallest cells */
-        if (line1 && line1[i]) text_at(cr, cx + bw / 2.0, cy + bh + 12, line1[i], fs, 0.5);
-        if (line2 && line2[i]) text_at(cr, cx + bw / 2.0, cy + bh + 25, line2[i], fs, 0.5);
+        /* a line wider than the cell gets a smaller font rather than run into its neighbours */
+        double room = lg.cell_w - 4;
+        if (line1 && line1[i]) text_fit(cr, cx + bw / 2.0, cy + bh + 12, line1[i], fs, 0.5, room);
+        if (line2 && line2[i]) text_fit(cr, cx + bw / 2.0, cy + bh + 25, line2[i], fs, 0.5, room);
     }
     cairo_destroy(cr);
     if (st == APP_IO_OK) st = write_surface(s, path, err, errlen);
