@@ -157,7 +157,10 @@ static void test_gallery(void **state)
     const unsigned char *const pics[3] = {a, b, c};
     const int w[3] = {8, 16, 4}, h[3] = {4, 16, 12};
     const char *const l1[3] = {"mbb_beam_96x32_0.5", "hoop_32x64_0.25", NULL};
-    const char *const l2[3] = {"cnn-lbfgs s0  1.012x", "pixel-oc s1  0.998x", "x"};
+    /* picture 0's second line is far wider than a cell: it must shrink, not spill over */
+    const char *const l2[3] = {"cnn-lbfgs s0  1.012x  (best-of-4 1.030x) and a long tail of "
+                               "words that would reach far into the next cell at full size",
+                               "pixel-oc s1  0.998x", "x"};
     char path[128], err[256];
     snprintf(path, sizeof path, "%s/gallery.png", g_dir);
     assert_int_equal(app_gallery_png(path, 3, pics, w, h, l1, l2, err, sizeof err), APP_IO_OK);
@@ -186,6 +189,12 @@ static void test_gallery(void **state)
         for (int x = 0; x < g.cell_w; x++)
             dark += p[(size_t)y * W + x] < 128;
     assert_true(dark > 20);
+    /* cell 1 (right of cell 0) has short centred lines: the first 40 px of its text band stay
+     * white, however long picture 0's line */
+    assert_true(g.cols >= 2);
+    for (int y = g.pad + g.box_h + 2; y < g.cell_h - 2; y++)
+        for (int x = g.cell_w; x < g.cell_w + 40; x++)
+            if (p[(size_t)y * W + x] < 200) fail_msg("text at (%d, %d) in cell 1's margin", x, y);
     free(p);
     /* none: a small sheet that says so */
     assert_int_equal(app_gallery_png(path, 0, NULL, NULL, NULL, NULL, NULL, err, sizeof err),
