@@ -178,9 +178,9 @@ app_io_status app_chart_ratios_png(const char *path, const char *title, int n,
     cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
 
     /* horizontal grid and tick labels at round ratios, at least 16 px apart */
-    static const double TICKS[] = {0.1,  0.2,  0.3, 0.5, 0.7,  0.8, 0.9, 0.95, 0.98, 1.0,
-                                   1.02, 1.05, 1.1, 1.2, 1.3,  1.5, 2,   3,    5,    7,
-                                   10,   20,   50,  100, 1000, 1e4, 1e5, 1e6};
+    static const double TICKS[] = {0.1,  0.2, 0.3,  0.5,  0.7,  0.8,  0.9, 0.93, 0.95, 0.97, 0.98,
+                                   0.99, 1.0, 1.01, 1.02, 1.03, 1.05, 1.1, 1.2,  1.3,  1.5,  2,
+                                   3,    5,   7,    10,   20,   50,   100, 1000, 1e4,  1e5,  1e6};
     double last_y = 1e9, y1 = app_chart_y(&g, 1.0);
     cairo_set_line_width(cr, 1);
     for (size_t i = 0; i < sizeof TICKS / sizeof TICKS[0]; i++) {
