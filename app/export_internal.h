@@ -41,7 +41,8 @@ app_io_status app_io_create_(app_io_file_ *o, const char *path, const char *mode
  *  releases o. */
 app_io_status app_io_finish_(app_io_file_ *o, char *err, size_t errlen);
 
-/** Close o->f and remove the temporary file (the old file under o->path stays). Releases o. */
+/** Close o->f and remove the temporary file (the old file under o->path stays). Releases o;
+ *  nothing to do for one zeroed, already finished or never opened. */
 void app_io_abort_(app_io_file_ *o);
 
 #endif

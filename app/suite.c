@@ -1243,7 +1243,7 @@ static int write_summary(const suite *su, row *rows, int ntodo, double wall, con
                nt, total, wall, how, out);
 done:
     for (int i = 0; i < 3; i++)
-        if (o[i].tmp) app_io_abort_(&o[i]);
+        app_io_abort_(&o[i]); /* no-op for a file finished or never opened */
     free(typ);
     free(v);
     return rc;
