@@ -1,6 +1,7 @@
 // app/charts.c: the suite's pictures with cairo: the ratio charts (summary.png,
 // summary_best4.png) and the contact sheet of designs (gallery.png)
 #include "charts.h"
+#include "export_internal.h"
 
 #include <cairo.h>
 #include <errno.h>
@@ -82,31 +83,25 @@ double app_chart_y(const app_chart_geom *g, double v)
     return g->bottom - (g->bottom - g->top) * (log10(v) - g->log_lo) / (g->log_hi - g->log_lo);
 }
 
-/* cairo_surface_write_to_png into path.tmp, then rename: a reader never sees half a file. */
+/* cairo_surface_write_to_png into the temporary file of path, synced and renamed into place
+ * (app_io_commit_): a reader never sees half a file, a crash never leaves an empty one. */
 static app_io_status write_surface(cairo_surface_t *s, const char *path, char *err, size_t errlen)
 {
     if (cairo_surface_status(s) != CAIRO_STATUS_SUCCESS)
         return FAIL(APP_IO_ERR_NOMEM, "%s: cairo: %s", path,
                     cairo_status_to_string(cairo_surface_status(s)));
-    size_t n = strlen(path);
-    char *tmp = malloc(n + 5);
+    char *tmp = app_io_tmp_name_(path);
     if (!tmp) return FAIL(APP_IO_ERR_NOMEM, "%s: out of memory", path);
-    memcpy(tmp, path, n);
-    memcpy(tmp + n, ".tmp", 5);
     cairo_status_t cs = cairo_surface_write_to_png(s, tmp);
+    app_io_status st = APP_IO_OK;
     if (cs != CAIRO_STATUS_SUCCESS) {
         remove(tmp);
-        free(tmp);
-        return FAIL(APP_IO_ERR_IO, "%s: cannot write: %s", path, cairo_status_to_string(cs));
-    }
-    if (rename(tmp, path) != 0) {
-        int e = errno;
-        remove(tmp);
-        free(tmp);
-        return FAIL(APP_IO_ERR_IO, "%s: cannot rename into place: %s", path, strerror(e));
+        st = FAIL(APP_IO_ERR_IO, "%s: cannot write: %s", path, cairo_status_to_string(cs));
+    } else {
+        st = app_io_commit_(tmp, path, err, errlen);
     }
     free(tmp);
-    return APP_IO_OK;
+    return st;
 }
 
 static void text_at(cairo_t *cr, double x, double y, const char *s, double size, double align)

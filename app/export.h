@@ -271,6 +271,20 @@ app_io_status app_result_render_png(const char *h5_path, const char *png_path, i
  *  directories are fine. */
 app_io_status app_io_mkdirs(const char *dir, char *err, size_t errlen);
 
+/** app_io_lock: another process holds the lock. */
+#define APP_IO_LOCK_BUSY (-2)
+
+/** Take the exclusive lock of a folder's work: an flock on the file at path (created empty if
+ *  missing), so that two processes never write one folder at the same time. The kernel drops
+ *  the lock with the process, so a killed holder never leaves a stale lock. With wait = 0 the
+ *  call returns APP_IO_LOCK_BUSY at once when another process holds it; with wait = 1 it waits
+ *  for it. Returns the descriptor that holds the lock (close it to release it), or -1 where the
+ *  file cannot be opened or the file system offers no locks (the caller goes on unguarded). */
+int app_io_lock(const char *path, int wait);
+
+/** 1 if another process holds the lock at path (app_io_lock), without keeping it. */
+int app_io_lock_held(const char *path);
+
 /** Copy the file src to dst atomically (a temporary file beside dst, synced, renamed into
  *  place): a reader of dst sees the old file or the whole new one. */
 app_io_status app_io_copy_file(const char *src, const char *dst, char *err, size_t errlen);

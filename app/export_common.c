@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -190,6 +191,25 @@ app_io_status app_io_copy_file(const char *src, const char *dst, char *err, size
         return APP_IO_FAIL(APP_IO_ERR_IO, "%s: cannot copy %s", dst, src);
     }
     return app_io_finish_(&out, err, errlen);
+}
+
+int app_io_lock(const char *path, int wait)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0) return -1;
+    if (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) == 0) return fd;
+    int busy = errno == EWOULDBLOCK;
+    close(fd);
+    return busy ? APP_IO_LOCK_BUSY : -1;
+}
+
+int app_io_lock_held(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    int held = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    close(fd); /* drops the shared lock if it was taken */
+    return held;
 }
 
 app_io_status app_io_mkdirs(const char *dir, char *err, size_t errlen)

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "cost.h"
@@ -213,8 +214,16 @@ static int cmd_run(int argc, char **argv, int is_run)
     if (a.has_seed) c->seed = a.seed;
     if (a.threads) c->threads = a.threads;
     app_run_opts o = {.resume_dir = a.resume, .quiet = a.quiet};
+    char dir[1100];
+    app_run_dir(c, &o, dir, sizeof dir);
+    int lock = app_run_lock_dir(dir, a.resume != NULL);
+    if (lock == APP_IO_LOCK_BUSY) {
+        app_config_free(c);
+        return APP_EXIT_USAGE;
+    }
     app_run_install_signals();
     r = app_run(c, &o, NULL);
+    if (lock >= 0) close(lock);
     app_config_free(c);
     return r;
 }

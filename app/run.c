@@ -521,6 +521,34 @@ void app_run_solver_settings(const app_config *c, const app_run_opts *o, ncvx_se
     if (c->seed) s->seed = c->seed;
 }
 
+void app_run_dir(const app_config *c, const app_run_opts *o, char *dir, size_t len)
+{
+    if (o->resume_dir)
+        snprintf(dir, len, "%s", o->resume_dir);
+    else if (c->out_dir[0])
+        snprintf(dir, len, "%s", c->out_dir);
+    else
+        snprintf(dir, len, "results/%s", c->name);
+}
+
+int app_run_lock_dir(const char *dir, int resume)
+{
+    char p[1200], err[1300];
+    if (!resume && app_io_mkdirs(dir, err, sizeof err) != APP_IO_OK) return -1; /* said later */
+    snprintf(p, sizeof p, "%s/task.lock", dir);
+    int held = app_io_lock_held(p), fd = APP_IO_LOCK_BUSY;
+    if (!held) {
+        snprintf(p, sizeof p, "%s/run.lock", dir);
+        fd = app_io_lock(p, 0);
+    }
+    if (fd == APP_IO_LOCK_BUSY)
+        fprintf(stderr,
+                "topopt: %s: another process is writing this folder (%s holds %s); let it "
+                "end or stop it, or give this run another folder with --out\n",
+                dir, held ? "a suite task" : "a run", p);
+    return fd;
+}
+
 /* The stages of app_run. Each returns APP_EXIT_OK to go on, or the exit code with the message
  * already on stderr; run_free releases whatever the stages built. */
 
@@ -530,11 +558,7 @@ static int run_build(run_ctx *r)
     const app_config *c = r->c;
     const app_run_opts *o = r->o;
     char err[1024];
-    if (c->out_dir[0])
-        snprintf(r->dir, sizeof r->dir, "%s", c->out_dir);
-    else
-        snprintf(r->dir, sizeof r->dir, "results/%s", c->name);
-    if (o->resume_dir) snprintf(r->dir, sizeof r->dir, "%s", o->resume_dir);
+    app_run_dir(c, o, r->dir, sizeof r->dir);
 
     if (app_run_identity(c, &r->identity, &r->identity_hash)) return APP_EXIT_FAILED;
     if (app_chain_create(&r->ch, c, err, sizeof err)) {

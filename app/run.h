@@ -49,6 +49,17 @@ typedef struct {
  *  the solver's random directions). The one place where a run's ncvx_settings are made. */
 void app_run_solver_settings(const app_config *c, const app_run_opts *o, ncvx_settings *s);
 
+/** The folder a run of c with options o writes: o->resume_dir, else c->out_dir, else
+ *  results/<name>. */
+void app_run_dir(const app_config *c, const app_run_opts *o, char *dir, size_t len);
+
+/** Keep a second process off the folder dir that a `topopt run` is about to write (created
+ *  first unless it is a folder to resume): takes dir/run.lock (app_io_lock) and checks that
+ *  no suite task runs there (dir/task.lock). Returns the descriptor to hold until the run
+ *  ends, -1 where no lock can be taken (the run goes on unguarded), or APP_IO_LOCK_BUSY with
+ *  the message on stderr (another process writes dir: the run must not start). */
+int app_run_lock_dir(const char *dir, int resume);
+
 /** Run the optimization described by c. Returns APP_EXIT_OK, APP_EXIT_FAILED (run failed, the
  *  message is on stderr) or APP_EXIT_USAGE (bad resume directory). res may be NULL. */
 int app_run(const app_config *c, const app_run_opts *o, app_run_result *res);

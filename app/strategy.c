@@ -486,12 +486,7 @@ int app_strategy_run_info(const app_config *c, const app_run_opts *o, app_run_re
                 "topopt: warning: strategy.kind %s writes no frames (outputs.frames_every "
                 "ignored)\n",
                 kind);
-    if (o->resume_dir)
-        snprintf(s.dir, sizeof s.dir, "%s", o->resume_dir);
-    else if (c->out_dir[0])
-        snprintf(s.dir, sizeof s.dir, "%s", c->out_dir);
-    else
-        snprintf(s.dir, sizeof s.dir, "results/%s", c->name);
+    app_run_dir(c, o, s.dir, sizeof s.dir);
     snprintf(s.method, sizeof s.method, "%s-%s", kind,
              app_name_str(&app_polish_method_names, c->strategy_polish));
     if (app_run_identity(c, &s.identity, &s.identity_hash)) goto done;

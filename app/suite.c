@@ -69,7 +69,7 @@ static const family FAMILIES[] = {
 #define ROW_STARTED 131
 #define ROW_NOT_RUN 132
 #define ROW_UNFINISHED 133
-#define ROW_RUNNING 134 /* the task is held by another live process (task_lock) */
+#define ROW_RUNNING 134 /* the task is held by another live process (task.lock) */
 
 void app_suite_print_methods(FILE *f)
 {
@@ -196,28 +196,18 @@ static unsigned long long sets_hash(const app_suite_opts *o)
     return (unsigned long long)h;
 }
 
+/* Write the row file of a task (atomic, app_io_file_); 0, or -1 with the reason in err. */
 static int write_row(const char *path, const row *rw, const family *fam, int steps,
-                     unsigned long seed, unsigned long long sets)
+                     unsigned long seed, unsigned long long sets, char *err, size_t errlen)
 {
-    char tmp[1400];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) return -1;
-    fprintf(f, "%d %.17g %.17g %.17g %.17g %ld %d %s %d %lu %llx", rw->rc, rw->compliance,
+    app_io_file_ o;
+    if (app_io_create_(&o, path, "w", err, errlen) != APP_IO_OK) return -1;
+    fprintf(o.f, "%d %.17g %.17g %.17g %.17g %ld %d %s %d %lu %llx", rw->rc, rw->compliance,
             rw->volume, rw->violation, rw->time, rw->evals, rw->iters, fam->name, steps, seed,
             sets);
-    if (rw->imported) fprintf(f, " imported %ld %.17g", rw->to_best4, rw->grey);
-    fputc('\n', f);
-    if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
-        fclose(f);
-        remove(tmp);
-        return -1;
-    }
-    if (fclose(f) != 0 || rename(tmp, path) != 0) {
-        remove(tmp);
-        return -1;
-    }
-    return 0;
+    if (rw->imported) fprintf(o.f, " imported %ld %.17g", rw->to_best4, rw->grey);
+    fputc('\n', o.f);
+    return app_io_finish_(&o, err, errlen) == APP_IO_OK ? 0 : -1;
 }
 
 /* 0 if path holds a row of this family, budget and seed (rw filled), -1 otherwise. */
@@ -263,36 +253,22 @@ static int task_resumable(const char *dir, long *evals)
     return ok || app_strategy_resumable(dir, evals);
 }
 
-/* A running task holds an exclusive flock on DIR/task.lock, so that two suites sharing a folder
+/* A running task holds the lock DIR/task.lock (app_io_lock), so that two suites sharing a folder
  * (a second --resume started by mistake, a rank the MPI farm took for dead that still runs,
  * suites on several machines over a shared file system) never write one task at the same time,
  * and --report can tell a task that is running from one whose process died (the kernel drops
- * the lock with the process). Returns the descriptor that holds the lock, TASK_BUSY if another
- * process holds it, or -1 where the file system offers no locks (the task runs unguarded, as
- * before locks). */
-#define TASK_BUSY (-2)
-static int task_lock(const char *dir)
+ * the lock with the process). Where the file system offers no locks the task runs unguarded. */
+static void task_lock_path(char *p, size_t len, const char *dir)
 {
-    char p[1200];
-    snprintf(p, sizeof p, "%s/task.lock", dir);
-    int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-    if (fd < 0) return -1;
-    if (flock(fd, LOCK_EX | LOCK_NB) == 0) return fd;
-    int busy = errno == EWOULDBLOCK;
-    close(fd);
-    return busy ? TASK_BUSY : -1;
+    snprintf(p, len, "%s/task.lock", dir);
 }
 
-/* 1 if another process holds the lock of the task folder dir (task_lock), without taking it. */
+/* 1 if another process holds the lock of the task folder dir, without taking it. */
 static int task_running(const char *dir)
 {
     char p[1200];
-    snprintf(p, sizeof p, "%s/task.lock", dir);
-    int fd = open(p, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return 0;
-    int held = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
-    close(fd); /* drops the shared lock if it was taken */
-    return held;
+    task_lock_path(p, sizeof p, dir);
+    return app_io_lock_held(p);
 }
 
 /* Run task t of the suite into its directory and record its row there (rw gets it too). The
@@ -310,8 +286,10 @@ static void run_one(const suite *su, int t, int again, row *rw)
     char text[2600], err[2048], dir[1100], p[1300];
     task_dir(dir, sizeof dir, su, t);
     row_path(p, sizeof p, su, t);
-    int lock = task_lock(dir);
-    if (lock == TASK_BUSY) {
+    char lk[1200];
+    task_lock_path(lk, sizeof lk, dir);
+    int lock = app_io_lock(lk, 0);
+    if (lock == APP_IO_LOCK_BUSY) {
         printf("suite: %s: running in another process; left to it\n", dir);
         fflush(stdout);
         rw->rc = ROW_RUNNING;
@@ -327,7 +305,7 @@ static void run_one(const suite *su, int t, int again, row *rw)
     /* a row of an earlier run must not stand for this one if this one dies */
     memset(rw, 0, sizeof *rw);
     rw->rc = ROW_STARTED;
-    if (write_row(p, rw, fam, o->steps, seed, sets_hash(o))) remove(p);
+    if (write_row(p, rw, fam, o->steps, seed, sets_hash(o), err, sizeof err)) remove(p);
     rw->rc = APP_EXIT_FAILED;
     snprintf(text, sizeof text,
              "problem: {benchmark: %s}\n%sbudget: {evaluations: %d, iterations: %d}\n"
@@ -372,8 +350,8 @@ static void run_one(const suite *su, int t, int again, row *rw)
     if (res.interrupted) rw->rc = ROW_INTERRUPTED;
     rw->iters = res.iters;
 record:
-    if (write_row(p, rw, fam, o->steps, seed, sets_hash(o)))
-        fprintf(stderr, "topopt: suite: cannot write %s: %s\n", p, strerror(errno));
+    if (write_row(p, rw, fam, o->steps, seed, sets_hash(o), err, sizeof err))
+        fprintf(stderr, "topopt: suite: %s\n", err);
     if (lock >= 0) close(lock); /* after the row: a reader never sees it free and unwritten */
     fflush(stdout);
 }
@@ -1015,8 +993,7 @@ static int import_tasks(const suite *su, const char *path, row *imp, int *taken,
                     .to_best4 = (long)v[TC_TO_BEST4],
                     .grey = v[TC_GREY],
                     .imported = 1};
-        if (write_row(p, rw, su->fam[m], su->o->steps, su->seed[k], sets)) {
-            snprintf(err, len, "cannot write %.900s: %s", p, strerror(errno));
+        if (write_row(p, rw, su->fam[m], su->o->steps, su->seed[k], sets, err, len)) {
             rc = -2;
             goto done;
         }
@@ -1249,6 +1226,22 @@ done:
     return rc;
 }
 
+/* The report's files are written by one process at a time (a suite ending while --report runs
+ * beside it, two suites sharing a folder): each takes DIR/report.lock, waiting for another
+ * process's report to end. Returns the descriptor to close, or -1 (unguarded, no locks). */
+static int report_lock(const char *out)
+{
+    char p[1200];
+    snprintf(p, sizeof p, "%s/report.lock", out);
+    int fd = app_io_lock(p, 0);
+    if (fd == APP_IO_LOCK_BUSY) {
+        printf("suite: waiting for another process to finish writing the report of %s\n", out);
+        fflush(stdout);
+        fd = app_io_lock(p, 1);
+    }
+    return fd;
+}
+
 int app_suite_selects(const app_suite_opts *o, const app_benchmark *b)
 {
     return (!o->filter || strstr(b->name, o->filter)) && (!o->small_only || !b->large) &&
@@ -1450,8 +1443,9 @@ agree:
     su.pg = NULL;
     /* the tables never depend on timing: the rows are read back in task order */
     if (rank == 0 && rc == APP_EXIT_OK) {
-        int missing = 0;
+        int missing = 0, lock = report_lock(su.out);
         rc = write_summary(&su, rows, ntodo, wall, how, &missing);
+        if (lock >= 0) close(lock);
         /* a failed task fails the suite; a report of a suite still running or cut short is
          * what it says */
         if (missing && rc == APP_EXIT_OK && !o->report) rc = APP_EXIT_FAILED;

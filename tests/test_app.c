@@ -3,6 +3,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE // RTLD_DEFAULT
 #endif
+#include <fcntl.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -1480,6 +1482,89 @@ static int cmp_dbl(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Hold an exclusive flock on path (as another process's run or report would); the descriptor. */
+static int hold_lock(const char *path)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666); /* not held by the commands */
+    assert_true(fd >= 0);
+    assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0);
+    return fd;
+}
+
+/* 1 once path exists, polling for up to a minute (a loaded machine, a sanitizer build); 0 if
+ * it never does. */
+static int wait_for_file(const char *path)
+{
+    for (int i = 0; i < 6000; i++) {
+        if (access(path, F_OK) == 0) return 1;
+        usleep(10000);
+    }
+    return 0;
+}
+
+/* Two processes never write one folder: `topopt run` refuses (exit 2, before writing anything)
+ * a folder whose run.lock another run holds, or whose task.lock a suite task holds, and runs
+ * once the lock is free; a suite report waits for another process's report (report.lock),
+ * says so, and writes once it is free. */
+static void test_folder_locks(void **state)
+{
+    (void)state;
+    make_tmp();
+    char cfg[600], dir[600], lk[700], log[700], h5[700];
+    snprintf(cfg, sizeof cfg, "%s/locked.yaml", tmp_root);
+    snprintf(dir, sizeof dir, "%s/locked", tmp_root);
+    snprintf(log, sizeof log, "%s/locked.log", tmp_root);
+    snprintf(h5, sizeof h5, "%s/result.h5", dir);
+    write_file(cfg, PIXEL_OC_64x32);
+    assert_int_equal(mkdir(dir, 0777), 0);
+    snprintf(lk, sizeof lk, "%s/run.lock", dir);
+    int fd = hold_lock(lk);
+    assert_int_equal(sh("%s run %s --out %s --quiet >%s 2>&1", TOPOPT_EXE, cfg, dir, log), 2);
+    assert_file_has(log, "another process is writing this folder (a run holds");
+    assert_file_has(log, lk);
+    assert_int_equal(access(h5, F_OK), -1); /* refused before any work */
+    close(fd);
+    assert_int_equal(sh("%s run %s --out %s --quiet >%s 2>&1", TOPOPT_EXE, cfg, dir, log), 0);
+    assert_int_equal(access(h5, F_OK), 0);
+    /* a suite task running in the folder keeps a resume off it too */
+    snprintf(lk, sizeof lk, "%s/task.lock", dir);
+    fd = hold_lock(lk);
+    assert_int_equal(sh("%s run %s --resume %s --quiet >%s 2>&1", TOPOPT_EXE, cfg, dir, log), 2);
+    assert_file_has(log, "(a suite task holds");
+    close(fd);
+
+    char sdir[600], summary[700], rc[700];
+    snprintf(sdir, sizeof sdir, "%s/locked_suite", tmp_root);
+    snprintf(summary, sizeof summary, "%s/summary.csv", sdir);
+    snprintf(rc, sizeof rc, "%s/report.rc", tmp_root);
+    assert_int_equal(mkdir(sdir, 0777), 0);
+    snprintf(lk, sizeof lk, "%s/report.lock", sdir);
+    fd = hold_lock(lk);
+    /* in the background, its exit code into report.rc at the end */
+    assert_int_equal(sh("(%s suite --filter mbb_beam_96x32 --methods pixel-oc --out %s --report "
+                        ">%s 2>&1; echo $? >%s.new && mv %s.new %s) &",
+                        TOPOPT_EXE, sdir, log, rc, rc, rc),
+                     0);
+    char line[] = "waiting for another process to finish writing the report";
+    int said = 0;
+    for (int i = 0; i < 6000 && !said; i++) {
+        size_t n = 0;
+        unsigned char *b = access(log, F_OK) == 0 ? test_read_file(log, &n) : NULL;
+        if (b) {
+            b[n] = '\0';
+            said = strstr((char *)b, line) != NULL;
+            free(b);
+        }
+        if (!said) usleep(10000);
+    }
+    assert_true(said);
+    assert_int_equal(access(summary, F_OK), -1); /* it waits */
+    close(fd);
+    assert_true(wait_for_file(rc));
+    assert_file_has(rc, "0\n"); /* a report of what is there: no task has run */
+    assert_int_equal(access(summary, F_OK), 0);
+}
+
 /* --methods x --seeds: one task each (tasks.csv), and per method the typical compliance is the
  * median of that method's seeds, the best their minimum, beside the paper's columns of
  * problems.json; the pictures decode. */
@@ -1718,6 +1803,7 @@ int main(void)
         cmocka_unit_test(test_reproducible),
         cmocka_unit_test(test_cli_exit_codes),
         cmocka_unit_test(test_suite_seeds_methods),
+        cmocka_unit_test(test_folder_locks),
         cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests_name("app", tests, NULL, cleanup);
