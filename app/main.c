@@ -63,8 +63,8 @@ static const char *RENDER_USAGE = "usage: topopt render RESULT.h5 [--png FILE] [
 static const char *SUITE_USAGE =
     "usage: topopt suite [--filter PATTERN] [--methods M,...] [--seeds LIST] [--steps N]\n"
     "                    [--jobs N] [--out DIR] [--small|--large] [--resume] [--report]\n"
-    "                    [--list] [--threads N] [--rank-timeout S] [--set key=value]...\n"
-    "                    [--import TASKS.csv]...\n"
+    "                    [--list] [--threads N] [--rank-timeout S] [--report-every S]\n"
+    "                    [--set key=value]... [--import TASKS.csv]...\n"
     "       mpirun -n N topopt suite ...   (MPI task farm, if built with MPI)\n"
     "\n"
     "Run the problems of configs/benchmarks/hoyer2019/problems.json, each with every method\n"
@@ -87,6 +87,9 @@ static const char *SUITE_USAGE =
     "                    method, seed and --steps) and run only the others\n"
     "  --report          run nothing: write the summary of the finished tasks DIR holds\n"
     "                    (a suite still running or cut short; the others show as not run)\n"
+    "  --report-every S  while tasks run, rewrite the report at most every S seconds\n"
+    "                    (default 300; less often where writing it takes over 2 % of the\n"
+    "                    time; 0: only at the end; not under mpirun)\n"
     "  --list            print the problem names and exit\n"
     "  --threads N       threads of the whole suite, divided among the --jobs workers\n"
     "                    (default: each worker the auto count, 1, at most cores / jobs)\n"
@@ -114,6 +117,16 @@ static int parse_int(const char *s, long lo, long hi, long *out)
     char *end;
     long v = strtol(s, &end, 10);
     if (end == s || *end || v < lo || v > hi) return -1;
+    *out = v;
+    return 0;
+}
+
+/* A decimal number lo..hi (strtod: "300", "0.5", "1e-3"), NaN refused. */
+static int parse_seconds(const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end || !(v >= lo && v <= hi)) return -1;
     *out = v;
     return 0;
 }
@@ -310,6 +323,11 @@ static int suite_args(int argc, char **argv, char **sets, char **imports)
             if (parse_int(argv[++i], 1, 1024, &v))
                 return usage_error("--threads needs an integer 1..1024", SUITE_USAGE);
             o.threads = (int)v;
+        } else if (!strcmp(s, "--report-every") && i + 1 < argc) {
+            double sec;
+            if (parse_seconds(argv[++i], 0, 86400, &sec))
+                return usage_error("--report-every needs seconds, a number 0..86400", SUITE_USAGE);
+            o.report_every = sec > 0 ? sec : -1;
         } else if (!strcmp(s, "--rank-timeout") && i + 1 < argc) {
             if (parse_int(argv[++i], 1, 86400, &v))
                 return usage_error("--rank-timeout needs seconds, an integer 1..86400",

@@ -141,6 +141,8 @@ typedef struct {
     int threads;            ///< threads of the whole suite, divided among the jobs (0 = auto)
     double rank_timeout;    ///< MPI: seconds of silence after which a rank is taken for dead
                             ///< and its task goes to another rank (0 = 120)
+    double report_every;    ///< while tasks run (serial and --jobs), rewrite the report at
+                            ///< most every this many seconds (0 = 300, < 0 = only at the end)
     int quiet;
     int n_sets;        ///< config overrides of every task (key=value, as `run --set`)
     char *const *sets; ///< n_sets strings; --resume keeps only rows made with the same ones

@@ -92,12 +92,17 @@ typedef struct {
 /* Progress of one suite call, kept by the process that hands out the tasks (the only one, the
  * parent of the forked workers, or MPI rank 0): after every finished task one line with the
  * tasks done, the time elapsed and the time left, estimated from the grid cells done so far (a
- * task's cost grows with its grid; the largest go first). */
+ * task's cost grows with its grid; the largest go first). Serial and with --jobs it also
+ * rewrites the report now and then (interim_report), so that a long suite shows its tables as
+ * they come. */
 typedef struct {
     long tasks, cells;       /* finished in this call */
     long ntodo, total_cells; /* to run in this call */
     double t0;
     int quiet;
+    double every;      /* seconds between interim reports, 0 = none */
+    double last, cost; /* when the last report was written, and how long it took */
+    row *rows;         /* scratch rows of every task for them */
 } progress;
 
 /* The suite of one call: problems sel[ns] of b, methods fam[nm], seeds seed[nk]. Task
@@ -146,7 +151,10 @@ static void duration(char *buf, size_t len, double s)
         snprintf(buf, len, "%ld h %02ld min", m / 60, m % 60);
 }
 
-/* Task t has finished: count it and print the progress line. */
+static void interim_report(const suite *su);
+
+/* Task t has finished: count it, print the progress line, and rewrite the report when it is
+ * due. */
 static void progress_done(const suite *su, int t)
 {
     progress *pg = su->pg;
@@ -154,17 +162,22 @@ static void progress_done(const suite *su, int t)
     long c = cells(&su->b[task_problem(su, t)]);
     long k = ++pg->tasks;
     long done = pg->cells += c;
-    if (pg->quiet) return;
-    double el = app_now() - pg->t0;
-    char e[32], left[64] = "";
-    duration(e, sizeof e, el);
-    if (k < pg->ntodo && done > 0) {
-        char r[32];
-        duration(r, sizeof r, el * (double)(pg->total_cells - done) / (double)done);
-        snprintf(left, sizeof left, ", about %s left", r);
+    if (!pg->quiet) {
+        double el = app_now() - pg->t0;
+        char e[32], left[64] = "";
+        duration(e, sizeof e, el);
+        if (k < pg->ntodo && done > 0) {
+            char r[32];
+            duration(r, sizeof r, el * (double)(pg->total_cells - done) / (double)done);
+            snprintf(left, sizeof left, ", about %s left", r);
+        }
+        printf("suite: %ld of %ld tasks done in %s%s\n", k, pg->ntodo, e, left);
+        fflush(stdout);
     }
-    printf("suite: %ld of %ld tasks done in %s%s\n", k, pg->ntodo, e, left);
-    fflush(stdout);
+    /* not after the last task (the final report follows), and never more than 2 % of the time
+     * spent on reports (reading every task's files) */
+    double gap = pg->every > 50 * pg->cost ? pg->every : 50 * pg->cost;
+    if (pg->every > 0 && k < pg->ntodo && app_now() - pg->last >= gap) interim_report(su);
 }
 
 /* OUT/<problem>/<method>/seed<k>: the result directory of task t. */
@@ -1018,7 +1031,7 @@ done:
 /* Returns APP_EXIT_FAILED when a file cannot be written; *missing gets the number of
  * problem x method pairs without a finished result for every seed. */
 static int write_summary(const suite *su, row *rows, int ntodo, double wall, const char *how,
-                         int *missing)
+                         int *missing, int interim)
 {
     int ns = su->ns, nm = su->nm, nk = su->nk, nt = ns * nm * nk, rc = APP_EXIT_OK;
     const char *out = su->out;
@@ -1200,11 +1213,15 @@ static int write_summary(const suite *su, row *rows, int ntodo, double wall, con
             "checkpoints), %d failed. Total solve time %.1f s (sum over the tasks); this call "
             "ran %d tasks in %.1f s wall (%s).\n",
             ntask[0], nimp, ntask[1], ntask[2], ntask[3], total, ntodo, wall, how);
-    if (ntask[0] < nt)
+    if (interim) {
+        if (!su->o->quiet)
+            printf("suite: report updated: %d of %d tasks ok (%s/summary.md)\n", ntask[0], nt, out);
+    } else if (ntask[0] < nt) {
         printf("suite: of %d tasks %d ok, %d not run, %d interrupted, unfinished or running, "
                "%d failed\n",
                nt, ntask[0], ntask[1], ntask[2], ntask[3]);
-    for (int m = 0; m < nm; m++)
+    }
+    for (int m = 0; m < nm && !interim; m++)
         printf("suite: %s: %d of %d problems ran; typical <= paper typical %d (<= 1.02x %d), "
                "<= paper best-of-4 %d\n",
                su->fam[m]->name, nok[m], ns, n100[m], n102[m], nb4[m]);
@@ -1214,7 +1231,7 @@ static int write_summary(const suite *su, row *rows, int ntodo, double wall, con
             rc = APP_EXIT_FAILED;
         }
     if (write_pictures(su, rows, typ)) rc = APP_EXIT_FAILED;
-    if (rc == APP_EXIT_OK)
+    if (rc == APP_EXIT_OK && !interim)
         printf("suite: %d tasks, %.1f s solve time, %.1f s wall (%s); wrote %s/summary.csv, "
                "summary.md, tasks.csv, summary.png, summary_best4.png, gallery.png\n",
                nt, total, wall, how, out);
@@ -1240,6 +1257,19 @@ static int report_lock(const char *out)
         fd = app_io_lock(p, 1);
     }
     return fd;
+}
+
+/* The report of the tasks finished so far, written while the others run (progress_done). */
+static void interim_report(const suite *su)
+{
+    progress *pg = su->pg;
+    double t0 = app_now();
+    int missing = 0, lock = report_lock(su->out);
+    write_summary(su, pg->rows, (int)pg->tasks, t0 - pg->t0, "the suite still running", &missing,
+                  1);
+    if (lock >= 0) close(lock);
+    pg->last = app_now();
+    pg->cost = pg->last - t0;
 }
 
 int app_suite_selects(const app_suite_opts *o, const app_benchmark *b)
@@ -1386,9 +1416,14 @@ agree:
     fflush(NULL);
     double wall0 = app_now();
     char how[96];
-    progress pg = {.ntodo = ntodo, .t0 = wall0, .quiet = o->quiet};
+    progress pg = {.ntodo = ntodo, .t0 = wall0, .quiet = o->quiet, .last = wall0};
     for (int i = 0; i < ntodo; i++)
         pg.total_cells += cells(&su.b[task_problem(&su, todo[i])]);
+    /* interim reports: not under MPI, where rank 0 must keep answering the ranks */
+    pg.every = o->report_every < 0 || mpi || ntodo < 2 ? 0
+               : o->report_every > 0                   ? o->report_every
+                                                       : 300;
+    if (pg.every > 0 && !(pg.rows = calloc((size_t)nt, sizeof *pg.rows))) pg.every = 0;
     su.pg = &pg;
     if (mpi) {
         /* rank 0 only hands out tasks (see suite_mpi.h); the others run them */
@@ -1441,10 +1476,11 @@ agree:
     }
     double wall = app_now() - wall0;
     su.pg = NULL;
+    free(pg.rows);
     /* the tables never depend on timing: the rows are read back in task order */
     if (rank == 0 && rc == APP_EXIT_OK) {
         int missing = 0, lock = report_lock(su.out);
-        rc = write_summary(&su, rows, ntodo, wall, how, &missing);
+        rc = write_summary(&su, rows, ntodo, wall, how, &missing, 0);
         if (lock >= 0) close(lock);
         /* a failed task fails the suite; a report of a suite still running or cut short is
          * what it says */

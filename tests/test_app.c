@@ -1565,6 +1565,31 @@ static void test_folder_locks(void **state)
     assert_int_equal(access(summary, F_OK), 0);
 }
 
+/* While tasks run the suite rewrites its report (--report-every): after the first task with a
+ * tiny interval (then no more often than 50 times the report's own cost allows), never after
+ * the last (the final report follows), never with 0. */
+static void test_suite_interim_report(void **state)
+{
+    (void)state;
+    make_tmp();
+    char dir[600], log[700];
+    snprintf(log, sizeof log, "%s/interim.log", tmp_root);
+    const char *args = "--filter pure_bending_moment_32x64 --methods pixel-oc --seeds 0-2 "
+                       "--steps 20";
+    snprintf(dir, sizeof dir, "%s/interim", tmp_root);
+    assert_int_equal(
+        sh("%s suite %s --report-every 0.001 --out %s >%s 2>&1", TOPOPT_EXE, args, dir, log), 0);
+    assert_file_has(log, "suite: report updated: 1 of 3 tasks ok (");
+    assert_int_equal(sh("grep -q 'report updated: 3 of 3' %s", log), 1);
+    assert_file_has(log, "suite: 3 tasks, "); /* and the final report */
+    snprintf(dir, sizeof dir, "%s/interim0", tmp_root);
+    assert_int_equal(
+        sh("%s suite %s --report-every 0 --out %s >%s 2>&1", TOPOPT_EXE, args, dir, log), 0);
+    assert_int_equal(sh("grep -q 'report updated' %s", log), 1);
+    assert_int_equal(sh("%s suite %s --report-every 1e9 %s", TOPOPT_EXE, args, ">/dev/null 2>&1"),
+                     2);
+}
+
 /* --methods x --seeds: one task each (tasks.csv), and per method the typical compliance is the
  * median of that method's seeds, the best their minimum, beside the paper's columns of
  * problems.json; the pictures decode. */
@@ -1804,6 +1829,7 @@ int main(void)
         cmocka_unit_test(test_cli_exit_codes),
         cmocka_unit_test(test_suite_seeds_methods),
         cmocka_unit_test(test_folder_locks),
+        cmocka_unit_test(test_suite_interim_report),
         cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests_name("app", tests, NULL, cleanup);
