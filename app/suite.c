@@ -194,11 +194,6 @@ static void row_path(char *buf, size_t len, const suite *su, int t)
     snprintf(buf, len, "%s/suite_row.txt", d);
 }
 
-/* The row file also names the method family, the budget and the seed, so that --resume only
- * keeps rows of the same task; a row imported from another run's tasks.csv (--import) ends in
- * "imported", its evaluations to best-of-4 and its grey fraction (its folder holds no files to
- * take them from). Written to a temporary file and renamed into place, so that a process killed
- * while writing leaves no half row. */
 /* FNV-1a of the suite's --set overrides (0 without any), recorded in every row. */
 static unsigned long long sets_hash(const app_suite_opts *o)
 {
@@ -209,7 +204,12 @@ static unsigned long long sets_hash(const app_suite_opts *o)
     return (unsigned long long)h;
 }
 
-/* Write the row file of a task (atomic, app_io_file_); 0, or -1 with the reason in err. */
+/* Write the row file of a task. It also names the method family, the budget and the seed, so
+ * that --resume only keeps rows of the same task; a row imported from another run's tasks.csv
+ * (--import) ends in "imported", its evaluations to best-of-4 and its grey fraction (its folder
+ * holds no files to take them from). Written to a temporary file and renamed into place
+ * (app_io_file_), so that a process killed while writing leaves no half row. 0, or -1 with the
+ * reason in err. */
 static int write_row(const char *path, const row *rw, const family *fam, int steps,
                      unsigned long seed, unsigned long long sets, char *err, size_t errlen)
 {
@@ -1213,14 +1213,10 @@ static int write_summary(const suite *su, row *rows, int ntodo, double wall, con
             "checkpoints), %d failed. Total solve time %.1f s (sum over the tasks); this call "
             "ran %d tasks in %.1f s wall (%s).\n",
             ntask[0], nimp, ntask[1], ntask[2], ntask[3], total, ntodo, wall, how);
-    if (interim) {
-        if (!su->o->quiet)
-            printf("suite: report updated: %d of %d tasks ok (%s/summary.md)\n", ntask[0], nt, out);
-    } else if (ntask[0] < nt) {
+    if (ntask[0] < nt && !interim)
         printf("suite: of %d tasks %d ok, %d not run, %d interrupted, unfinished or running, "
                "%d failed\n",
                nt, ntask[0], ntask[1], ntask[2], ntask[3]);
-    }
     for (int m = 0; m < nm && !interim; m++)
         printf("suite: %s: %d of %d problems ran; typical <= paper typical %d (<= 1.02x %d), "
                "<= paper best-of-4 %d\n",
@@ -1231,7 +1227,9 @@ static int write_summary(const suite *su, row *rows, int ntodo, double wall, con
             rc = APP_EXIT_FAILED;
         }
     if (write_pictures(su, rows, typ)) rc = APP_EXIT_FAILED;
-    if (rc == APP_EXIT_OK && !interim)
+    if (rc == APP_EXIT_OK && interim && !su->o->quiet)
+        printf("suite: report updated: %d of %d tasks ok (%s/summary.md)\n", ntask[0], nt, out);
+    else if (rc == APP_EXIT_OK && !interim)
         printf("suite: %d tasks, %.1f s solve time, %.1f s wall (%s); wrote %s/summary.csv, "
                "summary.md, tasks.csv, summary.png, summary_best4.png, gallery.png\n",
                nt, total, wall, how, out);
