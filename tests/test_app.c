@@ -1491,12 +1491,20 @@ static int hold_lock(const char *path)
     return fd;
 }
 
-/* 1 once path exists, polling for up to a minute (a loaded machine, a sanitizer build); 0 if
- * it never does. */
-static int wait_for_file(const char *path)
+/* 1 once path exists (and holds text, unless text is NULL), polling for up to a minute (a loaded
+ * machine, a sanitizer build); 0 if it never does. */
+static int wait_for_file(const char *path, const char *text)
 {
     for (int i = 0; i < 6000; i++) {
-        if (access(path, F_OK) == 0) return 1;
+        if (access(path, F_OK) == 0) {
+            if (!text) return 1;
+            size_t n = 0;
+            unsigned char *b = test_read_file(path, &n);
+            b[n] = '\0';
+            int has = strstr((char *)b, text) != NULL;
+            free(b);
+            if (has) return 1;
+        }
         usleep(10000);
     }
     return 0;
@@ -1545,22 +1553,10 @@ static void test_folder_locks(void **state)
                         ">%s 2>&1; echo $? >%s.new && mv %s.new %s) &",
                         TOPOPT_EXE, sdir, log, rc, rc, rc),
                      0);
-    char line[] = "waiting for another process to finish writing the report";
-    int said = 0;
-    for (int i = 0; i < 6000 && !said; i++) {
-        size_t n = 0;
-        unsigned char *b = access(log, F_OK) == 0 ? test_read_file(log, &n) : NULL;
-        if (b) {
-            b[n] = '\0';
-            said = strstr((char *)b, line) != NULL;
-            free(b);
-        }
-        if (!said) usleep(10000);
-    }
-    assert_true(said);
+    assert_true(wait_for_file(log, "waiting for another process to finish writing the report"));
     assert_int_equal(access(summary, F_OK), -1); /* it waits */
     close(fd);
-    assert_true(wait_for_file(rc));
+    assert_true(wait_for_file(rc, NULL));
     assert_file_has(rc, "0\n"); /* a report of what is there: no task has run */
     assert_int_equal(access(summary, F_OK), 0);
 }
